@@ -1,0 +1,272 @@
+"""The command line: parse, call the library, format. Errors become exit codes here, and only here.
+
+Heavy modules (numpy, Pillow, joblib, the transform families) are imported inside the commands,
+so that ``augtool --help`` starts fast.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+
+from augtool import __version__
+from augtool.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, AugtoolError
+
+app = typer.Typer(
+    name="augtool",
+    help="Expand image datasets offline from a YAML recipe, reproducibly, with a manifest.\n\n"
+    "Example: augtool expand configs/quickstart.yaml",
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+validate_app = typer.Typer(
+    help="Check a manifest or a recipe.\n\n"
+    "Example: augtool validate manifest out/animals/manifest.jsonl",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+app.add_typer(validate_app, name="validate")
+
+
+def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
+    typer.echo(f"Error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"augtool {__version__}")
+        raise typer.Exit(EXIT_OK)
+
+
+@app.callback()
+def main_callback(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+    ] = False,
+) -> None:
+    """Expand image datasets offline from a YAML recipe, reproducibly, with a manifest."""
+
+
+@app.command()
+def expand(
+    recipe: Annotated[Path, typer.Argument(help="The YAML recipe.")],
+    input: Annotated[
+        str | None, typer.Argument(help="Dataset folder (default: the recipe's input.path).")
+    ] = None,
+    output: Annotated[
+        str | None,
+        typer.Option("-o", "--output", help="Output folder (default: the recipe's output.path)."),
+    ] = None,
+    jobs: Annotated[
+        int | None,
+        typer.Option("--jobs", "-j", min=1, help="Worker processes (default: all cores)."),
+    ] = None,
+    seed: Annotated[
+        int | None, typer.Option("--seed", min=0, help="Override the recipe's seed.")
+    ] = None,
+    backend: Annotated[
+        str, typer.Option("--backend", help="loky (processes), threading or sequential.")
+    ] = "loky",
+    force: Annotated[
+        bool, typer.Option("--force", help="Rebuild an existing augtool output from scratch.")
+    ] = False,
+    dry_run: Annotated[
+        bool,
+        typer.Option("--dry-run", help="Check and plan, print the plan's counts, write nothing."),
+    ] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print a machine-readable summary on stdout.")
+    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")] = False,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Exit 1 when any input was skipped.")
+    ] = False,
+) -> None:
+    """Expand a dataset: N augmented variants per training image, plus a manifest.
+
+    Example: augtool expand configs/quickstart.yaml -o out/animals --jobs 2
+    """
+    from augtool.engine import BACKENDS, resolve_paths
+    from augtool.engine import expand as run_expand
+    from augtool.recipe import load_recipe
+
+    if backend not in BACKENDS:
+        fail(f"--backend {backend!r}: expected one of {', '.join(BACKENDS)}")
+    with _errors_to_exit():
+        loaded = load_recipe(recipe)
+        if seed is not None:
+            loaded = _with_seed(loaded, seed)
+        input_root, output_root = resolve_paths(loaded, input, output)
+        progress = None if quiet else _progress_printer()
+        summary = run_expand(
+            loaded,
+            input_root,
+            output_root,
+            jobs=jobs or os.cpu_count() or 1,
+            backend=backend,
+            force=force,
+            dry_run=dry_run,
+            progress=progress,
+        )
+        if progress is not None:
+            progress.close()
+    if as_json:
+        typer.echo(json.dumps(summary.as_json(), indent=2))
+    elif not quiet:
+        _print_summary(summary)
+    if strict and summary.counts.get("skipped", 0):
+        raise typer.Exit(EXIT_FAILED)
+
+
+@app.command()
+def transforms(
+    name: Annotated[str | None, typer.Argument(help="Show one transform in full.")] = None,
+) -> None:
+    """List every transform, or show one: parameters, defaults, what it does, a recipe snippet.
+
+    Example: augtool transforms rotate
+    """
+    from augtool.docs import describe, listing
+
+    with _errors_to_exit():
+        typer.echo(describe(name) if name else listing())
+
+
+@validate_app.command("recipe")
+def validate_recipe(
+    recipe: Annotated[Path, typer.Argument(help="The YAML recipe to check.")],
+) -> None:
+    """Check a recipe without running it: exit 0 when valid, 2 with the error otherwise.
+
+    Example: augtool validate recipe configs/quickstart.yaml
+    """
+    from augtool.recipe import load_recipe
+
+    with _errors_to_exit():
+        loaded = load_recipe(recipe)
+    typer.echo(f"{recipe}: OK ({len(loaded.steps)} steps, recipe sha256 {loaded.sha256})")
+
+
+@validate_app.command("manifest")
+def validate_manifest(
+    manifest: Annotated[Path, typer.Argument(help="OUT/manifest.jsonl")],
+    source: Annotated[
+        Path | None, typer.Option("--source", help="Also check the sources in this folder.")
+    ] = None,
+    recompute: Annotated[
+        str | None,
+        typer.Option("--recompute", help="Re-derive K random outputs (or 'all'); needs --source."),
+    ] = None,
+    jobs: Annotated[
+        int | None, typer.Option("--jobs", "-j", min=1, help="Hashing processes (default: all).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON report.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the summary.")] = False,
+) -> None:
+    """Check an expanded dataset against its manifest: digests, completeness, leakage, provenance.
+
+    Example: augtool validate manifest out/animals/manifest.jsonl --source samples/animals
+    """
+    from augtool.validate import parse_recompute, validate
+
+    with _errors_to_exit():
+        count = parse_recompute(recompute)
+        if count is not None and source is None:
+            fail("--recompute needs --source (the folder the outputs were made from)")
+        report = validate(
+            manifest, source=source, recompute=count, jobs=jobs or os.cpu_count() or 1
+        )
+    if as_json:
+        typer.echo(json.dumps(report.as_json(), indent=2))
+    else:
+        if not quiet:
+            for line in report.problem_lines():
+                typer.echo(line)
+        typer.echo(report.summary_line())
+    raise typer.Exit(EXIT_OK if report.ok else EXIT_FAILED)
+
+
+class _errors_to_exit:
+    """Turn domain errors into one ``Error: …`` line and their exit code; Ctrl-C into 130."""
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: Any, exc: BaseException | None, tb: Any) -> bool:
+        if isinstance(exc, AugtoolError):
+            fail(str(exc), exc.exit_code)
+        if isinstance(exc, KeyboardInterrupt):
+            typer.echo("Interrupted.", err=True)
+            raise typer.Exit(EXIT_INTERRUPTED)
+        return False
+
+
+def _with_seed(recipe: Any, seed: int) -> Any:
+    from dataclasses import replace
+
+    from augtool.recipe import recipe_sha256
+
+    normalised = {**recipe.normalised, "seed": seed}
+    return replace(recipe, seed=seed, normalised=normalised, sha256=recipe_sha256(normalised))
+
+
+class _progress_printer:
+    """A rich progress bar on a terminal; otherwise a plain line every few seconds (CI logs)."""
+
+    def __init__(self, every: float = 5.0) -> None:
+        self.every = every
+        self.last = 0.0
+        self.bar: Any = None
+        self.task: Any = None
+        if sys.stderr.isatty():
+            from rich.console import Console
+            from rich.progress import Progress
+
+            self.bar = Progress(console=Console(stderr=True), transient=True)
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.bar is not None:
+            if self.task is None:
+                self.bar.start()
+                self.task = self.bar.add_task("expanding", total=total)
+            self.bar.update(self.task, completed=done)
+            return
+        now = time.monotonic()
+        if now - self.last >= self.every or done == total:
+            self.last = now
+            typer.echo(f"augtool: {done}/{total} sources", err=True)
+
+    def close(self) -> None:
+        if self.bar is not None and self.task is not None:
+            self.bar.stop()
+
+
+def _print_summary(summary: Any) -> None:
+    counts = summary.counts
+    if summary.dry_run:
+        typer.echo(
+            f"Plan: {summary.sources} sources ({summary.layout}) -> "
+            f"{summary.planned_outputs} files in {summary.output}; nothing written (--dry-run)"
+        )
+    else:
+        typer.echo(
+            f"Wrote {counts.get('files', 0)} files to {summary.output}: "
+            f"{counts.get('augmented', 0)} augmented, {counts.get('original', 0)} originals; "
+            f"{counts.get('skipped', 0)} skipped; {summary.seconds:.1f} s"
+        )
+    for item in summary.skipped:
+        typer.echo(f"skipped {item['path']}: {item['reason']}")
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,144 @@
+"""Decoding sources into kernel arrays and encoding results into file bytes.
+
+Decoding applies the EXIF orientation first, so every transform (and, later, every box) works on
+the image as it is displayed. Modes are normalised to L, RGB or RGBA:
+
+- 1, L, I;16, I and F become L (16- and 32-bit grey are scaled to 8 bits, not clipped);
+- P becomes RGBA when it has transparency, else RGB; LA and PA become RGBA;
+- CMYK, YCbCr, LAB and HSV become RGB;
+- multi-frame files (GIF, TIFF) use their first frame.
+
+Encoding: JPEG cannot hold alpha, so RGBA is composited over white before a JPEG is written;
+PNG and WebP keep alpha. EXIF, GPS and XMP are dropped by default; the ICC profile is kept, since
+without it colours shift.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from PIL import Image, ImageOps
+
+ORIENTATION = 0x0112
+
+
+class DecodeError(Exception):
+    """The bytes are not an image this run accepts (the message is the skip reason)."""
+
+
+@dataclass(frozen=True)
+class Decoded:
+    image: np.ndarray
+    format: str
+    mode: str  # the file's own mode, before normalisation
+    orientation: int  # the EXIF orientation that was applied (1 = none)
+    frames: int
+    icc_profile: bytes | None
+    exif: Image.Exif | None
+
+
+def decode(data: bytes, formats: list[str], max_pixels: int | None = None) -> Decoded:
+    """Decode ``data``; raise :class:`DecodeError` with a one-line reason on any failure."""
+    try:
+        with warnings.catch_warnings():
+            # A decompression bomb is refused, not merely warned about.
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            if max_pixels is not None:
+                Image.MAX_IMAGE_PIXELS = max_pixels
+            with Image.open(io.BytesIO(data), formats=formats) as img:
+                img.load()
+                frames = int(getattr(img, "n_frames", 1))
+                fmt = str(img.format)
+                mode = img.mode
+                exif = img.getexif()
+                orientation = int(exif.get(ORIENTATION, 1) or 1)
+                icc = img.info.get("icc_profile")
+                upright = ImageOps.exif_transpose(img) if orientation != 1 else img
+                array = _normalise_mode(upright)
+    except Image.DecompressionBombWarning as exc:
+        raise DecodeError(f"decompression bomb refused: {exc}") from None
+    except Image.DecompressionBombError as exc:
+        raise DecodeError(f"decompression bomb refused: {exc}") from None
+    except Image.UnidentifiedImageError:
+        raise DecodeError(f"not an image in an accepted format ({', '.join(formats)})") from None
+    except (OSError, SyntaxError, ValueError, EOFError, MemoryError) as exc:
+        raise DecodeError(f"cannot decode: {exc}") from None
+    return Decoded(array, fmt, mode, orientation, frames, icc, exif)
+
+
+def _normalise_mode(img: Image.Image) -> np.ndarray:
+    mode = img.mode
+    if mode in ("L", "RGB", "RGBA"):
+        converted = img
+    elif mode == "1":
+        converted = img.convert("L")
+    elif mode.startswith("I") or mode == "F":
+        return _scale_to_8_bits(np.asarray(img), mode)
+    elif mode == "P":
+        converted = img.convert("RGBA" if "transparency" in img.info else "RGB")
+    elif mode in ("LA", "PA", "La", "RGBa"):
+        converted = img.convert("RGBA")
+    else:
+        converted = img.convert("RGB")
+    array = np.asarray(converted)
+    if array.ndim == 2:
+        array = array[:, :, None]
+    return np.ascontiguousarray(array)
+
+
+def _scale_to_8_bits(array: np.ndarray, mode: str) -> np.ndarray:
+    if mode == "F":
+        scaled = np.clip(array, 0.0, 255.0)
+    else:
+        # 16-bit data: 65535 maps to 255 (divide by 257); 32-bit integers are clipped to 16 bits.
+        scaled = np.clip(array.astype(np.float64), 0, 65535) / 257.0
+    out = np.clip(np.rint(scaled), 0, 255).astype(np.uint8)
+    return out[:, :, None]
+
+
+def encoder_settings(fmt: str, quality: int) -> dict[str, Any]:
+    """The exact encoder settings, recorded in the manifest so a replay re-encodes the same."""
+    if fmt == "JPEG":
+        return {"format": "JPEG", "quality": quality, "subsampling": "4:2:0", "optimize": False}
+    if fmt == "WEBP":
+        return {"format": "WEBP", "quality": quality, "method": 4, "lossless": False}
+    if fmt == "PNG":
+        return {"format": "PNG", "compress_level": 6}
+    return {"format": fmt}
+
+
+def encode(
+    image: np.ndarray,
+    settings: dict[str, Any],
+    icc_profile: bytes | None = None,
+    exif: Image.Exif | None = None,
+) -> bytes:
+    """Encode ``image`` with ``settings`` (from :func:`encoder_settings`). ``exif`` is written only
+    when given (metadata kept), with its orientation reset since the pixels are already upright."""
+    fmt = settings["format"]
+    channels = image.shape[2]
+    if channels == 1:
+        img = Image.fromarray(image[:, :, 0], "L")
+    else:
+        img = Image.fromarray(image, "RGBA" if channels == 4 else "RGB")
+    if fmt == "JPEG" and channels == 4:
+        background = Image.new("RGB", img.size, (255, 255, 255))
+        background.paste(img, mask=img.getchannel("A"))
+        img = background
+    options: dict[str, Any] = {k: v for k, v in settings.items() if k != "format"}
+    if fmt == "JPEG":
+        options["subsampling"] = {"4:4:4": 0, "4:2:2": 1, "4:2:0": 2}[options["subsampling"]]
+    if icc_profile and fmt in ("JPEG", "PNG", "WEBP", "TIFF"):
+        options["icc_profile"] = icc_profile
+    if exif is not None and fmt in ("JPEG", "PNG", "WEBP", "TIFF"):
+        kept = Image.Exif()
+        kept.update(exif)
+        kept[ORIENTATION] = 1
+        options["exif"] = kept.tobytes()
+    buffer = io.BytesIO()
+    img.save(buffer, format=fmt, **options)
+    return buffer.getvalue()

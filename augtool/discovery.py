@@ -1,0 +1,125 @@
+"""Find the dataset's files and say, for each, which split and label it belongs to.
+
+Layouts:
+- ``flat``: images anywhere below the split root; no labels.
+- ``imagefolder``: the first folder below the split root is the label (``train/cat/x.jpg``).
+- ``auto``: ``imagefolder`` when any image sits in a subfolder of a split root, else ``flat``.
+
+Splits: when the input has top-level folders named like ``splits.names`` (default train, val,
+test), each is a split and images outside them are skipped with a reason. Without such folders
+the dataset is one unnamed split (``split: null``) and it is augmented.
+
+Nothing is opened here: files are told apart by ``lstat`` alone, so a FIFO or a device named like
+an image is skipped, never opened (opening a FIFO blocks forever). The walk never follows a
+symbolic link, so a link loop cannot hang it.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from augtool.errors import InputError
+
+
+@dataclass(frozen=True)
+class Source:
+    """One input file that belongs to the dataset."""
+
+    path: str  # relative, with "/" separators
+    split: str | None
+    label: str | None
+    augment: bool
+
+
+@dataclass(frozen=True)
+class Skip:
+    """An input file left out, with the reason (recorded in the manifest and the summary)."""
+
+    path: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Dataset:
+    root: Path
+    layout: str
+    splits: tuple[str, ...]  # the split folders found, in name order; empty when unsplit
+    sources: tuple[Source, ...]
+    skipped: tuple[Skip, ...]
+
+
+def discover(
+    root: Path,
+    layout: str,
+    extensions: Iterable[str],
+    split_names: Iterable[str],
+    augment_splits: Iterable[str],
+) -> Dataset:
+    """Walk ``root`` in a deterministic order and classify every file with an allowed ending."""
+    if not root.exists():
+        raise InputError(f"{root}: input folder not found")
+    if not root.is_dir():
+        raise InputError(f"{root}: input is not a folder")
+    allowed = {e.lower() for e in extensions}
+    names = set(split_names)
+    augmented = set(augment_splits)
+    candidates, skipped = _walk(root, allowed)
+    found_splits = sorted({p.split("/", 1)[0] for p in candidates if "/" in p} & names)
+    if layout == "auto":
+        layout = _detect_layout(candidates, bool(found_splits), names)
+    sources: list[Source] = []
+    for rel in candidates:
+        parts = rel.split("/")
+        split: str | None = None
+        if found_splits:
+            if len(parts) < 2 or parts[0] not in names:
+                folders = ", ".join(sorted(names))
+                skipped.append(Skip(rel, f"outside the split folders ({folders})"))
+                continue
+            split, parts = parts[0], parts[1:]
+        label = parts[0] if layout == "imagefolder" and len(parts) > 1 else None
+        sources.append(Source(rel, split, label, split is None or split in augmented))
+    return Dataset(
+        root=root,
+        layout=layout,
+        splits=tuple(found_splits),
+        sources=tuple(sources),
+        skipped=tuple(sorted(skipped, key=lambda s: s.path)),
+    )
+
+
+def _walk(root: Path, allowed: set[str]) -> tuple[list[str], list[Skip]]:
+    candidates: list[str] = []
+    skipped: list[Skip] = []
+    for folder, dirs, files in os.walk(root, followlinks=False):
+        dirs.sort()
+        rel_folder = Path(folder).relative_to(root).as_posix()
+        prefix = "" if rel_folder == "." else rel_folder + "/"
+        for name in sorted(files):
+            if os.path.splitext(name)[1].lower() not in allowed:
+                continue
+            rel = prefix + name
+            mode = os.lstat(os.path.join(folder, name)).st_mode
+            if stat.S_ISLNK(mode):
+                skipped.append(Skip(rel, "a symbolic link (links are not followed)"))
+            elif not stat.S_ISREG(mode):
+                skipped.append(Skip(rel, "not a regular file"))
+            else:
+                candidates.append(rel)
+    candidates.sort()
+    return candidates, skipped
+
+
+def _detect_layout(candidates: list[str], split_mode: bool, names: set[str]) -> str:
+    depth = 2 if split_mode else 1
+    for rel in candidates:
+        parts = rel.split("/")
+        if split_mode and parts[0] not in names:
+            continue
+        if len(parts) > depth:
+            return "imagefolder"
+    return "flat"

@@ -1,0 +1,297 @@
+"""The recipe: checked, normalised and hashed before anything is read or written.
+
+The normalised recipe is the recipe with every default filled in and every value in its canonical
+form; its sha256 (over canonical JSON) identifies the job. Input and output paths are left out of
+it: they say where a job runs, not what it does, and the manifest holds no absolute path.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from augtool.errors import ParamError, RecipeError
+from augtool.recipe.yaml_source import Located, load
+from augtool.transforms.params import Bool, Choice, Int, Param
+
+RECIPE_VERSION = 1
+LAYOUTS = ("auto", "flat", "imagefolder")
+PLANNED_LAYOUTS = ("yolo", "coco", "masks")
+OUTPUT_FORMATS = ("same", "jpeg", "png", "webp")
+DEFAULT_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif")
+DEFAULT_FORMATS = ("JPEG", "PNG", "WEBP", "BMP", "TIFF", "GIF", "MPO")
+
+
+@dataclass(frozen=True)
+class StrList:
+    """A non-empty list of distinct names (strings)."""
+
+    lower: bool = False
+    upper: bool = False
+
+    @property
+    def form(self) -> str:
+        return "a non-empty list of names"
+
+    def __call__(self, value: Any) -> list[str]:
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+            raise ParamError(f"expected {self.form}, got {value!r}")
+        items = [v.lower() if self.lower else v.upper() if self.upper else v for v in value]
+        if len(set(items)) != len(items):
+            raise ParamError(f"names must be distinct, got {value!r}")
+        return items
+
+
+@dataclass(frozen=True)
+class PathText:
+    @property
+    def form(self) -> str:
+        return "a folder path"
+
+    def __call__(self, value: Any) -> str | None:
+        if value is None:
+            return None
+        if not isinstance(value, str) or not value.strip():
+            raise ParamError(f"expected {self.form}, got {value!r}")
+        return value
+
+
+INPUT_FIELDS = (
+    Param(
+        "path",
+        PathText(),
+        None,
+        "the dataset folder (relative paths are from the working directory)",
+    ),
+    Param(
+        "layout",
+        Choice(LAYOUTS + PLANNED_LAYOUTS),
+        "auto",
+        "auto, flat (images anywhere) or imagefolder (class subfolders)",
+    ),
+    Param("extensions", StrList(lower=True), list(DEFAULT_EXTENSIONS), "file endings to read"),
+    Param("formats", StrList(upper=True), list(DEFAULT_FORMATS), "Pillow formats accepted"),
+)
+OUTPUT_FIELDS = (
+    Param("path", PathText(), None, "where the expanded dataset goes"),
+    Param("format", Choice(OUTPUT_FORMATS), "same", "same (as the source), jpeg, png or webp"),
+    Param("quality", Int(1, 100), 92, "JPEG/WebP quality of augmented images"),
+    Param("originals", Choice(("copy", "link", "skip")), "copy", "what to do with the sources"),
+    Param("strip_metadata", Bool(), True, "drop EXIF, GPS and XMP from augmented images"),
+)
+SPLIT_FIELDS = (
+    Param("augment", StrList(), ["train"], "splits that are augmented; others are copied"),
+    Param("names", StrList(), ["train", "val", "test"], "folder names recognised as splits"),
+)
+TOP_FIELDS = ("version", "seed", "input", "output", "splits", "variants", "pipeline")
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """A checked recipe. ``steps`` are configured transforms and blocks, ready to run."""
+
+    file: str
+    seed: int
+    variants: int
+    input: dict[str, Any]
+    output: dict[str, Any]
+    splits: dict[str, Any]
+    steps: list[Any]
+    normalised: dict[str, Any]
+    sha256: str
+
+    @property
+    def base_dir(self) -> Path:
+        return Path(self.file).parent
+
+
+def load_recipe(path: str | Path) -> Recipe:
+    """Read and check the recipe file at ``path``; raise :class:`RecipeError` on any problem."""
+    file = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise RecipeError(file, "no such recipe file") from None
+    except IsADirectoryError:
+        raise RecipeError(file, "is a folder, expected a YAML recipe file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RecipeError(file, f"cannot read the recipe: {exc}") from None
+    return parse_recipe(load(text, file))
+
+
+def parse_recipe(doc: Located) -> Recipe:
+    top = doc.value
+    if not isinstance(top, dict):
+        raise doc.error((), "expected a mapping with 'version: 1', 'pipeline: [...]', ...")
+    _refuse_unknown(doc, (), top, TOP_FIELDS, "recipe key")
+    if "version" not in top:
+        raise doc.error((), f"missing 'version: {RECIPE_VERSION}' (the recipe format version)")
+    if top["version"] != RECIPE_VERSION or isinstance(top["version"], bool):
+        raise doc.error(("version",), f"unsupported recipe version {top['version']!r}; expected 1")
+    seed = _field(doc, ("seed",), top.get("seed", 0), Int(0, 2**63 - 1))
+    variants = _field(doc, ("variants",), top.get("variants", 4), Int(0, 10_000))
+    input_ = _section(doc, "input", top.get("input"), INPUT_FIELDS)
+    if input_["layout"] in PLANNED_LAYOUTS:
+        raise doc.error(
+            ("input", "layout"),
+            f"layout {input_['layout']!r} is not supported yet; use auto, flat or imagefolder",
+        )
+    output = _section(doc, "output", top.get("output"), OUTPUT_FIELDS)
+    splits = _section(doc, "splits", top.get("splits"), SPLIT_FIELDS)
+    unknown_splits = [s for s in splits["augment"] if s not in splits["names"]]
+    if unknown_splits:
+        raise doc.error(
+            ("splits", "augment"),
+            f"split {unknown_splits[0]!r} is not among splits.names {splits['names']}",
+        )
+    pipeline = top.get("pipeline", [])
+    if not isinstance(pipeline, list):
+        raise doc.error(("pipeline",), "expected a list of steps, e.g. '- hflip: {p: 0.5}'")
+    steps, normalised_steps = _steps(doc, ("pipeline",), pipeline)
+    normalised = {
+        "version": RECIPE_VERSION,
+        "seed": seed,
+        "variants": variants,
+        "input": {k: v for k, v in input_.items() if k != "path"},
+        "output": {k: v for k, v in output.items() if k != "path"},
+        "splits": splits,
+        "pipeline": normalised_steps,
+    }
+    return Recipe(
+        file=doc.file,
+        seed=seed,
+        variants=variants,
+        input=input_,
+        output=output,
+        splits=splits,
+        steps=steps,
+        normalised=normalised,
+        sha256=recipe_sha256(normalised),
+    )
+
+
+def canonical_json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def recipe_sha256(normalised: dict[str, Any]) -> str:
+    return hashlib.sha256(canonical_json(normalised).encode("utf-8")).hexdigest()
+
+
+def _field(doc: Located, path: tuple[Any, ...], value: Any, kind: Any) -> Any:
+    try:
+        return kind(value)
+    except ParamError as exc:
+        raise doc.error(path, f"{'.'.join(map(str, path))}: {exc}") from None
+
+
+def _section(doc: Located, name: str, value: Any, fields: tuple[Param, ...]) -> dict[str, Any]:
+    if value is None:
+        value = {}
+    if not isinstance(value, dict):
+        raise doc.error(
+            (name,), f"{name}: expected a mapping of {', '.join(f.name for f in fields)}"
+        )
+    _refuse_unknown(doc, (name,), value, tuple(f.name for f in fields), f"{name} key")
+    return {
+        f.name: _field(doc, (name, f.name), value.get(f.name, f.default), f.kind) for f in fields
+    }
+
+
+def _refuse_unknown(
+    doc: Located, path: tuple[Any, ...], mapping: dict[str, Any], known: tuple[str, ...], what: str
+) -> None:
+    for key in mapping:
+        if key not in known:
+            raise doc.error((*path, key), f"unknown {what} {key!r}{_suggest(key, known)}", True)
+
+
+def _suggest(name: str, known: Any) -> str:
+    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
+    if close:
+        return f"; did you mean {close[0]!r}?"
+    return f"; expected one of: {', '.join(sorted(known))}"
+
+
+def _steps(
+    doc: Located, path: tuple[Any, ...], items: list[Any]
+) -> tuple[list[Any], list[dict[str, Any]]]:
+    steps, normalised = [], []
+    for index, item in enumerate(items):
+        step, norm = _step(doc, (*path, index), item)
+        steps.append(step)
+        normalised.append(norm)
+    return steps, normalised
+
+
+def _step(doc: Located, path: tuple[Any, ...], item: Any) -> tuple[Any, dict[str, Any]]:
+    # Imported here: the transform families pull in Pillow and numpy, which `--help` never needs.
+    from augtool.transforms import BLOCKS, REGISTRY
+    from augtool.transforms.base import BadParam, UnknownParam
+
+    where = "step " + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path)
+    if isinstance(item, str):
+        name, config, name_path = item, {}, path
+        at_key = False
+    elif isinstance(item, dict) and len(item) == 1:
+        name, config = next(iter(item.items()))
+        name_path = (*path, name)
+        at_key = True
+        config = {} if config is None else config
+    else:
+        raise doc.error(
+            path,
+            f"{where}: expected one transform name with its parameters, e.g. '- hflip: {{p: 0.5}}'",
+        )
+    known = sorted([*REGISTRY, *BLOCKS])
+    if name not in REGISTRY and name not in BLOCKS:
+        raise doc.error(name_path, f"unknown transform {name!r}{_suggest(name, known)}", at_key)
+    if not isinstance(config, dict):
+        raise doc.error(name_path, f"{name}: expected a mapping of parameters, got {config!r}")
+    if name in BLOCKS:
+        return _block(doc, name_path, name, config)
+    try:
+        transform = REGISTRY[name](**config)
+    except UnknownParam as exc:
+        raise doc.error(
+            (*name_path, exc.name),
+            f"{name}: unknown parameter {exc.name!r}{_suggest(exc.name, exc.known)}",
+            True,
+        ) from None
+    except BadParam as exc:
+        raise doc.error((*name_path, exc.name), f"{name}: {exc}") from None
+    except ParamError as exc:
+        raise doc.error(name_path, f"{name}: {exc}") from None
+    return transform, {name: transform.config}
+
+
+def _block(
+    doc: Located, path: tuple[Any, ...], name: str, config: dict[str, Any]
+) -> tuple[Any, dict[str, Any]]:
+    from augtool.transforms import BLOCKS, Block
+
+    spec = BLOCKS[name]
+    known = tuple(p.name for p in spec.params)
+    _refuse_unknown(doc, path, config, known, f"{name} parameter")
+    children = config.get("transforms")
+    if not isinstance(children, list) or not children:
+        raise doc.error(path, f"{name}: expected 'transforms:' with a non-empty list of steps")
+    steps, normalised = _steps(doc, (*path, "transforms"), children)
+    values: dict[str, Any] = {}
+    for param in spec.params:
+        if param.name == "transforms":
+            continue
+        values[param.name] = _field(
+            doc, (*path, param.name), config.get(param.name, param.default), param.kind
+        )
+    n = values.get("n")
+    if n is not None and n[0] > len(steps):
+        raise doc.error((*path, "n"), f"{name}: n {n} asks for more than the {len(steps)} steps")
+    block = Block(kind=name, p=values["p"], children=steps, n=n, config=values)
+    return block, {name: {**values, "transforms": normalised}}

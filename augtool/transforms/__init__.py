@@ -1,0 +1,24 @@
+"""The transform registry: every image transform by name, grouped in families.
+
+Importing this package imports every family module, which registers its transforms.
+"""
+
+from __future__ import annotations
+
+from augtool.transforms import color, geometric, noise, occlusion  # noqa: F401  (registers)
+from augtool.transforms.base import REGISTRY, Transform
+from augtool.transforms.compose import BLOCKS, Block, BlockSpec, Step, replay, run
+
+FAMILIES = ("geometric", "color", "noise", "occlusion", "composition")
+
+__all__ = [
+    "BLOCKS",
+    "FAMILIES",
+    "REGISTRY",
+    "Block",
+    "BlockSpec",
+    "Step",
+    "Transform",
+    "replay",
+    "run",
+]

@@ -1,0 +1,114 @@
+"""What every transform is: a parameter schema, a sampler and a pure kernel.
+
+A transform is configured once from the recipe (``__init__`` receives the normalised config).
+For each variant, :meth:`Transform.sample` draws the parameters from the one
+``numpy.random.Generator`` it is handed and returns them as plain JSON values, complete enough
+that :meth:`Transform.apply` needs nothing else: ``apply`` is a pure function of the image and
+those parameters. That is what lets the manifest replay any output from its record alone.
+
+Images are ``uint8`` arrays of shape ``(height, width, channels)`` with 1 (grey), 3 (RGB) or
+4 (RGBA) channels. Kernels return a new array and never edit their input.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+
+from augtool.errors import ParamError
+from augtool.transforms.params import PROBABILITY, Param
+
+Params = dict[str, Any]
+Shape = tuple[int, int, int]
+
+REGISTRY: dict[str, type[Transform]] = {}
+
+
+class Transform:
+    """Base class of the image transforms. Subclasses set the class attributes and implement
+    :meth:`sample` and :meth:`apply`."""
+
+    name: ClassVar[str]
+    #: One sentence: what the transform does to the image.
+    summary: ClassVar[str]
+    family: ClassVar[str]
+    params: ClassVar[tuple[Param, ...]] = ()
+    #: A recipe snippet (one YAML list item) that uses the transform.
+    example: ClassVar[str]
+    #: Probability of firing when the recipe gives no ``p``.
+    default_p: ClassVar[float] = 1.0
+
+    def __init__(self, **config: Any) -> None:
+        self.config = self.normalise(config)
+        self.p: float = self.config["p"]
+        self.check(self.config)
+
+    @classmethod
+    def normalise(cls, config: dict[str, Any]) -> dict[str, Any]:
+        """Fill defaults and canonicalise every value; raise on an unknown name or bad value."""
+        known = {param.name: param for param in cls.all_params()}
+        unknown = sorted(set(config) - set(known))
+        if unknown:
+            raise UnknownParam(unknown[0], sorted(known))
+        out: dict[str, Any] = {}
+        for name, param in known.items():
+            value = config.get(name, param.default)
+            try:
+                out[name] = param.normalise(value)
+            except ParamError as exc:
+                raise BadParam(name, str(exc)) from None
+        return out
+
+    @classmethod
+    def all_params(cls) -> tuple[Param, ...]:
+        p = Param("p", PROBABILITY, cls.default_p, "probability that the step fires")
+        return (*cls.params, p)
+
+    def check(self, config: dict[str, Any]) -> None:
+        """Cross-parameter checks (override when two params constrain each other)."""
+
+    def sample(self, rng: np.random.Generator, shape: Shape) -> Params:
+        """Draw this step's parameters for an image of ``shape`` = (height, width, channels)."""
+        raise NotImplementedError
+
+    @staticmethod
+    def apply(image: np.ndarray, params: Params) -> np.ndarray:
+        """Apply the transform with already-sampled ``params``: a pure function."""
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.config})"
+
+
+class UnknownParam(ParamError):
+    def __init__(self, name: str, known: list[str]):
+        self.name = name
+        self.known = known
+        super().__init__(f"unknown parameter {name!r}")
+
+
+class BadParam(ParamError):
+    def __init__(self, name: str, message: str):
+        self.name = name
+        super().__init__(f"parameter {name!r}: {message}")
+
+
+def register(cls: type[Transform]) -> type[Transform]:
+    """Class decorator: add a transform to the registry under its ``name``."""
+    if cls.name in REGISTRY:
+        raise RuntimeError(f"transform {cls.name!r} registered twice")
+    REGISTRY[cls.name] = cls
+    return cls
+
+
+def uniform(rng: np.random.Generator, bounds: list[float]) -> float:
+    """A plain-float draw from ``[lo, hi]`` (no draw is spent when the range is a point)."""
+    lo, hi = bounds
+    return float(lo) if lo == hi else float(rng.uniform(lo, hi))
+
+
+def integers(rng: np.random.Generator, bounds: list[int]) -> int:
+    """A plain-int draw from the closed range ``[lo, hi]``."""
+    lo, hi = bounds
+    return int(lo) if lo == hi else int(rng.integers(lo, hi, endpoint=True))

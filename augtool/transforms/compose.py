@@ -1,0 +1,146 @@
+"""Composition blocks (sequence, one_of, some_of) and the pipeline runner and replayer.
+
+Running a pipeline samples and applies step by step, since a step's parameters may depend on the
+size the previous step produced. Every step, fired or not, leaves a record; replaying those
+records needs no recipe and no random numbers (``replay``).
+
+Blocks follow Albumentations: ``one_of`` picks one child, with the children's ``p`` as weights,
+and applies it; ``some_of`` picks ``n`` distinct children, with the same weights, and applies them
+in recipe order. A picked child is applied for sure (its ``p`` was spent on picking it).
+``sequence`` applies each child with its own ``p``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+
+from augtool.transforms.base import REGISTRY, Transform, integers
+from augtool.transforms.params import PROBABILITY, Param, Range
+
+Record = dict[str, Any]
+
+
+@dataclass
+class Block:
+    """A configured composition block."""
+
+    kind: str
+    p: float
+    children: list[Step]
+    n: list[int] | None = None
+    config: dict[str, Any] = field(default_factory=dict)
+
+
+Step = Transform | Block
+
+
+@dataclass(frozen=True)
+class BlockSpec:
+    """The documented form of a block, for ``augtool transforms`` and the recipe checker."""
+
+    name: str
+    summary: str
+    params: tuple[Param, ...]
+    example: str
+    family: ClassVar[str] = "composition"
+    default_p: float = 1.0
+
+    def all_params(self) -> tuple[Param, ...]:
+        return self.params
+
+
+_TRANSFORMS = Param("transforms", None, None, "the child steps (a list, like pipeline)")
+_P = Param("p", PROBABILITY, 1.0, "probability that the block fires")
+
+BLOCKS: dict[str, BlockSpec] = {
+    spec.name: spec
+    for spec in (
+        BlockSpec(
+            "sequence",
+            "Apply the child steps in order, each with its own p.",
+            (_TRANSFORMS, _P),
+            "- sequence:\n    p: 0.5\n    transforms:\n      - hflip: {p: 1}\n      - rot90: {}",
+        ),
+        BlockSpec(
+            "one_of",
+            "Apply exactly one child, picked with the children's p as weights.",
+            (_TRANSFORMS, _P),
+            "- one_of:\n    p: 0.5\n    transforms:\n      - gaussian_noise: {std: [2, 8]}\n"
+            "      - gaussian_blur: {sigma: [0.3, 1.2]}",
+        ),
+        BlockSpec(
+            "some_of",
+            "Apply n distinct children (n drawn from a range), picked with the children's p "
+            "as weights, in recipe order.",
+            (
+                _TRANSFORMS,
+                Param("n", Range(0, None, integer=True), [1, 2], "how many children to apply"),
+                _P,
+            ),
+            "- some_of:\n    n: [1, 2]\n    transforms:\n      - hflip: {}\n"
+            "      - invert: {}\n      - grayscale: {}",
+        ),
+    )
+}
+
+
+def run(
+    steps: list[Step], image: np.ndarray, rng: np.random.Generator
+) -> tuple[np.ndarray, list[Record]]:
+    """Sample and apply ``steps`` in order; return the new image and one record per step."""
+    records = []
+    for step in steps:
+        image, record = _run_step(step, image, rng, forced=False)
+        records.append(record)
+    return image, records
+
+
+def _run_step(
+    step: Step, image: np.ndarray, rng: np.random.Generator, forced: bool
+) -> tuple[np.ndarray, Record]:
+    draw = float(rng.random())
+    fired = forced or draw < step.p
+    if isinstance(step, Transform):
+        if not fired:
+            return image, {"name": step.name, "fired": False, "params": {}}
+        params = step.sample(rng, image.shape)
+        return step.apply(image, params), {"name": step.name, "fired": True, "params": params}
+    if not fired:
+        return image, {"name": step.kind, "fired": False, "params": {}, "steps": []}
+    chosen = _choose(step, rng)
+    child_records = []
+    for index in chosen:
+        image, record = _run_step(step.children[index], image, rng, forced=step.kind != "sequence")
+        child_records.append(record)
+    params = {} if step.kind == "sequence" else {"chosen": chosen}
+    return image, {"name": step.kind, "fired": True, "params": params, "steps": child_records}
+
+
+def _choose(block: Block, rng: np.random.Generator) -> list[int]:
+    count = len(block.children)
+    if block.kind == "sequence" or count == 0:
+        return list(range(count))
+    weights = np.array([child.p for child in block.children], dtype=np.float64)
+    weights = weights / weights.sum() if weights.sum() > 0 else np.full(count, 1.0 / count)
+    if block.kind == "one_of":
+        return [int(rng.choice(count, p=weights))]
+    assert block.n is not None
+    lo, hi = block.n
+    n = min(integers(rng, [lo, hi]), int(np.count_nonzero(weights)))
+    picked = rng.choice(count, size=n, replace=False, p=weights)
+    return sorted(int(i) for i in picked)
+
+
+def replay(records: list[Record], image: np.ndarray) -> np.ndarray:
+    """Re-apply recorded steps: a pure function of the image and the records."""
+    for record in records:
+        if not record["fired"]:
+            continue
+        if "steps" in record:
+            image = replay(record["steps"], image)
+        else:
+            image = REGISTRY[record["name"]].apply(image, record["params"])
+    return image

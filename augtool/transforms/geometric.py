@@ -1,0 +1,555 @@
+"""Geometric transforms: they move pixels (and, later, boxes, polygons, keypoints and masks)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from augtool.errors import ParamError
+from augtool.transforms.base import Params, Shape, Transform, integers, register, uniform
+from augtool.transforms.imaging import (
+    BORDERS,
+    INTERPOLATIONS,
+    RESAMPLE,
+    fill_value,
+    from_pil,
+    to_pil,
+)
+from augtool.transforms.params import Choice, Fill, IntSet, Param, Range, Size
+from augtool.transforms.warp import (
+    WARP_INTERPOLATIONS,
+    affine_matrix,
+    perspective_matrix,
+    warp,
+)
+
+FAMILY = "geometric"
+
+INTERPOLATION = Param("interpolation", Choice(WARP_INTERPOLATIONS), "bilinear", "resampling filter")
+BORDER = Param(
+    "border",
+    Choice(BORDERS),
+    "constant",
+    "how pixels outside the source are filled: constant (fill), reflect, replicate, wrap",
+)
+FILL = Param("fill", Fill(), 0, "fill colour when border is constant")
+
+
+@register
+class HFlip(Transform):
+    name = "hflip"
+    summary = "Mirror the image left to right."
+    family = FAMILY
+    default_p = 0.5
+    example = "- hflip: {p: 0.5}"
+
+    def sample(self, rng: np.random.Generator, shape: Shape) -> Params:
+        return {}
+
+    @staticmethod
+    def apply(image: np.ndarray, params: Params) -> np.ndarray:
+        return image[:, ::-1].copy()
+
+
+@register
+class VFlip(Transform):
+    name = "vflip"
+    summary = "Mirror the image top to bottom."
+    family = FAMILY
+    default_p = 0.5
+    example = "- vflip: {p: 0.5}"
+
+    def sample(self, rng: np.random.Generator, shape: Shape) -> Params:
+        return {}
+
+    @staticmethod
+    def apply(image: np.ndarray, params: Params) -> np.ndarray:
+        return image[::-1].copy()
+
+
+@register
+class Rot90(Transform):
+    name = "rot90"
+    summary = "Rotate by a random number of quarter turns counter-clockwise (exact, no resampling)."
+    family = FAMILY
+    params = (
+        Param("k", IntSet((0, 1, 2, 3)), [1, 2, 3], "the quarter turns to choose from, uniformly"),
+    )
+    example = "- rot90: {k: [1, 3], p: 0.5}"
+
+    def sample(self, rng: np.random.Generator, shape: Shape) -> Params:
+        choices = self.config["k"]
+        return {"k": int(choices[int(rng.integers(len(choices)))])}
+
+    @staticmethod
+    def apply(image: np.ndarray, params: Params) -> np.ndarray:
+        return np.rot90(image, params["k"], axes=(0, 1)).copy()
+
+
+@register
+class Rotate(Transform):
+    name = "rotate"
+    summary = (
+        "Rotate by a random angle (degrees, counter-clockwise) about the centre, keeping the size."
+    )
+    family = FAMILY
+    params = (
+        Param("limit", Range(-360, 360, around=0), [-90.0, 90.0], "angle range in degrees"),
+        INTERPOLATION,
+        BORDER,
+        FILL,
+    )
+    example = "- rotate: {limit: 15, border: reflect, p: 0.7}"
+
+    def sample(self, rng: np.random.Generator, shape: Shape) -> Params:
+        return {
+            "angle": uniform(rng, self.config["limit"]),
+            "interpolation": self.config["interpolation"],
+            "border": self.config["border"],
+            "fill": self.config["fill"],
+        }
+
+    @staticmethod
+    def apply(image: np.ndarray, params: Params) -> np.ndarray:
+        height, width = image.shape[:2]
+        matrix = affine_matrix((width / 2, height / 2), angle=params["angle"])
+        return warp(
+            image,
+            matrix,
+            (height, width),
+            params["border"],
+            params["fill"],
+            params["interpolation"],
+        )
+
+
+@register
+class Affine(Transform):
+    name = "affine"
+    summary = (
+        "Scale, rotate, shear and translate about the centre in one resampling, keeping the size."
+    )
+    family = FAMILY
+    params = (
+        Param("scale", Range(0.01, 100.0), [1.0, 1.0], "zoom factor range (1 keeps the size)"),
+        Param(
+            "translate_percent",
+            Range(-1.0, 1.0, around=0),
+            [0.0, 0.0],
+            "shift as a fraction of the width (x) and height (y), drawn independently",
+        ),
+        Param("rotate", Range(-360, 360, around=0), [0.0, 0.0], "angle range in degrees"),
+        Param(
+            "shear",
+            Range(-80, 80, around=0),
+            [0.0, 0.0],
+            "shear range in degrees; the x and y shears are drawn independently",
+        ),
+        INTERPOLATION,
+        BORDER,
+        FILL,
+    )
+    example = "- affine: {scale: [0.9, 1.1], translate_percent: 0.05, rotate: 10, shear: 5}"
+
+    def sample(self, rng: np.random.Generator, shape: Shape) -> Params:
+        height, width = shape[:2]
+        config = self.config
+        return {
+            "scale": uniform(rng, config["scale"]),
+            "translate": [
+                uniform(rng, config["translate_percent"]) * width,
+                uniform(rng, config["translate_percent"]) * height,
+            ],
+            "angle": uniform(rng, config["rotate"]),
+            "shear": [uniform(rng, config["shear"]), uniform(rng, config["shear"])],
+            "interpolation": config["interpolation"],
+            "border": config["border"],
+            "fill": config["fill"],
+        }
+
+    @staticmethod
+    def apply(image: np.ndarray, params: Params) -> np.ndarray:
+        height, width = image.shape[:2]
+        matrix = affine_matrix(
+            (width / 2, height / 2),
+            angle=params["angle"],
+            scale=params["scale"],
+            translate=tuple(params["translate"]),
+            shear=tuple(params["shear"]),
+        )
+        return warp(
+            image,
+            matrix,
+            (height, width),
+            params["border"],
+            params["fill"],
+            params["interpolation"],
+        )
+
+
+@register
+class Perspective(Transform):
+    name = "perspective"
+    summary = (
+        "Pull the four corners inward by random amounts (a perspective tilt), keeping the size."
+    )
+    family = FAMILY
+    params = (
+        Param(
+            "scale",
+            Range(0.0, 1.0),
+            [0.05, 0.1],
+            "spread of the corner shifts, as a fraction of the side: a sigma is drawn from "
+            "this range, each shift is |normal(0, sigma)| (wrapped below 0.32)",
+        ),
+        INTERPOLATION,
+        BORDER,
+        FILL,
+    )
+    example = "- perspective: {scale: [0.05, 0.1], border: replicate, p: 0.5}"
+
+    def sample(self, rng: np.random.Generator, shape: Shape) -> Params:
+        height, width = shape[:2]
+        sigma = uniform(rng, self.config["scale"])
+        # Albumentations' draw: folding the shifts below 0.32 keeps opposite corners apart, so
+        # the quadrilateral stays convex and the homography invertible, even on a 1x1 image.
+        shifts = np.mod(np.abs(rng.normal(0.0, sigma, (4, 2))), 0.32) * (width, height)
+        inward = np.array([[1, 1], [-1, 1], [-1, -1], [1, -1]], dtype=np.float64)
+        corners = np.array(_corners(width, height), dtype=np.float64) + inward * shifts
+        return {
+            "corners": [[float(x), float(y)] for x, y in corners],
+            "interpolation": self.config["interpolation"],
+            "border": self.config["border"],
+            "fill": self.config["fill"],
+        }
+
+    @staticmethod
+    def apply(image: np.ndarray, params: Params) -> np.ndarray:
+        height, width = image.shape[:2]
+        matrix = perspective_matrix(_corners(width, height), params["corners"])
+        return warp(
+            image,
+            matrix,
+            (height, width),
+            params["border"],
+            params["fill"],
+            params["interpolation"],
+        )
+
+
+def _corners(width: int, height: int) -> list[list[float]]:
+    """The image's outer corners, clockwise from the top left (pixel-edge coordinates)."""
+    return [[0.0, 0.0], [float(width), 0.0], [float(width), float(height)], [0.0, float(height)]]
+
+
+CROP_SIZE = Param(
+    "size",
+    Size(),
+    [256, 256],
+    "crop [height, width]; an image smaller than that is padded with fill, centred",
+)
+CROP_FILL = Param("fill", Fill(), 0, "fill colour of the padding when the image is smaller")
+
+
+@register
+class RandomCrop(Transform):
+    name = "random_crop"
+    summary = "Cut a [height, width] window at a random place; a smaller image is padded with fill."
+    family = FAMILY
+    params = (CROP_SIZE, CROP_FILL)
+    example = "- random_crop: {size: [224, 224]}"
+
+    def sample(self, rng: np.random.Generator, shape: Shape) -> Params:
+        height, width = shape[:2]
+        crop_h, crop_w = self.config["size"]
+        top = integers(rng, [0, height - crop_h]) if height >= crop_h else _centred(height, crop_h)
+        left = integers(rng, [0, width - crop_w]) if width >= crop_w else _centred(width, crop_w)
+        return {"top": top, "left": left, "size": [crop_h, crop_w], "fill": self.config["fill"]}
+
+    @staticmethod
+    def apply(image: np.ndarray, params: Params) -> np.ndarray:
+        return _crop(image, params["top"], params["left"], params["size"], params["fill"])
+
+
+@register
+class CenterCrop(Transform):
+    name = "center_crop"
+    summary = "Cut the central [height, width] window; a smaller image is padded with fill."
+    family = FAMILY
+    params = (CROP_SIZE, CROP_FILL)
+    example = "- center_crop: {size: [224, 224]}"
+
+    def sample(self, rng: np.random.Generator, shape: Shape) -> Params:
+        height, width = shape[:2]
+        crop_h, crop_w = self.config["size"]
+        return {
+            "top": _centred(height, crop_h),
+            "left": _centred(width, crop_w),
+            "size": [crop_h, crop_w],
+            "fill": self.config["fill"],
+        }
+
+    @staticmethod
+    def apply(image: np.ndarray, params: Params) -> np.ndarray:
+        return _crop(image, params["top"], params["left"], params["size"], params["fill"])
+
+
+def _centred(length: int, crop: int) -> int:
+    """Start of a centred window of ``crop`` over ``length`` (negative when it pads); an odd
+    leftover goes after, like Albumentations' crop and torchvision's padding."""
+    return (length - crop) // 2 if length >= crop else -((crop - length) // 2)
+
+
+def _crop(
+    image: np.ndarray, top: int, left: int, size: list[int], fill: int | list[int]
+) -> np.ndarray:
+    """The window ``size`` at (top, left); whatever falls outside the image is ``fill``."""
+    height, width, channels = image.shape
+    crop_h, crop_w = size
+    if top >= 0 and left >= 0 and top + crop_h <= height and left + crop_w <= width:
+        return image[top : top + crop_h, left : left + crop_w].copy()
+    out = _canvas(crop_h, crop_w, channels, fill)
+    y0, y1 = max(top, 0), min(top + crop_h, height)
+    x0, x1 = max(left, 0), min(left + crop_w, width)
+    if y0 < y1 and x0 < x1:
+        out[y0 - top : y1 - top, x0 - left : x1 - left] = image[y0:y1, x0:x1]
+    return out
+
+
+def _canvas(height: int, width: int, channels: int, fill: int | list[int]) -> np.ndarray:
+    colour = np.array(fill_value(fill, channels), dtype=np.uint8).reshape(-1)
+    return np.broadcast_to(colour, (height, width, channels)).copy()
+
+
+def _resize(
+    image: np.ndarray,
+    size: list[int],
+    interpolation: str,
+    box: tuple[float, float, float, float] | None = None,
+) -> np.ndarray:
+    """Pillow's resize (optionally of the ``box`` window) to ``size`` = [height, width]."""
+    height, width = size
+    if image.shape[2] == 4 and interpolation != "nearest":
+        # As in warp: Pillow would premultiply RGBA by alpha and round the translucent colours.
+        colour = _resize(np.ascontiguousarray(image[:, :, :3]), size, interpolation, box)
+        alpha = _resize(np.ascontiguousarray(image[:, :, 3:]), size, interpolation, box)
+        return np.concatenate([colour, alpha], axis=2)
+    result = to_pil(image).resize((width, height), RESAMPLE[interpolation], box=box)
+    return from_pil(result)
+
+
+RESIZE_INTERPOLATION = Param(
+    "interpolation", Choice(INTERPOLATIONS), "bilinear", "resampling filter (antialiased)"
+)
+
+
+@register
+class RandomResizedCrop(Transform):
+    name = "random_resized_crop"
+    summary = (
+        "Cut a window of random area and aspect ratio and resize it to [height, width] "
+        "(torchvision's algorithm, one resampling)."
+    )
+    family = FAMILY
+    params = (
+        Param("size", Size(), [224, 224], "output [height, width]"),
+        Param("scale", Range(0.0, 1.0), [0.08, 1.0], "window area as a fraction of the image"),
+        Param(
+            "ratio",
+            Range(0.01, 100.0),
+            [3 / 4, 4 / 3],
+            "window aspect ratio (width / height), drawn log-uniformly",
+        ),
+        RESIZE_INTERPOLATION,
+    )
+    example = "- random_resized_crop: {size: [224, 224], scale: [0.6, 1.0]}"
+
+    def sample(self, rng: np.random.Generator, shape: Shape) -> Params:
+        height, width = shape[:2]
+        top, left, crop_h, crop_w = _resized_crop_window(
+            rng, height, width, self.config["scale"], self.config["ratio"]
+        )
+        return {
+            "top": top,
+            "left": left,
+            "height": crop_h,
+            "width": crop_w,
+            "size": self.config["size"],
+            "interpolation": self.config["interpolation"],
+        }
+
+    @staticmethod
+    def apply(image: np.ndarray, params: Params) -> np.ndarray:
+        top, left = params["top"], params["left"]
+        box = (left, top, left + params["width"], top + params["height"])
+        return _resize(image, params["size"], params["interpolation"], box)
+
+
+def _resized_crop_window(
+    rng: np.random.Generator, height: int, width: int, scale: list[float], ratio: list[float]
+) -> tuple[int, int, int, int]:
+    """torchvision's ``RandomResizedCrop.get_params``: (top, left, height, width)."""
+    area = height * width
+    log_ratio = [math.log(ratio[0]), math.log(ratio[1])]
+    for _ in range(10):
+        target_area = area * uniform(rng, scale)
+        aspect = math.exp(uniform(rng, log_ratio))
+        crop_w = round(math.sqrt(target_area * aspect))
+        crop_h = round(math.sqrt(target_area / aspect))
+        if 0 < crop_w <= width and 0 < crop_h <= height:
+            top = integers(rng, [0, height - crop_h])
+            left = integers(rng, [0, width - crop_w])
+            return top, left, crop_h, crop_w
+    # Fallback: the largest central window with the ratio clamped into range. The max(1, ...)
+    # guards extreme ratios on tiny images, where torchvision can produce an empty window.
+    in_ratio = width / height
+    if in_ratio < ratio[0]:
+        crop_w, crop_h = width, min(height, max(1, round(width / ratio[0])))
+    elif in_ratio > ratio[1]:
+        crop_h, crop_w = height, min(width, max(1, round(height * ratio[1])))
+    else:
+        crop_h, crop_w = height, width
+    return (height - crop_h) // 2, (width - crop_w) // 2, crop_h, crop_w
+
+
+@dataclass(frozen=True)
+class ResizeSize:
+    """``[height, width]`` for an exact size, or one whole number n: the shorter side becomes n
+    and the aspect ratio is kept (torchvision's ``Resize``). Unlike :class:`Size`, one number
+    is not a square."""
+
+    @property
+    def form(self) -> str:
+        return (
+            "[height, width] of positive whole numbers, "
+            "or one positive whole number (the shorter side)"
+        )
+
+    def __call__(self, value: Any) -> int | list[int]:
+        if _whole(value, 1):
+            return int(value)
+        if (
+            isinstance(value, (list, tuple))
+            and len(value) == 2
+            and all(_whole(v, 1) for v in value)
+        ):
+            return [int(value[0]), int(value[1])]
+        raise ParamError(f"expected {self.form}, got {value!r}")
+
+
+def _whole(value: Any, minimum: int) -> bool:
+    return (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and float(value) == int(value)
+        and value >= minimum
+    )
+
+
+def resize_target(height: int, width: int, size: int | list[int]) -> list[int]:
+    """The output [height, width]: ``size`` itself, or the shorter side scaled to it (the
+    longer side truncated, as torchvision does)."""
+    if isinstance(size, list):
+        return list(size)
+    if width <= height:
+        return [int(size * height / width), size]
+    return [size, int(size * width / height)]
+
+
+@register
+class Resize(Transform):
+    name = "resize"
+    summary = (
+        "Resize to [height, width], or make the shorter side a given length keeping the aspect."
+    )
+    family = FAMILY
+    params = (
+        Param(
+            "size",
+            ResizeSize(),
+            256,
+            "[height, width], or one number: the shorter side's new length (aspect kept)",
+        ),
+        RESIZE_INTERPOLATION,
+    )
+    example = "- resize: {size: 256, interpolation: bicubic}"
+
+    def sample(self, rng: np.random.Generator, shape: Shape) -> Params:
+        return {
+            "size": resize_target(shape[0], shape[1], self.config["size"]),
+            "interpolation": self.config["interpolation"],
+        }
+
+    @staticmethod
+    def apply(image: np.ndarray, params: Params) -> np.ndarray:
+        if list(image.shape[:2]) == params["size"]:
+            return image.copy()
+        return _resize(image, params["size"], params["interpolation"])
+
+
+@dataclass(frozen=True)
+class Padding:
+    """Pixels to add per side, torchvision's order: n (all sides), [left/right, top/bottom] or
+    [left, top, right, bottom]. Canonically always the four-item form."""
+
+    @property
+    def form(self) -> str:
+        return (
+            "a whole number >= 0, [left/right, top/bottom] or [left, top, right, bottom] "
+            "of whole numbers >= 0"
+        )
+
+    def __call__(self, value: Any) -> list[int]:
+        if _whole(value, 0):
+            return [int(value)] * 4
+        if isinstance(value, (list, tuple)) and all(_whole(v, 0) for v in value):
+            if len(value) == 2:
+                return [int(value[0]), int(value[1])] * 2
+            if len(value) == 4:
+                return [int(v) for v in value]
+        raise ParamError(f"expected {self.form}, got {value!r}")
+
+
+_NUMPY_PAD = {"reflect": "reflect", "replicate": "edge", "wrap": "wrap"}
+
+
+@register
+class Pad(Transform):
+    name = "pad"
+    summary = "Add a border of fixed width on each side (fill colour, reflection, edge or wrap)."
+    family = FAMILY
+    params = (
+        Param(
+            "padding",
+            Padding(),
+            8,
+            "pixels per side: n, [left/right, top/bottom] or [left, top, right, bottom]",
+        ),
+        BORDER,
+        FILL,
+    )
+    example = "- pad: {padding: [16, 8], border: reflect}"
+
+    def sample(self, rng: np.random.Generator, shape: Shape) -> Params:
+        return {
+            "padding": self.config["padding"],
+            "border": self.config["border"],
+            "fill": self.config["fill"],
+        }
+
+    @staticmethod
+    def apply(image: np.ndarray, params: Params) -> np.ndarray:
+        left, top, right, bottom = params["padding"]
+        height, width, channels = image.shape
+        if params["border"] == "constant":
+            out = _canvas(top + height + bottom, left + width + right, channels, params["fill"])
+            out[top : top + height, left : left + width] = image
+            return out
+        # numpy reflects (and wraps) repeatedly when the pad is wider than the image, and
+        # reflects a one-pixel axis as its edge, so tiny images need no special case.
+        pad = ((top, bottom), (left, right), (0, 0))
+        return np.pad(image, pad, mode=_NUMPY_PAD[params["border"]])

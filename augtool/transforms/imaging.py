@@ -1,0 +1,60 @@
+"""Small bridges between the kernels' ``(H, W, C)`` uint8 arrays and Pillow images."""
+
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image
+
+RESAMPLE = {
+    "nearest": Image.Resampling.NEAREST,
+    "bilinear": Image.Resampling.BILINEAR,
+    "bicubic": Image.Resampling.BICUBIC,
+    "lanczos": Image.Resampling.LANCZOS,
+}
+INTERPOLATIONS = tuple(RESAMPLE)
+BORDERS = ("constant", "reflect", "replicate", "wrap")
+
+_MODES = {1: "L", 3: "RGB", 4: "RGBA"}
+
+
+def to_pil(image: np.ndarray) -> Image.Image:
+    """A Pillow image over a copy of ``image`` (L, RGB or RGBA)."""
+    channels = image.shape[2]
+    if channels == 1:
+        return Image.fromarray(image[:, :, 0], "L")
+    return Image.fromarray(image, _MODES[channels])
+
+
+def from_pil(image: Image.Image) -> np.ndarray:
+    """The ``(H, W, C)`` array of an L, RGB or RGBA Pillow image."""
+    array = np.asarray(image)
+    if array.ndim == 2:
+        array = array[:, :, None]
+    return array
+
+
+def fill_value(fill: int | list[int], channels: int) -> int | tuple[int, ...]:
+    """A Pillow fill colour for an image with ``channels`` channels (alpha stays opaque)."""
+    if isinstance(fill, int):
+        return fill if channels == 1 else (fill,) * min(channels, 3) + (255,) * (channels == 4)
+    if channels == 1:
+        r, g, b = fill
+        return round(0.299 * r + 0.587 * g + 0.114 * b)
+    return tuple(fill) + (255,) * (channels == 4)
+
+
+def split_alpha(image: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """Colour channels and, for RGBA, the alpha channel: colour kernels leave alpha alone."""
+    if image.shape[2] == 4:
+        return image[:, :, :3], image[:, :, 3:]
+    return image, None
+
+
+def join_alpha(colour: np.ndarray, alpha: np.ndarray | None) -> np.ndarray:
+    return colour if alpha is None else np.concatenate([colour, alpha], axis=2)
+
+
+def lut_apply(image: np.ndarray, lut: np.ndarray) -> np.ndarray:
+    """Apply a 256-entry uint8 lookup table to the colour channels (not to alpha)."""
+    colour, alpha = split_alpha(image)
+    return join_alpha(lut[colour], alpha)

@@ -1,0 +1,288 @@
+"""Noise, blur and quality transforms: they degrade the image the way sensors, optics and codecs do.
+
+All of them act on the colour channels only; an alpha channel passes through unchanged, so a
+cut-out keeps its exact outline. Kernels that need many random numbers (the noises) record an
+integer ``seed`` and draw from ``PCG64(seed)`` inside ``apply``, which keeps ``apply`` a pure
+function of the image and the recorded parameters.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from typing import Any
+
+import numpy as np
+from PIL import Image, ImageFilter
+
+from augtool.errors import ParamError
+from augtool.transforms.base import Params, Shape, Transform, integers, register, uniform
+from augtool.transforms.imaging import (
+    INTERPOLATIONS,
+    RESAMPLE,
+    from_pil,
+    join_alpha,
+    split_alpha,
+)
+from augtool.transforms.imaging import to_pil as _to_pil
+from augtool.transforms.params import Bool, Choice, Param, Range
+
+FAMILY = "noise"
+
+SEED_BOUND = 2**63
+
+
+def new_seed(rng: np.random.Generator) -> int:
+    """A plain-int seed for the generator that ``apply`` builds."""
+    return int(rng.integers(SEED_BOUND))
+
+
+def seeded(seed: int) -> np.random.Generator:
+    return np.random.Generator(np.random.PCG64(seed))
+
+
+def to_uint8(values: np.ndarray) -> np.ndarray:
+    """Round half to even and clip: the one rounding every float kernel here shares."""
+    return np.clip(np.rint(values, out=values), 0, 255, out=values).astype(np.uint8)
+
+
+def to_pil(colour: np.ndarray) -> Image.Image:
+    # ``split_alpha`` hands back a strided view for RGBA; Pillow wants contiguous rows.
+    return _to_pil(np.ascontiguousarray(colour))
+
+
+@register
+class GaussianNoise(Transform):
+    name = "gaussian_noise"
+    summary = "Add Gaussian noise to every pixel (per channel, or one grey plane for all channels)."
+    family = FAMILY
+    params = (
+        Param("std", Range(0, 255), [2.0, 8.0], "standard deviation range, in pixel levels 0-255"),
+        Param("mean", Range(-255, 255), [0.0, 0.0], "mean range, in pixel levels"),
+        Param(
+            "per_channel",
+            Bool(),
+            True,
+            "independent noise per colour channel; false adds the same noise to all channels",
+        ),
+    )
+    example = "- gaussian_noise: {std: [2, 8], p: 0.5}"
+
+    def sample(self, rng: np.random.Generator, shape: Shape) -> Params:
+        return {
+            "std": uniform(rng, self.config["std"]),
+            "mean": uniform(rng, self.config["mean"]),
+            "per_channel": self.config["per_channel"],
+            "seed": new_seed(rng),
+        }
+
+    @staticmethod
+    def apply(image: np.ndarray, params: Params) -> np.ndarray:
+        colour, alpha = split_alpha(image)
+        height, width, channels = colour.shape
+        planes = channels if params["per_channel"] else 1
+        # float32 draws are about twice as fast as float64 and far finer than one pixel level.
+        noise = seeded(params["seed"]).standard_normal((height, width, planes), dtype=np.float32)
+        noise *= np.float32(params["std"])
+        noise += np.float32(params["mean"])
+        if planes == channels:
+            noise += colour
+        else:
+            noise = noise + colour  # one grey plane, broadcast over the colour channels
+        return join_alpha(to_uint8(noise), alpha)
+
+
+@register
+class SaltPepper(Transform):
+    name = "salt_pepper"
+    summary = "Set a random fraction of the pixels to white (salt) or black (pepper)."
+    family = FAMILY
+    params = (
+        Param("amount", Range(0, 1), [0.01, 0.06], "fraction of the pixels that are hit"),
+        Param(
+            "salt_vs_pepper",
+            Range(0, 1),
+            [0.5, 0.5],
+            "fraction of the hit pixels that turn white (the rest turn black)",
+        ),
+    )
+    example = "- salt_pepper: {amount: [0.01, 0.03], p: 0.3}"
+
+    def sample(self, rng: np.random.Generator, shape: Shape) -> Params:
+        return {
+            "amount": uniform(rng, self.config["amount"]),
+            "salt_vs_pepper": uniform(rng, self.config["salt_vs_pepper"]),
+            "seed": new_seed(rng),
+        }
+
+    @staticmethod
+    def apply(image: np.ndarray, params: Params) -> np.ndarray:
+        height, width = image.shape[:2]
+        # One uniform draw per pixel decides both whether it is hit and which way:
+        # [0, salt) is salt, [salt, amount) is pepper, the rest is untouched.
+        draw = seeded(params["seed"]).random((height, width), dtype=np.float32)
+        amount = params["amount"]
+        salt = amount * params["salt_vs_pepper"]
+        out = image.copy()
+        colour = out[:, :, :3]  # a view: writes land in ``out``, never in alpha
+        colour[draw < salt] = 255
+        colour[(draw >= salt) & (draw < amount)] = 0
+        return out
+
+
+@register
+class GaussianBlur(Transform):
+    name = "gaussian_blur"
+    summary = "Blur with a Gaussian kernel of a random standard deviation (sigma, in pixels)."
+    family = FAMILY
+    params = (
+        Param(
+            "sigma",
+            Range(0, 100),
+            [0.5, 1.5],
+            "standard deviation range of the kernel, in pixels (0 leaves the image as it is)",
+        ),
+    )
+    example = "- gaussian_blur: {sigma: [0.3, 1.2], p: 0.5}"
+
+    def sample(self, rng: np.random.Generator, shape: Shape) -> Params:
+        return {"sigma": uniform(rng, self.config["sigma"])}
+
+    @staticmethod
+    def apply(image: np.ndarray, params: Params) -> np.ndarray:
+        sigma = params["sigma"]
+        if sigma == 0:
+            return image.copy()
+        colour, alpha = split_alpha(image)
+        # Pillow's ``radius`` is the standard deviation (an extended-box approximation in C).
+        blurred = to_pil(colour).filter(ImageFilter.GaussianBlur(radius=sigma))
+        return join_alpha(from_pil(blurred), alpha)
+
+
+def odd_values(bounds: list[int]) -> tuple[int, int]:
+    """The first odd number in ``bounds`` and how many odd numbers it holds."""
+    lo, hi = bounds
+    first = lo if lo % 2 else lo + 1
+    last = hi if hi % 2 else hi - 1
+    return first, max(0, (last - first) // 2 + 1)
+
+
+def line_taps(k: int, angle: float) -> list[list[int]]:
+    """The ``[dy, dx]`` offsets of ``k`` taps on a line through the centre at ``angle`` degrees
+    counter-clockwise from the x axis (image y points down, hence the minus)."""
+    a = math.radians(angle)
+    cos, sin = math.cos(a), math.sin(a)
+    half = (k - 1) / 2
+    taps = []
+    for i in range(k):
+        t = i - half
+        taps.append([round(-t * sin), round(t * cos)])
+    return taps
+
+
+@register
+class MotionBlur(Transform):
+    name = "motion_blur"
+    summary = "Blur along a straight line of random length and direction, like camera shake."
+    family = FAMILY
+    params = (
+        Param(
+            "blur_limit",
+            Range(3, 255, integer=True),
+            [3, 7],
+            "range of the kernel size in pixels; an odd size is drawn from it",
+        ),
+        Param(
+            "angle", Range(-360, 360), [0.0, 360.0], "direction range, degrees counter-clockwise"
+        ),
+    )
+    example = "- motion_blur: {blur_limit: [3, 9], p: 0.3}"
+
+    def check(self, config: dict[str, Any]) -> None:
+        if odd_values(config["blur_limit"])[1] == 0:
+            lo, hi = config["blur_limit"]
+            raise ParamError(f"blur_limit [{lo}, {hi}] must contain an odd kernel size")
+
+    def sample(self, rng: np.random.Generator, shape: Shape) -> Params:
+        first, count = odd_values(self.config["blur_limit"])
+        k = first + 2 * integers(rng, [0, count - 1])
+        angle = uniform(rng, self.config["angle"])
+        # The taps are recorded so a replay never depends on this machine's sin/cos rounding.
+        return {"k": k, "angle": angle, "taps": line_taps(k, angle)}
+
+    @staticmethod
+    def apply(image: np.ndarray, params: Params) -> np.ndarray:
+        colour, alpha = split_alpha(image)
+        height, width = colour.shape[:2]
+        taps = params["taps"]
+        pad_y = max(abs(dy) for dy, _ in taps)
+        pad_x = max(abs(dx) for _, dx in taps)
+        padded = np.pad(colour, ((pad_y, pad_y), (pad_x, pad_x), (0, 0)), mode="edge")
+        total = np.zeros(colour.shape, dtype=np.float32)
+        for dy, dx in taps:
+            total += padded[pad_y + dy : pad_y + dy + height, pad_x + dx : pad_x + dx + width]
+        total /= np.float32(len(taps))
+        return join_alpha(to_uint8(total), alpha)
+
+
+@register
+class JpegCompression(Transform):
+    name = "jpeg_compression"
+    summary = "Encode as JPEG at a random quality and decode again, keeping the codec's artefacts."
+    family = FAMILY
+    params = (Param("quality", Range(1, 100, integer=True), [50, 95], "JPEG quality range, 1-100"),)
+    example = "- jpeg_compression: {quality: [30, 80], p: 0.5}"
+
+    def sample(self, rng: np.random.Generator, shape: Shape) -> Params:
+        return {"quality": integers(rng, self.config["quality"])}
+
+    @staticmethod
+    def apply(image: np.ndarray, params: Params) -> np.ndarray:
+        colour, alpha = split_alpha(image)
+        buffer = io.BytesIO()
+        # Pillow's default chroma subsampling; optimize only changes the Huffman tables, not pixels.
+        to_pil(colour).save(buffer, format="JPEG", quality=params["quality"], optimize=False)
+        buffer.seek(0)
+        with Image.open(buffer) as decoded:
+            decoded.load()
+            out = from_pil(decoded)
+        return join_alpha(out, alpha)
+
+
+@register
+class Downscale(Transform):
+    name = "downscale"
+    summary = "Shrink by a random factor and enlarge back to the original size, losing detail."
+    family = FAMILY
+    params = (
+        Param("scale", Range(0, 1), [0.25, 0.5], "range of the shrink factor per side, in (0, 1]"),
+        Param(
+            "interpolation",
+            Choice(INTERPOLATIONS),
+            "bilinear",
+            "resampling filter for both ways (Albumentations uses nearest, which looks blocky)",
+        ),
+    )
+    example = "- downscale: {scale: [0.3, 0.6], interpolation: nearest, p: 0.3}"
+
+    def check(self, config: dict[str, Any]) -> None:
+        if config["scale"][0] <= 0:
+            raise ParamError("scale must be > 0")
+
+    def sample(self, rng: np.random.Generator, shape: Shape) -> Params:
+        return {
+            "scale": uniform(rng, self.config["scale"]),
+            "interpolation": self.config["interpolation"],
+        }
+
+    @staticmethod
+    def apply(image: np.ndarray, params: Params) -> np.ndarray:
+        colour, alpha = split_alpha(image)
+        height, width = colour.shape[:2]
+        small = (
+            max(1, round(width * params["scale"])),
+            max(1, round(height * params["scale"])),
+        )
+        resample = RESAMPLE[params["interpolation"]]
+        pil = to_pil(colour).resize(small, resample).resize((width, height), resample)
+        return join_alpha(from_pil(pil), alpha)

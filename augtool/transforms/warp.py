@@ -1,0 +1,124 @@
+"""One resampling kernel for every affine and perspective transform, with border modes.
+
+Pillow's ``Image.transform`` only fills outside pixels with a constant. For ``reflect``,
+``replicate`` and ``wrap`` we pad the source with numpy first, by exactly the margin the inverse
+map reaches, and shift the map by that margin: one interpolation, whatever the border.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+from PIL import Image
+
+from augtool.transforms.imaging import RESAMPLE, fill_value, from_pil, to_pil
+
+_PAD_BUDGET = 64_000_000  # pixels of the padded source, at most
+_NUMPY_PAD = {"reflect": "reflect", "replicate": "edge", "wrap": "wrap"}
+WARP_INTERPOLATIONS = ("nearest", "bilinear", "bicubic")
+
+
+def affine_matrix(
+    center: tuple[float, float],
+    angle: float = 0.0,
+    scale: float = 1.0,
+    translate: tuple[float, float] = (0.0, 0.0),
+    shear: tuple[float, float] = (0.0, 0.0),
+) -> np.ndarray:
+    """The forward 3x3 matrix (source -> destination pixel coordinates) of a rotation by ``angle``
+    degrees counter-clockwise about ``center``, a uniform ``scale``, a ``shear`` (x, y) in degrees,
+    then a ``translate`` (x, y) in pixels."""
+    cx, cy = center
+    a = math.radians(angle)
+    sx, sy = (math.radians(s) for s in shear)
+    to_origin = np.array([[1, 0, -cx], [0, 1, -cy], [0, 0, 1]], dtype=np.float64)
+    shear_m = np.array([[1, math.tan(sx), 0], [math.tan(sy), 1, 0], [0, 0, 1]], dtype=np.float64)
+    # Image y points down, so a counter-clockwise turn on screen is a negative angle here.
+    rot = np.array(
+        [[math.cos(a), math.sin(a), 0], [-math.sin(a), math.cos(a), 0], [0, 0, 1]],
+        dtype=np.float64,
+    )
+    scale_m = np.diag([scale, scale, 1.0])
+    back = np.array(
+        [[1, 0, cx + translate[0]], [0, 1, cy + translate[1]], [0, 0, 1]], dtype=np.float64
+    )
+    return back @ scale_m @ rot @ shear_m @ to_origin
+
+
+def perspective_matrix(
+    src: Sequence[Sequence[float]], dst: Sequence[Sequence[float]]
+) -> np.ndarray:
+    """The 3x3 homography mapping the four ``src`` points onto the four ``dst`` points."""
+    rows = []
+    rhs = []
+    for (x, y), (u, v) in zip(src, dst, strict=True):
+        rows.append([x, y, 1, 0, 0, 0, -u * x, -u * y])
+        rows.append([0, 0, 0, x, y, 1, -v * x, -v * y])
+        rhs.extend([u, v])
+    h = np.linalg.solve(np.array(rows, dtype=np.float64), np.array(rhs, dtype=np.float64))
+    return np.append(h, 1.0).reshape(3, 3)
+
+
+def warp(
+    image: np.ndarray,
+    matrix: np.ndarray,
+    out_size: tuple[int, int],
+    border: str,
+    fill: int | list[int],
+    interpolation: str,
+) -> np.ndarray:
+    """Resample ``image`` under the forward 3x3 ``matrix`` into ``out_size`` = (height, width)."""
+    out_h, out_w = out_size
+    height, width, channels = image.shape
+    inverse = np.linalg.inv(matrix)
+    inverse = inverse / inverse[2, 2]
+    margin = 0
+    if border != "constant":
+        margin = _margin(inverse, out_w, out_h, width, height)
+    source = image
+    if margin:
+        pad = ((margin, margin), (margin, margin), (0, 0))
+        source = np.pad(image, pad, mode=_NUMPY_PAD[border])
+        shift = np.array([[1, 0, margin], [0, 1, margin], [0, 0, 1]], dtype=np.float64)
+        inverse = shift @ inverse
+    perspective = not np.allclose(inverse[2, :2], 0.0)
+    if perspective:
+        method = Image.Transform.PERSPECTIVE
+        data = tuple(float(v) for v in inverse.flatten()[:8])
+    else:
+        method = Image.Transform.AFFINE
+        data = tuple(float(v) for v in inverse[:2].flatten())
+    fillcolor = fill_value(fill, channels)
+
+    def transform(array: np.ndarray, colour: int | tuple[int, ...]) -> np.ndarray:
+        result = to_pil(array).transform(
+            (out_w, out_h), method, data, resample=RESAMPLE[interpolation], fillcolor=colour
+        )
+        return from_pil(result)
+
+    if channels == 4 and interpolation != "nearest":
+        # Pillow filters RGBA through premultiplied RGBa and back, which rounds the colour of
+        # translucent pixels (an identity warp moved them by up to 11 levels) and blackens fully
+        # transparent ones. Resampling colour and alpha separately, as OpenCV does, keeps them.
+        assert isinstance(fillcolor, tuple)
+        colour = transform(np.ascontiguousarray(source[:, :, :3]), fillcolor[:3])
+        alpha = transform(np.ascontiguousarray(source[:, :, 3:]), fillcolor[3])
+        return np.concatenate([colour, alpha], axis=2)
+    return transform(source, fillcolor)
+
+
+def _margin(inverse: np.ndarray, out_w: int, out_h: int, width: int, height: int) -> int:
+    corners = np.array([[0, 0, 1], [out_w, 0, 1], [0, out_h, 1], [out_w, out_h, 1]], dtype=float)
+    mapped = corners @ inverse.T
+    xs = mapped[:, 0] / mapped[:, 2]
+    ys = mapped[:, 1] / mapped[:, 2]
+    reach = max(-xs.min(), xs.max() - width, -ys.min(), ys.max() - height, 0.0)
+    # Two more pixels cover the interpolation footprint at the edge. The padded image is capped at
+    # _PAD_BUDGET pixels to bound memory for extreme zoom-outs or a degenerate homography; only
+    # beyond that budget does the far border fall back to the fill colour.
+    wanted = math.ceil(reach) + 2
+    side = width + height
+    budget = (-side + math.sqrt(side * side - 4 * (width * height - _PAD_BUDGET))) / 4
+    return max(0, min(wanted, math.floor(budget)))
