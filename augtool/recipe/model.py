@@ -23,7 +23,8 @@ LAYOUTS = ("auto", "flat", "imagefolder")
 PLANNED_LAYOUTS = ("yolo", "coco", "masks")
 OUTPUT_FORMATS = ("same", "jpeg", "png", "webp")
 DEFAULT_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif")
-DEFAULT_FORMATS = ("JPEG", "PNG", "WEBP", "BMP", "TIFF", "GIF", "MPO")
+# No "MPO": Pillow opens MPO files through its JPEG plugin and has no "MPO" open format.
+DEFAULT_FORMATS = ("JPEG", "PNG", "WEBP", "BMP", "TIFF", "GIF")
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,24 @@ class StrList:
         items = [v.lower() if self.lower else v.upper() if self.upper else v for v in value]
         if len(set(items)) != len(items):
             raise ParamError(f"names must be distinct, got {value!r}")
+        return items
+
+
+@dataclass(frozen=True)
+class FormatList(StrList):
+    """Pillow format names it can open; an unknown one would crash ``Image.open`` mid-run."""
+
+    def __call__(self, value: Any) -> list[str]:
+        items = super().__call__(value)
+        from PIL import Image  # here, not at import: `--help` never needs Pillow
+
+        Image.init()
+        unknown = [name for name in items if name not in Image.OPEN]
+        if unknown:
+            raise ParamError(
+                f"{unknown[0]!r} is not an image format Pillow can read; "
+                f"expected names such as {', '.join(DEFAULT_FORMATS)}"
+            )
         return items
 
 
@@ -76,7 +95,7 @@ INPUT_FIELDS = (
         "auto, flat (images anywhere) or imagefolder (class subfolders)",
     ),
     Param("extensions", StrList(lower=True), list(DEFAULT_EXTENSIONS), "file endings to read"),
-    Param("formats", StrList(upper=True), list(DEFAULT_FORMATS), "Pillow formats accepted"),
+    Param("formats", FormatList(upper=True), list(DEFAULT_FORMATS), "Pillow formats accepted"),
 )
 OUTPUT_FIELDS = (
     Param("path", PathText(), None, "where the expanded dataset goes"),

@@ -9,8 +9,7 @@ recipe loader adds the file, line and column. Canonical forms are plain JSON val
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from augtool.errors import ParamError
@@ -75,7 +74,9 @@ class Range:
     def form(self) -> str:
         kind = "whole numbers" if self.integer else "numbers"
         single = "a number x (meaning [x, x])"
-        if self.around is not None:
+        if self.around == 0:
+            single = "a number x (meaning [-x, x])"
+        elif self.around is not None:
             single = f"a number x (meaning [{_num(self.around)} - x, {_num(self.around)} + x])"
         return f"[min, max] of {kind}{_bounds_text(self.lo, self.hi)}, or {single}"
 
@@ -197,7 +198,6 @@ class Param:
     kind: Any
     default: Any
     help: str
-    aliases: tuple[str, ...] = field(default=())
 
     def normalise(self, value: Any) -> Any:
         return self.kind(value)
@@ -218,8 +218,3 @@ def _bounds_text(lo: float | None, hi: float | None) -> str:
     if hi is not None:
         return f" <= {_num(hi)}"
     return ""
-
-
-def as_pairs(values: Sequence[Any]) -> list[Any]:
-    """Turn tuples into lists, recursively: params must be plain JSON values."""
-    return [as_pairs(v) if isinstance(v, (list, tuple)) else v for v in values]

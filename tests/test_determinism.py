@@ -1,0 +1,90 @@
+"""Same input, recipe and seed ⇒ byte-identical outputs and manifest, whatever the worker count."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+RECIPE = ROOT / "configs" / "quickstart.yaml"
+SAMPLES = ROOT / "samples" / "photos"
+
+
+def expand(out: Path, *args: str, source: Path = SAMPLES) -> None:
+    command = [sys.executable, "-m", "augtool", "expand", str(RECIPE), str(source), "-o", str(out)]
+    done = subprocess.run([*command, "--quiet", *args], capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+
+
+def tree(root: Path) -> dict[str, str]:
+    """Every file's sha256 by relative path, except run.json (timing, outside the contract)."""
+    return {
+        p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and p.name != "run.json"
+    }
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    out = tmp_path_factory.mktemp("ref") / "out"
+    expand(out, "--jobs", "1")
+    return tree(out)
+
+
+def test_reference_run_is_complete(reference: dict[str, str]) -> None:
+    augmented = [p for p in reference if "__v" in p]
+    assert len(augmented) == 27 * 4
+    assert not any(p.startswith("val/") and "__v" in p for p in reference)
+    assert {"manifest.jsonl", "SHA256SUMS"} <= set(reference)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [("--jobs", "2"), ("--jobs", "2", "--backend", "threading"), ("--backend", "sequential")],
+    ids=["loky-2", "threading-2", "sequential"],
+)
+def test_worker_count_and_backend_do_not_change_a_byte(
+    tmp_path: Path, reference: dict[str, str], args: tuple[str, ...]
+) -> None:
+    out = tmp_path / "out"
+    expand(out, *args)
+    assert tree(out) == reference
+
+
+def test_a_rerun_reproduces_the_output(tmp_path: Path, reference: dict[str, str]) -> None:
+    out = tmp_path / "out"
+    expand(out, "--jobs", "2")
+    expand(out, "--jobs", "2", "--force")
+    assert tree(out) == reference
+
+
+def test_a_variant_depends_on_its_own_identity_only(
+    tmp_path: Path, reference: dict[str, str]
+) -> None:
+    """Adding a source must not shift the random streams of the others."""
+    source = tmp_path / "in"
+    shutil.copytree(SAMPLES, source)
+    shutil.copy(source / "train/cat/cat_001.jpg", source / "train/cat/cat_000.jpg")
+    out = tmp_path / "out"
+    expand(out, "--jobs", "2", source=source)
+    grown = tree(out)
+    for path, digest in reference.items():
+        if path.endswith(".jpg") or path.endswith(".png"):
+            assert grown[path] == digest, path
+    assert grown["train/cat/cat_000__v00.jpg"] != grown["train/cat/cat_001__v00.jpg"]
+
+
+def test_another_seed_changes_the_outputs(tmp_path: Path, reference: dict[str, str]) -> None:
+    out = tmp_path / "out"
+    expand(out, "--seed", "7")
+    changed = tree(out)
+    variants = [p for p in reference if "__v" in p]
+    assert sum(changed[p] != reference[p] for p in variants) > len(variants) * 0.9
+    originals = [p for p in reference if "__v" not in p and p.startswith(("train/", "val/"))]
+    assert all(changed[p] == reference[p] for p in originals)
