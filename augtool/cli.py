@@ -129,6 +129,74 @@ def expand(
 
 
 @app.command()
+def preview(
+    recipe: Annotated[Path, typer.Argument(help="The YAML recipe.")],
+    input: Annotated[
+        str | None, typer.Argument(help="Dataset folder (default: the recipe's input.path).")
+    ] = None,
+    output: Annotated[
+        Path, typer.Option("-o", "--output", help="The PNG contact sheet to write.")
+    ] = Path("preview.png"),
+    sources: Annotated[
+        int, typer.Option("--sources", min=1, help="Rows: sources, spread over classes and splits.")
+    ] = 4,
+    variants: Annotated[int, typer.Option("--variants", min=0, help="Variants per source.")] = 4,
+    seed: Annotated[
+        int | None, typer.Option("--seed", min=0, help="Override the recipe's seed.")
+    ] = None,
+    sweep: Annotated[
+        bool,
+        typer.Option("--sweep", help="A row per step: alone, at the low, middle and high end."),
+    ] = False,
+    tile: Annotated[
+        int, typer.Option("--tile", min=48, max=1024, help="Tile size in pixels (longer side).")
+    ] = 192,
+    palette: Annotated[
+        bool,
+        typer.Option("--palette", help="256 colours: a file about 4x smaller, for docs and chat."),
+    ] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the plan (sources, seeds, steps) as JSON.")
+    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")] = False,
+) -> None:
+    """Draw a contact sheet of what a recipe does, before expanding: a row per source, the original
+    then its variants, each captioned with the steps that fired. A variant tile is exactly the
+    image expand writes for it. Nothing is written but the PNG.
+
+    Example: augtool preview configs/quickstart.yaml -o preview.png --sources 3 --variants 4
+    """
+    from augtool.preview import check_output_path, preview_paths, render_preview
+    from augtool.recipe import load_recipe
+
+    with _errors_to_exit():
+        loaded = load_recipe(recipe)
+        if seed is not None:
+            loaded = _with_seed(loaded, seed)
+        input_root, expand_output = preview_paths(loaded, input)
+        check_output_path(output, input_root, expand_output)
+        made = render_preview(loaded, input_root, sources, variants, sweep=sweep, tile=tile)
+        made.write(output, palette=palette)
+    if as_json:
+        plan = {"recipe": str(recipe), "input": str(input_root), "output": str(output)}
+        typer.echo(json.dumps({**plan, **made.as_json()}, indent=2))
+    elif not quiet:
+        from rich.console import Console
+        from rich.table import Table
+
+        headers, rows = made.table()
+        table = Table(*headers, show_lines=False)
+        for row in rows:
+            table.add_row(*row)
+        console = Console(soft_wrap=False)
+        console.print(table)
+        width, height = made.sheet.size
+        typer.echo(f"Wrote {output} ({width}x{height} px, {len(made.rows)} rows)")
+        for item in made.skipped:
+            typer.echo(f"skipped {item['path']}: {item['reason']}")
+
+
+@app.command()
 def transforms(
     name: Annotated[str | None, typer.Argument(help="Show one transform in full.")] = None,
 ) -> None:

@@ -135,8 +135,10 @@ def encode(
     if icc_profile and fmt in ("JPEG", "PNG", "WEBP", "TIFF"):
         options["icc_profile"] = icc_profile
     if exif is not None and fmt in ("JPEG", "PNG", "WEBP", "TIFF"):
+        # A copy loaded from bytes: update() would copy the GPS/Exif sub-IFD offsets without the
+        # data they point into, and tobytes() then fails.
         kept = Image.Exif()
-        kept.update(exif)
+        kept.load(exif.tobytes())
         kept[ORIENTATION] = 1
         options["exif"] = kept.tobytes()
     buffer = io.BytesIO()

@@ -78,8 +78,7 @@ def process_task(task: Task, ctx: JobContext) -> list[Record]:
     settings = encoder_settings(task.encoder, ctx.quality)
     exif = None if ctx.strip_metadata else decoded.exif
     for index, (path, seed) in enumerate(zip(task.variants, task.seeds, strict=True)):
-        rng = np.random.Generator(np.random.PCG64(seed))
-        image, steps = run(list(ctx.steps), decoded.image, rng)
+        image, steps = render_variant(decoded.image, ctx.steps, seed)
         encoded = encode(image, settings, decoded.icc_profile, exif)
         write_atomic(out_root / path, encoded)
         records.append(
@@ -104,6 +103,14 @@ def process_task(task: Task, ctx: JobContext) -> list[Record]:
             }
         )
     return records
+
+
+def render_variant(
+    image: np.ndarray, steps: tuple[Step, ...] | list[Step], seed: int
+) -> tuple[np.ndarray, list[Record]]:
+    """The pixels of one variant before encoding, and its step records. Preview calls this too,
+    which is what makes a preview tile the very image expand writes."""
+    return run(list(steps), image, np.random.Generator(np.random.PCG64(seed)))
 
 
 def skipped(path: str, reason: str, sha256: str | None = None) -> Record:

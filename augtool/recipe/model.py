@@ -254,7 +254,7 @@ def _step(doc: Located, path: tuple[Any, ...], item: Any) -> tuple[Any, dict[str
     from augtool.transforms import BLOCKS, REGISTRY
     from augtool.transforms.base import BadParam, UnknownParam
 
-    where = "step " + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path)
+    where = "step " + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".")
     if isinstance(item, str):
         name, config, name_path = item, {}, path
         at_key = False
@@ -310,7 +310,7 @@ def _block(
             doc, (*path, param.name), config.get(param.name, param.default), param.kind
         )
     n = values.get("n")
-    if n is not None and n[0] > len(steps):
+    if n is not None and n[1] > len(steps):
         raise doc.error((*path, "n"), f"{name}: n {n} asks for more than the {len(steps)} steps")
     block = Block(kind=name, p=values["p"], children=steps, n=n, config=values)
     return block, {name: {**values, "transforms": normalised}}

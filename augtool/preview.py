@@ -1,0 +1,663 @@
+"""Preview: a contact sheet of what a recipe does, before an expand spends hours on it.
+
+A variant tile is made by the very function expand uses (:func:`augtool.worker.render_variant`),
+from the same decode and with the seed the plan gives that variant
+(:func:`augtool.plan.variant_seed`), so its pixels before scaling are exactly those expand
+encodes. Scaling to a thumbnail and the caption are all that preview adds.
+
+Sources are chosen from the discovered paths before anything is decoded, and only the chosen ones
+are read, so a preview of a million-image dataset costs about as much as one of ten images. Rows
+are rendered one at a time and scaled at once: memory holds one source's full-size images, never
+the sheet's.
+
+Annotations (boxes, polygons, mask outlines) will travel with a tile's image in :class:`Tile` and
+be drawn where the tile is pasted (:func:`_paste_tile`), in the tile's own coordinates.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field, replace
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont, ImageOps
+
+from augtool.atomic import write_atomic
+from augtool.codecs import DecodeError, decode
+from augtool.discovery import Dataset, Source, discover
+from augtool.errors import InputError, OutputError, ParamError, WriteError
+from augtool.plan import variant_seed
+from augtool.recipe import Recipe
+from augtool.transforms import Block, Step, Transform
+from augtool.transforms.imaging import to_pil
+from augtool.transforms.params import Param, Range
+from augtool.worker import render_variant
+
+__all__ = [
+    "Preview",
+    "Row",
+    "Tile",
+    "caption",
+    "check_output_path",
+    "choose_sources",
+    "compose",
+    "preview_paths",
+    "render_preview",
+    "sweep_rows",
+    "variant_rows",
+]
+
+TILE = 192
+SOURCES = 4
+VARIANTS = 4
+SWEEP_POINTS = ("low", "mid", "high")
+NOTHING_FIRED = "(no step fired)"
+
+BACKGROUND = (240, 240, 240)
+CELL = (222, 222, 222)
+INK = (25, 25, 25)
+SOFT_INK = (90, 90, 90)
+
+Record = dict[str, Any]
+Decoder = Callable[[bytes, list[str]], np.ndarray]
+
+
+@dataclass(frozen=True)
+class Tile:
+    """One image of the sheet: its pixels (full size while rendering, a thumbnail once on the
+    sheet), its caption, and, as plain JSON, what made it."""
+
+    image: np.ndarray
+    caption: str
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Row:
+    """One row of the sheet: a source with its variants, or one step swept over its ranges."""
+
+    label: str
+    source: Source
+    tiles: list[Tile]
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Preview:
+    """A rendered sheet and what it shows."""
+
+    sheet: Image.Image
+    rows: list[Row]  # with thumbnail-sized tiles
+    mode: str  # "variants" or "sweep"
+    seed: int
+    skipped: list[dict[str, str]]
+
+    def png(self, palette: bool = False) -> bytes:
+        """The sheet as PNG bytes, with no time stamp or other metadata, so reruns are identical.
+        Lossless by default, since faint noise is what a sheet must show; ``palette`` trades that
+        for a file about 4x smaller (256 colours, dithered), for docs and chat."""
+        sheet = self.sheet
+        if palette:
+            # Undithered: dithering would add a noise of its own to a sheet meant to show noise.
+            sheet = sheet.quantize(256, Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+        buffer = io.BytesIO()
+        sheet.save(buffer, format="PNG", optimize=True)
+        return buffer.getvalue()
+
+    def write(self, path: Path, palette: bool = False) -> None:
+        """Write the PNG atomically: an interrupted preview never leaves half a sheet."""
+        try:
+            write_atomic(path, self.png(palette))
+        except OSError as exc:
+            raise WriteError(f"{path}: writing failed: {exc}") from exc
+
+    def table(self) -> tuple[list[str], list[list[str]]]:
+        """Headers and rows of the terminal table: one line per tile that shows a transform."""
+        if self.mode == "sweep":
+            headers = ["step", "at", "parameters"]
+            lines = [
+                [
+                    row.label,
+                    tile.info["at"] or "once",
+                    _params_text(row.label, tile.info["params"]) or "(no ranges)",
+                ]
+                for row in self.rows
+                for tile in row.tiles[1:]
+            ]
+            return headers, lines
+        headers = ["source", "variant", "steps that fired"]
+        lines = [
+            [row.source.path, str(tile.info["variant"]), caption(tile.info["steps"])]
+            for row in self.rows
+            for tile in row.tiles[1:]
+        ]
+        return headers, lines
+
+    def as_json(self) -> dict[str, Any]:
+        rows = [{**row.info, "tiles": [tile.info for tile in row.tiles]} for row in self.rows]
+        width, height = self.sheet.size
+        return {
+            "mode": self.mode,
+            "seed": self.seed,
+            "sheet": {"width": width, "height": height},
+            "rows" if self.mode == "sweep" else "sources": rows,
+            "skipped": self.skipped,
+        }
+
+
+# --- choosing sources ----------------------------------------------------------------------
+
+
+def choose_sources(dataset: Dataset) -> Iterator[Source]:
+    """Augmented sources in preview order: round robin over the (split, label) groups in sorted
+    order, the first unused path of each group in turn, so the first K rows spread over classes
+    and splits. An iterator: a source that does not decode is passed over for the next one."""
+    groups: dict[tuple[str, str], list[Source]] = {}
+    for source in dataset.sources:
+        if source.augment:
+            groups.setdefault((source.split or "", source.label or ""), []).append(source)
+    queues = [groups[key] for key in sorted(groups)]
+    for index in range(max((len(q) for q in queues), default=0)):
+        for queue in queues:
+            if index < len(queue):
+                yield queue[index]
+
+
+def _decoded_sources(
+    input_root: Path,
+    candidates: Iterable[Source],
+    formats: list[str],
+    count: int,
+    decoder: Decoder,
+) -> Iterator[tuple[Source, np.ndarray] | dict[str, str]]:
+    """Read and decode candidates until ``count`` decoded; a failure is yielded as a skip record
+    (with the reason expand would give) and the next candidate is tried."""
+    if count <= 0:
+        return
+    decoded = 0
+    for source in candidates:
+        try:
+            image = decoder((input_root / source.path).read_bytes(), formats)
+        except OSError as exc:
+            yield {"path": source.path, "reason": f"cannot read: {exc.strerror or exc}"}
+            continue
+        except DecodeError as exc:
+            yield {"path": source.path, "reason": str(exc)}
+            continue
+        yield source, image
+        decoded += 1
+        if decoded == count:
+            return
+
+
+def full_decode(data: bytes, formats: list[str]) -> np.ndarray:
+    """expand's own decode: variants must start from exactly these pixels."""
+    return decode(data, formats).image
+
+
+def draft_decode(data: bytes, formats: list[str], tile: int = TILE) -> np.ndarray:
+    """A display-only decode for a sheet of originals alone: JPEG is decoded at a reduced scale
+    (``Image.draft``: 1/2 to 1/8 of the DCT work), EXIF orientation applied. Never for variants,
+    whose pixels must be expand's."""
+    try:
+        with Image.open(io.BytesIO(data), formats=formats) as img:
+            if img.format != "JPEG":
+                return decode(data, formats).image
+            img.draft("RGB" if img.mode == "RGB" else None, (tile, tile))
+            upright = ImageOps.exif_transpose(img)
+            shown = upright.convert("L" if upright.mode == "L" else "RGB")
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise DecodeError(f"cannot decode: {exc}") from None
+    array = np.asarray(shown)
+    return array[:, :, None] if array.ndim == 2 else array
+
+
+# --- rows --------------------------------------------------------------------------------
+
+
+def variant_rows(
+    recipe: Recipe,
+    input_root: Path,
+    dataset: Dataset,
+    sources: int = SOURCES,
+    variants: int = VARIANTS,
+    skipped: list[dict[str, str]] | None = None,
+    tile: int = TILE,
+) -> Iterator[Row]:
+    """One row per chosen source: the original, then ``variants`` variants at full size, each the
+    exact image expand encodes for (source, variant). Skipped candidates go to ``skipped``.
+    Without variants the originals alone are decoded for display only (``tile`` sized)."""
+    formats = list(recipe.input["formats"])
+    decoder = full_decode if variants else partial(draft_decode, tile=tile)
+    chosen = choose_sources(dataset)
+    for item in _decoded_sources(input_root, chosen, formats, sources, decoder):
+        if isinstance(item, dict):
+            if skipped is not None:
+                skipped.append(item)
+            continue
+        source, image = item
+        tiles = [_original_tile(image)]
+        for index in range(variants):
+            seed = variant_seed(recipe.seed, source.path, index)
+            out, records = render_variant(image, recipe.steps, seed)
+            info = {"variant": index, "seed": seed, "size": _size(out), "steps": records}
+            tiles.append(Tile(out, f"v{index}: {caption(records)}", info))
+        yield Row(_source_label(source), source, tiles, _source_info(source, image))
+
+
+def sweep_rows(
+    recipe: Recipe,
+    input_root: Path,
+    dataset: Dataset,
+    skipped: list[dict[str, str]] | None = None,
+) -> Iterator[Row]:
+    """One row per leaf step of the pipeline, on the first chosen source: the original, then the
+    step alone (p ignored) with every range collapsed to its low end, middle and high end. The
+    three tiles draw from the same generator, so only the range moves between them."""
+    formats = list(recipe.input["formats"])
+    found = None
+    for item in _decoded_sources(input_root, choose_sources(dataset), formats, 1, full_decode):
+        if isinstance(item, dict):
+            if skipped is not None:
+                skipped.append(item)
+        else:
+            found = item
+    if found is None:
+        return
+    source, image = found
+    seed = variant_seed(recipe.seed, source.path, 0)
+    for path, step in leaf_steps(recipe.steps):
+        tiles = [_original_tile(image)]
+        for at, point in sweep_points(step):
+            rng = np.random.Generator(np.random.PCG64(seed))
+            params = point.sample(rng, image.shape)
+            out = point.apply(image, params)
+            name = step.name if at is None else f"{step.name} {at}"
+            text = f"{name}: {_params_text(step.name, params)}".rstrip(": ")
+            tiles.append(Tile(out, text, {"at": at, "size": _size(out), "params": params}))
+        info = {"step": step.name, "path": path, "source": _source_info(source, image)}
+        yield Row(step.name, source, tiles, info)
+
+
+def leaf_steps(steps: list[Step], prefix: str = "pipeline") -> list[tuple[str, Transform]]:
+    """Every transform of the pipeline with its place in the recipe, blocks opened."""
+    leaves: list[tuple[str, Transform]] = []
+    for index, step in enumerate(steps):
+        path = f"{prefix}[{index}]"
+        if isinstance(step, Block):
+            leaves.extend(leaf_steps(step.children, f"{path}.{step.kind}.transforms"))
+        else:
+            leaves.append((path, step))
+    return leaves
+
+
+def sweep_points(step: Transform) -> list[tuple[str | None, Transform]]:
+    """The step configured with every range collapsed to one point: its low end, middle and high
+    end. Rebuilt through the transform's own constructor, so every point is a valid config and
+    sampling stays the transform's own. A step without ranges gives one point, as configured."""
+    ranges = [param for param in type(step).all_params() if isinstance(param.kind, Range)]
+    if not ranges:
+        return [(None, step)]
+    return [(at, _collapsed(step, ranges, at)) for at in SWEEP_POINTS]
+
+
+def _collapsed(step: Transform, ranges: list[Param], at: str) -> Transform:
+    """``step`` with each range collapsed to its ``at`` point. A whole-number point the
+    transform refuses (an even kernel size where only odd ones exist) is nudged inward, one
+    step at a time; if none is accepted, the step is shown as configured."""
+    for nudge in {"low": (0, 1, 2), "mid": (0, 1, -1), "high": (0, -1, -2)}[at]:
+        config = dict(step.config)
+        for param in ranges:
+            lo, hi = config[param.name]
+            value = {"low": lo, "mid": (lo + hi) / 2, "high": hi}[at]
+            if param.kind.integer:
+                value = min(max(math.floor(value + 0.5) + nudge, lo), hi)
+            config[param.name] = [value, value]
+        try:
+            return type(step)(**config)
+        except ParamError:
+            continue
+    return step
+
+
+# --- captions ----------------------------------------------------------------------------
+
+# Parameters a caption leaves out: configuration echoed back (border, size), or long draws
+# (noise seeds, kernel taps, corner lists) that a reader cannot judge at a glance.
+_HIDDEN = {
+    "border",
+    "corners",
+    "fill",
+    "holes",
+    "interpolation",
+    "order",
+    "per_channel",
+    "permutation",
+    "seed",
+    "size",
+    "taps",
+    "value",
+}
+_SHORT = {"brightness": "b", "contrast": "c", "saturation": "s", "hue": "h", "angle": ""}
+_UNITS = {"angle": "°"}
+
+
+def caption(records: list[Record]) -> str:
+    """The steps that fired, with their key parameters rounded: ``rotate -12.3°, hflip``."""
+    parts = [f"{name} {text}".strip() for name, text in _fired(records)]
+    return ", ".join(parts) if parts else NOTHING_FIRED
+
+
+def _fired(records: list[Record]) -> Iterator[tuple[str, str]]:
+    for record in records:
+        if not record["fired"]:
+            continue
+        if "steps" in record:  # a block: its fired children speak for it
+            yield from _fired(record["steps"])
+        else:
+            yield record["name"], _params_text(record["name"], record["params"])
+
+
+def _params_text(name: str, params: dict[str, Any]) -> str:
+    if {"top", "left", "height", "width"} <= params.keys():
+        return f"{params['width']}x{params['height']}"  # the window; where it sits tells little
+    if name == "coarse_dropout":
+        return f"{len(params['holes'])} holes"
+    if name == "random_erasing":
+        return f"{params['box'][3]}x{params['box'][2]}" if params["erased"] else "none fitted"
+    words = []
+    for key, value in params.items():
+        text = _value_text(value)
+        if key in _HIDDEN or text is None or (key == "mean" and value == 0):
+            continue
+        short = _SHORT.get(key, key)
+        joined = short + text if len(short) <= 1 else f"{short} {text}"
+        words.append(joined + _UNITS.get(key, ""))
+    return " ".join(words)
+
+
+def _value_text(value: Any) -> str | None:
+    """Numbers rounded for reading; short lists of numbers as ``a,b``; anything longer None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return _round(value)
+    if isinstance(value, str):
+        return value
+    if (
+        isinstance(value, list)
+        and len(value) <= 2
+        and all(isinstance(v, (int, float)) for v in value)
+    ):
+        return ",".join(_round(v) for v in value)
+    return None
+
+
+def _round(value: float) -> str:
+    if isinstance(value, int) or float(value).is_integer():
+        return str(int(value))
+    digits = 1 if abs(value) >= 10 else 2
+    text = f"{value:.{digits}f}".rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
+# --- the sheet -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Sizes of the sheet's parts, all derived from the tile size so any --tile stays legible."""
+
+    tile: int = TILE
+
+    @property
+    def font_size(self) -> int:
+        return max(9, round(self.tile / 16))
+
+    @property
+    def line(self) -> int:
+        return self.font_size + 3
+
+    @property
+    def caption_lines(self) -> int:
+        return 4
+
+    @property
+    def caption_height(self) -> int:
+        return 4 + self.caption_lines * self.line
+
+    @property
+    def gap(self) -> int:
+        return max(4, self.tile // 24)
+
+    @property
+    def margin(self) -> int:
+        return 2 * self.gap
+
+    @property
+    def label_width(self) -> int:
+        return round(self.tile * 0.6)
+
+    @property
+    def header_height(self) -> int:
+        return self.line + 2 * self.gap
+
+    def size(self, rows: int, columns: int) -> tuple[int, int]:
+        """(width, height) of a sheet of ``rows`` rows of at most ``columns`` tiles."""
+        width = 2 * self.margin + self.label_width + columns * (self.tile + self.gap)
+        row_height = self.tile + self.caption_height
+        height = 2 * self.margin + self.header_height + rows * row_height
+        return width, height + max(rows - 1, 0) * self.gap
+
+    def cell(self, row: int, column: int) -> tuple[int, int]:
+        """Top-left corner of the tile at (row, column)."""
+        x = self.margin + self.label_width + self.gap + column * (self.tile + self.gap)
+        y = self.margin + self.header_height + row * (self.tile + self.caption_height + self.gap)
+        return x, y
+
+
+def thumbnail(image: np.ndarray, tile: int) -> np.ndarray:
+    """The image scaled to fit ``tile`` × ``tile``, aspect ratio kept, never enlarged."""
+    img = to_pil(image)
+    img.thumbnail((tile, tile), Image.Resampling.LANCZOS)
+    return np.asarray(img)[:, :, None] if img.mode == "L" else np.asarray(img)
+
+
+def scaled(rows: Iterable[Row], tile: int) -> Iterator[Row]:
+    """Each row with its tiles replaced by thumbnails, as the row arrives: full-size images of
+    one row at a time are all that is ever held."""
+    for row in rows:
+        yield replace(row, tiles=[replace(t, image=thumbnail(t.image, tile)) for t in row.tiles])
+
+
+def compose(rows: list[Row], title: str, layout: Layout) -> Image.Image:
+    """Paste thumbnail rows on a light grey sheet: row labels on the left, captions below."""
+    columns = max((len(row.tiles) for row in rows), default=0)
+    sheet = Image.new("RGB", layout.size(len(rows), columns), BACKGROUND)
+    draw = ImageDraw.Draw(sheet)
+    font = _font(layout.font_size)
+    bold = _font(layout.font_size + 2)
+    draw.text((layout.margin, layout.margin), title, fill=INK, font=bold)
+    for r, row in enumerate(rows):
+        y = layout.cell(r, 0)[1]
+        label = _wrap(_label_words(row.label), layout.label_width, font, 6)
+        draw.multiline_text((layout.margin, y), "\n".join(label), fill=INK, font=font, spacing=3)
+        for c, tile in enumerate(row.tiles):
+            _paste_tile(sheet, draw, tile, layout.cell(r, c), layout, font)
+    return sheet
+
+
+def _paste_tile(
+    sheet: Image.Image,
+    draw: ImageDraw.ImageDraw,
+    tile: Tile,
+    corner: tuple[int, int],
+    layout: Layout,
+    font: ImageFont.FreeTypeFont | ImageFont.ImageFont,
+) -> None:
+    x, y = corner
+    size = layout.tile
+    draw.rectangle((x, y, x + size - 1, y + size - 1), fill=CELL)
+    img = to_pil(tile.image)
+    height, width = tile.image.shape[:2]
+    at = (x + (size - width) // 2, y + (size - height) // 2)
+    if img.mode == "RGBA":
+        sheet.paste(img.convert("RGB"), at, mask=img.getchannel("A"))
+    else:
+        sheet.paste(img.convert("RGB"), at)
+    words = tile.caption.replace(" ", " \0").split("\0")
+    lines = _wrap(words, size, font, layout.caption_lines)
+    draw.multiline_text((x, y + size + 3), "\n".join(lines), fill=SOFT_INK, font=font, spacing=3)
+
+
+def _label_words(label: str) -> list[str]:
+    """Break a path after each slash (``train/cat/`` ``cat_001.jpg``), a step name after each
+    underscore (``random_`` ``resized_`` ``crop``)."""
+    mark = "/" if "/" in label else "_"
+    return label.replace(mark, mark + "\0").split("\0")
+
+
+def _wrap(
+    words: list[str],
+    width: int,
+    font: ImageFont.FreeTypeFont | ImageFont.ImageFont,
+    max_lines: int,
+) -> list[str]:
+    """Greedy wrap of ``words`` (each keeps its own trailing space or comma) into ``width``
+    pixels; past ``max_lines``, the last line ends with an ellipsis."""
+    lines: list[str] = []
+    current = ""
+    for word in words:
+        if current and font.getlength((current + word).rstrip()) > width:
+            lines.append(current.rstrip())
+            current = ""
+        current += word
+    if current:
+        lines.append(current.rstrip())
+    lines = [_fit(line, width, font) for line in lines]
+    if len(lines) > max_lines:
+        lines = [*lines[: max_lines - 1], _fit(lines[max_lines - 1] + " …", width, font, True)]
+    return lines
+
+
+def _fit(
+    text: str,
+    width: int,
+    font: ImageFont.FreeTypeFont | ImageFont.ImageFont,
+    ellipsis: bool = False,
+) -> str:
+    """``text`` cut (with an ellipsis) to ``width`` pixels; one long word cannot overflow a tile."""
+    if font.getlength(text) <= width and not (ellipsis and not text.endswith("…")):
+        return text
+    body = text.removesuffix(" …")
+    while body and font.getlength(body + "…") > width:
+        body = body[:-1]
+    return body.rstrip(", ") + "…"
+
+
+def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    """Pillow's bundled font (no system font lookups: the sheet is the same on every machine)."""
+    return ImageFont.load_default(size=size)
+
+
+# --- the whole preview -------------------------------------------------------------------
+
+
+def render_preview(
+    recipe: Recipe,
+    input_root: Path,
+    sources: int = SOURCES,
+    variants: int = VARIANTS,
+    sweep: bool = False,
+    tile: int = TILE,
+) -> Preview:
+    """Choose sources, render their rows, scale them and compose the sheet. Raises
+    :class:`~augtool.errors.InputError` when there is nothing to show."""
+    dataset = _discover(recipe, input_root)
+    skipped: list[dict[str, str]] = []
+    if sweep:
+        if not recipe.steps:
+            raise InputError(f"{recipe.file}: the pipeline has no steps to sweep")
+        rows = list(scaled(sweep_rows(recipe, input_root, dataset, skipped), tile))
+        title = (
+            f"{Path(recipe.file).name}  ·  each step alone at the low, middle and high end of "
+            f"its ranges  ·  {rows[0].source.path if rows else ''}"
+        )
+    else:
+        made = variant_rows(recipe, input_root, dataset, sources, variants, skipped, tile)
+        rows = list(scaled(made, tile))
+        title = (
+            f"{Path(recipe.file).name}  ·  seed {recipe.seed}  ·  "
+            f"{len(rows)} sources x {variants} variants"
+        )
+    if not rows:
+        raise InputError(f"{input_root}: none of the augmented sources could be decoded")
+    sheet = compose(rows, title, Layout(tile))
+    return Preview(sheet, rows, "sweep" if sweep else "variants", recipe.seed, skipped)
+
+
+def _discover(recipe: Recipe, input_root: Path) -> Dataset:
+    dataset = discover(
+        input_root,
+        recipe.input["layout"],
+        recipe.input["extensions"],
+        recipe.splits["names"],
+        recipe.splits["augment"],
+    )
+    if not any(source.augment for source in dataset.sources):
+        augmented = ", ".join(recipe.splits["augment"])
+        raise InputError(f"{input_root}: no image to preview in the augmented splits ({augmented})")
+    return dataset
+
+
+def preview_paths(recipe: Recipe, input_arg: str | None) -> tuple[Path, Path | None]:
+    """The dataset folder (the command line wins over the recipe) and expand's output folder,
+    if the recipe names one: the sheet may go in neither."""
+    input_path = input_arg or recipe.input["path"]
+    if input_path is None:
+        raise InputError("no input folder: give INPUT or set input.path in the recipe")
+    output_path = recipe.output["path"]
+    return Path(input_path), None if output_path is None else Path(output_path)
+
+
+def check_output_path(path: Path, input_root: Path, expand_output: Path | None) -> None:
+    """A preview is a PNG outside the dataset and outside expand's output, so it can never be
+    mistaken for (or checked as) part of either."""
+    if path.suffix.lower() != ".png":
+        raise OutputError(f"{path}: the preview is a PNG; give a path ending in .png")
+    if path.is_dir():
+        raise OutputError(f"{path}: is a folder; give a file path ending in .png")
+    target = path.resolve()
+    for folder, what in ((input_root, "input"), (expand_output, "recipe's output")):
+        if folder is None:
+            continue
+        root = folder.resolve()
+        if root in target.parents:
+            raise OutputError(f"{path}: inside the {what} folder {folder}; write it elsewhere")
+
+
+def _original_tile(image: np.ndarray) -> Tile:
+    height, width = image.shape[:2]
+    return Tile(image, f"original {width}x{height}", {"variant": None, "size": [height, width]})
+
+
+def _source_label(source: Source) -> str:
+    return source.path
+
+
+def _source_info(source: Source, image: np.ndarray) -> dict[str, Any]:
+    return {
+        "path": source.path,
+        "split": source.split,
+        "label": source.label,
+        "size": _size(image),
+    }
+
+
+def _size(image: np.ndarray) -> list[int]:
+    return [int(image.shape[0]), int(image.shape[1])]

@@ -1,0 +1,860 @@
+"""``augtool validate manifest``: is this output exactly what its manifest says, and was it derived
+the way the manifest says?
+
+Like BagIt's validate and ``sha256sum -c``, and closing the holes they leave. The checks run
+cheapest first:
+
+1. the manifest parses, its schema is known, and the footer's digest covers every line before it;
+2. every recorded path is safe (relative, no ``..``, no absolute, home or drive path), checked on
+   the text before anything is looked up on disk;
+3. completeness: every listed file exists and is a regular file, and nothing else is in the output
+   (apart from the manifest and the files the contract names);
+4. fixity: size, then sha256 (in chunks; across processes when the bytes pay for a pool);
+5. the header's recipe hash matches the embedded recipe;
+6. leakage: no augmented file from a split the recipe does not augment, no source (by path or by
+   content) in two splits;
+7. with ``source``: every recorded source still hashes as recorded;
+8. with ``recompute``: K outputs, chosen with a seeded generator, re-derived byte for byte.
+
+The output folder is walked once without following symbolic links, so a link can neither lead the
+check outside the output nor loop it forever; a listed file is hashed only when that walk reached
+it as a regular file. The manifest is streamed: what is held is one size per file of the output
+(for completeness), one entry per source (for leakage) and the list of files to hash.
+
+numpy, Pillow and the transforms are imported only for ``recompute``: the validator starts fast.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import stat
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from augtool.errors import AugtoolError, ManifestError
+from augtool.manifest import CONTRACT_FILES, SCHEMA, SCHEMA_VERSION, STATE_DIR
+
+__all__ = [
+    "KINDS",
+    "Problem",
+    "RecomputeError",
+    "Report",
+    "parse_recompute",
+    "unsafe_reason",
+    "validate",
+]
+
+#: Problem kinds, in the order of the checks that find them (the report lists them so).
+KINDS = (
+    "manifest",
+    "unsafe_path",
+    "missing",
+    "not_regular",
+    "extra",
+    "unreadable",
+    "size",
+    "sha256",
+    "recipe",
+    "leakage",
+    "source",
+    "recompute",
+)
+CHUNK = 1 << 20
+#: Below this much work (bytes, plus a per-file cost) a process pool costs more than it saves.
+POOL_MIN_WORK = 64 << 20
+PER_FILE_WORK = 64 << 10
+RECOMPUTE_SEED = 0
+
+Recompute = int | Literal["all"]
+_DRIVE = re.compile(r"^[A-Za-z]:")
+_SEPARATORS = re.compile(r"[/\\]")
+_HEX64 = re.compile(r"^[0-9a-fA-F]{64}$")
+
+
+class RecomputeError(AugtoolError):
+    """``--recompute`` was given something other than a count or ``all``."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One failed check: ``kind`` (one of :data:`KINDS`), the path it is about, the message."""
+
+    kind: str
+    path: str
+    message: str
+
+    def line(self) -> str:
+        return f"{_shown(self.path)}: {self.message}"
+
+    def as_json(self) -> dict[str, str]:
+        return {"kind": self.kind, "path": self.path, "message": self.message}
+
+
+@dataclass
+class Report:
+    """What the validation found. ``ok`` is true when no check failed."""
+
+    manifest: str
+    problems: list[Problem] = field(default_factory=list)
+    files: int = 0
+    bytes: int = 0
+    skipped: int = 0
+    sources_checked: int | None = None
+    recomputed: int | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def counts(self) -> dict[str, int]:
+        found = Counter(problem.kind for problem in self.problems)
+        return {kind: found[kind] for kind in KINDS if found[kind]}
+
+    def problem_lines(self) -> list[str]:
+        return [problem.line() for problem in self.problems]
+
+    def summary_line(self) -> str:
+        if not self.ok:
+            by_kind = ", ".join(f"{kind} {count}" for kind, count in self.counts().items())
+            total = len(self.problems)
+            noun = "problem" if total == 1 else "problems"
+            return f"{self.manifest}: FAILED, {total} {noun} ({by_kind}); {self.files} files listed"
+        parts = [f"{self.files} files ({_size(self.bytes)}) verified"]
+        if self.sources_checked is not None:
+            parts.append(f"{self.sources_checked} sources verified")
+        if self.recomputed is not None:
+            parts.append(f"{self.recomputed} outputs re-derived")
+        return f"{self.manifest}: OK, {', '.join(parts)}"
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "manifest": self.manifest,
+            "ok": self.ok,
+            "files": self.files,
+            "bytes": self.bytes,
+            "skipped": self.skipped,
+            "sources_checked": self.sources_checked,
+            "recomputed": self.recomputed,
+            "counts": self.counts(),
+            "problems": [problem.as_json() for problem in self.problems],
+        }
+
+
+def parse_recompute(value: str | None) -> Recompute | None:
+    """``--recompute``: ``None`` (not asked), a count, or ``"all"``."""
+    if value is None:
+        return None
+    text = value.strip().lower()
+    if text == "all":
+        return "all"
+    if text.isdigit():
+        return int(text)
+    raise RecomputeError(f"--recompute {value!r}: expected a number of outputs or 'all'")
+
+
+def unsafe_reason(path: Any) -> str | None:
+    """Why a recorded path must not be looked up under the output (``None``: it is safe).
+    A pure check of the text: nothing is opened or stat'ed."""
+    if not isinstance(path, str) or not path:
+        return "not a path"
+    if "\0" in path:
+        return "contains a NUL character"
+    if path.startswith(("/", "\\")):
+        return "absolute path"
+    if path.startswith("~"):
+        return "home-relative path"
+    if _DRIVE.match(path):
+        return "drive-letter path"
+    parts = _SEPARATORS.split(path)
+    if ".." in parts:
+        return "goes up out of the folder (..)"
+    if any(part in ("", ".") for part in parts):
+        return "not a canonical relative path (empty or '.' part)"
+    return None
+
+
+def validate(
+    manifest: Path,
+    source: Path | None = None,
+    recompute: Recompute | None = None,
+    jobs: int = 1,
+) -> Report:
+    """Run every check on the output that holds ``manifest``. Raises :class:`ManifestError` when
+    the manifest cannot be read at all or is not an augtool manifest of a known version."""
+    manifest = Path(manifest)
+    reader = _ManifestReader(manifest)
+    header = reader.header()
+    root = manifest.parent
+    tree = _walk(root, manifest.name)
+    check = _Checker(manifest, header, tree, keep_augmented=recompute is not None)
+    for number, record in reader.records():
+        check.record(number, record)
+    check.problems.extend(reader.problems)
+    check.finish_completeness()
+    check.fixity(root, jobs)
+    check.recipe_hash()
+    report = Report(
+        manifest=str(manifest),
+        files=check.files,
+        bytes=check.bytes,
+        skipped=check.skipped,
+    )
+    if source is not None:
+        report.sources_checked = check.sources(source, jobs)
+    if recompute is not None and source is not None:
+        report.recomputed = check.recompute(reader, source, recompute, jobs)
+    order = {kind: index for index, kind in enumerate(KINDS)}
+    report.problems = sorted(check.problems, key=lambda p: order[p.kind])
+    return report
+
+
+# --- 1. the manifest ----------------------------------------------------------------------------
+
+
+class _ManifestReader:
+    """Streams a manifest: the header first, then each record with its line number; checks the
+    footer's digest and counts along the way (problems land in ``problems``)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.name = str(path)
+        self.problems: list[Problem] = []
+        self._header_line = b""
+
+    def _lines(self) -> Iterator[tuple[int, bytes]]:
+        try:
+            with open(self.path, "rb") as handle:
+                yield from enumerate(handle, start=1)
+        except FileNotFoundError:
+            raise ManifestError(f"{self.path}: no such manifest") from None
+        except IsADirectoryError:
+            raise ManifestError(f"{self.path}: is a folder, expected a manifest.jsonl") from None
+        except OSError as exc:
+            raise ManifestError(f"{self.path}: cannot read: {exc.strerror or exc}") from None
+
+    def _first_line(self) -> bytes:
+        for _, line in self._lines():
+            return line
+        return b""
+
+    def header(self) -> dict[str, Any]:
+        line = self._first_line()
+        if not line:
+            raise ManifestError(f"{self.path}: empty file, not an augtool manifest")
+        try:
+            header = json.loads(line)
+        except (ValueError, UnicodeDecodeError):
+            raise ManifestError(f"{self.path}:1: not JSON Lines, not an augtool manifest") from None
+        if not isinstance(header, dict) or header.get("schema") != SCHEMA:
+            raise ManifestError(f"{self.path}:1: not an augtool manifest (schema {SCHEMA!r})")
+        if header.get("type") != "header":
+            raise ManifestError(f"{self.path}:1: the first line is not the manifest header")
+        if header.get("schema_version") != SCHEMA_VERSION:
+            raise ManifestError(
+                f"{self.path}:1: schema version {header.get('schema_version')!r} is not supported "
+                f"(this augtool reads version {SCHEMA_VERSION})"
+            )
+        self._header_line = line
+        return header
+
+    def records(self) -> Iterator[tuple[int, dict[str, Any]]]:
+        """Every record after the header; then the footer checks."""
+        digest = hashlib.sha256()
+        tally: Counter[str] = Counter()
+        footer: tuple[int, Any] | None = None
+        last = 0
+        for number, line in self._lines():
+            last = number
+            if number == 1:
+                if line != self._header_line:
+                    raise ManifestError(f"{self.path}: changed while it was being read")
+                digest.update(line)
+                continue
+            if footer is not None:
+                self._problem(number, "a line after the footer")
+                continue
+            record = self._parse(number, line)
+            if isinstance(record, dict) and record.get("type") == "footer":
+                footer = (number, record)
+                continue
+            digest.update(line)
+            if record is None:
+                continue
+            kind = record.get("type")
+            if kind not in ("file", "skipped"):
+                self._problem(number, f"unknown record type {kind!r}")
+                continue
+            _tally(tally, record)
+            yield number, record
+        self._check_footer(footer, digest.hexdigest(), tally, last)
+
+    def _parse(self, number: int, line: bytes) -> dict[str, Any] | None:
+        if not line.endswith(b"\n"):
+            self._problem(number, "the line is cut short (no newline); the manifest is truncated")
+            return None
+        try:
+            record = json.loads(line)
+        except (ValueError, UnicodeDecodeError) as exc:
+            self._problem(number, f"not valid JSON ({exc})")
+            return None
+        if not isinstance(record, dict):
+            self._problem(number, "not a JSON object")
+            return None
+        return record
+
+    def _check_footer(
+        self, footer: tuple[int, Any] | None, digest: str, tally: Counter[str], last: int
+    ) -> None:
+        if footer is None:
+            self._problem(last + 1, "no footer; the manifest is truncated or unfinished")
+            return
+        number, record = footer
+        expected = record.get("sha256")
+        if not isinstance(expected, str) or expected.lower() != digest:
+            self._problem(
+                number,
+                f"FAILED footer sha256 expected={expected} found={digest}; "
+                "the manifest was edited or truncated",
+            )
+        counts = record.get("counts")
+        if isinstance(counts, dict):
+            for key in ("files", "original", "augmented", "skipped"):
+                if counts.get(key, 0) != tally[key]:
+                    self._problem(
+                        number,
+                        f"FAILED footer count {key} expected={counts.get(key, 0)} "
+                        f"found={tally[key]}",
+                    )
+
+    def _problem(self, number: int, message: str) -> None:
+        self.problems.append(Problem("manifest", f"{self.name}:{number}", message))
+
+    def lines_at(self, numbers: set[int]) -> Iterator[tuple[int, dict[str, Any]]]:
+        """The records at the given line numbers (a second pass, for ``recompute``)."""
+        for number, line in self._lines():
+            if number in numbers:
+                yield number, json.loads(line)
+
+
+def _tally(tally: Counter[str], record: dict[str, Any]) -> None:
+    if record["type"] == "skipped":
+        tally["skipped"] += 1
+        return
+    tally["files"] += 1
+    if isinstance(record.get("role"), str):
+        tally[record["role"]] += 1
+
+
+# --- 3. the output tree, walked without following links -----------------------------------------
+
+
+@dataclass
+class _Tree:
+    """The output folder as one walk saw it: regular files with their sizes, and everything
+    else that is not a folder (links, FIFOs, sockets, devices) with what it is."""
+
+    files: dict[str, int] = field(default_factory=dict)
+    others: dict[str, str] = field(default_factory=dict)
+    unreadable: list[str] = field(default_factory=list)
+
+
+def _walk(root: Path, manifest_name: str) -> _Tree:
+    tree = _Tree()
+    exempt = {manifest_name, STATE_DIR, *CONTRACT_FILES}
+    stack = [""]
+    while stack:
+        folder = stack.pop()
+        try:
+            with os.scandir(os.path.join(root, folder) if folder else root) as entries:
+                items = list(entries)
+        except OSError:
+            tree.unreadable.append(folder or ".")
+            continue
+        for entry in items:
+            if not folder and entry.name in exempt:
+                continue
+            rel = f"{folder}/{entry.name}" if folder else entry.name
+            try:
+                info = entry.stat(follow_symlinks=False)
+            except OSError:
+                tree.unreadable.append(rel)
+                continue
+            if stat.S_ISDIR(info.st_mode):
+                stack.append(rel)
+            elif stat.S_ISREG(info.st_mode):
+                tree.files[rel] = info.st_size
+            else:
+                tree.others[rel] = _file_kind(info.st_mode)
+    return tree
+
+
+def _file_kind(mode: int) -> str:
+    if stat.S_ISLNK(mode):
+        return "a symbolic link"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "a device or special file"
+
+
+# --- the checks over the records ----------------------------------------------------------------
+
+
+@dataclass
+class _Source:
+    split: Any
+    sha256: str
+    line: int
+
+
+class _Checker:
+    """Checks each record as it streams by (paths, completeness, leakage) and keeps what the
+    later checks need: the files to hash, the sources, the augmented records' line numbers."""
+
+    def __init__(
+        self, manifest: Path, header: dict[str, Any], tree: _Tree, keep_augmented: bool
+    ) -> None:
+        self.manifest = str(manifest)
+        self.header = header
+        self.tree = tree
+        self.problems: list[Problem] = []
+        self.to_hash: list[tuple[str, int, str]] = []
+        self.sources_seen: dict[str, _Source] = {}
+        self.by_content: dict[str, tuple[Any, str]] = {}
+        self.augmented_lines: list[int] | None = [] if keep_augmented else None
+        self.files = 0
+        self.bytes = 0
+        self.skipped = 0
+        self.bad_sources: set[str] = set()
+        self._previous = ""
+        # The recipe's own list (covered by the recipe hash), not the header's copy of it.
+        splits = _mapping(_mapping(header.get("recipe")).get("splits"))
+        self.augment = set(splits.get("augment") or [])
+        self.found_splits = set(_mapping(header.get("splits")).get("found") or [])
+
+    def add(self, kind: str, path: str, message: str) -> None:
+        self.problems.append(Problem(kind, path, message))
+
+    def at(self, number: int, message: str) -> None:
+        self.add("manifest", f"{self.manifest}:{number}", message)
+
+    def record(self, number: int, record: dict[str, Any]) -> None:
+        path = record.get("path")
+        reason = unsafe_reason(path)
+        if reason is not None:
+            self.add("unsafe_path", _text(path), f"unsafe path ({reason}); not opened")
+            return
+        if path <= self._previous:
+            self.at(number, f"{path!r} is listed twice or out of path order")
+        self._previous = path
+        if record["type"] == "skipped":
+            self.skipped += 1
+            return
+        if not self._well_formed(number, record):
+            return
+        self.files += 1
+        self._locate(path, record["bytes"], record["sha256"])
+        self._provenance(number, record)
+        if self.augmented_lines is not None and record["role"] == "augmented":
+            self.augmented_lines.append(number)
+
+    def _well_formed(self, number: int, record: dict[str, Any]) -> bool:
+        sha, size, role = record.get("sha256"), record.get("bytes"), record.get("role")
+        if not isinstance(sha, str) or not _HEX64.match(sha):
+            self.at(number, f"sha256 {sha!r} is not 64 hex digits")
+        elif not isinstance(size, int) or isinstance(size, bool) or size < 0:
+            self.at(number, f"bytes {size!r} is not a size")
+        elif role not in ("original", "augmented"):
+            self.at(number, f"role {role!r}: expected original or augmented")
+        elif not isinstance(record.get("source"), dict):
+            self.at(number, "no source")
+        else:
+            return True
+        return False
+
+    # 3. completeness (the walk already saw every file; each listed one is crossed off)
+    def _locate(self, path: str, size: int, sha: str) -> None:
+        found = self.tree.files.pop(path, None)
+        if found is not None:
+            if found != size:
+                self.add("size", path, f"FAILED size expected={size} found={found}")
+            else:
+                self.to_hash.append((path, size, sha.lower()))
+            return
+        other = self.tree.others.pop(path, None)
+        if other is not None:
+            self.add("not_regular", path, f"is {other}, not a regular file; not followed")
+            return
+        link = None
+        if link is not None:
+            self.add("not_regular", path, f"lies behind {link}, a symbolic link; not followed")
+            return
+        self.add("missing", path, "listed in the manifest but missing")
+
+    def _linked_parent(self, path: str) -> str | None:
+        parts = path.split("/")
+        for end in range(1, len(parts)):
+            parent = "/".join(parts[:end])
+            if parent in self.tree.others:
+                return parent
+        return None
+
+    def finish_completeness(self) -> None:
+        for folder in sorted(self.tree.unreadable):
+            self.add("unreadable", folder, "cannot be listed; its files were not checked")
+        extras = {path: "" for path in self.tree.files}
+        extras.update((path, f" ({kind}; not followed)") for path, kind in self.tree.others.items())
+        for path in sorted(extras):
+            self.add("extra", path, f"present but not in the manifest{extras[path]}")
+
+    # 4. fixity
+    def fixity(self, root: Path, jobs: int) -> None:
+        files = [os.path.join(root, path) for path, _, _ in self.to_hash]
+        sizes = [size for _, size, _ in self.to_hash]
+        for (path, size, expected), (found, error) in zip(
+            self.to_hash, hash_files(files, sizes, jobs), strict=True
+        ):
+            if error is not None:
+                self.add("unreadable", path, f"FAILED open or read ({error})")
+            elif found != expected:
+                self.add("sha256", path, f"FAILED sha256 expected={expected} found={found}")
+            else:
+                self.bytes += size
+        self.to_hash = []
+
+    # 5. the recipe hash
+    def recipe_hash(self) -> None:
+        expected = self.header.get("recipe_sha256")
+        found = hashlib.sha256(_canonical_json(self.header.get("recipe")).encode()).hexdigest()
+        if not isinstance(expected, str) or expected.lower() != found:
+            self.add(
+                "recipe",
+                f"{self.manifest}:1",
+                f"FAILED recipe sha256 expected={expected} found={found}; "
+                "the embedded recipe is not the one hashed",
+            )
+
+    # 6. leakage, and the provenance of originals
+    def _provenance(self, number: int, record: dict[str, Any]) -> None:
+        path, split, role = record["path"], record.get("split"), record["role"]
+        source = record["source"]
+        source_path, source_sha = source.get("path"), source.get("sha256")
+        if self.found_splits:
+            for where in (path, source_path):
+                if isinstance(where, str) and where.split("/", 1)[0] != split:
+                    self.add("leakage", where, f"recorded in split {split!r} but is not under it")
+        if role == "augmented" and not self._augmentable(split):
+            self.add(
+                "leakage",
+                path,
+                f"augmented from split {split!r}, which the recipe does not augment "
+                f"(augments: {', '.join(sorted(self.augment)) or 'none'})",
+            )
+        if role == "original" and str(record["sha256"]).lower() != str(source_sha).lower():
+            self.add("source", path, "an original whose sha256 differs from its source's")
+        reason = unsafe_reason(source_path)
+        if reason is not None:
+            self.add("unsafe_path", _text(source_path), f"unsafe source path ({reason})")
+            return
+        if not isinstance(source_sha, str) or not _HEX64.match(source_sha):
+            self.at(number, f"source sha256 {source_sha!r} is not 64 hex digits")
+            return
+        self._source_split(number, source_path, split, source_sha.lower())
+
+    def _augmentable(self, split: Any) -> bool:
+        # An unsplit dataset (split null) is one split, and it is augmented.
+        return split in self.augment or (split is None and not self.found_splits)
+
+    def _source_split(self, number: int, source_path: str, split: Any, sha: str) -> None:
+        seen = self.sources_seen.get(source_path)
+        if seen is not None:
+            if seen.split != split:
+                self.add(
+                    "leakage",
+                    source_path,
+                    f"source appears in two splits ({seen.split!r} and {split!r})",
+                )
+            if seen.sha256 != sha:
+                self.at(number, f"source {source_path!r} recorded with two different sha256")
+            return
+        self.sources_seen[source_path] = _Source(split, sha, number)
+        first = self.by_content.setdefault(sha, (split, source_path))
+        if first[0] != split:
+            self.add(
+                "leakage",
+                source_path,
+                f"same content (sha256 {sha}) as {first[1]} in split {first[0]!r}",
+            )
+
+    # 7. the sources
+    def sources(self, source_root: Path, jobs: int) -> int:
+        if not source_root.is_dir():
+            raise ManifestError(f"--source {source_root}: not a folder")
+        real_root = os.path.realpath(source_root)
+        paths: list[str] = []
+        sizes: list[int] = []
+        wanted: list[tuple[str, str]] = []
+        for rel, seen in self.sources_seen.items():
+            full = os.path.join(source_root, rel)
+            problem, size = _source_problem(full, real_root)
+            if problem is not None:
+                self.add("source", full, problem)
+                self.bad_sources.add(rel)
+                continue
+            paths.append(full)
+            sizes.append(size)
+            wanted.append((rel, seen.sha256))
+        checked = 0
+        for (rel, expected), full, (found, error) in zip(
+            wanted, paths, hash_files(paths, sizes, jobs), strict=True
+        ):
+            if error is not None:
+                self.add("source", full, f"FAILED open or read ({error})")
+                self.bad_sources.add(rel)
+            elif found != expected:
+                self.add("source", full, f"FAILED source sha256 expected={expected} found={found}")
+                self.bad_sources.add(rel)
+            else:
+                checked += 1
+        return checked
+
+    # 8. re-derivation
+    def recompute(
+        self, reader: _ManifestReader, source_root: Path, count: Recompute, jobs: int
+    ) -> int:
+        lines = self.augmented_lines or []
+        chosen = _choose(len(lines), count)
+        numbers = {lines[i] for i in chosen}
+        formats = _formats(self.header)
+        groups: dict[str, list[dict[str, Any]]] = {}
+        for _, record in reader.lines_at(numbers):
+            rel = record["source"]["path"]
+            if rel in self.bad_sources or unsafe_reason(rel) is not None:
+                continue  # already reported as a source problem
+            groups.setdefault(rel, []).append(_replay_fields(record))
+        tasks = [(os.path.join(source_root, rel), formats, items) for rel, items in groups.items()]
+        done = 0
+        for results in _map(_recompute_group, tasks, jobs, sum(len(t[2]) for t in tasks) >= 16):
+            for path, expected, found, error in results:
+                if error is not None:
+                    self.add("recompute", path, f"cannot re-derive: {error}")
+                elif found != expected:
+                    self.add(
+                        "recompute",
+                        path,
+                        f"FAILED recompute sha256 expected={expected} found={found}; "
+                        "re-deriving from the source and the recorded steps gives other bytes",
+                    )
+                else:
+                    done += 1
+        return done
+
+
+def _source_problem(full: str, real_root: str) -> tuple[str | None, int]:
+    """Why a source file cannot be hashed (``None``: it can), and its size. Links are resolved
+    by name (lstat, readlink), never opened."""
+    try:
+        info = os.lstat(full)
+    except FileNotFoundError:
+        return "source listed in the manifest but missing", 0
+    except OSError as exc:
+        return f"FAILED open or read ({exc.strerror or exc})", 0
+    real = os.path.realpath(full)
+    if stat.S_ISLNK(info.st_mode) or os.path.commonpath([real, real_root]) != real_root:
+        return "source is a symbolic link or lies outside the source folder; not followed", 0
+    if not stat.S_ISREG(info.st_mode):
+        return "source is not a regular file", 0
+    return None, info.st_size
+
+
+def _choose(total: int, count: Recompute) -> list[int]:
+    """Which augmented records to re-derive: seeded, so a rerun checks the same ones."""
+    if count == "all" or count >= total:
+        return list(range(total))
+    import numpy as np
+
+    rng = np.random.default_rng(RECOMPUTE_SEED)
+    return sorted(int(i) for i in rng.choice(total, size=count, replace=False))
+
+
+def _formats(header: dict[str, Any]) -> list[str]:
+    recipe = header.get("recipe") or {}
+    return list((recipe.get("input") or {}).get("formats") or [])
+
+
+def _replay_fields(record: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "path": record["path"],
+        "sha256": str(record["sha256"]).lower(),
+        "source_sha256": str(record["source"]["sha256"]).lower(),
+        "steps": record.get("steps") or [],
+        "encoder": record.get("encoder"),
+        "metadata": record.get("metadata"),
+    }
+
+
+def _recompute_group(
+    source_file: str, formats: list[str], records: list[dict[str, Any]]
+) -> list[tuple[str, str, str | None, str | None]]:
+    """Decode one source once and re-derive each of its chosen outputs (runs in a worker)."""
+    from augtool.codecs import DecodeError, decode, encode
+    from augtool.transforms import replay
+
+    def failed(message: str) -> list[tuple[str, str, str | None, str | None]]:
+        return [(r["path"], r["sha256"], None, message) for r in records]
+
+    try:
+        data = _read_no_follow(source_file)
+    except OSError as exc:
+        return failed(f"cannot read the source ({exc.strerror or exc})")
+    if hashlib.sha256(data).hexdigest() != records[0]["source_sha256"]:
+        return failed("the source's sha256 is not the recorded one")
+    try:
+        decoded = decode(data, formats)
+    except DecodeError as exc:
+        return failed(f"cannot decode the source: {exc}")
+    results: list[tuple[str, str, str | None, str | None]] = []
+    for record in records:
+        try:
+            image = replay(record["steps"], decoded.image)
+            exif = decoded.exif if record["metadata"] == "kept" else None
+            encoded = encode(image, record["encoder"], decoded.icc_profile, exif)
+        except Exception as exc:  # a hand-edited record may hold anything: report, don't crash
+            results.append((record["path"], record["sha256"], None, f"{type(exc).__name__}: {exc}"))
+            continue
+        results.append(
+            (record["path"], record["sha256"], hashlib.sha256(encoded).hexdigest(), None)
+        )
+    return results
+
+
+# --- hashing ------------------------------------------------------------------------------------
+
+_buffer: bytearray | None = None
+
+
+def _read_no_follow(path: str) -> bytes:
+    fd = os.open(path, _OPEN_FLAGS)
+    with os.fdopen(fd, "rb") as handle:
+        return handle.read()
+
+
+_OPEN_FLAGS = (
+    os.O_RDONLY
+    | getattr(os, "O_NOFOLLOW", 0)
+    | getattr(os, "O_NONBLOCK", 0)
+    | getattr(os, "O_CLOEXEC", 0)
+    | getattr(os, "O_BINARY", 0)
+)
+
+
+def hash_file(path: str) -> tuple[str | None, str | None]:
+    """The sha256 of a regular file, read in 1 MiB chunks: ``(hexdigest, None)`` or ``(None,
+    reason)``. The last component is never followed (a link swapped in after the walk fails),
+    and a FIFO swapped in is not waited on (non-blocking open, then a regular-file check)."""
+    global _buffer
+    if _buffer is None:
+        _buffer = bytearray(CHUNK)
+    try:
+        fd = os.open(path, _OPEN_FLAGS)
+    except OSError as exc:
+        return None, exc.strerror or str(exc)
+    try:
+        with open(fd, "rb", buffering=0, closefd=True) as handle:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                return None, "not a regular file"
+            digest = hashlib.sha256()
+            view = memoryview(_buffer)
+            while count := handle.readinto(view):
+                digest.update(view[:count])
+            return digest.hexdigest(), None
+    except OSError as exc:
+        return None, exc.strerror or str(exc)
+
+
+def _hash_batch(paths: list[str]) -> list[tuple[str | None, str | None]]:
+    return [hash_file(path) for path in paths]
+
+
+def hash_files(
+    paths: list[str], sizes: list[int], jobs: int
+) -> Iterator[tuple[str | None, str | None]]:
+    """Hash ``paths`` in order; across ``jobs`` processes when the work pays for a pool."""
+    work = sum(sizes) + PER_FILE_WORK * len(paths)
+    if jobs <= 1 or work < POOL_MIN_WORK or len(paths) < 2:
+        yield from map(hash_file, paths)
+        return
+    batches = _batches(paths, sizes, jobs)
+    for results in _map(_hash_batch, [(batch,) for batch in batches], jobs, True):
+        yield from results
+
+
+def _batches(paths: list[str], sizes: list[int], jobs: int) -> list[list[str]]:
+    """Split into about ``8 * jobs`` batches of similar work, keeping the order."""
+    target = (sum(sizes) + PER_FILE_WORK * len(paths)) / (8 * jobs)
+    batches: list[list[str]] = [[]]
+    work = 0.0
+    for path, size in zip(paths, sizes, strict=True):
+        if work >= target and batches[-1]:
+            batches.append([])
+            work = 0.0
+        batches[-1].append(path)
+        work += size + PER_FILE_WORK
+    return batches
+
+
+def _map(
+    function: Callable[..., Any], tasks: list[tuple[Any, ...]], jobs: int, worth_a_pool: bool
+) -> Iterator[Any]:
+    """``function(*task)`` for each task, in order; on a process pool when asked and useful."""
+    if jobs <= 1 or len(tasks) < 2 or not worth_a_pool:
+        for task in tasks:
+            yield function(*task)
+        return
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(max_workers=min(jobs, len(tasks))) as pool:
+        yield from pool.map(function, *zip(*tasks, strict=True))
+
+
+# --- text ---------------------------------------------------------------------------------------
+
+
+def _canonical_json(value: Any) -> str:
+    # The recipe hash's form; it must stay the same as augtool.recipe.canonical_json, which is not
+    # imported here because it pulls in every transform (numpy, Pillow) and slows the start.
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def _shown(path: str) -> str:
+    """A path as one printable line: names with control characters or undecodable bytes are
+    shown as a JSON string, so a crafted name cannot forge extra report lines."""
+    if path.isprintable():
+        return path
+    return json.dumps(path)
+
+
+def _size(count: int) -> str:
+    if count < 1024:
+        return f"{count} B"
+    value = count / 1024
+    for unit in ("KiB", "MiB"):
+        if value < 1024:
+            return f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} GiB"

@@ -1,0 +1,500 @@
+"""Benchmark ``augtool expand`` against the codec floor and a hand-written Albumentations loop.
+
+Why whole processes, alternated: what a user waits for is the command, start-up, imports, pool
+and manifest included; and on a shared machine the load drifts, so the contenders run in turns
+within each round (the order rotates every round) and medians are compared, never single runs.
+
+Contenders, per source size (640x480 and 1920x1080) and per ``--jobs`` (1 and 2):
+
+- ``augtool``   ``augtool expand benchmarks/standard.yaml`` (4 variants, 512x384 JPEG q90);
+- ``albu``      (c) ``benchmarks/albumentations_loop.py``, the same pipeline in Albumentations;
+- ``floor``     (b) ``benchmarks/codec_floor.py --crop 512x384``: decode, encode, hash, write;
+- ``reencode``  ``augtool expand benchmarks/reencode.yaml`` (empty pipeline, source-size outputs);
+- ``floor_full`` (b) at the source size, the floor ``reencode`` is held to.
+
+Every run's outputs are counted (and, in the first round, one output's size checked) so no
+contender can win by doing less. Wall time is measured around the process; CPU time (user + sys
+of the process and the children it waited for) is reported too, as it is less sensitive to other
+load on the machine. Peak memory is measured in separate runs (sampling would perturb timings):
+the kernel's high-water mark (VmHWM) of the main process and of each worker.
+
+    python benchmarks/run.py --quick          # smoke run, about a minute
+    python benchmarks/run.py                  # full: 400 x 640x480, 100 x 1920x1080, 3 rounds
+    python benchmarks/run.py --linearity      # 20,000 vs 400 sources of 160x120 (slow)
+
+Datasets are generated on first use into ``--data`` (default /tmp/augtool-bench) and reused.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+PYTHON = sys.executable
+BIN = Path(PYTHON).parent
+AUGTOOL = [str(BIN / "augtool")] if (BIN / "augtool").exists() else [PYTHON, "-m", "augtool"]
+VARIANTS = 4
+OUT_SIZE = (512, 384)  # width, height of the standard recipe's outputs
+CONTENDERS = ("augtool", "albu", "floor", "reencode", "floor_full")
+ENV = {**os.environ, "NO_ALBUMENTATIONS_UPDATE": "1", "PYTHONWARNINGS": "ignore"}
+
+
+@dataclass
+class Run:
+    wall: float
+    cpu: float
+    maxrss_kib: int
+
+
+@dataclass
+class Series:
+    """All the runs of one contender on one dataset at one --jobs."""
+
+    outputs: int
+    runs: list[Run] = field(default_factory=list)
+
+    @property
+    def wall(self) -> float:
+        return statistics.median(r.wall for r in self.runs)
+
+    @property
+    def rate(self) -> float:
+        return self.outputs / self.wall
+
+    @property
+    def rate_range(self) -> tuple[float, float]:
+        walls = [r.wall for r in self.runs]
+        return self.outputs / max(walls), self.outputs / min(walls)
+
+    @property
+    def ms(self) -> float:
+        return 1000 * self.wall / self.outputs
+
+    @property
+    def cpu_ms(self) -> float:
+        return 1000 * statistics.median(r.cpu for r in self.runs) / self.outputs
+
+
+# ---------------------------------------------------------------------------------------------
+# datasets
+
+
+def dataset(root: Path, count: int, size: tuple[int, int], seed: int = 0) -> Path:
+    """A generated dataset, made once and reused (the name carries every parameter)."""
+    folder = root / f"{size[0]}x{size[1]}-n{count}-s{seed}"
+    marker = folder / ".complete"
+    if not marker.exists():
+        print(f"generating {count} sources at {size[0]}x{size[1]} into {folder} ...", flush=True)
+        sys.path.insert(0, str(HERE))
+        from make_dataset import make_dataset
+
+        make_dataset(folder, count, size, seed, jobs=os.cpu_count() or 1)
+        marker.touch()
+    return folder
+
+
+def big_source(root: Path) -> Path:
+    """One 8000x6000 JPEG (48 Mpx), for the peak-memory check."""
+    return dataset(root, 1, (8000, 6000), seed=1)
+
+
+def warm_cache(folder: Path) -> None:
+    """Read every source once so the first timed run does not pay for a cold page cache."""
+    for path in folder.iterdir():
+        if path.is_file():
+            path.read_bytes()
+
+
+# ---------------------------------------------------------------------------------------------
+# running whole processes
+
+
+def command(name: str, source: Path, out: Path, jobs: int) -> list[str]:
+    """The whole-process command line of one contender."""
+    recipes = {"augtool": "standard.yaml", "reencode": "reencode.yaml"}
+    if name in recipes:
+        recipe = str(HERE / recipes[name])
+        return [*AUGTOOL, "expand", recipe, str(source), "-o", str(out), "-j", str(jobs), "-q"]
+    scripts = {"albu": "albumentations_loop.py", "floor": "codec_floor.py"}
+    scripts["floor_full"] = "codec_floor.py"
+    cmd = [PYTHON, str(HERE / scripts[name]), str(source), str(out), "--jobs", str(jobs)]
+    if name == "floor":
+        cmd += ["--crop", f"{OUT_SIZE[0]}x{OUT_SIZE[1]}"]
+    return cmd
+
+
+def timed(cmd: Sequence[str]) -> Run:
+    """Run ``cmd`` to completion: wall time, CPU time and ru_maxrss of its waited-for tree."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(cmd, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    assert proc.stderr is not None
+    err = proc.stderr.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - started
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{err.decode()[-2000:]}")
+    return Run(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss)
+
+
+def check_outputs(out: Path, expected: int, size: tuple[int, int] | None) -> None:
+    """Every contender must write the same number of JPEGs, of the same size."""
+    files = [p for p in out.iterdir() if p.suffix == ".jpg"]
+    if len(files) != expected:
+        raise RuntimeError(f"{out}: {len(files)} outputs, expected {expected}")
+    if size is not None:
+        from PIL import Image
+
+        with Image.open(files[0]) as img:
+            if img.size != size:
+                raise RuntimeError(f"{files[0]}: size {img.size}, expected {size}")
+
+
+def hwm_kib(pid: int) -> int:
+    """The kernel's peak-RSS high-water mark of a live process (0 if it is gone)."""
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
+def peak_memory(cmd: Sequence[str]) -> dict[str, float]:
+    """Run ``cmd`` sampling VmHWM of it and of its descendants: MiB of the main process and of
+    the largest worker (the loky resource tracker, a small helper, is not a worker)."""
+    import psutil
+
+    proc = subprocess.Popen(cmd, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    main = psutil.Process(proc.pid)
+    peaks: dict[int, int] = {}
+    names: dict[int, str] = {}
+    stop = threading.Event()
+
+    def sample() -> None:
+        while not stop.is_set():
+            try:
+                tree = [main, *main.children(recursive=True)]
+            except psutil.Error:
+                tree = []
+            for p in tree:
+                value = hwm_kib(p.pid)
+                if value:
+                    peaks[p.pid] = max(peaks.get(p.pid, 0), value)
+                    if p.pid not in names:
+                        try:
+                            names[p.pid] = " ".join(p.cmdline())
+                        except psutil.Error:
+                            names[p.pid] = ""
+            stop.wait(0.02)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    assert proc.stderr is not None
+    err = proc.stderr.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    stop.set()
+    sampler.join()
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed:\n{err.decode()[-2000:]}")
+    main_kib = max(peaks.get(proc.pid, 0), 0)
+    workers = [
+        v for pid, v in peaks.items() if pid != proc.pid and "resource_tracker" not in names[pid]
+    ]
+    return {
+        "main_mib": main_kib / 1024,
+        "worker_mib": max(workers, default=0) / 1024,
+        "workers": len(workers),
+        "tree_maxrss_mib": usage.ru_maxrss / 1024,
+    }
+
+
+def median_time(cmd: Sequence[str], repeat: int, setup: Any = None) -> float:
+    times = []
+    for _ in range(repeat):
+        if setup is not None:
+            setup()
+        times.append(timed(cmd).wall)
+    return statistics.median(times)
+
+
+# ---------------------------------------------------------------------------------------------
+# the benchmark
+
+
+def throughput(
+    sources: dict[str, Path], counts: dict[str, int], jobs_list: Sequence[int], rounds: int
+) -> dict[tuple[str, int, str], Series]:
+    """Alternate every contender, round after round; the order rotates each round."""
+    results: dict[tuple[str, int, str], Series] = {}
+    scratch = Path(tempfile.mkdtemp(prefix="augtool-bench-out-"))
+    try:
+        for label, folder in sources.items():
+            warm_cache(folder)
+            for jobs in jobs_list:
+                for r in range(rounds):
+                    order = CONTENDERS[r % len(CONTENDERS) :] + CONTENDERS[: r % len(CONTENDERS)]
+                    for name in order:
+                        out = scratch / f"{name}-{label}-j{jobs}-r{r}"
+                        run = timed(command(name, folder, out, jobs))
+                        expected = counts[label] * VARIANTS
+                        size = None
+                        if r == 0:
+                            size = OUT_SIZE if name in ("augtool", "albu", "floor") else None
+                        check_outputs(out, expected, size)
+                        shutil.rmtree(out)
+                        series = results.setdefault((label, jobs, name), Series(expected))
+                        series.runs.append(run)
+                        print(
+                            f"  {label} jobs {jobs} round {r + 1}/{rounds} {name:10s} "
+                            f"{run.wall:7.2f} s  {expected / run.wall:7.1f} out/s",
+                            flush=True,
+                        )
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return results
+
+
+def startup(data: Path, repeat: int) -> dict[str, float]:
+    """Whole-process times of tiny commands: --help, an expand of 10 images, Python itself."""
+    ten = dataset(data, 10, (640, 480))
+    scratch = Path(tempfile.mkdtemp(prefix="augtool-bench-small-"))
+    out = scratch / "out"
+    try:
+
+        def clear() -> None:
+            shutil.rmtree(out, ignore_errors=True)
+
+        expand = [*AUGTOOL, "expand", str(HERE / "standard.yaml"), str(ten), "-o", str(out), "-q"]
+        return {
+            "python_s": median_time([PYTHON, "-c", "pass"], repeat),
+            "import_numpy_pil_s": median_time([PYTHON, "-c", "import numpy, PIL.Image"], repeat),
+            "help_s": median_time([*AUGTOOL, "--help"], repeat),
+            "expand10_s": median_time(expand, repeat, clear),
+        }
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def memory(data: Path, big: Path, hd: Path) -> dict[str, dict[str, float]]:
+    """Peak memory: 1920x1080 sources at jobs 2 (a pool), one 8000x6000 source (in-process)."""
+    scratch = Path(tempfile.mkdtemp(prefix="augtool-bench-mem-"))
+    try:
+        found = {}
+        for label, folder, jobs in (("1920x1080 jobs 2", hd, 2), ("8000x6000 x1", big, 1)):
+            for name in ("augtool", "albu"):
+                out = scratch / f"{name}-{jobs}-{folder.name}"
+                found[f"{name} {label}"] = peak_memory(command(name, folder, out, jobs))
+                shutil.rmtree(out, ignore_errors=True)
+        return found
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def linearity(data: Path, small: int, large: int, jobs: int) -> dict[str, Any]:
+    """Per-output time and main-process peak memory of ``large`` vs ``small`` 160x120 sources."""
+    found: dict[str, Any] = {}
+    scratch = Path(tempfile.mkdtemp(prefix="augtool-bench-lin-"))
+    recipe = HERE / "small.yaml"
+    try:
+        for count in (small, large):
+            folder = dataset(data, count, (160, 120))
+            warm_cache(folder)
+            out = scratch / f"n{count}"
+            cmd = [*AUGTOOL, "expand", str(recipe), str(folder), "-o", str(out), "-j", str(jobs)]
+            started = time.perf_counter()
+            mem = peak_memory([*cmd, "-q"])
+            wall = time.perf_counter() - started
+            check_outputs(out, count * VARIANTS, None)
+            shutil.rmtree(out)
+            found[str(count)] = {"wall_s": wall, "ms_per_output": 1000 * wall / count / 4, **mem}
+            print(f"  linearity {count} sources: {wall:.1f} s, {mem}", flush=True)
+        found["ratio"] = found[str(large)]["ms_per_output"] / found[str(small)]["ms_per_output"]
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return found
+
+
+# ---------------------------------------------------------------------------------------------
+# report
+
+
+def verdict(ok: bool) -> str:
+    return "yes" if ok else "**no**"
+
+
+def report(
+    results: dict[tuple[str, int, str], Series],
+    counts: dict[str, int],
+    jobs_list: Sequence[int],
+    tiny: dict[str, float] | None,
+    mem: dict[str, dict[str, float]] | None,
+    lin: dict[str, Any] | None,
+    rounds: int,
+) -> str:
+    lines = []
+    import PIL
+
+    versions = {"python": platform.python_version(), "pillow": PIL.__version__}
+    try:
+        import numpy
+
+        versions["numpy"] = numpy.__version__
+        os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
+        import albumentations
+        import cv2
+
+        versions["albumentations"] = albumentations.__version__
+        versions["opencv"] = cv2.__version__
+    except ImportError:
+        pass
+    load = os.getloadavg()
+    lines.append(
+        f"Machine: {os.cpu_count()} CPUs, {platform.machine()}, load average after the runs "
+        f"{load[0]:.2f}/{load[1]:.2f}/{load[2]:.2f}; "
+        + ", ".join(f"{k} {v}" for k, v in versions.items())
+        + f". Medians of {rounds} alternated rounds, whole processes (start-up included)."
+    )
+    lines.append("")
+    lines.append(
+        "| sources | jobs | augtool out/s | ms/out | CPU ms/out | (c) albu out/s | "
+        "(b) floor out/s | augtool/(c) | augtool/(b) | reencode out/s | floor full out/s | "
+        "reencode/floor |"
+    )
+    lines.append("|" + "---|" * 12)
+    for label in counts:
+        for jobs in jobs_list:
+            a = results[(label, jobs, "augtool")]
+            c = results[(label, jobs, "albu")]
+            b = results[(label, jobs, "floor")]
+            r = results[(label, jobs, "reencode")]
+            f = results[(label, jobs, "floor_full")]
+            lo, hi = a.rate_range
+            lines.append(
+                f"| {counts[label]} × {label} | {jobs} | {a.rate:.1f} ({lo:.0f}–{hi:.0f}) | "
+                f"{a.ms:.2f} | {a.cpu_ms:.2f} | {c.rate:.1f} | {b.rate:.1f} | "
+                f"{a.rate / c.rate:.2f} | {a.rate / b.rate:.2f} | {r.rate:.1f} | {f.rate:.1f} | "
+                f"{r.rate / f.rate:.2f} |"
+            )
+    lines.append("")
+    lines.append("| target | measured | met |")
+    lines.append("|---|---|---|")
+    for label in counts:
+        for jobs in jobs_list:
+            ratio = results[(label, jobs, "augtool")].rate / results[(label, jobs, "albu")].rate
+            lines.append(
+                f"| augtool ≥ 1.5× (c), {label}, jobs {jobs} | {ratio:.2f}× | "
+                f"{verdict(ratio >= 1.5)} |"
+            )
+        for jobs in jobs_list:
+            r = results[(label, jobs, "reencode")].rate / results[(label, jobs, "floor_full")].rate
+            lines.append(
+                f"| empty pipeline ≥ 0.9× floor, {label}, jobs {jobs} | {r:.2f}× | "
+                f"{verdict(r >= 0.9)} |"
+            )
+    if 1 in jobs_list and 2 in jobs_list:
+        for label in counts:
+            scale = results[(label, 2, "augtool")].rate / results[(label, 1, "augtool")].rate
+            albu = results[(label, 2, "albu")].rate / results[(label, 1, "albu")].rate
+            enough = counts[label] >= 400
+            note = "" if enough else " (fewer than 400 sources: indicative)"
+            lines.append(
+                f"| jobs 2 ≥ 1.8× jobs 1, {counts[label]} × {label}{note} | {scale:.2f}× "
+                f"(albu {albu:.2f}×) | {verdict(scale >= 1.8)} |"
+            )
+    if tiny is not None:
+        lines.append(
+            f"| `augtool --help` < 0.3 s | {tiny['help_s']:.3f} s (python -c pass "
+            f"{tiny['python_s']:.3f} s; import numpy+PIL {tiny['import_numpy_pil_s']:.3f} s) | "
+            f"{verdict(tiny['help_s'] < 0.3)} |"
+        )
+        lines.append(
+            f"| expand of 10 images < 1.5 s | {tiny['expand10_s']:.3f} s | "
+            f"{verdict(tiny['expand10_s'] < 1.5)} |"
+        )
+    if lin is not None:
+        small, large = (k for k in lin if k != "ratio")
+        lines.append(
+            f"| {large} sources ≤ 1.1× per-output time of {small} | {lin['ratio']:.2f}× "
+            f"({lin[large]['ms_per_output']:.2f} vs {lin[small]['ms_per_output']:.2f} ms) | "
+            f"{verdict(lin['ratio'] <= 1.1)} |"
+        )
+        grow = lin[large]["main_mib"] / max(lin[small]["main_mib"], 1e-9)
+        lines.append(
+            f"| main-process peak memory flat | {lin[small]['main_mib']:.0f} → "
+            f"{lin[large]['main_mib']:.0f} MiB ({grow:.2f}×) | {verdict(grow <= 1.1)} |"
+        )
+    if mem is not None:
+        lines.append("")
+        lines.append("| peak memory (VmHWM) | main process MiB | largest worker MiB | workers |")
+        lines.append("|---|---|---|---|")
+        for key, value in mem.items():
+            worker = f"{value['worker_mib']:.0f}" if value["workers"] else "— (in-process)"
+            lines.append(
+                f"| {key} | {value['main_mib']:.0f} | {worker} | {int(value['workers'])} |"
+            )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="small datasets, 2 rounds (smoke)")
+    parser.add_argument("--rounds", type=int, help="alternated rounds (default 3; quick 2)")
+    parser.add_argument("--data", type=Path, default=Path(tempfile.gettempdir()) / "augtool-bench")
+    parser.add_argument("--jobs", default="1,2", help="comma-separated --jobs values")
+    parser.add_argument("--linearity", action="store_true", help="only the linearity check")
+    parser.add_argument("--linearity-count", type=int, default=20_000)
+    parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory runs")
+    parser.add_argument("--json", type=Path, help="also write the raw figures here")
+    args = parser.parse_args(argv)
+    jobs_list = [int(j) for j in args.jobs.split(",")]
+    args.data.mkdir(parents=True, exist_ok=True)
+    if args.linearity:
+        lin = linearity(args.data, 400, args.linearity_count, max(jobs_list))
+        print(json.dumps(lin, indent=2))
+        print(report({}, {}, [], None, None, lin, 0))
+        return
+    rounds = args.rounds or (2 if args.quick else 3)
+    counts = {"640x480": 48, "1920x1080": 16} if args.quick else {"640x480": 400, "1920x1080": 100}
+    sizes = {"640x480": (640, 480), "1920x1080": (1920, 1080)}
+    sources = {label: dataset(args.data, n, sizes[label]) for label, n in counts.items()}
+    started = time.perf_counter()
+    results = throughput(sources, counts, jobs_list, rounds)
+    tiny = startup(args.data, 3 if args.quick else 5)
+    mem = None
+    if not args.no_memory:
+        mem = memory(args.data, big_source(args.data), sources["1920x1080"])
+    text = report(results, counts, jobs_list, tiny, mem, None, rounds)
+    print(f"\n(benchmark took {time.perf_counter() - started:.0f} s)\n")
+    print(text)
+    if args.json is not None:
+        raw = {
+            f"{label} jobs {jobs} {name}": {
+                "outputs": s.outputs,
+                "walls": [r.wall for r in s.runs],
+                "cpus": [r.cpu for r in s.runs],
+                "maxrss_kib": [r.maxrss_kib for r in s.runs],
+            }
+            for (label, jobs, name), s in results.items()
+        }
+        args.json.write_text(json.dumps({"runs": raw, "startup": tiny, "memory": mem}, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,661 @@
+"""The command surface: help, version, transforms, expand and its options, formats and metadata."""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import typer
+from PIL import Image, ImageCms, ImageOps
+from typer.testing import CliRunner, Result
+
+from augtool import __version__
+from augtool.cli import app
+from augtool.transforms import BLOCKS, REGISTRY
+
+REPO = Path(__file__).resolve().parent.parent
+SIZE = (32, 24)  # (width, height) of every test image
+ORIENTATION = 0x0112
+GPS_IFD = 0x8825
+MAKE = 0x010F
+
+RECIPE = """\
+version: 1
+seed: 1
+variants: 2
+pipeline:
+  - hflip: {p: 0.5}
+  - rotate: {limit: 10}
+"""
+
+# No steps: a variant is the source, decoded and re-encoded; lets tests check codecs exactly.
+IDENTITY = """\
+version: 1
+variants: 1
+output: {{format: {fmt}, originals: skip, strip_metadata: {strip}}}
+pipeline: []
+"""
+
+
+def rgb(seed: int, size: tuple[int, int] = SIZE) -> Image.Image:
+    rng = np.random.default_rng(seed)
+    return Image.fromarray(rng.integers(0, 256, (size[1], size[0], 3), dtype=np.uint8), "RGB")
+
+
+def tree_digest(root: Path) -> dict[str, str]:
+    """Every file below ``root`` (relative path → sha256), plus folders (→ "dir")."""
+    out = {}
+    for path in sorted(root.rglob("*")):
+        rel = path.relative_to(root).as_posix()
+        out[rel] = "dir" if path.is_dir() else hashlib.sha256(path.read_bytes()).hexdigest()
+    return out
+
+
+def sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def manifest(out: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in (out / "manifest.jsonl").read_text().splitlines()]
+
+
+def files_by_path(out: Path) -> dict[str, dict[str, Any]]:
+    return {r["path"]: r for r in manifest(out) if r["type"] == "file"}
+
+
+@pytest.fixture
+def dataset(tmp_path: Path) -> Path:
+    """train/{cat,dog} with two JPEGs each, val/cat and test/dog with one each."""
+    root = tmp_path / "data"
+    seed = 0
+    for split, label, count in (
+        ("train", "cat", 2),
+        ("train", "dog", 2),
+        ("val", "cat", 1),
+        ("test", "dog", 1),
+    ):
+        folder = root / split / label
+        folder.mkdir(parents=True)
+        for i in range(count):
+            rgb(seed).save(folder / f"{label}_{i}.jpg", quality=90)
+            seed += 1
+    return root
+
+
+@pytest.fixture
+def recipe(tmp_path: Path) -> Path:
+    path = tmp_path / "recipe.yaml"
+    path.write_text(RECIPE)
+    return path
+
+
+def invoke(*args: str | Path) -> Result:
+    return CliRunner().invoke(app, [str(a) for a in args])
+
+
+def identity_recipe(tmp_path: Path, fmt: str = "same", strip: bool = True) -> Path:
+    path = tmp_path / f"identity-{fmt}-{strip}.yaml"
+    path.write_text(IDENTITY.format(fmt=fmt, strip=str(strip).lower()))
+    return path
+
+
+def flat_input(tmp_path: Path, name: str, image: Image.Image, **save: Any) -> Path:
+    root = tmp_path / "flat"
+    root.mkdir(exist_ok=True)
+    image.save(root / name, **save)
+    return root
+
+
+# --- help and version ------------------------------------------------------------------------
+
+
+def _command_paths(command: Any, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    paths = [prefix]
+    for name, sub in sorted(getattr(command, "commands", {}).items()):
+        paths.extend(_command_paths(sub, (*prefix, name)))
+    return paths
+
+
+COMMAND_PATHS = _command_paths(typer.main.get_command(app))
+
+
+def test_the_registered_commands_are_the_documented_ones() -> None:
+    expected = {(), ("expand",), ("transforms",), ("validate",)}
+    expected |= {("validate", "recipe"), ("validate", "manifest")}
+    assert expected <= set(COMMAND_PATHS)
+
+
+@pytest.mark.parametrize("path", COMMAND_PATHS, ids=lambda p: " ".join(p) or "augtool")
+def test_every_command_has_help_with_an_example(path: tuple[str, ...]) -> None:
+    result = invoke(*path, "--help")
+    assert result.exit_code == 0, result.output
+    assert "Example:" in result.stdout
+    assert "augtool" in result.stdout.split("Example:", 1)[1]
+
+
+def test_version() -> None:
+    result = invoke("--version")
+    assert result.exit_code == 0
+    assert result.stdout == f"augtool {__version__}\n"
+
+
+def test_python_m_augtool_version() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "augtool", "--version"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == f"augtool {__version__}\n"
+
+
+def test_subprocess_usage_error_exit_code(tmp_path: Path, recipe: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "augtool", "expand", str(recipe), str(tmp_path / "nope"), "-o", "o"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 2
+    assert proc.stdout == ""
+    assert proc.stderr == f"Error: {tmp_path / 'nope'}: input folder not found\n"
+    assert not (tmp_path / "o").exists()
+
+
+# --- transforms ------------------------------------------------------------------------------
+
+ALL_SPECS = sorted([*REGISTRY, *BLOCKS])
+
+
+def test_transforms_lists_every_registered_name() -> None:
+    result = invoke("transforms")
+    assert result.exit_code == 0
+    listed = {line.split()[0] for line in result.stdout.splitlines() if line.startswith("  ")}
+    assert listed == set(ALL_SPECS)
+
+
+def test_transforms_rotate_shows_params_defaults_and_example() -> None:
+    result = invoke("transforms", "rotate")
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    assert lines[0] == "rotate (geometric)"
+    for line in (
+        "  limit = [-90.0, 90.0]",
+        '  interpolation = "bilinear"',
+        '  border = "constant"',
+        "  fill = 0",
+        "  p = 1.0",
+        "example:",
+        "  - rotate: {limit: 15, border: reflect, p: 0.7}",
+    ):
+        assert line in lines
+
+
+@pytest.mark.parametrize("name", ALL_SPECS)
+def test_every_example_is_a_valid_recipe(tmp_path: Path, name: str) -> None:
+    spec = REGISTRY.get(name) or BLOCKS[name]
+    snippet = "\n".join("  " + line for line in spec.example.splitlines())
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(f"version: 1\npipeline:\n{snippet}\n")
+    result = invoke("validate", "recipe", path)
+    assert result.exit_code == 0, result.output
+    assert f"- {name}:" in spec.example
+
+
+def test_transforms_unknown_name_suggests() -> None:
+    result = invoke("transforms", "rotat")
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr == "Error: unknown transform 'rotat'; did you mean 'rotate'?\n"
+
+
+# --- expand: options -------------------------------------------------------------------------
+
+
+def test_expand_writes_dataset_and_summary(tmp_path: Path, dataset: Path, recipe: Path) -> None:
+    out = tmp_path / "out"
+    result = invoke("expand", recipe, dataset, "-o", out)
+    assert result.exit_code == 0, result.output
+    first = result.stdout.splitlines()[0]
+    assert first.startswith(f"Wrote 14 files to {out}: 8 augmented, 6 originals; 0 skipped; ")
+    assert (out / "train/cat/cat_0__v00.jpg").is_file()
+    assert (out / "train/cat/cat_0__v01.jpg").is_file()
+    header = manifest(out)[0]
+    assert header["type"] == "header"
+    assert header["counts"] == {"augmented": 8, "files": 14, "original": 6, "sources": 6}
+
+
+def test_expand_json(tmp_path: Path, dataset: Path, recipe: Path) -> None:
+    out = tmp_path / "out"
+    result = invoke("expand", recipe, dataset, "-o", out, "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["counts"] == {"augmented": 8, "files": 14, "original": 6, "sources": 6}
+    assert data["sources"] == 6
+    assert data["planned_outputs"] == 14
+    assert data["skipped"] == []
+    assert data["dry_run"] is False
+    assert data["output"] == str(out)
+
+
+def test_expand_quiet_prints_nothing(tmp_path: Path, dataset: Path, recipe: Path) -> None:
+    out = tmp_path / "out"
+    result = invoke("expand", recipe, dataset, "-o", out, "--quiet")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == ""
+    assert result.stderr == ""
+    assert (out / "manifest.jsonl").is_file()
+
+
+def test_expand_dry_run_writes_nothing(tmp_path: Path, dataset: Path, recipe: Path) -> None:
+    out = tmp_path / "out"
+    result = invoke("expand", recipe, dataset, "-o", out, "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == (
+        f"Plan: 6 sources (imagefolder) -> 14 files in {out}; nothing written (--dry-run)\n"
+    )
+    assert not out.exists()
+    result = invoke("expand", recipe, dataset, "-o", out, "--dry-run", "--json")
+    assert json.loads(result.stdout)["planned_outputs"] == 14
+    assert not out.exists()
+
+
+def test_seed_changes_outputs_and_header(tmp_path: Path, dataset: Path, recipe: Path) -> None:
+    outs = {}
+    for seed in (5, 6):
+        out = tmp_path / f"out{seed}"
+        assert invoke("expand", recipe, dataset, "-o", out, "--seed", seed).exit_code == 0
+        outs[seed] = out
+        header = manifest(out)[0]
+        assert header["seed"] == seed
+        assert header["recipe"]["seed"] == seed
+    augmented = [p for p, r in files_by_path(outs[5]).items() if r["role"] == "augmented"]
+    a, b = files_by_path(outs[5]), files_by_path(outs[6])
+    assert [a[p]["seed"] for p in augmented] != [b[p]["seed"] for p in augmented]
+    assert [a[p]["sha256"] for p in augmented] != [b[p]["sha256"] for p in augmented]
+    assert manifest(outs[5])[0]["recipe_sha256"] != manifest(outs[6])[0]["recipe_sha256"]
+
+
+def test_input_and_output_arguments_override_the_recipe(
+    tmp_path: Path, dataset: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / "paths.yaml"
+    path.write_text(RECIPE + "input: {path: elsewhere}\noutput: {path: recipe-out}\n")
+    result = invoke("expand", path, dataset, "-o", tmp_path / "cli-out")
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "cli-out" / "manifest.jsonl").is_file()
+    assert not (tmp_path / "recipe-out").exists()
+
+
+def test_recipe_paths_make_a_whole_job(
+    tmp_path: Path, dataset: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / "job.yaml"
+    path.write_text(RECIPE + "input: {path: data}\noutput: {path: recipe-out}\n")
+    result = invoke("expand", path, "--quiet")
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "recipe-out" / "manifest.jsonl").is_file()
+
+
+def test_no_output_anywhere(tmp_path: Path, dataset: Path, recipe: Path) -> None:
+    result = invoke("expand", recipe, dataset)
+    assert result.exit_code == 2
+    assert (
+        result.stderr == "Error: no output folder: give -o OUT or set output.path in the recipe\n"
+    )
+
+
+def test_missing_input_folder(tmp_path: Path, recipe: Path) -> None:
+    missing = tmp_path / "missing"
+    result = invoke("expand", recipe, missing, "-o", tmp_path / "out")
+    assert result.exit_code == 2
+    assert result.stderr == f"Error: {missing}: input folder not found\n"
+    assert not (tmp_path / "out").exists()
+
+
+def test_output_inside_input(tmp_path: Path, dataset: Path, recipe: Path) -> None:
+    out = dataset / "expanded"
+    before = tree_digest(dataset)
+    result = invoke("expand", recipe, dataset, "-o", out)
+    assert result.exit_code == 2
+    assert result.stderr == f"Error: {out}: the output is inside the input {dataset}\n"
+    assert tree_digest(dataset) == before
+
+
+def test_output_containing_input(tmp_path: Path, dataset: Path, recipe: Path) -> None:
+    result = invoke("expand", recipe, dataset, "-o", tmp_path)
+    assert result.exit_code == 2
+    assert result.stderr == f"Error: {tmp_path}: the output contains the input {dataset}\n"
+
+
+def test_non_empty_foreign_output(tmp_path: Path, dataset: Path, recipe: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    result = invoke("expand", recipe, dataset, "-o", out)
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"Error: {out}: not empty and not an augtool output; choose an empty folder\n"
+    )
+    assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]
+
+
+def test_existing_output_needs_force_and_force_rebuilds_identically(
+    tmp_path: Path, dataset: Path, recipe: Path
+) -> None:
+    out = tmp_path / "out"
+    assert invoke("expand", recipe, dataset, "-o", out).exit_code == 0
+    first = tree_digest(out)
+    result = invoke("expand", recipe, dataset, "-o", out)
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"Error: {out}: already holds an augtool output; use --force to rebuild it\n"
+    )
+    (out / "train" / "cat" / "stray.jpg").write_bytes(b"left over")
+    result = invoke("expand", recipe, dataset, "-o", out, "--force")
+    assert result.exit_code == 0, result.output
+    second = tree_digest(out)
+    # run.json holds timings, outside the determinism contract.
+    first.pop("run.json")
+    second.pop("run.json")
+    assert second == first
+
+
+def test_unknown_backend(tmp_path: Path, dataset: Path, recipe: Path) -> None:
+    result = invoke("expand", recipe, dataset, "-o", tmp_path / "out", "--backend", "bogus")
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "Error: --backend 'bogus': expected one of loky, threading, sequential\n"
+    )
+    assert not (tmp_path / "out").exists()
+
+
+def test_recipe_error_writes_nothing(tmp_path: Path, dataset: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("version: 1\npipeline:\n  - rotat: {}\n")
+    out = tmp_path / "out"
+    result = invoke("expand", bad, dataset, "-o", out)
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr == f"Error: {bad}:3:5: unknown transform 'rotat'; did you mean 'rotate'?\n"
+    assert not out.exists()
+
+
+# --- expand: skipped inputs ------------------------------------------------------------------
+
+
+def test_corrupt_file_is_skipped_and_recorded(tmp_path: Path, dataset: Path, recipe: Path) -> None:
+    (dataset / "train" / "cat" / "broken.jpg").write_bytes(b"\x00garbage bytes\xff" * 8)
+    reason = "not an image in an accepted format (JPEG, PNG, WEBP, BMP, TIFF, GIF)"
+    out = tmp_path / "out"
+    result = invoke("expand", recipe, dataset, "-o", out)
+    assert result.exit_code == 0, result.output
+    assert f"skipped train/cat/broken.jpg: {reason}" in result.stdout.splitlines()
+    assert "; 1 skipped; " in result.stdout
+    skipped = [r for r in manifest(out) if r["type"] == "skipped"]
+    assert skipped == [
+        {
+            "type": "skipped",
+            "path": "train/cat/broken.jpg",
+            "reason": reason,
+            "sha256": sha(dataset / "train" / "cat" / "broken.jpg"),
+        }
+    ]
+    assert not (out / "train" / "cat" / "broken.jpg").exists()
+    assert manifest(out)[-1]["counts"]["skipped"] == 1
+
+    strict = invoke("expand", recipe, dataset, "-o", tmp_path / "strict", "--strict")
+    assert strict.exit_code == 1
+    assert (tmp_path / "strict" / "manifest.jsonl").is_file()
+
+
+def test_strict_without_skips_exits_0(tmp_path: Path, dataset: Path, recipe: Path) -> None:
+    assert invoke("expand", recipe, dataset, "-o", tmp_path / "out", "--strict").exit_code == 0
+
+
+# --- splits and originals --------------------------------------------------------------------
+
+
+def test_val_and_test_are_copied_untouched(tmp_path: Path, dataset: Path, recipe: Path) -> None:
+    out = tmp_path / "out"
+    assert invoke("expand", recipe, dataset, "-o", out).exit_code == 0
+    for rel in ("val/cat/cat_0.jpg", "test/dog/dog_0.jpg"):
+        assert sha(out / rel) == sha(dataset / rel)
+    for split in ("val", "test"):
+        assert [p.name for p in (out / split).rglob("*__v*")] == []
+    records = files_by_path(out).values()
+    assert {r["split"] for r in records if r["role"] == "augmented"} == {"train"}
+    assert sum(r["role"] == "original" for r in records) == 6
+
+
+def test_originals_skip(tmp_path: Path, dataset: Path) -> None:
+    path = tmp_path / "skip.yaml"
+    path.write_text(RECIPE + "output: {originals: skip}\n")
+    out = tmp_path / "out"
+    assert invoke("expand", path, dataset, "-o", out).exit_code == 0
+    written = sorted(p.relative_to(out).as_posix() for p in out.rglob("*.jpg"))
+    assert written == sorted(
+        f"train/{label}/{label}_{i}__v0{v}.jpg"
+        for label in ("cat", "dog")
+        for i in range(2)
+        for v in range(2)
+    )
+    assert all(r["role"] == "augmented" for r in files_by_path(out).values())
+
+
+def test_originals_link(tmp_path: Path, dataset: Path) -> None:
+    path = tmp_path / "link.yaml"
+    path.write_text(RECIPE + "output: {originals: link}\n")
+    out = tmp_path / "out"
+    assert invoke("expand", path, dataset, "-o", out).exit_code == 0
+    originals = {p: r for p, r in files_by_path(out).items() if r["role"] == "original"}
+    assert len(originals) == 6
+    for rel, record in originals.items():
+        # Same file system (both in tmp_path): a hard link is possible, so it must be one.
+        assert record["how"] == "link"
+        assert os.stat(out / rel).st_ino == os.stat(dataset / rel).st_ino
+        assert record["sha256"] == sha(dataset / rel)
+
+
+def test_originals_link_falls_back_to_copy(
+    tmp_path: Path, dataset: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def cross_device(src: Any, dst: Any, **kwargs: Any) -> None:
+        raise OSError(errno.EXDEV, os.strerror(errno.EXDEV))
+
+    monkeypatch.setattr(os, "link", cross_device)
+    path = tmp_path / "link.yaml"
+    path.write_text(RECIPE + "output: {originals: link}\n")
+    out = tmp_path / "out"
+    result = invoke("expand", path, dataset, "-o", out)
+    assert result.exit_code == 0, result.output
+    originals = {p: r for p, r in files_by_path(out).items() if r["role"] == "original"}
+    assert {r["how"] for r in originals.values()} == {"copy"}
+    for rel in originals:
+        assert os.stat(out / rel).st_ino != os.stat(dataset / rel).st_ino
+        assert sha(out / rel) == sha(dataset / rel)
+
+
+def test_input_is_never_modified(tmp_path: Path, dataset: Path, recipe: Path) -> None:
+    (dataset / "train" / "cat" / "broken.jpg").write_bytes(b"not an image")
+    before = tree_digest(dataset)
+    stats = {p: p.stat().st_mtime_ns for p in dataset.rglob("*")}
+    assert invoke("expand", recipe, dataset, "-o", tmp_path / "out").exit_code == 0
+    assert tree_digest(dataset) == before
+    assert {p: p.stat().st_mtime_ns for p in dataset.rglob("*")} == stats
+
+
+# --- output formats and modes ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("fmt", "ending", "pillow"),
+    [("png", ".png", "PNG"), ("webp", ".webp", "WEBP"), ("jpeg", ".jpg", "JPEG")],
+)
+def test_output_format(tmp_path: Path, dataset: Path, fmt: str, ending: str, pillow: str) -> None:
+    path = tmp_path / "fmt.yaml"
+    path.write_text(RECIPE + f"output: {{format: {fmt}}}\n")
+    out = tmp_path / "out"
+    assert invoke("expand", path, dataset, "-o", out).exit_code == 0
+    variants = sorted(out.rglob("*__v*"))
+    assert len(variants) == 8
+    for variant in variants:
+        assert variant.suffix == ending
+        with Image.open(variant) as img:
+            img.load()
+            assert img.format == pillow
+            assert img.size == SIZE
+
+
+def run_identity(tmp_path: Path, root: Path, fmt: str = "same", strip: bool = True) -> Path:
+    out = tmp_path / f"out-{fmt}-{strip}"
+    result = invoke("expand", identity_recipe(tmp_path, fmt, strip), root, "-o", out)
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def only_variant(out: Path) -> Image.Image:
+    """The run's single variant, loaded (the file closed) with its format and info kept."""
+    (variant,) = sorted(out.rglob("*__v*"))
+    with Image.open(variant) as img:
+        img.load()
+        copy = img.copy()
+        copy.format = img.format
+        return copy
+
+
+def test_rgba_png_as_jpeg_is_composited_over_white(tmp_path: Path) -> None:
+    pixels = np.zeros((SIZE[1], SIZE[0], 4), dtype=np.uint8)
+    pixels[:, 16:] = (200, 30, 30, 255)  # right half opaque red; left half fully transparent
+    root = flat_input(tmp_path, "a.png", Image.fromarray(pixels, "RGBA"))
+    img = only_variant(run_identity(tmp_path, root, "jpeg"))
+    assert img.format == "JPEG"
+    assert img.mode == "RGB"
+    assert all(c >= 250 for c in img.getpixel((2, 2)))  # transparent black became white
+    red = img.getpixel((28, 12))
+    assert red[0] > 180 and red[1] < 60
+
+
+def test_grey_stays_grey(tmp_path: Path) -> None:
+    grey = Image.fromarray(np.full((SIZE[1], SIZE[0]), 77, dtype=np.uint8), "L")
+    root = flat_input(tmp_path, "g.png", grey)
+    img = only_variant(run_identity(tmp_path, root, "same"))
+    assert img.mode == "L"
+    assert np.array_equal(np.asarray(img), np.asarray(grey))
+    img = only_variant(run_identity(tmp_path, root, "jpeg"))
+    assert img.mode == "L"
+
+
+def test_16_bit_grey_is_scaled_not_clipped(tmp_path: Path) -> None:
+    values = np.zeros((SIZE[1], SIZE[0]), dtype=np.uint16)
+    values[:, :8] = 65535
+    values[:, 8:16] = 32768
+    values[:, 16:24] = 257
+    source = Image.fromarray(values)
+    root = flat_input(tmp_path, "deep.png", source)
+    with Image.open(root / "deep.png") as check:
+        assert check.mode.startswith("I")  # the fixture really is 16-bit
+    out = run_identity(tmp_path, root, "png")
+    img = only_variant(out)
+    assert img.mode == "L"
+    array = np.asarray(img)
+    assert set(array[:, :8].ravel()) == {255}
+    assert set(array[:, 8:16].ravel()) == {128}
+    assert set(array[:, 16:24].ravel()) == {1}
+    assert set(array[:, 24:].ravel()) == {0}
+    (record,) = [r for r in files_by_path(out).values() if r["role"] == "augmented"]
+    assert record["decoded"]["mode"].startswith("I")
+
+
+def test_palette_with_transparency_keeps_alpha_in_png(tmp_path: Path) -> None:
+    palette = Image.new("P", SIZE, 0)
+    palette.putpalette([0, 0, 0, 0, 255, 0] + [0] * (256 * 3 - 6))
+    palette.paste(1, (16, 0, 32, 24))
+    palette.info["transparency"] = 0
+    root = flat_input(tmp_path, "p.png", palette, transparency=0)
+    img = only_variant(run_identity(tmp_path, root, "png"))
+    assert img.mode == "RGBA"
+    assert img.getpixel((2, 2))[3] == 0
+    assert img.getpixel((28, 12)) == (0, 255, 0, 255)
+
+
+def test_cmyk_jpeg_decodes_to_rgb(tmp_path: Path) -> None:
+    cmyk = Image.new("CMYK", SIZE, (0, 255, 255, 0))  # pure red in CMYK
+    root = flat_input(tmp_path, "c.jpg", cmyk, quality=95)
+    out = run_identity(tmp_path, root, "jpeg")
+    img = only_variant(out)
+    assert img.mode == "RGB"
+    red = img.getpixel((16, 12))
+    assert red[0] > 200 and red[1] < 60 and red[2] < 60
+    (record,) = files_by_path(out).values()
+    assert record["decoded"]["mode"] == "CMYK"
+
+
+# --- EXIF and ICC ----------------------------------------------------------------------------
+
+
+def exif_jpeg(tmp_path: Path) -> tuple[Path, bytes]:
+    """A 32x24 JPEG stored sideways (Orientation 6), with a Make tag, GPS and an ICC profile."""
+    exif = Image.Exif()
+    exif[ORIENTATION] = 6
+    exif[MAKE] = "augtool-test"
+    gps = exif.get_ifd(GPS_IFD)
+    gps[1] = "N"
+    gps[2] = (52.0, 22.0, 1.5)
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    image = rgb(3)
+    image.paste((255, 0, 0), (0, 0, 8, 8))  # a marker in the stored top-left corner
+    root = flat_input(tmp_path, "photo.jpg", image, exif=exif, icc_profile=icc, quality=95)
+    with Image.open(root / "photo.jpg") as check:
+        assert check.getexif()[ORIENTATION] == 6
+        assert check.getexif().get_ifd(GPS_IFD)
+    return root, icc
+
+
+def test_exif_orientation_is_applied_and_metadata_stripped(tmp_path: Path) -> None:
+    root, icc = exif_jpeg(tmp_path)
+    out = run_identity(tmp_path, root, "jpeg", strip=True)
+    img = only_variant(out)
+    with Image.open(root / "photo.jpg") as source:
+        upright = ImageOps.exif_transpose(source)
+    assert upright.size == (24, 32)
+    assert img.size == upright.size
+    # The red marker follows the rotation (stored top-left becomes displayed top-right).
+    assert np.abs(np.asarray(img, dtype=int) - np.asarray(upright, dtype=int)).mean() < 12
+    exif = img.getexif()
+    assert ORIENTATION not in exif
+    assert MAKE not in exif
+    assert not exif.get_ifd(GPS_IFD)
+    assert "exif" not in img.info
+    assert img.info.get("icc_profile") == icc
+    (record,) = files_by_path(out).values()
+    assert record["metadata"] == "stripped"
+    assert record["decoded"]["orientation"] == 6
+
+
+def test_exif_kept_with_orientation_reset(tmp_path: Path) -> None:
+    root, icc = exif_jpeg(tmp_path)
+    out = run_identity(tmp_path, root, "jpeg", strip=False)
+    img = only_variant(out)
+    assert img.size == (24, 32)
+    exif = img.getexif()
+    assert exif[ORIENTATION] == 1
+    assert exif[MAKE] == "augtool-test"
+    assert exif.get_ifd(GPS_IFD)[1] == "N"
+    assert img.info.get("icc_profile") == icc
+    (record,) = files_by_path(out).values()
+    assert record["metadata"] == "kept"

@@ -1,0 +1,250 @@
+"""Faults in the input and on the way out: each is skipped with its reason, or fails cleanly."""
+
+from __future__ import annotations
+
+import errno
+import io
+import json
+import os
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from PIL import Image
+from typer.testing import CliRunner, Result
+
+from augtool.atomic import TEMP_PREFIX
+from augtool.cli import app
+
+SIZE = (32, 24)
+ACCEPTED = "not an image in an accepted format (JPEG, PNG, WEBP, BMP, TIFF, GIF)"
+
+RECIPE = """\
+version: 1
+seed: 3
+variants: 2
+pipeline:
+  - hflip: {p: 0.5}
+  - rotate: {limit: 10}
+"""
+
+
+def jpeg_bytes(seed: int = 0) -> bytes:
+    rng = np.random.default_rng(seed)
+    buffer = io.BytesIO()
+    pixels = rng.integers(0, 256, (SIZE[1], SIZE[0], 3), dtype=np.uint8)
+    Image.fromarray(pixels, "RGB").save(buffer, format="JPEG", quality=90)
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def train(tmp_path: Path) -> Path:
+    """A flat dataset folder with one good JPEG."""
+    root = tmp_path / "data"
+    root.mkdir()
+    (root / "good.jpg").write_bytes(jpeg_bytes())
+    return root
+
+
+def write_recipe(tmp_path: Path, extra: str = "") -> Path:
+    path = tmp_path / "recipe.yaml"
+    path.write_text(RECIPE + extra)
+    return path
+
+
+def invoke(*args: str | Path) -> Result:
+    return CliRunner().invoke(app, [str(a) for a in args])
+
+
+def records(out: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in (out / "manifest.jsonl").read_text().splitlines()]
+
+
+def skipped(out: Path) -> dict[str, str]:
+    return {r["path"]: r["reason"] for r in records(out) if r["type"] == "skipped"}
+
+
+def expand_ok(tmp_path: Path, root: Path, extra: str = "") -> Path:
+    out = tmp_path / "out"
+    result = invoke("expand", write_recipe(tmp_path, extra), root, "-o", out)
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def expand_subprocess(tmp_path: Path, root: Path) -> subprocess.CompletedProcess[str]:
+    """A real process with a timeout: a hang fails the test instead of the whole suite."""
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "augtool",
+            "expand",
+            str(write_recipe(tmp_path)),
+            str(root),
+            "-o",
+            str(tmp_path / "out"),
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+
+
+# --- broken and surprising files -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "reason"),
+    [
+        ("zero.jpg", b"", ACCEPTED),
+        ("text.png", b"hello, I am not a PNG\n", ACCEPTED),
+    ],
+)
+def test_undecodable_file_is_skipped(
+    tmp_path: Path, train: Path, name: str, content: bytes, reason: str
+) -> None:
+    (train / name).write_bytes(content)
+    out = expand_ok(tmp_path, train)
+    assert skipped(out) == {name: reason}
+    assert not (out / name).exists()
+    assert (out / "good__v01.jpg").is_file()
+
+
+def test_truncated_jpeg_is_skipped(tmp_path: Path, train: Path) -> None:
+    data = jpeg_bytes(1)
+    (train / "half.jpg").write_bytes(data[: len(data) // 2])
+    out = expand_ok(tmp_path, train)
+    reasons = skipped(out)
+    assert list(reasons) == ["half.jpg"]
+    assert reasons["half.jpg"].startswith("cannot decode: ")
+    assert "truncated" in reasons["half.jpg"].lower()
+
+
+def test_png_named_jpg_is_decoded_and_recorded(tmp_path: Path, train: Path) -> None:
+    Image.new("RGB", SIZE, (10, 200, 10)).save(train / "really_png.jpg", format="PNG")
+    out = expand_ok(tmp_path, train)
+    assert skipped(out) == {}
+    files = {r["path"]: r for r in records(out) if r["type"] == "file"}
+    variant = files["really_png__v00.jpg"]
+    # The plan names outputs by ending; the manifest says what the bytes really were.
+    assert variant["decoded"]["format"] == "PNG"
+    assert variant["encoder"]["format"] == "JPEG"
+    with Image.open(out / "really_png__v00.jpg") as img:
+        assert img.format == "JPEG"
+    assert files["really_png.jpg"]["role"] == "original"
+
+
+def test_png_named_jpg_is_skipped_when_png_is_not_accepted(tmp_path: Path, train: Path) -> None:
+    Image.new("RGB", SIZE).save(train / "really_png.jpg", format="PNG")
+    out = expand_ok(tmp_path, train, "input: {formats: [JPEG]}\n")
+    assert skipped(out) == {"really_png.jpg": "not an image in an accepted format (JPEG)"}
+
+
+def test_format_outside_input_formats_is_skipped(tmp_path: Path, train: Path) -> None:
+    Image.new("RGB", SIZE).save(train / "b.bmp", format="BMP")
+    out = expand_ok(tmp_path, train, "input: {formats: [JPEG]}\n")
+    assert skipped(out) == {"b.bmp": "not an image in an accepted format (JPEG)"}
+    assert not (out / "b.bmp").exists()
+
+
+def test_fifo_is_skipped_without_hanging(tmp_path: Path, train: Path) -> None:
+    os.mkfifo(train / "x.jpg")
+    proc = expand_subprocess(tmp_path, train)
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads(proc.stdout)
+    assert summary["skipped"] == [{"path": "x.jpg", "reason": "not a regular file"}]
+    assert skipped(tmp_path / "out") == {"x.jpg": "not a regular file"}
+
+
+def test_symlink_to_a_file_is_skipped(tmp_path: Path, train: Path) -> None:
+    (train / "link.jpg").symlink_to(train / "good.jpg")
+    out = expand_ok(tmp_path, train)
+    assert skipped(out) == {"link.jpg": "a symbolic link (links are not followed)"}
+    assert not (out / "link.jpg").exists()
+
+
+def test_directory_symlink_loop_does_not_hang(tmp_path: Path, train: Path) -> None:
+    (train / "sub").mkdir()
+    (train / "sub" / "loop").symlink_to(train, target_is_directory=True)
+    (train / "sub" / "inner.jpg").write_bytes(jpeg_bytes(2))
+    proc = expand_subprocess(tmp_path, train)
+    assert proc.returncode == 0, proc.stderr
+    written = {r["path"] for r in records(tmp_path / "out") if r["type"] == "file"}
+    assert written == {
+        "good.jpg",
+        "good__v00.jpg",
+        "good__v01.jpg",
+        "sub/inner.jpg",
+        "sub/inner__v00.jpg",
+        "sub/inner__v01.jpg",
+    }
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads a chmod 000 file anyway")
+def test_unreadable_file_is_skipped(tmp_path: Path, train: Path) -> None:
+    locked = train / "locked.jpg"
+    locked.write_bytes(jpeg_bytes(3))
+    locked.chmod(0)
+    try:
+        out = expand_ok(tmp_path, train)
+    finally:
+        locked.chmod(0o644)
+    assert skipped(out) == {"locked.jpg": "cannot read: Permission denied"}
+
+
+@pytest.mark.parametrize("limit", [100, 500], ids=["error", "warning"])
+def test_decompression_bomb_is_refused(
+    tmp_path: Path, train: Path, monkeypatch: pytest.MonkeyPatch, limit: int
+) -> None:
+    # 32x24 = 768 pixels: above 2 * 100 Pillow raises; between 500 and 1000 it only warns,
+    # and the warning must refuse the file too.
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", limit)
+    # pytest turns warnings into errors; ignore the bomb warning here so that only augtool's
+    # own refusal can stop the file.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        out = expand_ok(tmp_path, train)
+    reason = skipped(out)["good.jpg"]
+    assert reason.startswith("decompression bomb refused: ")
+    assert "768 pixels" in reason
+    assert not (out / "good__v00.jpg").exists()
+
+
+# --- failed writes ---------------------------------------------------------------------------
+
+
+def leftover_temp_files(root: Path) -> list[str]:
+    return [p.relative_to(root).as_posix() for p in root.rglob(f"{TEMP_PREFIX}*")]
+
+
+@pytest.mark.parametrize("target", ["first file", "manifest"])
+def test_disk_full_on_replace_fails_cleanly(
+    tmp_path: Path, train: Path, monkeypatch: pytest.MonkeyPatch, target: str
+) -> None:
+    (train / "sub").mkdir()
+    (train / "sub" / "other.jpg").write_bytes(jpeg_bytes(4))
+    real_replace = os.replace
+
+    def full_disk(src: Any, dst: Any, **kwargs: Any) -> None:
+        name = os.path.basename(os.fspath(dst))
+        if target == "first file" or name in ("manifest.jsonl", "SHA256SUMS"):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        real_replace(src, dst, **kwargs)
+
+    out = tmp_path / "out"
+    monkeypatch.setattr(os, "replace", full_disk)
+    result = invoke("expand", write_recipe(tmp_path), train, "-o", out, "--quiet")
+    monkeypatch.undo()
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert result.stderr == f"Error: {out}: writing failed: [Errno 28] No space left on device\n"
+    assert leftover_temp_files(out) == []
+    # Nothing that looks like a finished run is left behind.
+    assert not (out / "manifest.jsonl").exists()
+    assert not (out / "SHA256SUMS").exists()
