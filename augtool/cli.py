@@ -78,7 +78,16 @@ def expand(
         str, typer.Option("--backend", help="loky (processes), threading or sequential.")
     ] = "loky",
     force: Annotated[
-        bool, typer.Option("--force", help="Rebuild an existing augtool output from scratch.")
+        bool,
+        typer.Option("--force", help="Rebuild the output from scratch, even for another recipe."),
+    ] = False,
+    resume: Annotated[
+        bool,
+        typer.Option(
+            "--resume",
+            help="Finish an interrupted run in OUT (exit 2 when there is none). A plain rerun "
+            "does the same: it keeps every finished, unchanged output.",
+        ),
     ] = False,
     dry_run: Annotated[
         bool,
@@ -107,19 +116,23 @@ def expand(
         if seed is not None:
             loaded = _with_seed(loaded, seed)
         input_root, output_root = resolve_paths(loaded, input, output)
+        _terminate_as_interrupt()
         progress = None if quiet else _progress_printer()
-        summary = run_expand(
-            loaded,
-            input_root,
-            output_root,
-            jobs=jobs or os.cpu_count() or 1,
-            backend=backend,
-            force=force,
-            dry_run=dry_run,
-            progress=progress,
-        )
-        if progress is not None:
-            progress.close()
+        try:
+            summary = run_expand(
+                loaded,
+                input_root,
+                output_root,
+                jobs=jobs or os.cpu_count() or 1,
+                backend=backend,
+                force=force,
+                resume=resume,
+                dry_run=dry_run,
+                progress=progress,
+            )
+        finally:
+            if progress is not None:
+                progress.close()
     if as_json:
         typer.echo(json.dumps(summary.as_json(), indent=2))
     elif not quiet:
@@ -274,9 +287,23 @@ class _errors_to_exit:
         if isinstance(exc, AugtoolError):
             fail(str(exc), exc.exit_code)
         if isinstance(exc, KeyboardInterrupt):
-            typer.echo("Interrupted.", err=True)
+            typer.echo(
+                "Interrupted: finished work is kept; run the same command again to resume.",
+                err=True,
+            )
             raise typer.Exit(EXIT_INTERRUPTED)
         return False
+
+
+def _terminate_as_interrupt() -> None:
+    """SIGTERM (a CI timeout, ``kill``) stops a run the way Ctrl-C does: workers stopped,
+    finished work journaled, exit 130."""
+    import signal
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
 
 
 def _with_seed(recipe: Any, seed: int) -> Any:
@@ -327,10 +354,12 @@ def _print_summary(summary: Any) -> None:
             f"{summary.planned_outputs} files in {summary.output}; nothing written (--dry-run)"
         )
     else:
+        activity = summary.activity
         typer.echo(
-            f"Wrote {counts.get('files', 0)} files to {summary.output}: "
-            f"{counts.get('augmented', 0)} augmented, {counts.get('original', 0)} originals; "
-            f"{counts.get('skipped', 0)} skipped; {summary.seconds:.1f} s"
+            f"{summary.output}: {counts.get('files', 0)} files "
+            f"({counts.get('augmented', 0)} augmented, {counts.get('original', 0)} originals); "
+            f"made {activity['made']}, kept {activity['kept']}, removed {activity['removed']}; "
+            f"skipped inputs: {counts.get('skipped', 0)}; {summary.seconds:.1f} s"
         )
     for item in summary.skipped:
         typer.echo(f"skipped {item['path']}: {item['reason']}")

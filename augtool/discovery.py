@@ -33,6 +33,7 @@ class Source:
     split: str | None
     label: str | None
     augment: bool
+    link: bool = False  # a symbolic link to a regular file, allowed by the rules in _walk
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,7 @@ def discover(
     extensions: Iterable[str],
     split_names: Iterable[str],
     augment_splits: Iterable[str],
+    follow_links: bool = False,
 ) -> Dataset:
     """Walk ``root`` in a deterministic order and classify every file with an allowed ending."""
     if not root.exists():
@@ -67,7 +69,7 @@ def discover(
     allowed = {e.lower() for e in extensions}
     names = set(split_names)
     augmented = set(augment_splits)
-    candidates, skipped = _walk(root, allowed)
+    candidates, links, skipped = _walk(root, allowed, follow_links)
     found_splits = sorted({p.split("/", 1)[0] for p in candidates if "/" in p} & names)
     if layout == "auto":
         layout = _detect_layout(candidates, bool(found_splits), names)
@@ -82,7 +84,8 @@ def discover(
                 continue
             split, parts = parts[0], parts[1:]
         label = parts[0] if layout == "imagefolder" and len(parts) > 1 else None
-        sources.append(Source(rel, split, label, split is None or split in augmented))
+        augment = split is None or split in augmented
+        sources.append(Source(rel, split, label, augment, rel in links))
     return Dataset(
         root=root,
         layout=layout,
@@ -92,9 +95,18 @@ def discover(
     )
 
 
-def _walk(root: Path, allowed: set[str]) -> tuple[list[str], list[Skip]]:
+def _walk(
+    root: Path, allowed: set[str], follow_links: bool
+) -> tuple[list[str], set[str], list[Skip]]:
+    """Candidate files, the subset of them that are links, and the files skipped outright.
+
+    Links to folders are never descended into (no loop, no file seen twice). A link to a file is
+    read when its target is a regular file inside the input, or anywhere with ``follow_links``.
+    """
     candidates: list[str] = []
+    links: set[str] = set()
     skipped: list[Skip] = []
+    real_root = root.resolve()
     for folder, dirs, files in os.walk(root, followlinks=False):
         dirs.sort()
         rel_folder = Path(folder).relative_to(root).as_posix()
@@ -103,15 +115,34 @@ def _walk(root: Path, allowed: set[str]) -> tuple[list[str], list[Skip]]:
             if os.path.splitext(name)[1].lower() not in allowed:
                 continue
             rel = prefix + name
-            mode = os.lstat(os.path.join(folder, name)).st_mode
+            full = os.path.join(folder, name)
+            mode = os.lstat(full).st_mode
             if stat.S_ISLNK(mode):
-                skipped.append(Skip(rel, "a symbolic link (links are not followed)"))
+                reason = _link_refusal(Path(full), real_root, follow_links)
+                if reason:
+                    skipped.append(Skip(rel, reason))
+                    continue
+                links.add(rel)
             elif not stat.S_ISREG(mode):
-                skipped.append(Skip(rel, "not a regular file"))
-            else:
-                candidates.append(rel)
+                skipped.append(Skip(rel, "not a regular file (FIFO, socket or device)"))
+                continue
+            candidates.append(rel)
     candidates.sort()
-    return candidates, skipped
+    return candidates, links, skipped
+
+
+def _link_refusal(path: Path, real_root: Path, follow_links: bool) -> str | None:
+    """Why a symbolic link is not read, or None when it may be."""
+    try:
+        target = path.resolve(strict=True)
+        mode = os.stat(target).st_mode
+    except (OSError, RuntimeError):
+        return "a broken symbolic link (or a link loop)"
+    if not stat.S_ISREG(mode):
+        return "a symbolic link to something that is not a regular file"
+    if not follow_links and real_root not in target.parents:
+        return "a symbolic link to outside the input (set input.follow_links: true to read it)"
+    return None
 
 
 def _detect_layout(candidates: list[str], split_mode: bool, names: set[str]) -> str:

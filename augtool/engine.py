@@ -3,6 +3,12 @@
 Results stream back in plan order (joblib's ``return_as="generator"``) and are journaled as they
 arrive; nothing but counters is kept in memory. The manifest is written last, sorted from the
 journal, so a run that stops early never leaves a manifest that looks complete.
+
+A run into a folder that holds an earlier run of the same recipe is incremental: a source whose
+bytes and outputs are unchanged is kept (recognised by the stat cache, or by hashing), a new or
+changed source is (re)done, and the outputs of a source that is gone are removed. An interrupted
+run is finished the same way, from its journal. Whatever the path, the final tree and manifest
+are the bytes a clean run would write.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from augtool import __version__
+from augtool.atomic import write_atomic
 from augtool.discovery import Dataset, discover
 from augtool.errors import InputError, OutputError, WriteError
 from augtool.manifest import (
@@ -27,11 +34,24 @@ from augtool.manifest import (
     SCHEMA,
     SCHEMA_VERSION,
     STATE_DIR,
-    Journal,
+    sort_records,
     write_manifest,
 )
 from augtool.plan import Task, make_plan
 from augtool.recipe import Recipe
+from augtool.runstate import (
+    Journal,
+    OutputLock,
+    Previous,
+    TaskResult,
+    finish_run,
+    load_previous,
+    recipe_difference,
+    remove_temp_files,
+    stat_of,
+    write_run_state,
+    write_stat_cache,
+)
 from augtool.worker import JobContext, Record, process_tasks
 
 BACKENDS = ("loky", "threading", "sequential")
@@ -40,6 +60,7 @@ SMALL_JOB_OUTPUTS = 48
 TASKS_PER_BATCH = 4
 
 Progress = Callable[[int, int], None]
+Todo = tuple[Task, "list[Record] | None"]
 
 
 @dataclass
@@ -52,6 +73,8 @@ class Summary:
     sources: int
     planned_outputs: int
     counts: Counter[str] = field(default_factory=Counter)
+    #: made, kept and removed files: how this run got there (not part of the manifest).
+    activity: Counter[str] = field(default_factory=Counter)
     skipped: list[dict[str, str]] = field(default_factory=list)
     seconds: float = 0.0
     dry_run: bool = False
@@ -64,6 +87,9 @@ class Summary:
             "sources": self.sources,
             "planned_outputs": self.planned_outputs,
             "counts": dict(sorted(self.counts.items())),
+            "made": self.activity["made"],
+            "kept": self.activity["kept"],
+            "removed": self.activity["removed"],
             "skipped": self.skipped,
             "seconds": round(self.seconds, 3),
             "dry_run": self.dry_run,
@@ -83,7 +109,7 @@ def resolve_paths(
     return Path(input_path), Path(output_path)
 
 
-def check_output(input_root: Path, output_root: Path, force: bool) -> None:
+def check_output(input_root: Path, output_root: Path) -> None:
     """Refuse an output that overlaps the input, or a non-empty folder augtool did not make."""
     inp = input_root.resolve()
     out = output_root.resolve()
@@ -99,10 +125,6 @@ def check_output(input_root: Path, output_root: Path, force: bool) -> None:
             raise OutputError(
                 f"{output_root}: not empty and not an augtool output; choose an empty folder"
             )
-        if not force:
-            raise OutputError(
-                f"{output_root}: already holds an augtool output; use --force to rebuild it"
-            )
 
 
 def expand(
@@ -112,11 +134,15 @@ def expand(
     jobs: int,
     backend: str,
     force: bool = False,
+    resume: bool = False,
     dry_run: bool = False,
     progress: Progress | None = None,
 ) -> Summary:
-    """Run the whole job. Raises an :class:`~augtool.errors.AugtoolError` before writing anything
-    when the input, the plan or the output folder is unusable."""
+    """Run the whole job, or finish or refresh it when the output holds an earlier run.
+
+    Raises an :class:`~augtool.errors.AugtoolError` before writing anything when the input, the
+    plan or the output folder is unusable, or when the output was made by another recipe and
+    ``force`` is not set."""
     started = time.perf_counter()
     dataset = discover(
         input_root,
@@ -124,22 +150,21 @@ def expand(
         recipe.input["extensions"],
         recipe.splits["names"],
         recipe.splits["augment"],
+        follow_links=recipe.input["follow_links"],
     )
     if not dataset.sources and not dataset.skipped:
-        raise InputError(
-            f"{input_root}: no image files found (endings: {', '.join(recipe.input['extensions'])})"
-        )
+        endings = ", ".join(recipe.input["extensions"])
+        raise InputError(f"{input_root}: no image files found (endings: {endings})")
     tasks = make_plan(
         dataset, recipe.variants, recipe.seed, recipe.output["format"], recipe.output["originals"]
     )
-    check_output(input_root, output_root, force)
-    planned = sum(len(t.variants) + (t.original is not None) for t in tasks)
+    check_output(input_root, output_root)
     summary = Summary(
         input=str(input_root),
         output=str(output_root),
         layout=dataset.layout,
         sources=len(tasks),
-        planned_outputs=planned,
+        planned_outputs=sum(len(t.variants) + (t.original is not None) for t in tasks),
         dry_run=dry_run,
     )
     if dry_run:
@@ -147,71 +172,218 @@ def expand(
         summary.counts["skipped"] = len(dataset.skipped)
         summary.seconds = time.perf_counter() - started
         return summary
-    if force and output_root.exists():
-        _clear_previous_output(output_root)
+    output_root.mkdir(parents=True, exist_ok=True)
+    with OutputLock(output_root):
+        if force:
+            _clear_previous_output(output_root)
+        previous = load_previous(output_root)
+        if resume and previous.empty:
+            raise OutputError(f"{output_root}: there is no earlier run here to resume")
+        if not previous.empty and previous.recipe_sha256 != recipe.sha256:
+            difference = recipe_difference(previous.recipe, recipe.normalised)
+            raise OutputError(
+                f"{output_root}: made by another recipe ({difference}); use --force to rebuild it"
+            )
+        try:
+            _run(recipe, dataset, tasks, input_root, output_root, jobs, backend, previous,
+                 summary, progress)  # fmt: skip
+        except KeyboardInterrupt:
+            _stop_workers()
+            remove_temp_files(output_root)
+            raise
+        except OSError as exc:
+            _stop_workers()
+            remove_temp_files(output_root)
+            raise WriteError(f"{output_root}: writing failed: {exc}; run again to resume") from exc
+    summary.seconds = time.perf_counter() - started
+    _write_run_json(output_root, summary, jobs, backend)
+    return summary
+
+
+def _run(
+    recipe: Recipe,
+    dataset: Dataset,
+    tasks: list[Task],
+    input_root: Path,
+    output_root: Path,
+    jobs: int,
+    backend: str,
+    previous: Previous,
+    summary: Summary,
+    progress: Progress | None,
+) -> None:
+    state_dir = output_root / STATE_DIR
+    input_abs = str(input_root.resolve())
+    remove_temp_files(output_root)
+    if previous.tool_version != __version__ or previous.input_root != input_abs:
+        # Another input folder has other inodes, so no stat can vouch for a file there; another
+        # augtool may draw or encode differently, so nothing it made can be kept.
+        previous.source_stats.clear()
+        previous.output_stats.clear()
+    if previous.tool_version not in (None, __version__):
+        previous.tasks.clear()
+    activity: Counter[str] = Counter()
+    activity["removed"] = _remove_vanished(output_root, previous, {t.source.path for t in tasks})
+    kept: list[TaskResult] = []
+    todo: list[Todo] = []
+    for task in tasks:
+        earlier = previous.tasks.get(task.source.path)
+        quick = None
+        if earlier is not None:
+            quick = _kept_by_stat(task, earlier, previous, input_root, output_root)
+        if quick is not None:
+            kept.append(quick)
+        else:
+            todo.append((task, None if earlier is None else earlier.records))
+    discovery_skips = [
+        TaskResult(
+            s.path, [{"type": "skipped", "path": s.path, "reason": s.reason, "sha256": None}]
+        )
+        for s in dataset.skipped
+    ]
+    write_run_state(state_dir, recipe.sha256, recipe.normalised, __version__, input_abs)
+    journal = Journal.start(state_dir, [*discovery_skips, *kept])
     ctx = JobContext(
-        input_root=str(input_root.resolve()),
+        input_root=input_abs,
         output_root=str(output_root.resolve()),
         steps=tuple(recipe.steps),
         formats=tuple(recipe.input["formats"]),
         quality=recipe.output["quality"],
         originals=recipe.output["originals"],
         strip_metadata=recipe.output["strip_metadata"],
+        max_pixels=recipe.input["max_pixels"],
     )
-    output_root.mkdir(parents=True, exist_ok=True)
-    journal = Journal(output_root / STATE_DIR / "journal.jsonl")
     counts: Counter[str] = Counter()
+    for result in (*discovery_skips, *kept):
+        _count(counts, activity, result, summary)
+    done = len(kept)
+    todo_outputs = sum(len(t.variants) + (t.original is not None) for t, _ in todo)
     try:
-        skipped_at_discovery = [
-            {"type": "skipped", "path": s.path, "reason": s.reason, "sha256": None}
-            for s in dataset.skipped
-        ]
-        journal.add(skipped_at_discovery)
-        _count(counts, skipped_at_discovery, summary)
-        for done, records in enumerate(_execute(tasks, ctx, jobs, backend, planned), start=1):
-            journal.add(records)
-            _count(counts, records, summary)
+        if progress is not None:
+            progress(done, len(tasks))
+        for result in _execute(todo, ctx, jobs, backend, todo_outputs):
+            activity["removed"] += _remove_stale(output_root, previous, result)
+            journal.add(result)
+            _count(counts, activity, result, summary)
+            done += 1
             if progress is not None:
                 progress(done, len(tasks))
         counts["sources"] = len(tasks)
         header = _header(recipe, dataset, counts)
-        write_manifest(output_root, header, journal.sorted_records(), dict(sorted(counts.items())))
-    except OSError as exc:
-        raise WriteError(f"{output_root}: writing failed: {exc}") from exc
+        records = sort_records(
+            (r for result in journal.results() for r in result.records), state_dir
+        )
+        write_manifest(output_root, header, records, dict(sorted(counts.items())))
+        write_stat_cache(state_dir, input_abs, journal.results())
     finally:
         journal.close()
-    shutil.rmtree(output_root / STATE_DIR, ignore_errors=True)
+    finish_run(state_dir)
     summary.counts = counts
-    summary.seconds = time.perf_counter() - started
-    _write_run_json(output_root, summary, jobs, backend)
-    return summary
+    summary.activity = activity
 
 
-def _count(counts: Counter[str], records: list[Record], summary: Summary) -> None:
-    for record in records:
+def _kept_by_stat(
+    task: Task, earlier: TaskResult, previous: Previous, input_root: Path, output_root: Path
+) -> TaskResult | None:
+    """The earlier result, when the stat cache vouches for the source and every output."""
+    path = task.source.path
+    cached = previous.source_stats.get(path)
+    stat = stat_of(input_root / path, follow=task.source.link)
+    if cached is None or stat is None or stat != cached[0]:
+        return None
+    recorded = {
+        r["source"]["sha256"] if r["type"] == "file" else r["sha256"] for r in earlier.records
+    }
+    if recorded != {cached[1]}:
+        return None
+    files = [r for r in earlier.records if r["type"] == "file"]
+    expected = {p for p in (task.original, *task.variants) if p is not None}
+    if files and {r["path"] for r in files} != expected:
+        return None
+    outputs = {}
+    for record in files:
+        out_stat = stat_of(output_root / record["path"])
+        if out_stat is None or out_stat != previous.output_stats.get(record["path"]):
+            return None
+        outputs[record["path"]] = out_stat
+    return TaskResult(path, earlier.records, {path: stat}, outputs, kept=True)
+
+
+def _remove_vanished(output_root: Path, previous: Previous, planned: set[str]) -> int:
+    """Delete the outputs of sources that are gone from the input (or no longer eligible)."""
+    return sum(
+        _unlink(output_root, record["path"])
+        for source, earlier in previous.tasks.items()
+        if source not in planned
+        for record in earlier.records
+        if record["type"] == "file"
+    )
+
+
+def _remove_stale(output_root: Path, previous: Previous, result: TaskResult) -> int:
+    """Delete what an earlier run wrote for this source that the new result no longer lists."""
+    earlier = previous.tasks.get(result.source)
+    if earlier is None:
+        return 0
+    now = {r["path"] for r in result.records if r["type"] == "file"}
+    return sum(
+        _unlink(output_root, r["path"])
+        for r in earlier.records
+        if r["type"] == "file" and r["path"] not in now
+    )
+
+
+def _unlink(output_root: Path, relative: str) -> int:
+    """Remove one recorded output; a path that could leave the output folder is never touched."""
+    parts = Path(relative).parts
+    if Path(relative).is_absolute() or ".." in parts or not parts:
+        return 0
+    try:
+        (output_root / relative).unlink()
+    except FileNotFoundError:
+        return 0
+    return 1
+
+
+def _count(
+    counts: Counter[str], activity: Counter[str], result: TaskResult, summary: Summary
+) -> None:
+    for record in result.records:
         if record["type"] == "skipped":
             counts["skipped"] += 1
             summary.skipped.append({"path": record["path"], "reason": record["reason"]})
         else:
             counts["files"] += 1
             counts[record["role"]] += 1
+            activity["kept" if result.kept else "made"] += 1
 
 
 def _execute(
-    tasks: list[Task], ctx: JobContext, jobs: int, backend: str, planned: int
-) -> Iterator[list[Record]]:
-    if backend == "sequential" or jobs == 1 or planned <= SMALL_JOB_OUTPUTS or len(tasks) < 2:
-        for task in tasks:
-            yield from process_tasks([task], ctx)
+    todo: list[Todo], ctx: JobContext, jobs: int, backend: str, outputs: int
+) -> Iterator[TaskResult]:
+    if backend == "sequential" or jobs == 1 or outputs <= SMALL_JOB_OUTPUTS or len(todo) < 2:
+        for item in todo:
+            yield from process_tasks([item], ctx)
         return
     from joblib import Parallel, delayed
 
-    batches = [tasks[i : i + TASKS_PER_BATCH] for i in range(0, len(tasks), TASKS_PER_BATCH)]
+    batches = [todo[i : i + TASKS_PER_BATCH] for i in range(0, len(todo), TASKS_PER_BATCH)]
     parallel = Parallel(
         n_jobs=jobs, backend=backend, return_as="generator", pre_dispatch="2*n_jobs"
     )
-    for batch_records in parallel(delayed(process_tasks)(batch, ctx) for batch in batches):
-        yield from batch_records
+    for batch_results in parallel(delayed(process_tasks)(batch, ctx) for batch in batches):
+        yield from batch_results
+
+
+def _stop_workers() -> None:
+    """Kill the pool's workers now: an interrupted run must leave no process behind."""
+    import sys
+
+    if "joblib" not in sys.modules:
+        return
+    from joblib.externals.loky import get_reusable_executor
+
+    get_reusable_executor().shutdown(wait=True, kill_workers=True)
 
 
 def _header(recipe: Recipe, dataset: Dataset, counts: Counter[str]) -> dict[str, Any]:
@@ -234,9 +406,14 @@ def _header(recipe: Recipe, dataset: Dataset, counts: Counter[str]) -> dict[str,
 
 
 def _clear_previous_output(output_root: Path) -> None:
-    """--force: empty a previous augtool output (only one: ``check_output`` made sure of it)."""
+    """--force: empty an earlier augtool output (``check_output`` made sure it is one), all but
+    the lock this run holds."""
     for child in output_root.iterdir():
-        if child.is_dir() and not child.is_symlink():
+        if child.name == STATE_DIR:
+            for inner in child.iterdir():
+                if inner.name != "lock":
+                    shutil.rmtree(inner) if inner.is_dir() else inner.unlink()
+        elif child.is_dir() and not child.is_symlink():
             shutil.rmtree(child)
         else:
             child.unlink()
@@ -246,7 +423,5 @@ def _write_run_json(output_root: Path, summary: Summary, jobs: int, backend: str
     """Timing and machine facts, outside the determinism contract (never in the manifest)."""
     info = {**summary.as_json(), "jobs": jobs, "backend": backend, "cpus": os.cpu_count()}
     info.pop("skipped")
-    from augtool.atomic import write_atomic
-
     with contextlib.suppress(OSError):
         write_atomic(output_root / RUN_NAME, (json.dumps(info, indent=2) + "\n").encode())

@@ -20,7 +20,6 @@ import hashlib
 import heapq
 import itertools
 import json
-import os
 import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -81,46 +80,28 @@ def _with_header(
     yield from records
 
 
-class Journal:
-    """Records as they arrive, one JSON line each, appended to ``OUT/.augtool/journal.jsonl``."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._handle = open(path, "w", encoding="utf-8")  # noqa: SIM115  (closed in close())
-
-    def add(self, records: Iterable[dict[str, Any]]) -> None:
-        for record in records:
-            self._handle.write(dump_line(record))
-
-    def close(self) -> None:
-        self._handle.close()
-
-    def sorted_records(self) -> Iterator[dict[str, Any]]:
-        """The journal's records sorted by path: sorted runs on disk, then a k-way merge."""
-        self._handle.flush()
+def sort_records(
+    records: Iterable[dict[str, Any]], workdir: Path | None = None
+) -> Iterator[dict[str, Any]]:
+    """``records`` sorted by path with bounded memory: sorted runs on disk, then a k-way merge."""
+    with tempfile.TemporaryDirectory(prefix="augtool-sort-", dir=workdir) as folder:
         runs: list[Path] = []
+        iterator = iter(records)
+        while True:
+            chunk = [dump_line(r) for r in itertools.islice(iterator, _SORT_RUN_LINES)]
+            if not chunk:
+                break
+            chunk.sort(key=_path_key)
+            run = Path(folder) / f"{len(runs):06d}.jsonl"
+            run.write_text("".join(chunk), encoding="utf-8")
+            runs.append(run)
+        files = [open(run, encoding="utf-8") for run in runs]  # noqa: SIM115
         try:
-            with open(self.path, encoding="utf-8") as handle:
-                while True:
-                    lines = list(itertools.islice(handle, _SORT_RUN_LINES))
-                    if not lines:
-                        break
-                    lines.sort(key=_path_key)
-                    fd, name = tempfile.mkstemp(dir=self.path.parent, suffix=".run")
-                    with os.fdopen(fd, "w", encoding="utf-8") as run:
-                        run.writelines(lines)
-                    runs.append(Path(name))
-            files = [open(run, encoding="utf-8") for run in runs]  # noqa: SIM115
-            try:
-                for line in heapq.merge(*files, key=_path_key):
-                    yield json.loads(line)
-            finally:
-                for file in files:
-                    file.close()
+            for line in heapq.merge(*files, key=_path_key):
+                yield json.loads(line)
         finally:
-            for run in runs:
-                run.unlink(missing_ok=True)
+            for file in files:
+                file.close()
 
 
 def _path_key(line: str) -> str:

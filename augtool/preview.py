@@ -28,7 +28,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
 from augtool.atomic import write_atomic
-from augtool.codecs import DecodeError, decode
+from augtool.codecs import ORIENTATION, DecodeError, decode
 from augtool.discovery import Dataset, Source, discover
 from augtool.errors import InputError, OutputError, ParamError, WriteError
 from augtool.plan import variant_seed
@@ -64,7 +64,8 @@ INK = (25, 25, 25)
 SOFT_INK = (90, 90, 90)
 
 Record = dict[str, Any]
-Decoder = Callable[[bytes, list[str]], np.ndarray]
+# A decoder gives the image to show and the source's displayed [height, width].
+Decoder = Callable[[bytes, list[str]], tuple[np.ndarray, list[int]]]
 
 
 @dataclass(frozen=True)
@@ -100,7 +101,7 @@ class Preview:
     def png(self, palette: bool = False) -> bytes:
         """The sheet as PNG bytes, with no time stamp or other metadata, so reruns are identical.
         Lossless by default, since faint noise is what a sheet must show; ``palette`` trades that
-        for a file about 4x smaller (256 colours, dithered), for docs and chat."""
+        for a file about 4x smaller (256 colours), for docs and chat."""
         sheet = self.sheet
         if palette:
             # Undithered: dithering would add a noise of its own to a sheet meant to show noise.
@@ -174,7 +175,7 @@ def _decoded_sources(
     formats: list[str],
     count: int,
     decoder: Decoder,
-) -> Iterator[tuple[Source, np.ndarray] | dict[str, str]]:
+) -> Iterator[tuple[Source, np.ndarray, list[int]] | dict[str, str]]:
     """Read and decode candidates until ``count`` decoded; a failure is yielded as a skip record
     (with the reason expand would give) and the next candidate is tried."""
     if count <= 0:
@@ -182,39 +183,43 @@ def _decoded_sources(
     decoded = 0
     for source in candidates:
         try:
-            image = decoder((input_root / source.path).read_bytes(), formats)
+            image, size = decoder((input_root / source.path).read_bytes(), formats)
         except OSError as exc:
             yield {"path": source.path, "reason": f"cannot read: {exc.strerror or exc}"}
             continue
         except DecodeError as exc:
             yield {"path": source.path, "reason": str(exc)}
             continue
-        yield source, image
+        yield source, image, size
         decoded += 1
         if decoded == count:
             return
 
 
-def full_decode(data: bytes, formats: list[str]) -> np.ndarray:
+def full_decode(data: bytes, formats: list[str]) -> tuple[np.ndarray, list[int]]:
     """expand's own decode: variants must start from exactly these pixels."""
-    return decode(data, formats).image
+    image = decode(data, formats).image
+    return image, _size(image)
 
 
-def draft_decode(data: bytes, formats: list[str], tile: int = TILE) -> np.ndarray:
+def draft_decode(data: bytes, formats: list[str], tile: int = TILE) -> tuple[np.ndarray, list[int]]:
     """A display-only decode for a sheet of originals alone: JPEG is decoded at a reduced scale
     (``Image.draft``: 1/2 to 1/8 of the DCT work), EXIF orientation applied. Never for variants,
     whose pixels must be expand's."""
     try:
         with Image.open(io.BytesIO(data), formats=formats) as img:
             if img.format != "JPEG":
-                return decode(data, formats).image
+                return full_decode(data, formats)
+            width, height = img.size
+            if img.getexif().get(ORIENTATION, 1) in (5, 6, 7, 8):  # a quarter turn
+                width, height = height, width
             img.draft("RGB" if img.mode == "RGB" else None, (tile, tile))
             upright = ImageOps.exif_transpose(img)
             shown = upright.convert("L" if upright.mode == "L" else "RGB")
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise DecodeError(f"cannot decode: {exc}") from None
     array = np.asarray(shown)
-    return array[:, :, None] if array.ndim == 2 else array
+    return (array[:, :, None] if array.ndim == 2 else array), [height, width]
 
 
 # --- rows --------------------------------------------------------------------------------
@@ -240,14 +245,14 @@ def variant_rows(
             if skipped is not None:
                 skipped.append(item)
             continue
-        source, image = item
-        tiles = [_original_tile(image)]
+        source, image, size = item
+        tiles = [_original_tile(image, size)]
         for index in range(variants):
             seed = variant_seed(recipe.seed, source.path, index)
             out, records = render_variant(image, recipe.steps, seed)
             info = {"variant": index, "seed": seed, "size": _size(out), "steps": records}
             tiles.append(Tile(out, f"v{index}: {caption(records)}", info))
-        yield Row(_source_label(source), source, tiles, _source_info(source, image))
+        yield Row(_source_label(source), source, tiles, _source_info(source, size))
 
 
 def sweep_rows(
@@ -269,10 +274,10 @@ def sweep_rows(
             found = item
     if found is None:
         return
-    source, image = found
+    source, image, size = found
     seed = variant_seed(recipe.seed, source.path, 0)
     for path, step in leaf_steps(recipe.steps):
-        tiles = [_original_tile(image)]
+        tiles = [_original_tile(image, size)]
         for at, point in sweep_points(step):
             rng = np.random.Generator(np.random.PCG64(seed))
             params = point.sample(rng, image.shape)
@@ -280,7 +285,7 @@ def sweep_rows(
             name = step.name if at is None else f"{step.name} {at}"
             text = f"{name}: {_params_text(step.name, params)}".rstrip(": ")
             tiles.append(Tile(out, text, {"at": at, "size": _size(out), "params": params}))
-        info = {"step": step.name, "path": path, "source": _source_info(source, image)}
+        info = {"step": step.name, "path": path, "source": _source_info(source, size)}
         yield Row(step.name, source, tiles, info)
 
 
@@ -482,6 +487,7 @@ def compose(rows: list[Row], title: str, layout: Layout) -> Image.Image:
     draw = ImageDraw.Draw(sheet)
     font = _font(layout.font_size)
     bold = _font(layout.font_size + 2)
+    title = _fit(title, sheet.width - 2 * layout.margin, bold)
     draw.text((layout.margin, layout.margin), title, fill=INK, font=bold)
     for r, row in enumerate(rows):
         y = layout.cell(r, 0)[1]
@@ -641,22 +647,17 @@ def check_output_path(path: Path, input_root: Path, expand_output: Path | None) 
             raise OutputError(f"{path}: inside the {what} folder {folder}; write it elsewhere")
 
 
-def _original_tile(image: np.ndarray) -> Tile:
-    height, width = image.shape[:2]
-    return Tile(image, f"original {width}x{height}", {"variant": None, "size": [height, width]})
+def _original_tile(image: np.ndarray, size: list[int]) -> Tile:
+    height, width = size
+    return Tile(image, f"original {width}x{height}", {"variant": None, "size": size})
 
 
 def _source_label(source: Source) -> str:
     return source.path
 
 
-def _source_info(source: Source, image: np.ndarray) -> dict[str, Any]:
-    return {
-        "path": source.path,
-        "split": source.split,
-        "label": source.label,
-        "size": _size(image),
-    }
+def _source_info(source: Source, size: list[int]) -> dict[str, Any]:
+    return {"path": source.path, "split": source.split, "label": source.label, "size": size}
 
 
 def _size(image: np.ndarray) -> list[int]:

@@ -361,7 +361,7 @@ class _Tree:
 
     files: dict[str, int] = field(default_factory=dict)
     others: dict[str, str] = field(default_factory=dict)
-    unreadable: list[str] = field(default_factory=list)
+    unreadable: set[str] = field(default_factory=set)
 
 
 def _walk(root: Path, manifest_name: str) -> _Tree:
@@ -374,7 +374,7 @@ def _walk(root: Path, manifest_name: str) -> _Tree:
             with os.scandir(os.path.join(root, folder) if folder else root) as entries:
                 items = list(entries)
         except OSError:
-            tree.unreadable.append(folder or ".")
+            tree.unreadable.add(folder or ".")
             continue
         for entry in items:
             if not folder and entry.name in exempt:
@@ -383,7 +383,7 @@ def _walk(root: Path, manifest_name: str) -> _Tree:
             try:
                 info = entry.stat(follow_symlinks=False)
             except OSError:
-                tree.unreadable.append(rel)
+                tree.unreadable.add(rel)
                 continue
             if stat.S_ISDIR(info.st_mode):
                 stack.append(rel)
@@ -438,6 +438,8 @@ class _Checker:
         splits = _mapping(_mapping(header.get("recipe")).get("splits"))
         self.augment = set(splits.get("augment") or [])
         self.found_splits = set(_mapping(header.get("splits")).get("found") or [])
+        for folder in sorted(tree.unreadable):
+            self.add("unreadable", folder, "cannot be listed; its files were not checked")
 
     def add(self, kind: str, path: str, message: str) -> None:
         self.problems.append(Problem(kind, path, message))
@@ -492,23 +494,24 @@ class _Checker:
         if other is not None:
             self.add("not_regular", path, f"is {other}, not a regular file; not followed")
             return
-        link = None
-        if link is not None:
-            self.add("not_regular", path, f"lies behind {link}, a symbolic link; not followed")
-            return
-        self.add("missing", path, "listed in the manifest but missing")
+        parent = self._blocked_parent(path)
+        if parent is None:
+            self.add("missing", path, "listed in the manifest but missing")
+        elif parent in self.tree.others:
+            self.add("not_regular", path, f"lies behind {parent}, a symbolic link; not followed")
+        else:
+            self.add("unreadable", path, f"lies in {parent}, which cannot be listed")
 
-    def _linked_parent(self, path: str) -> str | None:
+    def _blocked_parent(self, path: str) -> str | None:
+        """The folder on the way to ``path`` that the walk did not enter (a link, unlistable)."""
         parts = path.split("/")
         for end in range(1, len(parts)):
             parent = "/".join(parts[:end])
-            if parent in self.tree.others:
+            if parent in self.tree.others or parent in self.tree.unreadable:
                 return parent
         return None
 
     def finish_completeness(self) -> None:
-        for folder in sorted(self.tree.unreadable):
-            self.add("unreadable", folder, "cannot be listed; its files were not checked")
         extras = {path: "" for path in self.tree.files}
         extras.update((path, f" ({kind}; not followed)") for path, kind in self.tree.others.items())
         for path in sorted(extras):

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import os
+import stat as stat_module
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,6 +19,7 @@ import numpy as np
 from augtool.atomic import link_atomic, write_atomic
 from augtool.codecs import DecodeError, decode, encode, encoder_settings
 from augtool.plan import Task
+from augtool.runstate import Stat, TaskResult, stat_of
 from augtool.transforms import Step, run
 
 Record = dict[str, Any]
@@ -33,25 +36,42 @@ class JobContext:
     quality: int
     originals: str  # copy | link | skip
     strip_metadata: bool
+    max_pixels: int | None = None
 
 
-def process_tasks(tasks: list[Task], ctx: JobContext) -> list[list[Record]]:
-    """Process a batch of tasks; one list of records per task, in order."""
-    return [process_task(task, ctx) for task in tasks]
+def process_tasks(
+    tasks: list[tuple[Task, list[Record] | None]], ctx: JobContext
+) -> list[TaskResult]:
+    """Process a batch of (task, previous records) pairs; one result per task, in order."""
+    return [process_task(task, ctx, previous) for task, previous in tasks]
 
 
-def process_task(task: Task, ctx: JobContext) -> list[Record]:
+def process_task(task: Task, ctx: JobContext, previous: list[Record] | None = None) -> TaskResult:
+    """Read and hash the source; keep the previous outputs when the source and every output still
+    hash as recorded; otherwise decode once and write every output."""
     source = task.source
     source_file = Path(ctx.input_root) / source.path
+    result = TaskResult(source.path, [])
     try:
-        data = source_file.read_bytes()
+        data, stat = read_stable(source_file, follow=source.link)
+    except SourceChanged:
+        result.records = [skipped(source.path, "changed while it was being read")]
+        return result
     except OSError as exc:
-        return [skipped(source.path, f"cannot read: {exc.strerror or exc}")]
+        result.records = [skipped(source.path, f"cannot read: {exc.strerror or exc}")]
+        return result
+    result.sources[source.path] = stat
     source_sha = hashlib.sha256(data).hexdigest()
+    out_root = Path(ctx.output_root)
+    if previous is not None and _still_valid(previous, source_sha, out_root, result):
+        result.records = previous
+        result.kept = True
+        return result
     try:
-        decoded = decode(data, list(ctx.formats))
+        decoded = decode(data, list(ctx.formats), ctx.max_pixels)
     except DecodeError as exc:
-        return [skipped(source.path, str(exc), source_sha)]
+        result.records = [skipped(source.path, str(exc), source_sha)]
+        return result
     base: Record = {
         "type": "file",
         "split": source.split,
@@ -102,7 +122,64 @@ def process_task(task: Task, ctx: JobContext) -> list[Record]:
                 "metadata": "stripped" if ctx.strip_metadata else "kept",
             }
         )
-    return records
+    result.records = records
+    for record in records:
+        stat = stat_of(out_root / record["path"])
+        if stat is not None:
+            result.outputs[record["path"]] = stat
+    return result
+
+
+class SourceChanged(Exception):
+    """The source's size or mtime moved while it was read."""
+
+
+def read_stable(path: Path, follow: bool = False) -> tuple[bytes, Stat]:
+    """The bytes of a regular file, refusing one that changed while it was read. The file is
+    opened without following a link (unless discovery allowed this one) and checked to be
+    regular before reading: a FIFO swapped in after discovery would block."""
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)
+    if not follow:
+        flags |= getattr(os, "O_NOFOLLOW", 0)
+    fd = os.open(path, flags)
+    with os.fdopen(fd, "rb") as handle:
+        before = os.fstat(fd)
+        if not stat_module.S_ISREG(before.st_mode):
+            raise OSError(0, "not a regular file")
+        data = handle.read()
+        after = os.fstat(fd)
+    if (before.st_mtime_ns, before.st_size) != (after.st_mtime_ns, after.st_size) or len(
+        data
+    ) != after.st_size:
+        raise SourceChanged(str(path))
+    return data, (after.st_ino, after.st_mtime_ns, after.st_size)
+
+
+def _still_valid(
+    previous: list[Record], source_sha: str, out_root: Path, result: TaskResult
+) -> bool:
+    """Whether the previous records of this source still describe the files on disk."""
+    for record in previous:
+        recorded = record["source"]["sha256"] if record["type"] == "file" else record["sha256"]
+        if recorded != source_sha:
+            return False
+    for record in previous:
+        if record["type"] != "file":
+            continue
+        target = out_root / record["path"]
+        stat = stat_of(target)
+        if stat is None or stat[2] != record["bytes"] or sha256_file(target) != record["sha256"]:
+            return False
+        result.outputs[record["path"]] = stat
+    return True
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def render_variant(

@@ -51,6 +51,14 @@ VARIANTS = 4
 OUT_SIZE = (512, 384)  # width, height of the standard recipe's outputs
 CONTENDERS = ("augtool", "albu", "floor", "reencode", "floor_full")
 ENV = {**os.environ, "NO_ALBUMENTATIONS_UPDATE": "1", "PYTHONWARNINGS": "ignore"}
+#: The environment of augtool's processes; ``use_code`` points it at a snapshot of the code.
+AUGTOOL_ENV = dict(ENV)
+#: Drops the editable install's import hook, so that PYTHONPATH's augtool (a snapshot) is used,
+#: in the main process and in every loky worker (they inherit the environment).
+SITECUSTOMIZE = """import sys
+
+sys.meta_path[:] = [f for f in sys.meta_path if "__editable__" not in getattr(f, "__module__", "")]
+"""
 
 
 @dataclass
@@ -112,6 +120,37 @@ def big_source(root: Path) -> Path:
     return dataset(root, 1, (8000, 6000), seed=1)
 
 
+def use_code(rev: str | None, data: Path) -> str:
+    """Measure augtool as committed at ``rev`` (a ``git archive`` snapshot, as others may be
+    editing the working tree mid-run), or the installed working tree when ``rev`` is None.
+    Returns a description of the code measured."""
+    repo = HERE.parent
+    git = ["git", "-C", str(repo)]
+    if rev is None:
+        described = subprocess.run(
+            [*git, "describe", "--always", "--dirty"], capture_output=True, text=True
+        ).stdout.strip()
+        return f"working tree ({described or 'not a git checkout'})"
+    sha = subprocess.run(
+        [*git, "rev-parse", "--verify", f"{rev}^{{commit}}"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    folder = data / f"code-{sha[:12]}"
+    if not (folder / "sitecustomize.py").exists():
+        import io
+        import tarfile
+
+        archive = subprocess.run([*git, "archive", sha, "augtool"], capture_output=True, check=True)
+        folder.mkdir(parents=True, exist_ok=True)
+        with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
+            tar.extractall(folder, filter="data")
+        (folder / "sitecustomize.py").write_text(SITECUSTOMIZE)
+    AUGTOOL_ENV["PYTHONPATH"] = str(folder)
+    return f"{rev} = {sha[:12]} (snapshot in {folder})"
+
+
 def warm_cache(folder: Path) -> None:
     """Read every source once so the first timed run does not pay for a cold page cache."""
     for path in folder.iterdir():
@@ -137,10 +176,19 @@ def command(name: str, source: Path, out: Path, jobs: int) -> list[str]:
     return cmd
 
 
+def spawn(cmd: Sequence[str]) -> subprocess.Popen[bytes]:
+    """Start ``cmd`` in a neutral folder, with augtool's environment if it is augtool."""
+    env = AUGTOOL_ENV if cmd[: len(AUGTOOL)] == AUGTOOL else ENV
+    cwd = tempfile.gettempdir()
+    return subprocess.Popen(
+        cmd, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+
+
 def timed(cmd: Sequence[str]) -> Run:
     """Run ``cmd`` to completion: wall time, CPU time and ru_maxrss of its waited-for tree."""
     started = time.perf_counter()
-    proc = subprocess.Popen(cmd, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = spawn(cmd)
     assert proc.stderr is not None
     err = proc.stderr.read()
     _, status, usage = os.wait4(proc.pid, 0)
@@ -181,7 +229,7 @@ def peak_memory(cmd: Sequence[str]) -> dict[str, float]:
     the largest worker (the loky resource tracker, a small helper, is not a worker)."""
     import psutil
 
-    proc = subprocess.Popen(cmd, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = spawn(cmd)
     main = psutil.Process(proc.pid)
     peaks: dict[int, int] = {}
     names: dict[int, str] = {}
@@ -347,7 +395,9 @@ def report(
     mem: dict[str, dict[str, float]] | None,
     lin: dict[str, Any] | None,
     rounds: int,
+    code: str = "",
 ) -> str:
+    """The figures as Markdown tables (the first paragraph says what was measured, and where)."""
     lines = []
     import PIL
 
@@ -370,6 +420,7 @@ def report(
         f"{load[0]:.2f}/{load[1]:.2f}/{load[2]:.2f}; "
         + ", ".join(f"{k} {v}" for k, v in versions.items())
         + f". Medians of {rounds} alternated rounds, whole processes (start-up included)."
+        + (f" augtool code: {code}." if code else "")
     )
     lines.append("")
     lines.append(
@@ -462,13 +513,21 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--linearity-count", type=int, default=20_000)
     parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory runs")
     parser.add_argument("--json", type=Path, help="also write the raw figures here")
+    parser.add_argument(
+        "--code",
+        metavar="REV",
+        help="measure augtool as committed at this git revision (e.g. HEAD) instead of the "
+        "installed working tree, which others may be editing during the run",
+    )
     args = parser.parse_args(argv)
     jobs_list = [int(j) for j in args.jobs.split(",")]
     args.data.mkdir(parents=True, exist_ok=True)
+    code = use_code(args.code, args.data)
+    print(f"augtool code: {code}", flush=True)
     if args.linearity:
         lin = linearity(args.data, 400, args.linearity_count, max(jobs_list))
         print(json.dumps(lin, indent=2))
-        print(report({}, {}, [], None, None, lin, 0))
+        print(report({}, {}, [], None, None, lin, 0, code))
         return
     rounds = args.rounds or (2 if args.quick else 3)
     counts = {"640x480": 48, "1920x1080": 16} if args.quick else {"640x480": 400, "1920x1080": 100}
@@ -480,7 +539,7 @@ def main(argv: list[str] | None = None) -> None:
     mem = None
     if not args.no_memory:
         mem = memory(args.data, big_source(args.data), sources["1920x1080"])
-    text = report(results, counts, jobs_list, tiny, mem, None, rounds)
+    text = report(results, counts, jobs_list, tiny, mem, None, rounds, code)
     print(f"\n(benchmark took {time.perf_counter() - started:.0f} s)\n")
     print(text)
     if args.json is not None:

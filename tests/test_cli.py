@@ -229,7 +229,10 @@ def test_expand_writes_dataset_and_summary(tmp_path: Path, dataset: Path, recipe
     result = invoke("expand", recipe, dataset, "-o", out)
     assert result.exit_code == 0, result.output
     first = result.stdout.splitlines()[0]
-    assert first.startswith(f"Wrote 14 files to {out}: 8 augmented, 6 originals; 0 skipped; ")
+    assert first.startswith(
+        f"{out}: 14 files (8 augmented, 6 originals); made 14, kept 0, removed 0; "
+        "skipped inputs: 0; "
+    )
     assert (out / "train/cat/cat_0__v00.jpg").is_file()
     assert (out / "train/cat/cat_0__v01.jpg").is_file()
     header = manifest(out)[0]
@@ -354,25 +357,25 @@ def test_non_empty_foreign_output(tmp_path: Path, dataset: Path, recipe: Path) -
     assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]
 
 
-def test_existing_output_needs_force_and_force_rebuilds_identically(
+def test_rerun_keeps_everything_and_force_rebuilds_identically(
     tmp_path: Path, dataset: Path, recipe: Path
 ) -> None:
     out = tmp_path / "out"
     assert invoke("expand", recipe, dataset, "-o", out).exit_code == 0
     first = tree_digest(out)
     result = invoke("expand", recipe, dataset, "-o", out)
-    assert result.exit_code == 2
-    assert result.stderr == (
-        f"Error: {out}: already holds an augtool output; use --force to rebuild it\n"
-    )
+    assert result.exit_code == 0
+    assert "; made 0, kept 14, removed 0; " in result.stdout
     (out / "train" / "cat" / "stray.jpg").write_bytes(b"left over")
     result = invoke("expand", recipe, dataset, "-o", out, "--force")
     assert result.exit_code == 0, result.output
     second = tree_digest(out)
-    # run.json holds timings, outside the determinism contract.
-    first.pop("run.json")
-    second.pop("run.json")
+    # run.json (timings) and .augtool/ (lock, stat cache) are outside the determinism contract.
+    for digest in (first, second):
+        digest.pop("run.json")
+        digest.pop(".augtool/stat-cache.jsonl")
     assert second == first
+    assert "train/cat/stray.jpg" not in second
 
 
 def test_unknown_backend(tmp_path: Path, dataset: Path, recipe: Path) -> None:
@@ -405,7 +408,7 @@ def test_corrupt_file_is_skipped_and_recorded(tmp_path: Path, dataset: Path, rec
     result = invoke("expand", recipe, dataset, "-o", out)
     assert result.exit_code == 0, result.output
     assert f"skipped train/cat/broken.jpg: {reason}" in result.stdout.splitlines()
-    assert "; 1 skipped; " in result.stdout
+    assert "; skipped inputs: 1; " in result.stdout
     skipped = [r for r in manifest(out) if r["type"] == "skipped"]
     assert skipped == [
         {

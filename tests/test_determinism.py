@@ -22,11 +22,11 @@ def expand(out: Path, *args: str, source: Path = SAMPLES) -> None:
 
 
 def tree(root: Path) -> dict[str, str]:
-    """Every file's sha256 by relative path, except run.json (timing, outside the contract)."""
+    """Every file's sha256 by relative path, except run.json and .augtool/ (outside the contract)."""
     return {
         p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
         for p in sorted(root.rglob("*"))
-        if p.is_file() and p.name != "run.json"
+        if p.is_file() and p.name != "run.json" and ".augtool" not in p.parts
     }
 
 

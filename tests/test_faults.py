@@ -158,15 +158,38 @@ def test_fifo_is_skipped_without_hanging(tmp_path: Path, train: Path) -> None:
     proc = expand_subprocess(tmp_path, train)
     assert proc.returncode == 0, proc.stderr
     summary = json.loads(proc.stdout)
-    assert summary["skipped"] == [{"path": "x.jpg", "reason": "not a regular file"}]
-    assert skipped(tmp_path / "out") == {"x.jpg": "not a regular file"}
+    reason = "not a regular file (FIFO, socket or device)"
+    assert summary["skipped"] == [{"path": "x.jpg", "reason": reason}]
+    assert skipped(tmp_path / "out") == {"x.jpg": reason}
 
 
-def test_symlink_to_a_file_is_skipped(tmp_path: Path, train: Path) -> None:
+def test_symlink_out_of_the_input_is_skipped_unless_allowed(tmp_path: Path, train: Path) -> None:
+    outside = tmp_path / "elsewhere.jpg"
+    outside.write_bytes(jpeg_bytes(5))
+    (train / "link.jpg").symlink_to(outside)
+    out = expand_ok(tmp_path, train)
+    assert skipped(out) == {
+        "link.jpg": "a symbolic link to outside the input (set input.follow_links: true to read it)"
+    }
+    assert not (out / "link.jpg").exists()
+    (tmp_path / "again").mkdir()
+    allowed = expand_ok(tmp_path / "again", train, "input: {follow_links: true}\n")
+    assert skipped(allowed) == {}
+    assert (allowed / "link.jpg").read_bytes() == outside.read_bytes()
+
+
+def test_symlink_inside_the_input_is_read(tmp_path: Path, train: Path) -> None:
     (train / "link.jpg").symlink_to(train / "good.jpg")
     out = expand_ok(tmp_path, train)
-    assert skipped(out) == {"link.jpg": "a symbolic link (links are not followed)"}
-    assert not (out / "link.jpg").exists()
+    assert skipped(out) == {}
+    assert (out / "link.jpg").read_bytes() == (train / "good.jpg").read_bytes()
+    assert (out / "link__v00.jpg").is_file()
+
+
+def test_broken_symlink_is_skipped(tmp_path: Path, train: Path) -> None:
+    (train / "dangling.jpg").symlink_to(tmp_path / "nowhere.jpg")
+    out = expand_ok(tmp_path, train)
+    assert skipped(out) == {"dangling.jpg": "a broken symbolic link (or a link loop)"}
 
 
 def test_directory_symlink_loop_does_not_hang(tmp_path: Path, train: Path) -> None:
@@ -199,17 +222,14 @@ def test_unreadable_file_is_skipped(tmp_path: Path, train: Path) -> None:
 
 
 @pytest.mark.parametrize("limit", [100, 500], ids=["error", "warning"])
-def test_decompression_bomb_is_refused(
-    tmp_path: Path, train: Path, monkeypatch: pytest.MonkeyPatch, limit: int
-) -> None:
+def test_decompression_bomb_is_refused(tmp_path: Path, train: Path, limit: int) -> None:
     # 32x24 = 768 pixels: above 2 * 100 Pillow raises; between 500 and 1000 it only warns,
     # and the warning must refuse the file too.
-    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", limit)
     # pytest turns warnings into errors; ignore the bomb warning here so that only augtool's
     # own refusal can stop the file.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-        out = expand_ok(tmp_path, train)
+        out = expand_ok(tmp_path, train, f"input: {{max_pixels: {limit}}}\n")
     reason = skipped(out)["good.jpg"]
     assert reason.startswith("decompression bomb refused: ")
     assert "768 pixels" in reason
@@ -243,7 +263,9 @@ def test_disk_full_on_replace_fails_cleanly(
     monkeypatch.undo()
     assert result.exit_code == 1
     assert result.stdout == ""
-    assert result.stderr == f"Error: {out}: writing failed: [Errno 28] No space left on device\n"
+    assert result.stderr == (
+        f"Error: {out}: writing failed: [Errno 28] No space left on device; run again to resume\n"
+    )
     assert leftover_temp_files(out) == []
     # Nothing that looks like a finished run is left behind.
     assert not (out / "manifest.jsonl").exists()

@@ -55,6 +55,8 @@ def test_defaults_are_filled(tmp_path: Path) -> None:
             "layout": "auto",
             "extensions": [".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif"],
             "formats": ["JPEG", "PNG", "WEBP", "BMP", "TIFF", "GIF"],
+            "max_pixels": 89_478_485,
+            "follow_links": False,
         },
         "output": {
             "format": "same",

@@ -16,6 +16,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -170,7 +171,7 @@ def test_real_expand_output_is_valid(out: Path, source: Path) -> None:
 
 
 def test_contract_files_are_not_extras(out: Path) -> None:
-    (out / ".augtool").mkdir()
+    (out / ".augtool").mkdir(exist_ok=True)
     (out / ".augtool" / "journal.jsonl").write_text("{}\n")
     assert (out / "run.json").is_file() and (out / "SHA256SUMS").is_file()
     assert run(out).exit_code == 0
@@ -285,6 +286,32 @@ def test_unreadable_file(out: Path) -> None:
     result = run(out)
     assert result.exit_code == 1
     assert problem_lines(result) == [f"{ORIGINAL}: FAILED open or read (Permission denied)"]
+
+
+@pytest.mark.skipif(
+    os.geteuid() != 0 or shutil.which("setpriv") is None, reason="needs root and setpriv"
+)
+def test_unreadable_file_and_folder_as_another_user(built: tuple[Path, Path]) -> None:
+    """Root reads everything, so drop to ``nobody`` (in a folder it may enter) to test modes."""
+    base = Path(tempfile.mkdtemp(prefix="augtool-unreadable-"))
+    try:
+        base.chmod(0o755)
+        out = Path(shutil.copytree(built[1], base / "out"))
+        (out / ORIGINAL).chmod(0)
+        (out / "val/dog").chmod(0)
+        nobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+        command = [*nobody, sys.executable, "-m", "augtool", "validate", "manifest"]
+        done = subprocess.run(
+            [*command, str(out / "manifest.jsonl")], capture_output=True, text=True, timeout=60
+        )
+        assert done.returncode == 1, done.stderr
+        assert done.stdout.splitlines()[:-1] == [
+            "val/dog: cannot be listed; its files were not checked",
+            "val/dog/dog_3.png: lies in val/dog, which cannot be listed",
+            f"{ORIGINAL}: FAILED open or read (Permission denied)",
+        ]
+    finally:
+        shutil.rmtree(base)
 
 
 def test_fifo_in_place_of_a_file_does_not_hang(out: Path) -> None:
@@ -508,9 +535,7 @@ def test_directory_link_loop_does_not_hang(out: Path) -> None:
 def test_a_crafted_file_name_cannot_forge_report_lines(out: Path) -> None:
     (out / "x.jpg\ncat_1.jpg: OK").write_bytes(b"x")
     result = run(out)
-    assert problem_lines(result) == [
-        '"x.jpg\\ncat_1.jpg: OK": present but not in the manifest'
-    ]
+    assert problem_lines(result) == ['"x.jpg\\ncat_1.jpg: OK": present but not in the manifest']
 
 
 # --- leakage ------------------------------------------------------------------------------------
@@ -639,3 +664,18 @@ def test_recompute_usage_errors(out: Path, args: list[str], message: str) -> Non
     result = run(out, *args)
     assert result.exit_code == 2
     assert result.output.startswith(f"Error: {message}")
+
+
+def test_hash_file_never_follows_a_link_or_waits_on_a_fifo(tmp_path: Path) -> None:
+    """A link or FIFO swapped in between the walk and the read: refused, not followed or waited on
+    (a FIFO opened for reading without O_NONBLOCK blocks until a writer comes; hence the child)."""
+    (tmp_path / "real").write_bytes(b"data")
+    (tmp_path / "link").symlink_to(tmp_path / "real")
+    os.mkfifo(tmp_path / "fifo")
+    code = (
+        "import sys; from augtool.validate import hash_file; "
+        "print(hash_file(sys.argv[1])[1]); print(hash_file(sys.argv[2])[1])"
+    )
+    command = [sys.executable, "-c", code, str(tmp_path / "link"), str(tmp_path / "fifo")]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    assert done.stdout.splitlines() == ["Too many levels of symbolic links", "not a regular file"]

@@ -96,6 +96,18 @@ INPUT_FIELDS = (
     ),
     Param("extensions", StrList(lower=True), list(DEFAULT_EXTENSIONS), "file endings to read"),
     Param("formats", FormatList(upper=True), list(DEFAULT_FORMATS), "Pillow formats accepted"),
+    Param(
+        "max_pixels",
+        Int(1, None),
+        89_478_485,
+        "larger images are refused as decompression bombs (Pillow's default limit)",
+    ),
+    Param(
+        "follow_links",
+        Bool(),
+        False,
+        "read symbolic links that point outside the input folder (links inside it are read)",
+    ),
 )
 OUTPUT_FIELDS = (
     Param("path", PathText(), None, "where the expanded dataset goes"),

@@ -1,0 +1,373 @@
+"""What an output folder remembers between runs, in ``OUT/.augtool/``.
+
+- ``lock``: an OS file lock (``flock``) held for the whole run. The kernel releases it when the
+  holder dies, even by ``kill -9``, so a stale lock never blocks the next run.
+- ``journal.jsonl``: one line per finished task (its records and the stat of every file it
+  read or wrote), flushed as each task finishes. A run that is interrupted, killed or out of disk
+  leaves every finished task here; the next run keeps them instead of redoing them. A torn last
+  line (a kill mid-write) is ignored.
+- ``run-state.json``: the recipe hash and input folder of the run in progress.
+- ``stat-cache.jsonl``: (inode, mtime, size, sha256) of every source and output after the last
+  complete run, so that a rerun recognises unchanged files without hashing them (as DVC does).
+
+None of this is part of the determinism contract or the manifest.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import stat
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from augtool.atomic import TEMP_PREFIX, atomic_open
+from augtool.errors import OutputError
+from augtool.manifest import MANIFEST_NAME, STATE_DIR, dump_line
+
+Record = dict[str, Any]
+#: (inode, mtime in ns, size) of a file as last seen.
+Stat = tuple[int, int, int]
+
+LOCK_NAME = "lock"
+JOURNAL_NAME = "journal.jsonl"
+RUN_STATE_NAME = "run-state.json"
+STAT_CACHE_NAME = "stat-cache.jsonl"
+
+
+def stat_of(path: Path, follow: bool = False) -> Stat | None:
+    """The stat triple of a regular file (following a link only when asked), or None."""
+    try:
+        st = os.stat(path) if follow else os.lstat(path)
+    except OSError:
+        return None
+    if not stat.S_ISREG(st.st_mode):
+        return None
+    return (st.st_ino, st.st_mtime_ns, st.st_size)
+
+
+@dataclass
+class TaskResult:
+    """What a task reports back: its manifest records and the stat of each file it touched."""
+
+    source: str
+    records: list[Record]
+    sources: dict[str, Stat] = field(default_factory=dict)  # input path -> stat
+    outputs: dict[str, Stat] = field(default_factory=dict)  # output path -> stat
+    kept: bool = False
+
+    def as_line(self) -> str:
+        return dump_line(
+            {
+                "source": self.source,
+                "records": self.records,
+                "sources": self.sources,
+                "outputs": self.outputs,
+                "kept": self.kept,
+            }
+        )
+
+    @classmethod
+    def from_line(cls, line: dict[str, Any]) -> TaskResult:
+        return cls(
+            source=line["source"],
+            records=line["records"],
+            sources={k: tuple(v) for k, v in line["sources"].items()},
+            outputs={k: tuple(v) for k, v in line["outputs"].items()},
+            kept=line["kept"],
+        )
+
+
+class OutputLock:
+    """An exclusive lock on an output folder for the length of a run."""
+
+    def __init__(self, output_root: Path) -> None:
+        self.path = output_root / STATE_DIR / LOCK_NAME
+        self._fd: int | None = None
+
+    def __enter__(self) -> OutputLock:
+        import fcntl
+
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise OutputError(
+                f"{self.path.parent.parent}: another augtool run is writing here "
+                f"(it holds the lock {self.path})"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        self._fd = fd
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._fd is not None:
+            os.close(self._fd)  # closing releases the flock
+            self._fd = None
+
+
+class Journal:
+    """Finished tasks, one line each, flushed as they come."""
+
+    def __init__(self, path: Path, handle: IO[str]) -> None:
+        self.path = path
+        self._handle = handle
+
+    @classmethod
+    def start(cls, state_dir: Path, kept: list[TaskResult]) -> Journal:
+        """A new journal holding ``kept``, replacing any old one atomically (so what the old one
+        proved is never lost, even if this run is interrupted at once)."""
+        path = state_dir / JOURNAL_NAME
+        with atomic_open(path, fsync=True) as handle:
+            for result in kept:
+                handle.write(result.as_line().encode("utf-8"))
+        return cls(path, open(path, "a", encoding="utf-8"))  # closed in close()
+
+    def add(self, result: TaskResult) -> None:
+        self._handle.write(result.as_line())
+        self._handle.flush()
+
+    def close(self) -> None:
+        self._handle.close()
+
+    def results(self) -> Iterator[TaskResult]:
+        self._handle.flush()
+        yield from read_journal(self.path)
+
+
+def read_journal(path: Path) -> Iterator[TaskResult]:
+    """The complete lines of a journal; a torn or garbled line (a kill mid-write) is ignored."""
+    try:
+        handle = open(path, encoding="utf-8")  # noqa: SIM115
+    except FileNotFoundError:
+        return
+    with handle:
+        for line in handle:
+            if not line.endswith("\n"):
+                return
+            try:
+                yield TaskResult.from_line(json.loads(line))
+            except (ValueError, KeyError, TypeError):
+                continue
+
+
+@dataclass
+class Previous:
+    """What earlier runs into this output left: records by source, and the files' stats."""
+
+    recipe_sha256: str | None = None
+    tool_version: str | None = None
+    input_root: str | None = None
+    recipe: dict[str, Any] | None = None
+    tasks: dict[str, TaskResult] = field(default_factory=dict)
+    source_stats: dict[str, tuple[Stat, str]] = field(default_factory=dict)  # stat, sha256
+    output_stats: dict[str, Stat] = field(default_factory=dict)
+
+    @property
+    def empty(self) -> bool:
+        return self.recipe_sha256 is None
+
+
+def load_previous(output_root: Path) -> Previous:
+    """Read the last complete manifest, then any journal of an interrupted run on top of it."""
+    previous = Previous()
+    state_dir = output_root / STATE_DIR
+    manifest = output_root / MANIFEST_NAME
+    if manifest.is_file():
+        _load_manifest(manifest, previous)
+        _load_stat_cache(state_dir / STAT_CACHE_NAME, previous)
+    state_file = state_dir / RUN_STATE_NAME
+    if state_file.is_file():
+        try:
+            state = json.loads(state_file.read_text(encoding="utf-8"))
+        except ValueError:
+            state = None
+        if state is not None:
+            previous.recipe_sha256 = state["recipe_sha256"]
+            previous.tool_version = state["tool_version"]
+            previous.input_root = state["input_root"]
+            previous.recipe = state["recipe"]
+            for result in read_journal(state_dir / JOURNAL_NAME):
+                previous.tasks[result.source] = result
+                for path, stat in result.outputs.items():
+                    previous.output_stats[path] = stat
+                sha = _source_sha(result)
+                for path, stat in result.sources.items():
+                    if sha is not None:
+                        previous.source_stats[path] = (stat, sha)
+    return previous
+
+
+def _source_sha(result: TaskResult) -> str | None:
+    for record in result.records:
+        if record["type"] == "file":
+            return record["source"]["sha256"]
+        if record.get("sha256"):
+            return record["sha256"]
+    return None
+
+
+def _load_manifest(path: Path, previous: Previous) -> None:
+    digest = hashlib.sha256()
+    header: dict[str, Any] | None = None
+    footer: dict[str, Any] | None = None
+    tasks: dict[str, list[Record]] = {}
+    with open(path, "rb") as handle:
+        for raw in handle:
+            if footer is not None:
+                footer = None  # something after the footer: damaged
+                break
+            record = _parse(raw, path)
+            kind = record.get("type")
+            if kind == "footer":
+                footer = record
+                continue
+            digest.update(raw)
+            if kind == "header":
+                header = record
+            elif kind == "file":
+                tasks.setdefault(record["source"]["path"], []).append(record)
+            elif kind == "skipped":
+                tasks.setdefault(record["path"], []).append(record)
+    if header is None or footer is None or footer.get("sha256") != digest.hexdigest():
+        raise OutputError(
+            f"{path}: the manifest of the previous run is damaged (use --force to rebuild)"
+        )
+    previous.recipe_sha256 = header["recipe_sha256"]
+    previous.tool_version = header["tool"]["version"]
+    previous.recipe = header["recipe"]
+    for source, records in tasks.items():
+        previous.tasks[source] = TaskResult(source, records)
+
+
+def _parse(raw: bytes, path: Path) -> dict[str, Any]:
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        value = None
+    if not isinstance(value, dict):
+        raise OutputError(
+            f"{path}: the manifest of the previous run is damaged (use --force to rebuild)"
+        )
+    return value
+
+
+def _load_stat_cache(path: Path, previous: Previous) -> None:
+    try:
+        handle = open(path, encoding="utf-8")  # noqa: SIM115
+    except FileNotFoundError:
+        return
+    with handle:
+        header = _first_json(handle)
+        if header is None:
+            return
+        previous.input_root = header.get("input_root")
+        for line in handle:
+            try:
+                entry = json.loads(line)
+                stat = (entry["ino"], entry["mtime_ns"], entry["size"])
+                if entry["root"] == "in":
+                    previous.source_stats[entry["path"]] = (stat, entry["sha256"])
+                else:
+                    previous.output_stats[entry["path"]] = stat
+            except (ValueError, KeyError, TypeError):
+                continue
+
+
+def _first_json(handle: IO[str]) -> dict[str, Any] | None:
+    try:
+        value = json.loads(handle.readline())
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def write_run_state(
+    state_dir: Path, recipe_sha256: str, recipe: dict[str, Any], version: str, input_root: str
+) -> None:
+    data = {
+        "recipe_sha256": recipe_sha256,
+        "recipe": recipe,
+        "tool_version": version,
+        "input_root": input_root,
+    }
+    with atomic_open(state_dir / RUN_STATE_NAME, fsync=True) as handle:
+        handle.write(dump_line(data).encode("utf-8"))
+
+
+def write_stat_cache(state_dir: Path, input_root: str, results: Iterator[TaskResult]) -> None:
+    with atomic_open(state_dir / STAT_CACHE_NAME) as handle:
+        handle.write(dump_line({"input_root": input_root}).encode("utf-8"))
+        for result in results:
+            sha = _source_sha(result)
+            for path, (ino, mtime, size) in result.sources.items():
+                entry = {
+                    "root": "in",
+                    "path": path,
+                    "ino": ino,
+                    "mtime_ns": mtime,
+                    "size": size,
+                    "sha256": sha,
+                }
+                handle.write(dump_line(entry).encode("utf-8"))
+            for path, (ino, mtime, size) in result.outputs.items():
+                entry = {"root": "out", "path": path, "ino": ino, "mtime_ns": mtime, "size": size}
+                handle.write(dump_line(entry).encode("utf-8"))
+
+
+def finish_run(state_dir: Path) -> None:
+    """The manifest is written: the journal and run state have served their purpose."""
+    for name in (JOURNAL_NAME, RUN_STATE_NAME):
+        with contextlib.suppress(FileNotFoundError):
+            (state_dir / name).unlink()
+
+
+def remove_temp_files(output_root: Path) -> int:
+    """Delete temp files that a killed run left behind (never under a final name)."""
+    removed = 0
+    for folder, dirs, files in os.walk(output_root, followlinks=False):
+        dirs[:] = [d for d in dirs if d != STATE_DIR]
+        for name in files:
+            if name.startswith(TEMP_PREFIX):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(os.path.join(folder, name))
+                    removed += 1
+    return removed
+
+
+def recipe_difference(old: dict[str, Any] | None, new: dict[str, Any], limit: int = 3) -> str:
+    """A short description of where two normalised recipes differ."""
+    if old is None:
+        return "the previous recipe is unknown"
+    changes: list[str] = []
+    _diff(old, new, "", changes)
+    shown = "; ".join(changes[:limit])
+    more = f" (and {len(changes) - limit} more)" if len(changes) > limit else ""
+    return shown + more
+
+
+def _diff(old: Any, new: Any, where: str, out: list[str]) -> None:
+    if isinstance(old, dict) and isinstance(new, dict):
+        for key in sorted(set(old) | set(new)):
+            _diff(old.get(key), new.get(key), f"{where}.{key}" if where else key, out)
+    elif (
+        isinstance(old, list)
+        and isinstance(new, list)
+        and where.endswith(("pipeline", "transforms"))
+    ):
+        for i in range(max(len(old), len(new))):
+            _diff(
+                old[i] if i < len(old) else None,
+                new[i] if i < len(new) else None,
+                f"{where}[{i}]",
+                out,
+            )
+    elif old != new:
+        out.append(f"{where}: {json.dumps(old)} -> {json.dumps(new)}")
