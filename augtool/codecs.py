@@ -47,9 +47,17 @@ def decode(data: bytes, formats: list[str], max_pixels: int | None = None) -> De
         with warnings.catch_warnings():
             # A decompression bomb is refused, not merely warned about.
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            if max_pixels is not None:
+            if max_pixels is not None and max_pixels > (Image.MAX_IMAGE_PIXELS or 0):
+                # Only ever raised, never lowered: the recipe's own limit is checked below, and
+                # a global that only grows is safe under the threading backend.
                 Image.MAX_IMAGE_PIXELS = max_pixels
             with Image.open(io.BytesIO(data), formats=formats) as img:
+                pixels = img.size[0] * img.size[1]
+                if max_pixels is not None and pixels > max_pixels:
+                    raise DecodeError(
+                        f"decompression bomb refused: {pixels} pixels exceeds the limit of "
+                        f"{max_pixels} (input.max_pixels)"
+                    )
                 img.load()
                 frames = int(getattr(img, "n_frames", 1))
                 fmt = str(img.format)

@@ -252,6 +252,7 @@ def _run(
         originals=recipe.output["originals"],
         strip_metadata=recipe.output["strip_metadata"],
         max_pixels=recipe.input["max_pixels"],
+        main_pid=os.getpid(),
     )
     counts: Counter[str] = Counter()
     for result in (*discovery_skips, *kept):

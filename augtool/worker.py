@@ -10,6 +10,8 @@ import errno
 import hashlib
 import os
 import stat as stat_module
+import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,12 +39,14 @@ class JobContext:
     originals: str  # copy | link | skip
     strip_metadata: bool
     max_pixels: int | None = None
+    main_pid: int = 0  # the process that runs the job; a worker exits when it is gone
 
 
 def process_tasks(
     tasks: list[tuple[Task, list[Record] | None]], ctx: JobContext
 ) -> list[TaskResult]:
     """Process a batch of (task, previous records) pairs; one result per task, in order."""
+    _exit_with_parent(ctx.main_pid)
     return [process_task(task, ctx, previous) for task, previous in tasks]
 
 
@@ -180,6 +184,27 @@ def sha256_file(path: Path) -> str:
         while chunk := handle.read(1 << 20):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+_watching: bool = False
+
+
+def _exit_with_parent(main_pid: int) -> None:
+    """In a pool worker, start (once) a watchdog that ends this process when the main process
+    is gone: a ``kill -9`` of the main process must not leave workers writing on."""
+    global _watching
+    if _watching or main_pid in (0, os.getpid()):
+        return
+    _watching = True
+    if os.getppid() != main_pid:
+        os._exit(1)
+
+    def watch() -> None:
+        while os.getppid() == main_pid:
+            time.sleep(0.25)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="augtool-parent-watch", daemon=True).start()
 
 
 def render_variant(

@@ -658,6 +658,7 @@ def test_recompute_k_is_seeded_and_bounded(out: Path, source: Path) -> None:
     [
         (["--recompute", "many", "--source", "."], "--recompute 'many': expected a number"),
         (["--recompute", "2"], "--recompute needs --source"),
+        (["--source", "/nonexistent"], "--source /nonexistent: not a folder"),
     ],
 )
 def test_recompute_usage_errors(out: Path, args: list[str], message: str) -> None:

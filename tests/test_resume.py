@@ -1,0 +1,305 @@
+"""Runs you can trust: interruption, resume, incremental reruns, the output lock.
+
+Signals are sent to real processes; the final tree of an interrupted-then-resumed run must be
+byte-identical to a clean run's.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from augtool.cli import app
+from augtool.runstate import TaskResult
+from augtool.worker import SourceChanged, read_stable
+
+RECIPE = """\
+version: 1
+seed: 3
+variants: 3
+pipeline:
+  - rotate: {limit: 20, border: reflect}
+  - gaussian_blur: {sigma: [0.5, 1.0]}
+  - gaussian_noise: {std: [2, 6]}
+"""
+
+
+def make_images(folder: Path, count: int, start: int = 0, size: int = 96) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for i in range(start, start + count):
+        rng = np.random.default_rng(i)
+        pixels = rng.integers(0, 256, size=(size, size, 3), dtype=np.uint8)
+        Image.fromarray(pixels).save(folder / f"img_{i:04d}.jpg", quality=90)
+
+
+def tree(root: Path) -> dict[str, str]:
+    """The contract's files: all but run.json and .augtool/."""
+    return {
+        p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and p.name != "run.json" and ".augtool" not in p.parts
+    }
+
+
+def command(recipe: Path, source: Path, out: Path, *extra: str) -> list[str]:
+    base = [sys.executable, "-m", "augtool", "expand", str(recipe), str(source), "-o", str(out)]
+    return [*base, "--quiet", *extra]
+
+
+def run_json(recipe: Path, source: Path, out: Path, *extra: str) -> dict:
+    done = subprocess.run(
+        command(recipe, source, out, "--json", *extra), capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+@pytest.fixture(scope="module")
+def big(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dict[str, str]]:
+    """A dataset that takes a few seconds at --jobs 2, and the tree of a clean run of it."""
+    root = tmp_path_factory.mktemp("big")
+    source = root / "in"
+    make_images(source, 240)
+    recipe = root / "recipe.yaml"
+    recipe.write_text(RECIPE)
+    clean = root / "clean"
+    run_json(recipe, source, clean, "--jobs", "2")
+    return recipe, source, tree(clean)
+
+
+def children_of(pid: int) -> set[int]:
+    """Every descendant of ``pid`` (from /proc)."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+    found: set[int] = set()
+    frontier = {pid}
+    while frontier:
+        frontier = {child for child, parent in parents.items() if parent in frontier} - found
+        found |= frontier
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def start_and_wait_for_progress(recipe: Path, source: Path, out: Path) -> subprocess.Popen:
+    """Start a run and return once it has journaled some finished tasks."""
+    proc = subprocess.Popen(
+        command(recipe, source, out, "--jobs", "2"), stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    journal = out / ".augtool" / "journal.jsonl"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if journal.exists() and journal.read_bytes().count(b"\n") >= 20:
+            return proc
+        assert proc.poll() is None, "the run ended before it could be interrupted"
+        time.sleep(0.02)
+    proc.kill()
+    raise AssertionError("no progress within 60 s")
+
+
+def wait_gone(pids: set[int], seconds: float = 15.0) -> set[int]:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        left = {pid for pid in pids if alive(pid)}
+        if not left:
+            return left
+        time.sleep(0.1)
+    return {pid for pid in pids if alive(pid)}
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_an_interrupted_run_stops_cleanly_and_resumes_to_the_same_bytes(
+    tmp_path: Path, big: tuple[Path, Path, dict[str, str]], signum: int
+) -> None:
+    recipe, source, clean = big
+    out = tmp_path / "out"
+    proc = start_and_wait_for_progress(recipe, source, out)
+    workers = children_of(proc.pid)
+    proc.send_signal(signum)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    assert b"Interrupted: finished work is kept" in stderr
+    assert wait_gone(workers) == set(), "worker processes outlived the run"
+    assert not list(out.rglob(".augtool-tmp-*")), "a temp file was left behind"
+    assert not (out / "manifest.jsonl").exists()
+    journaled = (out / ".augtool" / "journal.jsonl").read_bytes().count(b"\n")
+    assert journaled >= 20
+    summary = run_json(recipe, source, out, "--resume", "--jobs", "2")
+    assert summary["kept"] >= 20 * 3
+    assert summary["made"] + summary["kept"] == 240 * 4
+    assert tree(out) == clean
+
+
+def test_kill_9_of_the_main_process_leaves_a_resumable_state(
+    tmp_path: Path, big: tuple[Path, Path, dict[str, str]]
+) -> None:
+    recipe, source, clean = big
+    out = tmp_path / "out"
+    proc = start_and_wait_for_progress(recipe, source, out)
+    workers = children_of(proc.pid)
+    proc.kill()
+    proc.communicate(timeout=30)
+    assert wait_gone(workers, 30) == set(), "workers outlived a killed main process"
+    summary = run_json(recipe, source, out, "--jobs", "2")
+    assert summary["kept"] > 0
+    assert tree(out) == clean
+    assert not list(out.rglob(".augtool-tmp-*"))
+
+
+def test_a_second_run_into_the_same_output_is_refused_while_the_first_holds_the_lock(
+    tmp_path: Path,
+) -> None:
+    source = tmp_path / "in"
+    make_images(source, 3, size=32)
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text(RECIPE)
+    out = tmp_path / "out"
+    lock = out / ".augtool" / "lock"
+    lock.parent.mkdir(parents=True)
+    with open(lock, "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        done = subprocess.run(command(recipe, source, out), capture_output=True, text=True)
+    assert done.returncode == 2
+    assert done.stderr == (
+        f"Error: {out}: another augtool run is writing here (it holds the lock {lock})\n"
+    )
+    # Released with its holder: the next run goes through.
+    run_json(recipe, source, out)
+
+
+def test_resume_needs_an_earlier_run(tmp_path: Path) -> None:
+    source = tmp_path / "in"
+    make_images(source, 2, size=32)
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text(RECIPE)
+    out = tmp_path / "out"
+    done = subprocess.run(command(recipe, source, out, "--resume"), capture_output=True, text=True)
+    assert done.returncode == 2
+    assert done.stderr == f"Error: {out}: there is no earlier run here to resume\n"
+
+
+class TestIncremental:
+    """Reruns redo only what changed, and end where a clean run of the new input would."""
+
+    @pytest.fixture()
+    def setup(self, tmp_path: Path) -> tuple[Path, Path, Path]:
+        source = tmp_path / "in"
+        make_images(source, 10, size=48)
+        recipe = tmp_path / "recipe.yaml"
+        recipe.write_text(RECIPE)
+        out = tmp_path / "out"
+        first = run_json(recipe, source, out, "--jobs", "1")
+        assert (first["made"], first["kept"], first["removed"]) == (40, 0, 0)
+        return recipe, source, out
+
+    def clean_tree(self, recipe: Path, source: Path, tmp_path: Path) -> dict[str, str]:
+        clean = tmp_path / "clean"
+        run_json(recipe, source, clean, "--jobs", "1")
+        return tree(clean)
+
+    def test_a_no_op_rerun_decodes_nothing(self, setup: tuple[Path, Path, Path]) -> None:
+        recipe, source, out = setup
+        before = tree(out)
+        summary = run_json(recipe, source, out)
+        assert (summary["made"], summary["kept"], summary["removed"]) == (0, 40, 0)
+        assert tree(out) == before
+
+    def test_the_stat_cache_spares_the_workers(
+        self, setup: tuple[Path, Path, Path], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        from typer.testing import CliRunner
+
+        import augtool.engine
+
+        def no_work(*args: object, **kwargs: object) -> list[TaskResult]:
+            raise AssertionError("an unchanged source was sent to a worker")
+
+        monkeypatch.setattr(augtool.engine, "process_tasks", no_work)
+        recipe, source, out = setup
+        result = CliRunner().invoke(app, ["expand", str(recipe), str(source), "-o", str(out)])
+        assert result.exit_code == 0, result.output
+
+    def test_added_changed_and_deleted_sources(
+        self, setup: tuple[Path, Path, Path], tmp_path: Path
+    ) -> None:
+        recipe, source, out = setup
+        make_images(source, 5, start=100, size=48)  # five new sources
+        (source / "img_0003.jpg").unlink()  # one gone
+        Image.new("RGB", (48, 48), (200, 10, 10)).save(source / "img_0004.jpg")  # one changed
+        summary = run_json(recipe, source, out)
+        assert summary["made"] == 5 * 4 + 4
+        assert summary["kept"] == 8 * 4
+        assert summary["removed"] == 4
+        assert tree(out) == self.clean_tree(recipe, source, tmp_path)
+
+    def test_a_touched_but_unchanged_source_is_kept(self, setup: tuple[Path, Path, Path]) -> None:
+        recipe, source, out = setup
+        os.utime(source / "img_0001.jpg", (1, 1))
+        summary = run_json(recipe, source, out)
+        assert (summary["made"], summary["kept"]) == (0, 40)
+
+    def test_a_damaged_output_is_remade(self, setup: tuple[Path, Path, Path]) -> None:
+        recipe, source, out = setup
+        before = tree(out)
+        target = out / "img_0002__v01.jpg"
+        target.write_bytes(b"tampered")
+        summary = run_json(recipe, source, out)
+        assert summary["made"] == 4 and summary["kept"] == 36
+        assert tree(out) == before
+
+    def test_another_recipe_is_refused_unless_forced(self, setup: tuple[Path, Path, Path]) -> None:
+        recipe, source, out = setup
+        recipe.write_text(RECIPE.replace("limit: 20", "limit: 25"))
+        done = subprocess.run(command(recipe, source, out), capture_output=True, text=True)
+        assert done.returncode == 2
+        assert done.stderr == (
+            f"Error: {out}: made by another recipe (pipeline[0].rotate.limit: [-20.0, 20.0] -> "
+            "[-25.0, 25.0]); use --force to rebuild it\n"
+        )
+        summary = run_json(recipe, source, out, "--force")
+        assert summary["made"] == 40
+
+
+def test_a_source_that_changes_while_read_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "x.jpg"
+    path.write_bytes(b"0123456789")
+    real_fstat = os.fstat
+    calls = {"n": 0}
+
+    def growing(fd: int) -> os.stat_result:
+        calls["n"] += 1
+        st = real_fstat(fd)
+        if calls["n"] == 1:
+            return st
+        values = list(st)
+        values[6] += 5  # st_size grew while we read
+        return os.stat_result(values)
+
+    monkeypatch.setattr(os, "fstat", growing)
+    with pytest.raises(SourceChanged):
+        read_stable(path)
