@@ -22,7 +22,7 @@ def expand(out: Path, *args: str, source: Path = SAMPLES) -> None:
 
 
 def tree(root: Path) -> dict[str, str]:
-    """Every file's sha256 by relative path, except run.json and .augtool/ (outside the contract)."""
+    """Every file's sha256 by path, except run.json and .augtool/ (outside the contract)."""
     return {
         p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
         for p in sorted(root.rglob("*"))
