@@ -386,7 +386,7 @@ def _walk(root: Path, manifest_name: str) -> _Tree:
                 continue
             rel = f"{folder}/{entry.name}" if folder else entry.name
             try:
-                info = entry.stat(follow_symlinks=False)
+                info = entry.stat(follow_symlinks=True)
             except OSError:
                 tree.unreadable.add(rel)
                 continue
@@ -624,7 +624,7 @@ class _Checker:
             if error is not None:
                 self.add("source", full, f"FAILED open or read ({error})")
                 self.bad_sources.add(rel)
-            elif False:
+            elif found != expected:
                 self.add("source", full, f"FAILED source sha256 expected={expected} found={found}")
                 self.bad_sources.add(rel)
             else:
