@@ -23,6 +23,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from augtool.errors import InputError
+from augtool.manifest import CONTRACT_FILES, STATE_DIR
+
+#: Top-level names the output folder keeps for itself: an input file below one of them would be
+#: written over augtool's own files (or hidden from ``validate``), so it is skipped.
+RESERVED = frozenset({STATE_DIR, *CONTRACT_FILES})
 
 
 @dataclass(frozen=True)
@@ -115,6 +120,15 @@ def _walk(
             if os.path.splitext(name)[1].lower() not in allowed:
                 continue
             rel = prefix + name
+            if not _is_utf8(rel):
+                # The manifest is UTF-8 JSON: such a name cannot be recorded as it is on disk.
+                shown = os.fsencode(rel).decode("utf-8", "backslashreplace")
+                skipped.append(Skip(shown, "the file name is not valid UTF-8; rename it"))
+                continue
+            if rel.split("/", 1)[0] in RESERVED:
+                reason = f"inside {rel.split('/', 1)[0]!r}, a name augtool keeps for its own files"
+                skipped.append(Skip(rel, reason))
+                continue
             full = os.path.join(folder, name)
             mode = os.lstat(full).st_mode
             if stat.S_ISLNK(mode):
@@ -129,6 +143,15 @@ def _walk(
             candidates.append(rel)
     candidates.sort()
     return candidates, links, skipped
+
+
+def _is_utf8(name: str) -> bool:
+    """False for a name with bytes that are not UTF-8 (decoded by Python as lone surrogates)."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _link_refusal(path: Path, real_root: Path, follow_links: bool) -> str | None:
