@@ -68,7 +68,9 @@ KINDS = (
 CHUNK = 1 << 20
 #: Below this much work (bytes, plus a per-file cost) a process pool costs more than it saves.
 POOL_MIN_WORK = 64 << 20
-PER_FILE_WORK = 64 << 10
+PER_FILE_WORK = 16 << 10
+#: Re-deriving decodes and encodes images: a pool pays for itself from a few dozen outputs.
+POOL_MIN_RECOMPUTE = 16
 RECOMPUTE_SEED = 0
 
 Recompute = int | Literal["all"]
@@ -386,7 +388,7 @@ def _walk(root: Path, manifest_name: str) -> _Tree:
                 continue
             rel = f"{folder}/{entry.name}" if folder else entry.name
             try:
-                info = entry.stat(follow_symlinks=True)
+                info = entry.stat(follow_symlinks=False)
             except OSError:
                 tree.unreadable.add(rel)
                 continue
@@ -416,7 +418,6 @@ def _file_kind(mode: int) -> str:
 class _Source:
     split: Any
     sha256: str
-    line: int
 
 
 class _Checker:
@@ -592,7 +593,7 @@ class _Checker:
             if seen.sha256 != sha:
                 self.at(number, f"source {source_path!r} recorded with two different sha256")
             return
-        self.sources_seen[source_path] = _Source(split, sha, number)
+        self.sources_seen[source_path] = _Source(split, sha)
         first = self.by_content.setdefault(sha, (split, source_path))
         if first[0] != split:
             self.add(
@@ -647,7 +648,9 @@ class _Checker:
             groups.setdefault(rel, []).append(_replay_fields(record))
         tasks = [(os.path.join(source_root, rel), formats, items) for rel, items in groups.items()]
         done = 0
-        for results in _map(_recompute_group, tasks, jobs, sum(len(t[2]) for t in tasks) >= 16):
+        for results in _map(
+            _recompute_group, tasks, jobs, sum(len(t[2]) for t in tasks) >= POOL_MIN_RECOMPUTE
+        ):
             for path, expected, found, error in results:
                 if error is not None:
                     self.add("recompute", path, f"cannot re-derive: {error}")

@@ -645,6 +645,15 @@ def test_output_reencoded_with_other_parameters(out: Path, source: Path) -> None
     assert line.startswith(f"{AUGMENTED}: FAILED recompute sha256 expected={new_sha} found=")
 
 
+def test_recompute_on_a_process_pool(
+    out: Path, source: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(validate_module, "POOL_MIN_RECOMPUTE", 0)
+    result = run(out, "--source", str(source), "--recompute", "all", "--jobs", "2", "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["recomputed"] == 10
+
+
 def test_recompute_k_is_seeded_and_bounded(out: Path, source: Path) -> None:
     first = json.loads(run(out, "--source", str(source), "--recompute", "3", "--json").stdout)
     again = json.loads(run(out, "--source", str(source), "--recompute", "3", "--json").stdout)
