@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from augtool.atomic import atomic_open
+from augtool.canonical import canonical_json
 
 SCHEMA = "augtool.manifest"
 SCHEMA_VERSION = 1
@@ -41,7 +42,7 @@ _SORT_RUN_LINES = 50_000
 
 def dump_line(record: dict[str, Any]) -> str:
     """One canonical JSON line (with its newline): the same record always gives the same bytes."""
-    return json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False) + "\n"
+    return canonical_json(record) + "\n"
 
 
 def sums_line(sha256: str, path: str) -> str:

@@ -37,8 +37,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from augtool.canonical import canonical_sha256
 from augtool.errors import AugtoolError, ManifestError
-from augtool.manifest import CONTRACT_FILES, SCHEMA, SCHEMA_VERSION, STATE_DIR
+from augtool.manifest import (
+    CONTRACT_FILES,
+    SCHEMA,
+    SCHEMA_VERSION,
+    STATE_DIR,
+    SUMS_NAME,
+    sums_line,
+)
 
 __all__ = [
     "KINDS",
@@ -61,6 +69,7 @@ KINDS = (
     "size",
     "sha256",
     "recipe",
+    "sums",
     "leakage",
     "source",
     "recompute",
@@ -205,6 +214,7 @@ def validate(
     check.finish_completeness()
     check.fixity(root, jobs)
     check.recipe_hash()
+    check.sums_file(root)
     report = Report(
         manifest=str(manifest),
         files=check.files,
@@ -440,6 +450,8 @@ class _Checker:
         self.skipped = 0
         self.bad_sources: set[str] = set()
         self._previous = ""
+        # SHA256SUMS is derived from the manifest: what it must hash to, line by line.
+        self._sums = hashlib.sha256()
         # The recipe's own list (covered by the recipe hash), not the header's copy of it.
         splits = _mapping(_mapping(header.get("recipe")).get("splits"))
         self.augment = set(splits.get("augment") or [])
@@ -455,6 +467,9 @@ class _Checker:
 
     def record(self, number: int, record: dict[str, Any]) -> None:
         path = record.get("path")
+        sha = record.get("sha256")
+        if record.get("type") == "file" and isinstance(path, str) and isinstance(sha, str):
+            self._sums.update(sums_line(sha.lower(), path).encode("utf-8"))
         reason = unsafe_reason(path)
         if reason is not None:
             self.add("unsafe_path", _text(path), f"unsafe path ({reason}); not opened")
@@ -541,7 +556,7 @@ class _Checker:
     # 5. the recipe hash
     def recipe_hash(self) -> None:
         expected = self.header.get("recipe_sha256")
-        found = hashlib.sha256(_canonical_json(self.header.get("recipe")).encode()).hexdigest()
+        found = canonical_sha256(self.header.get("recipe"))
         if not isinstance(expected, str) or expected.lower() != found:
             self.add(
                 "recipe",
@@ -549,6 +564,19 @@ class _Checker:
                 f"FAILED recipe sha256 expected={expected} found={found}; "
                 "the embedded recipe is not the one hashed",
             )
+
+    # 5b. SHA256SUMS, which plain shells trust, must say what the manifest says
+    def sums_file(self, root: Path) -> None:
+        sums = root / SUMS_NAME
+        if sums.is_symlink() or not sums.is_file():
+            self.add("sums", SUMS_NAME, "missing (or not a regular file)")
+            return
+        digest = hashlib.sha256()
+        with open(sums, "rb") as handle:
+            while chunk := handle.read(CHUNK):
+                digest.update(chunk)
+        if digest.hexdigest() != self._sums.hexdigest():
+            self.add("sums", SUMS_NAME, "FAILED: does not list exactly the manifest's files")
 
     # 6. leakage, and the provenance of originals
     def _provenance(self, number: int, record: dict[str, Any]) -> None:
@@ -834,12 +862,6 @@ def _map(
 
 
 # --- text ---------------------------------------------------------------------------------------
-
-
-def _canonical_json(value: Any) -> str:
-    # The recipe hash's form; it must stay the same as augtool.recipe.canonical_json, which is not
-    # imported here because it pulls in every transform (numpy, Pillow) and slows the start.
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def _mapping(value: Any) -> dict[str, Any]:

@@ -116,7 +116,7 @@ def process_task(task: Task, ctx: JobContext, previous: list[Record] | None = No
                 "seed": seed,
                 "steps": steps,
                 "encoder": settings,
-                "size": [int(image.shape[0]), int(image.shape[1])],
+                "image_size": [int(image.shape[0]), int(image.shape[1])],
                 "decoded": {
                     "format": decoded.format,
                     "mode": decoded.mode,

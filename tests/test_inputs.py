@@ -210,7 +210,7 @@ def test_16_bit_rgb_png_is_scaled_to_8_bits(tmp_path: Path) -> None:
     expected = np.rint(values.astype(float) / 257).astype(int)
     assert np.abs(array - expected).max() <= 1, array[0, ::4]
     assert record["decoded"]["format"] == "PNG"
-    assert record["size"] == [SIZE[1], SIZE[0]]
+    assert record["image_size"] == [SIZE[1], SIZE[0]]
 
 
 def la_image() -> Image.Image:

@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from augtool.canonical import canonical_json
 from augtool.cli import app
 from augtool.errors import RecipeError
-from augtool.recipe import canonical_json, load_recipe
+from augtool.recipe import load_recipe
 from augtool.recipe.model import Recipe
 
 REPO = Path(__file__).resolve().parent.parent

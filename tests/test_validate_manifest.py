@@ -28,8 +28,9 @@ from PIL import Image
 from typer.testing import CliRunner, Result
 
 from augtool import validate as validate_module
+from augtool.canonical import canonical_sha256
 from augtool.cli import app
-from augtool.manifest import dump_line
+from augtool.manifest import dump_line, sums_line
 from augtool.validate import hash_files, unsafe_reason
 
 RECIPE = """\
@@ -142,6 +143,11 @@ def rewrite(
             "counts": {**footer["counts"], **counts},
             "sha256": hashlib.sha256(body.encode()).hexdigest(),
         }
+        # A careful forger rewrites SHA256SUMS too, so that only the check under test can fail.
+        sums = "".join(
+            sums_line(r["sha256"].lower(), r["path"]) for r in records if r["type"] == "file"
+        )
+        (out / "SHA256SUMS").write_text(sums)
     (out / "manifest.jsonl").write_text(body + dump_line(footer))
 
 
@@ -163,11 +169,17 @@ def test_real_expand_output_is_valid(out: Path, source: Path) -> None:
         f"({validate_module._size(sum(r['bytes'] for r in records))}) verified, "
         f"8 sources verified, {augmented} outputs re-derived\n"
     )
-    # The validator's own canonical form gives the recipe hash the writer recorded.
-    assert (
-        header["recipe_sha256"]
-        == hashlib.sha256(validate_module._canonical_json(header["recipe"]).encode()).hexdigest()
-    )
+    # The canonical form gives the recipe hash the writer recorded.
+    assert header["recipe_sha256"] == canonical_sha256(header["recipe"])
+
+
+def test_sha256sums_that_disagrees_with_the_manifest_fails(out: Path) -> None:
+    sums = out / "SHA256SUMS"
+    lines = sums.read_text().splitlines(keepends=True)
+    sums.write_text("".join(lines[1:]))  # one file no longer checked by a plain shell
+    result = run(out)
+    assert result.exit_code == 1
+    assert "SHA256SUMS: FAILED: does not list exactly the manifest's files" in result.stdout
 
 
 def test_contract_files_are_not_extras(out: Path) -> None:

@@ -8,12 +8,11 @@ it: they say where a job runs, not what it does, and the manifest holds no absol
 from __future__ import annotations
 
 import difflib
-import hashlib
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from augtool.canonical import canonical_sha256
 from augtool.errors import ParamError, RecipeError
 from augtool.recipe.yaml_source import Located, load
 from augtool.transforms.params import Bool, Choice, Int, Param
@@ -207,12 +206,8 @@ def parse_recipe(doc: Located) -> Recipe:
     )
 
 
-def canonical_json(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
 def recipe_sha256(normalised: dict[str, Any]) -> str:
-    return hashlib.sha256(canonical_json(normalised).encode("utf-8")).hexdigest()
+    return canonical_sha256(normalised)
 
 
 def _field(doc: Located, path: tuple[Any, ...], value: Any, kind: Any) -> Any:
