@@ -34,7 +34,8 @@ def floor_task(
     data, source_sha = read_source(input_root, task)
     with Image.open(io.BytesIO(data), formats=["JPEG"]) as img:
         img.load()
-        pixels = np.asarray(img.convert("RGB") if img.mode != "RGB" else img)
+        # A writable copy: Pillow's fromarray copies a read-only view again on every encode.
+        pixels = np.array(img.convert("RGB") if img.mode != "RGB" else img)
     crop = options.get("crop")
     if crop is not None:
         width, height = crop

@@ -287,7 +287,11 @@ def median_time(cmd: Sequence[str], repeat: int, setup: Any = None) -> float:
 
 
 def throughput(
-    sources: dict[str, Path], counts: dict[str, int], jobs_list: Sequence[int], rounds: int
+    sources: dict[str, Path],
+    counts: dict[str, int],
+    jobs_list: Sequence[int],
+    rounds: int,
+    contenders: Sequence[str] = CONTENDERS,
 ) -> dict[tuple[str, int, str], Series]:
     """Alternate every contender, round after round; the order rotates each round."""
     results: dict[tuple[str, int, str], Series] = {}
@@ -297,7 +301,8 @@ def throughput(
             warm_cache(folder)
             for jobs in jobs_list:
                 for r in range(rounds):
-                    order = CONTENDERS[r % len(CONTENDERS) :] + CONTENDERS[: r % len(CONTENDERS)]
+                    turn = r % len(contenders)
+                    order = [*contenders[turn:], *contenders[:turn]]
                     for name in order:
                         out = scratch / f"{name}-{label}-j{jobs}-r{r}"
                         run = timed(command(name, folder, out, jobs))
@@ -426,46 +431,51 @@ def report(
         + (f" augtool code: {code}." if code else "")
     )
     lines.append("")
-    lines.append(
-        "| sources | jobs | augtool out/s | ms/out | CPU ms/out | (c) albu out/s | "
-        "(b) floor out/s | augtool/(c) | augtool/(b) | reencode out/s | floor full out/s | "
-        "reencode/floor |"
-    )
-    lines.append("|" + "---|" * 12)
+    if counts:
+        lines.append(
+            "| sources | jobs | augtool out/s | ms/out | CPU ms/out | (c) albu out/s | "
+            "(b) floor out/s | augtool/(c) | augtool/(b) | reencode out/s | floor full out/s | "
+            "reencode/floor |"
+        )
+        lines.append("|" + "---|" * 12)
+
+    def rate(label: str, jobs: int, name: str) -> float:
+        series = results.get((label, jobs, name))
+        return series.rate if series is not None else float("nan")
+
     for label in counts:
         for jobs in jobs_list:
-            a = results[(label, jobs, "augtool")]
-            c = results[(label, jobs, "albu")]
-            b = results[(label, jobs, "floor")]
-            r = results[(label, jobs, "reencode")]
-            f = results[(label, jobs, "floor_full")]
-            lo, hi = a.rate_range
+            a, c, b, r, f = (rate(label, jobs, name) for name in CONTENDERS)
+            series = results.get((label, jobs, "augtool"))
+            spread, ms, cpu = "", float("nan"), float("nan")
+            if series is not None:
+                lo, hi = series.rate_range
+                spread, ms, cpu = f" ({lo:.0f}–{hi:.0f})", series.ms, series.cpu_ms
             lines.append(
-                f"| {counts[label]} × {label} | {jobs} | {a.rate:.1f} ({lo:.0f}–{hi:.0f}) | "
-                f"{a.ms:.2f} | {a.cpu_ms:.2f} | {c.rate:.1f} | {b.rate:.1f} | "
-                f"{a.rate / c.rate:.2f} | {a.rate / b.rate:.2f} | {r.rate:.1f} | {f.rate:.1f} | "
-                f"{r.rate / f.rate:.2f} |"
+                f"| {counts[label]} × {label} | {jobs} | {a:.1f}{spread} | {ms:.2f} | {cpu:.2f} | "
+                f"{c:.1f} | {b:.1f} | {a / c:.2f} | {a / b:.2f} | {r:.1f} | {f:.1f} | {r / f:.2f} |"
             )
-    lines.append("")
+    if counts:
+        lines.append("")
     lines.append("| target | measured | met |")
     lines.append("|---|---|---|")
     for label in counts:
         for jobs in jobs_list:
-            ratio = results[(label, jobs, "augtool")].rate / results[(label, jobs, "albu")].rate
+            ratio = rate(label, jobs, "augtool") / rate(label, jobs, "albu")
             lines.append(
                 f"| augtool ≥ 1.5× (c), {label}, jobs {jobs} | {ratio:.2f}× | "
                 f"{verdict(ratio >= 1.5)} |"
             )
         for jobs in jobs_list:
-            r = results[(label, jobs, "reencode")].rate / results[(label, jobs, "floor_full")].rate
+            r = rate(label, jobs, "reencode") / rate(label, jobs, "floor_full")
             lines.append(
                 f"| empty pipeline ≥ 0.9× floor, {label}, jobs {jobs} | {r:.2f}× | "
                 f"{verdict(r >= 0.9)} |"
             )
     if 1 in jobs_list and 2 in jobs_list:
         for label in counts:
-            scale = results[(label, 2, "augtool")].rate / results[(label, 1, "augtool")].rate
-            albu = results[(label, 2, "albu")].rate / results[(label, 1, "albu")].rate
+            scale = rate(label, 2, "augtool") / rate(label, 1, "augtool")
+            albu = rate(label, 2, "albu") / rate(label, 1, "albu")
             enough = counts[label] >= 400
             note = "" if enough else " (fewer than 400 sources: indicative)"
             lines.append(
@@ -515,6 +525,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--linearity", action="store_true", help="only the linearity check")
     parser.add_argument("--linearity-count", type=int, default=20_000)
     parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory runs")
+    parser.add_argument(
+        "--contenders", default=",".join(CONTENDERS), help="comma-separated subset to run"
+    )
+    parser.add_argument("--sizes", default="640x480,1920x1080", help="comma-separated subset")
+    parser.add_argument("--no-startup", action="store_true", help="skip --help/10-image timings")
     parser.add_argument("--json", type=Path, help="also write the raw figures here")
     parser.add_argument(
         "--code",
@@ -536,10 +551,15 @@ def main(argv: list[str] | None = None) -> None:
     # Quick: just above augtool's in-process threshold (48 outputs), so jobs 2 uses a pool.
     counts = {"640x480": 24, "1920x1080": 13} if args.quick else {"640x480": 400, "1920x1080": 100}
     sizes = {"640x480": (640, 480), "1920x1080": (1920, 1080)}
+    counts = {label: n for label, n in counts.items() if label in args.sizes.split(",")}
     sources = {label: dataset(args.data, n, sizes[label]) for label, n in counts.items()}
+    contenders = [name for name in args.contenders.split(",") if name]
+    unknown = set(contenders) - set(CONTENDERS)
+    if unknown:
+        parser.error(f"unknown contenders: {', '.join(sorted(unknown))}")
     started = time.perf_counter()
-    results = throughput(sources, counts, jobs_list, rounds)
-    tiny = startup(args.data, 3 if args.quick else 5)
+    results = throughput(sources, counts, jobs_list, rounds, contenders)
+    tiny = None if args.no_startup else startup(args.data, 3 if args.quick else 5)
     mem = None
     if not args.no_memory:
         big = None if args.quick else big_source(args.data)

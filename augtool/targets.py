@@ -1,0 +1,423 @@
+"""Move annotations (boxes, polygons, keypoints, masks) with the image, step by step.
+
+One draw of parameters is applied to the image and to all its targets: :func:`apply_targets`
+walks the same step records that :func:`augtool.transforms.compose.replay` walks, so the
+targets follow exactly the pixels the manifest says were moved. Pixel-only transforms (every
+family but ``geometric``) leave targets alone.
+
+Coordinates are **pixel-edge** coordinates, the convention of Pillow's ``transform`` and
+``resize``: pixel (row r, column c) covers ``[c, c + 1] x [r, r + 1]`` and its centre is
+``(c + 0.5, r + 0.5)``; a box over the whole W x H image is ``(0, 0, W, H)``. Points are
+``(x, y)``. A keypoint given as integer pixel indices should be shifted by 0.5 first.
+
+The geometry of each transform (:func:`point_map`) is written against its kernel in
+``augtool.transforms.geometric``, using the same matrices, so a transform whose kernel changes
+must change here too; ``tests/test_targets.py`` checks every kernel against its map pixel by
+pixel (nearest interpolation).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from augtool.transforms import REGISTRY
+from augtool.transforms.base import Params
+from augtool.transforms.warp import affine_matrix, perspective_matrix
+
+__all__ = [
+    "PointMap",
+    "Targets",
+    "UnsupportedTransform",
+    "apply_targets",
+    "box_areas",
+    "clip_polygon",
+    "filter_boxes",
+    "mirrored",
+    "point_map",
+    "polygon_area",
+    "swap_flip_pairs",
+]
+
+Record = dict[str, Any]
+Size = tuple[int, int]
+PointMap = Callable[[np.ndarray], np.ndarray]
+
+
+class UnsupportedTransform(ValueError):
+    """A geometric transform has no target geometry here: its targets cannot be moved, and
+    treating it as the identity would silently misplace them."""
+
+    def __init__(self, name: str):
+        self.name = name
+        super().__init__(f"transform {name!r} moves pixels but has no geometry for targets")
+
+
+def _frozen(array: np.ndarray) -> np.ndarray:
+    array.setflags(write=False)
+    return array
+
+
+def _as_points(value: Any, columns: int, what: str) -> np.ndarray:
+    array = np.array(value, dtype=np.float64)
+    if array.size == 0:
+        array = array.reshape(0, columns)
+    if array.ndim != 2 or array.shape[1] != columns:
+        raise ValueError(f"{what} must have shape (n, {columns}), got {array.shape}")
+    return _frozen(array)
+
+
+@dataclass(frozen=True, eq=False)
+class Targets:
+    """The annotations of one image of ``size`` = (height, width).
+
+    Arrays are copied and made read-only on construction: functions here return new
+    ``Targets`` rather than editing one, like the image kernels.
+
+    - ``boxes``: (N, 4) float64 xyxy (x_min, y_min, x_max, y_max), pixel edges.
+    - ``box_labels``: one JSON value per box, carried along untouched (None when not given).
+    - ``box_visibility``: (N,) fraction of each box still inside the image, the product of the
+      per-step fractions (clipped area / mapped area); 1.0 for a fresh box.
+    - ``polygons``: list of (K, 2) float64 (x, y) vertices, with ``polygon_labels``.
+    - ``keypoints``: list of (K, 3) float64 (x, y, v) per object, COCO's v in {0, 1, 2}.
+    - ``mask``: optional (H, W) uint8 class-id image.
+    """
+
+    size: Size
+    boxes: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros((0, 4)))
+    box_labels: list[Any] | None = None
+    box_visibility: np.ndarray | None = None
+    polygons: list[np.ndarray] = dataclasses.field(default_factory=list)
+    polygon_labels: list[Any] | None = None
+    keypoints: list[np.ndarray] = dataclasses.field(default_factory=list)
+    mask: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        height, width = (int(v) for v in self.size)
+        setattr_ = object.__setattr__  # the dataclass is frozen; this is construction
+        setattr_(self, "size", (height, width))
+        boxes = _as_points(self.boxes, 4, "boxes")
+        setattr_(self, "boxes", boxes)
+        count = len(boxes)
+        labels = [None] * count if self.box_labels is None else list(self.box_labels)
+        if len(labels) != count:
+            raise ValueError(f"{count} boxes but {len(labels)} box labels")
+        setattr_(self, "box_labels", labels)
+        visibility = np.ones(count) if self.box_visibility is None else self.box_visibility
+        visibility = np.array(visibility, dtype=np.float64).reshape(-1)
+        if len(visibility) != count:
+            raise ValueError(f"{count} boxes but {len(visibility)} visibilities")
+        setattr_(self, "box_visibility", _frozen(visibility))
+        polygons = [_as_points(p, 2, "a polygon") for p in self.polygons]
+        setattr_(self, "polygons", polygons)
+        plabels = [None] * len(polygons) if self.polygon_labels is None else self.polygon_labels
+        if len(plabels) != len(polygons):
+            raise ValueError(f"{len(polygons)} polygons but {len(plabels)} polygon labels")
+        setattr_(self, "polygon_labels", list(plabels))
+        setattr_(self, "keypoints", [_as_points(k, 3, "keypoints") for k in self.keypoints])
+        if self.mask is not None:
+            mask = np.array(self.mask, dtype=np.uint8)
+            if mask.shape != (height, width):
+                raise ValueError(f"mask shape {mask.shape} differs from size {(height, width)}")
+            setattr_(self, "mask", _frozen(mask))
+
+    def replace(self, **changes: Any) -> Targets:
+        """A copy with ``changes`` (dataclasses.replace, re-validated)."""
+        return dataclasses.replace(self, **changes)
+
+
+# ---- the geometry of each geometric transform ------------------------------------------------
+
+
+def _homogeneous(matrix: np.ndarray) -> PointMap:
+    def apply(points: np.ndarray) -> np.ndarray:
+        points = np.asarray(points, dtype=np.float64).reshape(-1, 2)
+        mapped = np.c_[points, np.ones(len(points))] @ matrix.T
+        return mapped[:, :2] / mapped[:, 2:3]
+
+    return apply
+
+
+def _affine(scale: tuple[float, float], shift: tuple[float, float]) -> PointMap:
+    matrix = np.array([[scale[0], 0, shift[0]], [0, scale[1], shift[1]], [0, 0, 1]], dtype=float)
+    return _homogeneous(matrix)
+
+
+def point_map(name: str, params: Params, size: Size) -> tuple[PointMap, Size] | None:
+    """Where the transform ``name`` with its recorded ``params`` sends points of an image of
+    ``size`` = (height, width): a function of (N, 2) pixel-edge (x, y) arrays, and the output
+    size. None for a pixel-only transform (targets stay put).
+
+    Each map is the forward form of the kernel's own geometry: Pillow samples the source at
+    ``inverse(out_x + 0.5, out_y + 0.5)``, i.e. it treats a matrix as acting on pixel-edge
+    coordinates, so the kernels' matrices are used here as they are.
+    """
+    family = REGISTRY[name].family if name in REGISTRY else None
+    if family is None:
+        raise UnsupportedTransform(name)
+    if family != "geometric":
+        return None
+    height, width = size
+    if name == "hflip":
+        return _affine((-1.0, 1.0), (width, 0.0)), size
+    if name == "vflip":
+        return _affine((1.0, -1.0), (0.0, height)), size
+    if name == "rot90":
+        # np.rot90(axes=(0, 1)) turns counter-clockwise: out[i, j] = in[j, W - 1 - i] for
+        # k = 1, so (x, y) -> (y, W - x); k quarter turns compose that k times.
+        k = params["k"] % 4
+        matrix = np.eye(3)
+        w, h = float(width), float(height)
+        for _ in range(k):
+            matrix = np.array([[0, 1, 0], [-1, 0, w], [0, 0, 1]], dtype=float) @ matrix
+            w, h = h, w
+        return _homogeneous(matrix), (int(h), int(w))
+    if name == "rotate":
+        return _homogeneous(affine_matrix((width / 2, height / 2), angle=params["angle"])), size
+    if name == "affine":
+        matrix = affine_matrix(
+            (width / 2, height / 2),
+            angle=params["angle"],
+            scale=params["scale"],
+            translate=tuple(params["translate"]),
+            shear=tuple(params["shear"]),
+        )
+        return _homogeneous(matrix), size
+    if name == "perspective":
+        corners = [[0.0, 0.0], [width, 0.0], [width, height], [0.0, height]]
+        return _homogeneous(perspective_matrix(corners, params["corners"])), size
+    if name in ("random_crop", "center_crop"):
+        # A negative top/left is padding: the same subtraction covers it.
+        crop_h, crop_w = params["size"]
+        return _affine((1.0, 1.0), (-params["left"], -params["top"])), (crop_h, crop_w)
+    if name == "random_resized_crop":
+        out_h, out_w = params["size"]
+        sx, sy = out_w / params["width"], out_h / params["height"]
+        return _affine((sx, sy), (-params["left"] * sx, -params["top"] * sy)), (out_h, out_w)
+    if name == "resize":
+        out_h, out_w = params["size"]
+        return _affine((out_w / width, out_h / height), (0.0, 0.0)), (out_h, out_w)
+    if name == "pad":
+        left, top, right, bottom = params["padding"]
+        out = (top + height + bottom, left + width + right)
+        return _affine((1.0, 1.0), (left, top)), out
+    raise UnsupportedTransform(name)
+
+
+# ---- moving each kind of target --------------------------------------------------------------
+
+
+def box_areas(boxes: np.ndarray) -> np.ndarray:
+    """Areas of xyxy boxes (0 for an empty or inverted one)."""
+    boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+    widths = np.clip(boxes[:, 2] - boxes[:, 0], 0.0, None)
+    heights = np.clip(boxes[:, 3] - boxes[:, 1], 0.0, None)
+    return widths * heights
+
+
+def polygon_area(polygon: np.ndarray) -> float:
+    """Unsigned shoelace area; 0 for fewer than three vertices."""
+    if len(polygon) < 3:
+        return 0.0
+    x, y = polygon[:, 0], polygon[:, 1]
+    return float(abs(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))) / 2)
+
+
+def _move_boxes(
+    boxes: np.ndarray, visibility: np.ndarray, mapping: PointMap, size: Size
+) -> tuple[np.ndarray, np.ndarray]:
+    """Enclosing boxes of the mapped corners, clipped, and the visibility after this step.
+
+    The enclosing box is what the box formats can hold; under a rotation it is larger than the
+    object, which is the usual price (Albumentations, torchvision do the same).
+    """
+    if len(boxes) == 0:
+        return boxes.copy(), visibility.copy()
+    x0, y0, x1, y1 = boxes.T
+    corners = np.stack([np.c_[x0, y0], np.c_[x1, y0], np.c_[x1, y1], np.c_[x0, y1]], axis=1)
+    mapped = mapping(corners.reshape(-1, 2)).reshape(-1, 4, 2)
+    moved = np.c_[mapped.min(axis=1), mapped.max(axis=1)]
+    height, width = size
+    clipped = np.clip(moved, 0.0, [width, height, width, height])
+    before, after = box_areas(moved), box_areas(clipped)
+    # A degenerate (zero-area) box counts as visible while clipping has not cut it.
+    with np.errstate(divide="ignore", invalid="ignore"):
+        fraction = np.where(
+            before > 0, after / before, np.all(clipped == moved, axis=1).astype(float)
+        )
+    return clipped, visibility * fraction
+
+
+def clip_polygon(polygon: np.ndarray, size: Size) -> np.ndarray:
+    """Sutherland–Hodgman clipping of ``polygon`` to the image rectangle [0, W] x [0, H].
+
+    Exact for convex windows such as the image, for any (also concave) polygon; a concave
+    polygon split in two by the border comes back as one outline joined along the border.
+    """
+    height, width = size
+    # Each edge of the window: (axis, bound, keep the side where coordinate >= bound?)
+    edges = ((0, 0.0, True), (0, float(width), False), (1, 0.0, True), (1, float(height), False))
+    points = np.asarray(polygon, dtype=np.float64).reshape(-1, 2)
+    for axis, bound, lower in edges:
+        if len(points) == 0:
+            break
+        out: list[np.ndarray] = []
+        prev = points[-1]
+        for point in points:
+            inside = point[axis] >= bound if lower else point[axis] <= bound
+            prev_inside = prev[axis] >= bound if lower else prev[axis] <= bound
+            if inside != prev_inside:
+                t = (bound - prev[axis]) / (point[axis] - prev[axis])
+                crossing = prev + t * (point - prev)
+                crossing[axis] = bound  # exact on the border, whatever the rounding
+                out.append(crossing)
+            if inside:
+                out.append(point)
+            prev = point
+        points = np.array(out, dtype=np.float64).reshape(-1, 2)
+    return points
+
+
+def _move_keypoints(keypoints: np.ndarray, mapping: PointMap, size: Size) -> np.ndarray:
+    """Mapped keypoints; one that left the closed image rectangle gets v = 0 and keeps its
+    coordinates (a later step never makes it visible again: its pixels are gone)."""
+    if len(keypoints) == 0:
+        return keypoints.copy()
+    height, width = size
+    xy = mapping(keypoints[:, :2])
+    inside = (xy[:, 0] >= 0) & (xy[:, 0] <= width) & (xy[:, 1] >= 0) & (xy[:, 1] <= height)
+    v = np.where(inside, keypoints[:, 2], 0.0)
+    return np.c_[xy, v]
+
+
+def _mask_params(params: Params) -> Params:
+    """The image's params with nearest interpolation (class ids must not blend) and a fill of
+    0 (background). Other border modes stay: reflected content gets its reflected class."""
+    out = dict(params)
+    if "interpolation" in out:
+        out["interpolation"] = "nearest"
+    if "fill" in out:
+        out["fill"] = 0
+    return out
+
+
+def _move_mask(name: str, params: Params, mask: np.ndarray) -> np.ndarray:
+    moved = REGISTRY[name].apply(mask[:, :, None], _mask_params(params))
+    return np.ascontiguousarray(moved[:, :, 0])
+
+
+def _apply_step(name: str, params: Params, targets: Targets) -> Targets:
+    found = point_map(name, params, targets.size)
+    if found is None:
+        return targets
+    mapping, size = found
+    boxes, visibility = _move_boxes(targets.boxes, targets.box_visibility, mapping, size)
+    polygons = [clip_polygon(mapping(p) if len(p) else p, size) for p in targets.polygons]
+    keypoints = [_move_keypoints(k, mapping, size) for k in targets.keypoints]
+    mask = None if targets.mask is None else _move_mask(name, params, targets.mask)
+    if mask is not None and mask.shape != size:
+        # The kernel and the map disagree on the output size: a bug here, not in the data.
+        raise AssertionError(f"{name}: mask became {mask.shape}, points map to {size}")
+    return targets.replace(
+        size=size, boxes=boxes, box_visibility=visibility, polygons=polygons,
+        keypoints=keypoints, mask=mask,
+    )  # fmt: skip
+
+
+def apply_targets(records: list[Record], targets: Targets) -> Targets:
+    """Move ``targets`` (of the image before the steps) through the recorded steps, walking
+    blocks like ``compose.replay`` (fired steps only, children in their recorded order)."""
+    for record in records:
+        if not record["fired"]:
+            continue
+        if "steps" in record:
+            targets = apply_targets(record["steps"], targets)
+        else:
+            targets = _apply_step(record["name"], record["params"], targets)
+    return targets
+
+
+# ---- after the move: dropping what left the image, mirrored labels --------------------------
+
+
+def filter_boxes(
+    targets: Targets, min_visibility: float = 0.0, min_area: float = 0.0
+) -> tuple[Targets, list[int]]:
+    """Drop the boxes whose visibility is under ``min_visibility`` or whose (clipped) area in
+    pixels² is under ``min_area``, and the polygons whose area is under ``min_area``.
+
+    Boxes and polygons with nothing left inside the image (area 0) are always dropped, whatever
+    the thresholds: no format can label an object that is not there. Returns the kept targets
+    and the indices of the dropped boxes (in the input order), so the caller can record them.
+    Polygons are dropped silently here; their indices can be recomputed with
+    :func:`polygon_area` if a format needs them.
+    """
+    areas = box_areas(targets.boxes)
+    gone = (areas <= 0) | (areas < min_area) | (targets.box_visibility < min_visibility)
+    dropped = [int(i) for i in np.flatnonzero(gone)]
+    keep = ~gone
+    poly_keep = [
+        (area := polygon_area(p)) > 0 and area >= min_area for p in targets.polygons
+    ]  # fmt: skip
+    kept = targets.replace(
+        boxes=targets.boxes[keep],
+        box_labels=[label for label, k in zip(targets.box_labels, keep, strict=True) if k],
+        box_visibility=targets.box_visibility[keep],
+        polygons=[p for p, k in zip(targets.polygons, poly_keep, strict=True) if k],
+        polygon_labels=[
+            label for label, k in zip(targets.polygon_labels, poly_keep, strict=True) if k
+        ],
+    )
+    return kept, dropped
+
+
+def _fired_names(records: list[Record]) -> list[str]:
+    names = []
+    for record in records:
+        if not record["fired"]:
+            continue
+        if "steps" in record:
+            names.extend(_fired_names(record["steps"]))
+        else:
+            names.append(record["name"])
+    return names
+
+
+def mirrored(records: list[Record]) -> bool:
+    """Whether an odd number of ``hflip`` steps fired.
+
+    Only ``hflip`` counts, as in Albumentations: a ``vflip`` (or rot90 by 2 then vflip, which is
+    a horizontal mirror in disguise) also reverses handedness, but datasets' left/right pairs
+    (eyes, hands) are defined for upright images and swapping them after a vertical flip
+    surprises more people than it helps. A recipe that needs it can use ``hflip`` instead.
+    """
+    return _fired_names(records).count("hflip") % 2 == 1
+
+
+def swap_flip_pairs(
+    labels: Sequence[Any], pairs: Sequence[Sequence[Any]], records: list[Record]
+) -> tuple[list[Any], bool]:
+    """Swap left/right ``labels`` per ``pairs`` ([[left, right], ...]) when the records mirror
+    the image horizontally (:func:`mirrored`); return the labels and whether they mirrored.
+
+    Works on any label values (class names, ids, keypoint names): a label equal to one side of
+    a pair becomes the other side, others stay.
+    """
+    flipped = mirrored(records)
+    if not flipped:
+        return list(labels), False
+    return [_partner(label, pairs) for label in labels], True
+
+
+def _partner(label: Any, pairs: Sequence[Sequence[Any]]) -> Any:
+    # A linear search, not a dict: JSON labels may be lists or objects, which do not hash.
+    for left, right in pairs:
+        if label == left:
+            return right
+        if label == right:
+            return left
+    return label
