@@ -1,8 +1,9 @@
 """Composition blocks (sequence, one_of, some_of) and the pipeline runner and replayer.
 
-Running a pipeline samples and applies step by step, since a step's parameters may depend on the
-size the previous step produced. Every step, fired or not, leaves a record; replaying those
-records needs no recipe and no random numbers (``replay``).
+Running a pipeline samples step by step, since a step's parameters may depend on the size the
+previous step produced; applying goes through :mod:`augtool.transforms.fusion`, which fuses runs
+of geometric steps into one resampling. Every step, fired or not, leaves a record; replaying
+those records needs no recipe and no random numbers (``replay``), and applies them the same way.
 
 Blocks follow Albumentations: ``one_of`` picks one child, with the children's ``p`` as weights,
 and applies it; ``some_of`` picks ``n`` distinct children, with the same weights, and applies them
@@ -17,7 +18,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from augtool.transforms.base import REGISTRY, Transform, integers
+from augtool.transforms.base import Transform, integers
+from augtool.transforms.fusion import Applier
 from augtool.transforms.params import PROBABILITY, Param, Range
 
 Record = dict[str, Any]
@@ -91,32 +93,29 @@ def run(
     steps: list[Step], image: np.ndarray, rng: np.random.Generator
 ) -> tuple[np.ndarray, list[Record]]:
     """Sample and apply ``steps`` in order; return the new image and one record per step."""
-    records = []
-    for step in steps:
-        image, record = _run_step(step, image, rng, forced=False)
-        records.append(record)
-    return image, records
+    applier = Applier(image)
+    records = [_run_step(step, applier, rng, forced=False) for step in steps]
+    return applier.image(), records
 
 
-def _run_step(
-    step: Step, image: np.ndarray, rng: np.random.Generator, forced: bool
-) -> tuple[np.ndarray, Record]:
+def _run_step(step: Step, applier: Applier, rng: np.random.Generator, forced: bool) -> Record:
     draw = float(rng.random())
     fired = forced or draw < step.p
     if isinstance(step, Transform):
         if not fired:
-            return image, {"name": step.name, "fired": False, "params": {}}
-        params = step.sample(rng, image.shape)
-        return step.apply(image, params), {"name": step.name, "fired": True, "params": params}
+            return {"name": step.name, "fired": False, "params": {}}
+        params = step.sample(rng, applier.shape)
+        applier.feed(step.name, params)
+        return {"name": step.name, "fired": True, "params": params}
     if not fired:
-        return image, {"name": step.kind, "fired": False, "params": {}, "steps": []}
+        return {"name": step.kind, "fired": False, "params": {}, "steps": []}
     chosen = _choose(step, rng)
-    child_records = []
-    for index in chosen:
-        image, record = _run_step(step.children[index], image, rng, forced=step.kind != "sequence")
-        child_records.append(record)
+    forced_children = step.kind != "sequence"
+    child_records = [
+        _run_step(step.children[index], applier, rng, forced_children) for index in chosen
+    ]
     params = {} if step.kind == "sequence" else {"chosen": chosen}
-    return image, {"name": step.kind, "fired": True, "params": params, "steps": child_records}
+    return {"name": step.kind, "fired": True, "params": params, "steps": child_records}
 
 
 def _choose(block: Block, rng: np.random.Generator) -> list[int]:
@@ -136,11 +135,16 @@ def _choose(block: Block, rng: np.random.Generator) -> list[int]:
 
 def replay(records: list[Record], image: np.ndarray) -> np.ndarray:
     """Re-apply recorded steps: a pure function of the image and the records."""
+    applier = Applier(image)
+    _feed(records, applier)
+    return applier.image()
+
+
+def _feed(records: list[Record], applier: Applier) -> None:
     for record in records:
         if not record["fired"]:
             continue
         if "steps" in record:
-            image = replay(record["steps"], image)
+            _feed(record["steps"], applier)
         else:
-            image = REGISTRY[record["name"]].apply(image, record["params"])
-    return image
+            applier.feed(record["name"], record["params"])

@@ -21,8 +21,11 @@ from augtool.transforms.imaging import (
 from augtool.transforms.params import Choice, Fill, IntSet, Param, Range, Size
 from augtool.transforms.warp import (
     WARP_INTERPOLATIONS,
+    Geometry,
     affine_matrix,
     perspective_matrix,
+    scaling,
+    translation,
     warp,
 )
 
@@ -53,6 +56,12 @@ class HFlip(Transform):
     def apply(image: np.ndarray, params: Params) -> np.ndarray:
         return image[:, ::-1].copy()
 
+    @staticmethod
+    def geometry(params: Params, size: tuple[int, int]) -> Geometry:
+        width = size[1]
+        matrix = np.array([[-1.0, 0.0, width], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
+        return Geometry(matrix, size, exact=True)
+
 
 @register
 class VFlip(Transform):
@@ -68,6 +77,12 @@ class VFlip(Transform):
     @staticmethod
     def apply(image: np.ndarray, params: Params) -> np.ndarray:
         return image[::-1].copy()
+
+    @staticmethod
+    def geometry(params: Params, size: tuple[int, int]) -> Geometry:
+        height = size[0]
+        matrix = np.array([[1.0, 0.0, 0.0], [0.0, -1.0, height], [0.0, 0.0, 1.0]])
+        return Geometry(matrix, size, exact=True)
 
 
 @register
@@ -87,6 +102,17 @@ class Rot90(Transform):
     @staticmethod
     def apply(image: np.ndarray, params: Params) -> np.ndarray:
         return np.rot90(image, params["k"], axes=(0, 1)).copy()
+
+    @staticmethod
+    def geometry(params: Params, size: tuple[int, int]) -> Geometry:
+        matrix = np.eye(3)
+        height, width = size
+        for _ in range(params["k"] % 4):
+            # A quarter turn counter-clockwise: (x, y) -> (y, width - x), then the sides swap.
+            turn = np.array([[0.0, 1.0, 0.0], [-1.0, 0.0, width], [0.0, 0.0, 1.0]])
+            matrix = turn @ matrix
+            height, width = width, height
+        return Geometry(matrix, (height, width), exact=True)
 
 
 @register
@@ -114,16 +140,13 @@ class Rotate(Transform):
 
     @staticmethod
     def apply(image: np.ndarray, params: Params) -> np.ndarray:
-        height, width = image.shape[:2]
+        return _warp_step(image, Rotate.geometry(params, image.shape[:2]))
+
+    @staticmethod
+    def geometry(params: Params, size: tuple[int, int]) -> Geometry:
+        height, width = size
         matrix = affine_matrix((width / 2, height / 2), angle=params["angle"])
-        return warp(
-            image,
-            matrix,
-            (height, width),
-            params["border"],
-            params["fill"],
-            params["interpolation"],
-        )
+        return _reading(matrix, size, params)
 
 
 @register
@@ -172,7 +195,11 @@ class Affine(Transform):
 
     @staticmethod
     def apply(image: np.ndarray, params: Params) -> np.ndarray:
-        height, width = image.shape[:2]
+        return _warp_step(image, Affine.geometry(params, image.shape[:2]))
+
+    @staticmethod
+    def geometry(params: Params, size: tuple[int, int]) -> Geometry:
+        height, width = size
         matrix = affine_matrix(
             (width / 2, height / 2),
             angle=params["angle"],
@@ -180,14 +207,7 @@ class Affine(Transform):
             translate=tuple(params["translate"]),
             shear=tuple(params["shear"]),
         )
-        return warp(
-            image,
-            matrix,
-            (height, width),
-            params["border"],
-            params["fill"],
-            params["interpolation"],
-        )
+        return _reading(matrix, size, params)
 
 
 @register
@@ -228,16 +248,36 @@ class Perspective(Transform):
 
     @staticmethod
     def apply(image: np.ndarray, params: Params) -> np.ndarray:
-        height, width = image.shape[:2]
+        return _warp_step(image, Perspective.geometry(params, image.shape[:2]))
+
+    @staticmethod
+    def geometry(params: Params, size: tuple[int, int]) -> Geometry:
+        height, width = size
         matrix = perspective_matrix(_corners(width, height), params["corners"])
-        return warp(
-            image,
-            matrix,
-            (height, width),
-            params["border"],
-            params["fill"],
-            params["interpolation"],
-        )
+        return _reading(matrix, size, params)
+
+
+def _reading(matrix: np.ndarray, size: tuple[int, int], params: Params) -> Geometry:
+    """A step that may read outside its input: it sets the border of whatever follows it."""
+    return Geometry(
+        matrix,
+        size,
+        interpolation=params["interpolation"],
+        border=params["border"],
+        fill=params["fill"],
+    )
+
+
+def _warp_step(image: np.ndarray, geometry: Geometry) -> np.ndarray:
+    assert geometry.border is not None and geometry.interpolation is not None
+    return warp(
+        image,
+        geometry.matrix,
+        geometry.size,
+        geometry.border,
+        geometry.fill,
+        geometry.interpolation,
+    )
 
 
 def _corners(width: int, height: int) -> list[list[float]]:
@@ -261,6 +301,7 @@ class RandomCrop(Transform):
     family = FAMILY
     params = (CROP_SIZE, CROP_FILL)
     example = "- random_crop: {size: [224, 224]}"
+    geometry = staticmethod(lambda params, size: _crop_geometry(params, size))
 
     def sample(self, rng: np.random.Generator, shape: Shape) -> Params:
         height, width = shape[:2]
@@ -281,6 +322,7 @@ class CenterCrop(Transform):
     family = FAMILY
     params = (CROP_SIZE, CROP_FILL)
     example = "- center_crop: {size: [224, 224]}"
+    geometry = staticmethod(lambda params, size: _crop_geometry(params, size))
 
     def sample(self, rng: np.random.Generator, shape: Shape) -> Params:
         height, width = shape[:2]
@@ -295,6 +337,16 @@ class CenterCrop(Transform):
     @staticmethod
     def apply(image: np.ndarray, params: Params) -> np.ndarray:
         return _crop(image, params["top"], params["left"], params["size"], params["fill"])
+
+
+def _crop_geometry(params: Params, size: tuple[int, int]) -> Geometry | None:
+    """A crop inside the image only picks pixels; one that pads is applied on its own."""
+    top, left = params["top"], params["left"]
+    crop_h, crop_w = params["size"]
+    height, width = size
+    if top < 0 or left < 0 or top + crop_h > height or left + crop_w > width:
+        return None
+    return Geometry(translation(-left, -top), (crop_h, crop_w), exact=True)
 
 
 def _centred(length: int, crop: int) -> int:
@@ -386,6 +438,14 @@ class RandomResizedCrop(Transform):
         top, left = params["top"], params["left"]
         box = (left, top, left + params["width"], top + params["height"])
         return _resize(image, params["size"], params["interpolation"], box)
+
+    @staticmethod
+    def geometry(params: Params, size: tuple[int, int]) -> Geometry:
+        out_h, out_w = params["size"]
+        matrix = scaling(out_w / params["width"], out_h / params["height"]) @ translation(
+            -params["left"], -params["top"]
+        )
+        return Geometry(matrix, (out_h, out_w), interpolation=params["interpolation"])
 
 
 def _resized_crop_window(
@@ -489,6 +549,15 @@ class Resize(Transform):
         if list(image.shape[:2]) == params["size"]:
             return image.copy()
         return _resize(image, params["size"], params["interpolation"])
+
+    @staticmethod
+    def geometry(params: Params, size: tuple[int, int]) -> Geometry:
+        out_h, out_w = params["size"]
+        height, width = size
+        if (out_h, out_w) == (height, width):
+            return Geometry(np.eye(3), size, exact=True)
+        matrix = scaling(out_w / width, out_h / height)
+        return Geometry(matrix, (out_h, out_w), interpolation=params["interpolation"])
 
 
 @dataclass(frozen=True)

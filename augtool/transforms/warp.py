@@ -9,11 +9,38 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image
 
 from augtool.transforms.imaging import RESAMPLE, fill_value, from_pil, to_pil
+
+
+@dataclass(frozen=True)
+class Geometry:
+    """How a geometric step moves pixels, for fusing consecutive steps into one resampling.
+
+    ``matrix`` maps the step's input to its output in pixel-edge coordinates (the image spans
+    [0, width] x [0, height]); ``size`` is the output (height, width). ``exact`` steps only pick
+    pixels (flips, quarter turns, crops inside the image) and never resample; ``border`` is set
+    when the step reads outside its input canvas (and so fixes what lies there)."""
+
+    matrix: np.ndarray
+    size: tuple[int, int]
+    exact: bool = False
+    interpolation: str | None = None
+    border: str | None = None
+    fill: int | list[int] = 0
+
+
+def translation(dx: float, dy: float) -> np.ndarray:
+    return np.array([[1.0, 0.0, dx], [0.0, 1.0, dy], [0.0, 0.0, 1.0]])
+
+
+def scaling(sx: float, sy: float) -> np.ndarray:
+    return np.diag([sx, sy, 1.0])
+
 
 _PAD_BUDGET = 64_000_000  # pixels of the padded source, at most
 _NUMPY_PAD = {"reflect": "reflect", "replicate": "edge", "wrap": "wrap"}
