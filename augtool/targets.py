@@ -255,8 +255,9 @@ def _move_boxes(
 def clip_polygon(polygon: np.ndarray, size: Size) -> np.ndarray:
     """Sutherland–Hodgman clipping of ``polygon`` to the image rectangle [0, W] x [0, H].
 
-    Exact for convex windows such as the image, for any (also concave) polygon; a concave
-    polygon split in two by the border comes back as one outline joined along the border.
+    The algorithm is exact when the clipping window is convex, and the image is, so any polygon
+    (concave too) is clipped right; a concave polygon that the border cuts in two comes back as
+    one outline joined along the border (zero-width seams), as every SH implementation does.
     """
     height, width = size
     # Each edge of the window: (axis, bound, keep the side where coordinate >= bound?)
@@ -330,7 +331,12 @@ def _apply_step(name: str, params: Params, targets: Targets) -> Targets:
 
 def apply_targets(records: list[Record], targets: Targets) -> Targets:
     """Move ``targets`` (of the image before the steps) through the recorded steps, walking
-    blocks like ``compose.replay`` (fired steps only, children in their recorded order)."""
+    blocks like ``compose.replay`` (fired steps only, children in their recorded order).
+
+    Points compose exactly, however the image pipeline groups its resamplings. The mask is
+    resampled step by step with each kernel (nearest): a pipeline that fuses several geometric
+    steps into one resampling can differ from it by a pixel along class borders.
+    """
     for record in records:
         if not record["fired"]:
             continue
