@@ -7,8 +7,10 @@ under a final name. The temp file is removed on any failure, ENOSPC at close inc
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import tempfile
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
@@ -26,13 +28,44 @@ def _umask() -> int:
 _FILE_MODE = 0o666 & ~_umask()
 
 
-@contextlib.contextmanager
-def atomic_open(path: Path, fsync: bool = False) -> Iterator[IO[bytes]]:
-    """Open a temp file beside ``path`` for binary writing; on success it replaces ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+
+
+def _open_temp(path: Path) -> tuple[int, str]:
+    """Create a new temp file beside ``path``, named after this process, thread and ``path``.
+
+    No two live writers share a name (one pid and thread writes one file at a time), so the name
+    needs no random part, and ``O_CREAT`` with the default mode gives the umask's permissions
+    without an ``fchmod``. A leftover of the same name (a killed process whose pid came back) or
+    a name too long for the file system falls back to ``mkstemp``.
+    """
+    tmp = os.path.join(
+        path.parent, f"{TEMP_PREFIX}{os.getpid()}-{threading.get_ident()}-{path.name}.tmp"
+    )
+    try:
+        try:
+            return os.open(tmp, _FLAGS, 0o666), tmp
+        except FileNotFoundError:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            return os.open(tmp, _FLAGS, 0o666), tmp
+    except (FileExistsError, OSError) as exc:
+        if not isinstance(exc, FileExistsError) and exc.errno != errno.ENAMETOOLONG:
+            raise
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=TEMP_PREFIX, suffix=".tmp")
     try:
         os.fchmod(fd, _FILE_MODE)
+    except BaseException:
+        os.close(fd)
+        os.unlink(tmp)
+        raise
+    return fd, tmp
+
+
+@contextlib.contextmanager
+def atomic_open(path: Path, fsync: bool = False) -> Iterator[IO[bytes]]:
+    """Open a temp file beside ``path`` for binary writing; on success it replaces ``path``."""
+    fd, tmp = _open_temp(path)
+    try:
         with os.fdopen(fd, "wb") as handle:
             yield handle
             if fsync:

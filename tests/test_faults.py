@@ -270,3 +270,46 @@ def test_disk_full_on_replace_fails_cleanly(
     # Nothing that looks like a finished run is left behind.
     assert not (out / "manifest.jsonl").exists()
     assert not (out / "SHA256SUMS").exists()
+
+
+# --- atomic writes ---------------------------------------------------------------------------
+
+
+def test_write_atomic_creates_folders_and_leaves_no_temp_file(tmp_path: Path) -> None:
+    from augtool.atomic import write_atomic
+
+    target = tmp_path / "a" / "b" / "x.jpg"
+    write_atomic(target, b"one")
+    write_atomic(target, b"two")
+    assert target.read_bytes() == b"two"
+    assert leftover_temp_files(tmp_path) == []
+
+
+def test_write_atomic_mode_follows_the_umask(tmp_path: Path) -> None:
+    from augtool.atomic import _FILE_MODE, write_atomic
+
+    target = tmp_path / "x.jpg"
+    write_atomic(target, b"data")
+    assert target.stat().st_mode & 0o777 == _FILE_MODE
+
+
+def test_write_atomic_survives_a_leftover_temp_file_of_the_same_name(tmp_path: Path) -> None:
+    import threading
+
+    from augtool.atomic import write_atomic
+
+    # What a killed process whose pid (and thread id) came back would have left.
+    stale = tmp_path / f"{TEMP_PREFIX}{os.getpid()}-{threading.get_ident()}-x.jpg.tmp"
+    stale.write_bytes(b"stale")
+    write_atomic(tmp_path / "x.jpg", b"fresh")
+    assert (tmp_path / "x.jpg").read_bytes() == b"fresh"
+    assert stale.read_bytes() == b"stale"  # not ours to touch; the next run's cleanup removes it
+
+
+def test_write_atomic_long_name_falls_back_to_a_random_temp_name(tmp_path: Path) -> None:
+    from augtool.atomic import write_atomic
+
+    target = tmp_path / ("n" * 250)
+    write_atomic(target, b"data")
+    assert target.read_bytes() == b"data"
+    assert leftover_temp_files(tmp_path) == []

