@@ -113,3 +113,32 @@ pipeline:
         out, records = run(steps, image, np.random.default_rng(seed))
         assert out.shape == (20, 25, channels)
         assert np.array_equal(replay(records, image), out)
+
+
+def test_an_axis_aligned_run_is_one_antialiased_resize_of_the_window() -> None:
+    image = smooth_image()
+    steps = [("hflip", {}), ("random_resized_crop", CROP)]
+    out = fused(image, steps)
+    # The mirrored window of the source, resized, then mirrored back: Pillow's own resize.
+    width = image.shape[1]
+    box = (width - CROP["left"] - CROP["width"], CROP["top"], width - CROP["left"], 70)
+    expected = REGISTRY["hflip"].apply(
+        REGISTRY["resize"].apply(
+            image[int(box[1]) : int(box[3]), int(box[0]) : int(box[2])],
+            {"size": CROP["size"], "interpolation": "bilinear"},
+        ),
+        {},
+    )
+    assert np.abs(out.astype(int) - expected.astype(int)).max() <= 1
+
+
+def test_a_reading_step_joins_flips_and_quarter_turns() -> None:
+    """Mirroring then reflecting the border is reflecting then mirroring: one warp, not two."""
+    image = smooth_image()
+    steps = [("hflip", {}), ("rotate", ROTATE), ("random_resized_crop", CROP)]
+    applier = Applier(image)
+    for name, params in steps[:2]:
+        applier.feed(name, params)
+    assert len(applier._pending) == 2
+    one, two = fused(image, steps), sequential(image, steps)
+    assert np.abs(one.astype(int) - two.astype(int))[4:-4, 4:-4].mean() < 2.0

@@ -9,14 +9,17 @@ Fusion is part of what "applying" means, so it is the same in ``run`` and ``repl
 depend only on the image and the recorded steps. The rules:
 
 - A run of geometric steps is collected while nothing else fires. A step that reads outside its
-  input (``rotate``, ``affine``, ``perspective``, which set a border) may only *start* a run: what
-  it reads outside must be the source's border, not a cropped canvas's.
+  input (``rotate``, ``affine``, ``perspective``, ``pad``, a crop larger than the image, which set
+  a border) may only start a run, or follow flips and quarter turns: what it reads outside must
+  be the source's border seen through whole-canvas maps, not a cropped canvas's.
 - A run of steps that only pick pixels (flips, quarter turns, crops inside the image) is applied
   step by step: exact, no resampling. So is a run of one step.
-- Otherwise the run is one warp with the composed matrix, the border of its first step (or none,
-  if nothing reads outside) and the interpolation of its first step that names one (``lanczos``
-  is done as ``bicubic``). When the run shrinks the image by 2x or more, the source is first
-  reduced by the whole factor with a box filter (``Image.reduce``), so the warp does not alias.
+- A run whose composed map is axis-aligned (scales, shifts, flips) and stays inside the source
+  is one antialiased ``resize`` of the source window (then a flip where a scale is negative).
+- Otherwise the run is one warp with the composed matrix, the border of its step that reads
+  outside (or none) and the interpolation of its first step that names one (``lanczos`` is done
+  as ``bicubic``). When the run shrinks the image by 2x or more, the source is first reduced by
+  the whole factor with a box filter (``Image.reduce``), so the warp does not alias.
 - Geometric steps that can do neither (a crop that pads, ``pad``) and every other step are applied
   on their own, after the pending run.
 """
@@ -29,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from augtool.transforms.base import REGISTRY
-from augtool.transforms.imaging import from_pil, to_pil
+from augtool.transforms.imaging import from_pil, resize_image, to_pil
 from augtool.transforms.warp import Geometry, scaling, warp
 
 
@@ -55,7 +58,7 @@ class Applier:
             self._image = cls.apply(self._image, params)
             self._size = (int(self._image.shape[0]), int(self._image.shape[1]))
             return
-        if geometry.border is not None and self._pending:
+        if geometry.border is not None and not all(g.whole for _, _, g in self._pending):
             self.image()
         self._pending.append((name, params, geometry))
         self._size = geometry.size
@@ -75,9 +78,19 @@ def _fused(image: np.ndarray, run: list[Geometry]) -> np.ndarray:
     matrix = np.eye(3)
     for geometry in run:
         matrix = geometry.matrix @ matrix
-    first = run[0]
-    border = first.border or "constant"
+    size = run[-1].size
     interpolation = next((g.interpolation for g in run if g.interpolation), "bilinear")
+    reader = next((g for g in run if g.border is not None), None)
+    if reader is None:
+        window = _axis_aligned_window(matrix, size, image.shape[:2])
+        if window is not None:
+            box, flip_x, flip_y = window
+            out = resize_image(image, list(size), interpolation, box)
+            if flip_x:
+                out = np.ascontiguousarray(out[:, ::-1])
+            if flip_y:
+                out = np.ascontiguousarray(out[::-1])
+            return out
     if interpolation == "lanczos":
         interpolation = "bicubic"
     source = image
@@ -85,7 +98,32 @@ def _fused(image: np.ndarray, run: list[Geometry]) -> np.ndarray:
     if factor >= 2:
         source = _reduce(image, factor)
         matrix = matrix @ scaling(factor, factor)
-    return warp(source, matrix, run[-1].size, border, first.fill, interpolation)
+    border = "constant" if reader is None else reader.border
+    fill = 0 if reader is None else reader.fill
+    assert border is not None
+    return warp(source, matrix, size, border, fill, interpolation)
+
+
+def _axis_aligned_window(
+    matrix: np.ndarray, size: tuple[int, int], source: tuple[int, ...]
+) -> tuple[tuple[float, float, float, float], bool, bool] | None:
+    """The source window (left, top, right, bottom) that a scale-and-shift map sends onto the
+    whole output, and whether x and y are mirrored; None for any other map."""
+    if (
+        abs(matrix[0, 1]) > 1e-12
+        or abs(matrix[1, 0]) > 1e-12
+        or not np.allclose(matrix[2], (0, 0, 1))
+    ):
+        return None
+    sx, sy, tx, ty = matrix[0, 0], matrix[1, 1], matrix[0, 2], matrix[1, 2]
+    height, width = size
+    xs = sorted(((0 - tx) / sx, (width - tx) / sx))
+    ys = sorted(((0 - ty) / sy, (height - ty) / sy))
+    eps = 1e-9
+    if xs[0] < -eps or ys[0] < -eps or xs[1] > source[1] + eps or ys[1] > source[0] + eps:
+        return None
+    box = (max(xs[0], 0.0), max(ys[0], 0.0), min(xs[1], source[1]), min(ys[1], source[0]))
+    return box, sx < 0, sy < 0
 
 
 def _reduction(matrix: np.ndarray) -> int:

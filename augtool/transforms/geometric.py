@@ -13,10 +13,8 @@ from augtool.transforms.base import Params, Shape, Transform, integers, register
 from augtool.transforms.imaging import (
     BORDERS,
     INTERPOLATIONS,
-    RESAMPLE,
     fill_value,
-    from_pil,
-    to_pil,
+    resize_image,
 )
 from augtool.transforms.params import Choice, Fill, IntSet, Param, Range, Size
 from augtool.transforms.warp import (
@@ -63,7 +61,7 @@ class HFlip(Transform):
     def geometry(params: Params, size: tuple[int, int]) -> Geometry:
         width = size[1]
         matrix = np.array([[-1.0, 0.0, width], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
-        return Geometry(matrix, size, exact=True)
+        return Geometry(matrix, size, exact=True, whole=True)
 
 
 @register
@@ -85,7 +83,7 @@ class VFlip(Transform):
     def geometry(params: Params, size: tuple[int, int]) -> Geometry:
         height = size[0]
         matrix = np.array([[1.0, 0.0, 0.0], [0.0, -1.0, height], [0.0, 0.0, 1.0]])
-        return Geometry(matrix, size, exact=True)
+        return Geometry(matrix, size, exact=True, whole=True)
 
 
 @register
@@ -115,7 +113,7 @@ class Rot90(Transform):
             turn = np.array([[0.0, 1.0, 0.0], [-1.0, 0.0, width], [0.0, 0.0, 1.0]])
             matrix = turn @ matrix
             height, width = width, height
-        return Geometry(matrix, (height, width), exact=True)
+        return Geometry(matrix, (height, width), exact=True, whole=True)
 
 
 @register
@@ -380,23 +378,6 @@ def _canvas(height: int, width: int, channels: int, fill: int | list[int]) -> np
     return np.broadcast_to(colour, (height, width, channels)).copy()
 
 
-def _resize(
-    image: np.ndarray,
-    size: list[int],
-    interpolation: str,
-    box: tuple[float, float, float, float] | None = None,
-) -> np.ndarray:
-    """Pillow's resize (optionally of the ``box`` window) to ``size`` = [height, width]."""
-    height, width = size
-    if image.shape[2] == 4 and interpolation != "nearest":
-        # As in warp: Pillow would premultiply RGBA by alpha and round the translucent colours.
-        colour = _resize(np.ascontiguousarray(image[:, :, :3]), size, interpolation, box)
-        alpha = _resize(np.ascontiguousarray(image[:, :, 3:]), size, interpolation, box)
-        return np.concatenate([colour, alpha], axis=2)
-    result = to_pil(image).resize((width, height), RESAMPLE[interpolation], box=box)
-    return from_pil(result)
-
-
 RESIZE_INTERPOLATION = Param(
     "interpolation", Choice(INTERPOLATIONS), "bilinear", "resampling filter (antialiased)"
 )
@@ -441,7 +422,7 @@ class RandomResizedCrop(Transform):
     def apply(image: np.ndarray, params: Params) -> np.ndarray:
         top, left = params["top"], params["left"]
         box = (left, top, left + params["width"], top + params["height"])
-        return _resize(image, params["size"], params["interpolation"], box)
+        return resize_image(image, params["size"], params["interpolation"], box)
 
     @staticmethod
     def geometry(params: Params, size: tuple[int, int]) -> Geometry:
@@ -552,7 +533,7 @@ class Resize(Transform):
     def apply(image: np.ndarray, params: Params) -> np.ndarray:
         if list(image.shape[:2]) == params["size"]:
             return image.copy()
-        return _resize(image, params["size"], params["interpolation"])
+        return resize_image(image, params["size"], params["interpolation"])
 
     @staticmethod
     def geometry(params: Params, size: tuple[int, int]) -> Geometry:

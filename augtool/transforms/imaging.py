@@ -85,3 +85,20 @@ def lut_apply(image: np.ndarray, lut: np.ndarray) -> np.ndarray:
             part.shape
         )
     return out
+
+
+def resize_image(
+    image: np.ndarray,
+    size: list[int],
+    interpolation: str,
+    box: tuple[float, float, float, float] | None = None,
+) -> np.ndarray:
+    """Pillow's resize (optionally of the ``box`` window) to ``size`` = [height, width]."""
+    height, width = size
+    if image.shape[2] == 4 and interpolation != "nearest":
+        # As in warp: Pillow would premultiply RGBA by alpha and round the translucent colours.
+        colour = resize_image(np.ascontiguousarray(image[:, :, :3]), size, interpolation, box)
+        alpha = resize_image(np.ascontiguousarray(image[:, :, 3:]), size, interpolation, box)
+        return np.concatenate([colour, alpha], axis=2)
+    result = to_pil(image).resize((width, height), RESAMPLE[interpolation], box=box)
+    return from_pil(result)

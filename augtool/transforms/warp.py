@@ -29,6 +29,9 @@ class Geometry:
     matrix: np.ndarray
     size: tuple[int, int]
     exact: bool = False
+    #: maps the whole input canvas onto the whole output canvas (flips, quarter turns): what lies
+    #: outside the output is then the image of what lies outside the input, whatever the border.
+    whole: bool = False
     interpolation: str | None = None
     border: str | None = None
     fill: int | list[int] = 0
