@@ -306,9 +306,24 @@ def _mask_params(params: Params) -> Params:
     return out
 
 
-def _move_mask(name: str, params: Params, mask: np.ndarray) -> np.ndarray:
-    moved = REGISTRY[name].apply(mask[:, :, None], _mask_params(params))
-    return np.ascontiguousarray(moved[:, :, 0])
+def _move_mask(records: list[Record], mask: np.ndarray) -> np.ndarray:
+    """The mask through the fired geometric steps, grouped into resamplings exactly as the image
+    is (``fusion.Applier``), with nearest sampling: it stays pixel-aligned with the image."""
+    from augtool.transforms.fusion import Applier
+
+    applier = Applier(mask[:, :, None])
+
+    def feed(items: list[Record]) -> None:
+        for record in items:
+            if not record["fired"]:
+                continue
+            if "steps" in record:
+                feed(record["steps"])
+            elif REGISTRY[record["name"]].family == "geometric":
+                applier.feed(record["name"], _mask_params(record["params"]))
+
+    feed(records)
+    return np.ascontiguousarray(applier.image()[:, :, 0])
 
 
 def _apply_step(name: str, params: Params, targets: Targets) -> Targets:
@@ -319,13 +334,9 @@ def _apply_step(name: str, params: Params, targets: Targets) -> Targets:
     boxes, visibility = _move_boxes(targets.boxes, targets.box_visibility, mapping, size)
     polygons = [clip_polygon(mapping(p) if len(p) else p, size) for p in targets.polygons]
     keypoints = [_move_keypoints(k, mapping, size) for k in targets.keypoints]
-    mask = None if targets.mask is None else _move_mask(name, params, targets.mask)
-    if mask is not None and mask.shape != size:
-        # The kernel and the map disagree on the output size: a bug here, not in the data.
-        raise AssertionError(f"{name}: mask became {mask.shape}, points map to {size}")
     return targets.replace(
         size=size, boxes=boxes, box_visibility=visibility, polygons=polygons,
-        keypoints=keypoints, mask=mask,
+        keypoints=keypoints, mask=None,
     )  # fmt: skip
 
 
@@ -333,15 +344,25 @@ def apply_targets(records: list[Record], targets: Targets) -> Targets:
     """Move ``targets`` (of the image before the steps) through the recorded steps, walking
     blocks like ``compose.replay`` (fired steps only, children in their recorded order).
 
-    Points compose exactly, however the image pipeline groups its resamplings. The mask is
-    resampled step by step with each kernel (nearest): a pipeline that fuses several geometric
-    steps into one resampling can differ from it by a pixel along class borders.
+    Points compose exactly, however the image pipeline groups its resamplings. The mask goes
+    through the same fused resamplings as the image, with nearest sampling.
     """
+    moved = _move_points(records, targets)
+    if targets.mask is None:
+        return moved
+    mask = _move_mask(records, targets.mask)
+    if mask.shape != moved.size:
+        # The kernels and the maps disagree on the output size: a bug here, not in the data.
+        raise AssertionError(f"mask became {mask.shape}, points map to {moved.size}")
+    return moved.replace(mask=mask)
+
+
+def _move_points(records: list[Record], targets: Targets) -> Targets:
     for record in records:
         if not record["fired"]:
             continue
         if "steps" in record:
-            targets = apply_targets(record["steps"], targets)
+            targets = _move_points(record["steps"], targets)
         else:
             targets = _apply_step(record["name"], record["params"], targets)
     return targets

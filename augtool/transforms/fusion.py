@@ -94,8 +94,8 @@ def _fused(image: np.ndarray, run: list[Geometry]) -> np.ndarray:
     if interpolation == "lanczos":
         interpolation = "bicubic"
     source = image
-    factor = _reduction(matrix)
-    if factor >= 2:
+    factor = _reduction(matrix) if interpolation != "nearest" else 1
+    if factor >= 2:  # never for nearest: a box average would blend class ids
         source = _reduce(image, factor)
         matrix = matrix @ scaling(factor, factor)
     border = "constant" if reader is None else reader.border
