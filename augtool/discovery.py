@@ -3,7 +3,13 @@
 Layouts:
 - ``flat``: images anywhere below the split root; no labels.
 - ``imagefolder``: the first folder below the split root is the label (``train/cat/x.jpg``).
-- ``auto``: ``imagefolder`` when any image sits in a subfolder of a split root, else ``flat``.
+- ``yolo``: Ultralytics: ``data.yaml`` names the split folders (``train: images/train``); each
+  image's labels are in the same place under ``labels/`` (``labels/train/x.txt``).
+- ``masks``: images under an ``images/`` folder, each with a same-named PNG under ``masks/``;
+  splits as ``images/<split>/`` or ``<split>/images/``.
+- ``auto``: ``yolo`` when there is a ``data.yaml``, ``masks`` when there is a ``masks`` folder
+  beside an ``images`` one, else ``imagefolder`` when any image sits in a subfolder of a split
+  root, else ``flat``.
 
 Splits: when the input has top-level folders named like ``splits.names`` (default train, val,
 test), each is a split and images outside them are skipped with a reason. Without such folders
@@ -39,6 +45,7 @@ class Source:
     label: str | None
     augment: bool
     link: bool = False  # a symbolic link to a regular file, allowed by the rules in _walk
+    annotation: str | None = None  # its label file (yolo, masks), when it has one
 
 
 @dataclass(frozen=True)
@@ -56,6 +63,10 @@ class Dataset:
     splits: tuple[str, ...]  # the split folders found, in name order; empty when unsplit
     sources: tuple[Source, ...]
     skipped: tuple[Skip, ...]
+    #: files of the dataset itself that are copied as they are (``data.yaml``)
+    extra_files: tuple[str, ...] = ()
+    #: class names by id (yolo), for flip pairs and the manifest
+    names: tuple[tuple[int, str], ...] = ()
 
 
 def discover(
@@ -75,6 +86,10 @@ def discover(
     names = set(split_names)
     augmented = set(augment_splits)
     candidates, links, skipped = _walk(root, allowed, follow_links)
+    if layout == "auto":
+        layout = _detect_annotated(root) or "auto"
+    if layout in ("yolo", "masks"):
+        return _annotated(root, layout, candidates, links, skipped, names, augmented)
     found_splits = sorted({p.split("/", 1)[0] for p in candidates if "/" in p} & names)
     if layout == "auto":
         layout = _detect_layout(candidates, bool(found_splits), names)
@@ -98,6 +113,86 @@ def discover(
         sources=tuple(sources),
         skipped=tuple(sorted(skipped, key=lambda s: s.path)),
     )
+
+
+def _detect_annotated(root: Path) -> str | None:
+    if (root / "data.yaml").is_file() or (root / "dataset.yaml").is_file():
+        return "yolo"
+    for base in (root, *sorted(p for p in root.iterdir() if p.is_dir() and not p.is_symlink())):
+        if (base / "images").is_dir() and (base / "masks").is_dir():
+            return "masks"
+    return None
+
+
+def _annotated(
+    root: Path,
+    layout: str,
+    candidates: list[str],
+    links: set[str],
+    skipped: list[Skip],
+    names: set[str],
+    augmented: set[str],
+) -> Dataset:
+    """Images of a YOLO or mask dataset, each with its label file (when there is one)."""
+    from augtool.annotations import FORMATS, AnnotationError
+    from augtool.annotations.yolo import read_data_yaml
+
+    label_format = FORMATS[layout]
+    extra: tuple[str, ...] = ()
+    class_names: dict[int, str] = {}
+    folders: dict[str, str] = {}
+    if layout == "yolo":
+        try:
+            yaml_name, class_names, folders = read_data_yaml(root)
+        except AnnotationError as exc:
+            raise InputError(str(exc)) from None
+        extra = (yaml_name,)
+    sources: list[Source] = []
+    found: set[str] = set()
+    for rel in candidates:
+        if label_format.folder in rel.split("/")[:-1]:
+            continue  # a label file (a mask is a PNG too), not an image of the dataset
+        split = _split_of(rel, layout, folders, names)
+        annotation = label_format.label_path(rel)
+        if split is False or annotation is None:
+            where = ", ".join(sorted(folders.values())) if folders else "an images/ folder"
+            skipped.append(Skip(rel, f"outside the image folders ({where})"))
+            continue
+        label_file = root / annotation
+        has_label = label_file.is_file() and not label_file.is_symlink()
+        if layout == "masks" and not has_label:
+            skipped.append(Skip(rel, f"no mask ({annotation})"))
+            continue
+        if split is not None:
+            found.add(split)
+        augment = split is None or split in augmented
+        sources.append(
+            Source(rel, split, None, augment, rel in links, annotation if has_label else None)
+        )
+    return Dataset(
+        root=root,
+        layout=layout,
+        splits=tuple(sorted(found)),
+        sources=tuple(sources),
+        skipped=tuple(sorted(skipped, key=lambda s: s.path)),
+        extra_files=extra,
+        names=tuple(sorted(class_names.items())),
+    )
+
+
+def _split_of(rel: str, layout: str, folders: dict[str, str], names: set[str]) -> str | bool | None:
+    """The image's split; None when the dataset has none; False when it is outside them all."""
+    if layout == "yolo":
+        for split, folder in folders.items():
+            if rel.startswith(folder + "/"):
+                return split
+        return False
+    parts = rel.split("/")
+    if len(parts) >= 3 and parts[0] == "images" and parts[1] in names:
+        return parts[1]
+    if len(parts) >= 3 and parts[1] == "images" and parts[0] in names:
+        return parts[0]
+    return None if parts[0] == "images" else False
 
 
 def _walk(

@@ -14,6 +14,7 @@ are the bytes a clean run would write.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import shutil
@@ -48,6 +49,7 @@ from augtool.runstate import (
     load_previous,
     recipe_difference,
     remove_temp_files,
+    source_shas,
     stat_of,
     write_run_state,
     write_stat_cache,
@@ -223,7 +225,8 @@ def _run(
     if previous.tool_version not in (None, __version__):
         previous.tasks.clear()
     activity: Counter[str] = Counter()
-    activity["removed"] = _remove_vanished(output_root, previous, {t.source.path for t in tasks})
+    planned = {t.source.path for t in tasks} | set(dataset.extra_files)
+    activity["removed"] = _remove_vanished(output_root, previous, planned)
     kept: list[TaskResult] = []
     todo: list[Todo] = []
     for task in tasks:
@@ -241,8 +244,9 @@ def _run(
         )
         for s in dataset.skipped
     ]
+    extras = [_copy_extra(input_root, output_root, name, previous) for name in dataset.extra_files]
     write_run_state(state_dir, recipe.sha256, recipe.normalised, __version__, input_abs)
-    journal = Journal.start(state_dir, [*discovery_skips, *kept])
+    journal = Journal.start(state_dir, [*discovery_skips, *extras, *kept])
     ctx = JobContext(
         input_root=input_abs,
         output_root=str(output_root.resolve()),
@@ -253,9 +257,13 @@ def _run(
         strip_metadata=recipe.output["strip_metadata"],
         max_pixels=recipe.input["max_pixels"],
         main_pid=os.getpid(),
+        label_format=dataset.layout if dataset.layout in ("yolo", "masks") else None,
+        class_names=dataset.names,
+        bbox=(recipe.targets["bbox"]["min_visibility"], recipe.targets["bbox"]["min_area"]),
+        flip_pairs=tuple((a, b) for a, b in recipe.targets["flip_pairs"]),
     )
     counts: Counter[str] = Counter()
-    for result in (*discovery_skips, *kept):
+    for result in (*discovery_skips, *extras, *kept):
         _count(counts, activity, result, summary)
     done = len(kept)
     todo_outputs = sum(len(t.variants) + (t.original is not None) for t, _ in todo)
@@ -286,19 +294,23 @@ def _run(
 def _kept_by_stat(
     task: Task, earlier: TaskResult, previous: Previous, input_root: Path, output_root: Path
 ) -> TaskResult | None:
-    """The earlier result, when the stat cache vouches for the source and every output."""
-    path = task.source.path
-    cached = previous.source_stats.get(path)
-    stat = stat_of(input_root / path, follow=task.source.link)
-    if cached is None or stat is None or stat != cached[0]:
+    """The earlier result, when the stat cache vouches for every input (the image, its labels)
+    and every output."""
+    inputs = [(task.source.path, task.source.link)]
+    if task.source.annotation is not None:
+        inputs.append((task.source.annotation, False))
+    shas = source_shas(earlier)
+    if set(shas) != {path for path, _ in inputs}:
         return None
-    recorded = {
-        r["source"]["sha256"] if r["type"] == "file" else r["sha256"] for r in earlier.records
-    }
-    if recorded != {cached[1]}:
-        return None
+    stats = {}
+    for path, link in inputs:
+        cached = previous.source_stats.get(path)
+        stat = stat_of(input_root / path, follow=link)
+        if cached is None or stat is None or stat != cached[0] or cached[1] != shas[path]:
+            return None
+        stats[path] = stat
     files = [r for r in earlier.records if r["type"] == "file"]
-    expected = {p for p in (task.original, *task.variants) if p is not None}
+    expected = {p for p in (task.original, *task.variants, *task.labels) if p is not None}
     if files and {r["path"] for r in files} != expected:
         return None
     outputs = {}
@@ -307,7 +319,40 @@ def _kept_by_stat(
         if out_stat is None or out_stat != previous.output_stats.get(record["path"]):
             return None
         outputs[record["path"]] = out_stat
-    return TaskResult(path, earlier.records, {path: stat}, outputs, kept=True)
+    return TaskResult(task.source.path, earlier.records, stats, outputs, kept=True)
+
+
+def _copy_extra(input_root: Path, output_root: Path, name: str, previous: Previous) -> TaskResult:
+    """A file of the dataset itself (``data.yaml``), copied as it is and recorded."""
+    data = (input_root / name).read_bytes()
+    sha = hashlib.sha256(data).hexdigest()
+    earlier = previous.tasks.get(name)
+    target = output_root / name
+    kept = (
+        earlier is not None
+        and [r.get("sha256") for r in earlier.records] == [sha]
+        and target.is_file()
+        and not target.is_symlink()
+        and target.read_bytes() == data
+    )
+    if not kept:
+        write_atomic(target, data)
+    record = {
+        "type": "file",
+        "kind": "dataset",
+        "path": name,
+        "sha256": sha,
+        "bytes": len(data),
+        "role": "dataset",
+        "split": None,
+        "label": None,
+        "source": {"path": name, "sha256": sha},
+        "variant": None,
+        "seed": None,
+        "steps": [],
+    }
+    stat = stat_of(target)
+    return TaskResult(name, [record], {}, {name: stat} if stat else {}, kept=kept)
 
 
 def _remove_vanished(output_root: Path, previous: Previous, planned: set[str]) -> int:

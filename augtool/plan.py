@@ -12,6 +12,7 @@ import hashlib
 import os
 from dataclasses import dataclass
 
+from augtool.annotations import FORMATS
 from augtool.discovery import Dataset, Source
 from augtool.errors import InputError
 
@@ -31,6 +32,9 @@ class Task:
     variants: tuple[str, ...]  # output path of variant i at index i
     seeds: tuple[int, ...]
     encoder: str  # the Pillow format variants are written in
+    #: the label file of each output (original first when copied, then each variant), for
+    #: annotated layouts: the source's label moved with the image, in the same format
+    labels: tuple[str, ...] = ()
 
 
 def variant_seed(recipe_seed: int, source_path: str, variant: int) -> int:
@@ -80,5 +84,17 @@ def make_plan(
             owner[name] = source.path
         seeds = tuple(variant_seed(seed, source.path, i) for i in range(count))
         encoder = output_format(source.path, output_format_setting)[0]
-        tasks.append(Task(source, original, names, seeds, encoder))
+        labels: tuple[str, ...] = ()
+        if source.annotation is not None:
+            label_path = FORMATS[dataset.layout].label_path
+            images = (original, *names) if original is not None else names
+            labels = tuple(str(label_path(image)) for image in images)
+            for name in labels:
+                if name in owner:
+                    raise InputError(
+                        f"{dataset.root}: {owner[name]!r} and {source.path!r} would both write "
+                        f"{name!r}; rename one of them"
+                    )
+                owner[name] = source.path
+        tasks.append(Task(source, original, names, seeds, encoder, labels))
     return tasks

@@ -198,20 +198,22 @@ def load_previous(output_root: Path) -> Previous:
                 previous.tasks[result.source] = result
                 for path, stat in result.outputs.items():
                     previous.output_stats[path] = stat
-                sha = _source_sha(result)
+                shas = source_shas(result)
                 for path, stat in result.sources.items():
-                    if sha is not None:
-                        previous.source_stats[path] = (stat, sha)
+                    if path in shas:
+                        previous.source_stats[path] = (stat, shas[path])
     return previous
 
 
-def _source_sha(result: TaskResult) -> str | None:
+def source_shas(result: TaskResult) -> dict[str, str]:
+    """The sha256 of every input file the task's records name (the image, its labels)."""
+    shas: dict[str, str] = {}
     for record in result.records:
         if record["type"] == "file":
-            return record["source"]["sha256"]
-        if record.get("sha256"):
-            return record["sha256"]
-    return None
+            shas[record["source"]["path"]] = record["source"]["sha256"]
+        elif record.get("sha256"):
+            shas[record["path"]] = record["sha256"]
+    return shas
 
 
 def _load_manifest(path: Path, previous: Previous) -> None:
@@ -219,6 +221,9 @@ def _load_manifest(path: Path, previous: Previous) -> None:
     header: dict[str, Any] | None = None
     footer: dict[str, Any] | None = None
     tasks: dict[str, list[Record]] = {}
+    # A label file belongs to the task of the image it labels, not to a task of its own.
+    labels: list[Record] = []
+    image_source: dict[str, str] = {}
     with open(path, "rb") as handle:
         for raw in handle:
             if footer is not None:
@@ -232,14 +237,20 @@ def _load_manifest(path: Path, previous: Previous) -> None:
             digest.update(raw)
             if kind == "header":
                 header = record
+            elif kind == "file" and record.get("kind") == "label":
+                labels.append(record)
             elif kind == "file":
                 tasks.setdefault(record["source"]["path"], []).append(record)
+                image_source[record["path"]] = record["source"]["path"]
             elif kind == "skipped":
                 tasks.setdefault(record["path"], []).append(record)
     if header is None or footer is None or footer.get("sha256") != digest.hexdigest():
         raise OutputError(
             f"{path}: the manifest of the previous run is damaged (use --force to rebuild)"
         )
+    for record in labels:
+        owner = image_source.get(record.get("image", ""), record["source"]["path"])
+        tasks.setdefault(owner, []).append(record)
     previous.recipe_sha256 = header["recipe_sha256"]
     previous.tool_version = header["tool"]["version"]
     previous.recipe = header["recipe"]
@@ -306,15 +317,17 @@ def write_stat_cache(state_dir: Path, input_root: str, results: Iterator[TaskRes
     with atomic_open(state_dir / STAT_CACHE_NAME) as handle:
         handle.write(dump_line({"input_root": input_root}).encode("utf-8"))
         for result in results:
-            sha = _source_sha(result)
+            shas = source_shas(result)
             for path, (ino, mtime, size) in result.sources.items():
+                if path not in shas:
+                    continue
                 entry = {
                     "root": "in",
                     "path": path,
                     "ino": ino,
                     "mtime_ns": mtime,
                     "size": size,
-                    "sha256": sha,
+                    "sha256": shas[path],
                 }
                 handle.write(dump_line(entry).encode("utf-8"))
             for path, (ino, mtime, size) in result.outputs.items():

@@ -485,7 +485,12 @@ class _Checker:
         self.files += 1
         self._locate(path, record["bytes"], record["sha256"])
         self._provenance(number, record)
-        if self.augmented_lines is not None and record["role"] == "augmented":
+        if (
+            self.augmented_lines is not None
+            and record["role"] == "augmented"
+            and record.get("kind", "image") == "image"
+        ):
+            # Images are re-derived; labels are covered by their hashes (fixity).
             self.augmented_lines.append(number)
 
     def _well_formed(self, number: int, record: dict[str, Any]) -> bool:
@@ -494,8 +499,8 @@ class _Checker:
             self.at(number, f"sha256 {sha!r} is not 64 hex digits")
         elif not isinstance(size, int) or isinstance(size, bool) or size < 0:
             self.at(number, f"bytes {size!r} is not a size")
-        elif role not in ("original", "augmented"):
-            self.at(number, f"role {role!r}: expected original or augmented")
+        elif role not in ("original", "augmented", "dataset"):
+            self.at(number, f"role {role!r}: expected original, augmented or dataset")
         elif not isinstance(record.get("source"), dict):
             self.at(number, "no source")
         else:
@@ -583,9 +588,12 @@ class _Checker:
         path, split, role = record["path"], record.get("split"), record["role"]
         source = record["source"]
         source_path, source_sha = source.get("path"), source.get("sha256")
+        if role == "dataset":
+            return  # a file of the dataset itself (data.yaml): in no split
         if self.found_splits:
             for where in (path, source_path):
-                if isinstance(where, str) and where.split("/", 1)[0] != split:
+                # The split folder is the top folder, or the one below images/ or labels/.
+                if isinstance(where, str) and split not in where.split("/")[:2]:
                     self.add("leakage", where, f"recorded in split {split!r} but is not under it")
         if role == "augmented" and not self._augmentable(split):
             self.add(
@@ -603,7 +611,9 @@ class _Checker:
         if not isinstance(source_sha, str) or not _HEX64.match(source_sha):
             self.at(number, f"source sha256 {source_sha!r} is not 64 hex digits")
             return
-        self._source_split(number, source_path, split, source_sha.lower())
+        if record.get("kind", "image") == "image":
+            # Label files may share content across splits (two empty background labels do).
+            self._source_split(number, source_path, split, source_sha.lower())
 
     def _augmentable(self, split: Any) -> bool:
         # An unsplit dataset (split null) is one split, and it is augmented.

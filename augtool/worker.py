@@ -40,6 +40,11 @@ class JobContext:
     strip_metadata: bool
     max_pixels: int | None = None
     main_pid: int = 0  # the process that runs the job; a worker exits when it is gone
+    #: annotated layouts: the label format ("yolo", "masks"), class names, the recipe's rules
+    label_format: str | None = None
+    class_names: tuple[tuple[int, str], ...] = ()
+    bbox: tuple[float, float] = (0.0, 0.0)  # min_visibility, min_area
+    flip_pairs: tuple[tuple[str, str], ...] = ()
 
 
 def process_tasks(
@@ -66,8 +71,21 @@ def process_task(task: Task, ctx: JobContext, previous: list[Record] | None = No
         return result
     result.sources[source.path] = stat
     source_sha = hashlib.sha256(data).hexdigest()
+    label: tuple[bytes, str] | None = None
+    if source.annotation is not None:
+        try:
+            label_data, label_stat = read_stable(Path(ctx.input_root) / source.annotation)
+        except (OSError, SourceChanged) as exc:
+            reason = f"cannot read its labels {source.annotation}: {exc}"
+            result.records = [skipped(source.path, reason, source_sha)]
+            return result
+        label = (label_data, hashlib.sha256(label_data).hexdigest())
+        result.sources[source.annotation] = label_stat
     out_root = Path(ctx.output_root)
-    if previous is not None and _still_valid(previous, source_sha, out_root, result):
+    shas = {source.path: source_sha}
+    if label is not None and source.annotation is not None:
+        shas[source.annotation] = label[1]
+    if previous is not None and _still_valid(previous, shas, out_root, result):
         result.records = previous
         result.kept = True
         return result
@@ -76,6 +94,16 @@ def process_task(task: Task, ctx: JobContext, previous: list[Record] | None = No
     except DecodeError as exc:
         result.records = [skipped(source.path, str(exc), source_sha)]
         return result
+    targets = None
+    if label is not None:
+        from augtool.annotations import FORMATS, AnnotationError
+
+        label_format = FORMATS[str(ctx.label_format)](dict(ctx.class_names))
+        try:
+            targets = label_format.read(label[0], str(source.annotation), decoded.image.shape[:2])
+        except AnnotationError as exc:
+            result.records = [skipped(source.path, str(exc), source_sha)]
+            return result
     base: Record = {
         "type": "file",
         "split": source.split,
@@ -99,12 +127,24 @@ def process_task(task: Task, ctx: JobContext, previous: list[Record] | None = No
                 "steps": [],
             }
         )
+    labels = iter(task.labels)
+    if label is not None and task.original is not None:
+        records.append(
+            _label_record(base, source, label, next(labels), task.original, label[0], None, None)
+        )
+        write_atomic(out_root / records[-1]["path"], label[0])
     settings = encoder_settings(task.encoder, ctx.quality)
     exif = None if ctx.strip_metadata else decoded.exif
     for index, (path, seed) in enumerate(zip(task.variants, task.seeds, strict=True)):
         image, steps = render_variant(decoded.image, ctx.steps, seed)
         encoded = encode(image, settings, decoded.icc_profile, exif)
         write_atomic(out_root / path, encoded)
+        if targets is not None and label is not None:
+            written, extra = _moved_labels(targets, steps, ctx)
+            record = _label_record(base, source, label, next(labels), path, written, index, seed)
+            record.update(extra)
+            write_atomic(out_root / record["path"], written)
+            records.append(record)
         records.append(
             {
                 **base,
@@ -159,13 +199,70 @@ def read_stable(path: Path, follow: bool = False) -> tuple[bytes, Stat]:
     return data, (after.st_ino, after.st_mtime_ns, after.st_size)
 
 
+def _label_record(
+    base: Record,
+    source: Any,
+    label: tuple[bytes, str],
+    path: str,
+    image: str,
+    written: bytes,
+    variant: int | None,
+    seed: int | None,
+) -> Record:
+    """The manifest record of a label file: its own hashes, and the image it labels."""
+    return {
+        **base,
+        "kind": "label",
+        "path": path,
+        "sha256": hashlib.sha256(written).hexdigest(),
+        "bytes": len(written),
+        "role": "original" if variant is None else "augmented",
+        "image": image,
+        "source": {"path": source.annotation, "sha256": label[1]},
+        "variant": variant,
+        "seed": seed,
+        "steps": [],
+    }
+
+
+def _moved_labels(targets: Any, steps: list[Record], ctx: JobContext) -> tuple[bytes, Record]:
+    """The source's labels moved like the variant's pixels, filtered, in the source's format."""
+    from augtool.annotations import FORMATS
+    from augtool.targets import apply_targets, filter_boxes, mirrored
+
+    label_format = FORMATS[str(ctx.label_format)](dict(ctx.class_names))
+    moved = apply_targets(steps, targets)
+    kept, dropped = filter_boxes(moved, *ctx.bbox)
+    extra: Record = {"dropped": [moved.box_labels[i] for i in dropped]}
+    if ctx.flip_pairs and mirrored(steps) and kept.box_labels:
+        ids = {name: cls for cls, name in ctx.class_names}
+        names = dict(ctx.class_names)
+        swap = {}
+        for left, right in ctx.flip_pairs:
+            if left in ids and right in ids:
+                swap[ids[left]], swap[ids[right]] = ids[right], ids[left]
+        relabel = [
+            {**lab, "class": swap.get(lab["class"], lab["class"])} for lab in kept.box_labels
+        ]
+        poly = [
+            {**lab, "class": swap.get(lab["class"], lab["class"])} for lab in kept.polygon_labels
+        ]
+        kept = kept.replace(box_labels=relabel, polygon_labels=poly)
+        extra["flipped_labels"] = sorted({names.get(c, str(c)) for c in swap})
+    return label_format.write(kept), extra
+
+
 def _still_valid(
-    previous: list[Record], source_sha: str, out_root: Path, result: TaskResult
+    previous: list[Record], shas: dict[str, str], out_root: Path, result: TaskResult
 ) -> bool:
-    """Whether the previous records of this source still describe the files on disk."""
+    """Whether the previous records of this source (and its labels) still describe the files on
+    disk: every file they came from hashes as recorded, every output is there, intact."""
     for record in previous:
-        recorded = record["source"]["sha256"] if record["type"] == "file" else record["sha256"]
-        if recorded != source_sha:
+        if record["type"] == "file":
+            origin, recorded = record["source"]["path"], record["source"]["sha256"]
+        else:
+            origin, recorded = record["path"], record["sha256"]
+        if shas.get(origin) != recorded:
             return False
     for record in previous:
         if record["type"] != "file":

@@ -66,6 +66,7 @@ def test_defaults_are_filled(tmp_path: Path) -> None:
             "strip_metadata": True,
         },
         "splits": {"augment": ["train"], "names": ["train", "val", "test"]},
+        "targets": {"bbox": {"min_visibility": 0.0, "min_area": 0.0}, "flip_pairs": []},
         "pipeline": [
             {
                 "rotate": {
@@ -275,13 +276,13 @@ ERRORS = {
         "version: 1\nsplits: {augment: [trian]}\n",
         "2:19: split 'trian' is not among splits.names ['train', 'val', 'test']",
     ),
-    "layout yolo": (
-        "version: 1\ninput: {layout: yolo}\n",
-        "2:17: layout 'yolo' is not supported yet; use auto, flat or imagefolder",
+    "layout coco": (
+        "version: 1\ninput: {layout: coco}\n",
+        "2:17: layout 'coco' is not supported yet; use one of auto, flat, imagefolder, yolo, masks",
     ),
     "layout unknown": (
         "version: 1\ninput: {layout: pascal}\n",
-        "2:17: input.layout: expected one of auto, flat, imagefolder, yolo, coco, masks, "
+        "2:17: input.layout: expected one of auto, flat, imagefolder, yolo, masks, coco, "
         "got 'pascal'",
     ),
 }

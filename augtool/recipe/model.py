@@ -15,11 +15,11 @@ from typing import Any
 from augtool.canonical import canonical_sha256
 from augtool.errors import ParamError, RecipeError
 from augtool.recipe.yaml_source import Located, load
-from augtool.transforms.params import Bool, Choice, Int, Param
+from augtool.transforms.params import Bool, Choice, Float, Int, Param
 
 RECIPE_VERSION = 1
-LAYOUTS = ("auto", "flat", "imagefolder")
-PLANNED_LAYOUTS = ("yolo", "coco", "masks")
+LAYOUTS = ("auto", "flat", "imagefolder", "yolo", "masks")
+PLANNED_LAYOUTS = ("coco",)
 OUTPUT_FORMATS = ("same", "jpeg", "png", "webp")
 DEFAULT_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif")
 # No "MPO": Pillow opens MPO files through its JPEG plugin and has no "MPO" open format.
@@ -91,7 +91,7 @@ INPUT_FIELDS = (
         "layout",
         Choice(LAYOUTS + PLANNED_LAYOUTS),
         "auto",
-        "auto, flat (images anywhere) or imagefolder (class subfolders)",
+        "auto, flat (images anywhere), imagefolder (class subfolders), yolo or masks",
     ),
     Param("extensions", StrList(lower=True), list(DEFAULT_EXTENSIONS), "file endings to read"),
     Param("formats", FormatList(upper=True), list(DEFAULT_FORMATS), "Pillow formats accepted"),
@@ -119,7 +119,54 @@ SPLIT_FIELDS = (
     Param("augment", StrList(), ["train"], "splits that are augmented; others are copied"),
     Param("names", StrList(), ["train", "val", "test"], "folder names recognised as splits"),
 )
-TOP_FIELDS = ("version", "seed", "input", "output", "splits", "variants", "pipeline")
+
+
+@dataclass(frozen=True)
+class BoxRules:
+    """``{min_visibility: v, min_area: a}``: a box with less of it left in the image, or a
+    smaller area (pixels), is dropped, and the manifest records the drop."""
+
+    @property
+    def form(self) -> str:
+        return "a mapping {min_visibility: 0-1, min_area: pixels >= 0}"
+
+    def __call__(self, value: Any) -> dict[str, float]:
+        if value is None:
+            value = {}
+        if not isinstance(value, dict) or set(value) - {"min_visibility", "min_area"}:
+            raise ParamError(f"expected {self.form}, got {value!r}")
+        return {
+            "min_visibility": Float(0.0, 1.0)(value.get("min_visibility", 0.0)),
+            "min_area": Float(0.0, None)(value.get("min_area", 0.0)),
+        }
+
+
+@dataclass(frozen=True)
+class FlipPairs:
+    """``[[left_name, right_name], ...]``: class names swapped when an image is mirrored."""
+
+    @property
+    def form(self) -> str:
+        return "a list of [left, right] class-name pairs"
+
+    def __call__(self, value: Any) -> list[list[str]]:
+        if value is None:
+            return []
+        if not isinstance(value, list) or not all(
+            isinstance(pair, list) and len(pair) == 2 and all(isinstance(n, str) for n in pair)
+            for pair in value
+        ):
+            raise ParamError(f"expected {self.form}, got {value!r}")
+        return [list(pair) for pair in value]
+
+
+TARGET_FIELDS = (
+    Param("bbox", BoxRules(), {}, "when a moved box is dropped: min_visibility, min_area"),
+    Param("flip_pairs", FlipPairs(), [], "class names swapped on a horizontal flip"),
+)
+TOP_FIELDS = (
+    "version", "seed", "input", "output", "splits", "variants", "targets", "pipeline"
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -132,6 +179,7 @@ class Recipe:
     input: dict[str, Any]
     output: dict[str, Any]
     splits: dict[str, Any]
+    targets: dict[str, Any]
     steps: list[Any]
     normalised: dict[str, Any]
     sha256: str
@@ -170,10 +218,11 @@ def parse_recipe(doc: Located) -> Recipe:
     if input_["layout"] in PLANNED_LAYOUTS:
         raise doc.error(
             ("input", "layout"),
-            f"layout {input_['layout']!r} is not supported yet; use auto, flat or imagefolder",
+            f"layout {input_['layout']!r} is not supported yet; use one of {', '.join(LAYOUTS)}",
         )
     output = _section(doc, "output", top.get("output"), OUTPUT_FIELDS)
     splits = _section(doc, "splits", top.get("splits"), SPLIT_FIELDS)
+    targets = _section(doc, "targets", top.get("targets"), TARGET_FIELDS)
     unknown_splits = [s for s in splits["augment"] if s not in splits["names"]]
     if unknown_splits:
         raise doc.error(
@@ -191,6 +240,7 @@ def parse_recipe(doc: Located) -> Recipe:
         "input": {k: v for k, v in input_.items() if k != "path"},
         "output": {k: v for k, v in output.items() if k != "path"},
         "splits": splits,
+        "targets": targets,
         "pipeline": normalised_steps,
     }
     return Recipe(
@@ -200,6 +250,7 @@ def parse_recipe(doc: Located) -> Recipe:
         input=input_,
         output=output,
         splits=splits,
+        targets=targets,
         steps=steps,
         normalised=normalised,
         sha256=recipe_sha256(normalised),

@@ -1,0 +1,50 @@
+"""Semantic-segmentation masks: a same-named PNG beside each image (``masks/`` for ``images/``),
+one class id per pixel. Masks move with the image's geometric steps, sampled nearest (ids never
+blend), and keep their ids; pixels brought in from outside the image are 0 (background)."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from augtool.annotations.base import AnnotationError, LabelFormat
+from augtool.targets import Targets
+
+
+class MaskFormat(LabelFormat):
+    name = "masks"
+    folder = "masks"
+    ending = ".png"
+
+    def read(self, data: bytes, path: str, size: tuple[int, int]) -> Targets:
+        try:
+            with Image.open(io.BytesIO(data), formats=["PNG"]) as img:
+                img.load()
+                if img.mode not in ("L", "P", "1"):
+                    raise AnnotationError(
+                        f"{path}: a mask must hold one class id per pixel (mode L or P), "
+                        f"not {img.mode}"
+                    )
+                mask = np.array(img, dtype=np.uint8)
+        except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+            raise AnnotationError(f"{path}: not a PNG mask: {exc}") from None
+        if mask.shape != tuple(size):
+            raise AnnotationError(
+                f"{path}: the mask is {mask.shape[1]}x{mask.shape[0]}, "
+                f"the image {size[1]}x{size[0]}"
+            )
+        return Targets(size, boxes=np.zeros((0, 4)), mask=mask)
+
+    def write(self, targets: Targets) -> bytes:
+        assert targets.mask is not None
+        buffer = io.BytesIO()
+        Image.fromarray(np.ascontiguousarray(targets.mask), "L").save(
+            buffer, format="PNG", compress_level=6
+        )
+        return buffer.getvalue()
+
+    def describe(self, targets: Targets) -> dict[str, object]:
+        assert targets.mask is not None
+        return {"classes": [int(v) for v in np.unique(targets.mask)]}

@@ -1,0 +1,196 @@
+"""YOLO labels and segmentation masks, written back moved with their image."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+from augtool.annotations import AnnotationError, YoloFormat
+from augtool.cli import app
+
+H, W = 96, 128
+BOX = (40, 30, 90, 70)  # x0, y0, x1, y1 of the bright object, in pixels
+
+
+def picture() -> np.ndarray:
+    """A dark image with one bright rectangle (the object) at BOX."""
+    image = np.full((H, W, 3), 30, dtype=np.uint8)
+    x0, y0, x1, y1 = BOX
+    image[y0:y1, x0:x1] = (250, 240, 230)
+    return image
+
+
+def yolo_line(cls: int, box: tuple[float, float, float, float]) -> str:
+    x0, y0, x1, y1 = box
+    return f"{cls} {(x0 + x1) / 2 / W} {(y0 + y1) / 2 / H} {(x1 - x0) / W} {(y1 - y0) / H}\n"
+
+
+def make_yolo(root: Path) -> Path:
+    for split in ("train", "val"):
+        (root / "images" / split).mkdir(parents=True)
+        (root / "labels" / split).mkdir(parents=True)
+        # val's own picture: the same content in two splits would be leakage.
+        Image.fromarray(picture() + (split == "val")).save(root / "images" / split / "obj.png")
+        (root / "labels" / split / "obj.txt").write_text(yolo_line(0, BOX))
+    Image.fromarray(np.full((H, W, 3), 30, np.uint8)).save(root / "images/train/bg_none.png")
+    Image.fromarray(np.full((H, W, 3), 60, np.uint8)).save(root / "images/train/bg_empty.png")
+    (root / "labels/train/bg_empty.txt").write_text("")
+    (root / "data.yaml").write_text(
+        "path: .\ntrain: images/train\nval: images/val\nnames: [left_thing, right_thing]\n"
+    )
+    return root
+
+
+RECIPE = """\
+version: 1
+seed: 5
+variants: 6
+output: {format: png}
+targets: {flip_pairs: [[left_thing, right_thing]]}
+pipeline:
+  - hflip: {p: 0.5}
+  - rotate: {limit: 25}
+  - random_resized_crop: {size: [72, 96], scale: [0.7, 1.0]}
+  - random_brightness_contrast: {}
+"""
+
+
+def expand(tmp_path: Path, source: Path, recipe: str = RECIPE) -> tuple[Path, list[dict]]:
+    (tmp_path / "r.yaml").write_text(recipe)
+    out = tmp_path / "out"
+    result = CliRunner().invoke(
+        app, ["expand", str(tmp_path / "r.yaml"), str(source), "-o", str(out), "--quiet"]
+    )
+    assert result.exit_code == 0, result.output
+    lines = (out / "manifest.jsonl").read_text().splitlines()
+    return out, [json.loads(line) for line in lines[1:-1]]
+
+
+def read_boxes(path: Path, size: tuple[int, int]) -> list[tuple[int, np.ndarray]]:
+    found = []
+    for line in path.read_text().splitlines():
+        cls, cx, cy, w, h = (float(v) for v in line.split())
+        height, width = size
+        box = np.array(
+            [(cx - w / 2) * width, (cy - h / 2) * height,
+             (cx + w / 2) * width, (cy + h / 2) * height]
+        )  # fmt: skip
+        found.append((int(cls), box))
+    return found
+
+
+def test_yolo_labels_follow_their_image(tmp_path: Path) -> None:
+    out, records = expand(tmp_path, make_yolo(tmp_path / "in"))
+    assert (out / "data.yaml").read_bytes() == (tmp_path / "in/data.yaml").read_bytes()
+    labels = [r for r in records if r.get("kind") == "label" and r["role"] == "augmented"]
+    assert len(labels) == 6 * 2  # obj and bg_empty; bg_none has no label file
+    mirrored = 0
+    for record in labels:
+        if not record["image"].endswith(tuple(f"obj__v0{i}.png" for i in range(6))):
+            assert (out / record["path"]).read_text() == ""  # background stays background
+            continue
+        image = np.asarray(Image.open(out / record["image"]))
+        bright = np.argwhere(image.mean(axis=2) > 150)
+        (y0, x0), (y1, x1) = bright.min(axis=0), bright.max(axis=0) + 1
+        ((cls, box),) = read_boxes(out / record["path"], image.shape[:2])
+        # The enclosing box of the rotated corners contains the object's pixels, snugly.
+        assert box[0] <= x0 + 1.5 and box[1] <= y0 + 1.5
+        assert box[2] >= x1 - 1.5 and box[3] >= y1 - 1.5
+        inside = (x1 - x0) * (y1 - y0) / ((box[2] - box[0]) * (box[3] - box[1]))
+        assert inside > 0.55
+        flipped = "flipped_labels" in record
+        mirrored += flipped
+        assert cls == (1 if flipped else 0)
+    assert 0 < mirrored < 6
+    assert not (out / "labels/train/bg_none__v00.txt").exists()
+    assert not any(r["path"].startswith("labels/val/obj__") for r in records)
+
+
+def test_a_box_pushed_out_of_the_image_is_dropped_and_recorded(tmp_path: Path) -> None:
+    source = make_yolo(tmp_path / "in")
+    recipe = """\
+version: 1
+variants: 1
+targets: {bbox: {min_visibility: 0.5}}
+pipeline:
+  - affine: {translate_percent: [0.55, 0.55]}
+"""
+    out, records = expand(tmp_path, source, recipe)
+    (record,) = [r for r in records if r["path"] == "labels/train/obj__v00.txt"]
+    assert record["dropped"] == [{"class": 0, "line": 1}]
+    assert (out / record["path"]).read_text() == ""
+
+
+def test_masks_stay_aligned_with_their_image(tmp_path: Path) -> None:
+    source = tmp_path / "in"
+    (source / "images").mkdir(parents=True)
+    (source / "masks").mkdir()
+    Image.fromarray(picture()).save(source / "images/obj.png")
+    mask = np.zeros((H, W), np.uint8)
+    x0, y0, x1, y1 = BOX
+    mask[y0:y1, x0:x1] = 3
+    Image.fromarray(mask).save(source / "masks/obj.png")
+    out, records = expand(tmp_path, source, RECIPE.replace("targets: {flip_pairs", "#"))
+    assert {r["path"] for r in records if r.get("kind") == "label"} == {
+        "masks/obj.png",
+        *(f"masks/obj__v{i:02d}.png" for i in range(6)),
+    }
+    for i in range(6):
+        image = np.asarray(Image.open(out / f"images/obj__v{i:02d}.png")).mean(axis=2) > 150
+        moved = np.asarray(Image.open(out / f"masks/obj__v{i:02d}.png"))
+        assert set(np.unique(moved)) <= {0, 3}
+        union = np.count_nonzero(image | (moved == 3))
+        assert np.count_nonzero(image & (moved == 3)) / union > 0.9
+
+
+def test_a_label_line_that_does_not_parse_skips_its_image(tmp_path: Path) -> None:
+    source = make_yolo(tmp_path / "in")
+    (source / "labels/train/obj.txt").write_text("0 0.5 0.5 0.2 0.2\n0 0.5 oops 0.2 0.2\n")
+    _, records = expand(tmp_path, source)
+    (skip,) = [r for r in records if r["type"] == "skipped"]
+    assert skip["path"] == "images/train/obj.png"
+    assert skip["reason"].startswith("labels/train/obj.txt:2: expected 'class cx cy w h'")
+
+
+@pytest.mark.parametrize("value", ["../elsewhere", "/etc", "~/images"])
+def test_data_yaml_paths_outside_the_dataset_are_refused(tmp_path: Path, value: str) -> None:
+    source = make_yolo(tmp_path / "in")
+    (source / "data.yaml").write_text(f"train: {value}\nnames: [a]\n")
+    (tmp_path / "r.yaml").write_text("version: 1\npipeline: []\n")
+    result = CliRunner().invoke(
+        app, ["expand", str(tmp_path / "r.yaml"), str(source), "-o", str(tmp_path / "out")]
+    )
+    assert result.exit_code == 2
+    assert "points outside the dataset" in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_yolo_round_trip_keeps_the_numbers() -> None:
+    text = b"3 0.25 0.5 0.125 0.25\n1 0.1 0.2 0.3 0.2 0.2 0.4\n"
+    fmt = YoloFormat()
+    written = fmt.write(fmt.read(text, "x.txt", (480, 640)))
+    assert written == b"3 0.250000 0.500000 0.125000 0.250000\n1 0.100000 0.200000 0.300000 " \
+        b"0.200000 0.200000 0.400000\n"  # fmt: skip
+    with pytest.raises(AnnotationError, match=r"x.txt:1: .*got 3 numbers"):
+        fmt.read(b"0 0.1 0.2 0.3\n", "x.txt", (10, 10))
+
+
+def test_changing_one_label_file_redoes_only_its_image(tmp_path: Path) -> None:
+    source = make_yolo(tmp_path / "in")
+    expand(tmp_path, source)
+    (source / "labels/train/obj.txt").write_text(yolo_line(0, (10, 10, 50, 40)))
+    result = CliRunner().invoke(
+        app,
+        ["expand", str(tmp_path / "r.yaml"), str(source), "-o", str(tmp_path / "out"), "--json"],
+    )
+    summary = json.loads(result.stdout)
+    assert (summary["made"], summary["removed"]) == (1 + 6 + 1 + 6, 0)
+    validated = CliRunner().invoke(
+        app, ["validate", "manifest", str(tmp_path / "out/manifest.jsonl"), "--source", str(source)]
+    )
+    assert validated.exit_code == 0, validated.stdout
