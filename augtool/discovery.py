@@ -27,6 +27,7 @@ import stat
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from augtool.errors import InputError
 from augtool.manifest import CONTRACT_FILES, STATE_DIR
@@ -67,6 +68,8 @@ class Dataset:
     extra_files: tuple[str, ...] = ()
     #: class names by id (yolo), for flip pairs and the manifest
     names: tuple[tuple[int, str], ...] = ()
+    #: coco: the splits' JSON heads and each image's entry and annotations
+    coco: Any = None
 
 
 def discover(
@@ -90,6 +93,8 @@ def discover(
         layout = _detect_annotated(root) or "auto"
     if layout in ("yolo", "masks"):
         return _annotated(root, layout, candidates, links, skipped, names, augmented)
+    if layout == "coco":
+        return _coco(root, candidates, links, skipped, augmented)
     found_splits = sorted({p.split("/", 1)[0] for p in candidates if "/" in p} & names)
     if layout == "auto":
         layout = _detect_layout(candidates, bool(found_splits), names)
@@ -118,6 +123,8 @@ def discover(
 def _detect_annotated(root: Path) -> str | None:
     if (root / "data.yaml").is_file() or (root / "dataset.yaml").is_file():
         return "yolo"
+    if (root / "annotations").is_dir() and any((root / "annotations").glob("*.json")):
+        return "coco"
     for base in (root, *sorted(p for p in root.iterdir() if p.is_dir() and not p.is_symlink())):
         if (base / "images").is_dir() and (base / "masks").is_dir():
             return "masks"
@@ -177,6 +184,41 @@ def _annotated(
         skipped=tuple(sorted(skipped, key=lambda s: s.path)),
         extra_files=extra,
         names=tuple(sorted(class_names.items())),
+    )
+
+
+def _coco(
+    root: Path, candidates: list[str], links: set[str], skipped: list[Skip], augmented: set[str]
+) -> Dataset:
+    """Images of a COCO dataset: those its split JSONs list; each carries its annotations."""
+    from augtool.annotations import AnnotationError
+    from augtool.annotations.coco import read_coco_dataset
+
+    try:
+        coco = read_coco_dataset(root)
+    except AnnotationError as exc:
+        raise InputError(str(exc)) from None
+    on_disk = set(candidates)
+    sources: list[Source] = []
+    for rel in candidates:
+        listed = coco.images.get(rel)
+        if listed is None:
+            skipped.append(Skip(rel, "not listed in any annotations/*.json"))
+            continue
+        split = listed[0]
+        annotation = coco.splits[split].json_path
+        sources.append(Source(rel, split, None, split in augmented, rel in links, annotation))
+    for rel, (split, _, _) in coco.images.items():
+        if rel not in on_disk:
+            where = coco.splits[split].json_path
+            skipped.append(Skip(rel, f"listed in {where} but not a readable image file here"))
+    return Dataset(
+        root=root,
+        layout="coco",
+        splits=tuple(sorted({s.split for s in sources if s.split is not None})),
+        sources=tuple(sources),
+        skipped=tuple(sorted(skipped, key=lambda s: s.path)),
+        coco=coco,
     )
 
 

@@ -27,6 +27,7 @@ from typing import Any
 
 from augtool import __version__
 from augtool.atomic import write_atomic
+from augtool.canonical import canonical_sha256
 from augtool.discovery import Dataset, discover
 from augtool.errors import InputError, OutputError, WriteError
 from augtool.manifest import (
@@ -226,6 +227,8 @@ def _run(
         previous.tasks.clear()
     activity: Counter[str] = Counter()
     planned = {t.source.path for t in tasks} | set(dataset.extra_files)
+    if dataset.coco is not None:
+        planned |= {split.json_path for split in dataset.coco.splits.values()}
     activity["removed"] = _remove_vanished(output_root, previous, planned)
     kept: list[TaskResult] = []
     todo: list[Todo] = []
@@ -257,10 +260,11 @@ def _run(
         strip_metadata=recipe.output["strip_metadata"],
         max_pixels=recipe.input["max_pixels"],
         main_pid=os.getpid(),
-        label_format=dataset.layout if dataset.layout in ("yolo", "masks") else None,
+        label_format=dataset.layout if dataset.layout in ("yolo", "masks", "coco") else None,
         class_names=dataset.names,
         bbox=(recipe.targets["bbox"]["min_visibility"], recipe.targets["bbox"]["min_area"]),
         flip_pairs=tuple((a, b) for a, b in recipe.targets["flip_pairs"]),
+        categories=tuple(_categories(dataset)),
     )
     counts: Counter[str] = Counter()
     for result in (*discovery_skips, *extras, *kept):
@@ -277,6 +281,10 @@ def _run(
             done += 1
             if progress is not None:
                 progress(done, len(tasks))
+        if dataset.coco is not None:
+            for result in _write_coco(dataset, journal, input_root, output_root, previous):
+                journal.add(result)
+                _count(counts, activity, result, summary)
         counts["sources"] = len(tasks)
         header = _header(recipe, dataset, counts)
         records = sort_records(
@@ -310,6 +318,10 @@ def _kept_by_stat(
             return None
         stats[path] = stat
     files = [r for r in earlier.records if r["type"] == "file"]
+    if task.coco is not None:
+        wanted = canonical_sha256(task.coco)
+        if any(r.get("coco", {}).get("from") != wanted for r in files):
+            return None
     expected = {p for p in (task.original, *task.variants, *task.labels) if p is not None}
     if files and {r["path"] for r in files} != expected:
         return None
@@ -322,9 +334,38 @@ def _kept_by_stat(
     return TaskResult(task.source.path, earlier.records, stats, outputs, kept=True)
 
 
-def _copy_extra(input_root: Path, output_root: Path, name: str, previous: Previous) -> TaskResult:
-    """A file of the dataset itself (``data.yaml``), copied as it is and recorded."""
-    data = (input_root / name).read_bytes()
+def _categories(dataset: Dataset) -> list[Any]:
+    if dataset.coco is None:
+        return []
+    return [c for split in dataset.coco.splits.values() for c in split.head.get("categories", [])]
+
+
+def _write_coco(
+    dataset: Dataset, journal: Journal, input_root: Path, output_root: Path, previous: Previous
+) -> list[TaskResult]:
+    """Each split's COCO JSON, from the image records of that split, in path order."""
+    from augtool.annotations.coco import split_json
+
+    results = []
+    for name, split in sorted(dataset.coco.splits.items()):
+        records = (r for result in journal.results() for r in result.records)
+        images = [
+            r
+            for r in sort_records(records, output_root / STATE_DIR)
+            if r["type"] == "file" and r.get("split") == name and "coco" in r
+        ]
+        data = split_json(split, images)
+        source = hashlib.sha256((input_root / split.json_path).read_bytes()).hexdigest()
+        results.append(
+            _write_dataset_file(output_root, split.json_path, data, source, previous, "annotations")
+        )
+    return results
+
+
+def _write_dataset_file(
+    output_root: Path, name: str, data: bytes, source_sha: str, previous: Previous, kind: str
+) -> TaskResult:
+    """A file of the dataset as a whole, written unless the same bytes are already there."""
     sha = hashlib.sha256(data).hexdigest()
     earlier = previous.tasks.get(name)
     target = output_root / name
@@ -339,20 +380,27 @@ def _copy_extra(input_root: Path, output_root: Path, name: str, previous: Previo
         write_atomic(target, data)
     record = {
         "type": "file",
-        "kind": "dataset",
+        "kind": kind,
         "path": name,
         "sha256": sha,
         "bytes": len(data),
         "role": "dataset",
         "split": None,
         "label": None,
-        "source": {"path": name, "sha256": sha},
+        "source": {"path": name, "sha256": source_sha},
         "variant": None,
         "seed": None,
         "steps": [],
     }
     stat = stat_of(target)
     return TaskResult(name, [record], {}, {name: stat} if stat else {}, kept=kept)
+
+
+def _copy_extra(input_root: Path, output_root: Path, name: str, previous: Previous) -> TaskResult:
+    """A file of the dataset itself (``data.yaml``), copied as it is and recorded."""
+    data = (input_root / name).read_bytes()
+    sha = hashlib.sha256(data).hexdigest()
+    return _write_dataset_file(output_root, name, data, sha, previous, "dataset")
 
 
 def _remove_vanished(output_root: Path, previous: Previous, planned: set[str]) -> int:

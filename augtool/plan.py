@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 from dataclasses import dataclass
+from typing import Any
 
 from augtool.annotations import FORMATS
 from augtool.discovery import Dataset, Source
@@ -35,6 +36,8 @@ class Task:
     #: the label file of each output (original first when copied, then each variant), for
     #: annotated layouts: the source's label moved with the image, in the same format
     labels: tuple[str, ...] = ()
+    #: coco: the source's image entry and annotations (written into the split's JSON)
+    coco: Any = None
 
 
 def variant_seed(recipe_seed: int, source_path: str, variant: int) -> int:
@@ -85,7 +88,12 @@ def make_plan(
         seeds = tuple(variant_seed(seed, source.path, i) for i in range(count))
         encoder = output_format(source.path, output_format_setting)[0]
         labels: tuple[str, ...] = ()
-        if source.annotation is not None:
+        coco = None
+        if dataset.layout == "coco":
+            _, entry, anns = dataset.coco.images[source.path]
+            fixed = ("id", "file_name", "width", "height")
+            coco = ({k: v for k, v in entry.items() if k not in fixed}, anns)
+        elif source.annotation is not None:
             label_path = FORMATS[dataset.layout].label_path
             images = (original, *names) if original is not None else names
             labels = tuple(str(label_path(image)) for image in images)
@@ -96,5 +104,5 @@ def make_plan(
                         f"{name!r}; rename one of them"
                     )
                 owner[name] = source.path
-        tasks.append(Task(source, original, names, seeds, encoder, labels))
+        tasks.append(Task(source, original, names, seeds, encoder, labels, coco))
     return tasks

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from augtool.atomic import link_atomic, write_atomic
+from augtool.canonical import canonical_sha256
 from augtool.codecs import DecodeError, decode, encode, encoder_settings
 from augtool.plan import Task
 from augtool.runstate import Stat, TaskResult, stat_of
@@ -45,6 +46,7 @@ class JobContext:
     class_names: tuple[tuple[int, str], ...] = ()
     bbox: tuple[float, float] = (0.0, 0.0)  # min_visibility, min_area
     flip_pairs: tuple[tuple[str, str], ...] = ()
+    categories: tuple[Any, ...] = ()  # coco: the categories (keypoint names for flip pairs)
 
 
 def process_tasks(
@@ -72,7 +74,7 @@ def process_task(task: Task, ctx: JobContext, previous: list[Record] | None = No
     result.sources[source.path] = stat
     source_sha = hashlib.sha256(data).hexdigest()
     label: tuple[bytes, str] | None = None
-    if source.annotation is not None:
+    if source.annotation is not None and task.coco is None:
         try:
             label_data, label_stat = read_stable(Path(ctx.input_root) / source.annotation)
         except (OSError, SourceChanged) as exc:
@@ -85,7 +87,8 @@ def process_task(task: Task, ctx: JobContext, previous: list[Record] | None = No
     shas = {source.path: source_sha}
     if label is not None and source.annotation is not None:
         shas[source.annotation] = label[1]
-    if previous is not None and _still_valid(previous, shas, out_root, result):
+    coco_sha = None if task.coco is None else canonical_sha256(task.coco)
+    if previous is not None and _still_valid(previous, shas, out_root, result, coco_sha):
         result.records = previous
         result.kept = True
         return result
@@ -95,7 +98,17 @@ def process_task(task: Task, ctx: JobContext, previous: list[Record] | None = No
         result.records = [skipped(source.path, str(exc), source_sha)]
         return result
     targets = None
-    if label is not None:
+    if task.coco is not None:
+        from augtool.annotations import AnnotationError
+        from augtool.annotations.coco import to_targets
+
+        where = f"{source.annotation}: {source.path}"
+        try:
+            targets = to_targets(task.coco[1], decoded.image.shape[:2], where)
+        except AnnotationError as exc:
+            result.records = [skipped(source.path, str(exc), source_sha)]
+            return result
+    elif label is not None:
         from augtool.annotations import FORMATS, AnnotationError
 
         label_format = FORMATS[str(ctx.label_format)](dict(ctx.class_names))
@@ -127,6 +140,17 @@ def process_task(task: Task, ctx: JobContext, previous: list[Record] | None = No
                 "steps": [],
             }
         )
+        if task.coco is not None:
+            original_anns = [
+                {k: v for k, v in ann.items() if k not in ("id", "image_id")}
+                for ann in task.coco[1]
+            ]
+            records[-1]["image_size"] = [int(v) for v in decoded.image.shape[:2]]
+            records[-1]["coco"] = {
+                "image": task.coco[0],
+                "annotations": original_anns,
+                "from": coco_sha,
+            }
     labels = iter(task.labels)
     if label is not None and task.original is not None:
         records.append(
@@ -139,6 +163,11 @@ def process_task(task: Task, ctx: JobContext, previous: list[Record] | None = No
         image, steps = render_variant(decoded.image, ctx.steps, seed)
         encoded = encode(image, settings, decoded.icc_profile, exif)
         write_atomic(out_root / path, encoded)
+        if targets is not None and task.coco is not None:
+            coco, dropped = _moved_coco(task.coco, targets, steps, ctx)
+            records_extra: Record = {"coco": {**coco, "from": coco_sha}, "dropped": dropped}
+        else:
+            records_extra = {}
         if targets is not None and label is not None:
             written, extra = _moved_labels(targets, steps, ctx)
             record = _label_record(base, source, label, next(labels), path, written, index, seed)
@@ -164,6 +193,7 @@ def process_task(task: Task, ctx: JobContext, previous: list[Record] | None = No
                     "frames": decoded.frames,
                 },
                 "metadata": "stripped" if ctx.strip_metadata else "kept",
+                **records_extra,
             }
         )
     result.records = records
@@ -225,6 +255,23 @@ def _label_record(
     }
 
 
+def _moved_coco(
+    coco: tuple[dict[str, Any], list[Record]], targets: Any, steps: list[Record], ctx: JobContext
+) -> tuple[Record, list[Any]]:
+    """The image's COCO annotations moved like its pixels; the ids of those dropped."""
+    from augtool.annotations.coco import from_targets, keypoint_swaps
+    from augtool.targets import apply_targets, filter_boxes, mirrored
+
+    extra, anns = coco
+    moved = apply_targets(steps, targets)
+    kept, dropped = filter_boxes(moved, *ctx.bbox)
+    swap = None
+    if ctx.flip_pairs and mirrored(steps):
+        swap = keypoint_swaps(list(ctx.categories), list(ctx.flip_pairs))
+    out = from_targets(anns, kept, swap)
+    return {"image": extra, "annotations": out}, [anns[i].get("id") for i in dropped]
+
+
 def _moved_labels(targets: Any, steps: list[Record], ctx: JobContext) -> tuple[bytes, Record]:
     """The source's labels moved like the variant's pixels, filtered, in the source's format."""
     from augtool.annotations import FORMATS
@@ -253,11 +300,17 @@ def _moved_labels(targets: Any, steps: list[Record], ctx: JobContext) -> tuple[b
 
 
 def _still_valid(
-    previous: list[Record], shas: dict[str, str], out_root: Path, result: TaskResult
+    previous: list[Record],
+    shas: dict[str, str],
+    out_root: Path,
+    result: TaskResult,
+    coco_sha: str | None = None,
 ) -> bool:
     """Whether the previous records of this source (and its labels) still describe the files on
     disk: every file they came from hashes as recorded, every output is there, intact."""
     for record in previous:
+        if "coco" in record and record["coco"].get("from") != coco_sha:
+            return False
         if record["type"] == "file":
             origin, recorded = record["source"]["path"], record["source"]["sha256"]
         else:

@@ -194,3 +194,124 @@ def test_changing_one_label_file_redoes_only_its_image(tmp_path: Path) -> None:
         app, ["validate", "manifest", str(tmp_path / "out/manifest.jsonl"), "--source", str(source)]
     )
     assert validated.exit_code == 0, validated.stdout
+
+
+# --- COCO -------------------------------------------------------------------------------------
+
+COCO_SAMPLE = Path(__file__).resolve().parents[1] / "samples" / "detection-coco"
+
+
+def coco_recipe(pipeline: str, extra: str = "") -> str:
+    return f"version: 1\nseed: 3\nvariants: 3\n{extra}pipeline:\n{pipeline}"
+
+
+def test_coco_output_keeps_categories_and_renumbers_ids(tmp_path: Path) -> None:
+    pipeline = "  - rotate: {limit: 15}\n  - random_resized_crop: {size: [160, 160]}\n"
+    out, _ = expand(tmp_path, COCO_SAMPLE, coco_recipe(pipeline))
+    source = json.loads((COCO_SAMPLE / "annotations/instances_train.json").read_text())
+    written = json.loads((out / "annotations/instances_train.json").read_text())
+    for key in ("info", "licenses", "categories"):
+        assert written[key] == source[key]
+    assert [i["id"] for i in written["images"]] == list(range(1, len(written["images"]) + 1))
+    assert [a["id"] for a in written["annotations"]] == list(
+        range(1, len(written["annotations"]) + 1)
+    )
+    assert len(written["images"]) == len(source["images"]) * 4
+    by_name = {i["file_name"]: i for i in written["images"]}
+    for image in source["images"]:
+        # Originals keep their annotations exactly (ids aside).
+        copy = by_name[image["file_name"]]
+        assert (copy["width"], copy["height"]) == (image["width"], image["height"])
+
+        def strip(anns: list[dict], image_id: int) -> list[dict]:
+            return [
+                {k: v for k, v in a.items() if k not in ("id", "image_id")}
+                for a in anns
+                if a["image_id"] == image_id
+            ]
+
+        assert strip(written["annotations"], copy["id"]) == strip(
+            source["annotations"], image["id"]
+        )
+    for ann in written["annotations"]:
+        x, y, w, h = ann["bbox"]
+        image = next(i for i in written["images"] if i["id"] == ann["image_id"])
+        assert x >= 0 and y >= 0 and x + w <= image["width"] + 1e-6
+        assert y + h <= image["height"] + 1e-6
+
+
+def test_coco_boxes_evaluate_against_themselves_at_ap_1(tmp_path: Path) -> None:
+    pytest.importorskip("pycocotools")
+    import contextlib
+    import io
+
+    from pycocotools.coco import COCO
+    from pycocotools.cocoeval import COCOeval
+
+    pipeline = "  - hflip: {p: 0.5}\n  - affine: {scale: [0.9, 1.1], rotate: 10}\n"
+    out, _ = expand(tmp_path, COCO_SAMPLE, coco_recipe(pipeline))
+    with contextlib.redirect_stdout(io.StringIO()):
+        truth = COCO(str(out / "annotations/instances_train.json"))
+        detections = [{**a, "score": 1.0} for a in truth.loadAnns(truth.getAnnIds())]
+        evaluation = COCOeval(truth, truth.loadRes(detections), "bbox")
+        evaluation.evaluate()
+        evaluation.accumulate()
+        evaluation.summarize()
+    assert evaluation.stats[0] == pytest.approx(1.0)
+
+
+def test_coco_keypoints_swap_sides_on_a_mirror(tmp_path: Path) -> None:
+    out, _ = expand(
+        tmp_path,
+        COCO_SAMPLE,
+        coco_recipe("  - hflip: {p: 1}\n", "targets: {flip_pairs: [[left_eye, right_eye]]}\n"),
+    )
+    written = json.loads((out / "annotations/instances_train.json").read_text())
+    source = json.loads((COCO_SAMPLE / "annotations/instances_train.json").read_text())
+    (person,) = [a for a in source["annotations"] if "keypoints" in a]
+    image = next(i for i in source["images"] if i["id"] == person["image_id"])
+    stem = image["file_name"].rsplit(".", 1)[0]
+    mirrored_image = next(i for i in written["images"] if i["file_name"] == f"{stem}__v00.jpg")
+    (moved,) = [
+        a for a in written["annotations"]
+        if a["image_id"] == mirrored_image["id"] and "keypoints" in a
+    ]  # fmt: skip
+    width = image["width"]
+    left, right = person["keypoints"][0:3], person["keypoints"][3:6]
+    # The new left eye is the old right eye, mirrored.
+    assert moved["keypoints"][0] == pytest.approx(width - right[0], abs=1e-3)
+    assert moved["keypoints"][3] == pytest.approx(width - left[0], abs=1e-3)
+
+
+def test_coco_rle_masks_are_refused_not_corrupted(tmp_path: Path) -> None:
+    import shutil
+
+    source = tmp_path / "in"
+    shutil.copytree(COCO_SAMPLE, source)
+    path = source / "annotations/instances_train.json"
+    data = json.loads(path.read_text())
+    data["annotations"][0]["iscrowd"] = 1
+    data["annotations"][0]["segmentation"] = {"counts": [10, 5], "size": [4, 5]}
+    path.write_text(json.dumps(data))
+    image = next(i for i in data["images"] if i["id"] == data["annotations"][0]["image_id"])
+    _, records = expand(tmp_path, source, coco_recipe("  - hflip: {}\n"))
+    (skip,) = [r for r in records if r["type"] == "skipped"]
+    assert skip["path"] == f"train/{image['file_name']}"
+    assert "is an RLE mask (iscrowd)" in skip["reason"]
+
+
+def test_coco_file_names_outside_the_dataset_are_refused(tmp_path: Path) -> None:
+    import shutil
+
+    source = tmp_path / "in"
+    shutil.copytree(COCO_SAMPLE, source)
+    path = source / "annotations/instances_val.json"
+    data = json.loads(path.read_text())
+    data["images"][0]["file_name"] = "../../etc/passwd"
+    path.write_text(json.dumps(data))
+    (tmp_path / "r.yaml").write_text("version: 1\npipeline: []\n")
+    result = CliRunner().invoke(
+        app, ["expand", str(tmp_path / "r.yaml"), str(source), "-o", str(tmp_path / "out")]
+    )
+    assert result.exit_code == 2
+    assert "file_name '../../etc/passwd' points outside the dataset" in result.stderr

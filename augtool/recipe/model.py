@@ -18,8 +18,8 @@ from augtool.recipe.yaml_source import Located, load
 from augtool.transforms.params import Bool, Choice, Float, Int, Param
 
 RECIPE_VERSION = 1
-LAYOUTS = ("auto", "flat", "imagefolder", "yolo", "masks")
-PLANNED_LAYOUTS = ("coco",)
+LAYOUTS = ("auto", "flat", "imagefolder", "yolo", "coco", "masks")
+PLANNED_LAYOUTS: tuple[str, ...] = ()
 OUTPUT_FORMATS = ("same", "jpeg", "png", "webp")
 DEFAULT_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif")
 # No "MPO": Pillow opens MPO files through its JPEG plugin and has no "MPO" open format.
@@ -91,7 +91,7 @@ INPUT_FIELDS = (
         "layout",
         Choice(LAYOUTS + PLANNED_LAYOUTS),
         "auto",
-        "auto, flat (images anywhere), imagefolder (class subfolders), yolo or masks",
+        "auto, flat (images anywhere), imagefolder (class subfolders), yolo, coco or masks",
     ),
     Param("extensions", StrList(lower=True), list(DEFAULT_EXTENSIONS), "file endings to read"),
     Param("formats", FormatList(upper=True), list(DEFAULT_FORMATS), "Pillow formats accepted"),
