@@ -269,6 +269,15 @@ def _moved_coco(
     if ctx.flip_pairs and mirrored(steps):
         swap = keypoint_swaps(list(ctx.categories), list(ctx.flip_pairs))
     out = from_targets(anns, kept, swap)
+    if ctx.flip_pairs and mirrored(steps):
+        # Left/right categories (left_hand, right_hand) trade places too.
+        ids = {c.get("name"): c.get("id") for c in ctx.categories}
+        partner = {}
+        for left, right in ctx.flip_pairs:
+            if left in ids and right in ids:
+                partner[ids[left]], partner[ids[right]] = ids[right], ids[left]
+        for ann in out:
+            ann["category_id"] = partner.get(ann.get("category_id"), ann.get("category_id"))
     return {"image": extra, "annotations": out}, [anns[i].get("id") for i in dropped]
 
 
