@@ -276,13 +276,9 @@ ERRORS = {
         "version: 1\nsplits: {augment: [trian]}\n",
         "2:19: split 'trian' is not among splits.names ['train', 'val', 'test']",
     ),
-    "layout coco": (
-        "version: 1\ninput: {layout: coco}\n",
-        "2:17: layout 'coco' is not supported yet; use one of auto, flat, imagefolder, yolo, masks",
-    ),
     "layout unknown": (
         "version: 1\ninput: {layout: pascal}\n",
-        "2:17: input.layout: expected one of auto, flat, imagefolder, yolo, masks, coco, "
+        "2:17: input.layout: expected one of auto, flat, imagefolder, yolo, coco, masks, "
         "got 'pascal'",
     ),
 }

@@ -19,7 +19,6 @@ from augtool.transforms.params import Bool, Choice, Float, Int, Param
 
 RECIPE_VERSION = 1
 LAYOUTS = ("auto", "flat", "imagefolder", "yolo", "coco", "masks")
-PLANNED_LAYOUTS: tuple[str, ...] = ()
 OUTPUT_FORMATS = ("same", "jpeg", "png", "webp")
 DEFAULT_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif")
 # No "MPO": Pillow opens MPO files through its JPEG plugin and has no "MPO" open format.
@@ -89,7 +88,7 @@ INPUT_FIELDS = (
     ),
     Param(
         "layout",
-        Choice(LAYOUTS + PLANNED_LAYOUTS),
+        Choice(LAYOUTS),
         "auto",
         "auto, flat (images anywhere), imagefolder (class subfolders), yolo, coco or masks",
     ),
@@ -215,11 +214,6 @@ def parse_recipe(doc: Located) -> Recipe:
     seed = _field(doc, ("seed",), top.get("seed", 0), Int(0, 2**63 - 1))
     variants = _field(doc, ("variants",), top.get("variants", 4), Int(0, 10_000))
     input_ = _section(doc, "input", top.get("input"), INPUT_FIELDS)
-    if input_["layout"] in PLANNED_LAYOUTS:
-        raise doc.error(
-            ("input", "layout"),
-            f"layout {input_['layout']!r} is not supported yet; use one of {', '.join(LAYOUTS)}",
-        )
     output = _section(doc, "output", top.get("output"), OUTPUT_FIELDS)
     splits = _section(doc, "splits", top.get("splits"), SPLIT_FIELDS)
     targets = _section(doc, "targets", top.get("targets"), TARGET_FIELDS)
