@@ -112,6 +112,23 @@ def resolve_paths(
     return Path(input_path), Path(output_path)
 
 
+def discover_dataset(recipe: Recipe, input_root: Path) -> Dataset:
+    """The input as the recipe sees it (layout, endings, splits, link rule); refuses an input
+    with no image file at all."""
+    dataset = discover(
+        input_root,
+        recipe.input["layout"],
+        recipe.input["extensions"],
+        recipe.splits["names"],
+        recipe.splits["augment"],
+        follow_links=recipe.input["follow_links"],
+    )
+    if not dataset.sources and not dataset.skipped:
+        endings = ", ".join(recipe.input["extensions"])
+        raise InputError(f"{input_root}: no image files found (endings: {endings})")
+    return dataset
+
+
 def check_output(input_root: Path, output_root: Path) -> None:
     """Refuse an output that overlaps the input, or a non-empty folder augtool did not make."""
     inp = input_root.resolve()
@@ -147,17 +164,7 @@ def expand(
     plan or the output folder is unusable, or when the output was made by another recipe and
     ``force`` is not set."""
     started = time.perf_counter()
-    dataset = discover(
-        input_root,
-        recipe.input["layout"],
-        recipe.input["extensions"],
-        recipe.splits["names"],
-        recipe.splits["augment"],
-        follow_links=recipe.input["follow_links"],
-    )
-    if not dataset.sources and not dataset.skipped:
-        endings = ", ".join(recipe.input["extensions"])
-        raise InputError(f"{input_root}: no image files found (endings: {endings})")
+    dataset = discover_dataset(recipe, input_root)
     tasks = make_plan(
         dataset, recipe.variants, recipe.seed, recipe.output["format"], recipe.output["originals"]
     )

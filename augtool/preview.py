@@ -29,10 +29,11 @@ from PIL import Image, ImageDraw, ImageFont, ImageOps
 
 from augtool.atomic import write_atomic
 from augtool.codecs import ORIENTATION, DecodeError, decode
-from augtool.discovery import Dataset, Source, discover
+from augtool.discovery import Dataset, Source
 from augtool.errors import InputError, OutputError, ParamError, WriteError
 from augtool.plan import variant_seed
 from augtool.recipe import Recipe
+from augtool.targets import apply_targets
 from augtool.transforms import Block, Step, Transform
 from augtool.transforms.imaging import to_pil
 from augtool.transforms.params import Param, Range
@@ -76,6 +77,9 @@ class Tile:
     image: np.ndarray
     caption: str
     info: dict[str, Any] = field(default_factory=dict)
+    #: the source's annotations moved like this tile's pixels (full-size coordinates), drawn on
+    #: the thumbnail so that a box that does not follow its object shows at a glance
+    targets: Any = None
 
 
 @dataclass(frozen=True)
@@ -246,12 +250,14 @@ def variant_rows(
                 skipped.append(item)
             continue
         source, image, size = item
-        tiles = [_original_tile(image, size)]
+        targets = _targets_of(dataset, input_root, source, size)
+        tiles = [replace(_original_tile(image, size), targets=targets)]
         for index in range(variants):
             seed = variant_seed(recipe.seed, source.path, index)
             out, records = render_variant(image, recipe.steps, seed)
             info = {"variant": index, "seed": seed, "size": _size(out), "steps": records}
-            tiles.append(Tile(out, f"v{index}: {caption(records)}", info))
+            moved = None if targets is None else apply_targets(records, targets)
+            tiles.append(Tile(out, f"v{index}: {caption(records)}", info, moved))
         yield Row(_source_label(source), source, tiles, _source_info(source, size))
 
 
@@ -466,6 +472,57 @@ class Layout:
         return x, y
 
 
+def _targets_of(dataset: Dataset, input_root: Path, source: Source, size: list[int]) -> Any:
+    """The source's annotations (YOLO, COCO, masks) as expand reads them; None without any, or
+    when they do not parse (expand would skip the source and say why)."""
+    from augtool.annotations import FORMATS, AnnotationError
+    from augtool.annotations.coco import to_targets
+
+    shape = (int(size[0]), int(size[1]))
+    try:
+        if dataset.coco is not None and source.path in dataset.coco.images:
+            return to_targets(dataset.coco.images[source.path][2], shape, source.path)
+        if source.annotation is not None and dataset.layout in FORMATS:
+            data = (input_root / source.annotation).read_bytes()
+            label_format = FORMATS[dataset.layout](dict(dataset.names))
+            return label_format.read(data, source.annotation, shape)
+    except (AnnotationError, OSError):
+        return None
+    return None
+
+
+def draw_targets(thumb: np.ndarray, targets: Any) -> np.ndarray:
+    """Boxes (red), polygons (green), keypoints (yellow) and mask outlines (magenta), scaled
+    from the full-size image onto its thumbnail."""
+    height, width = targets.size
+    scale_x, scale_y = thumb.shape[1] / width, thumb.shape[0] / height
+    img = Image.fromarray(np.ascontiguousarray(thumb[:, :, :3]) if thumb.shape[2] >= 3 else
+                          np.repeat(thumb, 3, axis=2))  # fmt: skip
+    if targets.mask is not None:
+        small = np.asarray(Image.fromarray(targets.mask).resize(img.size, Image.Resampling.NEAREST))
+        edge = np.zeros(small.shape, bool)
+        edge[:, 1:] |= small[:, 1:] != small[:, :-1]
+        edge[1:, :] |= small[1:, :] != small[:-1, :]
+        pixels = np.array(img)
+        pixels[edge] = (230, 0, 200)
+        img = Image.fromarray(pixels)
+    draw = ImageDraw.Draw(img)
+    for x0, y0, x1, y1 in targets.boxes:
+        draw.rectangle(
+            [x0 * scale_x, y0 * scale_y, x1 * scale_x, y1 * scale_y], outline=(230, 30, 30)
+        )
+    for polygon in targets.polygons:
+        if len(polygon) >= 2:
+            points = [(float(x) * scale_x, float(y) * scale_y) for x, y in polygon]
+            draw.line([*points, points[0]], fill=(30, 200, 60))
+    for points in targets.keypoints:
+        for x, y, visible in points:
+            if visible > 0:
+                cx, cy = x * scale_x, y * scale_y
+                draw.ellipse([cx - 2, cy - 2, cx + 2, cy + 2], fill=(250, 220, 0))
+    return np.asarray(img)
+
+
 def thumbnail(image: np.ndarray, tile: int) -> np.ndarray:
     """The image scaled to fit ``tile`` × ``tile``, aspect ratio kept, never enlarged."""
     img = to_pil(image)
@@ -477,7 +534,13 @@ def scaled(rows: Iterable[Row], tile: int) -> Iterator[Row]:
     """Each row with its tiles replaced by thumbnails, as the row arrives: full-size images of
     one row at a time are all that is ever held."""
     for row in rows:
-        yield replace(row, tiles=[replace(t, image=thumbnail(t.image, tile)) for t in row.tiles])
+        tiles = []
+        for t in row.tiles:
+            thumb = thumbnail(t.image, tile)
+            if t.targets is not None:
+                thumb = draw_targets(thumb, t.targets)
+            tiles.append(replace(t, image=thumb, targets=None))
+        yield replace(row, tiles=tiles)
 
 
 def compose(rows: list[Row], title: str, layout: Layout) -> Image.Image:
@@ -608,13 +671,9 @@ def render_preview(
 
 
 def _discover(recipe: Recipe, input_root: Path) -> Dataset:
-    dataset = discover(
-        input_root,
-        recipe.input["layout"],
-        recipe.input["extensions"],
-        recipe.splits["names"],
-        recipe.splits["augment"],
-    )
+    from augtool.engine import discover_dataset
+
+    dataset = discover_dataset(recipe, input_root)
     if not any(source.augment for source in dataset.sources):
         augmented = ", ".join(recipe.splits["augment"])
         raise InputError(f"{input_root}: no image to preview in the augmented splits ({augmented})")

@@ -27,7 +27,6 @@ import numpy as np
 
 from augtool.transforms import REGISTRY
 from augtool.transforms.base import Params
-from augtool.transforms.warp import affine_matrix, perspective_matrix
 
 __all__ = [
     "PointMap",
@@ -142,70 +141,25 @@ def _homogeneous(matrix: np.ndarray) -> PointMap:
     return apply
 
 
-def _affine(scale: tuple[float, float], shift: tuple[float, float]) -> PointMap:
-    matrix = np.array([[scale[0], 0, shift[0]], [0, scale[1], shift[1]], [0, 0, 1]], dtype=float)
-    return _homogeneous(matrix)
-
-
 def point_map(name: str, params: Params, size: Size) -> tuple[PointMap, Size] | None:
     """Where the transform ``name`` with its recorded ``params`` sends points of an image of
     ``size`` = (height, width): a function of (N, 2) pixel-edge (x, y) arrays, and the output
     size. None for a pixel-only transform (targets stay put).
 
-    Each map is the forward form of the kernel's own geometry: Pillow samples the source at
-    ``inverse(out_x + 0.5, out_y + 0.5)``, i.e. it treats a matrix as acting on pixel-edge
-    coordinates, so the kernels' matrices are used here as they are.
+    The map is the transform's own ``geometry`` (the matrix its kernel and the fused resampling
+    use): Pillow samples the source at ``inverse(out_x + 0.5, out_y + 0.5)``, i.e. it treats a
+    matrix as acting on pixel-edge coordinates, so the matrices serve points as they are.
     """
-    family = REGISTRY[name].family if name in REGISTRY else None
-    if family is None:
+    cls = REGISTRY.get(name)
+    if cls is None:
         raise UnsupportedTransform(name)
-    if family != "geometric":
+    if cls.family != "geometric":
         return None
-    height, width = size
-    if name == "hflip":
-        return _affine((-1.0, 1.0), (width, 0.0)), size
-    if name == "vflip":
-        return _affine((1.0, -1.0), (0.0, height)), size
-    if name == "rot90":
-        # np.rot90(axes=(0, 1)) turns counter-clockwise: out[i, j] = in[j, W - 1 - i] for
-        # k = 1, so (x, y) -> (y, W - x); k quarter turns compose that k times.
-        k = params["k"] % 4
-        matrix = np.eye(3)
-        w, h = float(width), float(height)
-        for _ in range(k):
-            matrix = np.array([[0, 1, 0], [-1, 0, w], [0, 0, 1]], dtype=float) @ matrix
-            w, h = h, w
-        return _homogeneous(matrix), (int(h), int(w))
-    if name == "rotate":
-        return _homogeneous(affine_matrix((width / 2, height / 2), angle=params["angle"])), size
-    if name == "affine":
-        matrix = affine_matrix(
-            (width / 2, height / 2),
-            angle=params["angle"],
-            scale=params["scale"],
-            translate=tuple(params["translate"]),
-            shear=tuple(params["shear"]),
-        )
-        return _homogeneous(matrix), size
-    if name == "perspective":
-        corners = [[0.0, 0.0], [width, 0.0], [width, height], [0.0, height]]
-        return _homogeneous(perspective_matrix(corners, params["corners"])), size
-    if name in ("random_crop", "center_crop"):
-        # A negative top/left is padding: the same subtraction covers it.
-        crop_h, crop_w = params["size"]
-        return _affine((1.0, 1.0), (-params["left"], -params["top"])), (crop_h, crop_w)
-    if name == "random_resized_crop":
-        out_h, out_w = params["size"]
-        sx, sy = out_w / params["width"], out_h / params["height"]
-        return _affine((sx, sy), (-params["left"] * sx, -params["top"] * sy)), (out_h, out_w)
-    if name == "resize":
-        out_h, out_w = params["size"]
-        return _affine((out_w / width, out_h / height), (0.0, 0.0)), (out_h, out_w)
-    if name == "pad":
-        left, top, right, bottom = params["padding"]
-        out = (top + height + bottom, left + width + right)
-        return _affine((1.0, 1.0), (left, top)), out
-    raise UnsupportedTransform(name)
+    describe = getattr(cls, "geometry", None)
+    if describe is None:
+        raise UnsupportedTransform(name)
+    geometry = describe(params, size)
+    return _homogeneous(geometry.matrix), (int(geometry.size[0]), int(geometry.size[1]))
 
 
 # ---- moving each kind of target --------------------------------------------------------------

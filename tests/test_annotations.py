@@ -315,3 +315,29 @@ def test_coco_file_names_outside_the_dataset_are_refused(tmp_path: Path) -> None
     )
     assert result.exit_code == 2
     assert "file_name '../../etc/passwd' points outside the dataset" in result.stderr
+
+
+def test_preview_draws_the_moved_boxes_on_every_tile(tmp_path: Path) -> None:
+    source = make_yolo(tmp_path / "in")
+    (tmp_path / "r.yaml").write_text(RECIPE)
+    sheet = tmp_path / "sheet.png"
+    result = CliRunner().invoke(
+        app,
+        ["preview", str(tmp_path / "r.yaml"), str(source), "-o", str(sheet), "--sources", "3",
+         "--variants", "2", "--quiet"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    pixels = np.asarray(Image.open(sheet).convert("RGB")).astype(int)
+    red = (pixels[:, :, 0] > 200) & (pixels[:, :, 1] < 60) & (pixels[:, :, 2] < 60)
+    assert red.sum() > 100  # a box outline on each of the three tiles
+    # Without labels, nothing is drawn.
+    (source / "labels/train/obj.txt").unlink()
+    (source / "labels/train/bg_empty.txt").unlink()
+    result = CliRunner().invoke(
+        app,
+        ["preview", str(tmp_path / "r.yaml"), str(source), "-o", str(sheet), "--sources", "3",
+         "--variants", "2", "--quiet"],
+    )  # fmt: skip
+    pixels = np.asarray(Image.open(sheet).convert("RGB")).astype(int)
+    red = (pixels[:, :, 0] > 200) & (pixels[:, :, 1] < 60) & (pixels[:, :, 2] < 60)
+    assert red.sum() == 0

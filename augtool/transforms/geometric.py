@@ -263,9 +263,9 @@ def _reading(matrix: np.ndarray, size: tuple[int, int], params: Params) -> Geome
     return Geometry(
         matrix,
         size,
-        interpolation=params["interpolation"],
-        border=params["border"],
-        fill=params["fill"],
+        interpolation=params.get("interpolation", "bilinear"),
+        border=params.get("border", "constant"),
+        fill=params.get("fill", 0),
     )
 
 
@@ -347,7 +347,7 @@ def _crop_geometry(params: Params, size: tuple[int, int]) -> Geometry:
     height, width = size
     matrix = translation(-left, -top)
     if top < 0 or left < 0 or top + crop_h > height or left + crop_w > width:
-        return Geometry(matrix, (crop_h, crop_w), border="constant", fill=params["fill"])
+        return Geometry(matrix, (crop_h, crop_w), border="constant", fill=params.get("fill", 0))
     return Geometry(matrix, (crop_h, crop_w), exact=True)
 
 
@@ -430,7 +430,7 @@ class RandomResizedCrop(Transform):
         matrix = scaling(out_w / params["width"], out_h / params["height"]) @ translation(
             -params["left"], -params["top"]
         )
-        return Geometry(matrix, (out_h, out_w), interpolation=params["interpolation"])
+        return Geometry(matrix, (out_h, out_w), interpolation=params.get("interpolation"))
 
 
 def _resized_crop_window(
@@ -542,7 +542,7 @@ class Resize(Transform):
         if (out_h, out_w) == (height, width):
             return Geometry(np.eye(3), size, exact=True)
         matrix = scaling(out_w / width, out_h / height)
-        return Geometry(matrix, (out_h, out_w), interpolation=params["interpolation"])
+        return Geometry(matrix, (out_h, out_w), interpolation=params.get("interpolation"))
 
 
 @dataclass(frozen=True)
@@ -600,7 +600,8 @@ class Pad(Transform):
         left, top, right, bottom = params["padding"]
         height, width = size
         out = (top + height + bottom, left + width + right)
-        return Geometry(translation(left, top), out, border=params["border"], fill=params["fill"])
+        border, fill = params.get("border", "constant"), params.get("fill", 0)
+        return Geometry(translation(left, top), out, border=border, fill=fill)
 
     @staticmethod
     def apply(image: np.ndarray, params: Params) -> np.ndarray:
