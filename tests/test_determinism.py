@@ -88,3 +88,24 @@ def test_another_seed_changes_the_outputs(tmp_path: Path, reference: dict[str, s
     assert sum(changed[p] != reference[p] for p in variants) > len(variants) * 0.9
     originals = [p for p in reference if "__v" not in p and p.startswith(("train/", "val/"))]
     assert all(changed[p] == reference[p] for p in originals)
+
+
+@pytest.mark.parametrize("name", ["detection-yolo", "detection-coco", "segmentation"])
+def test_annotated_datasets_are_identical_at_any_worker_count(tmp_path: Path, name: str) -> None:
+    # Enough variants that --jobs 2 really runs a pool (small jobs run in-process).
+    text = (ROOT / "configs" / f"{name}.yaml").read_text().replace("variants: 4", "variants: 12")
+    assert "variants: 12" in text
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text(text)
+    source = ROOT / "samples" / name
+    trees = []
+    for jobs in ("1", "2"):
+        out = tmp_path / f"out{jobs}"
+        command = [sys.executable, "-m", "augtool", "expand", str(recipe), str(source), "-o"]
+        done = subprocess.run(
+            [*command, str(out), "--quiet", "--jobs", jobs], capture_output=True, text=True
+        )
+        assert done.returncode == 0, done.stderr
+        trees.append(tree(out))
+    assert trees[0] == trees[1]
+    assert any("__v" in path for path in trees[0])
