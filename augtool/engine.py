@@ -312,7 +312,8 @@ def _kept_by_stat(
     """The earlier result, when the stat cache vouches for every input (the image, its labels)
     and every output."""
     inputs = [(task.source.path, task.source.link)]
-    if task.source.annotation is not None:
+    if task.source.annotation is not None and task.coco is None:
+        # (A COCO image's annotations are vouched for by their hash, checked below.)
         inputs.append((task.source.annotation, False))
     shas = source_shas(earlier)
     if set(shas) != {path for path, _ in inputs}:

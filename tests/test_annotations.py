@@ -341,3 +341,34 @@ def test_preview_draws_the_moved_boxes_on_every_tile(tmp_path: Path) -> None:
     pixels = np.asarray(Image.open(sheet).convert("RGB")).astype(int)
     red = (pixels[:, :, 0] > 200) & (pixels[:, :, 1] < 60) & (pixels[:, :, 2] < 60)
     assert red.sum() == 0
+
+
+def test_coco_reruns_are_incremental(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import shutil
+
+    import augtool.engine
+
+    source = tmp_path / "in"
+    shutil.copytree(COCO_SAMPLE, source)
+    recipe = coco_recipe("  - hflip: {p: 0.5}\n  - rotate: {limit: 10}\n")
+    out, _ = expand(tmp_path, source, recipe)
+    before = (out / "annotations/instances_train.json").read_bytes()
+
+    def no_work(*args: object, **kwargs: object) -> list:
+        raise AssertionError("an unchanged COCO image was sent to a worker")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(augtool.engine, "process_tasks", no_work)
+        expand(tmp_path, source, recipe)
+    assert (out / "annotations/instances_train.json").read_bytes() == before
+    # One annotation moved: only its image (and the split's JSON) is made again.
+    path = source / "annotations/instances_train.json"
+    data = json.loads(path.read_text())
+    data["annotations"][0]["bbox"][0] += 2
+    path.write_text(json.dumps(data))
+    result = CliRunner().invoke(
+        app, ["expand", str(tmp_path / "r.yaml"), str(source), "-o", str(out), "--json"]
+    )
+    summary = json.loads(result.stdout)
+    assert summary["made"] == 1 + 3 + 1  # the original, 3 variants, the train JSON
+    assert (out / "annotations/instances_train.json").read_bytes() != before
