@@ -320,7 +320,7 @@ class _progress_printer:
 
     def __init__(self, every: float = 5.0) -> None:
         self.every = every
-        self.last = 0.0
+        self.last = time.monotonic()  # the first line comes after `every` seconds (or at the end)
         self.bar: Any = None
         self.task: Any = None
         if sys.stderr.isatty():
