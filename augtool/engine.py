@@ -354,15 +354,15 @@ def _write_coco(
     """Each split's COCO JSON, from the image records of that split, in path order."""
     from augtool.annotations.coco import split_json
 
+    # One sorted pass over the journal: each split's image records, already in path order.
+    images: dict[str, list[Record]] = {name: [] for name in dataset.coco.splits}
+    records = (r for result in journal.results() for r in result.records)
+    for record in sort_records(records, output_root / STATE_DIR):
+        if record["type"] == "file" and "coco" in record and record.get("split") in images:
+            images[record["split"]].append(record)
     results = []
     for name, split in sorted(dataset.coco.splits.items()):
-        records = (r for result in journal.results() for r in result.records)
-        images = [
-            r
-            for r in sort_records(records, output_root / STATE_DIR)
-            if r["type"] == "file" and r.get("split") == name and "coco" in r
-        ]
-        data = split_json(split, images)
+        data = split_json(split, images[name])
         source = hashlib.sha256((input_root / split.json_path).read_bytes()).hexdigest()
         results.append(
             _write_dataset_file(output_root, split.json_path, data, source, previous, "annotations")

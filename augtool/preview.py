@@ -475,17 +475,17 @@ class Layout:
 def _targets_of(dataset: Dataset, input_root: Path, source: Source, size: list[int]) -> Any:
     """The source's annotations (YOLO, COCO, masks) as expand reads them; None without any, or
     when they do not parse (expand would skip the source and say why)."""
-    from augtool.annotations import FORMATS, AnnotationError
-    from augtool.annotations.coco import to_targets
+    from augtool.annotations import AnnotationError, read_targets
 
     shape = (int(size[0]), int(size[1]))
+    names = dict(dataset.names)
     try:
         if dataset.coco is not None and source.path in dataset.coco.images:
-            return to_targets(dataset.coco.images[source.path][2], shape, source.path)
-        if source.annotation is not None and dataset.layout in FORMATS:
+            anns = dataset.coco.images[source.path][2]
+            return read_targets("coco", names, shape, source.path, coco=anns)
+        if source.annotation is not None:
             data = (input_root / source.annotation).read_bytes()
-            label_format = FORMATS[dataset.layout](dict(dataset.names))
-            return label_format.read(data, source.annotation, shape)
+            return read_targets(dataset.layout, names, shape, source.annotation, label=data)
     except (AnnotationError, OSError):
         return None
     return None

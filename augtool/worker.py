@@ -98,22 +98,19 @@ def process_task(task: Task, ctx: JobContext, previous: list[Record] | None = No
         result.records = [skipped(source.path, str(exc), source_sha)]
         return result
     targets = None
-    if task.coco is not None:
-        from augtool.annotations import AnnotationError
-        from augtool.annotations.coco import to_targets
+    if task.coco is not None or label is not None:
+        from augtool.annotations import AnnotationError, read_targets
 
-        where = f"{source.annotation}: {source.path}"
+        coco_where = f"{source.annotation}: {source.path}"
         try:
-            targets = to_targets(task.coco[1], decoded.image.shape[:2], where)
-        except AnnotationError as exc:
-            result.records = [skipped(source.path, str(exc), source_sha)]
-            return result
-    elif label is not None:
-        from augtool.annotations import FORMATS, AnnotationError
-
-        label_format = FORMATS[str(ctx.label_format)](dict(ctx.class_names))
-        try:
-            targets = label_format.read(label[0], str(source.annotation), decoded.image.shape[:2])
+            targets = read_targets(
+                str(ctx.label_format),
+                dict(ctx.class_names),
+                decoded.image.shape[:2],
+                coco_where if task.coco is not None else str(source.annotation),
+                label=None if label is None else label[0],
+                coco=None if task.coco is None else task.coco[1],
+            )
         except AnnotationError as exc:
             result.records = [skipped(source.path, str(exc), source_sha)]
             return result
@@ -124,7 +121,6 @@ def process_task(task: Task, ctx: JobContext, previous: list[Record] | None = No
         "source": {"path": source.path, "sha256": source_sha},
     }
     records: list[Record] = []
-    out_root = Path(ctx.output_root)
     if task.original is not None:
         how = _write_original(source_file, out_root / task.original, data, ctx.originals)
         records.append(

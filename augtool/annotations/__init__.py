@@ -8,10 +8,34 @@ the tools that make them show it.
 
 from __future__ import annotations
 
+from typing import Any
+
 from augtool.annotations.base import AnnotationError, LabelFormat
 from augtool.annotations.masks import MaskFormat
 from augtool.annotations.yolo import YoloFormat
+from augtool.targets import Targets
 
 FORMATS: dict[str, type[LabelFormat]] = {"yolo": YoloFormat, "masks": MaskFormat}
 
-__all__ = ["FORMATS", "AnnotationError", "LabelFormat", "MaskFormat", "YoloFormat"]
+
+def read_targets(
+    layout: str,
+    names: dict[int, str],
+    size: tuple[int, int],
+    where: str,
+    label: bytes | None = None,
+    coco: list[dict[str, Any]] | None = None,
+) -> Targets | None:
+    """A source's annotations as targets: its COCO annotations, or its label file (``label``,
+    the bytes of the file at ``where``) in the layout's format; None when it has neither.
+    Raises :class:`AnnotationError` naming ``where`` when they do not parse."""
+    if coco is not None:
+        from augtool.annotations.coco import to_targets
+
+        return to_targets(coco, size, where)
+    if label is not None:
+        return FORMATS[layout](names).read(label, where, size)
+    return None
+
+
+__all__ = ["FORMATS", "AnnotationError", "LabelFormat", "MaskFormat", "YoloFormat", "read_targets"]
