@@ -11,7 +11,6 @@ from hypothesis import strategies as st
 
 from augtool.errors import ParamError
 from augtool.transforms import REGISTRY
-from augtool.transforms import noise as noise_module
 from augtool.transforms.noise import (
     NORMAL_QUANTILES,
     Downscale,
@@ -20,6 +19,7 @@ from augtool.transforms.noise import (
     JpegCompression,
     MotionBlur,
     SaltPepper,
+    add_table_noise,
     line_taps,
 )
 
@@ -146,19 +146,31 @@ def test_gaussian_noise_is_the_table_of_the_raw_bytes():
     assert np.array_equal(GaussianNoise.apply(image, params), expected)
 
 
-@pytest.mark.parametrize("chunk", [1, 7, 64, 1000])
-@pytest.mark.parametrize(
-    ("width", "channels", "per_channel"),
-    [(13, 3, True), (5, 1, True), (9, 3, False), (3, 4, False)],
+@settings(max_examples=60, deadline=None)
+@given(
+    seed=st.integers(0, 2**32),
+    shape=st.tuples(st.integers(1, 9), st.integers(1, 9), st.sampled_from([1, 3])),
+    shared=st.booleans(),
+    std=st.floats(0, 300),
+    mean=st.floats(-255, 255),
 )
-def test_gaussian_noise_does_not_depend_on_the_chunking(
-    monkeypatch, chunk, width, channels, per_channel
-):
-    image = random_image(37, width, channels, seed=1)
-    params = {"std": 60.0, "mean": 10.0, "per_channel": per_channel, "seed": 3}
-    whole = GaussianNoise.apply(image, params)
-    monkeypatch.setattr(noise_module, "CHUNK", chunk)
-    assert np.array_equal(GaussianNoise.apply(image, params), whole)
+def test_table_noise_equals_the_clipped_wide_sum(seed, shape, shared, std, mean):
+    rng = np.random.default_rng(seed)
+    colour = rng.integers(0, 256, shape, dtype=np.uint8)
+    planes = 1 if shared else shape[2]
+    drawn = rng.integers(0, 256, (*shape[:2], planes), dtype=np.uint8)
+    table = np.rint(mean + std * NORMAL_QUANTILES).astype(np.int64)
+    expected = np.clip(colour.astype(np.int64) + table[drawn], 0, 255)
+    assert np.array_equal(add_table_noise(colour, drawn, table), expected)
+
+
+def test_gaussian_noise_one_plane_is_the_table_of_one_byte_per_pixel():
+    image = random_image(6, 5, 3, seed=8)
+    params = {"std": 30.0, "mean": 2.0, "per_channel": False, "seed": 21}
+    bits = np.random.PCG64(21).random_raw(-(-30 // 8)).astype("<u8")
+    drawn = bits.view(np.uint8)[:30].reshape(6, 5, 1)
+    expected = np.clip(image + quantised_normal(30.0, 2.0)[drawn], 0, 255)
+    assert np.array_equal(GaussianNoise.apply(image, params), expected)
 
 
 def test_gaussian_noise_large_std_saturates_both_ways():

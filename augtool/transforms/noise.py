@@ -60,13 +60,29 @@ def random_bytes(bits: np.random.PCG64, count: int) -> np.ndarray:
 #: The 256 normal quantiles at (i + 0.5) / 256: a uniform random byte picks one, which makes a
 #: quantised standard normal, truncated at about +-2.89 (its standard deviation is 0.9975).
 NORMAL_QUANTILES = np.array([NormalDist().inv_cdf((i + 0.5) / 256) for i in range(256)])
-#: Elements per chunk of the noise kernels: small enough that the temporaries stay in cache.
-CHUNK = 1 << 18
 
 
 def to_pil(colour: np.ndarray) -> Image.Image:
     # ``split_alpha`` hands back a strided view for RGBA; Pillow wants contiguous rows.
     return _to_pil(np.ascontiguousarray(colour))
+
+
+def add_table_noise(colour: np.ndarray, drawn: np.ndarray, table: np.ndarray) -> np.ndarray:
+    """``clip(colour + table[drawn], 0, 255)`` for uint8 ``colour`` (H, W, C) and random bytes
+    ``drawn`` (H, W, C or 1), in saturating uint8 arithmetic: the table's positive part is added
+    and its negative part subtracted, each with saturation, which gives the same bytes as the
+    wide sum (only one of the two parts is non-zero per value) at a third of its cost."""
+    height, width, planes = drawn.shape
+    up = np.clip(table, 0, 255).astype(np.uint8)
+    down = np.clip(-table, 0, 255).astype(np.uint8)
+    lookup = Image.frombuffer("L", (width * planes, height), drawn, "raw", "L", 0, 1)
+    rise = from_pil(lookup.point(up.tolist())).reshape(height, width, planes)
+    fall = from_pil(lookup.point(down.tolist())).reshape(height, width, planes)
+    out = np.invert(colour)  # the headroom above each value
+    np.minimum(out, rise, out=out)
+    np.add(out, colour, out=out)
+    np.subtract(out, np.minimum(out, fall), out=out)
+    return out
 
 
 @register
@@ -109,28 +125,10 @@ class GaussianNoise(Transform):
         colour, alpha = split_alpha(image)
         height, width, channels = colour.shape
         planes = channels if params["per_channel"] else 1
-        table = np.rint(params["mean"] + params["std"] * NORMAL_QUANTILES).astype(np.int16)
-        bits = np.random.PCG64(params["seed"])
-        out = np.empty(colour.shape, dtype=np.uint8)
-        row = width * planes
-        # Rows per chunk, rounded so each chunk draws a multiple of 8 bytes (see random_bytes).
-        step = max(1, CHUNK // max(1, width * channels))
-        step += -step % (8 // math.gcd(8, row))
-        total = np.empty((min(step, height), width, channels), dtype=np.int16)
-        noise = total if planes == channels else np.empty((len(total), width, 1), dtype=np.int16)
-        for top in range(0, height, step):
-            part = colour[top : top + step]
-            rows = part.shape[0]
-            drawn = random_bytes(bits, rows * row).reshape(rows, width, planes)
-            chunk = total[:rows]
-            np.take(table, drawn, out=noise[:rows])
-            if planes == channels:
-                chunk += part
-            else:
-                np.add(noise[:rows], part, out=chunk)  # one grey plane for every channel
-            np.clip(chunk, 0, 255, out=chunk)
-            np.copyto(out[top : top + step], chunk, casting="unsafe")
-        return join_alpha(out, alpha)
+        table = np.rint(params["mean"] + params["std"] * NORMAL_QUANTILES).astype(np.int64)
+        drawn = random_bytes(np.random.PCG64(params["seed"]), height * width * planes)
+        noisy = add_table_noise(colour, drawn.reshape(height, width, planes), table)
+        return join_alpha(noisy, alpha)
 
 
 @register
