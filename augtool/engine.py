@@ -272,6 +272,7 @@ def _run(
         bbox=(recipe.targets["bbox"]["min_visibility"], recipe.targets["bbox"]["min_area"]),
         flip_pairs=tuple((a, b) for a, b in recipe.targets["flip_pairs"]),
         categories=tuple(_categories(dataset)),
+        kernels=recipe.kernels,
     )
     counts: Counter[str] = Counter()
     for result in (*discovery_skips, *extras, *kept):
@@ -492,12 +493,17 @@ def _header(recipe: Recipe, dataset: Dataset, counts: Counter[str]) -> dict[str,
     import numpy
     import PIL
 
+    from augtool.transforms import kernels
+
+    libraries = {"numpy": numpy.__version__, "pillow": PIL.__version__}
+    if recipe.kernels == "opencv":
+        libraries["opencv"] = kernels.opencv_version()
     return {
         "type": "header",
         "schema": SCHEMA,
         "schema_version": SCHEMA_VERSION,
         "tool": {"name": "augtool", "version": __version__},
-        "libraries": {"numpy": numpy.__version__, "pillow": PIL.__version__},
+        "libraries": libraries,
         "recipe": recipe.normalised,
         "recipe_sha256": recipe.sha256,
         "seed": recipe.seed,

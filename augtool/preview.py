@@ -34,7 +34,7 @@ from augtool.errors import InputError, OutputError, ParamError, WriteError
 from augtool.plan import variant_seed
 from augtool.recipe import Recipe
 from augtool.targets import apply_targets
-from augtool.transforms import Block, Step, Transform
+from augtool.transforms import Block, Step, Transform, kernels
 from augtool.transforms.imaging import to_pil
 from augtool.transforms.params import Param, Range
 from augtool.worker import render_variant
@@ -252,12 +252,13 @@ def variant_rows(
         source, image, size = item
         targets = _targets_of(dataset, input_root, source, size)
         tiles = [replace(_original_tile(image, size), targets=targets)]
-        for index in range(variants):
-            seed = variant_seed(recipe.seed, source.path, index)
-            out, records = render_variant(image, recipe.steps, seed)
-            info = {"variant": index, "seed": seed, "size": _size(out), "steps": records}
-            moved = None if targets is None else apply_targets(records, targets)
-            tiles.append(Tile(out, f"v{index}: {caption(records)}", info, moved))
+        with kernels.using(recipe.kernels):  # not across the yield: the caller's context
+            for index in range(variants):
+                seed = variant_seed(recipe.seed, source.path, index)
+                out, records = render_variant(image, recipe.steps, seed)
+                info = {"variant": index, "seed": seed, "size": _size(out), "steps": records}
+                moved = None if targets is None else apply_targets(records, targets)
+                tiles.append(Tile(out, f"v{index}: {caption(records)}", info, moved))
         yield Row(_source_label(source), source, tiles, _source_info(source, size))
 
 
@@ -287,7 +288,8 @@ def sweep_rows(
         for at, point in sweep_points(step):
             rng = np.random.Generator(np.random.PCG64(seed))
             params = point.sample(rng, image.shape)
-            out = point.apply(image, params)
+            with kernels.using(recipe.kernels):
+                out = point.apply(image, params)
             name = step.name if at is None else f"{step.name} {at}"
             text = f"{name}: {_params_text(step.name, params)}".rstrip(": ")
             tiles.append(Tile(out, text, {"at": at, "size": _size(out), "params": params}))

@@ -205,6 +205,7 @@ def validate(
         raise UsageError(f"--source {source}: not a folder")
     reader = _ManifestReader(manifest)
     header = reader.header()
+    kernels = _kernels(manifest, header) if recompute is not None else None
     root = manifest.parent
     tree = _walk(root, manifest.name)
     check = _Checker(manifest, header, tree, keep_augmented=recompute is not None)
@@ -225,7 +226,8 @@ def validate(
         report.sources_checked = check.sources(source, jobs)
     if recompute is not None:
         assert source is not None
-        report.recomputed = check.recompute(reader, source, recompute, jobs)
+        assert kernels is not None
+        report.recomputed = check.recompute(reader, source, recompute, kernels, jobs)
     order = {kind: index for index, kind in enumerate(KINDS)}
     report.problems = sorted(check.problems, key=lambda p: order[p.kind])
     return report
@@ -672,7 +674,7 @@ class _Checker:
 
     # 8. re-derivation
     def recompute(
-        self, reader: _ManifestReader, source_root: Path, count: Recompute, jobs: int
+        self, reader: _ManifestReader, source_root: Path, count: Recompute, kernels: str, jobs: int
     ) -> int:
         lines = self.augmented_lines or []
         chosen = _choose(len(lines), count)
@@ -684,10 +686,10 @@ class _Checker:
             if rel in self.bad_sources or unsafe_reason(rel) is not None:
                 continue  # already reported as a source problem
             groups.setdefault(rel, []).append(_replay_fields(record))
-        tasks = [(os.path.join(source_root, rel), formats, items) for rel, items in groups.items()]
+        tasks = [(os.path.join(source_root, rel), formats, kernels, g) for rel, g in groups.items()]
         done = 0
         for results in _map(
-            _recompute_group, tasks, jobs, sum(len(t[2]) for t in tasks) >= POOL_MIN_RECOMPUTE
+            _recompute_group, tasks, jobs, sum(len(t[3]) for t in tasks) >= POOL_MIN_RECOMPUTE
         ):
             for path, expected, found, error in results:
                 if error is not None:
@@ -736,6 +738,23 @@ def _formats(header: dict[str, Any]) -> list[str]:
     return list((recipe.get("input") or {}).get("formats") or [])
 
 
+def _kernels(manifest: Path, header: dict[str, Any]) -> str:
+    """The warp kernels the run used (absent from recipes that kept the default, Pillow).
+    OpenCV must be importable to re-derive what it made: a usage error, before any work."""
+    from augtool.transforms import kernels
+
+    recipe = header.get("recipe") or {}
+    chosen = recipe.get("kernels", kernels.DEFAULT)
+    if chosen not in kernels.KERNELS:
+        raise ManifestError(f"{manifest}:1: the recipe names unknown kernels {chosen!r}")
+    if chosen == "opencv" and not kernels.opencv_installed():
+        raise UsageError(
+            f"{manifest}: --recompute needs OpenCV, as the run used 'kernels: opencv' "
+            f"({kernels.INSTALL_HINT})"
+        )
+    return str(chosen)
+
+
 def _replay_fields(record: dict[str, Any]) -> dict[str, Any]:
     return {
         "path": record["path"],
@@ -748,9 +767,20 @@ def _replay_fields(record: dict[str, Any]) -> dict[str, Any]:
 
 
 def _recompute_group(
-    source_file: str, formats: list[str], records: list[dict[str, Any]]
+    source_file: str, formats: list[str], kernels: str, records: list[dict[str, Any]]
 ) -> list[tuple[str, str, str | None, str | None]]:
     """Decode one source once and re-derive each of its chosen outputs (runs in a worker)."""
+    from augtool.allocator import keep_freed_memory
+    from augtool.transforms import kernels as kernel_choice
+
+    keep_freed_memory()
+    with kernel_choice.using(kernels):
+        return _recompute_records(source_file, formats, records)
+
+
+def _recompute_records(
+    source_file: str, formats: list[str], records: list[dict[str, Any]]
+) -> list[tuple[str, str, str | None, str | None]]:
     from augtool.codecs import DecodeError, decode, encode
     from augtool.transforms import replay
 

@@ -18,12 +18,13 @@ from typing import Any
 
 import numpy as np
 
+from augtool.allocator import keep_freed_memory
 from augtool.atomic import link_atomic, write_atomic
 from augtool.canonical import canonical_sha256
 from augtool.codecs import DecodeError, decode, encode, encoder_settings
 from augtool.plan import Task
 from augtool.runstate import Stat, TaskResult, stat_of
-from augtool.transforms import Step, run
+from augtool.transforms import Step, kernels, run
 
 Record = dict[str, Any]
 
@@ -47,6 +48,7 @@ class JobContext:
     bbox: tuple[float, float] = (0.0, 0.0)  # min_visibility, min_area
     flip_pairs: tuple[tuple[str, str], ...] = ()
     categories: tuple[Any, ...] = ()  # coco: the categories (keypoint names for flip pairs)
+    kernels: str = kernels.DEFAULT  # which library resamples the warps (the recipe's ``kernels``)
 
 
 def process_tasks(
@@ -54,7 +56,9 @@ def process_tasks(
 ) -> list[TaskResult]:
     """Process a batch of (task, previous records) pairs; one result per task, in order."""
     _exit_with_parent(ctx.main_pid)
-    return [process_task(task, ctx, previous) for task, previous in tasks]
+    keep_freed_memory()
+    with kernels.using(ctx.kernels):
+        return [process_task(task, ctx, previous) for task, previous in tasks]
 
 
 def process_task(task: Task, ctx: JobContext, previous: list[Record] | None = None) -> TaskResult:

@@ -15,6 +15,8 @@ from typing import Any
 from augtool.canonical import canonical_sha256
 from augtool.errors import ParamError, RecipeError
 from augtool.recipe.yaml_source import Located, load
+from augtool.transforms.kernels import DEFAULT as DEFAULT_KERNELS
+from augtool.transforms.kernels import INSTALL_HINT, KERNELS, opencv_installed
 from augtool.transforms.params import Bool, Choice, Float, Int, Param
 
 RECIPE_VERSION = 1
@@ -164,7 +166,7 @@ TARGET_FIELDS = (
     Param("flip_pairs", FlipPairs(), [], "class names swapped on a horizontal flip"),
 )
 TOP_FIELDS = (
-    "version", "seed", "input", "output", "splits", "variants", "targets", "pipeline"
+    "version", "seed", "input", "output", "splits", "variants", "targets", "kernels", "pipeline"
 )  # fmt: skip
 
 
@@ -180,6 +182,8 @@ class Recipe:
     splits: dict[str, Any]
     targets: dict[str, Any]
     steps: list[Any]
+    #: which library resamples the warps (augtool.transforms.kernels): pillow or opencv
+    kernels: str
     normalised: dict[str, Any]
     sha256: str
 
@@ -217,6 +221,9 @@ def parse_recipe(doc: Located) -> Recipe:
     output = _section(doc, "output", top.get("output"), OUTPUT_FIELDS)
     splits = _section(doc, "splits", top.get("splits"), SPLIT_FIELDS)
     targets = _section(doc, "targets", top.get("targets"), TARGET_FIELDS)
+    kernels = _field(doc, ("kernels",), top.get("kernels", DEFAULT_KERNELS), Choice(KERNELS))
+    if kernels == "opencv" and not opencv_installed():
+        raise doc.error(("kernels",), f"opencv needs OpenCV, not installed ({INSTALL_HINT})")
     unknown_splits = [s for s in splits["augment"] if s not in splits["names"]]
     if unknown_splits:
         raise doc.error(
@@ -237,6 +244,9 @@ def parse_recipe(doc: Located) -> Recipe:
         "targets": targets,
         "pipeline": normalised_steps,
     }
+    if kernels != DEFAULT_KERNELS:
+        # Only when chosen: recipes written before the key existed keep their sha256.
+        normalised["kernels"] = kernels
     return Recipe(
         file=doc.file,
         seed=seed,
@@ -246,6 +256,7 @@ def parse_recipe(doc: Located) -> Recipe:
         splits=splits,
         targets=targets,
         steps=steps,
+        kernels=kernels,
         normalised=normalised,
         sha256=recipe_sha256(normalised),
     )

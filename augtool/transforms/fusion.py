@@ -33,7 +33,7 @@ import numpy as np
 
 from augtool.transforms.base import REGISTRY
 from augtool.transforms.imaging import from_pil, resize_image, to_pil
-from augtool.transforms.warp import Geometry, scaling, warp
+from augtool.transforms.warp import Geometry, is_affine, scaling, warp
 
 
 class Applier:
@@ -112,7 +112,8 @@ def _axis_aligned_window(
     if (
         abs(matrix[0, 1]) > 1e-12
         or abs(matrix[1, 0]) > 1e-12
-        or not np.allclose(matrix[2], (0, 0, 1))
+        or not is_affine(matrix)
+        or abs(float(matrix[2, 2]) - 1.0) > 1e-8 + 1e-5  # np.allclose's tolerance, written out
     ):
         return None
     sx, sy, tx, ty = matrix[0, 0], matrix[1, 1], matrix[0, 2], matrix[1, 2]
@@ -129,7 +130,7 @@ def _axis_aligned_window(
 def _reduction(matrix: np.ndarray) -> int:
     """The whole factor by which an affine map shrinks the image (1 if it does not, or if it
     is a true perspective, whose scale varies across the image)."""
-    if not np.allclose(matrix[2, :2], 0.0):
+    if not is_affine(matrix):
         return 1
     scale = math.sqrt(abs(float(np.linalg.det(matrix[:2, :2]))))
     return max(1, math.floor(1.0 / scale)) if scale > 0 else 1

@@ -21,6 +21,7 @@ from augtool.transforms.base import Params, Shape, Transform, integers, register
 from augtool.transforms.imaging import (
     INTERPOLATIONS,
     RESAMPLE,
+    copy_into,
     from_pil,
     join_alpha,
     split_alpha,
@@ -76,8 +77,8 @@ def add_table_noise(colour: np.ndarray, drawn: np.ndarray, table: np.ndarray) ->
     up = np.clip(table, 0, 255).astype(np.uint8)
     down = np.clip(-table, 0, 255).astype(np.uint8)
     lookup = Image.frombuffer("L", (width * planes, height), drawn, "raw", "L", 0, 1)
-    rise = from_pil(lookup.point(up.tolist())).reshape(height, width, planes)
-    fall = from_pil(lookup.point(down.tolist())).reshape(height, width, planes)
+    rise = copy_into(lookup.point(up.tolist()), np.empty_like(drawn))
+    fall = copy_into(lookup.point(down.tolist()), np.empty_like(drawn))
     out = np.invert(colour)  # the headroom above each value
     np.minimum(out, rise, out=out)
     np.add(out, colour, out=out)
