@@ -18,6 +18,7 @@ from __future__ import annotations
 import io
 import warnings
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -32,13 +33,37 @@ class DecodeError(Exception):
 
 @dataclass(frozen=True)
 class Decoded:
-    image: np.ndarray
+    """A decoded source. ``picture`` is the upright Pillow image in L, RGB or RGBA (``None`` for
+    16-bit and float sources, which are scaled to 8 bits in numpy); ``image``, the kernels'
+    array, is made from it on first use: a variant that changes no pixel (an empty pipeline,
+    or no step fired) is encoded straight from ``picture``, with no copy into numpy and back."""
+
+    picture: Image.Image | None
+    scaled: np.ndarray | None  # the 8-bit array of a 16-bit or float source
     format: str
     mode: str  # the file's own mode, before normalisation
     orientation: int  # the EXIF orientation that was applied (1 = none)
     frames: int
     icc_profile: bytes | None
     exif: Image.Exif | None
+
+    @cached_property
+    def image(self) -> np.ndarray:
+        if self.scaled is not None:
+            return self.scaled
+        assert self.picture is not None
+        array = np.asarray(self.picture)
+        if array.ndim == 2:
+            array = array[:, :, None]
+        return np.ascontiguousarray(array)
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """(height, width), without making the array."""
+        if self.picture is not None:
+            return (self.picture.height, self.picture.width)
+        assert self.scaled is not None
+        return (int(self.scaled.shape[0]), int(self.scaled.shape[1]))
 
 
 def decode(data: bytes, formats: list[str], max_pixels: int | None = None) -> Decoded:
@@ -66,7 +91,9 @@ def decode(data: bytes, formats: list[str], max_pixels: int | None = None) -> De
                 orientation = int(exif.get(ORIENTATION, 1) or 1)
                 icc = img.info.get("icc_profile")
                 upright = ImageOps.exif_transpose(img) if orientation != 1 else img
-                array = _normalise_mode(upright)
+                picture, scaled = _normalise_mode(upright)
+                if picture is not None:
+                    picture = _bare(picture)
     except Image.DecompressionBombWarning as exc:
         raise DecodeError(f"decompression bomb refused: {exc}") from None
     except Image.DecompressionBombError as exc:
@@ -75,27 +102,32 @@ def decode(data: bytes, formats: list[str], max_pixels: int | None = None) -> De
         raise DecodeError(f"not an image in an accepted format ({', '.join(formats)})") from None
     except (OSError, SyntaxError, ValueError, EOFError, MemoryError) as exc:
         raise DecodeError(f"cannot decode: {exc}") from None
-    return Decoded(array, fmt, mode, orientation, frames, icc, exif)
+    return Decoded(picture, scaled, fmt, mode, orientation, frames, icc, exif)
 
 
-def _normalise_mode(img: Image.Image) -> np.ndarray:
+def _bare(picture: Image.Image) -> Image.Image:
+    """A plain image over the same pixels, with no file attributes and an empty ``info``: the
+    encoders fall back on ``info`` for some metadata (a JPEG comment, a PNG's ICC profile), and
+    what an output carries must depend on the pixels and the recorded settings only."""
+    bare = picture._new(picture.im)
+    bare.info = {}
+    return bare
+
+
+def _normalise_mode(img: Image.Image) -> tuple[Image.Image | None, np.ndarray | None]:
+    """The image in L, RGB or RGBA, or (for 16-bit and float modes) its 8-bit array."""
     mode = img.mode
     if mode in ("L", "RGB", "RGBA"):
-        converted = img
-    elif mode == "1":
-        converted = img.convert("L")
-    elif mode.startswith("I") or mode == "F":
-        return _scale_to_8_bits(np.asarray(img), mode)
-    elif mode == "P":
-        converted = img.convert("RGBA" if "transparency" in img.info else "RGB")
-    elif mode in ("LA", "PA", "La", "RGBa"):
-        converted = img.convert("RGBA")
-    else:
-        converted = img.convert("RGB")
-    array = np.asarray(converted)
-    if array.ndim == 2:
-        array = array[:, :, None]
-    return np.ascontiguousarray(array)
+        return img, None
+    if mode == "1":
+        return img.convert("L"), None
+    if mode.startswith("I") or mode == "F":
+        return None, _scale_to_8_bits(np.asarray(img), mode)
+    if mode == "P":
+        return img.convert("RGBA" if "transparency" in img.info else "RGB"), None
+    if mode in ("LA", "PA", "La", "RGBa"):
+        return img.convert("RGBA"), None
+    return img.convert("RGB"), None
 
 
 def _scale_to_8_bits(array: np.ndarray, mode: str) -> np.ndarray:
@@ -120,19 +152,24 @@ def encoder_settings(fmt: str, quality: int) -> dict[str, Any]:
 
 
 def encode(
-    image: np.ndarray,
+    image: np.ndarray | Image.Image,
     settings: dict[str, Any],
     icc_profile: bytes | None = None,
     exif: Image.Exif | None = None,
 ) -> bytes:
-    """Encode ``image`` with ``settings`` (from :func:`encoder_settings`). ``exif`` is written only
-    when given (metadata kept), with its orientation reset since the pixels are already upright."""
+    """Encode ``image`` (an array, or a Pillow image in L, RGB or RGBA: the same pixels give the
+    same bytes) with ``settings`` (from :func:`encoder_settings`). ``exif`` is written only when
+    given (metadata kept), with its orientation reset since the pixels are already upright."""
     fmt = settings["format"]
-    channels = image.shape[2]
-    if channels == 1:
-        img = Image.fromarray(image[:, :, 0], "L")
+    if isinstance(image, Image.Image):
+        img = image
+        channels = len(img.getbands())
     else:
-        img = Image.fromarray(image, "RGBA" if channels == 4 else "RGB")
+        channels = image.shape[2]
+        if channels == 1:
+            img = Image.fromarray(image[:, :, 0], "L")
+        else:
+            img = Image.fromarray(image, "RGBA" if channels == 4 else "RGB")
     if fmt == "JPEG" and channels == 4:
         background = Image.new("RGB", img.size, (255, 255, 255))
         background.paste(img, mask=img.getchannel("A"))

@@ -21,7 +21,7 @@ import numpy as np
 from augtool.allocator import keep_freed_memory
 from augtool.atomic import link_atomic, write_atomic
 from augtool.canonical import canonical_sha256
-from augtool.codecs import DecodeError, decode, encode, encoder_settings
+from augtool.codecs import Decoded, DecodeError, decode, encode, encoder_settings
 from augtool.plan import Task
 from augtool.runstate import Stat, TaskResult, stat_of
 from augtool.transforms import Step, kernels, run
@@ -110,7 +110,7 @@ def process_task(task: Task, ctx: JobContext, previous: list[Record] | None = No
             targets = read_targets(
                 str(ctx.label_format),
                 dict(ctx.class_names),
-                decoded.image.shape[:2],
+                decoded.size,
                 coco_where if task.coco is not None else str(source.annotation),
                 label=None if label is None else label[0],
                 coco=None if task.coco is None else task.coco[1],
@@ -145,7 +145,7 @@ def process_task(task: Task, ctx: JobContext, previous: list[Record] | None = No
                 {k: v for k, v in ann.items() if k not in ("id", "image_id")}
                 for ann in task.coco[1]
             ]
-            records[-1]["image_size"] = [int(v) for v in decoded.image.shape[:2]]
+            records[-1]["image_size"] = list(decoded.size)
             records[-1]["coco"] = {
                 "image": task.coco[0],
                 "annotations": original_anns,
@@ -160,8 +160,13 @@ def process_task(task: Task, ctx: JobContext, previous: list[Record] | None = No
     settings = encoder_settings(task.encoder, ctx.quality)
     exif = None if ctx.strip_metadata else decoded.exif
     for index, (path, seed) in enumerate(zip(task.variants, task.seeds, strict=True)):
-        image, steps = render_variant(decoded.image, ctx.steps, seed)
-        encoded = encode(image, settings, decoded.icc_profile, exif)
+        image, steps = _render(decoded, ctx.steps, seed)
+        if image is None:  # no pixel changed: encode the decoded picture itself
+            encoded = encode(decoded.picture or decoded.image, settings, decoded.icc_profile, exif)
+            size = list(decoded.size)
+        else:
+            encoded = encode(image, settings, decoded.icc_profile, exif)
+            size = [int(image.shape[0]), int(image.shape[1])]
         write_atomic(out_root / path, encoded)
         if targets is not None and task.coco is not None:
             coco, dropped = _moved_coco(task.coco, targets, steps, ctx)
@@ -185,7 +190,7 @@ def process_task(task: Task, ctx: JobContext, previous: list[Record] | None = No
                 "seed": seed,
                 "steps": steps,
                 "encoder": settings,
-                "image_size": [int(image.shape[0]), int(image.shape[1])],
+                "image_size": size,
                 "decoded": {
                     "format": decoded.format,
                     "mode": decoded.mode,
@@ -372,6 +377,19 @@ def render_variant(
     """The pixels of one variant before encoding, and its step records. Preview calls this too,
     which is what makes a preview tile the very image expand writes."""
     return run(list(steps), image, np.random.Generator(np.random.PCG64(seed)))
+
+
+def _render(
+    decoded: Decoded, steps: tuple[Step, ...], seed: int
+) -> tuple[np.ndarray | None, list[Record]]:
+    """:func:`render_variant` of a decoded source; the image is ``None`` when no step changed a
+    pixel (an empty pipeline, or none fired), and the caller encodes the decoded picture: the
+    same pixels, so the same bytes, without the copies into numpy and back."""
+    if not steps:
+        return None, []
+    array = decoded.image
+    image, records = render_variant(array, steps, seed)
+    return (None if image is array else image), records
 
 
 def skipped(path: str, reason: str, sha256: str | None = None) -> Record:

@@ -448,3 +448,39 @@ def test_input_folder_named_like_the_state_folder_is_skipped(tmp_path: Path) -> 
     assert not (out / ".augtool" / "x.jpg").exists()
     validated = invoke("validate", "manifest", out / "manifest.jsonl")
     assert validated.exit_code == 0, validated.output
+
+
+# --- an unchanged variant is encoded from the decoded picture -------------------------------
+
+
+@pytest.mark.parametrize("fmt", ["jpeg", "png", "webp"])
+def test_an_empty_pipeline_writes_what_recompute_makes_from_the_array(
+    tmp_path: Path, fmt: str
+) -> None:
+    """Variants that change no pixel skip the copy into numpy and are encoded from the decoded
+    Pillow image; the bytes must be those the array path gives (validate --recompute uses it),
+    and no metadata of the source (a JPEG comment, XMP, EXIF) may ride along."""
+    root = tmp_path / "data"
+    root.mkdir()
+    pixels = np.random.default_rng(3).integers(0, 256, (SIZE[1], SIZE[0], 3), dtype=np.uint8)
+    exif = Image.Exif()
+    exif[0x010E] = "a description"  # ImageDescription
+    Image.fromarray(pixels, "RGB").save(
+        root / "tagged.jpg",
+        quality=95,
+        comment=b"a comment",
+        exif=exif.tobytes(),
+        xmp=b"<x:xmpmeta xmlns:x='adobe:ns:meta/'/>",
+        icc_profile=b"not-really-an-icc-profile",
+    )
+    Image.fromarray(pixels[:, :, 0], "L").save(root / "grey.png", dpi=(300, 300))
+    out = expand_ok(identity_recipe(tmp_path, fmt), root, tmp_path / "out")
+    checked = invoke(
+        "validate", "manifest", out / "manifest.jsonl", "--source", root, "--recompute", "all"
+    )
+    assert checked.exit_code == 0, checked.output
+    for record in files(out).values():
+        data = (out / record["path"]).read_bytes()
+        assert b"a comment" not in data
+        assert b"xmpmeta" not in data
+        assert b"a description" not in data
