@@ -36,6 +36,7 @@ from augtool.manifest import (
     SCHEMA,
     SCHEMA_VERSION,
     STATE_DIR,
+    sort_lines,
     sort_records,
     write_manifest,
 )
@@ -295,10 +296,8 @@ def _run(
                 _count(counts, activity, result, summary)
         counts["sources"] = len(tasks)
         header = _header(recipe, dataset, counts)
-        records = sort_records(
-            (r for result in journal.results() for r in result.records), state_dir
-        )
-        write_manifest(output_root, header, records, dict(sorted(counts.items())))
+        lines = sort_lines((r for result in journal.results() for r in result.records), state_dir)
+        write_manifest(output_root, header, lines, dict(sorted(counts.items())))
         write_stat_cache(state_dir, input_abs, journal.results())
     finally:
         journal.close()

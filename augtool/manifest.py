@@ -53,60 +53,81 @@ def sums_line(sha256: str, path: str) -> str:
     return f"{sha256}  {path}\n"
 
 
+#: A record ready to write: its path (the sort key), its canonical line, and its SHA256SUMS
+#: line ("" for records that are not files).
+Line = tuple[str, str, str]
+
+
+def as_line(record: dict[str, Any]) -> Line:
+    sums = sums_line(record["sha256"], record["path"]) if record["type"] == "file" else ""
+    return (record["path"], dump_line(record), sums)
+
+
 def write_manifest(
-    out_dir: Path, header: dict[str, Any], records: Iterable[dict[str, Any]], counts: dict[str, int]
+    out_dir: Path, header: dict[str, Any], lines: Iterable[Line], counts: dict[str, int]
 ) -> str:
-    """Stream ``records`` (already sorted by path) into ``manifest.jsonl`` and ``SHA256SUMS``,
-    each atomically; return the footer's digest."""
+    """Stream ``lines`` (already sorted by path, see :func:`sort_lines`) into ``manifest.jsonl``
+    and ``SHA256SUMS``, each atomically; return the footer's digest."""
     digest = hashlib.sha256()
     with (
         atomic_open(out_dir / MANIFEST_NAME, fsync=True) as manifest,
         atomic_open(out_dir / SUMS_NAME, fsync=True) as sums,
     ):
-        for record in _with_header(header, records):
-            data = dump_line(record).encode("utf-8")
+        first = dump_line(header).encode("utf-8")
+        digest.update(first)
+        manifest.write(first)
+        for _, line, sums_text in lines:
+            data = line.encode("utf-8")
             digest.update(data)
             manifest.write(data)
-            if record["type"] == "file":
-                sums.write(sums_line(record["sha256"], record["path"]).encode("utf-8"))
+            if sums_text:
+                sums.write(sums_text.encode("utf-8"))
         footer = {"type": "footer", "counts": counts, "sha256": digest.hexdigest()}
         manifest.write(dump_line(footer).encode("utf-8"))
     return digest.hexdigest()
 
 
-def _with_header(
-    header: dict[str, Any], records: Iterable[dict[str, Any]]
-) -> Iterator[dict[str, Any]]:
-    yield header
-    yield from records
-
-
-def sort_records(
-    records: Iterable[dict[str, Any]], workdir: Path | None = None
-) -> Iterator[dict[str, Any]]:
-    """``records`` sorted by path with bounded memory: sorted runs on disk, then a k-way merge."""
+def sort_lines(records: Iterable[dict[str, Any]], workdir: Path | None = None) -> Iterator[Line]:
+    """``records`` as :data:`Line` tuples sorted by path, with bounded memory: sorted runs of
+    ``_SORT_RUN_LINES`` (kept in memory when there is only one), then a k-way merge from disk.
+    Each record is dumped to JSON once; a run file line is ``[path, sums]`` in JSON, a tab (which
+    JSON never leaves raw), then the record's line."""
+    iterator = iter(records)
+    chunk = sorted(as_line(r) for r in itertools.islice(iterator, _SORT_RUN_LINES))
+    following = list(itertools.islice(iterator, 1))
+    if not following:
+        yield from chunk
+        return
     with tempfile.TemporaryDirectory(prefix="augtool-sort-", dir=workdir) as folder:
         runs: list[Path] = []
-        iterator = iter(records)
-        while True:
-            chunk = [dump_line(r) for r in itertools.islice(iterator, _SORT_RUN_LINES)]
-            if not chunk:
-                break
-            chunk.sort(key=_path_key)
+        rest = itertools.chain(following, iterator)
+        while chunk:
             run = Path(folder) / f"{len(runs):06d}.jsonl"
-            run.write_text("".join(chunk), encoding="utf-8")
+            with open(run, "w", encoding="utf-8") as handle:
+                for path, line, sums in chunk:
+                    handle.write(f"{json.dumps([path, sums])}\t{line}")
             runs.append(run)
+            chunk = sorted(as_line(r) for r in itertools.islice(rest, _SORT_RUN_LINES))
         files = [open(run, encoding="utf-8") for run in runs]  # noqa: SIM115
         try:
-            for line in heapq.merge(*files, key=_path_key):
-                yield json.loads(line)
+            yield from heapq.merge(*(map(_parse_run_line, f) for f in files))
         finally:
             for file in files:
                 file.close()
 
 
-def _path_key(line: str) -> str:
-    return json.loads(line)["path"]
+def _parse_run_line(text: str) -> Line:
+    prefix, line = text.split("\t", 1)
+    path, sums = json.loads(prefix)
+    return (path, line, sums)
+
+
+def sort_records(
+    records: Iterable[dict[str, Any]], workdir: Path | None = None
+) -> Iterator[dict[str, Any]]:
+    """``records`` sorted by path (as dicts), with the bounded memory of :func:`sort_lines`."""
+    for _, line, _ in sort_lines(records, workdir):
+        yield json.loads(line)
 
 
 def read_lines(path: Path) -> Iterator[tuple[int, bytes]]:
