@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from contract import tree
 
 ROOT = Path(__file__).resolve().parents[1]
 RECIPE = ROOT / "configs" / "quickstart.yaml"
@@ -19,15 +19,6 @@ def expand(out: Path, *args: str, source: Path = SAMPLES) -> None:
     command = [sys.executable, "-m", "augtool", "expand", str(RECIPE), str(source), "-o", str(out)]
     done = subprocess.run([*command, "--quiet", *args], capture_output=True, text=True, cwd=ROOT)
     assert done.returncode == 0, done.stderr
-
-
-def tree(root: Path) -> dict[str, str]:
-    """Every file's sha256 by path, except run.json and .augtool/ (outside the contract)."""
-    return {
-        p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(root.rglob("*"))
-        if p.is_file() and p.name != "run.json" and ".augtool" not in p.parts
-    }
 
 
 @pytest.fixture(scope="module")

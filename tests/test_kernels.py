@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import subprocess
@@ -14,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
+from contract import tree
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
@@ -240,14 +240,6 @@ def expand(recipe: Path, out: Path, *args: str) -> None:
     command = [sys.executable, "-m", "augtool", "expand", str(recipe), str(SAMPLES), "-o", str(out)]
     done = subprocess.run([*command, "-q", *args], capture_output=True, text=True, cwd=ROOT)
     assert done.returncode == 0, done.stderr
-
-
-def tree(root: Path) -> dict[str, str]:
-    return {
-        p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(root.rglob("*"))
-        if p.is_file() and p.name != "run.json" and ".augtool" not in p.parts
-    }
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,6 @@ byte-identical to a clean run's.
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import json
 import os
 import signal
@@ -18,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from contract import tree
 from PIL import Image
 
 from augtool.cli import app
@@ -41,15 +41,6 @@ def make_images(folder: Path, count: int, start: int = 0, size: int = 96) -> Non
         rng = np.random.default_rng(i)
         pixels = rng.integers(0, 256, size=(size, size, 3), dtype=np.uint8)
         Image.fromarray(pixels).save(folder / f"img_{i:04d}.jpg", quality=90)
-
-
-def tree(root: Path) -> dict[str, str]:
-    """The contract's files: all but run.json and .augtool/."""
-    return {
-        p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(root.rglob("*"))
-        if p.is_file() and p.name != "run.json" and ".augtool" not in p.parts
-    }
 
 
 def command(recipe: Path, source: Path, out: Path, *extra: str) -> list[str]:
