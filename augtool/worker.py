@@ -162,7 +162,8 @@ def process_task(task: Task, ctx: JobContext, previous: list[Record] | None = No
     for index, (path, seed) in enumerate(zip(task.variants, task.seeds, strict=True)):
         image, steps = _render(decoded, ctx.steps, seed)
         if image is None:  # no pixel changed: encode the decoded picture itself
-            encoded = encode(decoded.picture or decoded.image, settings, decoded.icc_profile, exif)
+            same = decoded.picture if decoded.picture is not None else decoded.image
+            encoded = encode(same, settings, decoded.icc_profile, exif)
             size = list(decoded.size)
         else:
             encoded = encode(image, settings, decoded.icc_profile, exif)
