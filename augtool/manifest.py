@@ -37,7 +37,7 @@ STATE_DIR = ".augtool"
 #: Files in an output folder that the manifest does not list, by contract.
 CONTRACT_FILES = (MANIFEST_NAME, SUMS_NAME, RUN_NAME)
 
-_SORT_RUN_LINES = 8_192
+_SORT_RUN_LINES = 2_048
 
 
 def dump_line(record: dict[str, Any]) -> str:
