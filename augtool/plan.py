@@ -25,19 +25,59 @@ VARIANT_MARK = "__v"
 
 
 @dataclass(frozen=True)
+class Naming:
+    """What every task of a plan shares to name and seed its outputs."""
+
+    variants: int
+    width: int  # digits of the variant index in names
+    seed: int  # the recipe's
+    output_format: str  # the recipe's output.format setting
+    label_layout: str | None = None  # yolo or masks: the layout whose label files move along
+
+
+@dataclass(frozen=True)
 class Task:
-    """The work of one source: decode once, write the original and every variant."""
+    """The work of one source: decode once, write the original and every variant.
+
+    Output names, seeds and label names are derived on demand from the source and the plan's
+    :class:`Naming`, not stored: a plan of many sources then costs little more than its sources.
+    """
 
     source: Source
+    naming: Naming
     original: str | None  # where the original goes, or None when originals are skipped
-    variants: tuple[str, ...]  # output path of variant i at index i
-    seeds: tuple[int, ...]
     encoder: str  # the Pillow format variants are written in
-    #: the label file of each output (original first when copied, then each variant), for
-    #: annotated layouts: the source's label moved with the image, in the same format
-    labels: tuple[str, ...] = ()
     #: coco: the source's image entry and annotations (written into the split's JSON)
     coco: Any = None
+
+    @property
+    def variants(self) -> tuple[str, ...]:
+        """The output path of variant i, at index i."""
+        count = self.naming.variants if self.source.augment else 0
+        width, setting = self.naming.width, self.naming.output_format
+        return tuple(variant_path(self.source.path, i, width, setting) for i in range(count))
+
+    @property
+    def seeds(self) -> tuple[int, ...]:
+        count = self.naming.variants if self.source.augment else 0
+        return tuple(variant_seed(self.naming.seed, self.source.path, i) for i in range(count))
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        """For annotated layouts, the label file of each output (the original first when it is
+        copied, then each variant): the source's label moved with the image, in its format."""
+        layout = self.naming.label_layout
+        if layout is None or self.source.annotation is None:
+            return ()
+        label_path = FORMATS[layout].label_path
+        images = (self.original, *self.variants) if self.original is not None else self.variants
+        return tuple(str(label_path(image)) for image in images)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Every file the task writes."""
+        first = () if self.original is None else (self.original,)
+        return (*first, *self.variants, *self.labels)
 
 
 def variant_seed(recipe_seed: int, source_path: str, variant: int) -> int:
@@ -66,43 +106,38 @@ def variant_path(source_path: str, variant: int, width: int, output_format_setti
 def make_plan(
     dataset: Dataset, variants: int, seed: int, output_format_setting: str, originals: str
 ) -> list[Task]:
-    """One task per source, in path order; refuses two sources that would write the same name."""
+    """One task per source, in path order; refuses two sources that would write the same name.
+
+    Two sources can only write the same name when the stem of one (its path without the
+    ending) begins the path of the other: ``a.jpg`` and ``a.png`` (same variant names, same
+    label file), or ``a.jpg`` and ``a__v00.jpg`` (an original named like a variant). In path
+    order the later one then always has the longer stem, and every path between the two begins
+    with the shorter stem. So each source is checked only against the earlier sources whose
+    stem begins its path, a window that stays a few entries long, instead of against every name
+    of the plan held in memory."""
     width = max(2, len(str(max(variants - 1, 0))))
+    label_layout = None if dataset.layout == "coco" else dataset.layout
+    naming = Naming(variants, width, seed, output_format_setting, label_layout)
     tasks = []
-    owner: dict[str, str] = {}
-    for source in dataset.sources:
+    window: list[tuple[str, str, frozenset[str]]] = []  # (stem, source path, its names)
+    for source in sorted(dataset.sources, key=lambda s: s.path):
         original = None if originals == "skip" else source.path
-        count = variants if source.augment else 0
-        names = tuple(
-            variant_path(source.path, i, width, output_format_setting) for i in range(count)
-        )
-        for name in (original, *names):
-            if name is None:
-                continue
-            if name in owner:
-                raise InputError(
-                    f"{dataset.root}: {owner[name]!r} and {source.path!r} would both write "
-                    f"{name!r}; rename one of them"
-                )
-            owner[name] = source.path
-        seeds = tuple(variant_seed(seed, source.path, i) for i in range(count))
         encoder = output_format(source.path, output_format_setting)[0]
-        labels: tuple[str, ...] = ()
         coco = None
         if dataset.layout == "coco":
             _, entry, anns = dataset.coco.images[source.path]
             fixed = ("id", "file_name", "width", "height")
             coco = ({k: v for k, v in entry.items() if k not in fixed}, anns)
-        elif source.annotation is not None:
-            label_path = FORMATS[dataset.layout].label_path
-            images = (original, *names) if original is not None else names
-            labels = tuple(str(label_path(image)) for image in images)
-            for name in labels:
-                if name in owner:
-                    raise InputError(
-                        f"{dataset.root}: {owner[name]!r} and {source.path!r} would both write "
-                        f"{name!r}; rename one of them"
-                    )
-                owner[name] = source.path
-        tasks.append(Task(source, original, names, seeds, encoder, labels, coco))
+        task = Task(source, naming, original, encoder, coco)
+        names = task.names
+        window = [entry for entry in window if source.path.startswith(entry[0])]
+        for _, owner, taken in window:
+            shared = sorted(n for n in names if n in taken)
+            if shared:
+                raise InputError(
+                    f"{dataset.root}: {owner!r} and {source.path!r} would both write "
+                    f"{shared[0]!r}; rename one of them"
+                )
+        window.append((os.path.splitext(source.path)[0], source.path, frozenset(names)))
+        tasks.append(task)
     return tasks
