@@ -111,12 +111,12 @@ def make_plan(
     Two sources can only write the same name when the stem of one (its path without the
     ending) begins the path of the other: ``a.jpg`` and ``a.png`` (same variant names, same
     label file), or ``a.jpg`` and ``a__v00.jpg`` (an original named like a variant). In path
-    order the later one then always has the longer stem, and every path between the two begins
-    with the shorter stem. So each source is checked only against the earlier sources whose
+    order the later one's stem is then at least as long, and every path between the two begins
+    with the earlier one's stem. So each source is checked only against the earlier sources whose
     stem begins its path, a window that stays a few entries long, instead of against every name
     of the plan held in memory."""
     width = max(2, len(str(max(variants - 1, 0))))
-    label_layout = None if dataset.layout == "coco" else dataset.layout
+    label_layout = dataset.layout if dataset.layout in FORMATS else None  # coco: a JSON a split
     naming = Naming(variants, width, seed, output_format_setting, label_layout)
     tasks = []
     window: list[tuple[str, str, frozenset[str]]] = []  # (stem, source path, its names)
