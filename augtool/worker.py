@@ -25,6 +25,7 @@ from augtool.codecs import Decoded, DecodeError, decode, encode, encoder_setting
 from augtool.plan import Task
 from augtool.runstate import Stat, TaskResult, stat_of
 from augtool.transforms import Step, kernels, run
+from augtool.transforms.fusion import forget_reductions
 
 Record = dict[str, Any]
 
@@ -57,8 +58,14 @@ def process_tasks(
     """Process a batch of (task, previous records) pairs; one result per task, in order."""
     _exit_with_parent(ctx.main_pid)
     keep_freed_memory()
+    results = []
     with kernels.using(ctx.kernels):
-        return [process_task(task, ctx, previous) for task, previous in tasks]
+        for task, previous in tasks:
+            try:
+                results.append(process_task(task, ctx, previous))
+            finally:
+                forget_reductions()
+    return results
 
 
 def process_task(task: Task, ctx: JobContext, previous: list[Record] | None = None) -> TaskResult:

@@ -142,3 +142,22 @@ def test_a_reading_step_joins_flips_and_quarter_turns() -> None:
     assert len(applier._pending) == 2
     one, two = fused(image, steps), sequential(image, steps)
     assert np.abs(one.astype(int) - two.astype(int))[4:-4, 4:-4].mean() < 2.0
+
+
+def test_a_kept_reduction_is_served_only_for_the_very_same_source() -> None:
+    from augtool.transforms import fusion
+
+    fusion.forget_reductions()
+    rng = np.random.default_rng(5)
+    image = rng.integers(0, 256, (40, 60, 3), dtype=np.uint8)
+    image.flags.writeable = False
+    first = fusion._reduce(image, 3)
+    assert fusion._reduce(image, 3) is first  # the second variant of a source reuses it
+    np.testing.assert_array_equal(first, fusion._box_reduce(image, 3))
+    assert not first.flags.writeable
+    twin = image.copy()  # equal pixels, another array: never served from the cache
+    assert fusion._reduce(twin, 3) is not first
+    other = fusion._reduce(image, 2)
+    np.testing.assert_array_equal(other, fusion._box_reduce(image, 2))
+    fusion.forget_reductions()
+    assert fusion._reduce(image, 3) is not first

@@ -27,6 +27,7 @@ depend only on the image and the recorded steps. The rules:
 from __future__ import annotations
 
 import math
+import threading
 from typing import Any
 
 import numpy as np
@@ -136,7 +137,42 @@ def _reduction(matrix: np.ndarray) -> int:
     return max(1, math.floor(1.0 / scale)) if scale > 0 else 1
 
 
+class _Reductions(threading.local):
+    """The last few box reductions made in this thread, with the very arrays they came from.
+
+    A source's variants are rendered one after another from the same decoded array, and most
+    shrink it by the same whole factor: the reduction is made once and served again. An entry
+    holds its source array, so an identity check cannot be fooled by a reused ``id``; the bytes
+    are those of a fresh reduction, so this is invisible but for time."""
+
+    def __init__(self) -> None:
+        self.entries: list[tuple[np.ndarray, int, np.ndarray]] = []
+
+
+_REDUCTIONS = _Reductions()
+_REDUCTIONS_KEPT = 2
+
+
 def _reduce(image: np.ndarray, factor: int) -> np.ndarray:
+    """:func:`_box_reduce`, served from this thread's recent reductions when it can be."""
+    entries = _REDUCTIONS.entries
+    for source, done_factor, reduced in entries:
+        if source is image and done_factor == factor:
+            return reduced
+    reduced = _box_reduce(image, factor)
+    reduced.flags.writeable = False  # shared between variants: no kernel may write into it
+    entries.insert(0, (image, factor, reduced))
+    del entries[_REDUCTIONS_KEPT:]
+    return reduced
+
+
+def forget_reductions() -> None:
+    """Drop this thread's kept reductions (and the sources they hold): the worker calls it when
+    a source is done, so a large source is not kept alive while the next one is decoded."""
+    _REDUCTIONS.entries.clear()
+
+
+def _box_reduce(image: np.ndarray, factor: int) -> np.ndarray:
     """Box-average ``factor`` x ``factor`` blocks (partial blocks at the far edges included)."""
     if image.shape[2] == 4:
         colour = from_pil(to_pil(np.ascontiguousarray(image[:, :, :3])).reduce(factor))
