@@ -316,6 +316,22 @@ def test_validate_recompute_without_opencv_is_a_usage_error(
     assert plain.exit_code == 0, plain.output
 
 
+def test_a_manifest_naming_unknown_kernels_is_refused_before_recompute(
+    opencv_run: tuple[Path, Path], tmp_path: Path
+) -> None:
+    _, out = opencv_run
+    lines = (out / "manifest.jsonl").read_text(encoding="utf-8").splitlines(keepends=True)
+    header = json.loads(lines[0])
+    header["recipe"]["kernels"] = "cuda"
+    manifest = tmp_path / "manifest.jsonl"
+    manifest.write_text(json.dumps(header) + "\n" + "".join(lines[1:]), encoding="utf-8")
+    result = CliRunner().invoke(
+        app, ["validate", "manifest", str(manifest), "--source", str(SAMPLES), "--recompute", "3"]
+    )
+    assert result.exit_code == 2
+    assert f"{manifest}:1: the recipe names unknown kernels 'cuda'" in result.output
+
+
 def test_preview_tiles_are_the_opencv_pixels_expand_writes(tmp_path: Path) -> None:
     recipe_path = opencv_recipe(tmp_path, format="png", originals="skip")
     out = tmp_path / "expanded"
