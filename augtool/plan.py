@@ -66,18 +66,22 @@ class Task:
     def labels(self) -> tuple[str, ...]:
         """For annotated layouts, the label file of each output (the original first when it is
         copied, then each variant): the source's label moved with the image, in its format."""
-        layout = self.naming.label_layout
-        if layout is None or self.source.annotation is None:
-            return ()
-        label_path = FORMATS[layout].label_path
-        images = (self.original, *self.variants) if self.original is not None else self.variants
-        return tuple(str(label_path(image)) for image in images)
+        return self._labels(self.variants)
 
     @property
     def names(self) -> tuple[str, ...]:
         """Every file the task writes."""
+        variants = self.variants
         first = () if self.original is None else (self.original,)
-        return (*first, *self.variants, *self.labels)
+        return (*first, *variants, *self._labels(variants))
+
+    def _labels(self, variants: tuple[str, ...]) -> tuple[str, ...]:
+        layout = self.naming.label_layout
+        if layout is None or self.source.annotation is None:
+            return ()
+        label_path = FORMATS[layout].label_path
+        images = (self.original, *variants) if self.original is not None else variants
+        return tuple(str(label_path(image)) for image in images)
 
 
 def variant_seed(recipe_seed: int, source_path: str, variant: int) -> int:
