@@ -1,7 +1,8 @@
 """The expand job: discover → plan → run tasks (in-process or on a joblib pool) → manifest.
 
-Results stream back in plan order (joblib's ``return_as="generator"``) and are journaled as they
-arrive; nothing but counters is kept in memory. The manifest is written last, sorted from the
+Results stream back as batches finish (``augtool.pool``: a bounded window of batches, so the
+main process never holds more than a few) and are journaled as they arrive; nothing but counters
+is kept in memory. The manifest is written last, sorted from the
 journal, so a run that stops early never leaves a manifest that looks complete.
 
 A run into a folder that holds an earlier run of the same recipe is incremental: a source whose
@@ -41,6 +42,7 @@ from augtool.manifest import (
     write_manifest,
 )
 from augtool.plan import Task, make_plan
+from augtool.pool import WorkerLost, run_batches, stop_workers
 from augtool.recipe import Recipe
 from augtool.runstate import (
     Journal,
@@ -198,12 +200,12 @@ def expand(
         try:
             _run(recipe, dataset, tasks, input_root, output_root, jobs, backend, previous,
                  summary, progress)  # fmt: skip
-        except KeyboardInterrupt:
-            _stop_workers()
+        except (KeyboardInterrupt, WorkerLost):
+            stop_workers()
             remove_temp_files(output_root)
             raise
         except OSError as exc:
-            _stop_workers()
+            stop_workers()
             remove_temp_files(output_root)
             raise WriteError(f"{output_root}: writing failed: {exc}; run again to resume") from exc
     summary.seconds = time.perf_counter() - started
@@ -467,25 +469,8 @@ def _execute(
         for item in todo:
             yield from process_tasks([item], ctx)
         return
-    from joblib import Parallel, delayed
-
-    batches = [todo[i : i + TASKS_PER_BATCH] for i in range(0, len(todo), TASKS_PER_BATCH)]
-    parallel = Parallel(
-        n_jobs=jobs, backend=backend, return_as="generator", pre_dispatch="2*n_jobs"
-    )
-    for batch_results in parallel(delayed(process_tasks)(batch, ctx) for batch in batches):
-        yield from batch_results
-
-
-def _stop_workers() -> None:
-    """Kill the pool's workers now: an interrupted run must leave no process behind."""
-    import sys
-
-    if "joblib" not in sys.modules:
-        return
-    from joblib.externals.loky import get_reusable_executor
-
-    get_reusable_executor().shutdown(wait=True, kill_workers=True)
+    batches = (todo[i : i + TASKS_PER_BATCH] for i in range(0, len(todo), TASKS_PER_BATCH))
+    yield from run_batches(process_tasks, batches, ctx, jobs, backend)
 
 
 def _header(recipe: Recipe, dataset: Dataset, counts: Counter[str]) -> dict[str, Any]:

@@ -8,8 +8,9 @@ measure scheduling instead of image work. So, like augtool's engine and worker:
 - a task is one source: read its bytes once, sha256 them, decode once, then per variant render,
   encode, sha256 and write (a plain write here; augtool writes atomically, which is part of what
   the ratio measures);
-- jobs == 1, or <= 48 planned outputs, runs in-process with no pool; otherwise a joblib loky pool
-  over batches of 4 tasks, ``return_as="generator"``, ``pre_dispatch="2*n_jobs"``;
+- jobs == 1, or <= 48 planned outputs, runs in-process with no pool; otherwise joblib's loky
+  executor over batches of 4 tasks, at most ``2 * jobs`` batches ahead of the main process,
+  taken as they finish (``augtool.pool.run_batches``);
 - the main process streams the small records it gets back into ``manifest.jsonl``.
 
 Each script prints one JSON line: outputs, seconds (inside the process), sources.
@@ -84,20 +85,27 @@ def _run_batch(
 def execute(
     worker: Worker, tasks: list[Task], inp: str, out: str, jobs: int, options: dict[str, Any]
 ) -> Iterator[list[Record]]:
-    """Run every task; yields each task's records in plan order (as augtool's engine does)."""
+    """Run every task; yields each task's records as its batch finishes (as augtool's does)."""
     planned = sum(len(t.outputs) for t in tasks)
     if jobs == 1 or planned <= SMALL_JOB_OUTPUTS or len(tasks) < 2:
         for task in tasks:
             yield worker(task, inp, out, options)
         return
-    from joblib import Parallel, delayed
+    from concurrent.futures import FIRST_COMPLETED, wait
 
-    batches = [tasks[i : i + TASKS_PER_BATCH] for i in range(0, len(tasks), TASKS_PER_BATCH)]
-    parallel = Parallel(n_jobs=jobs, backend="loky", return_as="generator", pre_dispatch="2*n_jobs")
-    for batch_records in parallel(
-        delayed(_run_batch)(worker, batch, inp, out, options) for batch in batches
-    ):
-        yield from batch_records
+    from joblib.externals.loky import get_reusable_executor
+
+    executor = get_reusable_executor(max_workers=jobs, timeout=300)
+    pending: set[Any] = set()
+    for start in range(0, len(tasks), TASKS_PER_BATCH):
+        if len(pending) >= 2 * jobs:
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            yield from (records for future in done for records in future.result())
+        batch = tasks[start : start + TASKS_PER_BATCH]
+        pending.add(executor.submit(_run_batch, worker, batch, inp, out, options))
+    while pending:
+        done, pending = wait(pending, return_when=FIRST_COMPLETED)
+        yield from (records for future in done for records in future.result())
 
 
 def parse_args(

@@ -1,0 +1,106 @@
+"""Batches of work on joblib's process pool (loky) or on threads, with a bounded window.
+
+At most ``window`` batches are in flight or finished-but-unread at any time: the next batch is
+submitted only when the caller has taken a result. joblib's ``Parallel`` dispatches a new batch
+whenever one *completes*, however far behind the caller is, so on a fast pool its finished
+results pile up in the main process (measured: 46 MiB of them at 20,000 small sources). Here
+the main process's memory stays bounded by the window, whatever the dataset size.
+
+Results come back in completion order: a slow batch never holds back the others. The caller
+must not depend on that order (the engine journals results and sorts the manifest).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, ThreadPoolExecutor, wait
+from typing import Any, TypeVar
+
+from augtool.errors import EXIT_FAILED, AugtoolError
+
+Item = TypeVar("Item")
+Result = TypeVar("Result")
+
+#: Idle loky workers exit after this many seconds (joblib's own default is 300).
+IDLE_SECONDS = 300
+
+
+class WorkerLost(AugtoolError):
+    """A worker process died mid-batch (killed, out of memory, a crash in a C library)."""
+
+    exit_code = EXIT_FAILED
+
+
+def run_batches(
+    function: Callable[[Item, Any], list[Result]],
+    batches: Iterable[Item],
+    shared: Any,
+    jobs: int,
+    backend: str,
+    window: int | None = None,
+) -> Iterator[Result]:
+    """``function(batch, shared)`` for every batch on ``jobs`` workers; yields the items of each
+    batch's result list as batches finish. ``window`` (default ``2 * jobs``) bounds the batches
+    submitted but not yet taken by the caller."""
+    window = window or 2 * jobs
+    executor = _executor(backend, jobs)
+    pending: set[Future[list[Result]]] = set()
+    try:
+        for batch in batches:
+            if len(pending) >= window:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                yield from _results(done)
+            pending.add(executor.submit(function, batch, shared))
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            yield from _results(done)
+    finally:
+        for future in pending:
+            future.cancel()
+        if isinstance(executor, ThreadPoolExecutor):
+            executor.shutdown(wait=True, cancel_futures=True)
+
+
+def stop_workers() -> None:
+    """Kill the process pool's workers now, if a pool was started: an interrupted run must leave
+    no process behind."""
+    import sys
+
+    if "joblib.externals.loky" not in sys.modules:
+        return
+    from joblib.externals.loky import reusable_executor
+
+    executor = reusable_executor._executor
+    if executor is not None:
+        executor.shutdown(wait=True, kill_workers=True)
+
+
+def _executor(backend: str, jobs: int) -> Executor:
+    if backend == "threading":
+        return ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="augtool")
+    from joblib.externals.loky import get_reusable_executor
+
+    return get_reusable_executor(max_workers=jobs, timeout=IDLE_SECONDS)
+
+
+def _results(done: set[Future[list[Result]]]) -> Iterator[Result]:
+    from joblib.externals.loky.process_executor import BrokenProcessPool
+
+    for future in done:
+        try:
+            results = future.result()
+        except BrokenProcessPool as exc:
+            raise WorkerLost(
+                f"a worker process died ({_cause(exc)}); finished work is kept, "
+                "run the same command again to resume"
+            ) from exc
+        yield from results
+
+
+def _cause(exc: BaseException) -> str:
+    """How the worker ended, as loky reports it (``exit codes {SIGKILL(-9)}``), in a few words."""
+    found = re.search(r"exit codes? of the workers? (?:are|is) (\{[^}]*\})", str(exc))
+    if found:
+        return f"exit codes {found.group(1)}: killed, out of memory, or a crash in a C library"
+    return "killed, out of memory, or a crash in a C library"

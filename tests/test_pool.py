@@ -1,0 +1,70 @@
+"""The bounded pool: every result once, never more than the window ahead of the caller, and a
+lost worker reported as a one-line error."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from augtool.errors import EXIT_FAILED
+from augtool.pool import WorkerLost, run_batches
+
+
+def double(batch: list[int], shared: int) -> list[int]:
+    return [shared * x for x in batch]
+
+
+def die_on_three(batch: list[int], shared: int) -> list[int]:
+    if 3 in batch:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return batch
+
+
+@pytest.mark.parametrize("backend", ["loky", "threading"])
+def test_every_result_comes_back_once(backend: str) -> None:
+    batches = [list(range(i, i + 3)) for i in range(0, 60, 3)]
+    found = list(run_batches(double, batches, 2, jobs=2, backend=backend))
+    assert sorted(found) == [2 * x for x in range(60)]
+
+
+@pytest.mark.parametrize("window", [1, 2, 4])
+def test_never_more_than_the_window_ahead_of_a_slow_caller(window: int) -> None:
+    pulled = 0
+    lock = threading.Lock()
+
+    def batches() -> Iterator[list[int]]:
+        nonlocal pulled
+        for i in range(40):
+            with lock:
+                pulled += 1
+            yield [i]
+
+    taken = 0
+    ahead = []
+    for _ in run_batches(double, batches(), 1, jobs=2, backend="threading", window=window):
+        taken += 1  # one item a batch: a result taken is a batch taken
+        time.sleep(0.002)  # a caller slower than the workers
+        with lock:
+            ahead.append(pulled - taken)
+    assert taken == 40
+    # The batch pulled to replace the one just taken is the only one allowed past the window.
+    assert max(ahead) <= window
+
+
+def test_a_worker_killed_mid_batch_is_a_one_line_error_with_exit_1() -> None:
+    batches = [[i] for i in range(8)]
+    with pytest.raises(WorkerLost) as caught:
+        list(run_batches(die_on_three, batches, 0, jobs=2, backend="loky"))
+    message = str(caught.value)
+    assert "\n" not in message
+    assert message.startswith("a worker process died (")
+    assert "SIGKILL" in message
+    assert "run the same command again to resume" in message
+    assert caught.value.exit_code == EXIT_FAILED
+    # The pool comes back for the next run.
+    assert sorted(run_batches(double, batches, 1, jobs=2, backend="loky")) == list(range(8))
