@@ -37,9 +37,9 @@ from augtool.manifest import CONTRACT_FILES, STATE_DIR
 RESERVED = frozenset({STATE_DIR, *CONTRACT_FILES})
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Source:
-    """One input file that belongs to the dataset."""
+    """One input file that belongs to the dataset (slotted: a dataset holds one per file)."""
 
     path: str  # relative, with "/" separators
     split: str | None
@@ -49,7 +49,7 @@ class Source:
     annotation: str | None = None  # its label file (yolo, masks), when it has one
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Skip:
     """An input file left out, with the reason (recorded in the manifest and the summary)."""
 

@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import json
 import os
 import shutil
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,7 +42,7 @@ from augtool.manifest import (
     sort_records,
     write_manifest,
 )
-from augtool.plan import Task, make_plan
+from augtool.plan import Plan, Task, make_plan
 from augtool.pool import WorkerLost, run_batches, stop_workers
 from augtool.recipe import Recipe
 from augtool.runstate import (
@@ -66,7 +67,6 @@ SMALL_JOB_OUTPUTS = 48
 TASKS_PER_BATCH = 4
 
 Progress = Callable[[int, int], None]
-Todo = tuple[Task, "list[Record] | None"]
 
 
 @dataclass
@@ -216,7 +216,7 @@ def expand(
 def _run(
     recipe: Recipe,
     dataset: Dataset,
-    tasks: list[Task],
+    tasks: Plan,
     input_root: Path,
     output_root: Path,
     jobs: int,
@@ -236,21 +236,24 @@ def _run(
     if previous.tool_version not in (None, __version__):
         previous.tasks.clear()
     activity: Counter[str] = Counter()
-    planned = {t.source.path for t in tasks} | set(dataset.extra_files)
-    if dataset.coco is not None:
-        planned |= {split.json_path for split in dataset.coco.splits.values()}
-    activity["removed"] = _remove_vanished(output_root, previous, planned)
+    if previous.tasks:
+        planned = {t.source.path for t in tasks} | set(dataset.extra_files)
+        if dataset.coco is not None:
+            planned |= {split.json_path for split in dataset.coco.splits.values()}
+        activity["removed"] = _remove_vanished(output_root, previous, planned)
     kept: list[TaskResult] = []
-    todo: list[Todo] = []
-    for task in tasks:
-        earlier = previous.tasks.get(task.source.path)
-        quick = None
-        if earlier is not None:
-            quick = _kept_by_stat(task, earlier, previous, input_root, output_root)
-        if quick is not None:
-            kept.append(quick)
-        else:
-            todo.append((task, None if earlier is None else earlier.records))
+    todo: Sequence[Task] = tasks  # a fresh run: every task, made on demand
+    if previous.tasks:
+        todo = []
+        for task in tasks:
+            earlier = previous.tasks.get(task.source.path)
+            quick = None
+            if earlier is not None:
+                quick = _kept_by_stat(task, earlier, previous, input_root, output_root)
+            if quick is not None:
+                kept.append(quick)
+            else:
+                todo.append(task)
     discovery_skips = [
         TaskResult(
             s.path, [{"type": "skipped", "path": s.path, "reason": s.reason, "sha256": None}]
@@ -281,11 +284,11 @@ def _run(
     for result in (*discovery_skips, *extras, *kept):
         _count(counts, activity, result, summary)
     done = len(kept)
-    todo_outputs = sum(len(t.variants) + (t.original is not None) for t, _ in todo)
+    todo_outputs = sum(len(t.variants) + (t.original is not None) for t in todo)
     try:
         if progress is not None:
             progress(done, len(tasks))
-        for result in _execute(todo, ctx, jobs, backend, todo_outputs):
+        for result in _execute(todo, previous, ctx, jobs, backend, todo_outputs):
             activity["removed"] += _remove_stale(output_root, previous, result)
             journal.add(result)
             _count(counts, activity, result, summary)
@@ -463,14 +466,24 @@ def _count(
 
 
 def _execute(
-    todo: list[Todo], ctx: JobContext, jobs: int, backend: str, outputs: int
+    todo: Sequence[Task], previous: Previous, ctx: JobContext, jobs: int, backend: str, outputs: int
 ) -> Iterator[TaskResult]:
+    """Each task's result, with the records an earlier run left for its source (checked by
+    hashing in the worker), as tasks finish."""
+    items = ((task, _earlier_records(previous, task)) for task in todo)
     if backend == "sequential" or jobs == 1 or outputs <= SMALL_JOB_OUTPUTS or len(todo) < 2:
-        for item in todo:
+        for item in items:
             yield from process_tasks([item], ctx)
         return
-    batches = (todo[i : i + TASKS_PER_BATCH] for i in range(0, len(todo), TASKS_PER_BATCH))
+    batches = (
+        list(itertools.islice(items, TASKS_PER_BATCH)) for _ in range(0, len(todo), TASKS_PER_BATCH)
+    )
     yield from run_batches(process_tasks, batches, ctx, jobs, backend)
+
+
+def _earlier_records(previous: Previous, task: Task) -> list[Record] | None:
+    earlier = previous.tasks.get(task.source.path)
+    return None if earlier is None else earlier.records
 
 
 def _header(recipe: Recipe, dataset: Dataset, counts: Counter[str]) -> dict[str, Any]:

@@ -16,6 +16,7 @@ the dataset size.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import heapq
 import itertools
@@ -38,6 +39,7 @@ STATE_DIR = ".augtool"
 CONTRACT_FILES = (MANIFEST_NAME, SUMS_NAME, RUN_NAME)
 
 _SORT_RUN_LINES = 2_048
+_MERGE_FAN_IN = 64
 
 
 def dump_line(record: dict[str, Any]) -> str:
@@ -89,7 +91,9 @@ def write_manifest(
 
 def sort_lines(records: Iterable[dict[str, Any]], workdir: Path | None = None) -> Iterator[Line]:
     """``records`` as :data:`Line` tuples sorted by path, with bounded memory: sorted runs of
-    ``_SORT_RUN_LINES`` (kept in memory when there is only one), then a k-way merge from disk.
+    ``_SORT_RUN_LINES`` (kept in memory when there is only one), then a k-way merge from disk
+    that opens at most ``_MERGE_FAN_IN`` runs at once (more runs are first merged in groups, so
+    a dataset of any size neither holds a buffer per run nor runs out of file descriptors).
     Each record is dumped to JSON once; a run file line is ``[path, sums]`` in JSON, a tab (which
     JSON never leaves raw), then the record's line."""
     iterator = iter(records)
@@ -102,18 +106,40 @@ def sort_lines(records: Iterable[dict[str, Any]], workdir: Path | None = None) -
         runs: list[Path] = []
         rest = itertools.chain(following, iterator)
         while chunk:
-            run = Path(folder) / f"{len(runs):06d}.jsonl"
-            with open(run, "w", encoding="utf-8") as handle:
-                for path, line, sums in chunk:
-                    handle.write(f"{json.dumps([path, sums])}\t{line}")
-            runs.append(run)
+            runs.append(_write_run(Path(folder) / f"run-{len(runs):06d}.jsonl", chunk))
             chunk = sorted(as_line(r) for r in itertools.islice(rest, _SORT_RUN_LINES))
-        files = [open(run, encoding="utf-8") for run in runs]  # noqa: SIM115
-        try:
-            yield from heapq.merge(*(map(_parse_run_line, f) for f in files))
-        finally:
-            for file in files:
-                file.close()
+        generation = 0
+        while len(runs) > _MERGE_FAN_IN:
+            generation += 1
+            merged = []
+            for start in range(0, len(runs), _MERGE_FAN_IN):
+                group = runs[start : start + _MERGE_FAN_IN]
+                name = f"merge-{generation}-{len(merged):06d}.jsonl"
+                with _merged(group) as lines:
+                    merged.append(_write_run(Path(folder) / name, lines))
+                for run in group:
+                    run.unlink()
+            runs = merged
+        with _merged(runs) as lines:
+            yield from lines
+
+
+def _write_run(path: Path, lines: Iterable[Line]) -> Path:
+    with open(path, "w", encoding="utf-8") as handle:
+        for key, line, sums in lines:
+            handle.write(f"{json.dumps([key, sums])}\t{line}")
+    return path
+
+
+@contextlib.contextmanager
+def _merged(runs: list[Path]) -> Iterator[Iterator[Line]]:
+    """The lines of sorted run files, merged in path order."""
+    files = [open(run, encoding="utf-8") for run in runs]  # noqa: SIM115
+    try:
+        yield heapq.merge(*(map(_parse_run_line, f) for f in files))
+    finally:
+        for file in files:
+            file.close()
 
 
 def _parse_run_line(text: str) -> Line:

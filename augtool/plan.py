@@ -9,9 +9,11 @@ order, which is what keeps ``--jobs 1`` and ``--jobs 8`` byte-identical.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import os
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, overload
 
 from augtool.annotations import FORMATS
 from augtool.discovery import Dataset, Source
@@ -35,12 +37,13 @@ class Naming:
     label_layout: str | None = None  # yolo or masks: the layout whose label files move along
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Task:
     """The work of one source: decode once, write the original and every variant.
 
     Output names, seeds and label names are derived on demand from the source and the plan's
-    :class:`Naming`, not stored: a plan of many sources then costs little more than its sources.
+    :class:`Naming`, not stored, and the fields are slots: a plan of many sources then costs
+    little more than its sources.
     """
 
     source: Source
@@ -107,9 +110,45 @@ def variant_path(source_path: str, variant: int, width: int, output_format_setti
     return f"{stem}{VARIANT_MARK}{variant:0{width}d}{ext}"
 
 
+@dataclass(frozen=True)
+class Plan(Sequence[Task]):
+    """The tasks of a run, in path order, made on demand from the dataset's sources: a plan of a
+    million sources holds the sources and nothing more."""
+
+    sources: tuple[Source, ...]  # in path order
+    naming: Naming
+    originals: str  # the recipe's output.originals setting
+    coco_images: Any = None  # coco: the dataset's image entries by path
+
+    def __len__(self) -> int:
+        return len(self.sources)
+
+    @overload
+    def __getitem__(self, index: int) -> Task: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[Task]: ...
+    def __getitem__(self, index: int | slice) -> Task | list[Task]:
+        if isinstance(index, slice):
+            return [self._task(source) for source in self.sources[index]]
+        return self._task(self.sources[index])
+
+    def __iter__(self) -> Iterator[Task]:
+        return map(self._task, self.sources)
+
+    def _task(self, source: Source) -> Task:
+        original = None if self.originals == "skip" else source.path
+        encoder = output_format(source.path, self.naming.output_format)[0]
+        coco = None
+        if self.coco_images is not None:
+            _, entry, anns = self.coco_images[source.path]
+            fixed = ("id", "file_name", "width", "height")
+            coco = ({k: v for k, v in entry.items() if k not in fixed}, anns)
+        return Task(source, self.naming, original, encoder, coco)
+
+
 def make_plan(
     dataset: Dataset, variants: int, seed: int, output_format_setting: str, originals: str
-) -> list[Task]:
+) -> Plan:
     """One task per source, in path order; refuses two sources that would write the same name.
 
     Two sources can only write the same name when the stem of one (its path without the
@@ -122,26 +161,22 @@ def make_plan(
     width = max(2, len(str(max(variants - 1, 0))))
     label_layout = dataset.layout if dataset.layout in FORMATS else None  # coco: a JSON a split
     naming = Naming(variants, width, seed, output_format_setting, label_layout)
-    tasks = []
+    sources = dataset.sources
+    if any(a.path > b.path for a, b in itertools.pairwise(sources)):
+        sources = tuple(sorted(sources, key=lambda s: s.path))
+    coco_images = dataset.coco.images if dataset.layout == "coco" else None
+    plan = Plan(sources, naming, originals, coco_images)
     window: list[tuple[str, str, frozenset[str]]] = []  # (stem, source path, its names)
-    for source in sorted(dataset.sources, key=lambda s: s.path):
-        original = None if originals == "skip" else source.path
-        encoder = output_format(source.path, output_format_setting)[0]
-        coco = None
-        if dataset.layout == "coco":
-            _, entry, anns = dataset.coco.images[source.path]
-            fixed = ("id", "file_name", "width", "height")
-            coco = ({k: v for k, v in entry.items() if k not in fixed}, anns)
-        task = Task(source, naming, original, encoder, coco)
+    for task in plan:
+        path = task.source.path
         names = task.names
-        window = [entry for entry in window if source.path.startswith(entry[0])]
+        window = [entry for entry in window if path.startswith(entry[0])]
         for _, owner, taken in window:
             shared = sorted(n for n in names if n in taken)
             if shared:
                 raise InputError(
-                    f"{dataset.root}: {owner!r} and {source.path!r} would both write "
+                    f"{dataset.root}: {owner!r} and {path!r} would both write "
                     f"{shared[0]!r}; rename one of them"
                 )
-        window.append((os.path.splitext(source.path)[0], source.path, frozenset(names)))
-        tasks.append(task)
-    return tasks
+        window.append((os.path.splitext(path)[0], path, frozenset(names)))
+    return plan

@@ -97,7 +97,7 @@ def test_the_window_refuses_exactly_what_a_check_of_every_name_refuses(
         chosen = [f"images/{p}" for p in chosen]
     data = dataset(chosen, layout, layout == "yolo")
     naming_only = make_plan(Dataset(Path("data"), layout, (), (), ()), variants, 0, fmt, originals)
-    assert naming_only == []
+    assert list(naming_only) == []
     try:
         tasks = make_plan(data, variants, 0, fmt, originals)
     except InputError:
