@@ -107,6 +107,7 @@ def sort_lines(records: Iterable[dict[str, Any]], workdir: Path | None = None) -
         rest = itertools.chain(following, iterator)
         while chunk:
             runs.append(_write_run(Path(folder) / f"run-{len(runs):06d}.jsonl", chunk))
+            chunk = []  # let the written run go before the next is read: one run in memory
             chunk = sorted(as_line(r) for r in itertools.islice(rest, _SORT_RUN_LINES))
         generation = 0
         while len(runs) > _MERGE_FAN_IN:
