@@ -150,6 +150,11 @@ def use_code(rev: str | None, data: Path) -> str:
         with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
             tar.extractall(folder, filter="data")
         (folder / "sitecustomize.py").write_text(SITECUSTOMIZE)
+        # Byte-compiled as pip compiles an installed package: with PYTHONDONTWRITEBYTECODE set
+        # (as it is here) every process, each worker included, would compile augtool again.
+        import compileall
+
+        compileall.compile_dir(folder / "augtool", quiet=1)
     AUGTOOL_ENV["PYTHONPATH"] = str(folder)
     return f"{rev} = {sha[:12]} (snapshot in {folder})"
 
