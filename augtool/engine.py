@@ -2,8 +2,8 @@
 
 Results stream back as batches finish (``augtool.pool``: a bounded window of batches, so the
 main process never holds more than a few) and are journaled as they arrive; nothing but counters
-is kept in memory. The manifest is written last, sorted from the
-journal, so a run that stops early never leaves a manifest that looks complete.
+is kept in memory. The manifest is written last, sorted from the journal, so a run that stops
+early never leaves a manifest that looks complete.
 
 A run into a folder that holds an earlier run of the same recipe is incremental: a source whose
 bytes and outputs are unchanged is kept (recognised by the stat cache, or by hashing), a new or
@@ -237,7 +237,7 @@ def _run(
         previous.tasks.clear()
     activity: Counter[str] = Counter()
     if previous.tasks:
-        planned = {t.source.path for t in tasks} | set(dataset.extra_files)
+        planned = {s.path for s in dataset.sources} | set(dataset.extra_files)
         if dataset.coco is not None:
             planned |= {split.json_path for split in dataset.coco.splits.values()}
         activity["removed"] = _remove_vanished(output_root, previous, planned)

@@ -71,7 +71,10 @@ def stop_workers() -> None:
         return
     from joblib.externals.loky import reusable_executor
 
-    executor = reusable_executor._executor
+    if hasattr(reusable_executor, "_executor"):
+        executor = reusable_executor._executor  # the one pool, None when none was started
+    else:  # another loky: ask for the pool (this may start one, only to stop it)
+        executor = reusable_executor.get_reusable_executor()
     if executor is not None:
         executor.shutdown(wait=True, kill_workers=True)
 

@@ -294,3 +294,33 @@ def test_a_source_that_changes_while_read_is_refused(
     monkeypatch.setattr(os, "fstat", growing)
     with pytest.raises(SourceChanged):
         read_stable(path)
+
+
+def test_a_worker_killed_mid_run_is_exit_1_and_the_run_resumes_to_the_same_bytes(
+    tmp_path: Path, big: tuple[Path, Path, dict[str, str]]
+) -> None:
+    """What the out-of-memory killer does to a worker: one error line, exit 1, nothing left
+    running, and the next run finishes the job."""
+    recipe, source, clean = big
+    out = tmp_path / "out"
+    proc = start_and_wait_for_progress(recipe, source, out)
+    everyone = children_of(proc.pid)
+    workers = [
+        pid
+        for pid in everyone
+        if b"popen_loky" in Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
+    ]
+    assert workers, "no loky worker found"
+    os.kill(workers[0], signal.SIGKILL)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 1, stderr
+    lines = stderr.decode().strip().splitlines()
+    assert len(lines) == 1, lines
+    assert lines[0].startswith("Error: a worker process died (exit codes {SIGKILL(-9)}")
+    assert lines[0].endswith("finished work is kept, run the same command again to resume")
+    assert wait_gone(everyone) == set(), "worker processes outlived the run"
+    assert not list(out.rglob(".augtool-tmp-*")), "a temp file was left behind"
+    assert not (out / "manifest.jsonl").exists()
+    summary = run_json(recipe, source, out, "--jobs", "2")
+    assert summary["kept"] >= 20 * 3
+    assert tree(out) == clean

@@ -15,7 +15,6 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 import numpy as np
-import yaml
 
 from augtool.annotations.base import AnnotationError, LabelFormat
 from augtool.targets import Targets
@@ -104,6 +103,8 @@ def read_data_yaml(root: Path) -> tuple[str, dict[int, str], dict[str, str]]:
             break
     else:
         raise AnnotationError(f"{root}: no data.yaml (a YOLO dataset names its splits there)")
+    import yaml  # here, not at the top: workers import this module and never read YAML
+
     path = root / name
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
