@@ -8,6 +8,10 @@ the main process's memory stays bounded by the window, whatever the dataset size
 
 Results come back in completion order: a slow batch never holds back the others. The caller
 must not depend on that order (the engine journals results and sorts the manifest).
+
+The loop needs only a ``concurrent.futures.Executor``: loky's reusable executor (the one joblib
+uses) for processes, a thread pool for ``threading``. A Dask backend would hand it
+``distributed.Client.get_executor()`` and keep the same window and the same bytes.
 """
 
 from __future__ import annotations
