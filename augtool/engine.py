@@ -22,7 +22,7 @@ import os
 import shutil
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,6 +46,7 @@ from augtool.plan import Plan, Task, make_plan
 from augtool.pool import WorkerLost, run_batches, stop_workers
 from augtool.recipe import Recipe
 from augtool.runstate import (
+    Earlier,
     Journal,
     OutputLock,
     Previous,
@@ -186,10 +187,11 @@ def expand(
         summary.seconds = time.perf_counter() - started
         return summary
     output_root.mkdir(parents=True, exist_ok=True)
-    with OutputLock(output_root):
+    with OutputLock(output_root), contextlib.ExitStack() as stack:
         if force:
             _clear_previous_output(output_root)
         previous = load_previous(output_root)
+        stack.callback(previous.close)  # the earlier run's files, read until the end
         if resume and previous.empty:
             raise OutputError(f"{output_root}: there is no earlier run here to resume")
         if not previous.empty and previous.recipe_sha256 != recipe.sha256:
@@ -241,19 +243,21 @@ def _run(
         if dataset.coco is not None:
             planned |= {split.json_path for split in dataset.coco.splits.values()}
         activity["removed"] = _remove_vanished(output_root, previous, planned)
-    kept: list[TaskResult] = []
-    todo: Sequence[Task] = tasks  # a fresh run: every task, made on demand
-    if previous.tasks:
-        todo = []
+    todo: list[Task] = []
+
+    def kept() -> Iterator[TaskResult]:
+        """The tasks whose outputs the stat cache vouches for, streamed into the journal (a
+        rerun over many sources never holds their records); the others go to ``todo``."""
         for task in tasks:
             earlier = previous.tasks.get(task.source.path)
             quick = None
             if earlier is not None:
                 quick = _kept_by_stat(task, earlier, previous, input_root, output_root)
             if quick is not None:
-                kept.append(quick)
+                yield quick
             else:
                 todo.append(task)
+
     discovery_skips = [
         TaskResult(
             s.path, [{"type": "skipped", "path": s.path, "reason": s.reason, "sha256": None}]
@@ -262,7 +266,19 @@ def _run(
     ]
     extras = [_copy_extra(input_root, output_root, name, previous) for name in dataset.extra_files]
     write_run_state(state_dir, recipe.sha256, recipe.normalised, __version__, input_abs)
-    journal = Journal.start(state_dir, [*discovery_skips, *extras, *kept])
+    counts: Counter[str] = Counter()
+    done = 0
+
+    def counted(results: Iterable[TaskResult]) -> Iterator[TaskResult]:
+        nonlocal done
+        for result in results:
+            _count(counts, activity, result, summary)
+            done += result.kept
+            yield result
+
+    earlier_work = itertools.chain(discovery_skips, extras, kept() if previous.tasks else ())
+    journal = Journal.start(state_dir, counted(earlier_work))
+    work: Sequence[Task] = todo if previous.tasks else tasks  # fresh: every task, made on demand
     ctx = JobContext(
         input_root=input_abs,
         output_root=str(output_root.resolve()),
@@ -280,15 +296,11 @@ def _run(
         categories=tuple(_categories(dataset)),
         kernels=recipe.kernels,
     )
-    counts: Counter[str] = Counter()
-    for result in (*discovery_skips, *extras, *kept):
-        _count(counts, activity, result, summary)
-    done = len(kept)
-    todo_outputs = sum(len(t.variants) + (t.original is not None) for t in todo)
+    todo_outputs = sum(len(t.variants) + (t.original is not None) for t in work)
     try:
         if progress is not None:
             progress(done, len(tasks))
-        for result in _execute(todo, previous, ctx, jobs, backend, todo_outputs):
+        for result in _execute(work, previous, ctx, jobs, backend, todo_outputs):
             activity["removed"] += _remove_stale(output_root, previous, result)
             journal.add(result)
             _count(counts, activity, result, summary)
@@ -312,7 +324,7 @@ def _run(
 
 
 def _kept_by_stat(
-    task: Task, earlier: TaskResult, previous: Previous, input_root: Path, output_root: Path
+    task: Task, earlier: Earlier, previous: Previous, input_root: Path, output_root: Path
 ) -> TaskResult | None:
     """The earlier result, when the stat cache vouches for every input (the image, its labels)
     and every output."""
@@ -320,7 +332,8 @@ def _kept_by_stat(
     if task.source.annotation is not None and task.coco is None:
         # (A COCO image's annotations are vouched for by their hash, checked below.)
         inputs.append((task.source.annotation, False))
-    shas = source_shas(earlier)
+    records = earlier.records
+    shas = source_shas(records)
     if set(shas) != {path for path, _ in inputs}:
         return None
     stats = {}
@@ -330,7 +343,7 @@ def _kept_by_stat(
         if cached is None or stat is None or stat != cached[0] or cached[1] != shas[path]:
             return None
         stats[path] = stat
-    files = [r for r in earlier.records if r["type"] == "file"]
+    files = [r for r in records if r["type"] == "file"]
     if task.coco is not None:
         wanted = canonical_sha256(task.coco)
         if any(r.get("coco", {}).get("from") != wanted for r in files):
@@ -344,7 +357,7 @@ def _kept_by_stat(
         if out_stat is None or out_stat != previous.output_stats.get(record["path"]):
             return None
         outputs[record["path"]] = out_stat
-    return TaskResult(task.source.path, earlier.records, stats, outputs, kept=True)
+    return TaskResult(task.source.path, records, stats, outputs, kept=True)
 
 
 def _categories(dataset: Dataset) -> list[Any]:

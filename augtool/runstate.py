@@ -20,7 +20,8 @@ import hashlib
 import json
 import os
 import stat
-from collections.abc import Iterator
+from array import array
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -121,7 +122,7 @@ class Journal:
         self._handle = handle
 
     @classmethod
-    def start(cls, state_dir: Path, kept: list[TaskResult]) -> Journal:
+    def start(cls, state_dir: Path, kept: Iterable[TaskResult]) -> Journal:
         """A new journal holding ``kept``, replacing any old one atomically (so what the old one
         proved is never lost, even if this run is interrupted at once)."""
         path = state_dir / JOURNAL_NAME
@@ -158,6 +159,48 @@ def read_journal(path: Path) -> Iterator[TaskResult]:
                 continue
 
 
+class _Spans:
+    """An open file of an earlier run (its manifest or journal) and how to read records back
+    from byte spans of it. The file stays open, so a journal replaced by this run's is still
+    read as it was."""
+
+    def __init__(self, path: Path, journal: bool) -> None:
+        self._handle = open(path, "rb")  # noqa: SIM115  (closed by Previous.close)
+        self._journal = journal
+
+    def records(self, spans: array[int]) -> list[Record]:
+        records: list[Record] = []
+        for i in range(0, len(spans), 2):
+            raw = os.pread(self._handle.fileno(), spans[i + 1], spans[i])
+            if self._journal:
+                records.extend(json.loads(raw)["records"])
+            else:
+                records.append(json.loads(raw))
+        return records
+
+    def close(self) -> None:
+        self._handle.close()
+
+
+class Earlier:
+    """An earlier run's records of one source, read back from disk each time they are asked
+    for: a rerun over a million sources holds their byte offsets, not their parsed records."""
+
+    __slots__ = ("_file", "_spans", "source")
+
+    def __init__(self, source: str, file: _Spans) -> None:
+        self.source = source
+        self._file = file
+        self._spans = array("q")  # offset, length, offset, length, ...
+
+    def add(self, offset: int, length: int) -> None:
+        self._spans.extend((offset, length))
+
+    @property
+    def records(self) -> list[Record]:
+        return self._file.records(self._spans)
+
+
 @dataclass
 class Previous:
     """What earlier runs into this output left: records by source, and the files' stats."""
@@ -166,13 +209,19 @@ class Previous:
     tool_version: str | None = None
     input_root: str | None = None
     recipe: dict[str, Any] | None = None
-    tasks: dict[str, TaskResult] = field(default_factory=dict)
+    tasks: dict[str, Earlier] = field(default_factory=dict)
     source_stats: dict[str, tuple[Stat, str]] = field(default_factory=dict)  # stat, sha256
     output_stats: dict[str, Stat] = field(default_factory=dict)
+    files: list[_Spans] = field(default_factory=list)  # the files the records are read from
 
     @property
     def empty(self) -> bool:
         return self.recipe_sha256 is None
+
+    def close(self) -> None:
+        for file in self.files:
+            file.close()
+        self.files.clear()
 
 
 def load_previous(output_root: Path) -> Previous:
@@ -194,21 +243,45 @@ def load_previous(output_root: Path) -> Previous:
             previous.tool_version = state["tool_version"]
             previous.input_root = state["input_root"]
             previous.recipe = state["recipe"]
-            for result in read_journal(state_dir / JOURNAL_NAME):
-                previous.tasks[result.source] = result
-                for path, stat in result.outputs.items():
-                    previous.output_stats[path] = stat
-                shas = source_shas(result)
-                for path, stat in result.sources.items():
-                    if path in shas:
-                        previous.source_stats[path] = (stat, shas[path])
+            _load_journal(state_dir / JOURNAL_NAME, previous)
     return previous
 
 
-def source_shas(result: TaskResult) -> dict[str, str]:
-    """The sha256 of every input file the task's records name (the image, its labels)."""
+def _load_journal(path: Path, previous: Previous) -> None:
+    """The finished tasks of an interrupted run: their stats now, their records by span."""
+    if not path.is_file():
+        return
+    file = _Spans(path, journal=True)
+    previous.files.append(file)
+    for offset, raw in _lines_with_offsets(path):
+        if not raw.endswith(b"\n"):
+            return  # a torn last line (a kill mid-write)
+        try:
+            result = TaskResult.from_line(json.loads(raw))
+        except (ValueError, KeyError, TypeError):
+            continue
+        earlier = Earlier(result.source, file)
+        earlier.add(offset, len(raw))
+        previous.tasks[result.source] = earlier
+        previous.output_stats.update(result.outputs)
+        shas = source_shas(result.records)
+        for in_path, seen in result.sources.items():
+            if in_path in shas:
+                previous.source_stats[in_path] = (seen, shas[in_path])
+
+
+def _lines_with_offsets(path: Path) -> Iterator[tuple[int, bytes]]:
+    offset = 0
+    with open(path, "rb") as handle:
+        for raw in handle:
+            yield offset, raw
+            offset += len(raw)
+
+
+def source_shas(records: list[Record]) -> dict[str, str]:
+    """The sha256 of every input file a task's records name (the image, its labels)."""
     shas: dict[str, str] = {}
-    for record in result.records:
+    for record in records:
         if record["type"] == "file":
             shas[record["source"]["path"]] = record["source"]["sha256"]
         elif record.get("sha256"):
@@ -220,42 +293,47 @@ def _load_manifest(path: Path, previous: Previous) -> None:
     digest = hashlib.sha256()
     header: dict[str, Any] | None = None
     footer: dict[str, Any] | None = None
-    tasks: dict[str, list[Record]] = {}
+    file = _Spans(path, journal=False)
+    previous.files.append(file)
+    tasks: dict[str, Earlier] = {}
     # A label file belongs to the task of the image it labels, not to a task of its own.
-    labels: list[Record] = []
+    labels: list[tuple[int, int, str, str]] = []  # offset, length, image, its source
     image_source: dict[str, str] = {}
-    with open(path, "rb") as handle:
-        for raw in handle:
-            if footer is not None:
-                footer = None  # something after the footer: damaged
-                break
-            record = _parse(raw, path)
-            kind = record.get("type")
-            if kind == "footer":
-                footer = record
-                continue
-            digest.update(raw)
-            if kind == "header":
-                header = record
-            elif kind == "file" and record.get("kind") == "label":
-                labels.append(record)
-            elif kind == "file":
-                tasks.setdefault(record["source"]["path"], []).append(record)
-                image_source[record["path"]] = record["source"]["path"]
-            elif kind == "skipped":
-                tasks.setdefault(record["path"], []).append(record)
+    for offset, raw in _lines_with_offsets(path):
+        if footer is not None:
+            footer = None  # something after the footer: damaged
+            break
+        record = _parse(raw, path)
+        kind = record.get("type")
+        if kind == "footer":
+            footer = record
+            continue
+        digest.update(raw)
+        if kind == "header":
+            header = record
+            continue
+        if kind == "file" and record.get("kind") == "label":
+            labels.append((offset, len(raw), record.get("image", ""), record["source"]["path"]))
+            continue
+        if kind == "file":
+            owner = record["source"]["path"]
+            image_source[record["path"]] = owner
+        elif kind == "skipped":
+            owner = record["path"]
+        else:
+            continue
+        tasks.setdefault(owner, Earlier(owner, file)).add(offset, len(raw))
     if header is None or footer is None or footer.get("sha256") != digest.hexdigest():
         raise OutputError(
             f"{path}: the manifest of the previous run is damaged (use --force to rebuild)"
         )
-    for record in labels:
-        owner = image_source.get(record.get("image", ""), record["source"]["path"])
-        tasks.setdefault(owner, []).append(record)
+    for offset, length, image, source in labels:
+        owner = image_source.get(image, source)
+        tasks.setdefault(owner, Earlier(owner, file)).add(offset, length)
     previous.recipe_sha256 = header["recipe_sha256"]
     previous.tool_version = header["tool"]["version"]
     previous.recipe = header["recipe"]
-    for source, records in tasks.items():
-        previous.tasks[source] = TaskResult(source, records)
+    previous.tasks.update(tasks)
 
 
 def _parse(raw: bytes, path: Path) -> dict[str, Any]:
@@ -317,7 +395,7 @@ def write_stat_cache(state_dir: Path, input_root: str, results: Iterator[TaskRes
     with atomic_open(state_dir / STAT_CACHE_NAME) as handle:
         handle.write(dump_line({"input_root": input_root}).encode("utf-8"))
         for result in results:
-            shas = source_shas(result)
+            shas = source_shas(result.records)
             for path, (ino, mtime, size) in result.sources.items():
                 if path not in shas:
                     continue
