@@ -11,6 +11,10 @@
   complete run, so that a rerun recognises unchanged files without hashing them (as DVC does).
 
 None of this is part of the determinism contract or the manifest.
+
+An earlier run's records are not held in memory: :class:`Earlier` keeps the byte spans of a
+source's lines in the old manifest (or journal), whose file stays open for the run, and parses
+them when asked.
 """
 
 from __future__ import annotations
