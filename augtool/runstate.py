@@ -149,18 +149,31 @@ class Journal:
 
 def read_journal(path: Path) -> Iterator[TaskResult]:
     """The complete lines of a journal; a torn or garbled line (a kill mid-write) is ignored."""
+    for _, _, result in _journal_entries(path):
+        yield result
+
+
+def _journal_entries(path: Path) -> Iterator[tuple[int, int, TaskResult]]:
+    """Each complete journal line's offset, length and task result."""
     try:
-        handle = open(path, encoding="utf-8")  # noqa: SIM115
+        handle = open(path, "rb")  # noqa: SIM115
     except FileNotFoundError:
         return
     with handle:
-        for line in handle:
-            if not line.endswith("\n"):
+        for offset, raw in _with_offsets(handle):
+            if not raw.endswith(b"\n"):
                 return
             try:
-                yield TaskResult.from_line(json.loads(line))
+                yield offset, len(raw), TaskResult.from_line(json.loads(raw))
             except (ValueError, KeyError, TypeError):
                 continue
+
+
+def _with_offsets(handle: IO[bytes]) -> Iterator[tuple[int, bytes]]:
+    offset = 0
+    for raw in handle:
+        yield offset, raw
+        offset += len(raw)
 
 
 class _Spans:
@@ -229,8 +242,18 @@ class Previous:
 
 
 def load_previous(output_root: Path) -> Previous:
-    """Read the last complete manifest, then any journal of an interrupted run on top of it."""
+    """Read the last complete manifest, then any journal of an interrupted run on top of it.
+    The caller closes the result (it keeps those files open to read records back)."""
     previous = Previous()
+    try:
+        _load(output_root, previous)
+    except BaseException:
+        previous.close()
+        raise
+    return previous
+
+
+def _load(output_root: Path, previous: Previous) -> None:
     state_dir = output_root / STATE_DIR
     manifest = output_root / MANIFEST_NAME
     if manifest.is_file():
@@ -248,7 +271,6 @@ def load_previous(output_root: Path) -> Previous:
             previous.input_root = state["input_root"]
             previous.recipe = state["recipe"]
             _load_journal(state_dir / JOURNAL_NAME, previous)
-    return previous
 
 
 def _load_journal(path: Path, previous: Previous) -> None:
@@ -257,29 +279,15 @@ def _load_journal(path: Path, previous: Previous) -> None:
         return
     file = _Spans(path, journal=True)
     previous.files.append(file)
-    for offset, raw in _lines_with_offsets(path):
-        if not raw.endswith(b"\n"):
-            return  # a torn last line (a kill mid-write)
-        try:
-            result = TaskResult.from_line(json.loads(raw))
-        except (ValueError, KeyError, TypeError):
-            continue
+    for offset, length, result in _journal_entries(path):
         earlier = Earlier(result.source, file)
-        earlier.add(offset, len(raw))
+        earlier.add(offset, length)
         previous.tasks[result.source] = earlier
         previous.output_stats.update(result.outputs)
         shas = source_shas(result.records)
         for in_path, seen in result.sources.items():
             if in_path in shas:
                 previous.source_stats[in_path] = (seen, shas[in_path])
-
-
-def _lines_with_offsets(path: Path) -> Iterator[tuple[int, bytes]]:
-    offset = 0
-    with open(path, "rb") as handle:
-        for raw in handle:
-            yield offset, raw
-            offset += len(raw)
 
 
 def source_shas(records: list[Record]) -> dict[str, str]:
@@ -303,41 +311,49 @@ def _load_manifest(path: Path, previous: Previous) -> None:
     # A label file belongs to the task of the image it labels, not to a task of its own.
     labels: list[tuple[int, int, str, str]] = []  # offset, length, image, its source
     image_source: dict[str, str] = {}
-    for offset, raw in _lines_with_offsets(path):
-        if footer is not None:
-            footer = None  # something after the footer: damaged
-            break
-        record = _parse(raw, path)
-        kind = record.get("type")
-        if kind == "footer":
-            footer = record
-            continue
-        digest.update(raw)
-        if kind == "header":
-            header = record
-            continue
-        if kind == "file" and record.get("kind") == "label":
-            labels.append((offset, len(raw), record.get("image", ""), record["source"]["path"]))
-            continue
-        if kind == "file":
-            owner = record["source"]["path"]
-            image_source[record["path"]] = owner
-        elif kind == "skipped":
-            owner = record["path"]
-        else:
-            continue
-        tasks.setdefault(owner, Earlier(owner, file)).add(offset, len(raw))
+    with open(path, "rb") as handle:
+        for offset, raw in _with_offsets(handle):
+            if footer is not None:
+                footer = None  # something after the footer: damaged
+                break
+            record = _parse(raw, path)
+            kind = record.get("type")
+            if kind == "footer":
+                footer = record
+                continue
+            digest.update(raw)
+            if kind == "header":
+                header = record
+                continue
+            if kind == "file" and record.get("kind") == "label":
+                labels.append((offset, len(raw), record.get("image", ""), record["source"]["path"]))
+                continue
+            if kind == "file":
+                owner = record["source"]["path"]
+                image_source[record["path"]] = owner
+            elif kind == "skipped":
+                owner = record["path"]
+            else:
+                continue
+            _earlier(tasks, owner, file).add(offset, len(raw))
     if header is None or footer is None or footer.get("sha256") != digest.hexdigest():
         raise OutputError(
             f"{path}: the manifest of the previous run is damaged (use --force to rebuild)"
         )
     for offset, length, image, source in labels:
         owner = image_source.get(image, source)
-        tasks.setdefault(owner, Earlier(owner, file)).add(offset, length)
+        _earlier(tasks, owner, file).add(offset, length)
     previous.recipe_sha256 = header["recipe_sha256"]
     previous.tool_version = header["tool"]["version"]
     previous.recipe = header["recipe"]
     previous.tasks.update(tasks)
+
+
+def _earlier(tasks: dict[str, Earlier], owner: str, file: _Spans) -> Earlier:
+    earlier = tasks.get(owner)
+    if earlier is None:
+        earlier = tasks[owner] = Earlier(owner, file)
+    return earlier
 
 
 def _parse(raw: bytes, path: Path) -> dict[str, Any]:
