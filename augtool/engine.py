@@ -178,7 +178,7 @@ def expand(
         output=str(output_root),
         layout=dataset.layout,
         sources=len(tasks),
-        planned_outputs=sum(len(t.variants) + (t.original is not None) for t in tasks),
+        planned_outputs=sum(t.image_count for t in tasks),
         dry_run=dry_run,
     )
     if dry_run:
@@ -296,7 +296,7 @@ def _run(
         categories=tuple(_categories(dataset)),
         kernels=recipe.kernels,
     )
-    todo_outputs = sum(len(t.variants) + (t.original is not None) for t in work)
+    todo_outputs = sum(t.image_count for t in work)
     try:
         if progress is not None:
             progress(done, len(tasks))

@@ -54,16 +54,26 @@ class Task:
     coco: Any = None
 
     @property
+    def variant_count(self) -> int:
+        return self.naming.variants if self.source.augment else 0
+
+    @property
+    def image_count(self) -> int:
+        """The images the task writes (the original, when copied, and the variants), counted
+        without naming them."""
+        return self.variant_count + (self.original is not None)
+
+    @property
     def variants(self) -> tuple[str, ...]:
         """The output path of variant i, at index i."""
-        count = self.naming.variants if self.source.augment else 0
         width, setting = self.naming.width, self.naming.output_format
-        return tuple(variant_path(self.source.path, i, width, setting) for i in range(count))
+        path = self.source.path
+        return tuple(variant_path(path, i, width, setting) for i in range(self.variant_count))
 
     @property
     def seeds(self) -> tuple[int, ...]:
-        count = self.naming.variants if self.source.augment else 0
-        return tuple(variant_seed(self.naming.seed, self.source.path, i) for i in range(count))
+        seed, path = self.naming.seed, self.source.path
+        return tuple(variant_seed(seed, path, i) for i in range(self.variant_count))
 
     @property
     def labels(self) -> tuple[str, ...]:
