@@ -75,7 +75,12 @@ def expand(
         int | None, typer.Option("--seed", min=0, help="Override the recipe's seed.")
     ] = None,
     backend: Annotated[
-        str, typer.Option("--backend", help="loky (processes), threading or sequential.")
+        str,
+        typer.Option(
+            "--backend",
+            help="loky (processes), threading, sequential, or dask: the scheduler at "
+            "DASK_SCHEDULER_ADDRESS, else a local cluster of --jobs processes.",
+        ),
     ] = "loky",
     force: Annotated[
         bool,
@@ -111,6 +116,11 @@ def expand(
 
     if backend not in BACKENDS:
         fail(f"--backend {backend!r}: expected one of {', '.join(BACKENDS)}")
+    if backend == "dask":
+        from augtool import dask_cluster
+
+        if not dask_cluster.available():
+            fail(f"--backend dask needs Dask's distributed scheduler: {dask_cluster.INSTALL_HINT}")
     with _errors_to_exit():
         loaded = load_recipe(recipe)
         if seed is not None:

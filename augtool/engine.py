@@ -15,6 +15,7 @@ are the bytes a clean run would write.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import itertools
 import json
@@ -24,6 +25,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -60,9 +62,9 @@ from augtool.runstate import (
     write_run_state,
     write_stat_cache,
 )
-from augtool.worker import JobContext, Record, process_tasks
+from augtool.worker import JobContext, Record, library_versions, process_tasks
 
-BACKENDS = ("loky", "threading", "sequential")
+BACKENDS = ("loky", "threading", "sequential", "dask")
 #: Below this many outputs a pool costs more to start than it saves: run in-process.
 SMALL_JOB_OUTPUTS = 48
 TASKS_PER_BATCH = 4
@@ -85,9 +87,12 @@ class Summary:
     skipped: list[dict[str, str]] = field(default_factory=list)
     seconds: float = 0.0
     dry_run: bool = False
+    #: ``--backend dask``: the scheduler (``None``: a local cluster) and how many workers ran
+    #: batches; stays ``None`` when no batch went to a cluster (a small job, a no-op rerun).
+    cluster: dict[str, Any] | None = None
 
     def as_json(self) -> dict[str, Any]:
-        return {
+        found = {
             "input": self.input,
             "output": self.output,
             "layout": self.layout,
@@ -101,6 +106,9 @@ class Summary:
             "seconds": round(self.seconds, 3),
             "dry_run": self.dry_run,
         }
+        if self.cluster is not None:
+            found["cluster"] = self.cluster
+        return found
 
 
 def resolve_paths(
@@ -300,7 +308,7 @@ def _run(
     try:
         if progress is not None:
             progress(done, len(tasks))
-        for result in _execute(work, previous, ctx, jobs, backend, todo_outputs):
+        for result in _execute(work, previous, ctx, jobs, backend, todo_outputs, summary):
             activity["removed"] += _remove_stale(output_root, previous, result)
             journal.add(result)
             _count(counts, activity, result, summary)
@@ -479,7 +487,13 @@ def _count(
 
 
 def _execute(
-    todo: Sequence[Task], previous: Previous, ctx: JobContext, jobs: int, backend: str, outputs: int
+    todo: Sequence[Task],
+    previous: Previous,
+    ctx: JobContext,
+    jobs: int,
+    backend: str,
+    outputs: int,
+    summary: Summary,
 ) -> Iterator[TaskResult]:
     """Each task's result, with the records an earlier run left for its source (checked by
     hashing in the worker), as tasks finish."""
@@ -491,7 +505,27 @@ def _execute(
     batches = (
         list(itertools.islice(items, TASKS_PER_BATCH)) for _ in range(0, len(todo), TASKS_PER_BATCH)
     )
-    yield from run_batches(process_tasks, batches, ctx, jobs, backend)
+    if backend != "dask":
+        yield from run_batches(process_tasks, batches, ctx, jobs, backend)
+        return
+    from augtool import dask_cluster
+
+    needs = dask_cluster.Needs(_versions(ctx.kernels), ctx.input_root, ctx.output_root)
+    with dask_cluster.connect(jobs) as cluster:
+        cluster.check(needs, partial(_versions, ctx.kernels))
+        # A Dask worker's parent is its nanny, not this process: no parent watchdog there.
+        shared = dataclasses.replace(ctx, main_pid=0)
+        slots = cluster.slots
+        summary.cluster = {"scheduler": cluster.address, "workers": cluster.workers}
+        yield from run_batches(
+            process_tasks, batches, shared, slots, backend, executor=cluster.executor()
+        )
+
+
+def _versions(kernels: str) -> dict[str, str]:
+    """The versions a worker's bytes depend on, augtool's included (run here and on every Dask
+    worker, to compare)."""
+    return {"augtool": __version__, **library_versions(kernels)}
 
 
 def _earlier_records(previous: Previous, task: Task) -> list[Record] | None:
@@ -500,14 +534,7 @@ def _earlier_records(previous: Previous, task: Task) -> list[Record] | None:
 
 
 def _header(recipe: Recipe, dataset: Dataset, counts: Counter[str]) -> dict[str, Any]:
-    import numpy
-    import PIL
-
-    from augtool.transforms import kernels
-
-    libraries = {"numpy": numpy.__version__, "pillow": PIL.__version__}
-    if recipe.kernels == "opencv":
-        libraries["opencv"] = kernels.opencv_version()
+    libraries = library_versions(recipe.kernels)
     return {
         "type": "header",
         "schema": SCHEMA,

@@ -10,17 +10,25 @@ Results come back in completion order: a slow batch never holds back the others.
 must not depend on that order (the engine journals results and sorts the manifest).
 
 The loop needs only a ``concurrent.futures.Executor``: loky's reusable executor (the one joblib
-uses) for processes, a thread pool for ``threading``. A Dask backend would hand it
-``distributed.Client.get_executor()`` and keep the same window and the same bytes.
+uses) for processes, a thread pool for ``threading``, or the one a Dask client hands out
+(``augtool/dask_cluster.py``), with the same window and the same bytes.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Executor, Future, ThreadPoolExecutor, wait
+from concurrent.futures import (
+    FIRST_COMPLETED,
+    CancelledError,
+    Executor,
+    Future,
+    ThreadPoolExecutor,
+    wait,
+)
 from typing import Any, TypeVar
 
+from augtool import dask_cluster
 from augtool.errors import EXIT_FAILED, AugtoolError
 
 Item = TypeVar("Item")
@@ -28,6 +36,9 @@ Result = TypeVar("Result")
 
 #: Idle loky workers exit after this many seconds (joblib's own default is 300).
 IDLE_SECONDS = 300
+
+
+RESUME = "finished work is kept, run the same command again to resume"
 
 
 class WorkerLost(AugtoolError):
@@ -43,12 +54,14 @@ def run_batches(
     jobs: int,
     backend: str,
     window: int | None = None,
+    executor: Executor | None = None,
 ) -> Iterator[Result]:
     """``function(batch, shared)`` for every batch on ``jobs`` workers; yields the items of each
     batch's result list as batches finish. ``window`` (default ``2 * jobs``) bounds the batches
-    submitted but not yet taken by the caller."""
+    submitted but not yet taken by the caller. ``executor``, when given (a Dask client's), is
+    used instead of the one ``backend`` names."""
     window = window or 2 * jobs
-    executor = _executor(backend, jobs)
+    executor = executor or _executor(backend, jobs)
     pending: set[Future[list[Result]]] = set()
     try:
         for batch in batches:
@@ -67,10 +80,11 @@ def run_batches(
 
 
 def stop_workers() -> None:
-    """Kill the process pool's workers now, if a pool was started: an interrupted run must leave
-    no process behind."""
+    """Kill the process pool's workers now, if a pool was started, and close a Dask cluster the
+    run opened: an interrupted run must leave no process behind."""
     import sys
 
+    dask_cluster.close_open()
     if "joblib.externals.loky" not in sys.modules:
         return
     from joblib.externals.loky import reusable_executor
@@ -98,10 +112,14 @@ def _results(done: set[Future[list[Result]]]) -> Iterator[Result]:
         try:
             results = future.result()
         except BrokenProcessPool as exc:
-            raise WorkerLost(
-                f"a worker process died ({_cause(exc)}); finished work is kept, "
-                "run the same command again to resume"
-            ) from exc
+            raise WorkerLost(f"a worker process died ({_cause(exc)}); {RESUME}") from exc
+        except CancelledError as exc:  # only the run cancels, after it stopped waiting: Dask did
+            raise WorkerLost(f"the Dask cluster cancelled a batch; {RESUME}") from exc
+        except Exception as exc:
+            why = dask_cluster.lost(exc)
+            if why is None:
+                raise
+            raise WorkerLost(f"{why}; {RESUME}") from exc
         yield from results
 
 

@@ -379,6 +379,17 @@ def _exit_with_parent(main_pid: int) -> None:
     threading.Thread(target=watch, name="augtool-parent-watch", daemon=True).start()
 
 
+def library_versions(kernels_name: str) -> dict[str, str]:
+    """The versions the bytes depend on, as the manifest's header states them: numpy, Pillow,
+    and OpenCV when it resamples (``kernels: opencv``)."""
+    import PIL
+
+    found = {"numpy": np.__version__, "pillow": PIL.__version__}
+    if kernels_name == "opencv":
+        found["opencv"] = kernels.opencv_version()
+    return found
+
+
 def render_variant(
     image: np.ndarray, steps: tuple[Step, ...] | list[Step], seed: int
 ) -> tuple[np.ndarray, list[Record]]:

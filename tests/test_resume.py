@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 from contract import tree
 from PIL import Image
+from processes import children_of, wait_gone
 
 from augtool.cli import app
 from augtool.runstate import TaskResult
@@ -69,32 +70,6 @@ def big(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dict[str,
     return recipe, source, tree(clean)
 
 
-def children_of(pid: int) -> set[int]:
-    """Every descendant of ``pid`` (from /proc)."""
-    parents: dict[int, int] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
-    found: set[int] = set()
-    frontier = {pid}
-    while frontier:
-        frontier = {child for child, parent in parents.items() if parent in frontier} - found
-        found |= frontier
-    return found
-
-
-def alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
-
-
 def start_and_wait_for_progress(recipe: Path, source: Path, out: Path) -> subprocess.Popen:
     """Start a run and return once it has journaled some finished tasks."""
     proc = subprocess.Popen(
@@ -109,16 +84,6 @@ def start_and_wait_for_progress(recipe: Path, source: Path, out: Path) -> subpro
         time.sleep(0.02)
     proc.kill()
     raise AssertionError("no progress within 60 s")
-
-
-def wait_gone(pids: set[int], seconds: float = 15.0) -> set[int]:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        left = {pid for pid in pids if alive(pid)}
-        if not left:
-            return left
-        time.sleep(0.1)
-    return {pid for pid in pids if alive(pid)}
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
