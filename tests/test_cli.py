@@ -382,7 +382,7 @@ def test_unknown_backend(tmp_path: Path, dataset: Path, recipe: Path) -> None:
     result = invoke("expand", recipe, dataset, "-o", tmp_path / "out", "--backend", "bogus")
     assert result.exit_code == 2
     assert result.stderr == (
-        "Error: --backend 'bogus': expected one of loky, threading, sequential\n"
+        "Error: --backend 'bogus': expected one of loky, threading, sequential, dask\n"
     )
     assert not (tmp_path / "out").exists()
 
