@@ -15,7 +15,10 @@ naming the worker, when it does not):
   records, never pixels.
 
 Batches go through :func:`augtool.pool.run_batches` like the loky pool's, so the window, the
-records and the bytes are the same; only the place where a batch runs differs.
+records and the bytes are the same; only the place where a batch runs differs. That is why the
+client's ``concurrent.futures`` executor is used rather than joblib's Dask backend
+(``parallel_config("dask")``): joblib's ``Parallel`` is what let finished results pile up in
+the main process (see ``pool.py``).
 """
 
 from __future__ import annotations
@@ -116,7 +119,7 @@ class Cluster:
         except Exception as exc:  # a worker that cannot even unpickle augtool's function
             raise ClusterError(
                 f"Dask {self._where()}: a worker cannot run augtool ({type(exc).__name__}: "
-                f"{exc}); install the same augtool on every worker"
+                f"{_one_line(exc)}); install the same augtool on every worker"
             ) from exc
         if not facts:
             raise ClusterError(f"Dask {self._where()}: no workers")
@@ -175,7 +178,7 @@ def connect(jobs: int) -> Iterator[Cluster]:
         if local is not None:
             local.close()
         where = f"scheduler {address} ({ADDRESS_SETTING})" if address else "local cluster"
-        raise ClusterError(f"Dask {where}: cannot connect: {exc}") from exc
+        raise ClusterError(f"Dask {where}: cannot connect: {_one_line(exc)}") from exc
     cluster = Cluster(client, local, address or None)
     _open = cluster
     if address:
@@ -208,5 +211,9 @@ def lost(exc: BaseException) -> str | None:
     kind = type(exc)
     if not kind.__module__.startswith("distributed"):
         return None
-    message = " ".join(str(exc).split())  # one line, whatever Dask wrote
-    return f"the Dask cluster lost a batch ({kind.__name__}: {message})"
+    return f"the Dask cluster lost a batch ({kind.__name__}: {_one_line(exc)})"
+
+
+def _one_line(exc: BaseException) -> str:
+    """An exception's message on one line, whatever Dask wrote."""
+    return " ".join(str(exc).split())

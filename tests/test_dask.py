@@ -6,6 +6,7 @@ Dask is in the ``[test]`` extra, so these run (not skip) wherever the README's t
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -54,26 +55,32 @@ def reference(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     return tree(out)
 
 
-@pytest.fixture(scope="module")
-def scheduler(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A scheduler and one single-threaded worker in their own processes, as on a cluster."""
-    folder = tmp_path_factory.mktemp("dask")
+@contextlib.contextmanager
+def cluster(folder: Path, worker_site: str | None = None) -> Iterator[str]:
+    """A scheduler and one single-threaded worker in their own processes, as on a cluster; the
+    worker runs ``worker_site`` as its ``sitecustomize`` (to make it differ)."""
     address_file = folder / "scheduler.json"
     common = ["--no-dashboard", "--scheduler-file", str(address_file)]
-    commands = [
-        [sys.executable, "-m", "distributed.cli.dask_scheduler", "--port", "0", *common],
-        [sys.executable, "-m", "distributed.cli.dask_worker", "--nthreads", "1", *common],
-    ]
     env = environment(PYTHONWARNINGS="ignore")
+    worker_env = dict(env)
+    if worker_site is not None:
+        (folder / "site").mkdir(parents=True)
+        (folder / "site" / "sitecustomize.py").write_text(worker_site)
+        worker_env["PYTHONPATH"] = str(folder / "site")
+    run = [sys.executable, "-m"]
+    commands = [
+        ([*run, "distributed.cli.dask_scheduler", "--port", "0", *common], env),
+        ([*run, "distributed.cli.dask_worker", "--nthreads", "1", *common], worker_env),
+    ]
     processes: list[subprocess.Popen[bytes]] = []
     try:
-        for command in commands:
+        for command, command_env in commands:
             processes.append(
                 subprocess.Popen(
                     command,
                     stdout=subprocess.DEVNULL,
                     stderr=subprocess.DEVNULL,
-                    env=env,
+                    env=command_env,
                     cwd=folder,
                 )
             )
@@ -86,6 +93,12 @@ def scheduler(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         for proc in reversed(processes):
             proc.terminate()
             proc.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def scheduler(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with cluster(tmp_path_factory.mktemp("dask")) as address:
+        yield address
 
 
 def test_a_local_cluster_writes_the_same_bytes(tmp_path: Path, reference: dict[str, str]) -> None:
@@ -106,6 +119,19 @@ def test_the_configured_scheduler_runs_the_batches(
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["cluster"] == {"scheduler": scheduler, "workers": 1}
     assert tree(out) == reference
+
+
+def test_a_worker_with_another_numpy_is_named_before_any_work(tmp_path: Path) -> None:
+    other = "import numpy\nnumpy.__version__ = '0.0.1'\n"  # what another install would report
+    with cluster(tmp_path / "dask", worker_site=other) as address:
+        env = environment(DASK_SCHEDULER_ADDRESS=address)
+        done = expand(tmp_path / "out", "--quiet", "--backend", "dask", env=env)
+    assert done.returncode == EXIT_FAILED
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert lines[0].startswith(f"Error: Dask scheduler {address}: worker tcp://")
+    assert f"has numpy 0.0.1 (here {np.__version__}); every worker needs" in lines[0]
+    assert not list((tmp_path / "out").rglob("*__v*.jpg")), "no variant may be made"
 
 
 def test_a_small_job_runs_here_and_opens_no_cluster(tmp_path: Path) -> None:
