@@ -6,12 +6,10 @@ so that ``augtool --help`` starts fast.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -112,42 +110,39 @@ def expand(
 
     Example: augtool expand configs/quickstart.yaml -o out/animals --jobs 2
     """
-    jobs = jobs or os.cpu_count() or 1
-    with _pool_started_early(backend == "loky" and jobs > 1 and not dry_run, jobs):
-        from augtool.engine import BACKENDS, resolve_paths
-        from augtool.engine import expand as run_expand
-        from augtool.recipe import load_recipe
+    from augtool.engine import BACKENDS, resolve_paths
+    from augtool.engine import expand as run_expand
+    from augtool.recipe import load_recipe
 
-        if backend not in BACKENDS:
-            fail(f"--backend {backend!r}: expected one of {', '.join(BACKENDS)}")
-        if backend == "dask":
-            from augtool import dask_cluster
+    if backend not in BACKENDS:
+        fail(f"--backend {backend!r}: expected one of {', '.join(BACKENDS)}")
+    if backend == "dask":
+        from augtool import dask_cluster
 
-            if not dask_cluster.available():
-                hint = dask_cluster.INSTALL_HINT
-                fail(f"--backend dask needs Dask's distributed scheduler: {hint}")
-        with _errors_to_exit():
-            loaded = load_recipe(recipe)
-            if seed is not None:
-                loaded = _with_seed(loaded, seed)
-            input_root, output_root = resolve_paths(loaded, input, output)
-            _terminate_as_interrupt()
-            progress = None if quiet else _progress_printer()
-            try:
-                summary = run_expand(
-                    loaded,
-                    input_root,
-                    output_root,
-                    jobs=jobs,
-                    backend=backend,
-                    force=force,
-                    resume=resume,
-                    dry_run=dry_run,
-                    progress=progress,
-                )
-            finally:
-                if progress is not None:
-                    progress.close()
+        if not dask_cluster.available():
+            fail(f"--backend dask needs Dask's distributed scheduler: {dask_cluster.INSTALL_HINT}")
+    with _errors_to_exit():
+        loaded = load_recipe(recipe)
+        if seed is not None:
+            loaded = _with_seed(loaded, seed)
+        input_root, output_root = resolve_paths(loaded, input, output)
+        _terminate_as_interrupt()
+        progress = None if quiet else _progress_printer()
+        try:
+            summary = run_expand(
+                loaded,
+                input_root,
+                output_root,
+                jobs=jobs or os.cpu_count() or 1,
+                backend=backend,
+                force=force,
+                resume=resume,
+                dry_run=dry_run,
+                progress=progress,
+            )
+        finally:
+            if progress is not None:
+                progress.close()
     if as_json:
         typer.echo(json.dumps(summary.as_json(), indent=2))
     elif not quiet:
@@ -308,23 +303,6 @@ class _errors_to_exit:
             )
             raise typer.Exit(EXIT_INTERRUPTED)
         return False
-
-
-@contextlib.contextmanager
-def _pool_started_early(early: bool, jobs: int) -> Iterator[None]:
-    """With ``early``, start the process pool's workers first, so that they start while this
-    process imports, reads the recipe and plans (about 0.4 s here); stop them when the command
-    ends, used or not (a small job runs in-process; a bad recipe exits at once)."""
-    if not early:
-        yield
-        return
-    from augtool.pool import start_workers, stop_workers
-
-    start_workers(jobs, "augtool.worker")
-    try:
-        yield
-    finally:
-        stop_workers()
 
 
 def _terminate_as_interrupt() -> None:

@@ -79,24 +79,6 @@ def run_batches(
             executor.shutdown(wait=True, cancel_futures=True)
 
 
-def start_workers(jobs: int, module: str) -> None:
-    """Start loky's ``jobs`` worker processes now, each importing ``module``, and return at
-    once: the main process goes on (reading the recipe, discovering, planning) while they start,
-    instead of waiting for them at the first batch. A worker takes about 0.4 s to start here,
-    mostly imports (joblib, numpy, Pillow), as long as the main process takes to reach its first
-    batch. :func:`run_batches` with the same ``jobs`` gets this pool; a run that ends up not
-    using it (a small job, a no-op rerun) stops it with :func:`stop_workers`."""
-    executor = _executor("loky", jobs)
-    for _ in range(jobs):
-        executor.submit(_import, module)
-
-
-def _import(module: str) -> None:
-    import importlib
-
-    importlib.import_module(module)
-
-
 def stop_workers() -> None:
     """Kill the process pool's workers now, if a pool was started, and close a Dask cluster the
     run opened: an interrupted run must leave no process behind."""
