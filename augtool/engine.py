@@ -515,10 +515,9 @@ def _execute(
         cluster.check(needs, partial(_versions, ctx.kernels))
         # A Dask worker's parent is its nanny, not this process: no parent watchdog there.
         shared = dataclasses.replace(ctx, main_pid=0)
-        slots = cluster.slots
         summary.cluster = {"scheduler": cluster.address, "workers": cluster.workers}
         yield from run_batches(
-            process_tasks, batches, shared, slots, backend, executor=cluster.executor()
+            process_tasks, batches, shared, cluster.slots, backend, executor=cluster.executor()
         )
 
 

@@ -16,6 +16,7 @@ uses) for processes, a thread pool for ``threading``, or the one a Dask client h
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import (
@@ -68,7 +69,8 @@ def run_batches(
             if len(pending) >= window:
                 done, pending = wait(pending, return_when=FIRST_COMPLETED)
                 yield from _results(done)
-            pending.add(executor.submit(function, batch, shared))
+            with _lost_batches():  # a Dask scheduler gone: the submit itself fails
+                pending.add(executor.submit(function, batch, shared))
         while pending:
             done, pending = wait(pending, return_when=FIRST_COMPLETED)
             yield from _results(done)
@@ -106,21 +108,30 @@ def _executor(backend: str, jobs: int) -> Executor:
 
 
 def _results(done: set[Future[list[Result]]]) -> Iterator[Result]:
+    for future in done:
+        with _lost_batches():
+            results = future.result()
+        yield from results
+
+
+@contextlib.contextmanager
+def _lost_batches() -> Iterator[None]:
+    """Turn a batch lost with its worker into :class:`WorkerLost`, one line; any other error
+    (from the batch itself) passes as it is."""
     from joblib.externals.loky.process_executor import BrokenProcessPool
 
-    for future in done:
-        try:
-            results = future.result()
-        except BrokenProcessPool as exc:
-            raise WorkerLost(f"a worker process died ({_cause(exc)}); {RESUME}") from exc
-        except CancelledError as exc:  # only the run cancels, after it stopped waiting: Dask did
-            raise WorkerLost(f"the Dask cluster cancelled a batch; {RESUME}") from exc
-        except Exception as exc:
-            why = dask_cluster.lost(exc)
-            if why is None:
-                raise
-            raise WorkerLost(f"{why}; {RESUME}") from exc
-        yield from results
+    try:
+        yield
+    except BrokenProcessPool as exc:
+        raise WorkerLost(f"a worker process died ({_cause(exc)}); {RESUME}") from exc
+    except CancelledError as exc:
+        # The run cancels a future only once it stops waiting for it: Dask cancelled this one.
+        raise WorkerLost(f"the Dask cluster cancelled a batch; {RESUME}") from exc
+    except Exception as exc:
+        why = dask_cluster.lost(exc)
+        if why is None:
+            raise
+        raise WorkerLost(f"{why}; {RESUME}") from exc
 
 
 def _cause(exc: BaseException) -> str:
