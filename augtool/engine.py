@@ -498,7 +498,9 @@ def _execute(
     """Each task's result, with the records an earlier run left for its source (checked by
     hashing in the worker), as tasks finish."""
     items = ((task, _earlier_records(previous, task)) for task in todo)
-    if backend == "sequential" or jobs == 1 or outputs <= SMALL_JOB_OUTPUTS or len(todo) < 2:
+    # With Dask, --jobs sizes a local cluster only: a scheduler's workers are what they are.
+    one_worker = jobs == 1 and backend != "dask"
+    if backend == "sequential" or one_worker or outputs <= SMALL_JOB_OUTPUTS or len(todo) < 2:
         for item in items:
             yield from process_tasks([item], ctx)
         return
