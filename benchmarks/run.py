@@ -557,6 +557,12 @@ def main(argv: list[str] | None = None) -> None:
         "--contenders", default=",".join(CONTENDERS), help="comma-separated subset to run"
     )
     parser.add_argument("--sizes", default="640x480,1920x1080", help="comma-separated subset")
+    parser.add_argument(
+        "--sources",
+        default="",
+        help="how many sources of a size, e.g. 640x480=2000 (default 400 and 100): more sources "
+        "spread the fixed costs (start-up, pool, manifest) thinner",
+    )
     parser.add_argument("--no-startup", action="store_true", help="skip --help/10-image timings")
     parser.add_argument("--json", type=Path, help="also write the raw figures here")
     parser.add_argument(
@@ -579,6 +585,11 @@ def main(argv: list[str] | None = None) -> None:
     # Quick: just above augtool's in-process threshold (48 outputs), so jobs 2 uses a pool.
     counts = {"640x480": 24, "1920x1080": 13} if args.quick else {"640x480": 400, "1920x1080": 100}
     sizes = {"640x480": (640, 480), "1920x1080": (1920, 1080)}
+    for item in filter(None, args.sources.split(",")):
+        label, _, count = item.partition("=")
+        if label not in counts or not count.isdigit():
+            parser.error(f"--sources {item!r}: expected SIZE=COUNT with SIZE one of {list(counts)}")
+        counts[label] = int(count)
     counts = {label: n for label, n in counts.items() if label in args.sizes.split(",")}
     sources = {label: dataset(args.data, n, sizes[label]) for label, n in counts.items()}
     contenders = [name for name in args.contenders.split(",") if name]
