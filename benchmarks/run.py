@@ -304,10 +304,12 @@ def throughput(
     jobs_list: Sequence[int],
     rounds: int,
     contenders: Sequence[str] = CONTENDERS,
+    out_root: Path | None = None,
 ) -> dict[tuple[str, int, str], Series]:
-    """Alternate every contender, round after round; the order rotates each round."""
+    """Alternate every contender, round after round; the order rotates each round. Outputs go
+    to a scratch folder in ``out_root`` (default: the system's temp folder)."""
     results: dict[tuple[str, int, str], Series] = {}
-    scratch = Path(tempfile.mkdtemp(prefix="augtool-bench-out-"))
+    scratch = Path(tempfile.mkdtemp(prefix="augtool-bench-out-", dir=out_root))
     try:
         for label, folder in sources.items():
             warm_cache(folder)
@@ -564,6 +566,12 @@ def main(argv: list[str] | None = None) -> None:
         "spread the fixed costs (start-up, pool, manifest) thinner",
     )
     parser.add_argument("--no-startup", action="store_true", help="skip --help/10-image timings")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        help="where the throughput runs write (default: the temp folder); /dev/shm takes the "
+        "disk out of the measurement",
+    )
     parser.add_argument("--json", type=Path, help="also write the raw figures here")
     parser.add_argument(
         "--code",
@@ -597,7 +605,7 @@ def main(argv: list[str] | None = None) -> None:
     if unknown:
         parser.error(f"unknown contenders: {', '.join(sorted(unknown))}")
     started = time.perf_counter()
-    results = throughput(sources, counts, jobs_list, rounds, contenders)
+    results = throughput(sources, counts, jobs_list, rounds, contenders, args.out)
     tiny = None if args.no_startup else startup(args.data, 3 if args.quick else 5)
     mem = None
     if not args.no_memory:
