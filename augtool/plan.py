@@ -66,9 +66,10 @@ class Task:
     @property
     def variants(self) -> tuple[str, ...]:
         """The output path of variant i, at index i."""
-        width, setting = self.naming.width, self.naming.output_format
-        path = self.source.path
-        return tuple(variant_path(path, i, width, setting) for i in range(self.variant_count))
+        naming = self.naming
+        return variant_paths(
+            self.source.path, self.variant_count, naming.width, naming.output_format
+        )
 
     @property
     def seeds(self) -> tuple[int, ...]:
@@ -115,9 +116,18 @@ def output_format(source_path: str, setting: str) -> tuple[str, str]:
 
 
 def variant_path(source_path: str, variant: int, width: int, output_format_setting: str) -> str:
+    return variant_paths(source_path, variant + 1, width, output_format_setting)[variant]
+
+
+def variant_paths(
+    source_path: str, count: int, width: int, output_format_setting: str
+) -> tuple[str, ...]:
+    """The output paths of variants 0 to ``count - 1`` (the stem and ending found once)."""
+    if not count:
+        return ()
     stem = os.path.splitext(source_path)[0]
     ext = output_format(source_path, output_format_setting)[1]
-    return f"{stem}{VARIANT_MARK}{variant:0{width}d}{ext}"
+    return tuple(f"{stem}{VARIANT_MARK}{i:0{width}d}{ext}" for i in range(count))
 
 
 @dataclass(frozen=True)
