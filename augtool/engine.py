@@ -58,9 +58,9 @@ from augtool.runstate import (
     recipe_difference,
     remove_temp_files,
     source_shas,
+    stat_cache_writer,
     stat_of,
     write_run_state,
-    write_stat_cache,
 )
 from augtool.worker import JobContext, Record, library_versions, process_tasks
 
@@ -321,9 +321,17 @@ def _run(
                 _count(counts, activity, result, summary)
         counts["sources"] = len(tasks)
         header = _header(recipe, dataset, counts)
-        lines = sort_lines((r for result in journal.results() for r in result.records), state_dir)
-        write_manifest(output_root, header, lines, dict(sorted(counts.items())))
-        write_stat_cache(state_dir, input_abs, journal.results())
+        # One read of the journal feeds both the manifest and the stat cache; the cache is
+        # committed after the manifest, and not at all if writing the manifest fails.
+        with stat_cache_writer(state_dir, input_abs) as note:
+
+            def records() -> Iterator[Record]:
+                for result in journal.results():
+                    note(result)
+                    yield from result.records
+
+            lines = sort_lines(records(), state_dir)
+            write_manifest(output_root, header, lines, dict(sorted(counts.items())))
     finally:
         journal.close()
     finish_run(state_dir)
@@ -356,8 +364,7 @@ def _kept_by_stat(
         wanted = canonical_sha256(task.coco)
         if any(r.get("coco", {}).get("from") != wanted for r in files):
             return None
-    expected = {p for p in (task.original, *task.variants, *task.labels) if p is not None}
-    if files and {r["path"] for r in files} != expected:
+    if files and {r["path"] for r in files} != set(task.names):
         return None
     outputs = {}
     for record in files:

@@ -25,7 +25,7 @@ import json
 import os
 import stat
 from array import array
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -411,10 +411,14 @@ def write_run_state(
         handle.write(dump_line(data).encode("utf-8"))
 
 
-def write_stat_cache(state_dir: Path, input_root: str, results: Iterator[TaskResult]) -> None:
+@contextlib.contextmanager
+def stat_cache_writer(state_dir: Path, input_root: str) -> Iterator[Callable[[TaskResult], None]]:
+    """A function that notes a task's files in a new stat cache, committed (atomically) when the
+    block ends without an error."""
     with atomic_open(state_dir / STAT_CACHE_NAME) as handle:
         handle.write(dump_line({"input_root": input_root}).encode("utf-8"))
-        for result in results:
+
+        def note(result: TaskResult) -> None:
             shas = source_shas(result.records)
             for path, (ino, mtime, size) in result.sources.items():
                 if path not in shas:
@@ -431,6 +435,8 @@ def write_stat_cache(state_dir: Path, input_root: str, results: Iterator[TaskRes
             for path, (ino, mtime, size) in result.outputs.items():
                 entry = {"root": "out", "path": path, "ino": ino, "mtime_ns": mtime, "size": size}
                 handle.write(dump_line(entry).encode("utf-8"))
+
+        yield note
 
 
 def finish_run(state_dir: Path) -> None:
