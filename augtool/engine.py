@@ -238,19 +238,25 @@ def _run(
     state_dir = output_root / STATE_DIR
     input_abs = str(input_root.resolve())
     remove_temp_files(output_root)
-    if previous.tool_version != __version__ or previous.input_root != input_abs:
-        # Another input folder has other inodes, so no stat can vouch for a file there; another
-        # augtool may draw or encode differently, so nothing it made can be kept.
+    libraries = library_versions(recipe.kernels)
+    # Another augtool, Pillow or numpy (or OpenCV, for its kernels) may draw, resample or encode
+    # differently, so nothing it made can be kept under a header naming this run's versions.
+    other_tools = not previous.empty and (
+        previous.tool_version != __version__ or previous.libraries != libraries
+    )
+    if other_tools or previous.input_root != input_abs:
+        # Another input folder has other inodes, so no stat can vouch for a file there.
         previous.source_stats.clear()
         previous.output_stats.clear()
-    if previous.tool_version not in (None, __version__):
-        previous.tasks.clear()
     activity: Counter[str] = Counter()
     if previous.tasks:
         planned = {s.path for s in dataset.sources} | set(dataset.extra_files)
         if dataset.coco is not None:
             planned |= {split.json_path for split in dataset.coco.splits.values()}
+        # Whoever made them, the outputs of sources that are gone would be left unlisted.
         activity["removed"] = _remove_vanished(output_root, previous, planned)
+    if other_tools:
+        previous.tasks.clear()
     todo: list[Task] = []
 
     def kept() -> Iterator[TaskResult]:
@@ -273,7 +279,7 @@ def _run(
         for s in dataset.skipped
     ]
     extras = [_copy_extra(input_root, output_root, name, previous) for name in dataset.extra_files]
-    write_run_state(state_dir, recipe.sha256, recipe.normalised, __version__, input_abs)
+    write_run_state(state_dir, recipe.sha256, recipe.normalised, __version__, libraries, input_abs)
     counts: Counter[str] = Counter()
     done = 0
 
@@ -320,7 +326,7 @@ def _run(
                 journal.add(result)
                 _count(counts, activity, result, summary)
         counts["sources"] = len(tasks)
-        header = _header(recipe, dataset, counts)
+        header = _header(recipe, dataset, counts, libraries)
         # One read of the journal feeds both the manifest and the stat cache; the cache is
         # committed after the manifest, and not at all if writing the manifest fails.
         with stat_cache_writer(state_dir, input_abs) as note:
@@ -541,8 +547,9 @@ def _earlier_records(previous: Previous, task: Task) -> list[Record] | None:
     return None if earlier is None else earlier.records
 
 
-def _header(recipe: Recipe, dataset: Dataset, counts: Counter[str]) -> dict[str, Any]:
-    libraries = library_versions(recipe.kernels)
+def _header(
+    recipe: Recipe, dataset: Dataset, counts: Counter[str], libraries: dict[str, str]
+) -> dict[str, Any]:
     return {
         "type": "header",
         "schema": SCHEMA,

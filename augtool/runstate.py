@@ -224,6 +224,8 @@ class Previous:
 
     recipe_sha256: str | None = None
     tool_version: str | None = None
+    #: the versions of the libraries the outputs were made with, as the header states them
+    libraries: dict[str, str] | None = None
     input_root: str | None = None
     recipe: dict[str, Any] | None = None
     tasks: dict[str, Earlier] = field(default_factory=dict)
@@ -268,6 +270,7 @@ def _load(output_root: Path, previous: Previous) -> None:
         if state is not None:
             previous.recipe_sha256 = state["recipe_sha256"]
             previous.tool_version = state["tool_version"]
+            previous.libraries = state.get("libraries")  # absent before 2026-11-29: unknown
             previous.input_root = state["input_root"]
             previous.recipe = state["recipe"]
             _load_journal(state_dir / JOURNAL_NAME, previous)
@@ -345,6 +348,7 @@ def _load_manifest(path: Path, previous: Previous) -> None:
         _earlier(tasks, owner, file).add(offset, length)
     previous.recipe_sha256 = header["recipe_sha256"]
     previous.tool_version = header["tool"]["version"]
+    previous.libraries = header.get("libraries")
     previous.recipe = header["recipe"]
     previous.tasks.update(tasks)
 
@@ -399,12 +403,18 @@ def _first_json(handle: IO[str]) -> dict[str, Any] | None:
 
 
 def write_run_state(
-    state_dir: Path, recipe_sha256: str, recipe: dict[str, Any], version: str, input_root: str
+    state_dir: Path,
+    recipe_sha256: str,
+    recipe: dict[str, Any],
+    version: str,
+    libraries: dict[str, str],
+    input_root: str,
 ) -> None:
     data = {
         "recipe_sha256": recipe_sha256,
         "recipe": recipe,
         "tool_version": version,
+        "libraries": libraries,
         "input_root": input_root,
     }
     with atomic_open(state_dir / RUN_STATE_NAME, fsync=True) as handle:

@@ -226,6 +226,33 @@ class TestIncremental:
         assert summary["made"] == 4 and summary["kept"] == 36
         assert tree(out) == before
 
+    def test_other_library_versions_remake_everything(
+        self, setup: tuple[Path, Path, Path], tmp_path: Path
+    ) -> None:
+        """Outputs made under another numpy (or Pillow) are not kept under a header that names
+        this run's versions; the outputs of a source that is gone are still removed."""
+        recipe, source, out = setup
+        (source / "img_0003.jpg").unlink()
+        site = tmp_path / "site"
+        site.mkdir()
+        (site / "sitecustomize.py").write_text("import numpy\nnumpy.__version__ = '0.0.1'\n")
+        other = {**os.environ, "PYTHONPATH": str(site)}
+        done = subprocess.run(
+            command(recipe, source, out, "--json"), capture_output=True, text=True, env=other
+        )
+        assert done.returncode == 0, done.stderr
+        summary = json.loads(done.stdout)
+        assert (summary["made"], summary["kept"], summary["removed"]) == (36, 0, 4)
+        header = json.loads((out / "manifest.jsonl").read_text().splitlines()[0])
+        assert header["libraries"]["numpy"] == "0.0.1"
+        clean = self.clean_tree(recipe, source, tmp_path)
+        found = tree(out)
+        assert found.pop("manifest.jsonl") != clean.pop("manifest.jsonl")  # the header differs
+        assert found == clean  # the files (numpy did not really change)
+        # Back under the first run's versions: remade once, then kept.
+        assert run_json(recipe, source, out)["made"] == 36
+        assert run_json(recipe, source, out)["kept"] == 36
+
     def test_another_recipe_is_refused_unless_forced(self, setup: tuple[Path, Path, Path]) -> None:
         recipe, source, out = setup
         recipe.write_text(RECIPE.replace("limit: 20", "limit: 25"))
