@@ -687,6 +687,7 @@ class _Checker:
                 continue  # already reported as a source problem
             groups.setdefault(rel, []).append(_replay_fields(record))
         tasks = [(os.path.join(source_root, rel), formats, kernels, g) for rel, g in groups.items()]
+        versions = _versions_note(self.header, kernels)
         done = 0
         for results in _map(
             _recompute_group, tasks, jobs, sum(len(t[3]) for t in tasks) >= POOL_MIN_RECOMPUTE
@@ -699,11 +700,27 @@ class _Checker:
                         "recompute",
                         path,
                         f"FAILED recompute sha256 expected={expected} found={found}; "
-                        "re-deriving from the source and the recorded steps gives other bytes",
+                        f"re-deriving from the source and the recorded steps gives other bytes"
+                        f"{versions}",
                     )
                 else:
                     done += 1
         return done
+
+
+def _versions_note(header: dict[str, Any] | None, kernels: str) -> str:
+    """When this machine's libraries are not those the manifest names, a note saying so (the
+    likely reason a re-derivation differs); otherwise nothing."""
+    from augtool.worker import library_versions
+
+    made = (header or {}).get("libraries") or {}
+    here = library_versions(kernels)
+    differ = [name for name, version in here.items() if made.get(name) != version]
+    if not differ:
+        return ""
+    named = ", ".join(f"{name} {made.get(name, 'unknown')}" for name in differ)
+    found = ", ".join(f"{name} {here[name]}" for name in differ)
+    return f" (the manifest names {named}; this machine has {found})"
 
 
 def _source_problem(full: str, real_root: str) -> tuple[str | None, int]:

@@ -662,6 +662,36 @@ def test_output_reencoded_with_other_parameters(out: Path, source: Path) -> None
     assert line.startswith(f"{AUGMENTED}: FAILED recompute sha256 expected={new_sha} found=")
 
 
+def test_a_recompute_failure_names_the_libraries_that_differ(out: Path, source: Path) -> None:
+    """Re-deriving under other library versions may give other bytes: the report says which
+    versions the manifest names and which this machine has."""
+    import numpy
+
+    target = out / AUGMENTED
+    with Image.open(target) as image:
+        image.load()
+        image.save(target, quality=50)
+    new_sha, new_size = sha256(target), target.stat().st_size
+
+    def record_new_bytes(records: Records) -> Records:
+        record = record_of_records(records, AUGMENTED)
+        record["sha256"], record["bytes"] = new_sha, new_size
+        return records
+
+    def older_numpy(header: dict[str, Any]) -> None:
+        header["libraries"]["numpy"] = "1.26.0"
+
+    rewrite(out, record_new_bytes, edit_header=older_numpy)
+    result = run(out, "--source", str(source), "--recompute", "all")
+    assert result.exit_code == 1
+    [line] = problem_lines(result)
+    assert line.startswith(f"{AUGMENTED}: FAILED recompute sha256 expected={new_sha} found=")
+    assert line.endswith(
+        f"gives other bytes (the manifest names numpy 1.26.0; this machine has numpy "
+        f"{numpy.__version__})"
+    )
+
+
 def test_recompute_on_a_process_pool(
     out: Path, source: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
