@@ -240,11 +240,10 @@ def _run(
     remove_temp_files(output_root)
     libraries = library_versions(recipe.kernels)
     # Another augtool, Pillow or numpy (or OpenCV, for its kernels) may draw, resample or encode
-    # differently, so nothing it made can be kept under a header naming this run's versions.
-    other_tools = not previous.empty and (
-        previous.tool_version != __version__ or previous.libraries != libraries
-    )
-    if other_tools or previous.input_root != input_abs:
+    # differently, so nothing it made can be kept under a header naming this run's versions
+    # (an interrupted run's journal and the manifest before it may differ here).
+    previous.keep_only_made_with((__version__, libraries))
+    if previous.input_root != input_abs:
         # Another input folder has other inodes, so no stat can vouch for a file there.
         previous.source_stats.clear()
         previous.output_stats.clear()
@@ -255,8 +254,6 @@ def _run(
             planned |= {split.json_path for split in dataset.coco.splits.values()}
         # Whoever made them, the outputs of sources that are gone would be left unlisted.
         activity["removed"] = _remove_vanished(output_root, previous, planned)
-    if other_tools:
-        previous.tasks.clear()
     todo: list[Task] = []
 
     def kept() -> Iterator[TaskResult]:
@@ -265,7 +262,7 @@ def _run(
         for task in tasks:
             earlier = previous.tasks.get(task.source.path)
             quick = None
-            if earlier is not None:
+            if earlier is not None and earlier.keepable:
                 quick = _kept_by_stat(task, earlier, previous, input_root, output_root)
             if quick is not None:
                 yield quick
@@ -544,7 +541,7 @@ def _versions(kernels: str) -> dict[str, str]:
 
 def _earlier_records(previous: Previous, task: Task) -> list[Record] | None:
     earlier = previous.tasks.get(task.source.path)
-    return None if earlier is None else earlier.records
+    return None if earlier is None or not earlier.keepable else earlier.records
 
 
 def _header(

@@ -37,6 +37,9 @@ from augtool.manifest import MANIFEST_NAME, STATE_DIR, dump_line
 Record = dict[str, Any]
 #: (inode, mtime in ns, size) of a file as last seen.
 Stat = tuple[int, int, int]
+#: The augtool version and the library versions (``{"numpy": …, "pillow": …}``) outputs were
+#: made with; ``None`` where unknown.
+MadeWith = tuple[str | None, dict[str, str] | None]
 
 LOCK_NAME = "lock"
 JOURNAL_NAME = "journal.jsonl"
@@ -184,6 +187,10 @@ class _Spans:
     def __init__(self, path: Path, journal: bool) -> None:
         self._handle = open(path, "rb")  # noqa: SIM115  (closed by Previous.close)
         self._journal = journal
+        #: the augtool and library versions its outputs were made with
+        self.made_with: MadeWith = (None, None)
+        #: whether its outputs can be kept (see :meth:`Previous.keep_only_made_with`)
+        self.keepable = True
 
     def records(self, spans: array[int]) -> list[Record]:
         records: list[Record] = []
@@ -217,6 +224,11 @@ class Earlier:
     def records(self) -> list[Record]:
         return self._file.records(self._spans)
 
+    @property
+    def keepable(self) -> bool:
+        """Whether these outputs were made with this run's versions, so may be kept."""
+        return self._file.keepable
+
 
 @dataclass
 class Previous:
@@ -236,6 +248,12 @@ class Previous:
     @property
     def empty(self) -> bool:
         return self.recipe_sha256 is None
+
+    def keep_only_made_with(self, made_with: MadeWith) -> None:
+        """Only outputs made with these versions can be kept. The others are still known, so
+        that what a vanished source left can be removed."""
+        for file in self.files:
+            file.keepable = file.made_with == made_with
 
     def close(self) -> None:
         for file in self.files:
@@ -273,14 +291,16 @@ def _load(output_root: Path, previous: Previous) -> None:
             previous.libraries = state.get("libraries")  # absent before 2026-11-29: unknown
             previous.input_root = state["input_root"]
             previous.recipe = state["recipe"]
-            _load_journal(state_dir / JOURNAL_NAME, previous)
+            made_with = (previous.tool_version, previous.libraries)
+            _load_journal(state_dir / JOURNAL_NAME, previous, made_with)
 
 
-def _load_journal(path: Path, previous: Previous) -> None:
+def _load_journal(path: Path, previous: Previous, made_with: MadeWith) -> None:
     """The finished tasks of an interrupted run: their stats now, their records by span."""
     if not path.is_file():
         return
     file = _Spans(path, journal=True)
+    file.made_with = made_with
     previous.files.append(file)
     for offset, length, result in _journal_entries(path):
         earlier = Earlier(result.source, file)
@@ -349,6 +369,7 @@ def _load_manifest(path: Path, previous: Previous) -> None:
     previous.recipe_sha256 = header["recipe_sha256"]
     previous.tool_version = header["tool"]["version"]
     previous.libraries = header.get("libraries")
+    file.made_with = (previous.tool_version, previous.libraries)
     previous.recipe = header["recipe"]
     previous.tasks.update(tasks)
 

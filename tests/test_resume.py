@@ -49,9 +49,11 @@ def command(recipe: Path, source: Path, out: Path, *extra: str) -> list[str]:
     return [*base, "--quiet", *extra]
 
 
-def run_json(recipe: Path, source: Path, out: Path, *extra: str) -> dict:
+def run_json(
+    recipe: Path, source: Path, out: Path, *extra: str, env: dict[str, str] | None = None
+) -> dict:
     done = subprocess.run(
-        command(recipe, source, out, "--json", *extra), capture_output=True, text=True
+        command(recipe, source, out, "--json", *extra), capture_output=True, text=True, env=env
     )
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
@@ -70,10 +72,15 @@ def big(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dict[str,
     return recipe, source, tree(clean)
 
 
-def start_and_wait_for_progress(recipe: Path, source: Path, out: Path) -> subprocess.Popen:
+def start_and_wait_for_progress(
+    recipe: Path, source: Path, out: Path, env: dict[str, str] | None = None
+) -> subprocess.Popen:
     """Start a run and return once it has journaled some finished tasks."""
     proc = subprocess.Popen(
-        command(recipe, source, out, "--jobs", "2"), stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        command(recipe, source, out, "--jobs", "2"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
     )
     journal = out / ".augtool" / "journal.jsonl"
     deadline = time.monotonic() + 60
@@ -157,6 +164,34 @@ def test_resume_needs_an_earlier_run(tmp_path: Path) -> None:
     assert done.stderr == f"Error: {out}: there is no earlier run here to resume\n"
 
 
+def other_numpy(folder: Path) -> dict[str, str]:
+    """An environment whose Python reports numpy 0.0.1: another version, as after an upgrade."""
+    folder.mkdir()
+    (folder / "sitecustomize.py").write_text("import numpy\nnumpy.__version__ = '0.0.1'\n")
+    return {**os.environ, "PYTHONPATH": str(folder)}
+
+
+def test_a_run_interrupted_under_other_versions_keeps_none_of_the_older_outputs(
+    tmp_path: Path, big: tuple[Path, Path, dict[str, str]]
+) -> None:
+    """A complete run, then a run under another numpy interrupted halfway: the next run under
+    that numpy keeps what the interrupted run made and remakes the rest, keeping nothing of
+    the first run (its manifest and the journal were made with different versions)."""
+    recipe, source, clean = big
+    out = tmp_path / "out"
+    run_json(recipe, source, out, "--jobs", "2")
+    other = other_numpy(tmp_path / "site")
+    proc = start_and_wait_for_progress(recipe, source, out, env=other)
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    journal = (out / ".augtool" / "journal.jsonl").read_text().splitlines()
+    made_then = sum(r["type"] == "file" for line in journal for r in json.loads(line)["records"])
+    summary = run_json(recipe, source, out, env=other)
+    total = sum("__v" in path or path.endswith(".jpg") for path in clean)
+    assert (summary["kept"], summary["made"]) == (made_then, total - made_then)
+
+
 class TestIncremental:
     """Reruns redo only what changed, and end where a clean run of the new input would."""
 
@@ -233,10 +268,7 @@ class TestIncremental:
         this run's versions; the outputs of a source that is gone are still removed."""
         recipe, source, out = setup
         (source / "img_0003.jpg").unlink()
-        site = tmp_path / "site"
-        site.mkdir()
-        (site / "sitecustomize.py").write_text("import numpy\nnumpy.__version__ = '0.0.1'\n")
-        other = {**os.environ, "PYTHONPATH": str(site)}
+        other = other_numpy(tmp_path / "site")
         done = subprocess.run(
             command(recipe, source, out, "--json"), capture_output=True, text=True, env=other
         )
