@@ -365,11 +365,16 @@ def _print_summary(summary: Any) -> None:
         )
     else:
         activity = summary.activity
+        where = ""
+        if summary.cluster is not None:
+            scheduler = summary.cluster["scheduler"] or "a local cluster"
+            workers = summary.cluster["workers"]
+            where = f" on Dask ({scheduler}, {workers} worker{'s' if workers != 1 else ''})"
         typer.echo(
             f"{summary.output}: {counts.get('files', 0)} files "
             f"({counts.get('augmented', 0)} augmented, {counts.get('original', 0)} originals); "
             f"made {activity['made']}, kept {activity['kept']}, removed {activity['removed']}; "
-            f"skipped inputs: {counts.get('skipped', 0)}; {summary.seconds:.1f} s"
+            f"skipped inputs: {counts.get('skipped', 0)}; {summary.seconds:.1f} s{where}"
         )
     for item in summary.skipped:
         typer.echo(f"skipped {item['path']}: {item['reason']}")

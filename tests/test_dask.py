@@ -120,6 +120,9 @@ def test_the_configured_scheduler_runs_the_batches(
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["cluster"] == {"scheduler": scheduler, "workers": 1}
     assert tree(out) == reference
+    again = expand(out, "--force", "--backend", "dask", env=env)  # the plain summary line
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.rstrip().endswith(f" s on Dask ({scheduler}, 1 worker)")
 
 
 def test_a_worker_with_another_numpy_is_named_before_any_work(tmp_path: Path) -> None:
