@@ -40,7 +40,9 @@ from augtool.manifest import (
     SCHEMA,
     SCHEMA_VERSION,
     STATE_DIR,
-    sort_lines,
+    Line,
+    as_line,
+    sort_prepared,
     sort_records,
     write_manifest,
 )
@@ -328,13 +330,14 @@ def _run(
         # committed after the manifest, and not at all if writing the manifest fails.
         with stat_cache_writer(state_dir, input_abs) as note:
 
-            def records() -> Iterator[Record]:
+            def lines() -> Iterator[Line]:
                 for result in journal.results():
                     note(result)
-                    yield from result.records
+                    texts = result.lines or [None] * len(result.records)
+                    yield from map(as_line, result.records, texts)
 
-            lines = sort_lines(records(), state_dir)
-            write_manifest(output_root, header, lines, dict(sorted(counts.items())))
+            sorted_lines = sort_prepared(lines(), state_dir)
+            write_manifest(output_root, header, sorted_lines, dict(sorted(counts.items())))
     finally:
         journal.close()
     finish_run(state_dir)
@@ -351,7 +354,7 @@ def _kept_by_stat(
     if task.source.annotation is not None and task.coco is None:
         # (A COCO image's annotations are vouched for by their hash, checked below.)
         inputs.append((task.source.annotation, False))
-    records = earlier.records
+    records, lines = earlier.read()
     shas = source_shas(records)
     if set(shas) != {path for path, _ in inputs}:
         return None
@@ -375,7 +378,7 @@ def _kept_by_stat(
         if out_stat is None or out_stat != previous.output_stats.get(record["path"]):
             return None
         outputs[record["path"]] = out_stat
-    return TaskResult(task.source.path, records, stats, outputs, kept=True)
+    return TaskResult(task.source.path, records, stats, outputs, kept=True, lines=lines)
 
 
 def _categories(dataset: Dataset) -> list[Any]:

@@ -60,9 +60,11 @@ def sums_line(sha256: str, path: str) -> str:
 Line = tuple[str, str, str]
 
 
-def as_line(record: dict[str, Any]) -> Line:
+def as_line(record: dict[str, Any], text: str | None = None) -> Line:
+    """The sort key, manifest line and SHA256SUMS line of a record; ``text``, when given, is
+    the record's manifest line as already dumped."""
     sums = sums_line(record["sha256"], record["path"]) if record["type"] == "file" else ""
-    return (record["path"], dump_line(record), sums)
+    return (record["path"], dump_line(record) if text is None else text, sums)
 
 
 def write_manifest(
@@ -90,14 +92,19 @@ def write_manifest(
 
 
 def sort_lines(records: Iterable[dict[str, Any]], workdir: Path | None = None) -> Iterator[Line]:
-    """``records`` as :data:`Line` tuples sorted by path, with bounded memory: sorted runs of
-    ``_SORT_RUN_LINES`` (kept in memory when there is only one), then a k-way merge from disk
-    that opens at most ``_MERGE_FAN_IN`` runs at once (more runs are first merged in groups, so
-    a dataset of any size neither holds a buffer per run nor runs out of file descriptors).
-    Each record is dumped to JSON once; a run file line is ``[path, sums]`` in JSON, a tab (which
-    JSON never leaves raw), then the record's line."""
-    iterator = iter(records)
-    chunk = sorted(as_line(r) for r in itertools.islice(iterator, _SORT_RUN_LINES))
+    """``records`` as :data:`Line` tuples sorted by path (see :func:`sort_prepared`); each
+    record is dumped to JSON once."""
+    return sort_prepared(map(as_line, records), workdir)
+
+
+def sort_prepared(lines: Iterable[Line], workdir: Path | None = None) -> Iterator[Line]:
+    """``lines`` sorted by path, with bounded memory: sorted runs of ``_SORT_RUN_LINES`` (kept
+    in memory when there is only one), then a k-way merge from disk that opens at most
+    ``_MERGE_FAN_IN`` runs at once (more runs are first merged in groups, so a dataset of any
+    size neither holds a buffer per run nor runs out of file descriptors). A run file line is
+    ``[path, sums]`` in JSON, a tab (which JSON never leaves raw), then the record's line."""
+    iterator = iter(lines)
+    chunk = sorted(itertools.islice(iterator, _SORT_RUN_LINES))
     following = list(itertools.islice(iterator, 1))
     if not following:
         yield from chunk
@@ -108,7 +115,7 @@ def sort_lines(records: Iterable[dict[str, Any]], workdir: Path | None = None) -
         while chunk:
             runs.append(_write_run(Path(folder) / f"run-{len(runs):06d}.jsonl", chunk))
             chunk = []  # let the written run go before the next is read: one run in memory
-            chunk = sorted(as_line(r) for r in itertools.islice(rest, _SORT_RUN_LINES))
+            chunk = sorted(itertools.islice(rest, _SORT_RUN_LINES))
         generation = 0
         while len(runs) > _MERGE_FAN_IN:
             generation += 1

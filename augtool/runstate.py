@@ -67,26 +67,35 @@ class TaskResult:
     sources: dict[str, Stat] = field(default_factory=dict)  # input path -> stat
     outputs: dict[str, Stat] = field(default_factory=dict)  # output path -> stat
     kept: bool = False
+    #: the records' manifest lines as an earlier run wrote them, when they are kept as they
+    #: are: the journal and the new manifest take these texts instead of dumping the records
+    #: again (most of a no-op rerun's time was JSON)
+    lines: list[str] | None = None
 
     def as_line(self) -> str:
-        return dump_line(
-            {
-                "source": self.source,
-                "records": self.records,
-                "sources": self.sources,
-                "outputs": self.outputs,
-                "kept": self.kept,
-            }
-        )
+        entry: dict[str, Any] = {
+            "source": self.source,
+            "sources": self.sources,
+            "outputs": self.outputs,
+            "kept": self.kept,
+        }
+        if self.lines is None:
+            entry["records"] = self.records
+        else:
+            entry["lines"] = self.lines
+        return dump_line(entry)
 
     @classmethod
     def from_line(cls, line: dict[str, Any]) -> TaskResult:
+        texts = line.get("lines")
+        records = line["records"] if texts is None else [json.loads(text) for text in texts]
         return cls(
             source=line["source"],
-            records=line["records"],
+            records=records,
             sources={k: tuple(v) for k, v in line["sources"].items()},
             outputs={k: tuple(v) for k, v in line["outputs"].items()},
             kept=line["kept"],
+            lines=texts,
         )
 
 
@@ -192,15 +201,26 @@ class _Spans:
         #: whether its outputs can be kept (see :meth:`Previous.keep_only_made_with`)
         self.keepable = True
 
-    def records(self, spans: array[int]) -> list[Record]:
+    def read(self, spans: array[int]) -> tuple[list[Record], list[str] | None]:
+        """The records in these spans, and their manifest lines when the file holds them as
+        written (``None`` when some are known only as records)."""
         records: list[Record] = []
+        lines: list[str] | None = []
         for i in range(0, len(spans), 2):
             raw = os.pread(self._handle.fileno(), spans[i + 1], spans[i])
             if self._journal:
-                records.extend(json.loads(raw)["records"])
+                result = TaskResult.from_line(json.loads(raw))
+                records.extend(result.records)
+                if lines is not None and result.lines is not None:
+                    lines.extend(result.lines)
+                else:
+                    lines = None
             else:
-                records.append(json.loads(raw))
-        return records
+                text = raw.decode("utf-8")
+                records.append(json.loads(text))
+                if lines is not None:
+                    lines.append(text)
+        return records, lines
 
     def close(self) -> None:
         self._handle.close()
@@ -222,7 +242,11 @@ class Earlier:
 
     @property
     def records(self) -> list[Record]:
-        return self._file.records(self._spans)
+        return self._file.read(self._spans)[0]
+
+    def read(self) -> tuple[list[Record], list[str] | None]:
+        """The records and, when known, their manifest lines as written."""
+        return self._file.read(self._spans)
 
     @property
     def keepable(self) -> bool:

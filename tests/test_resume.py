@@ -9,6 +9,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -73,9 +74,9 @@ def big(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dict[str,
 
 
 def start_and_wait_for_progress(
-    recipe: Path, source: Path, out: Path, env: dict[str, str] | None = None
+    recipe: Path, source: Path, out: Path, env: dict[str, str] | None = None, lines: int = 20
 ) -> subprocess.Popen:
-    """Start a run and return once it has journaled some finished tasks."""
+    """Start a run and return once it has journaled ``lines`` finished tasks."""
     proc = subprocess.Popen(
         command(recipe, source, out, "--jobs", "2"),
         stdout=subprocess.PIPE,
@@ -85,7 +86,7 @@ def start_and_wait_for_progress(
     journal = out / ".augtool" / "journal.jsonl"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        if journal.exists() and journal.read_bytes().count(b"\n") >= 20:
+        if journal.exists() and journal.read_bytes().count(b"\n") >= lines:
             return proc
         assert proc.poll() is None, "the run ended before it could be interrupted"
         time.sleep(0.02)
@@ -162,6 +163,32 @@ def test_resume_needs_an_earlier_run(tmp_path: Path) -> None:
     done = subprocess.run(command(recipe, source, out, "--resume"), capture_output=True, text=True)
     assert done.returncode == 2
     assert done.stderr == f"Error: {out}: there is no earlier run here to resume\n"
+
+
+def test_a_rerun_interrupted_after_keeping_resumes_to_the_same_bytes(
+    tmp_path: Path, big: tuple[Path, Path, dict[str, str]]
+) -> None:
+    """A rerun journals what it keeps as the earlier manifest's lines; interrupted, the next run
+    reads them back from the journal and ends where a clean run ends."""
+    recipe, source, _ = big
+    inp = tmp_path / "in"
+    shutil.copytree(source, inp)
+    out = tmp_path / "out"
+    run_json(recipe, inp, out, "--jobs", "2")
+    make_images(inp, 150, start=5000)  # new work, so the rerun can be stopped mid-way
+    proc = start_and_wait_for_progress(recipe, inp, out, lines=240 + 10)  # the pool is running
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    journal = (out / ".augtool" / "journal.jsonl").read_text().splitlines()
+    entries = [json.loads(line) for line in journal]
+    carried = [entry for entry in entries if "lines" in entry]
+    assert len(carried) == 240 and all(entry["kept"] for entry in carried)
+    summary = run_json(recipe, inp, out, "--jobs", "2")
+    assert summary["kept"] >= 240 * 4  # the original and 3 variants of each earlier source
+    clean = tmp_path / "clean"
+    run_json(recipe, inp, clean, "--jobs", "2")
+    assert tree(out) == tree(clean)
 
 
 def other_numpy(folder: Path) -> dict[str, str]:
