@@ -8,6 +8,7 @@ import signal
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -68,3 +69,44 @@ def test_a_worker_killed_mid_batch_is_a_one_line_error_with_exit_1() -> None:
     assert caught.value.exit_code == EXIT_FAILED
     # The pool comes back for the next run.
     assert sorted(run_batches(double, batches, 1, jobs=2, backend="loky")) == list(range(8))
+
+
+class InterruptedSubmit(ThreadPoolExecutor):
+    """An executor whose submit is interrupted (SIGINT to this process) half-way, as loky's is
+    while it starts a worker process."""
+
+    def __init__(self) -> None:
+        super().__init__(max_workers=1)
+        self.submitted = 0
+
+    def submit(self, fn, /, *args, **kwargs):  # type: ignore[no-untyped-def, override]
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.01)  # where the interrupt would land without the hold
+        future = super().submit(fn, *args, **kwargs)
+        self.submitted += 1
+        return future
+
+
+def test_an_interrupt_waits_until_the_submit_is_done() -> None:
+    executor = InterruptedSubmit()
+    with pytest.raises(KeyboardInterrupt):
+        list(run_batches(double, [[1], [2]], 1, jobs=1, backend="threading", executor=executor))
+    assert executor.submitted == 1  # the first submit finished; the interrupt came after it
+    executor.shutdown(wait=True)
+
+
+def test_a_held_sigterm_goes_to_its_handler_after_the_block() -> None:
+    from augtool.pool import _interrupts_held
+
+    seen: list[tuple[int, float]] = []
+    previous = signal.signal(signal.SIGTERM, lambda n, f: seen.append((n, time.monotonic())))
+    try:
+        with _interrupts_held():
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(0.01)
+            inside = time.monotonic()
+            assert seen == []
+        assert [n for n, _ in seen] == [signal.SIGTERM]
+        assert seen[0][1] > inside
+    finally:
+        signal.signal(signal.SIGTERM, previous)
