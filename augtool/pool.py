@@ -80,8 +80,12 @@ def run_batches(
             done, pending = wait(pending, return_when=FIRST_COMPLETED)
             yield from _results(done)
     finally:
-        for future in pending:
-            future.cancel()
+        # Not loky's futures: its shutdown(kill_workers=True), which a stopped run calls next,
+        # sets an exception on every pending future without minding cancelled ones; its manager
+        # thread then died before killing the workers, and the run hung at exit.
+        if not type(executor).__module__.startswith("joblib.externals.loky"):
+            for future in pending:
+                future.cancel()
         if isinstance(executor, ThreadPoolExecutor):
             executor.shutdown(wait=True, cancel_futures=True)
 
@@ -132,8 +136,18 @@ def stop_workers() -> None:
         executor = reusable_executor._executor  # the one pool, None when none was started
     else:  # another loky: ask for the pool (this may start one, only to stop it)
         executor = reusable_executor.get_reusable_executor()
-    if executor is not None:
-        executor.shutdown(wait=True, kill_workers=True)
+    if executor is None:
+        return
+    # Kill the workers first, then shut down: loky then goes the way of a pool whose worker
+    # died (marking pending work failed, minding cancelled futures). Asked to kill them itself
+    # mid-run, its manager thread sometimes failed (a KeyError, or an InvalidStateError on a
+    # cancelled future) before killing them, and the run hung at exit.
+    from joblib.externals.loky.backend.utils import kill_process_tree
+
+    for process in list(getattr(executor, "_processes", {}).values()):
+        with contextlib.suppress(ProcessLookupError, OSError):
+            kill_process_tree(process)
+    executor.shutdown(wait=True, kill_workers=True)
 
 
 def _executor(backend: str, jobs: int) -> Executor:

@@ -9,11 +9,12 @@ import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 
 from augtool.errors import EXIT_FAILED
-from augtool.pool import WorkerLost, run_batches
+from augtool.pool import WorkerLost, run_batches, stop_workers
 
 
 def double(batch: list[int], shared: int) -> list[int]:
@@ -110,3 +111,35 @@ def test_a_held_sigterm_goes_to_its_handler_after_the_block() -> None:
         assert seen[0][1] > inside
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def slow(batch: list[int], shared: int) -> list[int]:
+    time.sleep(0.3)
+    return batch
+
+
+def cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_text().replace("\0", " ")
+    except OSError:
+        return ""
+
+
+def test_a_loky_run_stopped_midway_leaves_no_worker_behind() -> None:
+    """What an interrupted run does: leave the loop, then kill the pool. loky's shutdown sets
+    an exception on every future still pending without minding cancelled ones, so a run that
+    cancelled them first killed loky's manager thread, left its workers running and hung at
+    exit (seen in CI)."""
+    from processes import alive, children_of
+
+    results = run_batches(slow, [[i] for i in range(16)], 0, jobs=2, backend="loky", window=16)
+    next(results)  # batches are running, others wait in loky's queue
+    workers = {pid for pid in children_of(os.getpid()) if "LokyProcess" in cmdline(pid)}
+    assert len(workers) == 2
+    with pytest.raises(KeyboardInterrupt):
+        results.throw(KeyboardInterrupt)
+    stop_workers()
+    deadline = time.monotonic() + 10
+    while any(alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not [pid for pid in workers if alive(pid)], "workers outlived the stopped run"
