@@ -115,10 +115,6 @@ def output_format(source_path: str, setting: str) -> tuple[str, str]:
     return "PNG", ".png"
 
 
-def variant_path(source_path: str, variant: int, width: int, output_format_setting: str) -> str:
-    return variant_paths(source_path, variant + 1, width, output_format_setting)[variant]
-
-
 def variant_paths(
     source_path: str, count: int, width: int, output_format_setting: str
 ) -> tuple[str, ...]:

@@ -259,9 +259,6 @@ class Previous:
     """What earlier runs into this output left: records by source, and the files' stats."""
 
     recipe_sha256: str | None = None
-    tool_version: str | None = None
-    #: the versions of the libraries the outputs were made with, as the header states them
-    libraries: dict[str, str] | None = None
     input_root: str | None = None
     recipe: dict[str, Any] | None = None
     tasks: dict[str, Earlier] = field(default_factory=dict)
@@ -311,11 +308,10 @@ def _load(output_root: Path, previous: Previous) -> None:
             state = None
         if state is not None:
             previous.recipe_sha256 = state["recipe_sha256"]
-            previous.tool_version = state["tool_version"]
-            previous.libraries = state.get("libraries")  # absent before 2026-11-29: unknown
             previous.input_root = state["input_root"]
             previous.recipe = state["recipe"]
-            made_with = (previous.tool_version, previous.libraries)
+            # "libraries" is absent from run states written before 2026-11-29: unknown.
+            made_with = (state["tool_version"], state.get("libraries"))
             _load_journal(state_dir / JOURNAL_NAME, previous, made_with)
 
 
@@ -391,9 +387,7 @@ def _load_manifest(path: Path, previous: Previous) -> None:
         owner = image_source.get(image, source)
         _earlier(tasks, owner, file).add(offset, length)
     previous.recipe_sha256 = header["recipe_sha256"]
-    previous.tool_version = header["tool"]["version"]
-    previous.libraries = header.get("libraries")
-    file.made_with = (previous.tool_version, previous.libraries)
+    file.made_with = (header["tool"]["version"], header.get("libraries"))
     previous.recipe = header["recipe"]
     previous.tasks.update(tasks)
 

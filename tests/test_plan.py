@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from augtool.discovery import Dataset, Source
 from augtool.errors import InputError
-from augtool.plan import Task, make_plan, variant_path, variant_seed
+from augtool.plan import Task, make_plan, variant_paths, variant_seed
 
 
 def dataset(paths: list[str], layout: str = "flat", annotated: bool = False) -> Dataset:
@@ -35,8 +35,10 @@ def clash_by_every_name(tasks: list[Task]) -> bool:
 def test_names_seeds_and_labels_are_derived_from_the_source() -> None:
     (task,) = make_plan(dataset(["images/train/cat.jpg"], "yolo", True), 3, 7, "png", "copy")
     assert task.original == "images/train/cat.jpg"
-    assert task.variants == tuple(
-        variant_path("images/train/cat.jpg", i, 2, "png") for i in range(3)
+    assert (
+        task.variants
+        == variant_paths("images/train/cat.jpg", 3, 2, "png")
+        == tuple(f"images/train/cat__v0{i}.png" for i in range(3))
     )
     assert task.variants[0] == "images/train/cat__v00.png"
     assert task.seeds == tuple(variant_seed(7, "images/train/cat.jpg", i) for i in range(3))
