@@ -35,7 +35,7 @@ __all__ = [
     "apply_targets",
     "box_areas",
     "clip_polygon",
-    "filter_boxes",
+    "filter_objects",
     "mirrored",
     "point_map",
     "polygon_area",
@@ -83,7 +83,8 @@ class Targets:
       per-step fractions (clipped area / mapped area); 1.0 for a fresh box.
     - ``polygons``: list of (K, 2) float64 (x, y) vertices, with ``polygon_labels``.
     - ``keypoints``: list of (K, 3) float64 (x, y, v) per object, COCO's v in {0, 1, 2}.
-    - ``mask``: optional (H, W) uint8 class-id image.
+    - ``mask``: optional (H, W) uint8 class-id image, with ``mask_palette``: the source
+      mask's palette (768 RGB values) when it had one, carried along for writing it back.
     """
 
     size: Size
@@ -94,6 +95,7 @@ class Targets:
     polygon_labels: list[Any] | None = None
     keypoints: list[np.ndarray] = dataclasses.field(default_factory=list)
     mask: np.ndarray | None = None
+    mask_palette: tuple[int, ...] | None = None
 
     def __post_init__(self) -> None:
         height, width = (int(v) for v in self.size)
@@ -325,32 +327,79 @@ def _move_points(records: list[Record], targets: Targets) -> Targets:
 # ---- after the move: dropping what left the image, mirrored labels --------------------------
 
 
-def filter_boxes(
-    targets: Targets, min_visibility: float = 0.0, min_area: float = 0.0
-) -> tuple[Targets, list[int]]:
-    """Drop the boxes whose visibility is under ``min_visibility`` or whose (clipped) area in
-    pixels² is under ``min_area``, and the polygons whose area is under ``min_area``.
+#: An object less than this many pixels wide or high has nothing left in view. Clipping a box
+#: at a border that its edge crosses by a rounding error (a YOLO box at 0.2 + 0.1 of 100 px ends
+#: at 30.000000000000004) leaves a sliver of 1e-14 px, which would be written as a zero-size box.
+NOTHING_LEFT = 0.01
 
-    Boxes and polygons with nothing left inside the image (area 0) are always dropped, whatever
-    the thresholds: no format can label an object that is not there. Returns the kept targets
-    and the indices of the dropped boxes (in the input order), so the caller can record them.
-    Polygons are dropped silently here; their indices can be recomputed with
-    :func:`polygon_area` if a format needs them.
+
+def _nothing_left(points: np.ndarray) -> bool:
+    """Whether the box corners or polygon vertices ``points`` (K, 2) cover nothing: under
+    :data:`NOTHING_LEFT` wide or high (a polygon also when its area is under its square)."""
+    if len(points) == 0:
+        return True
+    extent = points.max(axis=0) - points.min(axis=0)
+    return bool(extent.min() < NOTHING_LEFT)
+
+
+def filter_objects(
+    targets: Targets, min_visibility: float = 0.0, min_area: float = 0.0
+) -> tuple[Targets, list[Any]]:
+    """Drop the objects with nothing left in view, too little of their box left in view
+    (``min_visibility``), or an area in pixels² under ``min_area``.
+
+    An object is the box and the polygons that share a label (a COCO annotation's box and its
+    segmentation's parts; each YOLO line is one object); an entry without a label (``None``) is
+    an object of its own. Its area is that of its polygons when it has any, else its clipped
+    box's. Polygon parts with nothing left are removed; an object whose box, or every part, has
+    nothing left is dropped whatever the thresholds: no format can label what is not there.
+
+    Returns the kept targets and the labels of the dropped objects, in the order their first
+    entry comes (boxes before polygons); a caller orders them as its format needs.
     """
-    areas = box_areas(targets.boxes)
-    gone = (areas <= 0) | (areas < min_area) | (targets.box_visibility < min_visibility)
-    dropped = [int(i) for i in np.flatnonzero(gone)]
-    keep = ~gone
-    poly_keep = [
-        (area := polygon_area(p)) > 0 and area >= min_area for p in targets.polygons
-    ]  # fmt: skip
+    objects: dict[Any, list[Any]] = {}  # key -> [label, box index or None, [part indices]]
+
+    def entry(label: Any, unique: tuple[str, int]) -> list[Any]:
+        key = unique if label is None else repr(label)
+        return objects.setdefault(key, [label, None, []])
+
+    for index, label in enumerate(targets.box_labels):
+        entry(label, ("box", index))[1] = index
+    for index, label in enumerate(targets.polygon_labels):
+        entry(label, ("polygon", index))[2].append(index)
+    boxes = targets.boxes
+    corners = boxes.reshape(-1, 2, 2)
+    parts_left = [
+        not _nothing_left(part) and polygon_area(part) >= NOTHING_LEFT**2
+        for part in targets.polygons
+    ]
+    keep_box = np.zeros(len(boxes), dtype=bool)
+    keep_part = [False] * len(targets.polygons)
+    dropped = []
+    for label, box, parts in objects.values():
+        left = [i for i in parts if parts_left[i]]
+        gone = bool(parts) and not left
+        if box is not None:
+            gone = gone or _nothing_left(corners[box])
+            gone = gone or bool(targets.box_visibility[box] < min_visibility)
+        if parts:
+            area = sum(polygon_area(targets.polygons[i]) for i in left)
+        else:
+            area = float(box_areas(boxes[box])[0])
+        if gone or area < min_area:
+            dropped.append(label)
+            continue
+        if box is not None:
+            keep_box[box] = True
+        for i in left:
+            keep_part[i] = True
     kept = targets.replace(
-        boxes=targets.boxes[keep],
-        box_labels=[label for label, k in zip(targets.box_labels, keep, strict=True) if k],
-        box_visibility=targets.box_visibility[keep],
-        polygons=[p for p, k in zip(targets.polygons, poly_keep, strict=True) if k],
+        boxes=boxes[keep_box],
+        box_labels=[label for label, k in zip(targets.box_labels, keep_box, strict=True) if k],
+        box_visibility=targets.box_visibility[keep_box],
+        polygons=[p for p, k in zip(targets.polygons, keep_part, strict=True) if k],
         polygon_labels=[
-            label for label, k in zip(targets.polygon_labels, poly_keep, strict=True) if k
+            label for label, k in zip(targets.polygon_labels, keep_part, strict=True) if k
         ],
     )
     return kept, dropped

@@ -273,11 +273,11 @@ def _moved_coco(
 ) -> tuple[Record, list[Any]]:
     """The image's COCO annotations moved like its pixels; the ids of those dropped."""
     from augtool.annotations.coco import from_targets, keypoint_swaps
-    from augtool.targets import apply_targets, filter_boxes, mirrored
+    from augtool.targets import apply_targets, filter_objects, mirrored
 
     extra, anns = coco
     moved = apply_targets(steps, targets)
-    kept, dropped = filter_boxes(moved, *ctx.bbox)
+    kept, dropped = filter_objects(moved, *ctx.bbox)
     swap = None
     if ctx.flip_pairs and mirrored(steps):
         swap = keypoint_swaps(list(ctx.categories), list(ctx.flip_pairs))
@@ -291,19 +291,20 @@ def _moved_coco(
                 partner[ids[left]], partner[ids[right]] = ids[right], ids[left]
         for ann in out:
             ann["category_id"] = partner.get(ann.get("category_id"), ann.get("category_id"))
-    return {"image": extra, "annotations": out}, [anns[i].get("id") for i in dropped]
+    gone = sorted(label["ann"] for label in dropped)
+    return {"image": extra, "annotations": out}, [anns[i].get("id") for i in gone]
 
 
 def _moved_labels(targets: Any, steps: list[Record], ctx: JobContext) -> tuple[bytes, Record]:
     """The source's labels moved like the variant's pixels, filtered, in the source's format."""
     from augtool.annotations import FORMATS
-    from augtool.targets import apply_targets, filter_boxes, mirrored
+    from augtool.targets import apply_targets, filter_objects, mirrored
 
     label_format = FORMATS[str(ctx.label_format)](dict(ctx.class_names))
     moved = apply_targets(steps, targets)
-    kept, dropped = filter_boxes(moved, *ctx.bbox)
-    extra: Record = {"dropped": [moved.box_labels[i] for i in dropped]}
-    if ctx.flip_pairs and mirrored(steps) and kept.box_labels:
+    kept, dropped = filter_objects(moved, *ctx.bbox)
+    extra: Record = {"dropped": sorted(dropped, key=lambda label: label["line"])}
+    if ctx.flip_pairs and mirrored(steps) and (kept.box_labels or kept.polygon_labels):
         ids = {name: cls for cls, name in ctx.class_names}
         names = dict(ctx.class_names)
         swap = {}

@@ -126,6 +126,72 @@ pipeline:
     assert (out / record["path"]).read_text() == ""
 
 
+def yolo_pair(root: Path, lines: str, size: tuple[int, int] = (100, 100)) -> Path:
+    """A one-image YOLO dataset: a black picture of ``size`` (height, width) with ``lines``."""
+    (root / "images/train").mkdir(parents=True)
+    (root / "labels/train").mkdir(parents=True)
+    Image.new("RGB", size[::-1]).save(root / "images/train/a.png")
+    (root / "labels/train/a.txt").write_text(lines)
+    (root / "data.yaml").write_text("train: images/train\nnames: [left_hand, right_hand]\n")
+    return root
+
+
+CENTRE_CROP = "version: 1\nvariants: 1\npipeline:\n  - center_crop: {size: [40, 40]}\n"
+
+
+def test_a_box_cut_away_by_a_rounding_error_is_dropped_not_written_as_zero(
+    tmp_path: Path,
+) -> None:
+    # The box spans x, y in [10, 30] (0.2 + 0.1 of 100 px is 30.000000000000004); the crop
+    # keeps [30, 70]: nothing of the object is left, whatever the last bits say.
+    lines = "0 0.2 0.2 0.2 0.2\n1 0.5 0.5 0.2 0.2\n"
+    out, records = expand(tmp_path, yolo_pair(tmp_path / "in", lines), CENTRE_CROP)
+    (record,) = [r for r in records if r["path"] == "labels/train/a__v00.txt"]
+    assert record["dropped"] == [{"class": 0, "line": 1}]
+    assert (out / record["path"]).read_text() == "1 0.500000 0.500000 0.500000 0.500000\n"
+
+
+def test_a_dropped_yolo_polygon_is_recorded_in_line_order(tmp_path: Path) -> None:
+    lines = (
+        "1 0.4 0.4 0.6 0.4 0.6 0.6 0.4 0.6\n"  # in the crop window
+        "0 0.1 0.1 0.3 0.1 0.3 0.3 0.1 0.3\n"  # wholly outside it
+        "0 0.05 0.2 0.1 0.1\n"  # a box outside it
+    )
+    out, records = expand(tmp_path, yolo_pair(tmp_path / "in", lines), CENTRE_CROP)
+    (record,) = [r for r in records if r["path"] == "labels/train/a__v00.txt"]
+    assert record["dropped"] == [{"class": 0, "line": 2}, {"class": 0, "line": 3}]
+    written = (out / record["path"]).read_text().splitlines()
+    assert written == ["1 0.250000 0.250000 0.750000 0.250000 0.750000 0.750000 0.250000 0.750000"]
+
+
+def test_flip_pairs_swap_the_classes_of_yolo_polygons(tmp_path: Path) -> None:
+    lines = "0 0.1 0.1 0.3 0.1 0.3 0.3\n1 0.6 0.6 0.9 0.6 0.9 0.9\n"
+    recipe = (
+        "version: 1\nvariants: 1\ntargets: {flip_pairs: [[left_hand, right_hand]]}\n"
+        "pipeline:\n  - hflip: {p: 1}\n"
+    )
+    out, records = expand(tmp_path, yolo_pair(tmp_path / "in", lines), recipe)
+    (record,) = [r for r in records if r["path"] == "labels/train/a__v00.txt"]
+    assert record["flipped_labels"] == ["left_hand", "right_hand"]
+    classes = [line.split()[0] for line in (out / record["path"]).read_text().splitlines()]
+    assert classes == ["1", "0"]
+
+
+def test_a_palette_mask_keeps_its_palette(tmp_path: Path) -> None:
+    source = tmp_path / "in"
+    (source / "images").mkdir(parents=True)
+    (source / "masks").mkdir()
+    Image.fromarray(picture()).save(source / "images/obj.png")
+    mask = Image.fromarray((picture()[:, :, 0] > 150).astype(np.uint8) * 2, "L")
+    palette = [0, 0, 0, 128, 0, 0, 0, 128, 0]
+    mask.putpalette(palette)
+    mask.save(source / "masks/obj.png")
+    out, _ = expand(tmp_path, source, "version: 1\nvariants: 1\npipeline:\n  - hflip: {p: 1}\n")
+    with Image.open(out / "masks/obj__v00.png") as moved:
+        assert moved.mode == "P" and moved.getpalette()[:9] == palette
+        np.testing.assert_array_equal(np.asarray(moved), np.asarray(mask)[:, ::-1])
+
+
 def test_masks_stay_aligned_with_their_image(tmp_path: Path) -> None:
     source = tmp_path / "in"
     (source / "images").mkdir(parents=True)
@@ -238,6 +304,47 @@ def test_coco_output_keeps_categories_and_renumbers_ids(tmp_path: Path) -> None:
         image = next(i for i in written["images"] if i["id"] == ann["image_id"])
         assert x >= 0 and y >= 0 and x + w <= image["width"] + 1e-6
         assert y + h <= image["height"] + 1e-6
+
+
+def coco_triangle(root: Path) -> Path:
+    """One 80x60 image with one triangle annotation (area 50) in a 10x10 box, and a square."""
+    (root / "annotations").mkdir(parents=True)
+    (root / "train").mkdir()
+    Image.new("RGB", (80, 60)).save(root / "train/a.png")
+    anns = [
+        {"id": 7, "image_id": 5, "category_id": 1, "iscrowd": 0, "bbox": [60, 40, 10, 10],
+         "area": 50, "segmentation": [[60, 40, 70, 40, 60, 50]]},
+        {"id": 8, "image_id": 5, "category_id": 1, "iscrowd": 0, "bbox": [10, 10, 20, 20],
+         "area": 400, "segmentation": [[10, 10, 30, 10, 30, 30, 10, 30]]},
+    ]  # fmt: skip
+    data = {
+        "categories": [{"id": 1, "name": "thing"}],
+        "images": [{"id": 5, "file_name": "a.png", "width": 80, "height": 60}],
+        "annotations": anns,
+    }
+    (root / "annotations/instances_train.json").write_text(json.dumps(data))
+    return root
+
+
+def test_a_coco_annotation_whose_polygon_is_too_small_is_dropped(tmp_path: Path) -> None:
+    # The triangle's area (50) is under min_area, though its box's (100) is not.
+    recipe = "version: 1\nvariants: 1\ntargets: {bbox: {min_area: 60}}\npipeline:\n  - vflip: {}\n"
+    out, records = expand(tmp_path, coco_triangle(tmp_path / "in"), recipe)
+    (record,) = [r for r in records if r["path"] == "train/a__v00.png"]
+    assert record["dropped"] == [7]
+    (kept,) = record["coco"]["annotations"]
+    assert kept["area"] == 400.0 and kept["bbox"] == [10.0, 30.0, 20.0, 20.0]
+    written = json.loads((out / "annotations/instances_train.json").read_text())
+    assert [a["area"] for a in written["annotations"] if a["image_id"] == 2] == [400.0]
+
+
+def test_a_coco_annotation_whose_polygon_left_the_image_is_dropped(tmp_path: Path) -> None:
+    # Shifted 64 px left and 48 up: a 6 x 2 px corner of the triangle's box stays in view,
+    # nothing of the triangle does (its hypotenuse ends at x + y = -2).
+    recipe = "version: 1\nvariants: 1\npipeline:\n  - affine: {translate_percent: [-0.8, -0.8]}\n"
+    _, records = expand(tmp_path, coco_triangle(tmp_path / "in"), recipe)
+    (record,) = [r for r in records if r["path"] == "train/a__v00.png"]
+    assert record["dropped"] == [7, 8] and record["coco"]["annotations"] == []
 
 
 def test_coco_boxes_evaluate_against_themselves_at_ap_1(tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ from augtool.targets import (
     UnsupportedTransform,
     apply_targets,
     clip_polygon,
-    filter_boxes,
+    filter_objects,
     mirrored,
     point_map,
     polygon_area,
@@ -406,17 +406,52 @@ def test_boxes_are_clipped_with_their_visible_fraction_and_filtered() -> None:
         out.boxes, [[0, 0, 0, 10], [0, 0, 2, 10], [8, 18, 10, 20], [0, 0, 0, 4]]
     )
     np.testing.assert_allclose(out.box_visibility, [0.0, 0.5, 1.0, 0.0])
-    kept, dropped = filter_boxes(out, min_visibility=0.0, min_area=0.0)
-    assert dropped == [0, 3]  # nothing left inside: always dropped
+    kept, dropped = filter_objects(out, min_visibility=0.0, min_area=0.0)
+    assert dropped == ["a", "d"]  # nothing left inside: always dropped
     assert kept.box_labels == ["b", "c"]
-    kept, dropped = filter_boxes(out, min_visibility=0.6, min_area=0.0)
-    assert dropped == [0, 1, 3] and kept.box_labels == ["c"]
-    kept, dropped = filter_boxes(out, min_visibility=0.0, min_area=5.0)
-    assert dropped == [0, 2, 3] and kept.box_labels == ["b"]
+    kept, dropped = filter_objects(out, min_visibility=0.6, min_area=0.0)
+    assert dropped == ["a", "b", "d"] and kept.box_labels == ["c"]
+    kept, dropped = filter_objects(out, min_visibility=0.0, min_area=5.0)
+    assert dropped == ["a", "c", "d"] and kept.box_labels == ["b"]
     np.testing.assert_array_equal(kept.box_visibility, [0.5])
     # Visibility multiplies over steps: half of the remaining half.
     again = apply_targets([record("random_crop", {**crop, "left": 1, "size": [20, 9]})], out)
     np.testing.assert_allclose(again.box_visibility[1], 0.25)
+
+
+def test_an_object_is_its_box_and_every_polygon_part_sharing_its_label() -> None:
+    square = [[0, 0], [4, 0], [4, 4], [0, 4]]
+    sliver = [[5, 0], [5.001, 0], [5.001, 9], [5, 9]]  # a thousandth of a pixel wide
+    targets = Targets(
+        (10, 10),
+        boxes=[[0, 0, 9, 9], [5, 5, 8, 8], [1, 1, 2, 2]],
+        box_labels=[{"ann": 0}, {"ann": 1}, None],
+        # Annotation 0: a square and a sliver; annotation 1: only a sliver.
+        polygons=[square, sliver, sliver],
+        polygon_labels=[{"ann": 0}, {"ann": 0}, {"ann": 1}],
+    )
+    kept, dropped = filter_objects(targets)
+    # Annotation 1 keeps its box but its only part has nothing left: the object is gone.
+    assert dropped == [{"ann": 1}]
+    assert kept.box_labels == [{"ann": 0}, None]
+    # Annotation 0 loses its sliver, keeps its square; its area is the square's, 16 px².
+    assert kept.polygon_labels == [{"ann": 0}]
+    np.testing.assert_array_equal(kept.polygons[0], square)
+    kept, dropped = filter_objects(targets, min_area=17)
+    # Annotation 0's box is 81 px², but its area is its polygons'. The unlabelled box is 1 px².
+    assert dropped == [{"ann": 0}, {"ann": 1}, None] and kept.boxes.shape == (0, 4)
+
+
+def test_a_box_clipped_to_a_rounding_error_has_nothing_left() -> None:
+    # 0.2 + 0.1 of 100 px: the box ends 4e-15 px past the crop's left edge at 30.
+    x1 = (0.2 + 0.1) * 100
+    assert x1 > 30
+    targets = Targets((100, 100), boxes=[[10, 10, x1, x1], [40, 40, 50, 50]], box_labels=[0, 1])
+    crop = {"top": 30, "left": 30, "size": [40, 40], "fill": 0}
+    out = apply_targets([record("random_crop", crop)], targets)
+    assert out.boxes[0, 2] > 0  # clipping kept a sliver
+    kept, dropped = filter_objects(out)
+    assert dropped == [0] and kept.box_labels == [1]
 
 
 def test_a_triangle_half_outside_is_clipped_to_the_image() -> None:
@@ -432,10 +467,10 @@ def test_a_triangle_half_outside_is_clipped_to_the_image() -> None:
     assert out.polygons[0][:, 0].min() == 0.0
     gone = apply_targets([record("random_crop", {"top": 0, "left": 12, "size": [20, 8]})], targets)
     assert len(gone.polygons[0]) == 0
-    kept, _ = filter_boxes(out, min_area=30.0)
-    assert kept.polygons == [] and kept.polygon_labels == []
-    kept, _ = filter_boxes(gone)
-    assert kept.polygons == []
+    kept, dropped = filter_objects(out, min_area=30.0)
+    assert kept.polygons == [] and kept.polygon_labels == [] and dropped == [1]
+    kept, dropped = filter_objects(gone)
+    assert kept.polygons == [] and dropped == [1]
 
 
 def test_keypoints_that_leave_the_image_become_invisible_and_stay_so() -> None:

@@ -28,6 +28,7 @@ class MaskFormat(LabelFormat):
                         f"not {img.mode}"
                     )
                 mask = np.array(img, dtype=np.uint8)
+                palette = img.getpalette() if img.mode == "P" else None
         except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
             raise AnnotationError(f"{path}: not a PNG mask: {exc}") from None
         if mask.shape != tuple(size):
@@ -35,14 +36,22 @@ class MaskFormat(LabelFormat):
                 f"{path}: the mask is {mask.shape[1]}x{mask.shape[0]}, "
                 f"the image {size[1]}x{size[0]}"
             )
-        return Targets(size, boxes=np.zeros((0, 4)), mask=mask)
+        return Targets(
+            size,
+            boxes=np.zeros((0, 4)),
+            mask=mask,
+            mask_palette=None if palette is None else tuple(palette),
+        )
 
     def write(self, targets: Targets) -> bytes:
+        """A PNG of the mask: mode P with the source's palette when it had one (the colours a
+        viewer shows stay those of the originals), else mode L."""
         assert targets.mask is not None
+        image = Image.fromarray(np.ascontiguousarray(targets.mask), "L")
+        if targets.mask_palette is not None:
+            image.putpalette(targets.mask_palette)
         buffer = io.BytesIO()
-        Image.fromarray(np.ascontiguousarray(targets.mask), "L").save(
-            buffer, format="PNG", compress_level=6
-        )
+        image.save(buffer, format="PNG", compress_level=6)
         return buffer.getvalue()
 
     def describe(self, targets: Targets) -> dict[str, object]:

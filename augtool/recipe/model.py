@@ -124,8 +124,9 @@ SPLIT_FIELDS = (
 
 @dataclass(frozen=True)
 class BoxRules:
-    """``{min_visibility: v, min_area: a}``: a box with less of it left in the image, or a
-    smaller area (pixels), is dropped, and the manifest records the drop."""
+    """``{min_visibility: v, min_area: a}``: an object with less of its box left in the image,
+    or a smaller area in pixels (its polygon's when it has one), is dropped, and the manifest
+    records the drop."""
 
     @property
     def form(self) -> str:
@@ -162,7 +163,7 @@ class FlipPairs:
 
 
 TARGET_FIELDS = (
-    Param("bbox", BoxRules(), {}, "when a moved box is dropped: min_visibility, min_area"),
+    Param("bbox", BoxRules(), {}, "when a moved object is dropped: min_visibility, min_area"),
     Param("flip_pairs", FlipPairs(), [], "class names swapped on a horizontal flip"),
 )
 TOP_FIELDS = (
