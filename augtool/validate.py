@@ -14,7 +14,9 @@ cheapest first:
 6. leakage: no augmented file from a split the recipe does not augment, no source (by path or by
    content) in two splits;
 7. with ``source``: every recorded source still hashes as recorded;
-8. with ``recompute``: K outputs, chosen with a seeded generator, re-derived byte for byte.
+8. with ``recompute``: K augmented images, chosen with a seeded generator, re-derived byte for
+   byte, with their labels (label files, masks, COCO annotations: ``augtool.relabel``); and
+   each split's COCO JSON rebuilt from the image lines.
 
 The output folder is walked once without following symbolic links, so a link can neither lead the
 check outside the output nor loop it forever; a listed file is hashed only when that walk reached
@@ -447,6 +449,11 @@ class _Checker:
         self.sources_seen: dict[str, _Source] = {}
         self.by_content: dict[str, tuple[Any, str]] = {}
         self.augmented_lines: list[int] | None = [] if keep_augmented else None
+        #: with ``recompute``: each augmented image's label lines; the COCO image lines and
+        #: split JSON lines (each split's JSON is rebuilt from its image lines).
+        self.label_lines: dict[str, list[int]] = {}
+        self.coco_lines: dict[str, list[dict[str, Any]]] = {}
+        self.coco_json_lines: list[dict[str, Any]] = []
         self.files = 0
         self.bytes = 0
         self.skipped = 0
@@ -487,13 +494,23 @@ class _Checker:
         self.files += 1
         self._locate(path, record["bytes"], record["sha256"])
         self._provenance(number, record)
-        if (
-            self.augmented_lines is not None
-            and record["role"] == "augmented"
-            and record.get("kind", "image") == "image"
-        ):
-            # Images are re-derived; labels are covered by their hashes (fixity).
+        if self.augmented_lines is not None:
+            self._keep_for_recompute(number, record)
+
+    def _keep_for_recompute(self, number: int, record: dict[str, Any]) -> None:
+        """Augmented images are re-derived, each with its label lines; COCO JSONs are rebuilt
+        from their image lines (only what the JSON is made of is kept)."""
+        assert self.augmented_lines is not None
+        kind, role = record.get("kind", "image"), record["role"]
+        if role == "augmented" and kind == "image":
             self.augmented_lines.append(number)
+        elif role == "augmented" and kind == "label" and isinstance(record.get("image"), str):
+            self.label_lines.setdefault(record["image"], []).append(number)
+        if kind == "image" and isinstance(record.get("coco"), dict):
+            kept = {k: record.get(k) for k in ("path", "image_size", "coco")}
+            self.coco_lines.setdefault(str(record.get("split")), []).append(kept)
+        elif role == "dataset" and kind == "annotations":
+            self.coco_json_lines.append(record)
 
     def _well_formed(self, number: int, record: dict[str, Any]) -> bool:
         sha, size, role = record.get("sha256"), record.get("bytes"), record.get("role")
@@ -676,35 +693,77 @@ class _Checker:
     def recompute(
         self, reader: _ManifestReader, source_root: Path, count: Recompute, kernels: str, jobs: int
     ) -> int:
+        from augtool.relabel import AnnotationError, label_rules
+
+        try:
+            rules, coco = label_rules(self.header, source_root)
+        except AnnotationError as exc:
+            self.add("recompute", str(source_root), f"cannot read the source's labels: {exc}")
+            rules, coco = None, None
         lines = self.augmented_lines or []
-        chosen = _choose(len(lines), count)
-        numbers = {lines[i] for i in chosen}
+        chosen = [lines[i] for i in _choose(len(lines), count)]
+        images = {}
+        for _, record in reader.lines_at(set(chosen)):
+            images[record["path"]] = record
+        labels: dict[str, list[dict[str, Any]]] = {}
+        wanted = {n for path in images for n in self.label_lines.get(path, [])}
+        for _, record in reader.lines_at(wanted):
+            labels.setdefault(record["image"], []).append(_label_fields(record))
         formats = _formats(self.header)
         groups: dict[str, list[dict[str, Any]]] = {}
-        for _, record in reader.lines_at(numbers):
+        for path, record in images.items():
             rel = record["source"]["path"]
             if rel in self.bad_sources or unsafe_reason(rel) is not None:
                 continue  # already reported as a source problem
-            groups.setdefault(rel, []).append(_replay_fields(record))
-        tasks = [(os.path.join(source_root, rel), formats, kernels, g) for rel, g in groups.items()]
+            fields = _replay_fields(record)
+            if rules is not None:
+                fields["labels"] = labels.get(path, [])
+                if coco is not None and "coco" in record:
+                    fields["coco"] = {k: record.get(k) for k in ("coco", "dropped")}
+                    fields["coco_source"] = coco.task_coco(rel)
+            groups.setdefault(rel, []).append(fields)
+        tasks = [
+            (os.path.join(source_root, rel), formats, kernels, g, rules, str(source_root))
+            for rel, g in groups.items()
+        ]
         versions = _versions_note(self.header, kernels)
         done = 0
         for results in _map(
             _recompute_group, tasks, jobs, sum(len(t[3]) for t in tasks) >= POOL_MIN_RECOMPUTE
         ):
-            for path, expected, found, error in results:
-                if error is not None:
-                    self.add("recompute", path, f"cannot re-derive: {error}")
-                elif found != expected:
-                    self.add(
-                        "recompute",
-                        path,
-                        f"FAILED recompute sha256 expected={expected} found={found}; "
-                        f"re-deriving from the source and the recorded steps gives other bytes"
-                        f"{versions}",
-                    )
+            for path, outcome, text in results:
+                if outcome == "error":
+                    self.add("recompute", path, f"cannot re-derive: {text}")
+                elif outcome == "differs":
+                    self.add("recompute", path, f"FAILED recompute {text}{versions}")
                 else:
                     done += 1
+        if coco is not None:
+            done += self._rebuild_coco_json(coco)
+        return done
+
+    def _rebuild_coco_json(self, coco: Any) -> int:
+        """Each split's COCO JSON against the one its image lines make (no decoding)."""
+        from augtool.relabel import split_json_sha
+
+        by_json = {split.json_path: name for name, split in coco.splits.items()}
+        done = 0
+        for record in self.coco_json_lines:
+            path, source = record["path"], record["source"].get("path")
+            name = by_json.get(source)
+            if name is None:
+                self.add("recompute", path, f"cannot re-derive: {source!r} is not in --source")
+                continue
+            found = split_json_sha(coco.splits[name], self.coco_lines.get(name, []))
+            if found != str(record["sha256"]).lower():
+                self.add(
+                    "recompute",
+                    path,
+                    f"FAILED recompute sha256 expected={record['sha256']} found={found}; the "
+                    "JSON its image lines make differs (the file or the lines were edited)",
+                )
+            else:
+                done += 1
         return done
 
 
@@ -772,6 +831,17 @@ def _kernels(manifest: Path, header: dict[str, Any]) -> str:
     return str(chosen)
 
 
+def _label_fields(record: dict[str, Any]) -> dict[str, Any]:
+    """What re-deriving a label file needs of its line: its source, and what the line says."""
+    return {
+        "path": record["path"],
+        "sha256": str(record["sha256"]).lower(),
+        "source": record["source"].get("path"),
+        "source_sha256": str(record["source"].get("sha256")).lower(),
+        "said": {k: record.get(k) for k in ("dropped", "flipped_labels")},
+    }
+
+
 def _replay_fields(record: dict[str, Any]) -> dict[str, Any]:
     return {
         "path": record["path"],
@@ -783,26 +853,41 @@ def _replay_fields(record: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+Outcome = tuple[str, str, str | None]  # (path, "ok" | "differs" | "error", what)
+
+
 def _recompute_group(
-    source_file: str, formats: list[str], kernels: str, records: list[dict[str, Any]]
-) -> list[tuple[str, str, str | None, str | None]]:
-    """Decode one source once and re-derive each of its chosen outputs (runs in a worker)."""
+    source_file: str,
+    formats: list[str],
+    kernels: str,
+    records: list[dict[str, Any]],
+    rules: Any = None,
+    source_root: str = "",
+) -> list[Outcome]:
+    """Decode one source once and re-derive each of its chosen outputs and their labels (runs
+    in a worker)."""
     from augtool.allocator import keep_freed_memory
     from augtool.transforms import kernels as kernel_choice
 
     keep_freed_memory()
     with kernel_choice.using(kernels):
-        return _recompute_records(source_file, formats, records)
+        return _recompute_records(source_file, formats, records, rules, source_root)
 
 
 def _recompute_records(
-    source_file: str, formats: list[str], records: list[dict[str, Any]]
-) -> list[tuple[str, str, str | None, str | None]]:
+    source_file: str,
+    formats: list[str],
+    records: list[dict[str, Any]],
+    rules: Any = None,
+    source_root: str = "",
+) -> list[Outcome]:
     from augtool.codecs import DecodeError, decode, encode
     from augtool.transforms import replay
 
-    def failed(message: str) -> list[tuple[str, str, str | None, str | None]]:
-        return [(r["path"], r["sha256"], None, message) for r in records]
+    def failed(message: str) -> list[Outcome]:
+        paths = [r["path"] for r in records]
+        paths += [label["path"] for r in records for label in r.get("labels", [])]
+        return [(path, "error", message) for path in paths]
 
     try:
         data = _read_no_follow(source_file)
@@ -814,18 +899,73 @@ def _recompute_records(
         decoded = decode(data, formats)
     except DecodeError as exc:
         return failed(f"cannot decode the source: {exc}")
-    results: list[tuple[str, str, str | None, str | None]] = []
+    results: list[Outcome] = []
     for record in records:
         try:
             image = replay(record["steps"], decoded.image)
             exif = decoded.exif if record["metadata"] == "kept" else None
             encoded = encode(image, record["encoder"], decoded.icc_profile, exif)
         except Exception as exc:  # a hand-edited record may hold anything: report, don't crash
-            results.append((record["path"], record["sha256"], None, f"{type(exc).__name__}: {exc}"))
+            results.append((record["path"], "error", f"{type(exc).__name__}: {exc}"))
             continue
-        results.append(
-            (record["path"], record["sha256"], hashlib.sha256(encoded).hexdigest(), None)
-        )
+        results.append(_compare_bytes(record["path"], record["sha256"], encoded))
+        if rules is not None:
+            results.extend(_recompute_labels(record, decoded.size, rules, source_root))
+    return results
+
+
+def _compare_bytes(path: str, expected: str, made: bytes) -> Outcome:
+    found = hashlib.sha256(made).hexdigest()
+    if found == expected:
+        return path, "ok", None
+    return (
+        path,
+        "differs",
+        f"sha256 expected={expected} found={found}; re-deriving from the source and the "
+        "recorded steps gives other bytes",
+    )
+
+
+def _recompute_labels(
+    record: dict[str, Any], size: tuple[int, int], rules: Any, source_root: str
+) -> list[Outcome]:
+    """An augmented image's label files and COCO annotations, re-derived from the source's."""
+    from augtool.relabel import AnnotationError, moved_coco, moved_label
+
+    results: list[Outcome] = []
+    for label in record.get("labels", []):
+        path = label["path"]
+        if unsafe_reason(label["source"]) is not None:
+            results.append((path, "error", "its source path is unsafe"))
+            continue
+        try:
+            data = _read_no_follow(os.path.join(source_root, label["source"]))
+        except OSError as exc:
+            results.append((path, "error", f"cannot read {label['source']} ({exc.strerror})"))
+            continue
+        if hashlib.sha256(data).hexdigest() != label["source_sha256"]:
+            results.append((path, "error", f"{label['source']}'s sha256 is not the recorded one"))
+            continue
+        try:
+            written, said = moved_label(rules, size, record["steps"], data, label["source"])
+        except (AnnotationError, ValueError, KeyError, TypeError) as exc:
+            results.append((path, "error", f"{type(exc).__name__}: {exc}"))
+            continue
+        outcome = _compare_bytes(path, label["sha256"], written)
+        recorded = {k: v for k, v in label["said"].items() if v is not None}
+        if outcome[1] == "ok" and recorded != said:
+            outcome = (path, "differs", f"of what the line says: {recorded} against {said}")
+        results.append(outcome)
+    if "coco" in record:
+        path, source = record["path"], record.get("coco_source")
+        if source is None:
+            return [*results, (path, "error", "its image is not in the source's COCO JSON")]
+        try:
+            said = moved_coco(rules, size, record["steps"], source, path)
+        except (AnnotationError, ValueError, KeyError, TypeError) as exc:
+            return [*results, (path, "error", f"{type(exc).__name__}: {exc}")]
+        if said != record["coco"]:
+            results.append((path, "differs", "of its COCO annotations (or dropped ids)"))
     return results
 
 

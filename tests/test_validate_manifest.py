@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import builtins
 import hashlib
+import io
 import json
 import os
 import shutil
@@ -733,3 +734,146 @@ def test_hash_file_never_follows_a_link_or_waits_on_a_fifo(tmp_path: Path) -> No
     command = [sys.executable, "-c", code, str(tmp_path / "link"), str(tmp_path / "fifo")]
     done = subprocess.run(command, capture_output=True, text=True, timeout=60)
     assert done.stdout.splitlines() == ["Too many levels of symbolic links", "not a regular file"]
+
+
+# --- re-deriving labels -------------------------------------------------------------------------
+
+SAMPLES = Path(__file__).resolve().parents[1] / "samples"
+LABELLED_RECIPE = """\
+version: 1
+seed: 4
+variants: 1
+output: {originals: skip}
+targets: {bbox: {min_visibility: 0.2}, flip_pairs: [[left_eye, right_eye]]}
+pipeline:
+  - hflip: {p: 0.5}
+  - affine: {rotate: 20, scale: [0.8, 1.2], translate_percent: 0.2}
+"""
+
+
+@pytest.fixture(scope="session")
+def labelled(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The YOLO, COCO and masks samples, each expanded once with a geometric recipe."""
+    base = tmp_path_factory.mktemp("labelled")
+    recipe = base / "recipe.yaml"
+    recipe.write_text(LABELLED_RECIPE)
+    outs = {}
+    for name in ("detection-yolo", "detection-coco", "segmentation"):
+        expand(recipe, SAMPLES / name, base / name)
+        outs[name] = base / name
+    return outs
+
+
+def labelled_copy(labelled: dict[str, Path], name: str, tmp_path: Path) -> Path:
+    return Path(shutil.copytree(labelled[name], tmp_path / name))
+
+
+def replace_and_record(out: Path, path: str, data: bytes) -> None:
+    """Replace an output file and record its new bytes (manifest, footer, SHA256SUMS): only
+    re-deriving can tell."""
+    (out / path).write_bytes(data)
+
+    def record_new_bytes(records: Records) -> Records:
+        record = record_of_records(records, path)
+        record["sha256"], record["bytes"] = hashlib.sha256(data).hexdigest(), len(data)
+        return records
+
+    rewrite(out, record_new_bytes)
+
+
+def recompute_all(out: Path, name: str) -> Result:
+    return run(out, "--source", str(SAMPLES / name), "--recompute", "all")
+
+
+@pytest.mark.parametrize("name", ["detection-yolo", "detection-coco", "segmentation"])
+def test_labels_are_re_derived_with_their_images(labelled: dict[str, Path], name: str) -> None:
+    result = run(labelled[name], "--source", str(SAMPLES / name), "--recompute", "all", "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    _, records, _ = read_manifest(labelled[name])
+    augmented = [r for r in records if r.get("role") == "augmented"]
+    jsons = [r for r in records if r.get("kind") == "annotations"]
+    assert augmented and report["recomputed"] == len(augmented) + len(jsons)
+
+
+def test_a_forged_yolo_label_file_fails_recompute(
+    labelled: dict[str, Path], tmp_path: Path
+) -> None:
+    out = labelled_copy(labelled, "detection-yolo", tmp_path)
+    _, records, _ = read_manifest(out)
+    label = next(r for r in records if r.get("kind") == "label" and r["role"] == "augmented")
+    replace_and_record(out, label["path"], b"0 0.500000 0.500000 0.900000 0.900000\n")
+    assert run(out).exit_code == 0  # the hashes agree: only re-deriving can tell
+    result = recompute_all(out, "detection-yolo")
+    assert result.exit_code == 1
+    [line] = problem_lines(result)
+    assert line.startswith(f"{label['path']}: FAILED recompute sha256 expected=")
+
+
+def test_a_label_line_whose_dropped_objects_were_edited_fails_recompute(
+    labelled: dict[str, Path], tmp_path: Path
+) -> None:
+    out = labelled_copy(labelled, "detection-yolo", tmp_path)
+    _, records, _ = read_manifest(out)
+    label = next(r for r in records if r.get("kind") == "label" and r["role"] == "augmented")
+
+    def hide(records: Records) -> Records:
+        record_of_records(records, label["path"])["dropped"] = [{"class": 9, "line": 99}]
+        return records
+
+    rewrite(out, hide)
+    [line] = problem_lines(recompute_all(out, "detection-yolo"))
+    assert line.startswith(f"{label['path']}: FAILED recompute of what the line says: ")
+
+
+def test_a_forged_mask_fails_recompute(labelled: dict[str, Path], tmp_path: Path) -> None:
+    out = labelled_copy(labelled, "segmentation", tmp_path)
+    _, records, _ = read_manifest(out)
+    mask = next(r for r in records if r.get("kind") == "label" and r["role"] == "augmented")
+    with Image.open(out / mask["path"]) as image:
+        flipped = image.transpose(Image.Transpose.FLIP_TOP_BOTTOM)
+    buffer = io.BytesIO()
+    flipped.save(buffer, "PNG")
+    replace_and_record(out, mask["path"], buffer.getvalue())
+    [line] = problem_lines(recompute_all(out, "segmentation"))
+    assert line.startswith(f"{mask['path']}: FAILED recompute sha256 expected=")
+
+
+def test_a_forged_coco_json_fails_recompute(labelled: dict[str, Path], tmp_path: Path) -> None:
+    out = labelled_copy(labelled, "detection-coco", tmp_path)
+    path = "annotations/instances_train.json"
+    data = json.loads((out / path).read_text())
+    data["annotations"][0]["bbox"] = [1, 2, 3, 4]
+    replace_and_record(out, path, (json.dumps(data) + "\n").encode())
+    [line] = problem_lines(recompute_all(out, "detection-coco"))
+    assert line.startswith(f"{path}: FAILED recompute sha256 expected=")
+    assert line.endswith(
+        "the JSON its image lines make differs (the file or the lines were edited)"
+    )
+
+
+def test_coco_annotations_forged_in_line_and_json_fail_recompute(
+    labelled: dict[str, Path], tmp_path: Path
+) -> None:
+    """A forger who edits an image's recorded annotations and rebuilds the JSON from the lines
+    is caught by re-deriving the annotations from the source's."""
+    from augtool.annotations.coco import CocoSplit, split_json
+
+    out = labelled_copy(labelled, "detection-coco", tmp_path)
+    _, records, _ = read_manifest(out)
+    image = next(r for r in records if r["role"] == "augmented" and r["coco"]["annotations"])
+
+    def move_a_box(records: Records) -> Records:
+        record = record_of_records(records, image["path"])
+        record["coco"]["annotations"][0]["bbox"] = [1.0, 2.0, 3.0, 4.0]
+        return records
+
+    rewrite(out, move_a_box)
+    _, records, _ = read_manifest(out)
+    path = "annotations/instances_train.json"
+    source = json.loads((SAMPLES / "detection-coco" / path).read_text())
+    head = {k: v for k, v in source.items() if k not in ("images", "annotations")}
+    lines = [r for r in records if r.get("coco") is not None and r["split"] == "train"]
+    replace_and_record(out, path, split_json(CocoSplit(path, "train", head), lines))
+    [line] = problem_lines(recompute_all(out, "detection-coco"))
+    assert line == f"{image['path']}: FAILED recompute of its COCO annotations (or dropped ids)"

@@ -1,0 +1,154 @@
+"""Re-deriving labels, for ``validate manifest --recompute``.
+
+An augmented image's labels are a pure function of its source's labels, the steps its manifest
+line records and the recipe's target rules, as its pixels are of the source and the steps. So
+``--recompute`` re-reads the source's labels from ``--source``, moves them through the image's
+recorded steps with the code ``expand`` uses, and compares what comes out with what the output
+holds: a YOLO label file's or a mask's bytes, and the annotations (and dropped ids) a COCO
+image's line records. Each split's COCO JSON is then rebuilt from the image lines, as ``expand``
+builds it, and must hash as its own line says.
+
+:func:`label_rules` runs in the main process (it reads ``data.yaml`` or the COCO JSON once);
+:func:`moved_label` and :func:`moved_coco` run beside the image's re-derivation, in a worker.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from augtool.annotations import AnnotationError, read_targets
+from augtool.canonical import canonical_sha256
+
+Record = dict[str, Any]
+
+#: The layouts whose labels move with the image.
+LABELLED = ("yolo", "masks", "coco")
+
+
+@dataclass(frozen=True)
+class LabelRules:
+    """What moving a source's labels needs besides the labels and the steps: the layout, the
+    class names (flip pairs name classes) and the recipe's ``targets`` rules."""
+
+    layout: str
+    class_names: tuple[tuple[int, str], ...] = ()
+    bbox: tuple[float, float] = (0.0, 0.0)
+    flip_pairs: tuple[tuple[str, str], ...] = ()
+    categories: tuple[Any, ...] = ()
+
+    def context(self) -> Any:
+        """The job context ``expand``'s label functions read these rules from."""
+        from augtool.worker import JobContext
+
+        return JobContext(
+            input_root="",
+            output_root="",
+            steps=(),
+            formats=(),
+            quality=0,
+            originals="skip",
+            strip_metadata=True,
+            label_format=self.layout,
+            class_names=self.class_names,
+            bbox=self.bbox,
+            flip_pairs=self.flip_pairs,
+            categories=self.categories,
+        )
+
+
+@dataclass(frozen=True)
+class CocoSource:
+    """A COCO source folder's annotations: each split's head and image folder, each image's
+    entry and annotations, as ``expand`` read them."""
+
+    splits: dict[str, Any]  # split name -> annotations.coco.CocoSplit
+    images: dict[str, tuple[str, dict[str, Any], list[dict[str, Any]]]]
+
+    def task_coco(self, path: str) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
+        """The (image entry, annotations) pair ``expand``'s plan gives the source at ``path``."""
+        found = self.images.get(path)
+        if found is None:
+            return None
+        _, entry, anns = found
+        fixed = ("id", "file_name", "width", "height")
+        return {k: v for k, v in entry.items() if k not in fixed}, anns
+
+
+def label_rules(header: Record, source_root: Path) -> tuple[LabelRules | None, CocoSource | None]:
+    """The rules for the manifest's layout, reading the class names (``data.yaml``) or the COCO
+    JSON from ``source_root``; ``(None, None)`` for a layout without labels. Raises
+    :class:`AnnotationError` when the source's dataset files cannot be read."""
+    layout = header.get("layout")
+    if layout not in LABELLED:
+        return None, None
+    recipe = header.get("recipe") if isinstance(header.get("recipe"), dict) else {}
+    targets = recipe.get("targets") if isinstance(recipe.get("targets"), dict) else {}
+    bbox = targets.get("bbox") if isinstance(targets.get("bbox"), dict) else {}
+    rules = {
+        "bbox": (float(bbox.get("min_visibility", 0.0)), float(bbox.get("min_area", 0.0))),
+        "flip_pairs": tuple((str(a), str(b)) for a, b in targets.get("flip_pairs") or []),
+    }
+    if layout == "coco":
+        from augtool.annotations.coco import read_coco_dataset
+
+        dataset = read_coco_dataset(source_root)
+        categories = tuple(
+            c for split in dataset.splits.values() for c in split.head.get("categories", [])
+        )
+        coco = CocoSource(dataset.splits, dataset.images)
+        return LabelRules("coco", categories=categories, **rules), coco
+    names: dict[int, str] = {}
+    if layout == "yolo":
+        from augtool.annotations.yolo import read_data_yaml
+
+        names = read_data_yaml(source_root)[1]
+    return LabelRules(str(layout), class_names=tuple(sorted(names.items())), **rules), None
+
+
+def moved_label(
+    rules: LabelRules, size: tuple[int, int], steps: list[Record], data: bytes, where: str
+) -> tuple[bytes, Record]:
+    """A label file (YOLO text or mask PNG) moved through ``steps`` as ``expand`` writes it,
+    and what its manifest line says besides (dropped objects, mirrored classes)."""
+    from augtool.worker import _moved_labels
+
+    targets = read_targets(rules.layout, dict(rules.class_names), size, where, label=data)
+    return _moved_labels(targets, steps, rules.context())
+
+
+def moved_coco(
+    rules: LabelRules,
+    size: tuple[int, int],
+    steps: list[Record],
+    source: tuple[dict[str, Any], list[dict[str, Any]]],
+    where: str,
+) -> Record:
+    """What an augmented COCO image's line records of its labels: ``coco`` (image entry,
+    moved annotations, the hash of the source's) and ``dropped``."""
+    from augtool.worker import _moved_coco
+
+    targets = read_targets("coco", {}, size, where, coco=source[1])
+    coco, dropped = _moved_coco(source, targets, steps, rules.context())
+    return {"coco": {**coco, "from": canonical_sha256(source)}, "dropped": dropped}
+
+
+def split_json_sha(split: Any, images: list[Record]) -> str:
+    """The sha256 of the COCO JSON ``expand`` writes for ``split`` from its image lines."""
+    from augtool.annotations.coco import split_json
+
+    return hashlib.sha256(split_json(split, images)).hexdigest()
+
+
+__all__ = [
+    "LABELLED",
+    "AnnotationError",
+    "CocoSource",
+    "LabelRules",
+    "label_rules",
+    "moved_coco",
+    "moved_label",
+    "split_json_sha",
+]
