@@ -479,3 +479,101 @@ def test_coco_reruns_are_incremental(tmp_path: Path, monkeypatch: pytest.MonkeyP
     summary = json.loads(result.stdout)
     assert summary["made"] == 1 + 3 + 1  # the original, 3 variants, the train JSON
     assert (out / "annotations/instances_train.json").read_bytes() != before
+
+
+def make_coco(root: Path, images: list, annotations: object, **head: object) -> Path:
+    """A small COCO dataset: a 64x48 picture per listed file name, one split JSON (train)."""
+    (root / "annotations").mkdir(parents=True)
+    (root / "train").mkdir()
+    for entry in images:
+        if isinstance(entry, dict) and isinstance(entry.get("file_name"), str):
+            Image.new("RGB", (64, 48), (90, 90, 90)).save(root / "train" / entry["file_name"])
+    data = {"images": images, "annotations": annotations, "categories": [{"id": 1, "name": "x"}]}
+    (root / "annotations/instances_train.json").write_text(json.dumps({**data, **head}))
+    return root
+
+
+def coco_image(image_id: object, name: str) -> dict:
+    return {"id": image_id, "file_name": name, "width": 64, "height": 48}
+
+
+def coco_box(ann_id: object, image_id: object, **extra: object) -> dict:
+    return {"id": ann_id, "image_id": image_id, "category_id": 1, "bbox": [1, 1, 10, 10],
+            "iscrowd": 0, **extra}  # fmt: skip
+
+
+def refused(tmp_path: Path, source: Path) -> str:
+    """Expand ``source``: exit 2, nothing written; the one error line."""
+    (tmp_path / "r.yaml").write_text("version: 1\nvariants: 1\npipeline:\n  - hflip: {p: 1}\n")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(
+        app, ["expand", str(tmp_path / "r.yaml"), str(source), "-o", str(out)]
+    )
+    assert result.exit_code == 2, result.output
+    assert not out.exists()
+    (line,) = result.stderr.splitlines()
+    return line
+
+
+ONE = [coco_image(1, "a.jpg")]
+
+
+@pytest.mark.parametrize(
+    ("images", "annotations", "head", "expected"),
+    [
+        ([*ONE, 5], [], {}, "images[1] is 5, not an object"),
+        (ONE, [coco_box(1, 1), 7], {}, "annotations[1] is 7, not an object"),
+        (ONE, {"1": coco_box(1, 1)}, {}, "'annotations' is {\"1\": {"),
+        (ONE, [], {"categories": {"id": 1}}, "'categories' is {\"id\": 1}, not a list"),
+        (ONE, [], {"categories": ["x"]}, 'categories[0] is "x", not an object'),
+        ([*ONE, {"file_name": "b.jpg"}], [], {}, "images[1] has no 'id'"),
+        (ONE, [coco_box([1], 1)], {}, "annotations[0]: id [1] is not an id"),
+    ],
+)
+def test_coco_entries_of_the_wrong_kind_are_refused(
+    tmp_path: Path, images: list, annotations: object, head: dict, expected: str
+) -> None:
+    line = refused(tmp_path, make_coco(tmp_path / "in", images, annotations, **head))
+    assert line.startswith("Error: annotations/instances_train.json: ")
+    assert expected in line
+
+
+def test_coco_duplicate_image_ids_and_orphan_annotations_are_refused(tmp_path: Path) -> None:
+    images = [coco_image(1, "a.jpg"), coco_image(1, "b.jpg"), coco_image(3, "c.jpg")]
+    anns = [coco_box(1, 1), coco_box(2, 3), coco_box(3, 99)]
+    line = refused(tmp_path / "ids", make_coco(tmp_path / "ids/in", images, anns))
+    assert line == (
+        "Error: annotations/instances_train.json: image id 1 is used twice (images[0] and "
+        "images[1]); each image needs its own id"
+    )
+    images[1]["id"] = 2
+    line = refused(tmp_path / "orphan", make_coco(tmp_path / "orphan/in", images, anns))
+    assert line == (
+        "Error: annotations/instances_train.json: annotation 3 (annotations[2]): image_id 99 "
+        "matches no image in its 'images'"
+    )
+    anns[2]["image_id"] = 3
+    anns[2]["id"] = 1
+    line = refused(tmp_path / "anns", make_coco(tmp_path / "anns/in", images, anns))
+    assert line == (
+        "Error: annotations/instances_train.json: annotation id 1 is used twice "
+        "(annotations[0] and annotations[2]); each annotation needs its own id"
+    )
+    images[1]["file_name"] = "./a.jpg"
+    line = refused(tmp_path / "names", make_coco(tmp_path / "names/in", images, anns[:2]))
+    assert line == (
+        "Error: annotations/instances_train.json: train/a.jpg is listed twice (image 1 and "
+        "image 2); list each image once"
+    )
+
+
+def test_coco_image_listed_by_two_splits_is_refused(tmp_path: Path) -> None:
+    source = make_coco(tmp_path / "in", ONE, [coco_box(1, 1)])
+    (source / "train").rename(source / "images")  # one image folder for every split
+    val = {"images": [coco_image(5, "a.jpg")], "annotations": [], "categories": []}
+    (source / "annotations/instances_val.json").write_text(json.dumps(val))
+    line = refused(tmp_path, source)
+    assert line == (
+        "Error: annotations/instances_val.json and annotations/instances_train.json: "
+        "images/a.jpg is listed twice (image 1 and image 5); list each image once"
+    )

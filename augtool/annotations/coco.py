@@ -44,6 +44,10 @@ class CocoDataset:
 
 
 def read_coco_dataset(root: Path) -> CocoDataset:
+    """Every split JSON under ``annotations/``. Raises :class:`AnnotationError` naming the JSON
+    when its structure cannot be trusted (nothing is written then): an entry that is not an
+    object, an image id or ``file_name`` used twice, an annotation of no listed image, an
+    annotation id used twice."""
     folder = root / ANNOTATIONS_FOLDER
     files = sorted(folder.glob("*.json")) if folder.is_dir() else []
     if not files:
@@ -54,17 +58,18 @@ def read_coco_dataset(root: Path) -> CocoDataset:
         rel = f"{ANNOTATIONS_FOLDER}/{path.name}"
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, ValueError) as exc:
+        except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
             raise AnnotationError(f"{rel}: cannot read: {exc}") from None
         if not isinstance(data, dict) or not isinstance(data.get("images"), list):
             raise AnnotationError(f"{rel}: expected a COCO object with 'images' and 'annotations'")
+        images = _objects(data, "images", rel)
+        annotations = _objects(data, "annotations", rel)
+        _objects(data, "categories", rel)
         image_folder = _image_folder(root, split)
         head = {k: v for k, v in data.items() if k not in ("images", "annotations")}
         dataset.splits[split] = CocoSplit(rel, image_folder, head)
-        by_image: dict[Any, list[dict[str, Any]]] = {}
-        for ann in data.get("annotations") or []:
-            by_image.setdefault(ann.get("image_id"), []).append(ann)
-        for entry in data["images"]:
+        by_image = _annotations_by_image(rel, images, annotations)
+        for entry in images:
             name = entry.get("file_name")
             if not isinstance(name, str) or _unsafe(name):
                 raise AnnotationError(
@@ -72,8 +77,88 @@ def read_coco_dataset(root: Path) -> CocoDataset:
                     "dataset; use a path inside it"
                 )
             path_in_root = str(PurePosixPath(image_folder) / name) if image_folder else name
-            dataset.images[path_in_root] = (split, entry, by_image.get(entry.get("id"), []))
+            if path_in_root in dataset.images:
+                other_split, other, _ = dataset.images[path_in_root]
+                other_json = dataset.splits[other_split].json_path
+                where = "" if other_split == split else f" and {other_json}"
+                raise AnnotationError(
+                    f"{rel}{where}: {path_in_root} is listed twice (image {other.get('id')!r} "
+                    f"and image {entry.get('id')!r}); list each image once"
+                )
+            dataset.images[path_in_root] = (split, entry, by_image[entry["id"]])
     return dataset
+
+
+def _annotations_by_image(
+    rel: str, images: list[dict[str, Any]], annotations: list[dict[str, Any]]
+) -> dict[Any, list[dict[str, Any]]]:
+    """Each image id's annotations, in their order; refuses an id used twice and an annotation
+    of no listed image (it would be lost without a trace)."""
+    by_image: dict[Any, list[dict[str, Any]]] = {}
+    image_index: dict[Any, int] = {}
+    for index, entry in enumerate(images):
+        image_id = entry.get("id")
+        if not _is_id(image_id):
+            problem = "has no 'id'" if "id" not in entry else f"id {image_id!r} is not an id"
+            raise AnnotationError(f"{rel}: images[{index}] {problem} (a number or a string)")
+        if image_id in image_index:
+            raise AnnotationError(
+                f"{rel}: image id {image_id!r} is used twice (images[{image_index[image_id]}] "
+                f"and images[{index}]); each image needs its own id"
+            )
+        image_index[image_id] = index
+        by_image[image_id] = []
+    ann_index: dict[Any, int] = {}
+    for index, ann in enumerate(annotations):
+        ann_id = ann.get("id")
+        if "id" in ann and not _is_id(ann_id):
+            raise AnnotationError(
+                f"{rel}: annotations[{index}]: id {ann_id!r} is not an id (a number or a string)"
+            )
+        if ann_id in ann_index:
+            raise AnnotationError(
+                f"{rel}: annotation id {ann_id!r} is used twice (annotations"
+                f"[{ann_index[ann_id]}] and annotations[{index}]); each annotation needs "
+                "its own id"
+            )
+        if "id" in ann:
+            ann_index[ann_id] = index
+        image_id = ann.get("image_id")
+        if not _is_id(image_id) or image_id not in by_image:
+            raise AnnotationError(
+                f"{rel}: {_annotation_name(ann, index)}: image_id {image_id!r} matches no "
+                "image in its 'images'"
+            )
+        by_image[image_id].append(ann)
+    return by_image
+
+
+def _annotation_name(ann: dict[str, Any], index: int) -> str:
+    return (
+        f"annotation {ann['id']!r} (annotations[{index}])"
+        if "id" in ann
+        else f"annotations[{index}]"
+    )
+
+
+def _objects(data: dict[str, Any], key: str, rel: str) -> list[dict[str, Any]]:
+    """``data[key]``: a list of objects (an empty list when the key is absent)."""
+    items = data.get(key, [])
+    if not isinstance(items, list):
+        raise AnnotationError(f"{rel}: '{key}' is {_kind(items)}, not a list")
+    for index, item in enumerate(items):
+        if not isinstance(item, dict):
+            raise AnnotationError(f"{rel}: {key}[{index}] is {_kind(item)}, not an object")
+    return items
+
+
+def _kind(value: Any) -> str:
+    shown = json.dumps(value, ensure_ascii=False, default=str)
+    return shown if len(shown) <= 40 else f"{shown[:37]}..."
+
+
+def _is_id(value: Any) -> bool:
+    return isinstance(value, (int, str)) and not isinstance(value, bool)
 
 
 def _image_folder(root: Path, split: str) -> str:
@@ -177,7 +262,7 @@ def keypoint_swaps(
                 i, j = names.index(left), names.index(right)
                 order[i], order[j] = j, i
         if order != list(range(len(names))):
-            swaps[category["id"]] = order
+            swaps[category.get("id")] = order
     return swaps
 
 
