@@ -205,6 +205,9 @@ def _coco(
         if listed is None:
             skipped.append(Skip(rel, "not listed in any annotations/*.json"))
             continue
+        if rel in coco.refused:  # an annotation that cannot be moved with its image
+            skipped.append(Skip(rel, coco.refused[rel]))
+            continue
         split = listed[0]
         annotation = coco.splits[split].json_path
         sources.append(Source(rel, split, None, split in augmented, rel in links, annotation))

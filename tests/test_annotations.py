@@ -404,7 +404,7 @@ def test_coco_rle_masks_are_refused_not_corrupted(tmp_path: Path) -> None:
     _, records = expand(tmp_path, source, coco_recipe("  - hflip: {}\n"))
     (skip,) = [r for r in records if r["type"] == "skipped"]
     assert skip["path"] == f"train/{image['file_name']}"
-    assert "is an RLE mask (iscrowd)" in skip["reason"]
+    assert "annotation 1 (annotations[0]): it is an RLE mask (iscrowd)" in skip["reason"]
 
 
 def test_coco_file_names_outside_the_dataset_are_refused(tmp_path: Path) -> None:
@@ -577,3 +577,49 @@ def test_coco_image_listed_by_two_splits_is_refused(tmp_path: Path) -> None:
         "Error: annotations/instances_val.json and annotations/instances_train.json: "
         "images/a.jpg is listed twice (image 1 and image 5); list each image once"
     )
+
+
+def test_coco_annotations_that_cannot_be_moved_skip_their_image(tmp_path: Path) -> None:
+    bad = {
+        "short_polygon": {"segmentation": [[1, 1, 10, 1, 10]]},
+        "two_point_polygon": {"segmentation": [[1, 1, 10, 1]]},
+        "nan_polygon": {"segmentation": [[1, 1, 10, 1, 10, float("nan")]]},
+        "flat_polygon": {"segmentation": [1, 1, 10, 1, 10, 10]},
+        "text_polygon": {"segmentation": "1 1 10 1 10 10"},
+        "word_polygon": {"segmentation": [["a", 1, 10, 1, 10, 10]]},
+        "keypoints_pair": {"keypoints": [5, 5]},
+        "keypoints_text": {"keypoints": "5 5 2"},
+        "keypoints_count": {"category_id": 2, "keypoints": [5, 5, 2]},
+        "nan_bbox": {"bbox": [1, 1, float("nan"), 10]},
+        "negative_bbox": {"bbox": [1, 1, -3, 10]},
+        "text_bbox": {"bbox": "1234"},
+        "huge_bbox": {"bbox": [1, 1, 10**400, 10]},
+    }
+    images = [coco_image(i, f"{name}.jpg") for i, name in enumerate(["good", *bad], start=1)]
+    anns = [coco_box(1, 1, segmentation=[[1, 1, 10, 1, 10, 10]], keypoints=[])]
+    anns += [coco_box(i, i, **extra) for i, extra in enumerate(bad.values(), start=2)]
+    categories = [{"id": 1, "name": "x"}, {"id": 2, "name": "y", "keypoints": ["l", "r"]}]
+    source = make_coco(tmp_path / "in", images, anns, categories=categories)
+    _, records = expand(tmp_path, source, "version: 1\nvariants: 1\npipeline:\n  - hflip: {}\n")
+    reasons = {r["path"]: r["reason"] for r in records if r["type"] == "skipped"}
+    assert sorted(reasons) == sorted(f"train/{name}.jpg" for name in bad)
+    for index, name in enumerate(bad, start=2):
+        prefix = f"annotations/instances_train.json: train/{name}.jpg: annotation {index} "
+        assert reasons[f"train/{name}.jpg"].startswith(prefix + f"(annotations[{index - 1}]): ")
+    assert "segmentation[0] must be a polygon" in reasons["train/short_polygon.jpg"]
+    assert "segmentation must be a list of polygons" in reasons["train/flat_polygon.jpg"]
+    assert "keypoints must be [x1, y1, v1" in reasons["train/keypoints_pair.jpg"]
+    assert reasons["train/keypoints_count.jpg"].endswith(
+        "it has 1 keypoint(s), but its category 2 names 2"
+    )
+    assert "bbox must be [x, y, width, height]" in reasons["train/negative_bbox.jpg"]
+    written = json.loads((tmp_path / "out/annotations/instances_train.json").read_text())
+    assert [i["file_name"] for i in written["images"]] == ["good.jpg", "good__v00.jpg"]
+
+
+def test_coco_to_targets_refuses_what_it_cannot_move() -> None:
+    from augtool.annotations.coco import to_targets
+
+    ann = {"id": 4, "bbox": [0, 0, 5, 5], "keypoints": [1, 2]}
+    with pytest.raises(AnnotationError, match=r"^x.json: a.jpg: annotation 4: keypoints must"):
+        to_targets([ann], (10, 10), "x.json: a.jpg")

@@ -15,6 +15,7 @@ the image set to (0, 0, 0).
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -41,6 +42,8 @@ class CocoDataset:
     images: dict[str, tuple[str, dict[str, Any], list[dict[str, Any]]]] = field(
         default_factory=dict
     )
+    #: image path -> why its annotations cannot be moved (the image is skipped, with that reason)
+    refused: dict[str, str] = field(default_factory=dict)
 
 
 def read_coco_dataset(root: Path) -> CocoDataset:
@@ -64,7 +67,7 @@ def read_coco_dataset(root: Path) -> CocoDataset:
             raise AnnotationError(f"{rel}: expected a COCO object with 'images' and 'annotations'")
         images = _objects(data, "images", rel)
         annotations = _objects(data, "annotations", rel)
-        _objects(data, "categories", rel)
+        keypoint_counts = _keypoint_counts(_objects(data, "categories", rel))
         image_folder = _image_folder(root, split)
         head = {k: v for k, v in data.items() if k not in ("images", "annotations")}
         dataset.splits[split] = CocoSplit(rel, image_folder, head)
@@ -85,7 +88,15 @@ def read_coco_dataset(root: Path) -> CocoDataset:
                     f"{rel}{where}: {path_in_root} is listed twice (image {other.get('id')!r} "
                     f"and image {entry.get('id')!r}); list each image once"
                 )
-            dataset.images[path_in_root] = (split, entry, by_image[entry["id"]])
+            anns = by_image[entry["id"]]
+            dataset.images[path_in_root] = (split, entry, anns)
+            for ann in anns:
+                problem = annotation_problem(ann, keypoint_counts)
+                if problem is not None:
+                    index = next(i for i, a in enumerate(annotations) if a is ann)
+                    name = _annotation_name(ann, index)
+                    dataset.refused[path_in_root] = f"{rel}: {path_in_root}: {name}: {problem}"
+                    break
     return dataset
 
 
@@ -141,6 +152,83 @@ def _annotation_name(ann: dict[str, Any], index: int) -> str:
     )
 
 
+def _keypoint_counts(categories: list[dict[str, Any]]) -> dict[Any, int]:
+    """How many keypoints each category names (those that name them)."""
+    return {
+        c["id"]: len(c["keypoints"])
+        for c in categories
+        if _is_id(c.get("id")) and isinstance(c.get("keypoints"), list)
+    }
+
+
+def annotation_problem(
+    ann: dict[str, Any], keypoint_counts: dict[Any, int] | None = None
+) -> str | None:
+    """Why this annotation cannot be moved with its image, or None when it can. With
+    ``keypoint_counts`` (per category id), its keypoints must be as many as its category names."""
+    segmentation = ann.get("segmentation")
+    if ann.get("iscrowd") or isinstance(segmentation, dict):
+        return (
+            "it is an RLE mask (iscrowd), which augtool does not transform; the image is refused "
+            "rather than written with a stale mask"
+        )
+    bbox = ann.get("bbox")
+    if (
+        not _numbers_ok(bbox)
+        or len(bbox) != 4
+        or bbox[2] < 0
+        or bbox[3] < 0
+        or not _numbers_ok([float(bbox[0]) + bbox[2], float(bbox[1]) + bbox[3]])
+    ):
+        return (
+            f"bbox must be [x, y, width, height] (finite numbers, no negative size), not "
+            f"{_kind(bbox)}"
+        )
+    if segmentation is not None:
+        if not isinstance(segmentation, list) or not all(
+            isinstance(part, list) for part in segmentation
+        ):
+            return (
+                "segmentation must be a list of polygons [[x1, y1, x2, y2, ...]], not "
+                f"{_kind(segmentation)}"
+            )
+        for index, part in enumerate(segmentation):
+            if not _numbers_ok(part) or len(part) < 6 or len(part) % 2:
+                return (
+                    f"segmentation[{index}] must be a polygon [x1, y1, x2, y2, x3, y3, ...] "
+                    f"(finite numbers, at least 3 points), not {_kind(part)}"
+                )
+    if "keypoints" in ann:
+        keypoints = ann["keypoints"]
+        if not _numbers_ok(keypoints) or len(keypoints) % 3:
+            return (
+                f"keypoints must be [x1, y1, v1, x2, y2, v2, ...] (finite numbers, three a "
+                f"keypoint), not {_kind(keypoints)}"
+            )
+        category = ann.get("category_id")
+        expected = (keypoint_counts or {}).get(category) if _is_id(category) else None
+        if expected is not None and len(keypoints) != 3 * expected:
+            return (
+                f"it has {len(keypoints) // 3} keypoint(s), but its category {category!r} "
+                f"names {expected}"
+            )
+    return None
+
+
+def _numbers_ok(values: Any) -> bool:
+    """A list of finite numbers (booleans are not numbers here; an integer too big for a float
+    is not finite)."""
+    if not isinstance(values, (list, tuple)):
+        return False
+    try:
+        return all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+            for v in values
+        )
+    except OverflowError:
+        return False
+
+
 def _objects(data: dict[str, Any], key: str, rel: str) -> list[dict[str, Any]]:
     """``data[key]``: a list of objects (an empty list when the key is absent)."""
     items = data.get(key, [])
@@ -178,21 +266,13 @@ def to_targets(anns: list[dict[str, Any]], size: tuple[int, int], where: str) ->
     with the index of its annotation, so they are put back together after the move."""
     boxes, box_labels, polygons, polygon_labels, keypoints = [], [], [], [], []
     for index, ann in enumerate(anns):
-        segmentation = ann.get("segmentation") or []
-        if ann.get("iscrowd") or isinstance(segmentation, dict):
-            raise AnnotationError(
-                f"{where}: annotation {ann.get('id')!r} is an RLE mask (iscrowd), which augtool "
-                "does not transform; the image is refused rather than written with a stale mask"
-            )
-        try:
-            x, y, w, h = (float(v) for v in ann["bbox"])
-        except (KeyError, TypeError, ValueError):
-            raise AnnotationError(
-                f"{where}: annotation {ann.get('id')!r}: bbox must be [x, y, width, height]"
-            ) from None
+        problem = annotation_problem(ann)
+        if problem is not None:
+            raise AnnotationError(f"{where}: annotation {ann.get('id')!r}: {problem}")
+        x, y, w, h = (float(v) for v in ann["bbox"])
         boxes.append([x, y, x + w, y + h])
         box_labels.append({"ann": index})
-        for part in segmentation:
+        for part in ann.get("segmentation") or []:
             points = np.asarray(part, dtype=np.float64).reshape(-1, 2)
             polygons.append(points)
             polygon_labels.append({"ann": index})
