@@ -528,6 +528,10 @@ ONE = [coco_image(1, "a.jpg")]
         (ONE, [], {"categories": ["x"]}, 'categories[0] is "x", not an object'),
         ([*ONE, {"file_name": "b.jpg"}], [], {}, "images[1] has no 'id'"),
         (ONE, [coco_box([1], 1)], {}, "annotations[0]: id [1] is not an id"),
+        (ONE, [], {"categories": [{"id": [1]}]}, "categories[0] id [1] is not an id"),
+        (ONE, [], {"categories": [{"id": 1, "name": ["l"]}]}, 'name ["l"] is not a string'),
+        (ONE, [], {"categories": [{"id": 1, "keypoints": "lr"}]}, "keypoints must be a list"),
+        (ONE, [], {"categories": [{"id": 1}, {"id": 1}]}, "category id 1 is used twice"),
     ],
 )
 def test_coco_entries_of_the_wrong_kind_are_refused(
@@ -594,6 +598,7 @@ def test_coco_annotations_that_cannot_be_moved_skip_their_image(tmp_path: Path) 
         "negative_bbox": {"bbox": [1, 1, -3, 10]},
         "text_bbox": {"bbox": "1234"},
         "huge_bbox": {"bbox": [1, 1, 10**400, 10]},
+        "listed_category": {"category_id": [1]},
     }
     images = [coco_image(i, f"{name}.jpg") for i, name in enumerate(["good", *bad], start=1)]
     anns = [coco_box(1, 1, segmentation=[[1, 1, 10, 1, 10, 10]], keypoints=[])]

@@ -4,7 +4,9 @@ Read: each split's JSON names its images (``file_name``, relative to the split's
 ``<split>/``, ``images/<split>/``, ``images/`` or the dataset root, the first that exists) and
 their annotations: ``bbox`` [x, y, w, h], polygon ``segmentation``, optional ``keypoints``.
 RLE masks (``iscrowd: 1``) are not transformed: such an image is refused with the reason, never
-written with a mask that no longer matches it.
+written with a mask that no longer matches it. So is an image with any other annotation that
+cannot be moved (:func:`annotation_problem`). A JSON whose structure cannot be trusted (an entry
+that is not an object, an id used twice, an annotation of no listed image) is refused whole.
 
 Written: the same JSON per split, with every original and augmented image of that split, in
 path order, ids renumbered from 1 (images and annotations), categories, licences and info kept
@@ -67,7 +69,7 @@ def read_coco_dataset(root: Path) -> CocoDataset:
             raise AnnotationError(f"{rel}: expected a COCO object with 'images' and 'annotations'")
         images = _objects(data, "images", rel)
         annotations = _objects(data, "annotations", rel)
-        keypoint_counts = _keypoint_counts(_objects(data, "categories", rel))
+        keypoint_counts = _keypoint_counts(rel, _objects(data, "categories", rel))
         image_folder = _image_folder(root, split)
         head = {k: v for k, v in data.items() if k not in ("images", "annotations")}
         dataset.splits[split] = CocoSplit(rel, image_folder, head)
@@ -152,13 +154,36 @@ def _annotation_name(ann: dict[str, Any], index: int) -> str:
     )
 
 
-def _keypoint_counts(categories: list[dict[str, Any]]) -> dict[Any, int]:
-    """How many keypoints each category names (those that name them)."""
-    return {
-        c["id"]: len(c["keypoints"])
-        for c in categories
-        if _is_id(c.get("id")) and isinstance(c.get("keypoints"), list)
-    }
+def _keypoint_counts(rel: str, categories: list[dict[str, Any]]) -> dict[Any, int]:
+    """How many keypoints each category names (those that name them). Refuses a category
+    without an id of its own, or with a name or keypoint names of the wrong kind: flip pairs
+    and output categories are matched through them."""
+    counts: dict[Any, int] = {}
+    seen: dict[Any, int] = {}
+    for index, category in enumerate(categories):
+        category_id = category.get("id")
+        if not _is_id(category_id):
+            problem = "has no 'id'" if "id" not in category else f"id {category_id!r} is not an id"
+            raise AnnotationError(f"{rel}: categories[{index}] {problem} (a number or a string)")
+        if category_id in seen:
+            raise AnnotationError(
+                f"{rel}: category id {category_id!r} is used twice (categories"
+                f"[{seen[category_id]}] and categories[{index}])"
+            )
+        seen[category_id] = index
+        if "name" in category and not isinstance(category["name"], str):
+            raise AnnotationError(
+                f"{rel}: categories[{index}]: name {_kind(category['name'])} is not a string"
+            )
+        names = category.get("keypoints")
+        if names is not None:
+            if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+                raise AnnotationError(
+                    f"{rel}: categories[{index}]: keypoints must be a list of names, not "
+                    f"{_kind(names)}"
+                )
+            counts[category_id] = len(names)
+    return counts
 
 
 def annotation_problem(
@@ -198,6 +223,8 @@ def annotation_problem(
                     f"segmentation[{index}] must be a polygon [x1, y1, x2, y2, x3, y3, ...] "
                     f"(finite numbers, at least 3 points), not {_kind(part)}"
                 )
+    if "category_id" in ann and not _is_id(ann["category_id"]):
+        return f"category_id {_kind(ann['category_id'])} is not an id (a number or a string)"
     if "keypoints" in ann:
         keypoints = ann["keypoints"]
         if not _numbers_ok(keypoints) or len(keypoints) % 3:
