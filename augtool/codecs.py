@@ -8,27 +8,98 @@ the image as it is displayed. Modes are normalised to L, RGB or RGBA:
 - CMYK, YCbCr, LAB and HSV become RGB;
 - multi-frame files (GIF, TIFF) use their first frame.
 
+Only a whole-number Orientation from 1 to 8 is applied: a malformed one (stored as a fraction or
+as text, or out of range) is taken as 1, the image as stored. Pillow's warnings about damaged
+metadata (a corrupt EXIF block is read as far as it goes) are not shown.
+
 Encoding: JPEG cannot hold alpha, so RGBA is composited over white before a JPEG is written;
 PNG and WebP keep alpha. EXIF, GPS and XMP are dropped by default; the ICC profile is kept, since
-without it colours shift.
+without it colours shift. Pixels a format cannot hold (a side over JPEG's or WebP's limit) raise
+:class:`EncodeError`, checked before the encoder runs, whose message is the skip reason.
 """
 
 from __future__ import annotations
 
 import io
+import re
+import struct
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
 import numpy as np
-from PIL import Image, ImageOps
+from PIL import Image
 
 ORIENTATION = 0x0112
+#: What undoes each EXIF orientation (the same as ``ImageOps.exif_transpose``).
+_UPRIGHT = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+#: The longest side each output format can hold (libjpeg's JPEG_MAX_DIMENSION, libwebp's
+#: WEBP_MAX_DIMENSION); PNG and BMP hold any size this tool decodes.
+MAX_SIDE = {"JPEG": 65500, "WEBP": 16383}
+_NAMES = {"WEBP": "WebP"}
+#: An object's default repr (``<_io.BytesIO object at 0x7f...>``): a memory address, which a
+#: skip reason must never carry (the manifest is byte-identical across runs).
+_OBJECT_REPR = re.compile(r"\s*<[^<>]*\bat 0x[0-9a-fA-F]+>")
 
 
 class DecodeError(Exception):
     """The bytes are not an image this run accepts (the message is the skip reason)."""
+
+
+class EncodeError(Exception):
+    """The pixels cannot be written in the output format (the message is the skip reason)."""
+
+
+def error_text(exc: BaseException) -> str:
+    """A library exception's message as one line of a skip reason: no object repr (its memory
+    address would differ on every run), no line breaks."""
+    return " ".join(_OBJECT_REPR.sub("", str(exc)).split()) or type(exc).__name__
+
+
+@contextmanager
+def quiet_metadata_warnings() -> Iterator[None]:
+    """Pillow warns (a raw ``UserWarning: Corrupt EXIF data...``, once per damaged entry) about
+    metadata it reads as far as it goes; the user has nothing to act on, so nothing is shown."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        yield
+
+
+def orientation_of(exif: Image.Exif) -> int:
+    """The EXIF orientation to apply: a whole number from 1 to 8, else 1 (none)."""
+    value = exif.get(ORIENTATION, 1)
+    if isinstance(value, int) and not isinstance(value, bool) and value in _UPRIGHT:
+        return value
+    return 1
+
+
+def upright(img: Image.Image, orientation: int) -> Image.Image:
+    """``img`` as displayed under ``orientation`` (from :func:`orientation_of`)."""
+    method = _UPRIGHT.get(orientation)
+    return img if method is None else img.transpose(method)
+
+
+def check_encodable(fmt: str, height: int, width: int) -> None:
+    """Raise :class:`EncodeError` when a ``width`` x ``height`` image cannot be written as
+    ``fmt``: checked before encoding, since libjpeg prints to stderr before it fails."""
+    limit = MAX_SIDE.get(fmt)
+    if limit is not None and max(height, width) > limit:
+        name = _NAMES.get(fmt, fmt)
+        raise EncodeError(
+            f"cannot encode as {name}: {width}x{height} exceeds {name}'s limit of "
+            f"{limit} pixels a side"
+        )
 
 
 @dataclass(frozen=True)
@@ -69,7 +140,7 @@ class Decoded:
 def decode(data: bytes, formats: list[str], max_pixels: int | None = None) -> Decoded:
     """Decode ``data``; raise :class:`DecodeError` with a one-line reason on any failure."""
     try:
-        with warnings.catch_warnings():
+        with quiet_metadata_warnings():
             # A decompression bomb is refused, not merely warned about.
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             if max_pixels is not None and max_pixels > (Image.MAX_IMAGE_PIXELS or 0):
@@ -88,10 +159,12 @@ def decode(data: bytes, formats: list[str], max_pixels: int | None = None) -> De
                 fmt = str(img.format)
                 mode = img.mode
                 exif = img.getexif()
-                orientation = int(exif.get(ORIENTATION, 1) or 1)
+                orientation = orientation_of(exif)
+                if ORIENTATION in exif and exif[ORIENTATION] != orientation:
+                    # Malformed: dropped, so the EXIF can be written back (as orientation 1).
+                    del exif[ORIENTATION]
                 icc = img.info.get("icc_profile")
-                upright = ImageOps.exif_transpose(img) if orientation != 1 else img
-                picture, scaled = _normalise_mode(upright)
+                picture, scaled = _normalise_mode(upright(img, orientation))
                 if picture is not None:
                     picture = _bare(picture)
     except Image.DecompressionBombWarning as exc:
@@ -101,7 +174,7 @@ def decode(data: bytes, formats: list[str], max_pixels: int | None = None) -> De
     except Image.UnidentifiedImageError:
         raise DecodeError(f"not an image in an accepted format ({', '.join(formats)})") from None
     except (OSError, SyntaxError, ValueError, EOFError, MemoryError) as exc:
-        raise DecodeError(f"cannot decode: {exc}") from None
+        raise DecodeError(f"cannot decode: {error_text(exc)}") from None
     return Decoded(picture, scaled, fmt, mode, orientation, frames, icc, exif)
 
 
@@ -151,20 +224,41 @@ def encoder_settings(fmt: str, quality: int) -> dict[str, Any]:
     return {"format": fmt}
 
 
+def kept_exif(exif: Image.Exif) -> bytes:
+    """The EXIF block an output carries when metadata is kept: ``exif`` with its orientation
+    reset to 1, since the pixels are already upright. Raise :class:`EncodeError` when Pillow
+    cannot write it back (a damaged tag it read but cannot serialise)."""
+    try:
+        with quiet_metadata_warnings():
+            # A copy loaded from bytes: update() would copy the GPS/Exif sub-IFD offsets
+            # without the data they point into, and tobytes() then fails.
+            kept = Image.Exif()
+            kept.load(exif.tobytes())
+            kept[ORIENTATION] = 1
+            return kept.tobytes()
+    except (struct.error, TypeError, ValueError, KeyError, OSError) as exc:
+        raise EncodeError(
+            f"cannot write its EXIF back: {error_text(exc)} (strip_metadata: true would drop it)"
+        ) from None
+
+
 def encode(
     image: np.ndarray | Image.Image,
     settings: dict[str, Any],
     icc_profile: bytes | None = None,
-    exif: Image.Exif | None = None,
+    exif: Image.Exif | bytes | None = None,
 ) -> bytes:
     """Encode ``image`` (an array, or a Pillow image in L, RGB or RGBA: the same pixels give the
     same bytes) with ``settings`` (from :func:`encoder_settings`). ``exif`` is written only when
-    given (metadata kept), with its orientation reset since the pixels are already upright."""
+    given (metadata kept): an ``Image.Exif`` goes through :func:`kept_exif`, bytes are its result.
+    Raise :class:`EncodeError` when the format cannot hold the image."""
     fmt = settings["format"]
     if isinstance(image, Image.Image):
+        check_encodable(fmt, image.height, image.width)
         img = image
         channels = len(img.getbands())
     else:
+        check_encodable(fmt, image.shape[0], image.shape[1])
         channels = image.shape[2]
         if channels == 1:
             img = Image.fromarray(image[:, :, 0], "L")
@@ -180,12 +274,12 @@ def encode(
     if icc_profile and fmt in ("JPEG", "PNG", "WEBP", "TIFF"):
         options["icc_profile"] = icc_profile
     if exif is not None and fmt in ("JPEG", "PNG", "WEBP", "TIFF"):
-        # A copy loaded from bytes: update() would copy the GPS/Exif sub-IFD offsets without the
-        # data they point into, and tobytes() then fails.
-        kept = Image.Exif()
-        kept.load(exif.tobytes())
-        kept[ORIENTATION] = 1
-        options["exif"] = kept.tobytes()
+        options["exif"] = exif if isinstance(exif, bytes) else kept_exif(exif)
     buffer = io.BytesIO()
-    img.save(buffer, format=fmt, **options)
+    try:
+        img.save(buffer, format=fmt, **options)
+    except (OSError, ValueError, struct.error) as exc:
+        # A limit found by the encoder itself; the buffer is in memory, so not a disk error.
+        name = _NAMES.get(fmt, fmt)
+        raise EncodeError(f"cannot encode as {name}: {error_text(exc)}") from None
     return buffer.getvalue()

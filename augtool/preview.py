@@ -25,10 +25,17 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFont, ImageOps
+from PIL import Image, ImageDraw, ImageFont
 
 from augtool.atomic import write_atomic
-from augtool.codecs import ORIENTATION, DecodeError, decode
+from augtool.codecs import (
+    DecodeError,
+    decode,
+    error_text,
+    orientation_of,
+    quiet_metadata_warnings,
+    upright,
+)
 from augtool.discovery import Dataset, Source
 from augtool.errors import InputError, OutputError, ParamError, WriteError
 from augtool.plan import variant_seed
@@ -211,17 +218,18 @@ def draft_decode(data: bytes, formats: list[str], tile: int = TILE) -> tuple[np.
     (``Image.draft``: 1/2 to 1/8 of the DCT work), EXIF orientation applied. Never for variants,
     whose pixels must be expand's."""
     try:
-        with Image.open(io.BytesIO(data), formats=formats) as img:
+        with quiet_metadata_warnings(), Image.open(io.BytesIO(data), formats=formats) as img:
             if img.format != "JPEG":
                 return full_decode(data, formats)
             width, height = img.size
-            if img.getexif().get(ORIENTATION, 1) in (5, 6, 7, 8):  # a quarter turn
+            orientation = orientation_of(img.getexif())  # as expand applies it
+            if orientation in (5, 6, 7, 8):  # a quarter turn
                 width, height = height, width
             img.draft("RGB" if img.mode == "RGB" else None, (tile, tile))
-            upright = ImageOps.exif_transpose(img)
-            shown = upright.convert("L" if upright.mode == "L" else "RGB")
+            turned = upright(img, orientation)
+            shown = turned.convert("L" if turned.mode == "L" else "RGB")
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
-        raise DecodeError(f"cannot decode: {exc}") from None
+        raise DecodeError(f"cannot decode: {error_text(exc)}") from None
     array = np.asarray(shown)
     return (array[:, :, None] if array.ndim == 2 else array), [height, width]
 

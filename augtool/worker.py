@@ -21,7 +21,15 @@ import numpy as np
 from augtool.allocator import keep_freed_memory
 from augtool.atomic import link_atomic, write_atomic
 from augtool.canonical import canonical_sha256
-from augtool.codecs import Decoded, DecodeError, decode, encode, encoder_settings
+from augtool.codecs import (
+    Decoded,
+    DecodeError,
+    EncodeError,
+    decode,
+    encode,
+    encoder_settings,
+    kept_exif,
+)
 from augtool.plan import Task
 from augtool.runstate import Stat, TaskResult, stat_of
 from augtool.transforms import Step, kernels, run
@@ -125,6 +133,13 @@ def process_task(task: Task, ctx: JobContext, previous: list[Record] | None = No
         except AnnotationError as exc:
             result.records = [skipped(source.path, str(exc), source_sha)]
             return result
+    exif = None  # the EXIF block every variant carries when metadata is kept, made once
+    try:
+        if not ctx.strip_metadata and decoded.exif is not None:
+            exif = kept_exif(decoded.exif)
+    except EncodeError as exc:
+        result.records = [skipped(source.path, str(exc), source_sha)]
+        return result
     base: Record = {
         "type": "file",
         "split": source.split,
@@ -132,7 +147,11 @@ def process_task(task: Task, ctx: JobContext, previous: list[Record] | None = No
         "source": {"path": source.path, "sha256": source_sha},
     }
     records: list[Record] = []
+    # What this task has written so far: removed if a variant cannot be encoded, since the
+    # source is then skipped and none of its files may be left unlisted.
+    made: list[Path] = []
     if task.original is not None:
+        made.append(out_root / task.original)
         how = _write_original(source_file, out_root / task.original, data, ctx.originals)
         records.append(
             {
@@ -163,18 +182,18 @@ def process_task(task: Task, ctx: JobContext, previous: list[Record] | None = No
         records.append(
             _label_record(base, source, label, next(labels), task.original, label[0], None, None)
         )
+        made.append(out_root / records[-1]["path"])
         write_atomic(out_root / records[-1]["path"], label[0])
     settings = encoder_settings(task.encoder, ctx.quality)
-    exif = None if ctx.strip_metadata else decoded.exif
     for index, (path, seed) in enumerate(zip(task.variants, task.seeds, strict=True)):
-        image, steps = _render(decoded, ctx.steps, seed)
-        if image is None:  # no pixel changed: encode the decoded picture itself
-            same = decoded.picture if decoded.picture is not None else decoded.image
-            encoded = encode(same, settings, decoded.icc_profile, exif)
-            size = list(decoded.size)
-        else:
-            encoded = encode(image, settings, decoded.icc_profile, exif)
-            size = [int(image.shape[0]), int(image.shape[1])]
+        try:
+            encoded, size, steps = _encoded_variant(decoded, ctx.steps, seed, settings, exif)
+        except EncodeError as exc:
+            for written_path in made:
+                written_path.unlink(missing_ok=True)
+            result.records = [skipped(source.path, str(exc), source_sha)]
+            return result
+        made.append(out_root / path)
         write_atomic(out_root / path, encoded)
         if targets is not None and task.coco is not None:
             coco, dropped = _moved_coco(task.coco, targets, steps, ctx)
@@ -185,6 +204,7 @@ def process_task(task: Task, ctx: JobContext, previous: list[Record] | None = No
             written, extra = _moved_labels(targets, steps, ctx)
             record = _label_record(base, source, label, next(labels), path, written, index, seed)
             record.update(extra)
+            made.append(out_root / record["path"])
             write_atomic(out_root / record["path"], written)
             records.append(record)
         records.append(
@@ -410,6 +430,23 @@ def _render(
     array = decoded.image
     image, records = render_variant(array, steps, seed)
     return (None if image is array else image), records
+
+
+def _encoded_variant(
+    decoded: Decoded,
+    steps: tuple[Step, ...],
+    seed: int,
+    settings: dict[str, Any],
+    exif: bytes | None,
+) -> tuple[bytes, list[int], list[Record]]:
+    """One variant's file bytes, its (height, width) and its step records; raise
+    :class:`EncodeError` when its pixels cannot be written in the output format."""
+    image, records = _render(decoded, steps, seed)
+    if image is None:  # no pixel changed: encode the decoded picture itself
+        same = decoded.picture if decoded.picture is not None else decoded.image
+        return encode(same, settings, decoded.icc_profile, exif), list(decoded.size), records
+    encoded = encode(image, settings, decoded.icc_profile, exif)
+    return encoded, [int(image.shape[0]), int(image.shape[1])], records
 
 
 def skipped(path: str, reason: str, sha256: str | None = None) -> Record:

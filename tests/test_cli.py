@@ -6,6 +6,7 @@ import errno
 import hashlib
 import json
 import os
+import struct
 import subprocess
 import sys
 from pathlib import Path
@@ -662,3 +663,63 @@ def test_exif_kept_with_orientation_reset(tmp_path: Path) -> None:
     assert img.info.get("icc_profile") == icc
     (record,) = files_by_path(out).values()
     assert record["metadata"] == "kept"
+
+
+def exif_block(*entries: tuple[int, int, int, bytes]) -> bytes:
+    """A little-endian EXIF block with one IFD of (tag, type, count, 4-byte value or offset)
+    entries; with one entry, data appended to the block starts at offset 26."""
+    ifd = struct.pack("<H", len(entries))
+    for tag, kind, count, value in entries:
+        ifd += struct.pack("<HHI", tag, kind, count) + value
+    return b"Exif\x00\x00II*\x00" + struct.pack("<I", 8) + ifd + struct.pack("<I", 0)
+
+
+RATIONAL_6 = exif_block((ORIENTATION, 5, 1, struct.pack("<I", 26))) + struct.pack("<II", 6, 1)
+ASCII_6 = exif_block((ORIENTATION, 2, 2, b"6\x00\x00\x00"))
+SHORT_9 = exif_block((ORIENTATION, 3, 1, struct.pack("<HH", 9, 0)))
+
+
+@pytest.mark.parametrize("exif", [RATIONAL_6, ASCII_6, SHORT_9], ids=["rational", "ascii", "nine"])
+@pytest.mark.parametrize("strip", [True, False])
+def test_malformed_exif_orientation_is_taken_as_1(tmp_path: Path, exif: bytes, strip: bool) -> None:
+    """Only a whole number from 1 to 8 is an orientation: anything else leaves the image as
+    stored (and is written back as 1 when metadata is kept), never aborts the run."""
+    root = flat_input(tmp_path, "photo.jpg", rgb(4), exif=exif)
+    out = run_identity(tmp_path, root, "jpeg", strip=strip)
+    img = only_variant(out)
+    assert img.size == SIZE  # not turned
+    assert img.getexif().get(ORIENTATION) == (None if strip else 1)
+    (record,) = files_by_path(out).values()
+    assert record["decoded"]["orientation"] == 1
+
+
+@pytest.mark.parametrize("strip", [True, False])
+def test_corrupt_exif_block_warns_nothing(tmp_path: Path, strip: bool) -> None:
+    """Pillow reads a damaged EXIF block as far as it goes and warns (a raw multi-line
+    ``UserWarning: Corrupt EXIF data``) once per bad entry; the user is shown nothing (warnings
+    are errors under pytest, so one that escaped would fail the run here)."""
+    # An orientation of 6, then an Exif sub-IFD pointer to offset 500, past the block's end.
+    exif = exif_block(
+        (ORIENTATION, 3, 1, struct.pack("<HH", 6, 0)), (0x8769, 4, 1, struct.pack("<I", 500))
+    )
+    root = flat_input(tmp_path, "photo.jpg", rgb(5), exif=exif)
+    out = run_identity(tmp_path, root, "jpeg", strip=strip)
+    assert only_variant(out).size == (SIZE[1], SIZE[0])  # the orientation read is applied
+    (record,) = files_by_path(out).values()
+    assert record["decoded"]["orientation"] == 6
+
+
+def test_exif_that_cannot_be_written_back_skips_the_source(tmp_path: Path) -> None:
+    # ResolutionUnit stored as text: Pillow reads it, but cannot write it back.
+    exif = exif_block((0x0128, 2, 2, b"x\x00\x00\x00"))
+    root = flat_input(tmp_path, "photo.jpg", rgb(6), exif=exif)
+    out = tmp_path / "out"
+    result = invoke("expand", identity_recipe(tmp_path, "jpeg", strip=False), root, "-o", out)
+    assert result.exit_code == 0, result.output
+    (skip,) = [r for r in manifest(out) if r["type"] == "skipped"]
+    assert skip["path"] == "photo.jpg"
+    assert skip["reason"] == (
+        "cannot write its EXIF back: required argument is not an integer "
+        "(strip_metadata: true would drop it)"
+    )
+    assert sorted(p.name for p in out.glob("photo*")) == []

@@ -236,6 +236,135 @@ def test_decompression_bomb_is_refused(tmp_path: Path, train: Path, limit: int) 
     assert not (out / "good__v00.jpg").exists()
 
 
+# --- images the output format cannot hold --------------------------------------------------
+
+
+def expand_recipe(tmp_path: Path, root: Path, recipe: str) -> Path:
+    """Expand with ``recipe``; the run must succeed and its manifest validate."""
+    (tmp_path / "limits.yaml").write_text(recipe)
+    out = tmp_path / "out"
+    result = invoke("expand", tmp_path / "limits.yaml", root, "-o", out)
+    assert result.exit_code == 0, result.output
+    check = invoke("validate", "manifest", out / "manifest.jsonl")
+    assert check.exit_code == 0, check.output  # nothing left unlisted
+    return out
+
+
+def outputs_of(out: Path, stem: str) -> list[str]:
+    return sorted(p.name for p in out.rglob(f"{stem}*"))
+
+
+@pytest.mark.parametrize(
+    ("fmt", "width", "reason"),
+    [
+        (
+            "webp",
+            16384,
+            "cannot encode as WebP: 16384x1 exceeds WebP's limit of 16383 pixels a side",
+        ),
+        (
+            "jpeg",
+            65501,
+            "cannot encode as JPEG: 65501x1 exceeds JPEG's limit of 65500 pixels a side",
+        ),
+    ],
+)
+def test_image_too_large_for_the_output_format_is_skipped(
+    tmp_path: Path, train: Path, fmt: str, width: int, reason: str
+) -> None:
+    Image.new("RGB", (width, 1), (9, 9, 9)).save(train / "pano.png")
+    recipe = f"version: 1\nvariants: 2\noutput: {{format: {fmt}}}\npipeline:\n  - hflip: {{}}\n"
+    out = expand_recipe(tmp_path, train, recipe)
+    assert skipped(out) == {"pano.png": reason}
+    assert outputs_of(out, "pano") == []  # not even its original: a skipped source has no files
+    ext = "jpg" if fmt == "jpeg" else fmt
+    assert outputs_of(out, "good") == ["good.jpg", f"good__v00.{ext}", f"good__v01.{ext}"]
+
+
+def test_encoder_limit_leaves_no_stderr_noise_and_exit_0(tmp_path: Path, train: Path) -> None:
+    """libjpeg prints "Maximum supported image dimension is 65500 pixels" to the process's
+    stderr before it fails: the limit is checked before the encoder runs."""
+    Image.new("RGB", (70000, 1)).save(train / "pano.png")
+    (tmp_path / "j.yaml").write_text(
+        "version: 1\nvariants: 1\noutput: {format: jpeg}\npipeline:\n  - hflip: {p: 1}\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "augtool", "expand", str(tmp_path / "j.yaml"), str(train),
+         "-o", str(tmp_path / "out"), "--quiet"],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+    assert list(skipped(tmp_path / "out")) == ["pano.png"]
+
+
+def test_variant_over_the_limit_midway_removes_the_sources_written_files(
+    tmp_path: Path, train: Path
+) -> None:
+    """Variants 0 and 1 fit in a JPEG, variant 2 does not: the source is skipped, and the
+    original and the two variants already written are removed (validate would flag them)."""
+    recipe = """\
+version: 1
+seed: 5
+variants: 3
+output: {format: jpeg}
+pipeline:
+  - one_of:
+      transforms:
+        - resize: {size: [10, 10]}
+        - resize: {size: [1, 70000]}
+"""
+    from augtool.plan import variant_seed
+    from augtool.recipe.model import load_recipe
+    from augtool.worker import render_variant
+
+    (tmp_path / "r.yaml").write_text(recipe)
+    steps = load_recipe(tmp_path / "r.yaml").steps
+    image = np.zeros((SIZE[1], SIZE[0], 3), np.uint8)
+    seeds = [variant_seed(5, "good.jpg", i) for i in range(3)]
+    widths = [render_variant(image, steps, seed)[0].shape[1] for seed in seeds]
+    assert widths == [10, 10, 70000]  # the case under test: a failure after two writes
+    out = expand_recipe(tmp_path, train, recipe)
+    assert skipped(out) == {
+        "good.jpg": "cannot encode as JPEG: 70000x1 exceeds JPEG's limit of 65500 pixels a side"
+    }
+    assert outputs_of(out, "good") == []
+
+
+def test_jpeg_compression_over_the_jpeg_limit_is_skipped(tmp_path: Path, train: Path) -> None:
+    Image.new("RGB", (65501, 1)).save(train / "pano.png")
+    recipe = "version: 1\nvariants: 1\npipeline:\n  - jpeg_compression: {}\n"
+    out = expand_recipe(tmp_path, train, recipe)
+    assert skipped(out) == {
+        "pano.png": "jpeg_compression: cannot encode as JPEG: 65501x1 exceeds JPEG's limit of "
+        "65500 pixels a side"
+    }
+    assert outputs_of(out, "pano") == []
+    assert outputs_of(out, "good") == ["good.jpg", "good__v00.jpg"]
+
+
+def test_skip_reasons_never_carry_an_object_repr() -> None:
+    from augtool.codecs import error_text
+
+    exc = OSError("cannot identify image file <_io.BytesIO object at 0x7f3a2c1e9f30>")
+    assert error_text(exc) == "cannot identify image file"
+    assert error_text(ValueError("Corrupt EXIF data.  Expecting\n12 bytes")) == (
+        "Corrupt EXIF data. Expecting 12 bytes"
+    )
+
+
+def test_an_encoder_error_past_the_known_limits_is_an_encode_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The limits are checked first; an error the encoder finds itself is caught too."""
+    from augtool import codecs
+
+    monkeypatch.setattr(codecs, "MAX_SIDE", {})
+    settings = codecs.encoder_settings("WEBP", 90)
+    with pytest.raises(codecs.EncodeError, match=r"^cannot encode as WebP: .*16383"):
+        codecs.encode(np.zeros((1, 16384, 3), np.uint8), settings)
+
+
 # --- failed writes ---------------------------------------------------------------------------
 
 

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageFilter
 
+from augtool.codecs import EncodeError, check_encodable
 from augtool.errors import ParamError
 from augtool.transforms import kernels
 from augtool.transforms.base import Params, Shape, Transform, integers, register, uniform
@@ -288,6 +289,10 @@ class JpegCompression(Transform):
 
     @staticmethod
     def apply(image: np.ndarray, params: Params) -> np.ndarray:
+        try:
+            check_encodable("JPEG", image.shape[0], image.shape[1])
+        except EncodeError as exc:
+            raise EncodeError(f"jpeg_compression: {exc}") from None
         colour, alpha = split_alpha(image)
         buffer = io.BytesIO()
         # Pillow's default chroma subsampling; optimize only changes the Huffman tables, not pixels.
