@@ -214,6 +214,36 @@ def test_masks_stay_aligned_with_their_image(tmp_path: Path) -> None:
         assert np.count_nonzero(image & (moved == 3)) / union > 0.9
 
 
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (b"", "masks/obj.png: not a PNG mask"),
+        (b"\x89PNG\r\n\x1a\n" + b"\x00" * 8, "masks/obj.png: not a PNG mask"),
+    ],
+    ids=["empty", "bad-chunk"],
+)
+def test_a_mask_that_does_not_decode_skips_its_image_with_a_stable_reason(
+    tmp_path: Path, content: bytes, reason: str
+) -> None:
+    """Pillow's message names the buffer it read (``<_io.BytesIO object at 0x7f...>``): a
+    memory address in the reason would make every run's manifest differ."""
+    source = tmp_path / "in"
+    (source / "images").mkdir(parents=True)
+    (source / "masks").mkdir()
+    Image.fromarray(picture()).save(source / "images/obj.png")
+    (source / "masks/obj.png").write_bytes(content)
+    out, records = expand(tmp_path, source)
+    first = (out / "manifest.jsonl").read_bytes()
+    (skip,) = [r for r in records if r["type"] == "skipped"]
+    assert skip["path"] == "images/obj.png"
+    assert skip["reason"].startswith(reason)
+    assert " at 0x" not in skip["reason"]
+    rerun = tmp_path / "again"
+    rerun.mkdir()
+    again, _ = expand(rerun, source)
+    assert again.joinpath("manifest.jsonl").read_bytes() == first
+
+
 def test_a_label_line_that_does_not_parse_skips_its_image(tmp_path: Path) -> None:
     source = make_yolo(tmp_path / "in")
     (source / "labels/train/obj.txt").write_text("0 0.5 0.5 0.2 0.2\n0 0.5 oops 0.2 0.2\n")

@@ -10,6 +10,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from augtool.annotations.base import AnnotationError, LabelFormat
+from augtool.codecs import error_text
 from augtool.targets import Targets
 
 
@@ -29,8 +30,10 @@ class MaskFormat(LabelFormat):
                     )
                 mask = np.array(img, dtype=np.uint8)
                 palette = img.getpalette() if img.mode == "P" else None
-        except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-            raise AnnotationError(f"{path}: not a PNG mask: {exc}") from None
+        except UnidentifiedImageError:
+            raise AnnotationError(f"{path}: not a PNG mask") from None
+        except (OSError, SyntaxError, ValueError) as exc:
+            raise AnnotationError(f"{path}: not a PNG mask: {error_text(exc)}") from None
         if mask.shape != tuple(size):
             raise AnnotationError(
                 f"{path}: the mask is {mask.shape[1]}x{mask.shape[0]}, "
