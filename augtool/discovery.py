@@ -294,8 +294,27 @@ def _is_utf8(name: str) -> bool:
     return True
 
 
+def read_refusal(root: Path, rel: str, follow_links: bool) -> str | None:
+    """Why ``expand`` does not read the file ``rel`` below ``root`` by the link rules of
+    :func:`_walk` (``None``: it does). ``validate manifest --source`` asks this of every recorded
+    source, so that it reads exactly the files ``expand`` read. Links are looked at by name
+    (lstat, readlink); nothing is opened."""
+    parts = rel.split("/")
+    for end in range(1, len(parts)):
+        folder = "/".join(parts[:end])
+        if not follow_links and os.path.islink(root / folder):
+            return f"lies behind {folder}, a symbolic link to a folder ({FOLLOW_HINT})"
+    path = root / rel
+    if os.path.islink(path):
+        return _link_refusal(path, root.resolve(), follow_links)
+    return None
+
+
+FOLLOW_HINT = "set input.follow_links: true to read it"
+
+
 def _link_refusal(path: Path, real_root: Path, follow_links: bool) -> str | None:
-    """Why a symbolic link is not read, or None when it may be."""
+    """Why a symbolic link to a file is not read, or None when it may be."""
     try:
         target = path.resolve(strict=True)
         mode = os.stat(target).st_mode
@@ -304,7 +323,7 @@ def _link_refusal(path: Path, real_root: Path, follow_links: bool) -> str | None
     if not stat.S_ISREG(mode):
         return "a symbolic link to something that is not a regular file"
     if not follow_links and real_root not in target.parents:
-        return "a symbolic link to outside the input (set input.follow_links: true to read it)"
+        return f"a symbolic link to outside the input ({FOLLOW_HINT})"
     return None
 
 

@@ -458,6 +458,8 @@ class _Checker:
         self.bytes = 0
         self.skipped = 0
         self.bad_sources: set[str] = set()
+        #: each good source's file, its links resolved (what is hashed and re-derived from)
+        self.source_files: dict[str, str] = {}
         self._previous = ""
         # SHA256SUMS is derived from the manifest: what it must hash to, line by line.
         self._sums = hashlib.sha256()
@@ -659,25 +661,28 @@ class _Checker:
                 f"same content (sha256 {sha}) as {first[1]} in split {first[0]!r}",
             )
 
-    # 7. the sources
+    # 7. the sources, read by the link rules expand read them by
     def sources(self, source_root: Path, jobs: int) -> int:
-        real_root = os.path.realpath(source_root)
+        follow_links = _mapping(_mapping(self.header.get("recipe")).get("input")).get(
+            "follow_links"
+        )
         paths: list[str] = []
         sizes: list[int] = []
-        wanted: list[tuple[str, str]] = []
+        wanted: list[tuple[str, str, str]] = []
         for rel, seen in self.sources_seen.items():
             full = os.path.join(source_root, rel)
-            problem, size = _source_problem(full, real_root)
+            problem, size, real = _source_problem(source_root, rel, follow_links is True)
             if problem is not None:
                 self.add("source", full, problem)
                 self.bad_sources.add(rel)
                 continue
-            paths.append(full)
+            self.source_files[rel] = real
+            paths.append(real)
             sizes.append(size)
-            wanted.append((rel, seen.sha256))
+            wanted.append((rel, full, seen.sha256))
         checked = 0
-        for (rel, expected), full, (found, error) in zip(
-            wanted, paths, hash_files(paths, sizes, jobs), strict=True
+        for (rel, full, expected), (found, error) in zip(
+            wanted, hash_files(paths, sizes, jobs), strict=True
         ):
             if error is not None:
                 self.add("source", full, f"FAILED open or read ({error})")
@@ -723,7 +728,7 @@ class _Checker:
                     fields["coco_source"] = coco.task_coco(rel)
             groups.setdefault(rel, []).append(fields)
         tasks = [
-            (os.path.join(source_root, rel), formats, kernels, g, rules, str(source_root))
+            (self.source_files[rel], formats, kernels, g, rules, str(source_root))
             for rel, g in groups.items()
         ]
         versions = _versions_note(self.header, kernels)
@@ -782,21 +787,31 @@ def _versions_note(header: dict[str, Any] | None, kernels: str) -> str:
     return f" (the manifest names {named}; this machine has {found})"
 
 
-def _source_problem(full: str, real_root: str) -> tuple[str | None, int]:
-    """Why a source file cannot be hashed (``None``: it can), and its size. Links are resolved
-    by name (lstat, readlink), never opened."""
+def _source_problem(source_root: Path, rel: str, follow_links: bool) -> tuple[str | None, int, str]:
+    """Why a source file cannot be hashed (``None``: it can), its size and the file to read:
+    its real path, its links resolved. A link is followed only where expand follows it (the
+    recipe's ``input.follow_links``); links are resolved by name (lstat, readlink), never
+    opened, and the real path is then opened without following a link."""
+    from augtool.discovery import read_refusal
+
+    full = os.path.join(source_root, rel)
     try:
-        info = os.lstat(full)
+        os.lstat(full)
     except FileNotFoundError:
-        return "source listed in the manifest but missing", 0
+        return "source listed in the manifest but missing", 0, full
     except OSError as exc:
-        return f"FAILED open or read ({exc.strerror or exc})", 0
+        return f"FAILED open or read ({exc.strerror or exc})", 0, full
+    refusal = read_refusal(source_root, rel, follow_links)
+    if refusal is not None:
+        return f"{refusal}; not followed (expand does not read it)", 0, full
     real = os.path.realpath(full)
-    if stat.S_ISLNK(info.st_mode) or os.path.commonpath([real, real_root]) != real_root:
-        return "source is a symbolic link or lies outside the source folder; not followed", 0
+    try:
+        info = os.lstat(real)
+    except OSError as exc:
+        return f"FAILED open or read ({exc.strerror or exc})", 0, full
     if not stat.S_ISREG(info.st_mode):
-        return "source is not a regular file", 0
-    return None, info.st_size
+        return "source is not a regular file", 0, full
+    return None, info.st_size, real
 
 
 def _choose(total: int, count: Recompute) -> list[int]:

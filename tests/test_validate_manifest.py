@@ -630,15 +630,57 @@ def test_source_changed_after_expansion(out: Path, source: Path) -> None:
 
 
 def test_source_link_out_of_the_source_folder_is_not_followed(out: Path, source: Path) -> None:
+    """The run did not set input.follow_links: a link out of the input, which expand would have
+    skipped, is not followed (even to the very bytes recorded)."""
     target = source / "train/dog/dog_2.png"
     outside = source.parent / "dog_2.png"
     shutil.move(target, outside)
     target.symlink_to(outside)
-    result = run(out, "--source", str(source))
+    result = run(out, "--source", str(source), "--recompute", "all")
     assert result.exit_code == 1
     assert problem_lines(result) == [
-        f"{target}: source is a symbolic link or lies outside the source folder; not followed"
+        f"{target}: a symbolic link to outside the input (set input.follow_links: true to read "
+        "it); not followed (expand does not read it)"
     ]
+
+
+def test_source_behind_a_folder_link_is_not_followed(out: Path, source: Path) -> None:
+    """Without input.follow_links expand does not descend into a linked folder."""
+    moved = source.parent / "dog"
+    shutil.move(source / "train/dog", moved)
+    (source / "train/dog").symlink_to(moved, target_is_directory=True)
+    result = run(out, "--source", str(source))
+    assert result.exit_code == 1
+    reason = (
+        "lies behind train/dog, a symbolic link to a folder (set input.follow_links: true to "
+        "read it); not followed (expand does not read it)"
+    )
+    assert problem_lines(result) == [
+        f"{source / 'train/dog/dog_1.png'}: {reason}",
+        f"{source / 'train/dog/dog_2.png'}: {reason}",
+    ]
+
+
+@pytest.mark.parametrize("follow_links", [False, True])
+def test_sources_read_through_links_are_verified_as_expand_read_them(
+    tmp_path: Path, follow_links: bool
+) -> None:
+    """A link inside the input is read by expand, and one to outside it with follow_links:
+    validate --source and --recompute read the same files and pass."""
+    source = make_dataset(tmp_path / "input", {"train/cat/cat_1.jpg": 1, "val/cat/cat_2.jpg": 2})
+    (source / "train/cat/alias.jpg").symlink_to("cat_1.jpg")
+    if follow_links:
+        make_image(tmp_path / "elsewhere/far.png", 3)
+        (source / "train/cat/far.png").symlink_to(tmp_path / "elsewhere/far.png")
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text(RECIPE + f"input: {{follow_links: {str(follow_links).lower()}}}\n")
+    expand(recipe, source, tmp_path / "out")
+    result = run(tmp_path / "out", "--source", str(source), "--recompute", "all", "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["skipped"] == 0
+    assert report["sources_checked"] == (4 if follow_links else 3)
+    assert report["recomputed"] == (6 if follow_links else 4)
 
 
 def reencode_and_record(
