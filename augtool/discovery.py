@@ -16,12 +16,14 @@ test), each is a split and images outside them are skipped with a reason. Withou
 the dataset is one unnamed split (``split: null``) and it is augmented.
 
 Nothing is opened here: files are told apart by ``lstat`` alone, so a FIFO or a device named like
-an image is skipped, never opened (opening a FIFO blocks forever). The walk never follows a
-symbolic link, so a link loop cannot hang it.
+an image is skipped, never opened (opening a FIFO blocks forever). A link to a folder is skipped
+with a reason, or with ``input.follow_links`` walked once per real folder, so a link loop can
+neither hang the walk nor read a file twice.
 """
 
 from __future__ import annotations
 
+import heapq
 import os
 import stat
 from collections.abc import Iterable
@@ -92,7 +94,7 @@ def discover(
     if layout == "auto":
         layout = _detect_annotated(root) or "auto"
     if layout in ("yolo", "masks"):
-        return _annotated(root, layout, candidates, links, skipped, names, augmented)
+        return _annotated(root, layout, candidates, links, skipped, names, augmented, follow_links)
     if layout == "coco":
         return _coco(root, candidates, links, skipped, augmented)
     found_splits = sorted({p.split("/", 1)[0] for p in candidates if "/" in p} & names)
@@ -139,6 +141,7 @@ def _annotated(
     skipped: list[Skip],
     names: set[str],
     augmented: set[str],
+    follow_links: bool,
 ) -> Dataset:
     """Images of a YOLO or mask dataset, each with its label file (when there is one)."""
     from augtool.annotations import FORMATS, AnnotationError
@@ -167,6 +170,12 @@ def _annotated(
             continue
         label_file = root / annotation
         has_label = label_file.is_file() and not label_file.is_symlink()
+        behind = None if follow_links else _linked_folder(root, annotation)
+        if has_label and behind is not None:
+            # The walk does not read that folder; the image is not silently left unlabelled.
+            reason = f"its labels {annotation} lie behind {behind}, a symbolic link to a folder"
+            skipped.append(Skip(rel, f"{reason} ({FOLLOW_HINT})"))
+            continue
         if layout == "masks" and not has_label:
             skipped.append(Skip(rel, f"no mask ({annotation})"))
             continue
@@ -245,44 +254,94 @@ def _walk(
 ) -> tuple[list[str], set[str], list[Skip]]:
     """Candidate files, the subset of them that are links, and the files skipped outright.
 
-    Links to folders are never descended into (no loop, no file seen twice). A link to a file is
-    read when its target is a regular file inside the input, or anywhere with ``follow_links``.
+    The input's own folders are walked first, never through a link. A link to a folder is
+    skipped with a reason; with ``follow_links`` it is walked after them instead, links in path
+    order (a heap: the same choice whatever the file system's order), each real folder once: a
+    link to a folder already walked, or to one that holds the input (a loop), is skipped with a
+    reason. A link to a file is read when its target is a regular file inside the input, or
+    anywhere with ``follow_links``.
     """
     candidates: list[str] = []
     links: set[str] = set()
     skipped: list[Skip] = []
     real_root = root.resolve()
-    for folder, dirs, files in os.walk(root, followlinks=False):
-        dirs.sort()
-        rel_folder = Path(folder).relative_to(root).as_posix()
-        prefix = "" if rel_folder == "." else rel_folder + "/"
-        for name in sorted(files):
-            if os.path.splitext(name)[1].lower() not in allowed:
-                continue
-            rel = prefix + name
-            if not _is_utf8(rel):
-                # The manifest is UTF-8 JSON: such a name cannot be recorded as it is on disk.
-                shown = os.fsencode(rel).decode("utf-8", "backslashreplace")
-                skipped.append(Skip(shown, "the file name is not valid UTF-8; rename it"))
-                continue
-            if rel.split("/", 1)[0] in RESERVED:
-                reason = f"inside {rel.split('/', 1)[0]!r}, a name augtool keeps for its own files"
+    walked: dict[Path, str] = {}  # the real path of each folder walked: where it was read
+    linked: list[str] = []  # folder links met, to walk next (with follow_links)
+
+    def walk(top: str, real_top: Path) -> None:
+        for folder, dirs, files in os.walk(root / top, followlinks=False):
+            below = Path(folder).relative_to(root / top).as_posix()
+            rel_folder = "/".join(part for part in (top, below) if part and part != ".")
+            prefix = rel_folder + "/" if rel_folder else ""
+            real_folder = real_top if below == "." else real_top / below
+            walked[real_folder] = rel_folder or "."
+            kept = []
+            for name in sorted(dirs):
+                rel = prefix + name
+                if os.path.islink(os.path.join(folder, name)):
+                    refusal = _name_refusal(rel)
+                    if refusal is not None:
+                        skipped.append(refusal)
+                    elif follow_links:
+                        heapq.heappush(linked, rel)
+                    else:
+                        skipped.append(Skip(rel, f"a symbolic link to a folder ({FOLLOW_HINT})"))
+                elif real_folder / name in walked:
+                    # Only below a linked folder: its target overlaps a folder already walked.
+                    where = walked[real_folder / name]
+                    skipped.append(Skip(rel, f"the same folder as {where}, already read"))
+                else:
+                    kept.append(name)
+            dirs[:] = kept
+            for name in sorted(files):
+                if os.path.splitext(name)[1].lower() in allowed:
+                    add_file(prefix + name, os.path.join(folder, name))
+
+    def add_file(rel: str, full: str) -> None:
+        refusal = _name_refusal(rel)
+        if refusal is not None:
+            skipped.append(refusal)
+            return
+        mode = os.lstat(full).st_mode
+        if stat.S_ISLNK(mode):
+            reason = _link_refusal(Path(full), real_root, follow_links)
+            if reason:
                 skipped.append(Skip(rel, reason))
-                continue
-            full = os.path.join(folder, name)
-            mode = os.lstat(full).st_mode
-            if stat.S_ISLNK(mode):
-                reason = _link_refusal(Path(full), real_root, follow_links)
-                if reason:
-                    skipped.append(Skip(rel, reason))
-                    continue
-                links.add(rel)
-            elif not stat.S_ISREG(mode):
-                skipped.append(Skip(rel, "not a regular file (FIFO, socket or device)"))
-                continue
-            candidates.append(rel)
+                return
+            links.add(rel)
+        elif not stat.S_ISREG(mode):
+            skipped.append(Skip(rel, "not a regular file (FIFO, socket or device)"))
+            return
+        candidates.append(rel)
+
+    walk("", real_root)
+    while linked:
+        rel = heapq.heappop(linked)
+        try:
+            real = (root / rel).resolve(strict=True)
+        except (OSError, RuntimeError):
+            skipped.append(Skip(rel, "a broken symbolic link (or a link loop)"))
+            continue
+        if real == real_root or real in real_root.parents:
+            skipped.append(Skip(rel, "a symbolic link to a folder that holds the input (a loop)"))
+        elif real in walked:
+            skipped.append(Skip(rel, f"the same folder as {walked[real]}, already read"))
+        else:
+            walk(rel, real)
     candidates.sort()
     return candidates, links, skipped
+
+
+def _name_refusal(rel: str) -> Skip | None:
+    """A file (or linked folder) skipped for its name alone, or None."""
+    if not _is_utf8(rel):
+        # The manifest is UTF-8 JSON: such a name cannot be recorded as it is on disk.
+        shown = os.fsencode(rel).decode("utf-8", "backslashreplace")
+        return Skip(shown, "the file name is not valid UTF-8; rename it")
+    top = rel.split("/", 1)[0]
+    if top in RESERVED:
+        return Skip(rel, f"inside {top!r}, a name augtool keeps for its own files")
+    return None
 
 
 def _is_utf8(name: str) -> bool:
@@ -299,11 +358,9 @@ def read_refusal(root: Path, rel: str, follow_links: bool) -> str | None:
     :func:`_walk` (``None``: it does). ``validate manifest --source`` asks this of every recorded
     source, so that it reads exactly the files ``expand`` read. Links are looked at by name
     (lstat, readlink); nothing is opened."""
-    parts = rel.split("/")
-    for end in range(1, len(parts)):
-        folder = "/".join(parts[:end])
-        if not follow_links and os.path.islink(root / folder):
-            return f"lies behind {folder}, a symbolic link to a folder ({FOLLOW_HINT})"
+    folder = None if follow_links else _linked_folder(root, rel)
+    if folder is not None:
+        return f"lies behind {folder}, a symbolic link to a folder ({FOLLOW_HINT})"
     path = root / rel
     if os.path.islink(path):
         return _link_refusal(path, root.resolve(), follow_links)
@@ -311,6 +368,16 @@ def read_refusal(root: Path, rel: str, follow_links: bool) -> str | None:
 
 
 FOLLOW_HINT = "set input.follow_links: true to read it"
+
+
+def _linked_folder(root: Path, rel: str) -> str | None:
+    """The first folder on the way to ``rel`` that is a symbolic link, or None."""
+    parts = rel.split("/")
+    for end in range(1, len(parts)):
+        folder = "/".join(parts[:end])
+        if os.path.islink(root / folder):
+            return folder
+    return None
 
 
 def _link_refusal(path: Path, real_root: Path, follow_links: bool) -> str | None:

@@ -111,6 +111,38 @@ def test_yolo_labels_follow_their_image(tmp_path: Path) -> None:
     assert not any(r["path"].startswith("labels/val/obj__") for r in records)
 
 
+@pytest.mark.parametrize("follow_links", [False, True])
+def test_yolo_labels_behind_a_linked_folder(tmp_path: Path, follow_links: bool) -> None:
+    """A labels folder that is a link is read as the images are: only with follow_links. Without
+    it, its images are skipped with the reason (never silently left unlabelled); either way
+    validate --source reads the labels where expand read them."""
+    import shutil
+
+    source = make_yolo(tmp_path / "in")
+    shutil.move(source / "labels/val", tmp_path / "val_labels")
+    (source / "labels/val").symlink_to(tmp_path / "val_labels", target_is_directory=True)
+    recipe = RECIPE.replace("variants: 6", "variants: 1")
+    out, records = expand(tmp_path, source, recipe + f"input: {{follow_links: {follow_links}}}\n")
+    skips = {r["path"]: r["reason"] for r in records if r["type"] == "skipped"}
+    hint = "(set input.follow_links: true to read it)"
+    if follow_links:
+        assert skips == {}
+        assert (out / "labels/val/obj.txt").read_bytes() == (
+            tmp_path / "val_labels/obj.txt"
+        ).read_bytes()
+    else:
+        assert skips == {
+            "images/val/obj.png": "its labels labels/val/obj.txt lie behind labels/val, a "
+            f"symbolic link to a folder {hint}",
+            "labels/val": f"a symbolic link to a folder {hint}",
+        }
+        assert not (out / "images/val/obj.png").exists()
+    result = CliRunner().invoke(
+        app, ["validate", "manifest", str(out / "manifest.jsonl"), "--source", str(source)]
+    )
+    assert result.exit_code == 0, result.output
+
+
 def test_a_box_pushed_out_of_the_image_is_dropped_and_recorded(tmp_path: Path) -> None:
     source = make_yolo(tmp_path / "in")
     recipe = """\

@@ -75,7 +75,9 @@ def expand_ok(tmp_path: Path, root: Path, extra: str = "") -> Path:
     return out
 
 
-def expand_subprocess(tmp_path: Path, root: Path) -> subprocess.CompletedProcess[str]:
+def expand_subprocess(
+    tmp_path: Path, root: Path, extra: str = "", *args: str
+) -> subprocess.CompletedProcess[str]:
     """A real process with a timeout: a hang fails the test instead of the whole suite."""
     return subprocess.run(
         [
@@ -83,11 +85,12 @@ def expand_subprocess(tmp_path: Path, root: Path) -> subprocess.CompletedProcess
             "-m",
             "augtool",
             "expand",
-            str(write_recipe(tmp_path)),
+            str(write_recipe(tmp_path, extra)),
             str(root),
             "-o",
             str(tmp_path / "out"),
             "--json",
+            *args,
         ],
         capture_output=True,
         text=True,
@@ -207,6 +210,63 @@ def test_directory_symlink_loop_does_not_hang(tmp_path: Path, train: Path) -> No
         "sub/inner__v00.jpg",
         "sub/inner__v01.jpg",
     }
+
+
+def split_dataset_with_linked_val(tmp_path: Path) -> Path:
+    """train/ in the input; val/ a link to a folder outside it, holding one image and links
+    back: to the input (a loop), to itself (a loop through the link), to train (read already)."""
+    root = tmp_path / "data"
+    (root / "train").mkdir(parents=True)
+    (root / "train/a.jpg").write_bytes(jpeg_bytes(1))
+    store = tmp_path / "store/val"
+    (store / "deep").mkdir(parents=True)
+    (store / "b.jpg").write_bytes(jpeg_bytes(2))
+    (store / "deep/c.jpg").write_bytes(jpeg_bytes(3))
+    (root / "val").symlink_to("../store/val", target_is_directory=True)
+    (store / "up").symlink_to(root, target_is_directory=True)
+    (store / "deep/again").symlink_to("..", target_is_directory=True)
+    (root / "train_too").symlink_to("train", target_is_directory=True)
+    return root
+
+
+def test_linked_folder_is_skipped_with_a_reason(tmp_path: Path) -> None:
+    """Not descended into without follow_links, and not silently dropped: one record for the
+    folder, which --strict counts."""
+    root = split_dataset_with_linked_val(tmp_path)
+    proc = expand_subprocess(tmp_path, root, "", "--strict")
+    assert proc.returncode == 1, proc.stderr
+    reason = "a symbolic link to a folder (set input.follow_links: true to read it)"
+    assert skipped(tmp_path / "out") == {"train_too": reason, "val": reason}
+    written = {r["path"] for r in records(tmp_path / "out") if r["type"] == "file"}
+    assert written == {"train/a.jpg", "train/a__v00.jpg", "train/a__v01.jpg"}
+    check = invoke("validate", "manifest", tmp_path / "out/manifest.jsonl", "--source", root)
+    assert check.exit_code == 0, check.output
+
+
+def test_linked_folder_is_walked_with_follow_links(tmp_path: Path) -> None:
+    """With follow_links the linked split is read; each real folder once, in path order, so
+    loops end and nothing is read twice; validate --source agrees."""
+    root = split_dataset_with_linked_val(tmp_path)
+    proc = expand_subprocess(tmp_path, root, "input: {follow_links: true}\n")
+    assert proc.returncode == 0, proc.stderr
+    out = tmp_path / "out"
+    assert skipped(out) == {
+        "train_too": "the same folder as train, already read",
+        "val/deep/again": "the same folder as val, already read",
+        "val/up": "a symbolic link to a folder that holds the input (a loop)",
+    }
+    files = {r["path"]: r["split"] for r in records(out) if r["type"] == "file"}
+    assert files == {
+        "train/a.jpg": "train",
+        "train/a__v00.jpg": "train",
+        "train/a__v01.jpg": "train",
+        "val/b.jpg": "val",
+        "val/deep/c.jpg": "val",
+    }
+    check = invoke(
+        "validate", "manifest", out / "manifest.jsonl", "--source", root, "--recompute", "all"
+    )
+    assert check.exit_code == 0, check.output
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root reads a chmod 000 file anyway")

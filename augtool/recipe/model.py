@@ -106,7 +106,8 @@ INPUT_FIELDS = (
         "follow_links",
         Bool(),
         False,
-        "read symbolic links that point outside the input folder (links inside it are read)",
+        "read symbolic links that point outside the input folder (links to files inside it are "
+        "read) and descend into linked folders",
     ),
 )
 OUTPUT_FIELDS = (
