@@ -170,6 +170,12 @@ def _annotated(
             continue
         label_file = root / annotation
         has_label = label_file.is_file() and not label_file.is_symlink()
+        if not has_label and os.path.lexists(label_file):
+            # A link or a FIFO where the labels should be: never read, and never taken for an
+            # image without labels either.
+            kind = "a symbolic link" if label_file.is_symlink() else "not a regular file"
+            skipped.append(Skip(rel, f"its labels {annotation} are {kind}, which is not read"))
+            continue
         behind = None if follow_links else _linked_folder(root, annotation)
         if has_label and behind is not None:
             # The walk does not read that folder; the image is not silently left unlabelled.

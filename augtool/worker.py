@@ -96,8 +96,13 @@ def process_task(task: Task, ctx: JobContext, previous: list[Record] | None = No
     if source.annotation is not None and task.coco is None:
         try:
             label_data, label_stat = read_stable(Path(ctx.input_root) / source.annotation)
-        except (OSError, SourceChanged) as exc:
-            reason = f"cannot read its labels {source.annotation}: {exc}"
+        except SourceChanged:
+            reason = f"its labels {source.annotation} changed while they were being read"
+            result.records = [skipped(source.path, reason, source_sha)]
+            return result
+        except OSError as exc:
+            # The error's own text names the absolute path, which the manifest never holds.
+            reason = f"cannot read its labels {source.annotation}: {exc.strerror or 'not a file'}"
             result.records = [skipped(source.path, reason, source_sha)]
             return result
         label = (label_data, hashlib.sha256(label_data).hexdigest())

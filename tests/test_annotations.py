@@ -690,3 +690,16 @@ def test_coco_to_targets_refuses_what_it_cannot_move() -> None:
     ann = {"id": 4, "bbox": [0, 0, 5, 5], "keypoints": [1, 2]}
     with pytest.raises(AnnotationError, match=r"^x.json: a.jpg: annotation 4: keypoints must"):
         to_targets([ann], (10, 10), "x.json: a.jpg")
+
+
+def test_a_label_file_that_is_a_link_skips_its_image_not_leaves_it_unlabelled(
+    tmp_path: Path,
+) -> None:
+    source = yolo_pair(tmp_path / "in", "0 0.5 0.5 0.2 0.2\n")
+    label = source / "labels/train/a.txt"
+    label.rename(source / "elsewhere.txt")
+    label.symlink_to(source / "elsewhere.txt")
+    _, records = expand(tmp_path, source, "version: 1\nvariants: 1\npipeline: []\n")
+    (skip,) = [r for r in records if r["type"] == "skipped"]
+    assert skip["path"] == "images/train/a.png"
+    assert skip["reason"] == "its labels labels/train/a.txt are a symbolic link, which is not read"
