@@ -364,6 +364,90 @@ def test_validate_recipe_rejects_a_bad_one_with_one_error_line(tmp_path: Path) -
     )
 
 
+NON_FINITE = {
+    "variants inf": ("variants: .inf", "1:11: variants: value must be a finite number, got inf"),
+    "variants nan": ("variants: .nan", "1:11: variants: value must be a finite number, got nan"),
+    "seed inf": ("seed: .inf", "1:7: seed: value must be a finite number, got inf"),
+    "seed -inf": ("seed: -.inf", "1:7: seed: value must be a finite number, got -inf"),
+    "quality nan": (
+        "output: {quality: .nan}",
+        "1:19: output.quality: value must be a finite number, got nan",
+    ),
+    "max_pixels inf": (
+        "input: {max_pixels: .inf}",
+        "1:21: input.max_pixels: value must be a finite number, got inf",
+    ),
+    "size inf": (
+        "pipeline: [random_resized_crop: {size: .inf}]",
+        "1:40: random_resized_crop: parameter 'size': value must be a finite number, got inf",
+    ),
+    "size with nan": (
+        "pipeline: [random_resized_crop: {size: [.nan, 8]}]",
+        "1:40: random_resized_crop: parameter 'size': value must be a finite number, got nan",
+    ),
+    "fill nan": (
+        "pipeline: [rotate: {limit: 10, fill: .nan}]",
+        "1:38: rotate: parameter 'fill': value must be a finite number, got nan",
+    ),
+    "fill with inf": (
+        "pipeline: [rotate: {limit: 10, fill: [0, .inf, 0]}]",
+        "1:38: rotate: parameter 'fill': value must be a finite number, got inf",
+    ),
+    "erasing value nan": (
+        "pipeline: [random_erasing: {value: .nan}]",
+        "1:36: random_erasing: parameter 'value': value must be a finite number, got nan",
+    ),
+    "rot90 k inf": (
+        "pipeline: [rot90: {k: .inf}]",
+        "1:23: rot90: parameter 'k': value must be a finite number, got inf",
+    ),
+    "resize size inf": (
+        "pipeline: [resize: {size: .inf}]",
+        "1:27: resize: parameter 'size': value must be a finite number, got inf",
+    ),
+    "padding nan": (
+        "pipeline: [pad: {padding: .nan}]",
+        "1:27: pad: parameter 'padding': value must be a finite number, got nan",
+    ),
+    "whole-number range inf": (
+        "pipeline: [coarse_dropout: {num_holes_range: [1, .inf]}]",
+        "1:46: coarse_dropout: parameter 'num_holes_range': "
+        "range bound must be a finite number, got inf",
+    ),
+    "size beyond a float": (
+        f"pipeline: [random_resized_crop: {{size: {10**400}}}]",
+        "1:40: random_resized_crop: parameter 'size': value is too large, "
+        "got a number of 401 digits",
+    ),
+    "range bound beyond a float": (
+        f"pipeline: [rotate: {{limit: {10**400}}}]",
+        "1:28: rotate: parameter 'limit': range bound is too large, got a number of 401 digits",
+    ),
+    "probability beyond a float": (
+        f"pipeline: [hflip: {{p: {10**400}}}]",
+        "1:23: hflip: parameter 'p': value is too large, got a number of 401 digits",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(NON_FINITE), ids=list(NON_FINITE))
+def test_validate_recipe_refuses_non_finite_numbers(tmp_path: Path, case: str) -> None:
+    """inf, nan (and whole numbers beyond a float) once crashed int() with a traceback."""
+    line, expected = NON_FINITE[case]
+    path = write(tmp_path, f"{line}\nversion: 1\n")
+    result = CliRunner().invoke(app, ["validate", "recipe", str(path)])
+    assert result.exit_code == 2, result.output
+    assert result.stdout == ""
+    assert result.stderr == f"Error: {path}:{expected}\n"
+
+
+def test_the_largest_seed_is_accepted_exactly(tmp_path: Path) -> None:
+    """2**63 - 1 once failed its whole-number check: as a float it rounds to 2**63."""
+    assert load_text(tmp_path, f"version: 1\nseed: {2**63 - 1}\n").seed == 2**63 - 1
+    message = error_of(tmp_path, f"version: 1\nseed: {2**63}\n")
+    assert message.endswith(f":2:7: seed: value must be <= {2**63 - 1}, got {2**63}")
+
+
 def test_validate_recipe_missing_file(tmp_path: Path) -> None:
     path = tmp_path / "missing.yaml"
     result = CliRunner().invoke(app, ["validate", "recipe", str(path)])

@@ -16,7 +16,16 @@ from augtool.transforms.imaging import (
     fill_value,
     resize_image,
 )
-from augtool.transforms.params import Choice, Fill, IntSet, Param, Range, Size
+from augtool.transforms.params import (
+    Choice,
+    Fill,
+    IntSet,
+    Param,
+    Range,
+    Size,
+    check_finite,
+    is_whole,
+)
 from augtool.transforms.warp import (
     WARP_INTERPOLATIONS,
     Geometry,
@@ -474,6 +483,7 @@ class ResizeSize:
         )
 
     def __call__(self, value: Any) -> int | list[int]:
+        check_finite(value)
         if _whole(value, 1):
             return int(value)
         if (
@@ -486,13 +496,7 @@ class ResizeSize:
 
 
 def _whole(value: Any, minimum: int) -> bool:
-    return (
-        isinstance(value, (int, float))
-        and not isinstance(value, bool)
-        and math.isfinite(value)
-        and float(value) == int(value)
-        and value >= minimum
-    )
+    return is_whole(value) and value >= minimum
 
 
 def resize_target(height: int, width: int, size: int | list[int]) -> list[int]:
@@ -558,6 +562,7 @@ class Padding:
         )
 
     def __call__(self, value: Any) -> list[int]:
+        check_finite(value)
         if _whole(value, 0):
             return [int(value)] * 4
         if isinstance(value, (list, tuple)) and all(_whole(v, 0) for v in value):

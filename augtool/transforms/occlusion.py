@@ -16,7 +16,7 @@ import numpy as np
 from augtool.errors import ParamError
 from augtool.transforms.base import Params, Shape, Transform, integers, register, uniform
 from augtool.transforms.imaging import fill_value
-from augtool.transforms.params import Fill, Param, Range
+from augtool.transforms.params import Fill, Param, Range, check_finite
 
 FAMILY = "occlusion"
 
@@ -95,6 +95,7 @@ class EraseValue:
     def __call__(self, value: Any) -> int | list[int] | str:
         if value == "random":
             return "random"
+        check_finite(value)
         try:
             return Fill()(value)
         except ParamError:

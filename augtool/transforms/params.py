@@ -9,6 +9,7 @@ recipe loader adds the file, line and column. Canonical forms are plain JSON val
 from __future__ import annotations
 
 import math
+import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,9 +20,31 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
+def is_whole(value: Any) -> bool:
+    """A number without a fraction. An int is whole however large (``float()`` of it may
+    overflow); inf and nan are not whole."""
+    return _is_number(value) and (isinstance(value, int) or value.is_integer())
+
+
+def check_finite(value: Any, what: str = "value") -> None:
+    """Refuse inf and nan, alone or in a list, in the words every numeric kind uses. A whole
+    number too large for a float is refused too: the arithmetic and ``float()`` after this
+    check would overflow on it."""
+    for item in value if isinstance(value, (list, tuple)) else [value]:
+        if not _is_number(item):
+            continue
+        if isinstance(item, float) and not math.isfinite(item):
+            raise ParamError(f"{what} must be a finite number, got {item!r}")
+        if abs(item) > sys.float_info.max:
+            raise ParamError(f"{what} is too large, got a number of {len(str(abs(item)))} digits")
+
+
 def _check_bounds(value: float, lo: float | None, hi: float | None, what: str) -> None:
-    if not math.isfinite(value):
-        raise ParamError(f"{what} must be a finite number, got {value!r}")
+    check_finite(value, what)
+    _check_range(value, lo, hi, what)
+
+
+def _check_range(value: float, lo: float | None, hi: float | None, what: str) -> None:
     if lo is not None and value < lo:
         raise ParamError(f"{what} must be >= {lo}, got {value!r}")
     if hi is not None and value > hi:
@@ -40,6 +63,7 @@ class Float:
     def __call__(self, value: Any) -> float:
         if not _is_number(value):
             raise ParamError(f"expected {self.form}, got {value!r}")
+        check_finite(value)
         _check_bounds(float(value), self.lo, self.hi, "value")
         return float(value)
 
@@ -54,9 +78,12 @@ class Int:
         return f"a whole number{_bounds_text(self.lo, self.hi)}"
 
     def __call__(self, value: Any) -> int:
-        if not _is_number(value) or float(value) != int(value):
+        if isinstance(value, float):
+            check_finite(value)
+        if not is_whole(value):
             raise ParamError(f"expected {self.form}, got {value!r}")
-        _check_bounds(int(value), self.lo, self.hi, "value")
+        # Compared as an int, never a float: exact however large (2**63 - 1 stays itself).
+        _check_range(int(value), self.lo, self.hi, "value")
         return int(value)
 
 
@@ -81,6 +108,7 @@ class Range:
         return f"[min, max] of {kind}{_bounds_text(self.lo, self.hi)}, or {single}"
 
     def __call__(self, value: Any) -> list[float] | list[int]:
+        check_finite(value, "range bound")
         if _is_number(value):
             if self.around is not None:
                 if value < 0:
@@ -114,11 +142,12 @@ class Size:
         return "[height, width] of positive whole numbers, or one positive whole number"
 
     def __call__(self, value: Any) -> list[int]:
+        check_finite(value)
         items = [value, value] if _is_number(value) else value
         if (
             not isinstance(items, (list, tuple))
             or len(items) != 2
-            or not all(_is_number(v) and float(v) == int(v) and v >= 1 for v in items)
+            or not all(is_whole(v) and v >= 1 for v in items)
         ):
             raise ParamError(f"expected {self.form}, got {value!r}")
         return [int(items[0]), int(items[1])]
@@ -160,8 +189,9 @@ class Fill:
 
     def __call__(self, value: Any) -> int | list[int]:
         def level(v: Any) -> bool:
-            return _is_number(v) and float(v) == int(v) and 0 <= v <= 255
+            return is_whole(v) and 0 <= v <= 255
 
+        check_finite(value)
         if level(value):
             return int(value)
         if isinstance(value, (list, tuple)) and len(value) == 3 and all(map(level, value)):
@@ -180,6 +210,7 @@ class IntSet:
         return "a non-empty list drawn from " + str(list(self.allowed))
 
     def __call__(self, value: Any) -> list[int]:
+        check_finite(value)
         items = [value] if _is_number(value) else value
         if (
             not isinstance(items, (list, tuple))
