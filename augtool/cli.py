@@ -72,7 +72,7 @@ def expand(
         typer.Option("--jobs", "-j", min=1, help="Worker processes (default: all cores)."),
     ] = None,
     seed: Annotated[
-        int | None, typer.Option("--seed", min=0, help="Override the recipe's seed.")
+        int | None, typer.Option("--seed", help="Override the recipe's seed (0 to 2**63 - 1).")
     ] = None,
     backend: Annotated[
         str,
@@ -121,6 +121,7 @@ def expand(
 
         if not dask_cluster.available():
             fail(f"--backend dask needs Dask's distributed scheduler: {dask_cluster.INSTALL_HINT}")
+    _check_seed(seed)
     with _errors_to_exit():
         loaded = load_recipe(recipe)
         if seed is not None:
@@ -165,7 +166,7 @@ def preview(
     ] = 4,
     variants: Annotated[int, typer.Option("--variants", min=0, help="Variants per source.")] = 4,
     seed: Annotated[
-        int | None, typer.Option("--seed", min=0, help="Override the recipe's seed.")
+        int | None, typer.Option("--seed", help="Override the recipe's seed (0 to 2**63 - 1).")
     ] = None,
     sweep: Annotated[
         bool,
@@ -192,6 +193,7 @@ def preview(
     from augtool.preview import check_output_path, preview_paths, render_preview
     from augtool.recipe import load_recipe
 
+    _check_seed(seed)
     with _errors_to_exit():
         loaded = load_recipe(recipe)
         if seed is not None:
@@ -314,6 +316,18 @@ def _terminate_as_interrupt() -> None:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, interrupt)
+
+
+def _check_seed(seed: int | None) -> None:
+    """--seed in the range a recipe's seed must be in, refused the same way."""
+    from augtool.errors import ParamError
+    from augtool.recipe.model import SEED
+
+    if seed is not None:
+        try:
+            SEED(seed)
+        except ParamError as exc:
+            fail(f"--seed: {exc}")
 
 
 def _with_seed(recipe: Any, seed: int) -> Any:

@@ -292,6 +292,27 @@ def test_seed_changes_outputs_and_header(tmp_path: Path, dataset: Path, recipe: 
     assert manifest(outs[5])[0]["recipe_sha256"] != manifest(outs[6])[0]["recipe_sha256"]
 
 
+@pytest.mark.parametrize("command", ["expand", "preview"])
+@pytest.mark.parametrize(
+    ("seed", "problem"),
+    [
+        (10**20, f"value must be <= {2**63 - 1}, got {10**20}"),
+        (2**63, f"value must be <= {2**63 - 1}, got {2**63}"),
+        (-1, "value must be >= 0, got -1"),
+    ],
+)
+def test_seed_option_has_the_recipe_range(
+    tmp_path: Path, dataset: Path, recipe: Path, command: str, seed: int, problem: str
+) -> None:
+    """A recipe refuses these seeds; --seed once took 10**20 and recorded it (exit 0)."""
+    out = tmp_path / "out"
+    result = invoke(command, recipe, dataset, "-o", out, "--seed", seed)
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr == f"Error: --seed: {problem}\n"
+    assert not out.exists()
+
+
 def test_input_and_output_arguments_override_the_recipe(
     tmp_path: Path, dataset: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -25,6 +25,8 @@ OUTPUT_FORMATS = ("same", "jpeg", "png", "webp")
 DEFAULT_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif")
 # No "MPO": Pillow opens MPO files through its JPEG plugin and has no "MPO" open format.
 DEFAULT_FORMATS = ("JPEG", "PNG", "WEBP", "BMP", "TIFF", "GIF")
+#: A recipe's ``seed:`` and ``--seed``: numpy seeds a generator from any of these.
+SEED = Int(0, 2**63 - 1)
 
 
 @dataclass(frozen=True)
@@ -217,7 +219,7 @@ def parse_recipe(doc: Located) -> Recipe:
         raise doc.error((), f"missing 'version: {RECIPE_VERSION}' (the recipe format version)")
     if top["version"] != RECIPE_VERSION or isinstance(top["version"], bool):
         raise doc.error(("version",), f"unsupported recipe version {top['version']!r}; expected 1")
-    seed = _field(doc, ("seed",), top.get("seed", 0), Int(0, 2**63 - 1))
+    seed = _field(doc, ("seed",), top.get("seed", 0), SEED)
     variants = _field(doc, ("variants",), top.get("variants", 4), Int(0, 10_000))
     input_ = _section(doc, "input", top.get("input"), INPUT_FIELDS)
     output = _section(doc, "output", top.get("output"), OUTPUT_FIELDS)
