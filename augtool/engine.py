@@ -70,6 +70,7 @@ BACKENDS = ("loky", "threading", "sequential", "dask")
 #: Below this many outputs a pool costs more to start than it saves: run in-process.
 SMALL_JOB_OUTPUTS = 48
 TASKS_PER_BATCH = 4
+BROKEN_LINK = "a broken symbolic link (or a link loop)"
 
 Progress = Callable[[int, int], None]
 
@@ -144,21 +145,49 @@ def discover_dataset(recipe: Recipe, input_root: Path) -> Dataset:
 
 
 def check_output(input_root: Path, output_root: Path) -> None:
-    """Refuse an output that overlaps the input, or a non-empty folder augtool did not make."""
+    """Refuse an output that cannot be a folder, overlaps the input, or is a non-empty folder
+    augtool did not make."""
+    _check_folder_path(output_root)
     inp = input_root.resolve()
     out = output_root.resolve()
     if out == inp or inp in out.parents:
         raise OutputError(f"{output_root}: the output is inside the input {input_root}")
     if out in inp.parents:
         raise OutputError(f"{output_root}: the output contains the input {input_root}")
-    if out.exists() and not out.is_dir():
-        raise OutputError(f"{output_root}: exists and is not a folder")
-    if out.is_dir() and any(out.iterdir()):
+    try:
+        not_empty = out.is_dir() and any(out.iterdir())
+    except OSError as exc:
+        raise OutputError(f"{output_root}: cannot read the folder: {exc.strerror}") from None
+    if not_empty:
         ours = (out / MANIFEST_NAME).is_file() or (out / STATE_DIR).is_dir()
         if not ours:
             raise OutputError(
                 f"{output_root}: not empty and not an augtool output; choose an empty folder"
             )
+
+
+def _check_folder_path(output_root: Path) -> None:
+    """The output is a folder or can be made one: the nearest part of its path that exists
+    must be a folder (a file or a broken link there fails ``mkdir``)."""
+    probe = output_root
+    while not os.path.lexists(probe) and probe.parent != probe:
+        probe = probe.parent
+    if not os.path.lexists(probe) or probe.is_dir():
+        return
+    broken = not probe.exists()  # a link to nothing, or a link loop
+    if probe == output_root:
+        problem = BROKEN_LINK if broken else "exists and is not a folder"
+        raise OutputError(f"{output_root}: {problem}")
+    raise OutputError(f"{output_root}: {probe} is {BROKEN_LINK if broken else 'not a folder'}")
+
+
+def _make_output_folder(output_root: Path) -> None:
+    try:
+        output_root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(
+            f"{output_root}: cannot create the output folder: {exc.strerror}"
+        ) from None
 
 
 def expand(
@@ -196,7 +225,7 @@ def expand(
         summary.counts["skipped"] = len(dataset.skipped)
         summary.seconds = time.perf_counter() - started
         return summary
-    output_root.mkdir(parents=True, exist_ok=True)
+    _make_output_folder(output_root)
     with OutputLock(output_root), contextlib.ExitStack() as stack:
         if force:
             _clear_previous_output(output_root)

@@ -379,6 +379,38 @@ def test_non_empty_foreign_output(tmp_path: Path, dataset: Path, recipe: Path) -
     assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]
 
 
+@pytest.mark.parametrize("dry_run", [False, True], ids=["run", "dry-run"])
+@pytest.mark.parametrize(
+    ("where", "problem"),
+    [
+        ("afile/out", "afile is not a folder"),
+        ("afile/deeper/out", "afile is not a folder"),
+        ("dangling", "a broken symbolic link (or a link loop)"),
+        ("dangling/out", "dangling is a broken symbolic link (or a link loop)"),
+        ("loop", "a broken symbolic link (or a link loop)"),
+        ("afile", "exists and is not a folder"),
+    ],
+)
+def test_output_path_that_cannot_be_a_folder(
+    tmp_path: Path, dataset: Path, recipe: Path, where: str, problem: str, dry_run: bool
+) -> None:
+    """mkdir once failed on these with a traceback (NotADirectoryError, FileExistsError)."""
+    (tmp_path / "afile").write_text("a file")
+    (tmp_path / "dangling").symlink_to(tmp_path / "nonexistent" / "target")
+    (tmp_path / "loop").symlink_to(tmp_path / "loop")
+    before = sorted(p.name for p in tmp_path.iterdir())
+    out = tmp_path / where
+    extra = ["--dry-run"] if dry_run else []
+    result = invoke("expand", recipe, dataset, "-o", out, *extra)
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    where_problem = problem if problem.startswith(("a ", "exists")) else f"{tmp_path}/{problem}"
+    assert result.stderr == f"Error: {out}: {where_problem}\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+    assert not (tmp_path / "nonexistent").exists()
+    assert (tmp_path / "afile").read_text() == "a file"
+
+
 def test_rerun_keeps_everything_and_force_rebuilds_identically(
     tmp_path: Path, dataset: Path, recipe: Path
 ) -> None:
