@@ -50,6 +50,7 @@ from augtool.plan import Plan, Task, make_plan
 from augtool.pool import WorkerLost, run_batches, stop_workers
 from augtool.recipe import Recipe
 from augtool.runstate import (
+    RUN_STATE_NAME,
     Earlier,
     Journal,
     OutputLock,
@@ -181,6 +182,12 @@ def _check_folder_path(output_root: Path) -> None:
     raise OutputError(f"{output_root}: {probe} is {BROKEN_LINK if broken else 'not a folder'}")
 
 
+def _holds_a_run(output_root: Path) -> bool:
+    """A manifest or an interrupted run's state is there (``load_previous`` reads them)."""
+    state = output_root / STATE_DIR / RUN_STATE_NAME
+    return (output_root / MANIFEST_NAME).is_file() or state.is_file()
+
+
 def _make_output_folder(output_root: Path) -> None:
     try:
         output_root.mkdir(parents=True, exist_ok=True)
@@ -212,6 +219,9 @@ def expand(
         dataset, recipe.variants, recipe.seed, recipe.output["format"], recipe.output["originals"]
     )
     check_output(input_root, output_root)
+    if resume and not _holds_a_run(output_root):
+        # Checked before the folder and its lock are made: exit 2 writes nothing.
+        raise OutputError(f"{output_root}: there is no earlier run here to resume")
     summary = Summary(
         input=str(input_root),
         output=str(output_root),

@@ -411,6 +411,21 @@ def test_output_path_that_cannot_be_a_folder(
     assert (tmp_path / "afile").read_text() == "a file"
 
 
+@pytest.mark.parametrize("exists", [False, True], ids=["missing", "empty"])
+def test_resume_without_an_earlier_run_writes_nothing(
+    tmp_path: Path, dataset: Path, recipe: Path, exists: bool
+) -> None:
+    """The refusal once came after the folder and its .augtool/lock were made."""
+    out = tmp_path / "out"
+    if exists:
+        out.mkdir()
+    result = invoke("expand", recipe, dataset, "-o", out, "--resume")
+    assert result.exit_code == 2
+    assert result.stderr == f"Error: {out}: there is no earlier run here to resume\n"
+    assert out.exists() == exists
+    assert not exists or not any(out.iterdir())
+
+
 def test_rerun_keeps_everything_and_force_rebuilds_identically(
     tmp_path: Path, dataset: Path, recipe: Path
 ) -> None:
