@@ -127,10 +127,17 @@ def _detect_annotated(root: Path) -> str | None:
         return "yolo"
     if (root / "annotations").is_dir() and any((root / "annotations").glob("*.json")):
         return "coco"
+    if _has_mask_folders(root):
+        return "masks"
+    return None
+
+
+def _has_mask_folders(root: Path) -> bool:
+    """A ``masks`` folder beside an ``images`` one, at the root or in a split folder."""
     for base in (root, *sorted(p for p in root.iterdir() if p.is_dir() and not p.is_symlink())):
         if (base / "images").is_dir() and (base / "masks").is_dir():
-            return "masks"
-    return None
+            return True
+    return False
 
 
 def _annotated(
@@ -157,6 +164,12 @@ def _annotated(
         except AnnotationError as exc:
             raise InputError(str(exc)) from None
         extra = (yaml_name,)
+    elif not _has_mask_folders(root):
+        # As yolo and coco do: asked for, a layout whose files are missing is an input error,
+        # not an empty dataset with every image skipped.
+        raise InputError(
+            f"{root}: no masks/ folder beside an images/ one (a masks dataset's labels)"
+        )
     sources: list[Source] = []
     found: set[str] = set()
     for rel in candidates:

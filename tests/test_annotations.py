@@ -298,6 +298,32 @@ def test_data_yaml_paths_outside_the_dataset_are_refused(tmp_path: Path, value: 
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.parametrize(
+    ("layout", "problem"),
+    [
+        ("yolo", "no data.yaml (a YOLO dataset names its splits there)"),
+        ("coco", "no annotations/*.json (a COCO dataset's labels)"),
+        ("masks", "no masks/ folder beside an images/ one (a masks dataset's labels)"),
+    ],
+)
+def test_an_annotated_layout_asked_for_needs_its_files(
+    tmp_path: Path, layout: str, problem: str
+) -> None:
+    """layout: masks on a folder without images/ and masks/ once wrote an empty dataset (exit 0)."""
+    source = tmp_path / "in"
+    source.mkdir()
+    Image.fromarray(picture()).save(source / "a.png")
+    (tmp_path / "r.yaml").write_text(f"version: 1\ninput: {{layout: {layout}}}\npipeline: []\n")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(
+        app, ["expand", str(tmp_path / "r.yaml"), str(source), "-o", str(out)]
+    )
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr == f"Error: {source}: {problem}\n"
+    assert not out.exists()
+
+
 def test_yolo_round_trip_keeps_the_numbers() -> None:
     text = b"3 0.25 0.5 0.125 0.25\n1 0.1 0.2 0.3 0.2 0.2 0.4\n"
     fmt = YoloFormat()
