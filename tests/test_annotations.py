@@ -299,6 +299,30 @@ def test_data_yaml_paths_outside_the_dataset_are_refused(tmp_path: Path, value: 
 
 
 @pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("names: [a\n", "2:1: invalid YAML: expected ',' or ']', but got '<stream end>'"),
+        (
+            "names: [a]\ntrain: images/train\n\x01",
+            "3:1: invalid YAML: unacceptable character #x0001: special characters are not allowed",
+        ),
+    ],
+)
+def test_data_yaml_that_does_not_parse_is_one_line(tmp_path: Path, text: str, problem: str) -> None:
+    """PyYAML's own message is six lines (context, snippet, caret)."""
+    source = make_yolo(tmp_path / "in")
+    (source / "data.yaml").write_text(text)
+    (tmp_path / "r.yaml").write_text("version: 1\npipeline: []\n")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(
+        app, ["expand", str(tmp_path / "r.yaml"), str(source), "-o", str(out)]
+    )
+    assert result.exit_code == 2
+    assert result.stderr == f"Error: {source / 'data.yaml'}:{problem}\n"
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
     ("layout", "problem"),
     [
         ("yolo", "no data.yaml (a YOLO dataset names its splits there)"),

@@ -231,6 +231,14 @@ ERRORS = {
         "version: 1\n  seed: 2\n",
         "2:7: invalid YAML: mapping values are not allowed here",
     ),
+    "control character": (
+        "version: 1\npipeline: []\n\x01\n",
+        "3:1: invalid YAML: unacceptable character #x0001: special characters are not allowed",
+    ),
+    "control character after CRLF line breaks": (
+        "version: 1\r\npipeline: []\r\n  \x7f\n",
+        "3:3: invalid YAML: unacceptable character #x007f: special characters are not allowed",
+    ),
     "unsafe tag": (
         "version: 1\nseed: !!python/object:os.system x\n",
         "2:7: invalid value: could not determine a constructor for the tag "
@@ -446,6 +454,17 @@ def test_the_largest_seed_is_accepted_exactly(tmp_path: Path) -> None:
     assert load_text(tmp_path, f"version: 1\nseed: {2**63 - 1}\n").seed == 2**63 - 1
     message = error_of(tmp_path, f"version: 1\nseed: {2**63}\n")
     assert message.endswith(f":2:7: seed: value must be <= {2**63 - 1}, got {2**63}")
+
+
+def test_validate_recipe_control_character_is_one_line(tmp_path: Path) -> None:
+    """PyYAML's message for it spans two lines and gives a character index, not a line."""
+    path = write(tmp_path, "version: 1\npipeline: []\n\x01\n")
+    result = CliRunner().invoke(app, ["validate", "recipe", str(path)])
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"Error: {path}:3:1: invalid YAML: unacceptable character #x0001: "
+        "special characters are not allowed\n"
+    )
 
 
 def test_validate_recipe_missing_file(tmp_path: Path) -> None:

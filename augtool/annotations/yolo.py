@@ -103,13 +103,22 @@ def read_data_yaml(root: Path) -> tuple[str, dict[int, str], dict[str, str]]:
             break
     else:
         raise AnnotationError(f"{root}: no data.yaml (a YOLO dataset names its splits there)")
-    import yaml  # here, not at the top: workers import this module and never read YAML
+    # Here, not at the top: workers import this module and never read YAML.
+    import yaml
+
+    from augtool.recipe.yaml_source import yaml_problem
 
     path = root / name
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
         raise AnnotationError(f"{path}: cannot read: {exc}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        problem, line, column = yaml_problem(exc, text)
+        where = path if line is None else f"{path}:{line}:{column}"
+        raise AnnotationError(f"{where}: invalid YAML: {problem}") from None
     if not isinstance(data, dict):
         raise AnnotationError(f"{path}: expected a mapping with names and train/val paths")
     names = _names(data.get("names"), path)

@@ -50,19 +50,39 @@ def load(text: str, file: str) -> Located:
                     mark.column + 1,
                 )
         node = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        problem = exc.problem or exc.context or "invalid YAML"
-        line = mark.line + 1 if mark else None
-        column = mark.column + 1 if mark else None
-        raise RecipeError(file, f"invalid YAML: {problem}", line, column) from None
     except yaml.YAMLError as exc:
-        raise RecipeError(file, f"invalid YAML: {exc}") from None
+        problem, line, column = yaml_problem(exc, text)
+        raise RecipeError(file, f"invalid YAML: {problem}", line, column) from None
     doc = Located(file, None)
     if node is None:
         raise RecipeError(file, "the recipe is empty; expected a mapping with 'version: 1'", 1, 1)
     doc.value = _convert(node, (), doc, yaml.constructor.SafeConstructor())
     return doc
+
+
+def yaml_problem(exc: yaml.YAMLError, text: str) -> tuple[str, int | None, int | None]:
+    """What PyYAML found wrong in ``text``, and the line and column (from 1) where: one line,
+    where its own message spans several (the context, a snippet, a caret)."""
+    if isinstance(exc, yaml.MarkedYAMLError):
+        mark = exc.problem_mark or exc.context_mark
+        problem = exc.problem or exc.context or "invalid YAML"
+        if mark is None:
+            return problem, None, None
+        return problem, mark.line + 1, mark.column + 1
+    if isinstance(exc, yaml.reader.ReaderError):
+        # A character YAML does not allow (a control character): PyYAML gives only its index.
+        code = exc.character if isinstance(exc.character, int) else ord(exc.character)
+        line, column = _line_column(text, exc.position)
+        return f"unacceptable character #x{code:04x}: {exc.reason}", line, column
+    return " ".join(str(exc).split()), None, None
+
+
+def _line_column(text: str, index: int) -> tuple[int, int]:
+    # The sentinel keeps the empty last line when ``index`` is just after a line break;
+    # splitlines breaks where YAML does (\n, \r, \r\n, \x85, \u2028, \u2029): the others it
+    # knows are characters YAML refuses, so none can come before ``index``.
+    lines = (text[:index] + "x").splitlines()
+    return len(lines), len(lines[-1])
 
 
 def _mark(node: yaml.Node) -> tuple[int, int]:
