@@ -113,10 +113,10 @@ def moved_label(
 ) -> tuple[bytes, Record]:
     """A label file (YOLO text or mask PNG) moved through ``steps`` as ``expand`` writes it,
     and what its manifest line says besides (dropped objects, mirrored classes)."""
-    from augtool.worker import _moved_labels
+    from augtool.worker import move_labels
 
     targets = read_targets(rules.layout, dict(rules.class_names), size, where, label=data)
-    return _moved_labels(targets, steps, rules.context())
+    return move_labels(targets, steps, rules.context())
 
 
 def moved_coco(
@@ -128,10 +128,10 @@ def moved_coco(
 ) -> Record:
     """What an augmented COCO image's line records of its labels: ``coco`` (image entry,
     moved annotations, the hash of the source's) and ``dropped``."""
-    from augtool.worker import _moved_coco
+    from augtool.worker import move_coco
 
     targets = read_targets("coco", {}, size, where, coco=source[1])
-    coco, dropped = _moved_coco(source, targets, steps, rules.context())
+    coco, dropped = move_coco(source, targets, steps, rules.context())
     return {"coco": {**coco, "from": canonical_sha256(source)}, "dropped": dropped}
 
 

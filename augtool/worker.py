@@ -201,12 +201,12 @@ def process_task(task: Task, ctx: JobContext, previous: list[Record] | None = No
         made.append(out_root / path)
         write_atomic(out_root / path, encoded)
         if targets is not None and task.coco is not None:
-            coco, dropped = _moved_coco(task.coco, targets, steps, ctx)
+            coco, dropped = move_coco(task.coco, targets, steps, ctx)
             records_extra: Record = {"coco": {**coco, "from": coco_sha}, "dropped": dropped}
         else:
             records_extra = {}
         if targets is not None and label is not None:
-            written, extra = _moved_labels(targets, steps, ctx)
+            written, extra = move_labels(targets, steps, ctx)
             record = _label_record(base, source, label, next(labels), path, written, index, seed)
             record.update(extra)
             made.append(out_root / record["path"])
@@ -293,7 +293,7 @@ def _label_record(
     }
 
 
-def _moved_coco(
+def move_coco(
     coco: tuple[dict[str, Any], list[Record]], targets: Any, steps: list[Record], ctx: JobContext
 ) -> tuple[Record, list[Any]]:
     """The image's COCO annotations moved like its pixels; the ids of those dropped."""
@@ -320,7 +320,7 @@ def _moved_coco(
     return {"image": extra, "annotations": out}, [anns[i].get("id") for i in gone]
 
 
-def _moved_labels(targets: Any, steps: list[Record], ctx: JobContext) -> tuple[bytes, Record]:
+def move_labels(targets: Any, steps: list[Record], ctx: JobContext) -> tuple[bytes, Record]:
     """The source's labels moved like the variant's pixels, filtered, in the source's format."""
     from augtool.annotations import FORMATS
     from augtool.targets import apply_targets, filter_objects, mirrored
