@@ -287,8 +287,13 @@ def _walk(
     walked: dict[Path, str] = {}  # the real path of each folder walked: where it was read
     linked: list[str] = []  # folder links met, to walk next (with follow_links)
 
+    def unlisted(error: OSError) -> None:
+        # A folder that cannot be listed: its files are not silently left out.
+        rel = Path(str(error.filename)).relative_to(root).as_posix()
+        skipped.append(Skip(rel, f"a folder that cannot be listed: {error.strerror or error}"))
+
     def walk(top: str, real_top: Path) -> None:
-        for folder, dirs, files in os.walk(root / top, followlinks=False):
+        for folder, dirs, files in os.walk(root / top, onerror=unlisted, followlinks=False):
             below = Path(folder).relative_to(root / top).as_posix()
             rel_folder = "/".join(part for part in (top, below) if part and part != ".")
             prefix = rel_folder + "/" if rel_folder else ""

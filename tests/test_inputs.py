@@ -404,6 +404,27 @@ def test_images_outside_the_split_folders_are_skipped(tmp_path: Path) -> None:
     assert records(out)[-1]["counts"]["skipped"] == 2
 
 
+def test_a_folder_that_cannot_be_listed_is_skipped_not_silently_left_out(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path / "data"
+    for seed, name in enumerate(["train/cat/a.jpg", "train/dog/b.jpg", "val/cat/c.jpg"]):
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_bytes(jpeg_bytes(seed))
+    # Root reads any folder whatever its mode, so the refusal is the file system's here.
+    real_scandir = os.scandir
+
+    def scandir(path: Any = ".") -> Any:
+        if Path(path) == root / "train/dog":
+            raise PermissionError(errno.EACCES, "Permission denied", str(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    out = expand_ok(write_recipe(tmp_path), root, tmp_path / "out")
+    assert skipped(out) == {"train/dog": "a folder that cannot be listed: Permission denied"}
+    assert "train/cat/a__v00.jpg" in files(out)
+
+
 # --- 6. upper-case endings -------------------------------------------------------------------
 
 
