@@ -247,6 +247,7 @@ class _ManifestReader:
         self.name = str(path)
         self.problems: list[Problem] = []
         self._header_line = b""
+        self._header: dict[str, Any] = {}
 
     def _lines(self) -> Iterator[tuple[int, bytes]]:
         try:
@@ -282,6 +283,11 @@ class _ManifestReader:
                 f"(this augtool reads version {SCHEMA_VERSION})"
             )
         self._header_line = line
+        self._header = header
+        recipe = header.get("recipe")
+        if isinstance(recipe, dict) and "seed" in recipe and header.get("seed") != recipe["seed"]:
+            seed = header.get("seed")
+            self._problem(1, f"the header's seed {seed!r} is not its recipe's {recipe['seed']!r}")
         return header
 
     def records(self) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -336,6 +342,11 @@ class _ManifestReader:
             self._problem(last + 1, "no footer; the manifest is truncated or unfinished")
             return
         number, record = footer
+        unknown = sorted(set(record) - {"type", "counts", "sha256"})
+        if unknown:
+            self._problem(number, f"unknown footer field(s) {', '.join(unknown)}")
+        if record.get("counts") != self._header.get("counts"):
+            self._problem(number, "the footer's counts are not the header's")
         expected = record.get("sha256")
         if not isinstance(expected, str) or expected.lower() != digest:
             self._problem(

@@ -130,18 +130,21 @@ def rewrite(
     edit_header: Callable[[dict[str, Any]], None] | None = None,
 ) -> None:
     """Rewrite the manifest with ``edit`` applied to its records (kept sorted by path). The footer
-    gets a fresh digest and counts when ``fix_footer``; otherwise the old footer is kept."""
+    gets a fresh digest and counts, and the header the same counts, when ``fix_footer``;
+    otherwise the old footer is kept."""
     header, records, footer = read_manifest(out)
     if edit_header is not None:
         edit_header(header)
     records = sorted(edit(records), key=lambda r: r["path"])
-    body = "".join(dump_line(r) for r in [header, *records])
     if fix_footer:
         counts = Counter(r["role"] if r["type"] == "file" else "skipped" for r in records)
         counts["files"] = sum(r["type"] == "file" for r in records)
+        header["counts"] = {**footer["counts"], **counts}
+    body = "".join(dump_line(r) for r in [header, *records])
+    if fix_footer:
         footer = {
             "type": "footer",
-            "counts": {**footer["counts"], **counts},
+            "counts": header["counts"],
             "sha256": hashlib.sha256(body.encode()).hexdigest(),
         }
         # A careful forger rewrites SHA256SUMS too, so that only the check under test can fail.
@@ -409,6 +412,48 @@ def test_footer_counts_must_match(out: Path) -> None:
     assert f"{manifest}:{number}: FAILED footer count augmented expected=10 found=9" in (
         result.stdout
     )
+
+
+def rewrite_lines(out: Path, edit: Callable[[list[str]], list[str]]) -> Path:
+    """Edit the manifest's lines as text, then give it the footer digest a forger would."""
+    manifest = out / "manifest.jsonl"
+    lines = edit(manifest.read_text().splitlines(keepends=True))
+    footer = json.loads(lines[-1])
+    footer["sha256"] = hashlib.sha256("".join(lines[:-1]).encode()).hexdigest()
+    manifest.write_text("".join(lines[:-1]) + dump_line(footer))
+    return manifest
+
+
+def test_header_counts_must_be_the_footers(out: Path) -> None:
+    def more_files(lines: list[str]) -> list[str]:
+        header = json.loads(lines[0])
+        header["counts"]["files"] = 999
+        return [dump_line(header), *lines[1:]]
+
+    manifest = rewrite_lines(out, more_files)
+    [line] = problem_lines(run(out))
+    number = len(manifest.read_text().splitlines())
+    assert line == f"{manifest}:{number}: the footer's counts are not the header's"
+
+
+def test_header_seed_must_be_its_recipes(out: Path) -> None:
+    def other_seed(lines: list[str]) -> list[str]:
+        header = json.loads(lines[0])
+        header["seed"] = 4
+        return [dump_line(header), *lines[1:]]
+
+    manifest = rewrite_lines(out, other_seed)
+    [line] = problem_lines(run(out))
+    assert line == f"{manifest}:1: the header's seed 4 is not its recipe's 3"
+
+
+def test_unknown_footer_fields_are_reported(out: Path) -> None:
+    manifest = out / "manifest.jsonl"
+    lines = manifest.read_text().splitlines(keepends=True)
+    footer = {**json.loads(lines[-1]), "note": "hi"}
+    manifest.write_text("".join(lines[:-1]) + dump_line(footer))
+    [line] = problem_lines(run(out))
+    assert line == f"{manifest}:{len(lines)}: unknown footer field(s) note"
 
 
 def test_empty_manifest_is_a_usage_error(out: Path) -> None:
