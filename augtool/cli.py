@@ -148,6 +148,14 @@ def expand(
         typer.echo(json.dumps(summary.as_json(), indent=2))
     elif not quiet:
         _print_summary(summary)
+    if summary.unlisted:
+        count = len(summary.unlisted)
+        typer.echo(
+            f"warning: {summary.output}: {count} file{'s' if count != 1 else ''} augtool did not "
+            f"make ({summary.unlisted[0]}{', …' if count > 1 else ''}): left in place, and "
+            "validate manifest reports them",
+            err=True,
+        )
     if strict and summary.counts.get("skipped", 0):
         raise typer.Exit(EXIT_FAILED)
 

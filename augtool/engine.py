@@ -44,6 +44,7 @@ from augtool.manifest import (
     as_line,
     sort_prepared,
     sort_records,
+    unlisted_files,
     write_manifest,
 )
 from augtool.plan import Plan, Task, make_plan
@@ -94,6 +95,8 @@ class Summary:
     #: ``--backend dask``: the scheduler (``None``: a local cluster) and how many workers ran
     #: batches; stays ``None`` when no batch went to a cluster (a small job, a no-op rerun).
     cluster: dict[str, Any] | None = None
+    #: files in the output that augtool did not make (left in place; validate reports them)
+    unlisted: list[str] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
         found = {
@@ -109,6 +112,7 @@ class Summary:
             "skipped": self.skipped,
             "seconds": round(self.seconds, 3),
             "dry_run": self.dry_run,
+            "unlisted": self.unlisted,
         }
         if self.cluster is not None:
             found["cluster"] = self.cluster
@@ -382,6 +386,9 @@ def _run(
     finish_run(state_dir)
     summary.counts = counts
     summary.activity = activity
+    # Files someone else put in the output are never removed (nothing is lost), but they make
+    # the output fail validation, so the run names them.
+    summary.unlisted = unlisted_files(output_root, counts["files"])
 
 
 def _kept_by_stat(

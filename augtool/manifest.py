@@ -21,6 +21,7 @@ import hashlib
 import heapq
 import itertools
 import json
+import os
 import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -168,3 +169,32 @@ def read_lines(path: Path) -> Iterator[tuple[int, bytes]]:
     """The raw lines of a manifest with their 1-based numbers (for the validator)."""
     with open(path, "rb") as handle:
         yield from enumerate(handle, start=1)
+
+
+def _tree_files(output_root: Path) -> Iterator[str]:
+    """Every non-folder entry of an output (links not followed), but augtool's own files."""
+    for folder, dirs, files in os.walk(output_root, followlinks=False):
+        rel = Path(folder).relative_to(output_root).as_posix()
+        prefix = "" if rel == "." else rel + "/"
+        if not prefix:
+            dirs[:] = [d for d in dirs if d != STATE_DIR]
+        # A link to a folder is listed among dirs but not walked: it is an entry all the same.
+        links = [d for d in dirs if os.path.islink(os.path.join(folder, d))]
+        for name in (*files, *links):
+            if prefix or name not in CONTRACT_FILES:
+                yield prefix + name
+
+
+def unlisted_files(output_root: Path, listed: int) -> list[str]:
+    """The files in ``output_root`` that its manifest does not list (put there by someone
+    else), in path order; empty when the tree holds just the ``listed`` files besides
+    augtool's own. One walk counts; the manifest's paths are read only when the count is off."""
+    if sum(1 for _ in _tree_files(output_root)) == listed:
+        return []
+    paths = set()
+    with open(output_root / MANIFEST_NAME, encoding="utf-8") as handle:
+        for line in handle:
+            record = json.loads(line)
+            if record.get("type") == "file":
+                paths.add(record["path"])
+    return sorted(path for path in _tree_files(output_root) if path not in paths)

@@ -425,6 +425,29 @@ def test_a_folder_that_cannot_be_listed_is_skipped_not_silently_left_out(
     assert "train/cat/a__v00.jpg" in files(out)
 
 
+def test_files_put_in_the_output_by_someone_else_are_named_and_kept(tmp_path: Path) -> None:
+    root = tmp_path / "data"
+    for seed, name in enumerate(["train/cat/a.jpg", "val/cat/b.jpg"]):
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_bytes(jpeg_bytes(seed))
+    out = expand_ok(write_recipe(tmp_path), root, tmp_path / "out")
+    (out / "train/cat/notes.txt").write_text("mine\n")
+    (out / "extra").mkdir()
+    (out / "extra/elsewhere").symlink_to(tmp_path)
+    result = invoke("expand", write_recipe(tmp_path), root, "-o", out, "--json", "--quiet")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["unlisted"] == ["extra/elsewhere", "train/cat/notes.txt"]
+    assert result.stderr == (
+        f"warning: {out}: 2 files augtool did not make (extra/elsewhere, …): left in place, "
+        "and validate manifest reports them\n"
+    )
+    assert (out / "train/cat/notes.txt").read_text() == "mine\n"  # nothing is lost
+    (out / "train/cat/notes.txt").unlink()
+    (out / "extra/elsewhere").unlink()
+    again = invoke("expand", write_recipe(tmp_path), root, "-o", out, "--json", "--quiet")
+    assert json.loads(again.stdout)["unlisted"] == [] and again.stderr == ""
+
+
 # --- 6. upper-case endings -------------------------------------------------------------------
 
 
