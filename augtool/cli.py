@@ -114,6 +114,11 @@ def expand(
     from augtool.engine import expand as run_expand
     from augtool.recipe import load_recipe
 
+    if resume and force:
+        fail(
+            "--resume and --force are alternatives: --resume finishes the run in OUT, "
+            "--force rebuilds OUT from scratch"
+        )
     if backend not in BACKENDS:
         fail(f"--backend {backend!r}: expected one of {', '.join(BACKENDS)}")
     if backend == "dask":

@@ -426,6 +426,23 @@ def test_resume_without_an_earlier_run_writes_nothing(
     assert not exists or not any(out.iterdir())
 
 
+def test_resume_and_force_together_are_a_usage_error(
+    tmp_path: Path, dataset: Path, recipe: Path
+) -> None:
+    """The pair once emptied OUT (--force), then refused to resume (exit 2): all was lost."""
+    out = tmp_path / "out"
+    assert invoke("expand", recipe, dataset, "-o", out, "--quiet").exit_code == 0
+    before = tree_digest(out)
+    result = invoke("expand", recipe, dataset, "-o", out, "--resume", "--force")
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr == (
+        "Error: --resume and --force are alternatives: --resume finishes the run in OUT, "
+        "--force rebuilds OUT from scratch\n"
+    )
+    assert tree_digest(out) == before
+
+
 def test_rerun_keeps_everything_and_force_rebuilds_identically(
     tmp_path: Path, dataset: Path, recipe: Path
 ) -> None:
