@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from augtool import __version__
-from augtool.atomic import write_atomic
+from augtool.atomic import TEMP_PREFIX, write_atomic
 from augtool.canonical import canonical_sha256
 from augtool.discovery import Dataset, discover
 from augtool.errors import InputError, OutputError, WriteError
@@ -42,6 +42,7 @@ from augtool.manifest import (
     STATE_DIR,
     Line,
     as_line,
+    has_header,
     sort_prepared,
     sort_records,
     unlisted_files,
@@ -51,11 +52,14 @@ from augtool.plan import Plan, Task, make_plan
 from augtool.pool import WorkerLost, run_batches, stop_workers
 from augtool.recipe import Recipe
 from augtool.runstate import (
+    JOURNAL_NAME,
+    LOCK_NAME,
     RUN_STATE_NAME,
     Earlier,
     Journal,
     OutputLock,
     Previous,
+    Stat,
     TaskResult,
     finish_run,
     load_previous,
@@ -151,7 +155,7 @@ def discover_dataset(recipe: Recipe, input_root: Path) -> Dataset:
 
 def check_output(input_root: Path, output_root: Path) -> None:
     """Refuse an output that cannot be a folder, overlaps the input, or is a non-empty folder
-    augtool did not make."""
+    augtool did not make (see :func:`is_augtool_output`)."""
     _check_folder_path(output_root)
     inp = input_root.resolve()
     out = output_root.resolve()
@@ -160,15 +164,35 @@ def check_output(input_root: Path, output_root: Path) -> None:
     if out in inp.parents:
         raise OutputError(f"{output_root}: the output contains the input {input_root}")
     try:
-        not_empty = out.is_dir() and any(out.iterdir())
+        foreign = out.is_dir() and not _holds_nothing(out) and not is_augtool_output(out)
     except OSError as exc:
         raise OutputError(f"{output_root}: cannot read the folder: {exc.strerror}") from None
-    if not_empty:
-        ours = (out / MANIFEST_NAME).is_file() or (out / STATE_DIR).is_dir()
-        if not ours:
-            raise OutputError(
-                f"{output_root}: not empty and not an augtool output; choose an empty folder"
-            )
+    if foreign:
+        raise OutputError(
+            f"{output_root}: not empty and not an augtool output; choose an empty folder"
+        )
+
+
+def is_augtool_output(folder: Path) -> bool:
+    """Its manifest begins with an augtool header, or augtool's state folder holds the state of
+    a run (an interrupted one has no manifest yet). A ``manifest.jsonl`` of another tool, or a
+    bare ``.augtool/lock``, does not make a folder augtool's."""
+    state = folder / STATE_DIR
+    if any((state / name).is_file() for name in (RUN_STATE_NAME, JOURNAL_NAME)):
+        return True
+    return has_header(folder / MANIFEST_NAME)
+
+
+def _holds_nothing(folder: Path) -> bool:
+    """Empty, or holding only augtool's state folder with no more than its lock (and temp
+    files) in it: what a run stopped before it wrote anything leaves."""
+    for child in folder.iterdir():
+        if child.name != STATE_DIR or child.is_symlink() or not child.is_dir():
+            return False
+        for inner in child.iterdir():
+            if inner.name != LOCK_NAME and not inner.name.startswith(TEMP_PREFIX):
+                return False
+    return True
 
 
 def _check_folder_path(output_root: Path) -> None:
@@ -186,10 +210,45 @@ def _check_folder_path(output_root: Path) -> None:
     raise OutputError(f"{output_root}: {probe} is {BROKEN_LINK if broken else 'not a folder'}")
 
 
-def _holds_a_run(output_root: Path) -> bool:
-    """A manifest or an interrupted run's state is there (``load_previous`` reads them)."""
-    state = output_root / STATE_DIR / RUN_STATE_NAME
-    return (output_root / MANIFEST_NAME).is_file() or state.is_file()
+def _earlier_run(recipe: Recipe, output_root: Path, resume: bool) -> Previous:
+    """What earlier runs left in OUT, read (never written) before the run writes anything, so
+    that its refusals leave OUT as it was: ``--resume`` where no run was interrupted, a damaged
+    manifest, another recipe's output. The caller closes the result."""
+    if resume:
+        _check_resumable(output_root)
+    previous = load_previous(output_root)
+    try:
+        if resume and previous.empty:
+            raise OutputError(f"{output_root}: there is no earlier run here to resume")
+        if not previous.empty and previous.recipe_sha256 != recipe.sha256:
+            difference = recipe_difference(previous.recipe, recipe.normalised)
+            raise OutputError(
+                f"{output_root}: made by another recipe ({difference}); use --force to rebuild it"
+            )
+    except BaseException:
+        previous.close()
+        raise
+    return previous
+
+
+def _check_resumable(output_root: Path) -> None:
+    """--resume needs a run to finish: the state an interrupted run leaves."""
+    if (output_root / STATE_DIR / RUN_STATE_NAME).is_file():
+        return
+    if (output_root / MANIFEST_NAME).is_file():
+        raise OutputError(
+            f"{output_root}: the last run finished; there is nothing to resume "
+            "(run without --resume to update it)"
+        )
+    raise OutputError(f"{output_root}: there is no earlier run here to resume")
+
+
+def _run_files_stamp(output_root: Path) -> tuple[Stat | None, ...]:
+    """The stat of the files :func:`load_previous` reads: another run that finished or wrote
+    here between the read and the lock changes it."""
+    state = output_root / STATE_DIR
+    paths = (output_root / MANIFEST_NAME, state / RUN_STATE_NAME, state / JOURNAL_NAME)
+    return tuple(stat_of(path) for path in paths)
 
 
 def _make_output_folder(output_root: Path) -> None:
@@ -216,16 +275,13 @@ def expand(
 
     Raises an :class:`~augtool.errors.AugtoolError` before writing anything when the input, the
     plan or the output folder is unusable, or when the output was made by another recipe and
-    ``force`` is not set."""
+    ``force`` is not set; ``dry_run`` makes the same checks and writes nothing."""
     started = time.perf_counter()
     dataset = discover_dataset(recipe, input_root)
     tasks = make_plan(
         dataset, recipe.variants, recipe.seed, recipe.output["format"], recipe.output["originals"]
     )
     check_output(input_root, output_root)
-    if resume and not _holds_a_run(output_root):
-        # Checked before the folder and its lock are made: exit 2 writes nothing.
-        raise OutputError(f"{output_root}: there is no earlier run here to resume")
     summary = Summary(
         input=str(input_root),
         output=str(output_root),
@@ -234,25 +290,25 @@ def expand(
         planned_outputs=sum(t.image_count for t in tasks),
         dry_run=dry_run,
     )
-    if dry_run:
-        summary.skipped = [{"path": s.path, "reason": s.reason} for s in dataset.skipped]
-        summary.counts["skipped"] = len(dataset.skipped)
-        summary.seconds = time.perf_counter() - started
-        return summary
-    _make_output_folder(output_root)
-    with OutputLock(output_root), contextlib.ExitStack() as stack:
-        if force:
-            _clear_previous_output(output_root)
-        previous = load_previous(output_root)
-        stack.callback(previous.close)  # the earlier run's files, read until the end
-        if resume and previous.empty:
-            raise OutputError(f"{output_root}: there is no earlier run here to resume")
-        if not previous.empty and previous.recipe_sha256 != recipe.sha256:
-            difference = recipe_difference(previous.recipe, recipe.normalised)
-            raise OutputError(
-                f"{output_root}: made by another recipe ({difference}); use --force to rebuild it"
-            )
+    stamp = _run_files_stamp(output_root)
+    # --force reads nothing of the earlier run: the output is emptied under the lock.
+    previous = Previous() if force else _earlier_run(recipe, output_root, resume)
+    with contextlib.ExitStack() as stack:
+        stack.callback(lambda: previous.close())  # the one in use at the end (see below)
+        if dry_run:
+            summary.skipped = [{"path": s.path, "reason": s.reason} for s in dataset.skipped]
+            summary.counts["skipped"] = len(dataset.skipped)
+            summary.seconds = time.perf_counter() - started
+            return summary
+        _make_output_folder(output_root)
+        stack.enter_context(OutputLock(output_root))
+        if not force and _run_files_stamp(output_root) != stamp:
+            # Another run wrote here between the read and the lock: read what it left.
+            previous.close()
+            previous = _earlier_run(recipe, output_root, resume)
         try:
+            if force:
+                _clear_previous_output(output_root)
             _run(recipe, dataset, tasks, input_root, output_root, jobs, backend, previous,
                  summary, progress)  # fmt: skip
         except (KeyboardInterrupt, WorkerLost):

@@ -41,6 +41,8 @@ CONTRACT_FILES = (MANIFEST_NAME, SUMS_NAME, RUN_NAME)
 
 _SORT_RUN_LINES = 2_048
 _MERGE_FAN_IN = 64
+#: A first line longer than this is not an augtool header (which holds a recipe, not data).
+_HEADER_LIMIT = 16 * 2**20
 
 
 def dump_line(record: dict[str, Any]) -> str:
@@ -198,3 +200,25 @@ def unlisted_files(output_root: Path, listed: int) -> list[str]:
             if record.get("type") == "file":
                 paths.add(record["path"])
     return sorted(path for path in _tree_files(output_root) if path not in paths)
+
+
+def has_header(path: Path) -> bool:
+    """Whether ``path`` is a file whose first line is an augtool manifest header, whatever
+    follows it: what tells an augtool output from a folder that holds another tool's
+    ``manifest.jsonl``."""
+    if not path.is_file():  # (a folder, or a FIFO that would block the read)
+        return False
+    try:
+        with open(path, "rb") as handle:
+            first = handle.readline(_HEADER_LIMIT)
+    except OSError:
+        return False
+    try:
+        header = json.loads(first)
+    except ValueError:
+        return False
+    return (
+        isinstance(header, dict)
+        and header.get("type") == "header"
+        and header.get("schema") == SCHEMA
+    )

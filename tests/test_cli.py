@@ -443,6 +443,105 @@ def test_resume_and_force_together_are_a_usage_error(
     assert tree_digest(out) == before
 
 
+def foreign_output(tmp_path: Path) -> Path:
+    """A folder of another tool's that happens to hold a manifest.jsonl."""
+    out = tmp_path / "mine"
+    (out / "audio").mkdir(parents=True)
+    (out / "manifest.jsonl").write_text('{"audio_filepath":"audio/a.wav","text":"hi"}\n')
+    (out / "audio" / "a.wav").write_text("data")
+    (out / "notes.txt").write_text("notes")
+    return out
+
+
+@pytest.mark.parametrize(
+    "options",
+    [(), ("--force",), ("--dry-run",), ("--force", "--dry-run")],
+    ids=["run", "force", "dry-run", "force-dry-run"],
+)
+@pytest.mark.parametrize("lock", [False, True], ids=["", "left-lock"])
+def test_a_folder_with_another_tools_manifest_is_refused(
+    tmp_path: Path, dataset: Path, recipe: Path, options: tuple[str, ...], lock: bool
+) -> None:
+    """It was taken for an augtool output: "damaged" (exit 2) after making .augtool/lock, and
+    --force deleted every file in it. A lock left by that is not augtool's output either."""
+    out = foreign_output(tmp_path)
+    if lock:
+        (out / ".augtool").mkdir()
+        (out / ".augtool" / "lock").write_text("")
+    before = tree_digest(out)
+    result = invoke("expand", recipe, dataset, "-o", out, *options)
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr == (
+        f"Error: {out}: not empty and not an augtool output; choose an empty folder\n"
+    )
+    assert tree_digest(out) == before
+
+
+def test_a_damaged_augtool_manifest_is_refused_and_force_rebuilds_it(
+    tmp_path: Path, dataset: Path, recipe: Path
+) -> None:
+    out = tmp_path / "out"
+    assert invoke("expand", recipe, dataset, "-o", out, "--quiet").exit_code == 0
+    clean = tree_digest(out)
+    lines = (out / "manifest.jsonl").read_text().splitlines(keepends=True)
+    (out / "manifest.jsonl").write_text("".join(lines[:5]))  # the header and a few records
+    before = tree_digest(out)
+    for options in [(), ("--dry-run",)]:
+        result = invoke("expand", recipe, dataset, "-o", out, *options)
+        assert result.exit_code == 2
+        assert result.stderr == (
+            f"Error: {out / 'manifest.jsonl'}: the manifest of the previous run is damaged "
+            "(use --force to rebuild)\n"
+        )
+        assert tree_digest(out) == before
+    result = invoke("expand", recipe, dataset, "-o", out, "--force", "--quiet")
+    assert result.exit_code == 0, result.output
+    rebuilt = tree_digest(out)
+    for digest in (clean, rebuilt):
+        digest.pop("run.json")
+        digest.pop(".augtool/stat-cache.jsonl")
+    assert rebuilt == clean
+
+
+def test_dry_run_refuses_another_recipes_output_as_the_run_does(
+    tmp_path: Path, dataset: Path, recipe: Path
+) -> None:
+    """--dry-run printed a plan (exit 0) where the run refuses (exit 2)."""
+    out = tmp_path / "out"
+    assert invoke("expand", recipe, dataset, "-o", out, "--quiet").exit_code == 0
+    before = tree_digest(out)
+    other = tmp_path / "other.yaml"
+    other.write_text(RECIPE.replace("seed: 1", "seed: 2"))
+    for options in [(), ("--dry-run",)]:
+        result = invoke("expand", other, dataset, "-o", out, *options)
+        assert result.exit_code == 2
+        assert result.stderr == (
+            f"Error: {out}: made by another recipe (seed: 1 -> 2); use --force to rebuild it\n"
+        )
+        assert tree_digest(out) == before
+    result = invoke("expand", other, dataset, "-o", out, "--force", "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert tree_digest(out) == before
+
+
+def test_resume_after_a_finished_run_is_refused(
+    tmp_path: Path, dataset: Path, recipe: Path
+) -> None:
+    """--resume "insists that there is a run to finish"; it exited 0 on a finished output."""
+    out = tmp_path / "out"
+    assert invoke("expand", recipe, dataset, "-o", out, "--quiet").exit_code == 0
+    before = tree_digest(out)
+    result = invoke("expand", recipe, dataset, "-o", out, "--resume")
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr == (
+        f"Error: {out}: the last run finished; there is nothing to resume "
+        "(run without --resume to update it)\n"
+    )
+    assert tree_digest(out) == before
+
+
 def test_rerun_keeps_everything_and_force_rebuilds_identically(
     tmp_path: Path, dataset: Path, recipe: Path
 ) -> None:
