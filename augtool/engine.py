@@ -21,13 +21,14 @@ import itertools
 import json
 import os
 import shutil
+import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from augtool import __version__
 from augtool.atomic import TEMP_PREFIX, write_atomic
@@ -35,6 +36,7 @@ from augtool.canonical import canonical_sha256
 from augtool.discovery import Dataset, discover
 from augtool.errors import InputError, OutputError, WriteError
 from augtool.manifest import (
+    CONTRACT_FILES,
     MANIFEST_NAME,
     RUN_NAME,
     SCHEMA,
@@ -63,6 +65,7 @@ from augtool.runstate import (
     TaskResult,
     finish_run,
     load_previous,
+    read_journal,
     recipe_difference,
     remove_temp_files,
     source_shas,
@@ -291,7 +294,7 @@ def expand(
         dry_run=dry_run,
     )
     stamp = _run_files_stamp(output_root)
-    # --force reads nothing of the earlier run: the output is emptied under the lock.
+    # --force reads nothing of the earlier run: what it recorded is removed under the lock.
     previous = Previous() if force else _earlier_run(recipe, output_root, resume)
     with contextlib.ExitStack() as stack:
         stack.callback(lambda: previous.close())  # the one in use at the end (see below)
@@ -306,9 +309,15 @@ def expand(
             # Another run wrote here between the read and the lock: read what it left.
             previous.close()
             previous = _earlier_run(recipe, output_root, resume)
+        removed: IO[str] | None = None
         try:
             if force:
-                _clear_previous_output(output_root)
+                # The files the earlier run recorded, listed as they are removed (on disk, not
+                # in memory), to count afterwards the ones this run does not write again.
+                removed = stack.enter_context(
+                    tempfile.TemporaryFile("w+", dir=output_root / STATE_DIR)
+                )
+                _clear_previous_output(output_root, removed)
             _run(recipe, dataset, tasks, input_root, output_root, jobs, backend, previous,
                  summary, progress)  # fmt: skip
         except (KeyboardInterrupt, WorkerLost):
@@ -319,6 +328,8 @@ def expand(
             stop_workers()
             remove_temp_files(output_root)
             raise WriteError(f"{output_root}: writing failed: {exc}; run again to resume") from exc
+        if removed is not None:
+            summary.activity["removed"] += _not_written_again(output_root, removed)
     summary.seconds = time.perf_counter() - started
     _write_run_json(output_root, summary, jobs, backend)
     return summary
@@ -583,7 +594,7 @@ def _unlink(output_root: Path, relative: str) -> int:
         return 0
     try:
         (output_root / relative).unlink()
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
         return 0
     return 1
 
@@ -667,18 +678,58 @@ def _header(
     }
 
 
-def _clear_previous_output(output_root: Path) -> None:
-    """--force: empty an earlier augtool output (``check_output`` made sure it is one), all but
-    the lock this run holds."""
-    for child in output_root.iterdir():
-        if child.name == STATE_DIR:
-            for inner in child.iterdir():
-                if inner.name != "lock":
-                    shutil.rmtree(inner) if inner.is_dir() else inner.unlink()
-        elif child.is_dir() and not child.is_symlink():
-            shutil.rmtree(child)
-        else:
-            child.unlink()
+def _clear_previous_output(output_root: Path, removed: IO[str]) -> None:
+    """--force: delete what earlier runs wrote here, and nothing else: every file their manifest
+    (read as far as it parses, when damaged) and an interrupted run's journal record, the
+    folders that leaves empty, the contract files and augtool's state but for the lock this run
+    holds. A file augtool did not write stays. Each deleted file's path goes to ``removed``."""
+    for relative in _recorded_files(output_root):
+        if _unlink(output_root, relative):
+            removed.write(json.dumps(relative) + "\n")
+            _remove_empty_folders(output_root, relative)
+    for name in CONTRACT_FILES:
+        (output_root / name).unlink(missing_ok=True)
+    for inner in (output_root / STATE_DIR).iterdir():
+        if inner.name != LOCK_NAME:
+            shutil.rmtree(inner) if inner.is_dir() and not inner.is_symlink() else inner.unlink()
+
+
+def _recorded_files(output_root: Path) -> Iterator[str]:
+    """The path of every file the last manifest (when it is augtool's) and an interrupted run's
+    journal record; a manifest line that does not parse is passed over."""
+    manifest = output_root / MANIFEST_NAME
+    if has_header(manifest):
+        with open(manifest, "rb") as handle:
+            for raw in handle:
+                with contextlib.suppress(ValueError):
+                    yield from _file_paths([json.loads(raw)])
+    for result in read_journal(output_root / STATE_DIR / JOURNAL_NAME):
+        yield from _file_paths(result.records)
+
+
+def _file_paths(records: Iterable[Any]) -> Iterator[str]:
+    for record in records:
+        file = isinstance(record, dict) and record.get("type") == "file"
+        if file and isinstance(record.get("path"), str):
+            yield record["path"]
+
+
+def _remove_empty_folders(output_root: Path, relative: str) -> None:
+    """The folders below the output that removing this file left empty (an empty class folder
+    is a class with no images to a loader)."""
+    folder = (output_root / relative).parent
+    while folder != output_root and output_root in folder.parents:
+        try:
+            folder.rmdir()
+        except OSError:  # not empty (or gone)
+            return
+        folder = folder.parent
+
+
+def _not_written_again(output_root: Path, removed: IO[str]) -> int:
+    """How many of the files --force removed this run did not write again."""
+    removed.seek(0)
+    return sum(not os.path.lexists(output_root / json.loads(line)) for line in removed)
 
 
 def _write_run_json(output_root: Path, summary: Summary, jobs: int, backend: str) -> None:

@@ -504,6 +504,29 @@ def test_a_damaged_augtool_manifest_is_refused_and_force_rebuilds_it(
     assert rebuilt == clean
 
 
+def test_force_removes_only_what_augtool_wrote_and_counts_what_is_gone(
+    tmp_path: Path, dataset: Path, recipe: Path
+) -> None:
+    """--force once reported removed 0 after deleting every earlier file; it also deleted
+    files augtool never wrote."""
+    out = tmp_path / "out"
+    assert invoke("expand", recipe, dataset, "-o", out, "--quiet").exit_code == 0
+    (out / "README.txt").write_text("my notes")
+    (out / "val" / "cat" / "mine.txt").write_text("mine")
+    fewer = tmp_path / "fewer.yaml"  # 1 variant, no originals: 4 files of the earlier 14
+    fewer.write_text(RECIPE.replace("variants: 2", "variants: 1") + "output: {originals: skip}\n")
+    result = invoke("expand", fewer, dataset, "-o", out, "--force", "--json")
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert (summary["made"], summary["kept"], summary["removed"]) == (4, 0, 10)
+    assert (out / "README.txt").read_text() == "my notes"
+    assert (out / "val" / "cat" / "mine.txt").read_text() == "mine"
+    assert not (out / "test").exists()  # a folder left empty goes with its files
+    written = {p for p, r in files_by_path(out).items() if r["role"] == "augmented"}
+    assert written == {f"train/{c}/{c}_{i}__v00.jpg" for c in ("cat", "dog") for i in (0, 1)}
+    assert not (out / "train" / "cat" / "cat_0.jpg").exists()  # an original, not written now
+
+
 def test_dry_run_refuses_another_recipes_output_as_the_run_does(
     tmp_path: Path, dataset: Path, recipe: Path
 ) -> None:
@@ -559,8 +582,9 @@ def test_rerun_keeps_everything_and_force_rebuilds_identically(
     for digest in (first, second):
         digest.pop("run.json")
         digest.pop(".augtool/stat-cache.jsonl")
+    # A file augtool did not write is never deleted, even by --force.
+    assert second.pop("train/cat/stray.jpg") == sha(out / "train" / "cat" / "stray.jpg")
     assert second == first
-    assert "train/cat/stray.jpg" not in second
 
 
 def test_unknown_backend(tmp_path: Path, dataset: Path, recipe: Path) -> None:
