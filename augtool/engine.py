@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import errno
 import hashlib
 import itertools
 import json
@@ -213,6 +214,27 @@ def _check_folder_path(output_root: Path) -> None:
     raise OutputError(f"{output_root}: {probe} is {BROKEN_LINK if broken else 'not a folder'}")
 
 
+def _check_writable(output_root: Path) -> None:
+    """--dry-run: the refusal the real run meets when it makes the folder or takes its lock in
+    a read-only or forbidden place (the real run tells them by the error it gets)."""
+    if os.path.lexists(output_root):
+        state = output_root / STATE_DIR
+        probe = state if state.is_dir() else output_root
+        problem = "cannot write in the output folder"
+    else:
+        probe = output_root.parent
+        while not os.path.lexists(probe) and probe.parent != probe:
+            probe = probe.parent
+        problem = "cannot create the output folder"
+    code = None
+    if os.statvfs(probe).f_flag & os.ST_RDONLY:
+        code = errno.EROFS
+    elif not os.access(probe, os.W_OK | os.X_OK):
+        code = errno.EACCES
+    if code is not None:
+        raise OutputError(f"{output_root}: {problem}: {os.strerror(code)}")
+
+
 def _earlier_run(recipe: Recipe, output_root: Path, resume: bool) -> Previous:
     """What earlier runs left in OUT, read (never written) before the run writes anything, so
     that its refusals leave OUT as it was: ``--resume`` where no run was interrupted, a damaged
@@ -254,13 +276,29 @@ def _run_files_stamp(output_root: Path) -> tuple[Stat | None, ...]:
     return tuple(stat_of(path) for path in paths)
 
 
-def _make_output_folder(output_root: Path) -> None:
+def _locked_output(output_root: Path) -> OutputLock:
+    """The output folder, made if need be, locked for the run. When it cannot be locked (a
+    read-only or forbidden folder, another run), the folders made for it are removed again."""
+    existing = output_root
+    while not os.path.lexists(existing) and existing.parent != existing:
+        existing = existing.parent
     try:
         output_root.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise OutputError(
             f"{output_root}: cannot create the output folder: {exc.strerror}"
         ) from None
+    lock = OutputLock(output_root)
+    try:
+        lock.__enter__()
+    except OutputError:
+        folder = output_root
+        while folder != existing and existing in folder.parents:
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+            folder = folder.parent
+        raise
+    return lock
 
 
 def expand(
@@ -299,12 +337,12 @@ def expand(
     with contextlib.ExitStack() as stack:
         stack.callback(lambda: previous.close())  # the one in use at the end (see below)
         if dry_run:
+            _check_writable(output_root)
             summary.skipped = [{"path": s.path, "reason": s.reason} for s in dataset.skipped]
             summary.counts["skipped"] = len(dataset.skipped)
             summary.seconds = time.perf_counter() - started
             return summary
-        _make_output_folder(output_root)
-        stack.enter_context(OutputLock(output_root))
+        stack.push(_locked_output(output_root))
         if not force and _run_files_stamp(output_root) != stamp:
             # Another run wrote here between the read and the lock: read what it left.
             previous.close()

@@ -109,8 +109,7 @@ class OutputLock:
     def __enter__(self) -> OutputLock:
         import fcntl
 
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        fd = self._open()
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -123,6 +122,22 @@ class OutputLock:
         os.write(fd, f"{os.getpid()}\n".encode())
         self._fd = fd
         return self
+
+    def _open(self) -> int:
+        """The lock file, made with its folder if need be. A folder augtool cannot write in
+        (read-only, not permitted) is an unusable output: refused, with nothing left behind."""
+        state_dir = self.path.parent
+        made = not state_dir.exists()
+        try:
+            state_dir.mkdir(parents=True, exist_ok=True)
+            return os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            if made:
+                with contextlib.suppress(OSError):
+                    state_dir.rmdir()
+            raise OutputError(
+                f"{state_dir.parent}: cannot write in the output folder: {exc.strerror}"
+            ) from None
 
     def __exit__(self, *exc: object) -> None:
         if self._fd is not None:

@@ -565,6 +565,53 @@ def test_resume_after_a_finished_run_is_refused(
     assert tree_digest(out) == before
 
 
+@pytest.mark.parametrize("exists", [False, True], ids=["new", "earlier-run"])
+def test_a_read_only_output_is_refused_in_one_line(
+    tmp_path: Path, dataset: Path, recipe: Path, exists: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Opening .augtool/lock on a read-only file system was a traceback and exit 1."""
+    out = tmp_path / "out"
+    if exists:
+        assert invoke("expand", recipe, dataset, "-o", out, "--quiet").exit_code == 0
+    before = tree_digest(tmp_path)
+    real_open = os.open
+
+    def read_only(path: Any, flags: int, *args: Any, **kwargs: Any) -> int:
+        if str(path).endswith("/.augtool/lock"):
+            raise OSError(errno.EROFS, os.strerror(errno.EROFS), str(path))
+        return real_open(path, flags, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", read_only)
+    result = invoke("expand", recipe, dataset, "-o", out)
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert (
+        result.stderr == f"Error: {out}: cannot write in the output folder: Read-only file system\n"
+    )
+    assert tree_digest(tmp_path) == before  # no folder, no lock left behind
+
+
+@pytest.mark.parametrize("exists", [False, True], ids=["new", "earlier-run"])
+def test_dry_run_refuses_a_read_only_output_as_the_run_does(
+    tmp_path: Path, dataset: Path, recipe: Path, exists: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "out"
+    if exists:
+        assert invoke("expand", recipe, dataset, "-o", out, "--quiet").exit_code == 0
+    real_statvfs = os.statvfs
+
+    class ReadOnly:
+        def __init__(self, path: Any) -> None:
+            self.f_flag = real_statvfs(path).f_flag | os.ST_RDONLY
+
+    monkeypatch.setattr(os, "statvfs", ReadOnly)
+    result = invoke("expand", recipe, dataset, "-o", out, "--dry-run")
+    assert result.exit_code == 2
+    problem = "cannot write in the output folder" if exists else "cannot create the output folder"
+    assert result.stderr == f"Error: {out}: {problem}: Read-only file system\n"
+    assert out.exists() == exists
+
+
 def test_rerun_keeps_everything_and_force_rebuilds_identically(
     tmp_path: Path, dataset: Path, recipe: Path
 ) -> None:
