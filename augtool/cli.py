@@ -84,7 +84,11 @@ def expand(
     ] = "loky",
     force: Annotated[
         bool,
-        typer.Option("--force", help="Rebuild the output from scratch, even for another recipe."),
+        typer.Option(
+            "--force",
+            help="Rebuild the output from scratch, even for another recipe: delete the files "
+            "the earlier run wrote (never others), then run.",
+        ),
     ] = False,
     resume: Annotated[
         bool,

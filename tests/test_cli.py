@@ -478,6 +478,18 @@ def test_a_folder_with_another_tools_manifest_is_refused(
     assert tree_digest(out) == before
 
 
+def test_a_folder_holding_only_augtools_lock_is_taken_as_empty(
+    tmp_path: Path, dataset: Path, recipe: Path
+) -> None:
+    """What a run stopped before it wrote anything leaves: the next run goes through."""
+    out = tmp_path / "out"
+    (out / ".augtool").mkdir(parents=True)
+    (out / ".augtool" / "lock").write_text("")
+    result = invoke("expand", recipe, dataset, "-o", out, "--quiet")
+    assert result.exit_code == 0, result.output
+    assert (out / "manifest.jsonl").is_file()
+
+
 def test_a_damaged_augtool_manifest_is_refused_and_force_rebuilds_it(
     tmp_path: Path, dataset: Path, recipe: Path
 ) -> None:
