@@ -7,8 +7,11 @@
   leaves every finished task here; the next run keeps them instead of redoing them. A torn last
   line (a kill mid-write) is ignored.
 - ``run-state.json``: the recipe hash and input folder of the run in progress.
-- ``stat-cache.jsonl``: (inode, mtime, size, sha256) of every source and output after the last
-  complete run, so that a rerun recognises unchanged files without hashing them (as DVC does).
+- ``stat-cache.jsonl``: (inode, mtime, size, ctime, sha256) of every source and output after the
+  last complete run, so that a rerun recognises unchanged files without hashing them (as DVC
+  does). The ctime is what catches a file edited in place whose size and mtime were put back
+  (``touch -r``, ``os.utime``): only the kernel sets it. A cache or journal that an earlier
+  augtool wrote without it vouches for nothing, so the first rerun hashes everything once.
 
 None of this is part of the determinism contract or the manifest.
 
@@ -35,8 +38,10 @@ from augtool.errors import OutputError
 from augtool.manifest import MANIFEST_NAME, STATE_DIR, dump_line
 
 Record = dict[str, Any]
-#: (inode, mtime in ns, size) of a file as last seen.
-Stat = tuple[int, int, int]
+#: (inode, mtime in ns, size, ctime in ns) of a file as last seen. The ctime moves with any change
+#: to the file's data or inode (a write, a rename, a new hard link) and cannot be set back.
+Stat = tuple[int, int, int, int]
+STAT_FIELDS = 4
 #: The augtool version and the library versions (``{"numpy": …, "pillow": …}``) outputs were
 #: made with; ``None`` where unknown.
 MadeWith = tuple[str | None, dict[str, str] | None]
@@ -48,14 +53,25 @@ STAT_CACHE_NAME = "stat-cache.jsonl"
 
 
 def stat_of(path: Path, follow: bool = False) -> Stat | None:
-    """The stat triple of a regular file (following a link only when asked), or None."""
+    """The :data:`Stat` of a regular file (following a link only when asked), or None."""
     try:
         st = os.stat(path) if follow else os.lstat(path)
     except OSError:
         return None
     if not stat.S_ISREG(st.st_mode):
         return None
-    return (st.st_ino, st.st_mtime_ns, st.st_size)
+    return stat_key(st)
+
+
+def stat_key(st: os.stat_result) -> Stat:
+    """What the stat cache compares of a file's ``os.stat`` result."""
+    return (st.st_ino, st.st_mtime_ns, st.st_size, st.st_ctime_ns)
+
+
+def _stats(value: dict[str, Any]) -> dict[str, Stat]:
+    """A journal's stats by path. One written before the ctime was part of a stat (three
+    numbers) is left out: unknown, so its file is hashed."""
+    return {k: tuple(v) for k, v in value.items() if len(v) == STAT_FIELDS}
 
 
 @dataclass
@@ -92,8 +108,8 @@ class TaskResult:
         return cls(
             source=line["source"],
             records=records,
-            sources={k: tuple(v) for k, v in line["sources"].items()},
-            outputs={k: tuple(v) for k, v in line["outputs"].items()},
+            sources=_stats(line["sources"]),
+            outputs=_stats(line["outputs"]),
             kept=line["kept"],
             lines=texts,
         )
@@ -439,7 +455,8 @@ def _load_stat_cache(path: Path, previous: Previous) -> None:
         for line in handle:
             try:
                 entry = json.loads(line)
-                stat = (entry["ino"], entry["mtime_ns"], entry["size"])
+                # A KeyError for an entry without "ctime_ns" (an older cache): not vouched for.
+                stat = (entry["ino"], entry["mtime_ns"], entry["size"], entry["ctime_ns"])
                 if entry["root"] == "in":
                     previous.source_stats[entry["path"]] = (stat, entry["sha256"])
                 else:
@@ -484,23 +501,20 @@ def stat_cache_writer(state_dir: Path, input_root: str) -> Iterator[Callable[[Ta
 
         def note(result: TaskResult) -> None:
             shas = source_shas(result.records)
-            for path, (ino, mtime, size) in result.sources.items():
-                if path not in shas:
-                    continue
-                entry = {
-                    "root": "in",
-                    "path": path,
-                    "ino": ino,
-                    "mtime_ns": mtime,
-                    "size": size,
-                    "sha256": shas[path],
-                }
-                handle.write(dump_line(entry).encode("utf-8"))
-            for path, (ino, mtime, size) in result.outputs.items():
-                entry = {"root": "out", "path": path, "ino": ino, "mtime_ns": mtime, "size": size}
+            for path, seen in result.sources.items():
+                if path in shas:
+                    entry = {"root": "in", "path": path, **_stat_fields(seen), "sha256": shas[path]}
+                    handle.write(dump_line(entry).encode("utf-8"))
+            for path, seen in result.outputs.items():
+                entry = {"root": "out", "path": path, **_stat_fields(seen)}
                 handle.write(dump_line(entry).encode("utf-8"))
 
         yield note
+
+
+def _stat_fields(seen: Stat) -> dict[str, int]:
+    ino, mtime, size, ctime = seen
+    return {"ino": ino, "mtime_ns": mtime, "size": size, "ctime_ns": ctime}
 
 
 def finish_run(state_dir: Path) -> None:

@@ -31,7 +31,7 @@ from augtool.codecs import (
     kept_exif,
 )
 from augtool.plan import Task
-from augtool.runstate import Stat, TaskResult, stat_of
+from augtool.runstate import Stat, TaskResult, stat_key, stat_of
 from augtool.transforms import Step, kernels, run
 from augtool.transforms.fusion import forget_reductions
 
@@ -264,7 +264,9 @@ def read_stable(path: Path, follow: bool = False) -> tuple[bytes, Stat]:
         data
     ) != after.st_size:
         raise SourceChanged(str(path))
-    return data, (after.st_ino, after.st_mtime_ns, after.st_size)
+    # The stat as the file was read; its ctime is compared only by the next run's stat cache
+    # (here a new hard link to the file, as ``originals: link`` makes, is no change).
+    return data, stat_key(after)
 
 
 def _label_record(
