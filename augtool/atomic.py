@@ -84,15 +84,23 @@ def write_atomic(path: Path, data: bytes) -> None:
 
 
 def link_atomic(source: Path, path: Path) -> None:
-    """Hard-link ``source`` to ``path`` atomically (a link under a temp name, then a rename)."""
+    """Hard-link ``source`` to ``path`` atomically (a link under a temp name, then a rename).
+
+    A ``path`` that already is a link to ``source`` is left alone: a rename between two links to
+    one file does nothing (POSIX), which would leave the temp link behind in the output, and
+    every link made or removed moves the file's ctime, which the stat cache compares.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
+    with contextlib.suppress(OSError):
+        if os.path.samestat(os.lstat(path), os.stat(source)):
+            return
     tmp = path.parent / f"{TEMP_PREFIX}{os.getpid()}-{path.name}"
     with contextlib.suppress(FileNotFoundError):
         os.unlink(tmp)
     os.link(source, tmp)
     try:
         os.replace(tmp, path)
-    except BaseException:
+    finally:
+        # Gone after a rename that took it; still there after one that did nothing, or failed.
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
-        raise
