@@ -288,6 +288,55 @@ class TestIncremental:
         assert summary["made"] == 4 and summary["kept"] == 36
         assert tree(out) == before
 
+    def test_an_output_damaged_in_place_with_its_size_and_mtime_put_back_is_remade(
+        self, setup: tuple[Path, Path, Path]
+    ) -> None:
+        """The stat cache compares the ctime too, which only the kernel sets."""
+        recipe, source, out = setup
+        before = tree(out)
+        target = out / "img_0002__v01.jpg"
+        edit_in_place(target, target.stat().st_size // 2)
+        summary = run_json(recipe, source, out)
+        assert (summary["made"], summary["kept"]) == (4, 36)
+        assert tree(out) == before
+
+    def test_a_source_edited_in_place_with_its_size_and_mtime_put_back_is_redone(
+        self, setup: tuple[Path, Path, Path], tmp_path: Path
+    ) -> None:
+        recipe, source, out = setup
+        before = tree(out)
+        target = source / "img_0004.jpg"
+        edit_in_place(target, jpeg_quantisation_offset(target.read_bytes()))
+        summary = run_json(recipe, source, out)
+        assert (summary["made"], summary["kept"]) == (4, 36)
+        after = tree(out)
+        assert after == self.clean_tree(recipe, source, tmp_path)
+        changed = {path for path in after if after[path] != before[path]}
+        assert {path for path in changed if path != "SHA256SUMS"} == {
+            "img_0004.jpg",
+            "img_0004__v00.jpg",
+            "img_0004__v01.jpg",
+            "img_0004__v02.jpg",
+            "manifest.jsonl",
+        }
+
+    def test_a_stat_cache_without_ctimes_is_hashed_once(
+        self, setup: tuple[Path, Path, Path], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """A cache an earlier augtool wrote (no ctime_ns) vouches for nothing, and is no error:
+        the rerun hashes, keeps everything, and writes a cache the next rerun trusts."""
+        recipe, source, out = setup
+        before = tree(out)
+        cache = out / ".augtool" / "stat-cache.jsonl"
+        header, *entries = [json.loads(line) for line in cache.read_text().splitlines()]
+        assert all("ctime_ns" in entry for entry in entries)
+        old = [header] + [{k: v for k, v in e.items() if k != "ctime_ns"} for e in entries]
+        cache.write_text("".join(json.dumps(entry) + "\n" for entry in old))
+        summary = run_json(recipe, source, out)
+        assert (summary["made"], summary["kept"]) == (0, 40)
+        assert tree(out) == before
+        assert_kept_without_workers(recipe, source, out, monkeypatch)
+
     def test_other_library_versions_remake_everything(
         self, setup: tuple[Path, Path, Path], tmp_path: Path
     ) -> None:
@@ -323,6 +372,94 @@ class TestIncremental:
         )
         summary = run_json(recipe, source, out, "--force")
         assert summary["made"] == 40
+
+
+def edit_in_place(path: Path, offset: int) -> None:
+    """Change one byte of a file where it is, then put its mtime back (as ``touch -r`` does):
+    its size and mtime are as before, its ctime is not."""
+    before = path.stat()
+    with open(path, "r+b") as handle:
+        handle.seek(offset)
+        byte = handle.read(1)[0]
+        handle.seek(offset)
+        handle.write(bytes([byte - 1 if byte > 1 else byte + 1]))
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    after = path.stat()
+    assert (after.st_ino, after.st_size, after.st_mtime_ns) == (
+        before.st_ino,
+        before.st_size,
+        before.st_mtime_ns,
+    )
+
+
+def jpeg_quantisation_offset(data: bytes) -> int:
+    """The offset of a value in a JPEG's first quantisation table: changed, the file still
+    decodes, to other pixels."""
+    marker = data.index(b"\xff\xdb")
+    return marker + 5 + 1  # marker, length (2), precision and table id (1), then 64 values
+
+
+def assert_kept_without_workers(
+    recipe: Path, source: Path, out: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A rerun in which the stat cache vouches for every source: nothing reaches a worker (so
+    nothing is read or hashed), and the tree is as it was."""
+    from typer.testing import CliRunner
+
+    import augtool.engine
+
+    def no_work(*args: object, **kwargs: object) -> list[TaskResult]:
+        raise AssertionError("an unchanged source was sent to a worker")
+
+    before = tree(out)
+    with monkeypatch.context() as patch:
+        patch.setattr(augtool.engine, "process_tasks", no_work)
+        result = CliRunner().invoke(app, ["expand", str(recipe), str(source), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert tree(out) == before
+
+
+class TestLinkedOriginals:
+    """``originals: link`` makes the original a hard link to its source, and a new link moves
+    the source's ctime (its link count changes); reruns still settle."""
+
+    @pytest.fixture()
+    def setup(self, tmp_path: Path) -> tuple[Path, Path, Path]:
+        source = tmp_path / "in"
+        make_images(source, 10, size=48)
+        recipe = tmp_path / "recipe.yaml"
+        recipe.write_text(RECIPE + "output: {originals: link}\n")
+        out = tmp_path / "out"
+        first = run_json(recipe, source, out, "--jobs", "1")
+        assert (first["made"], first["kept"]) == (40, 0)
+        assert (out / "img_0001.jpg").stat().st_ino == (source / "img_0001.jpg").stat().st_ino
+        return recipe, source, out
+
+    def test_two_no_op_reruns_keep_everything_and_the_second_hashes_nothing(
+        self, setup: tuple[Path, Path, Path], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        recipe, source, out = setup
+        before = tree(out)
+        summary = run_json(recipe, source, out)  # the sources linked since they were read: hashed
+        assert (summary["made"], summary["kept"]) == (0, 40)
+        assert tree(out) == before
+        assert_kept_without_workers(recipe, source, out, monkeypatch)
+        assert_kept_without_workers(recipe, source, out, monkeypatch)
+
+    def test_a_source_redone_leaves_no_temp_link_and_settles(
+        self, setup: tuple[Path, Path, Path], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """A damaged variant redoes its source, whose original is already the right link."""
+        recipe, source, out = setup
+        before = tree(out)
+        run_json(recipe, source, out)
+        (out / "img_0002__v01.jpg").write_bytes(b"tampered")
+        summary = run_json(recipe, source, out)
+        assert (summary["made"], summary["kept"]) == (4, 36)
+        assert not list(out.rglob(".augtool-tmp-*"))
+        assert (source / "img_0002.jpg").stat().st_nlink == 2
+        assert tree(out) == before
+        assert_kept_without_workers(recipe, source, out, monkeypatch)
 
 
 def test_a_source_that_changes_while_read_is_refused(

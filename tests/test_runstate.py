@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import tracemalloc
 from pathlib import Path
 
-from augtool.manifest import as_line, write_manifest
-from augtool.runstate import load_previous
+from augtool.manifest import STATE_DIR, as_line, write_manifest
+from augtool.runstate import STAT_CACHE_NAME, TaskResult, load_previous
 
 
 def records(sources: int) -> list[dict[str, object]]:
@@ -45,5 +46,39 @@ def test_earlier_records_are_read_back_not_held(tmp_path: Path) -> None:
         assert len(previous.tasks) == 1500
         earlier = previous.tasks["img_00007.jpg"]
         assert earlier.records == [r for r in written if r["source"]["path"] == "img_00007.jpg"]
+    finally:
+        previous.close()
+
+
+def test_stats_without_a_ctime_are_unknown(tmp_path: Path) -> None:
+    """A journal or stat cache written before the ctime was part of a stat is read without
+    error, and vouches for no file (each is hashed)."""
+    source = {"path": "a.jpg", "sha256": "s"}
+    record = {"type": "file", "path": "a__v00.jpg", "sha256": "o", "source": source}
+    old = {"sources": {"a.jpg": [1, 2, 3]}, "outputs": {"a__v00.jpg": [4, 5, 6]}}
+    line = {"source": "a.jpg", "records": [record], "kept": False, **old}
+    result = TaskResult.from_line(line)
+    assert (result.sources, result.outputs) == ({}, {})
+    new = {"sources": {"a.jpg": [1, 2, 3, 7]}, "outputs": {"a__v00.jpg": [4, 5, 6, 8]}}
+    result = TaskResult.from_line({**line, **new})
+    assert (result.sources, result.outputs) == (
+        {"a.jpg": (1, 2, 3, 7)},
+        {"a__v00.jpg": (4, 5, 6, 8)},
+    )
+
+    header = {"type": "header", "recipe_sha256": "r", "tool": {"version": "x"}, "recipe": {}}
+    write_manifest(tmp_path, header, iter([as_line(record)]), {"files": 1})
+    state = tmp_path / STATE_DIR
+    state.mkdir()
+    entries = [
+        {"input_root": "/in"},
+        {"root": "in", "path": "a.jpg", "ino": 1, "mtime_ns": 2, "size": 3, "sha256": "s"},
+        {"root": "out", "path": "a__v00.jpg", "ino": 4, "mtime_ns": 5, "size": 6},
+    ]
+    (state / STAT_CACHE_NAME).write_text("".join(json.dumps(e) + "\n" for e in entries))
+    previous = load_previous(tmp_path)
+    try:
+        assert (previous.source_stats, previous.output_stats) == ({}, {})
+        assert list(previous.tasks) == ["a.jpg"]
     finally:
         previous.close()
