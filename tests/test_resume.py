@@ -117,6 +117,56 @@ def test_an_interrupted_run_stops_cleanly_and_resumes_to_the_same_bytes(
     assert tree(out) == clean
 
 
+def catching_sigint(pid: int) -> set[int]:
+    """The pool workers of ``pid`` whose Python has set its SIGINT handler: started, and
+    importing what they run (before that, a SIGINT ends a worker without a word)."""
+    found = set()
+    for child in children_of(pid):
+        try:
+            if b"popen_loky" not in Path(f"/proc/{child}/cmdline").read_bytes():
+                continue
+            status = Path(f"/proc/{child}/status").read_text()
+        except OSError:
+            continue
+        caught = int(status.split("SigCgt:")[1].split()[0], 16)
+        if caught & (1 << (signal.SIGINT - 1)):
+            found.add(child)
+    return found
+
+
+def test_ctrl_c_while_the_workers_start_is_one_line_and_no_worker_traceback(
+    tmp_path: Path,
+) -> None:
+    """A terminal's Ctrl-C goes to the whole process group, workers included: a worker still
+    starting (importing numpy) printed a 20 to 60 line traceback beside the run's one line.
+    The workers are born with SIGINT and SIGTERM blocked; the main process stops them."""
+    source = tmp_path / "in"
+    make_images(source, 40, size=64)
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text(RECIPE)
+    for attempt in range(3):  # the worker's start-up is a window of some 0.5 s: hit every time
+        out = tmp_path / f"out{attempt}"
+        proc = subprocess.Popen(
+            command(recipe, source, out, "--jobs", "2"),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,  # its own process group, as a terminal's job is
+        )
+        deadline = time.monotonic() + 30
+        while not catching_sigint(proc.pid):
+            assert proc.poll() is None, "the run ended before its workers started"
+            assert time.monotonic() < deadline, "no worker started within 30 s"
+            time.sleep(0.005)
+        everyone = children_of(proc.pid)
+        os.killpg(proc.pid, signal.SIGINT)
+        _, stderr = proc.communicate(timeout=60)
+        assert proc.returncode == 130, stderr
+        assert stderr.decode().splitlines() == [
+            "Interrupted: finished work is kept; run the same command again to resume."
+        ]
+        assert wait_gone(everyone) == set(), "processes outlived the run"
+
+
 def test_kill_9_of_the_main_process_leaves_a_resumable_state(
     tmp_path: Path, big: tuple[Path, Path, dict[str, str]]
 ) -> None:
