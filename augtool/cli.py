@@ -114,29 +114,33 @@ def expand(
 
     Example: augtool expand configs/quickstart.yaml -o out/animals --jobs 2
     """
-    from augtool.engine import BACKENDS, resolve_paths
-    from augtool.engine import expand as run_expand
-    from augtool.recipe import load_recipe
+    from augtool.pool import interrupts_stop_the_run, raise_if_interrupted
 
     if resume and force:
         fail(
             "--resume and --force are alternatives: --resume finishes the run in OUT, "
             "--force rebuilds OUT from scratch"
         )
-    if backend not in BACKENDS:
-        fail(f"--backend {backend!r}: expected one of {', '.join(BACKENDS)}")
-    if backend == "dask":
-        from augtool import dask_cluster
+    # Ctrl-C and SIGTERM end the command with one line and exit 130 from here on, even one
+    # landing while the modules below are imported, where Python may drop its exception.
+    with interrupts_stop_the_run(), _errors_to_exit():
+        from augtool.engine import BACKENDS, resolve_paths
+        from augtool.engine import expand as run_expand
+        from augtool.recipe import load_recipe
 
-        if not dask_cluster.available():
-            fail(f"--backend dask needs Dask's distributed scheduler: {dask_cluster.INSTALL_HINT}")
-    _check_seed(seed)
-    with _errors_to_exit():
+        if backend not in BACKENDS:
+            fail(f"--backend {backend!r}: expected one of {', '.join(BACKENDS)}")
+        if backend == "dask":
+            from augtool import dask_cluster
+
+            if not dask_cluster.available():
+                hint = dask_cluster.INSTALL_HINT
+                fail(f"--backend dask needs Dask's distributed scheduler: {hint}")
+        _check_seed(seed)
         loaded = load_recipe(recipe)
         if seed is not None:
             loaded = _with_seed(loaded, seed)
         input_root, output_root = resolve_paths(loaded, input, output)
-        _terminate_as_interrupt()
         progress = None if quiet else _progress_printer()
         try:
             summary = run_expand(
@@ -153,6 +157,7 @@ def expand(
         finally:
             if progress is not None:
                 progress.close()
+        raise_if_interrupted()  # one whose exception Python dropped after the engine's last look
     if as_json:
         typer.echo(json.dumps(summary.as_json(), indent=2))
     elif not quiet:
@@ -315,7 +320,7 @@ class _errors_to_exit:
     def __exit__(self, kind: Any, exc: BaseException | None, tb: Any) -> bool:
         if isinstance(exc, AugtoolError):
             fail(str(exc), exc.exit_code)
-        if isinstance(exc, KeyboardInterrupt):
+        if isinstance(exc, KeyboardInterrupt) or _caused_by_an_interrupt(exc):
             typer.echo(
                 "Interrupted: finished work is kept; run the same command again to resume.",
                 err=True,
@@ -324,15 +329,14 @@ class _errors_to_exit:
         return False
 
 
-def _terminate_as_interrupt() -> None:
-    """SIGTERM (a CI timeout, ``kill``) stops a run the way Ctrl-C does: workers stopped,
-    finished work journaled, exit 130."""
-    import signal
-
-    def interrupt(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, interrupt)
+def _caused_by_an_interrupt(exc: BaseException | None) -> bool:
+    """An unexpected error after Ctrl-C or SIGTERM came during ``expand``, whose exception
+    Python or a library dropped or turned into another: numpy, interrupted while importing,
+    raised ``ImportError: numpy._core.multiarray failed to import`` (exit 1, a traceback)."""
+    if not isinstance(exc, Exception) or isinstance(exc, typer.Exit):
+        return False
+    pool = sys.modules.get("augtool.pool")  # not imported: no run, no interrupt noted
+    return pool is not None and bool(pool.interrupt_came())
 
 
 def _check_seed(seed: int | None) -> None:

@@ -52,7 +52,7 @@ from augtool.manifest import (
     write_manifest,
 )
 from augtool.plan import Plan, Task, make_plan
-from augtool.pool import WorkerLost, run_batches, stop_workers
+from augtool.pool import WorkerLost, raise_if_interrupted, run_batches, stop_workers
 from augtool.recipe import Recipe
 from augtool.runstate import (
     JOURNAL_NAME,
@@ -468,10 +468,12 @@ def _run(
             done += 1
             if progress is not None:
                 progress(done, len(tasks))
+            raise_if_interrupted()  # an interrupt whose exception Python dropped (pool.py)
         if dataset.coco is not None:
             for result in _write_coco(dataset, journal, input_root, output_root, previous):
                 journal.add(result)
                 _count(counts, activity, result, summary)
+        raise_if_interrupted()  # not a manifest for a run that was interrupted
         counts["sources"] = len(tasks)
         header = _header(recipe, dataset, counts, libraries)
         # One read of the journal feeds both the manifest and the stat cache; the cache is

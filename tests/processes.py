@@ -1,8 +1,10 @@
-"""Helpers the tests share: the processes a run leaves (from /proc)."""
+"""Helpers the tests share: the processes a run leaves (from /proc), and a lost interrupt."""
 
 from __future__ import annotations
 
+import signal
 import time
+import weakref
 from pathlib import Path
 
 
@@ -40,3 +42,16 @@ def wait_gone(pids: set[int], seconds: float = 15.0) -> set[int]:
             return left
         time.sleep(0.1)
     return {pid for pid in pids if alive(pid)}
+
+
+def drop_an_interrupt(signum: int = signal.SIGINT) -> None:
+    """A signal whose handler runs in a weakref callback, as the import system's module-lock
+    one: Python drops the ``KeyboardInterrupt`` (``Exception ignored in …``) and goes on."""
+
+    class Thing:
+        pass
+
+    thing = Thing()
+    ref = weakref.ref(thing, lambda _: signal.raise_signal(signum))
+    del thing
+    assert ref() is None

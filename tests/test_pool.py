@@ -143,3 +143,21 @@ def test_a_loky_run_stopped_midway_leaves_no_worker_behind() -> None:
     while any(alive(pid) for pid in workers) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not [pid for pid in workers if alive(pid)], "workers outlived the stopped run"
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_an_interrupt_python_drops_is_noted_once_and_not_printed(
+    signum: int, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from processes import drop_an_interrupt
+
+    from augtool.pool import interrupts_stop_the_run, raise_if_interrupted
+
+    before = {n: signal.getsignal(n) for n in (signal.SIGINT, signal.SIGTERM)}
+    with interrupts_stop_the_run():
+        raise_if_interrupted()  # nothing came yet
+        drop_an_interrupt(signum)
+        with pytest.raises(KeyboardInterrupt):
+            raise_if_interrupted()
+    assert capsys.readouterr().err == ""
+    assert {n: signal.getsignal(n) for n in before} == before

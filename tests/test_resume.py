@@ -15,12 +15,13 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 from contract import tree
 from PIL import Image
-from processes import children_of, wait_gone
+from processes import children_of, drop_an_interrupt, wait_gone
 
 from augtool.cli import app
 from augtool.runstate import TaskResult
@@ -165,6 +166,87 @@ def test_ctrl_c_while_the_workers_start_is_one_line_and_no_worker_traceback(
             "Interrupted: finished work is kept; run the same command again to resume."
         ]
         assert wait_gone(everyone) == set(), "processes outlived the run"
+
+
+@pytest.mark.parametrize("at", [0, 9], ids=["first", "last"])
+def test_an_interrupt_python_drops_still_stops_the_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, at: int
+) -> None:
+    """Ctrl-C landing in a weakref callback (the import system's module-lock one, 1 run in about
+    150): Python dropped the ``KeyboardInterrupt`` and the run wrote its manifest, exit 0. Here
+    it lands while source ``at`` is made: the run stops after it, exit 130, and resumes."""
+    from typer.testing import CliRunner
+
+    import augtool.engine
+
+    source = tmp_path / "in"
+    make_images(source, 10, size=48)
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text(RECIPE)
+    out = tmp_path / "out"
+    real = augtool.engine.process_tasks
+    calls = 0
+
+    def dropping(*args: Any, **kwargs: Any) -> Any:
+        nonlocal calls
+        if calls == at:
+            drop_an_interrupt()
+        calls += 1
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(augtool.engine, "process_tasks", dropping)
+    handlers = {n: signal.getsignal(n) for n in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        argv = ["expand", str(recipe), str(source), "-o", str(out), "--quiet", "--jobs", "1"]
+        result = CliRunner().invoke(app, argv)
+    finally:
+        for number, handler in handlers.items():
+            signal.signal(number, handler)
+    assert result.exit_code == 130, result.output
+    assert result.output == (
+        "Interrupted: finished work is kept; run the same command again to resume.\n"
+    )
+    assert not (out / "manifest.jsonl").exists()
+    assert (out / ".augtool" / "journal.jsonl").read_bytes().count(b"\n") == at + 1
+    monkeypatch.undo()
+    summary = run_json(recipe, source, out)
+    assert (summary["kept"], summary["made"]) == ((at + 1) * 4, (9 - at) * 4)
+
+
+@pytest.mark.parametrize("dropped", [True, False], ids=["after-an-interrupt", "alone"])
+def test_an_error_an_interrupt_caused_is_the_interrupt(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, dropped: bool
+) -> None:
+    """numpy cut by Ctrl-C while it imports raises ``ImportError: numpy._core.multiarray failed
+    to import`` (seen: exit 1 and a traceback). After an interrupt, such an error is the
+    interrupt: one line, exit 130. Without one it is a bug, and shown as one."""
+    from typer.testing import CliRunner
+
+    import augtool.engine
+
+    source = tmp_path / "in"
+    make_images(source, 2, size=48)
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text(RECIPE)
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        if dropped:
+            drop_an_interrupt()
+        raise ImportError("numpy._core.multiarray failed to import")
+
+    monkeypatch.setattr(augtool.engine, "process_tasks", broken)
+    handlers = {n: signal.getsignal(n) for n in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        argv = ["expand", str(recipe), str(source), "-o", str(tmp_path / "out"), "--quiet"]
+        result = CliRunner().invoke(app, argv)
+    finally:
+        for number, handler in handlers.items():
+            signal.signal(number, handler)
+    if dropped:
+        assert result.exit_code == 130, result.output
+        assert result.output.startswith("Interrupted: finished work is kept;")
+    else:
+        assert isinstance(result.exception, ImportError)
 
 
 def test_kill_9_of_the_main_process_leaves_a_resumable_state(
