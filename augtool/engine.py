@@ -632,6 +632,11 @@ def _unlink(output_root: Path, relative: str) -> int:
     parts = Path(relative).parts
     if Path(relative).is_absolute() or ".." in parts or not parts:
         return 0
+    # Nor through a linked folder that someone put in the output: its target is not ours.
+    parent = os.path.realpath((output_root / relative).parent)
+    root = os.path.realpath(output_root)
+    if parent != root and not parent.startswith(root + os.sep):
+        return 0
     try:
         (output_root / relative).unlink()
     except (FileNotFoundError, NotADirectoryError, IsADirectoryError):

@@ -539,6 +539,21 @@ def test_force_removes_only_what_augtool_wrote_and_counts_what_is_gone(
     assert not (out / "train" / "cat" / "cat_0.jpg").exists()  # an original, not written now
 
 
+def test_a_recorded_file_behind_a_folder_link_is_never_removed(tmp_path: Path) -> None:
+    """--force and vanished sources remove recorded outputs by path: a folder someone swapped
+    for a link must not lead the removal outside the output."""
+    from augtool.engine import _unlink
+
+    out, theirs = tmp_path / "out", tmp_path / "theirs"
+    (out / "train").mkdir(parents=True)
+    theirs.mkdir()
+    (theirs / "a.jpg").write_text("theirs")
+    (out / "val").symlink_to(theirs)
+    (out / "train" / "b.jpg").write_text("ours")
+    assert _unlink(out, "val/a.jpg") == 0 and (theirs / "a.jpg").read_text() == "theirs"
+    assert _unlink(out, "train/b.jpg") == 1 and not (out / "train" / "b.jpg").exists()
+
+
 def test_dry_run_refuses_another_recipes_output_as_the_run_does(
     tmp_path: Path, dataset: Path, recipe: Path
 ) -> None:
