@@ -107,20 +107,7 @@ def _annotations_by_image(
 ) -> dict[Any, list[dict[str, Any]]]:
     """Each image id's annotations, in their order; refuses an id used twice and an annotation
     of no listed image (it would be lost without a trace)."""
-    by_image: dict[Any, list[dict[str, Any]]] = {}
-    image_index: dict[Any, int] = {}
-    for index, entry in enumerate(images):
-        image_id = entry.get("id")
-        if not _is_id(image_id):
-            problem = "has no 'id'" if "id" not in entry else f"id {image_id!r} is not an id"
-            raise AnnotationError(f"{rel}: images[{index}] {problem} (a number or a string)")
-        if image_id in image_index:
-            raise AnnotationError(
-                f"{rel}: image id {image_id!r} is used twice (images[{image_index[image_id]}] "
-                f"and images[{index}]); each image needs its own id"
-            )
-        image_index[image_id] = index
-        by_image[image_id] = []
+    by_image: dict[Any, list[dict[str, Any]]] = {i: [] for i in _ids(rel, images, "image")}
     ann_index: dict[Any, int] = {}
     for index, ann in enumerate(annotations):
         ann_id = ann.get("id")
@@ -146,6 +133,25 @@ def _annotations_by_image(
     return by_image
 
 
+def _ids(rel: str, entries: list[dict[str, Any]], noun: str) -> dict[Any, int]:
+    """Each entry's id and its index, in order; refuses an entry without an id of its own (a
+    number or a string) and an id used twice."""
+    where = "categories" if noun == "category" else f"{noun}s"
+    seen: dict[Any, int] = {}
+    for index, entry in enumerate(entries):
+        value = entry.get("id")
+        if not _is_id(value):
+            problem = "has no 'id'" if "id" not in entry else f"id {value!r} is not an id"
+            raise AnnotationError(f"{rel}: {where}[{index}] {problem} (a number or a string)")
+        if value in seen:
+            raise AnnotationError(
+                f"{rel}: {noun} id {value!r} is used twice ({where}[{seen[value]}] and "
+                f"{where}[{index}]); each {noun} needs its own id"
+            )
+        seen[value] = index
+    return seen
+
+
 def _annotation_name(ann: dict[str, Any], index: int) -> str:
     return (
         f"annotation {ann['id']!r} (annotations[{index}])"
@@ -159,18 +165,9 @@ def _keypoint_counts(rel: str, categories: list[dict[str, Any]]) -> dict[Any, in
     without an id of its own, or with a name or keypoint names of the wrong kind: flip pairs
     and output categories are matched through them."""
     counts: dict[Any, int] = {}
-    seen: dict[Any, int] = {}
-    for index, category in enumerate(categories):
-        category_id = category.get("id")
-        if not _is_id(category_id):
-            problem = "has no 'id'" if "id" not in category else f"id {category_id!r} is not an id"
-            raise AnnotationError(f"{rel}: categories[{index}] {problem} (a number or a string)")
-        if category_id in seen:
-            raise AnnotationError(
-                f"{rel}: category id {category_id!r} is used twice (categories"
-                f"[{seen[category_id]}] and categories[{index}])"
-            )
-        seen[category_id] = index
+    for (category_id, index), category in zip(
+        _ids(rel, categories, "category").items(), categories, strict=True
+    ):
         if "name" in category and not isinstance(category["name"], str):
             raise AnnotationError(
                 f"{rel}: categories[{index}]: name {_kind(category['name'])} is not a string"
