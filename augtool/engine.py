@@ -177,6 +177,37 @@ def check_output(input_root: Path, output_root: Path) -> None:
         )
 
 
+def _refuse_folder_links(output_root: Path, dataset: Dataset, tasks: Plan) -> None:
+    """Refuse to write through a link to a folder that someone put in the output: augtool
+    makes its folders itself, and a file written below such a link would land in its target,
+    outside the output. One walk, without following links; the plan's names are looked at only
+    when there is a link."""
+    if not output_root.is_dir():
+        return
+    links = []
+    for folder, dirs, _ in os.walk(output_root, followlinks=False):
+        rel = Path(folder).relative_to(output_root).as_posix()
+        for name in dirs:
+            if os.path.islink(os.path.join(folder, name)):
+                links.append(name if rel == "." else f"{rel}/{name}")
+        dirs[:] = [d for d in dirs if d != STATE_DIR or rel != "."]
+    if not links:
+        return
+    planned = itertools.chain(
+        dataset.extra_files,
+        () if dataset.coco is None else (s.json_path for s in dataset.coco.splits.values()),
+        (name for task in tasks for name in task.names),
+    )
+    prefixes = tuple(f"{link}/" for link in links)
+    for name in planned:
+        if name.startswith(prefixes):
+            link = next(link for link in links if name.startswith(f"{link}/"))
+            raise OutputError(
+                f"{output_root}: {link} is a symbolic link to a folder, and {name} would be "
+                "written through it, outside the output; remove the link"
+            )
+
+
 def is_augtool_output(folder: Path) -> bool:
     """Its manifest begins with an augtool header, or augtool's state folder holds the state of
     a run (an interrupted one has no manifest yet). A ``manifest.jsonl`` of another tool, or a
@@ -323,6 +354,7 @@ def expand(
         dataset, recipe.variants, recipe.seed, recipe.output["format"], recipe.output["originals"]
     )
     check_output(input_root, output_root)
+    _refuse_folder_links(output_root, dataset, tasks)
     summary = Summary(
         input=str(input_root),
         output=str(output_root),

@@ -554,6 +554,27 @@ def test_a_recorded_file_behind_a_folder_link_is_never_removed(tmp_path: Path) -
     assert _unlink(out, "train/b.jpg") == 1 and not (out / "train" / "b.jpg").exists()
 
 
+@pytest.mark.parametrize("options", [(), ("--force",), ("--dry-run",)])
+def test_a_folder_link_put_where_outputs_go_is_refused_not_written_through(
+    tmp_path: Path, dataset: Path, recipe: Path, options: tuple[str, ...]
+) -> None:
+    out = tmp_path / "out"
+    assert invoke("expand", recipe, dataset, "-o", out, "--quiet").exit_code == 0
+    theirs = tmp_path / "theirs"
+    (out / "val" / "cat").rename(theirs)
+    (theirs / "cat_0.jpg").write_bytes(b"their own file")
+    (out / "val" / "cat").symlink_to(theirs)
+    before = tree_digest(out)
+    result = invoke("expand", recipe, dataset, "-o", out, *options)
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"Error: {out}: val/cat is a symbolic link to a folder, and val/cat/cat_0.jpg would be "
+        "written through it, outside the output; remove the link\n"
+    )
+    assert (theirs / "cat_0.jpg").read_bytes() == b"their own file"
+    assert tree_digest(out) == before
+
+
 def test_dry_run_refuses_another_recipes_output_as_the_run_does(
     tmp_path: Path, dataset: Path, recipe: Path
 ) -> None:
