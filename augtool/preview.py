@@ -30,6 +30,7 @@ from PIL import Image, ImageDraw, ImageFont
 from augtool.atomic import write_atomic
 from augtool.codecs import (
     DecodeError,
+    EncodeError,
     decode,
     error_text,
     orientation_of,
@@ -260,13 +261,18 @@ def variant_rows(
         source, image, size = item
         targets = _targets_of(dataset, input_root, source, size)
         tiles = [replace(_original_tile(image, size), targets=targets)]
-        with kernels.using(recipe.kernels):  # not across the yield: the caller's context
-            for index in range(variants):
-                seed = variant_seed(recipe.seed, source.path, index)
-                out, records = render_variant(image, recipe.steps, seed)
-                info = {"variant": index, "seed": seed, "size": _size(out), "steps": records}
-                moved = None if targets is None else apply_targets(records, targets)
-                tiles.append(Tile(out, f"v{index}: {caption(records)}", info, moved))
+        try:
+            with kernels.using(recipe.kernels):  # not across the yield: the caller's context
+                for index in range(variants):
+                    seed = variant_seed(recipe.seed, source.path, index)
+                    out, records = render_variant(image, recipe.steps, seed)
+                    info = {"variant": index, "seed": seed, "size": _size(out), "steps": records}
+                    moved = None if targets is None else apply_targets(records, targets)
+                    tiles.append(Tile(out, f"v{index}: {caption(records)}", info, moved))
+        except EncodeError as exc:  # a step that encodes (jpeg_compression), as expand skips
+            if skipped is not None:
+                skipped.append({"path": source.path, "reason": str(exc)})
+            continue
         yield Row(_source_label(source), source, tiles, _source_info(source, size))
 
 
@@ -276,20 +282,32 @@ def sweep_rows(
     dataset: Dataset,
     skipped: list[dict[str, str]] | None = None,
 ) -> Iterator[Row]:
-    """One row per leaf step of the pipeline, on the first chosen source: the original, then the
-    step alone (p ignored) with every range collapsed to its low end, middle and high end. The
-    three tiles draw from the same generator, so only the range moves between them."""
+    """One row per leaf step of the pipeline, on the first chosen source that every step can
+    render (one ``jpeg_compression`` cannot encode is passed over, as expand skips it): the
+    original, then the step alone (p ignored) with every range collapsed to its low end, middle
+    and high end. The three tiles draw from the same generator, so only the range moves."""
     formats = list(recipe.input["formats"])
-    found = None
-    for item in _decoded_sources(input_root, choose_sources(dataset), formats, 1, full_decode):
+    candidates = choose_sources(dataset)
+    for item in _decoded_sources(
+        input_root, candidates, formats, len(dataset.sources), full_decode
+    ):
         if isinstance(item, dict):
             if skipped is not None:
                 skipped.append(item)
-        else:
-            found = item
-    if found is None:
+            continue
+        try:
+            rows = list(_sweep_source(recipe, *item))
+        except EncodeError as exc:  # jpeg_compression on an image JPEG cannot hold
+            if skipped is not None:
+                skipped.append({"path": item[0].path, "reason": str(exc)})
+            continue
+        yield from rows
         return
-    source, image, size = found
+
+
+def _sweep_source(
+    recipe: Recipe, source: Source, image: np.ndarray, size: list[int]
+) -> Iterator[Row]:
     seed = variant_seed(recipe.seed, source.path, 0)
     for path, step in leaf_steps(recipe.steps):
         tiles = [_original_tile(image, size)]

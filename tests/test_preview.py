@@ -204,6 +204,23 @@ def test_a_source_that_does_not_decode_is_passed_over(tmp_path: Path, photos: Pa
     ]
 
 
+@pytest.mark.parametrize("sweep", [False, True])
+def test_a_source_jpeg_compression_cannot_encode_is_passed_over(
+    tmp_path: Path, sweep: bool
+) -> None:
+    source = tmp_path / "in"
+    source.mkdir()
+    Image.new("RGB", (65600, 2), (200, 10, 10)).save(source / "a_wide.png")  # JPEG's limit: 65500
+    Image.new("RGB", (64, 48), (10, 200, 10)).save(source / "b_small.png")
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text("version: 1\nvariants: 1\npipeline:\n  - jpeg_compression: {}\n")
+    options = ["--sweep"] if sweep else ["--variants", "1"]
+    result = invoke("preview", recipe, source, "-o", tmp_path / "p.png", *options)
+    assert result.exit_code == 0, result.output
+    assert "skipped a_wide.png: " in result.output
+    assert "exceeds JPEG's limit of 65500 pixels a side" in result.output
+
+
 # --- captions ------------------------------------------------------------------------------
 
 
