@@ -29,7 +29,7 @@ app = typer.Typer(
 )
 validate_app = typer.Typer(
     help="Check a manifest or a recipe.\n\n"
-    "Example: augtool validate manifest out/animals/manifest.jsonl",
+    "Example: augtool validate manifest out/photos/manifest.jsonl",
     no_args_is_help=True,
     rich_markup_mode=None,
 )
@@ -112,7 +112,7 @@ def expand(
 ) -> None:
     """Expand a dataset: N augmented variants per training image, plus a manifest.
 
-    Example: augtool expand configs/quickstart.yaml -o out/animals --jobs 2
+    Example: augtool expand configs/quickstart.yaml -o out/photos --jobs 2
     """
     from augtool.pool import interrupts_stop_the_run, raise_if_interrupted
 
@@ -170,7 +170,15 @@ def expand(
             "validate manifest reports them",
             err=True,
         )
-    if strict and summary.counts.get("skipped", 0):
+    skips = summary.counts.get("skipped", 0)
+    if strict and skips:
+        first = summary.skipped[0]
+        more = f" (and {skips - 1} more)" if skips > 1 else ""
+        typer.echo(
+            f"Error: --strict: {skips} input{'s' if skips != 1 else ''} skipped; "
+            f"{first['path']}: {first['reason']}{more}",
+            err=True,
+        )
         raise typer.Exit(EXIT_FAILED)
 
 
@@ -290,7 +298,7 @@ def validate_manifest(
 ) -> None:
     """Check an expanded dataset against its manifest: digests, completeness, leakage, provenance.
 
-    Example: augtool validate manifest out/animals/manifest.jsonl --source samples/animals
+    Example: augtool validate manifest out/photos/manifest.jsonl --source samples/photos
     """
     from augtool.validate import parse_recompute, validate
 

@@ -728,6 +728,10 @@ def test_corrupt_file_is_skipped_and_recorded(tmp_path: Path, dataset: Path, rec
     strict = invoke("expand", recipe, dataset, "-o", tmp_path / "strict", "--strict")
     assert strict.exit_code == 1
     assert (tmp_path / "strict" / "manifest.jsonl").is_file()
+    # A CI log says why, with --json and --quiet too (stdout may go to a file).
+    quiet = invoke("expand", recipe, dataset, "-o", tmp_path / "q", "--strict", "--json", "-q")
+    assert quiet.exit_code == 1
+    assert quiet.stderr == (f"Error: --strict: 1 input skipped; train/cat/broken.jpg: {reason}\n")
 
 
 def test_strict_without_skips_exits_0(tmp_path: Path, dataset: Path, recipe: Path) -> None:
