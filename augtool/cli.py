@@ -162,6 +162,8 @@ def expand(
         typer.echo(json.dumps(summary.as_json(), indent=2))
     elif not quiet:
         _print_summary(summary)
+    for warning in summary.warnings:
+        typer.echo(f"warning: {warning}", err=True)
     if summary.unlisted:
         count = len(summary.unlisted)
         typer.echo(

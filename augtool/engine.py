@@ -105,6 +105,8 @@ class Summary:
     cluster: dict[str, Any] | None = None
     #: files in the output that augtool did not make (left in place; validate reports them)
     unlisted: list[str] = field(default_factory=list)
+    #: what the run did but may not be what was meant (a flip pair naming no class)
+    warnings: list[str] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
         found = {
@@ -121,6 +123,7 @@ class Summary:
             "seconds": round(self.seconds, 3),
             "dry_run": self.dry_run,
             "unlisted": self.unlisted,
+            "warnings": self.warnings,
         }
         if self.cluster is not None:
             found["cluster"] = self.cluster
@@ -362,6 +365,7 @@ def expand(
         sources=len(tasks),
         planned_outputs=sum(t.image_count for t in tasks),
         dry_run=dry_run,
+        warnings=_unknown_flip_names(recipe, dataset),
     )
     stamp = _run_files_stamp(output_root)
     # --force reads nothing of the earlier run: what it recorded is removed under the lock.
@@ -564,6 +568,26 @@ def _kept_by_stat(
             return None
         outputs[record["path"]] = out_stat
     return TaskResult(task.source.path, records, stats, outputs, kept=True, lines=lines)
+
+
+def _unknown_flip_names(recipe: Recipe, dataset: Dataset) -> list[str]:
+    """A warning for each ``targets.flip_pairs`` name the dataset does not use (a class of
+    ``data.yaml``, a COCO category or keypoint name): such a pair swaps nothing, silently."""
+    pairs = recipe.targets["flip_pairs"]
+    if not pairs:
+        return []
+    known = {name for _, name in dataset.names}
+    for category in _categories(dataset):
+        known.add(category.get("name"))
+        known.update(category.get("keypoints") or [])
+    unknown = [n for pair in pairs for n in pair if n not in known]
+    if not unknown:
+        return []
+    names = ", ".join(repr(n) for n in dict.fromkeys(unknown))
+    return [
+        f"targets.flip_pairs names {names}, which the dataset ({dataset.layout}) does not name: "
+        "those pairs swap nothing"
+    ]
 
 
 def _categories(dataset: Dataset) -> list[Any]:

@@ -753,3 +753,28 @@ def test_a_label_file_that_is_a_link_skips_its_image_not_leaves_it_unlabelled(
     (skip,) = [r for r in records if r["type"] == "skipped"]
     assert skip["path"] == "images/train/a.png"
     assert skip["reason"] == "its labels labels/train/a.txt are a symbolic link, which is not read"
+
+
+def test_flip_pairs_naming_no_class_of_the_dataset_are_warned_about(tmp_path: Path) -> None:
+    source = yolo_pair(tmp_path / "in", "0 0.5 0.5 0.2 0.2\n")
+    (tmp_path / "r.yaml").write_text(
+        "version: 1\nvariants: 1\ntargets: {flip_pairs: [[left_hand, right_hnd]]}\n"
+        "pipeline:\n  - hflip: {p: 1}\n"
+    )
+    args = [
+        "expand",
+        str(tmp_path / "r.yaml"),
+        str(source),
+        "-o",
+        str(tmp_path / "o"),
+        "--json",
+        "-q",
+    ]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    warning = (
+        "targets.flip_pairs names 'right_hnd', which the dataset (yolo) does not name: those "
+        "pairs swap nothing"
+    )
+    assert json.loads(result.stdout)["warnings"] == [warning]
+    assert result.stderr == f"warning: {warning}\n"
