@@ -450,3 +450,30 @@ def test_a_whole_colour_pipeline_is_the_same_with_either_kernels() -> None:
             with kernels.using(choice):
                 outputs.append(run(list(steps), image, np.random.default_rng(seed)))
         np.testing.assert_array_equal(outputs[0][0], outputs[1][0])
+
+
+ONE_PIXEL_SIDES = """
+import numpy as np
+from augtool.transforms import kernels
+from augtool.transforms.warp import affine_matrix, warp
+
+matrix = affine_matrix((0.5, 4.5), angle=30.0)
+with kernels.using("opencv"):
+    for shape in [(9, 1, 3), (1, 7, 3), (1, 1, 4), (9, 1, 1)]:
+        image = np.full(shape, 120, np.uint8)
+        for interpolation in ("nearest", "bilinear", "bicubic"):
+            out = warp(image, matrix, (5, 4), "reflect", 0, interpolation)
+            assert out.shape[:2] == (5, 4) and (out == 120).all(), (shape, interpolation)
+print("ok")
+"""
+
+
+def test_reflect_border_on_a_one_pixel_side_returns_with_opencv_kernels() -> None:
+    """OpenCV's reflect-101 border never returned on a 1-pixel-wide or -high source with bicubic
+    interpolation (a run hung at 100 % CPU, deaf to Ctrl-C): such a side is replicated, which
+    is what mirroring one pixel gives. In a subprocess, so a hang fails instead of blocking."""
+    result = subprocess.run(
+        [sys.executable, "-c", ONE_PIXEL_SIDES], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "ok\n"

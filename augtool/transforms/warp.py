@@ -177,6 +177,11 @@ def _warp_opencv(
     values = [float(colour)] if isinstance(colour, int) else [float(v) for v in colour]
     border_value = tuple(values + [values[-1] if len(values) == 1 else 0.0] * (4 - len(values)))
     flags = _OPENCV_INTERPOLATION[interpolation] | _OPENCV_INVERSE_MAP
+    mode = _OPENCV_BORDER[border]
+    if border == "reflect" and min(image.shape[:2]) < 2:
+        # Mirroring a 1-pixel side gives that pixel again (as numpy's reflect padding, the Pillow
+        # path's, does); OpenCV's reflect-101 never returns there (bicubic: it loops forever).
+        mode = _OPENCV_BORDER["replicate"]
     source = np.ascontiguousarray(image)
     if channels == 3:
         # OpenCV's four-channel warp is vectorised and its three-channel one is not: through
@@ -189,7 +194,7 @@ def _warp_opencv(
             inverse[:2],
             (out_w, out_h),
             flags=flags,
-            borderMode=_OPENCV_BORDER[border],
+            borderMode=mode,
             borderValue=border_value,
         )
     else:
@@ -198,7 +203,7 @@ def _warp_opencv(
             inverse,
             (out_w, out_h),
             flags=flags,
-            borderMode=_OPENCV_BORDER[border],
+            borderMode=mode,
             borderValue=border_value,
         )
     if channels == 3:
