@@ -168,3 +168,14 @@ def _plain(value: object) -> bool:
     if isinstance(value, list):
         return all(_plain(v) for v in value)
     return value is None or type(value) in (bool, int, float, str)
+
+
+def test_a_single_number_whose_low_end_is_raised_says_so() -> None:
+    """``contrast_limit: 5`` becomes [-1, 5]: the help said "[-x, x]" and nothing more."""
+    from augtool.transforms.params import Range
+
+    contrast = Range(-1, None, around=0)
+    assert contrast(5) == [-1.0, 5.0]
+    assert contrast.form.endswith("or a number x (meaning [-x, x], its low end raised to -1)")
+    rotate = Range(-360, 360, around=0)  # symmetric bounds: a low end past -360 is refused
+    assert rotate.form.endswith("or a number x (meaning [-x, x])")

@@ -101,10 +101,14 @@ class Range:
     def form(self) -> str:
         kind = "whole numbers" if self.integer else "numbers"
         single = "a number x (meaning [x, x])"
-        if self.around == 0:
-            single = "a number x (meaning [-x, x])"
-        elif self.around is not None:
-            single = f"a number x (meaning [{_num(self.around)} - x, {_num(self.around)} + x])"
+        if self.around is not None:
+            centre = _num(self.around)
+            meaning = "[-x, x]" if self.around == 0 else f"[{centre} - x, {centre} + x]"
+            if self.lo is not None and (
+                self.hi is None or self.hi - self.around > self.around - self.lo
+            ):  # a low end past lo is raised to it, not refused (contrast_limit: 5)
+                meaning += f", its low end raised to {_num(self.lo)}"
+            single = f"a number x (meaning {meaning})"
         return f"[min, max] of {kind}{_bounds_text(self.lo, self.hi)}, or {single}"
 
     def __call__(self, value: Any) -> list[float] | list[int]:
