@@ -280,6 +280,12 @@ ERRORS = {
         "        - hflip: {}\n        - vflip: {}\n",
         "4:10: some_of: n [3, 3] asks for more than the 2 steps",
     ),
+    "some_of n above the children that can be picked": (
+        "version: 1\npipeline:\n  - some_of:\n      n: [1, 2]\n      transforms:\n"
+        "        - hflip: {p: 0}\n        - vflip: {}\n",
+        "4:10: some_of: n [1, 2] asks for up to 2 steps, but only 1 can be picked (the others "
+        "have p 0)",
+    ),
     "splits.augment names an unknown split": (
         "version: 1\nsplits: {augment: [trian]}\n",
         "2:19: split 'trian' is not among splits.names ['train', 'val', 'test']",

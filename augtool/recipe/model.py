@@ -379,5 +379,14 @@ def _block(
     n = values.get("n")
     if n is not None and n[1] > len(steps):
         raise doc.error((*path, "n"), f"{name}: n {n} asks for more than the {len(steps)} steps")
+    weighted = sum(1 for step in steps if step.p > 0)
+    if n is not None and 0 < weighted < n[1]:
+        # Children are picked with their p as weights: one of p 0 is never picked (unless all
+        # are), so n could not be met and fewer would be applied without a word.
+        raise doc.error(
+            (*path, "n"),
+            f"{name}: n {n} asks for up to {n[1]} steps, but only {weighted} can be picked "
+            "(the others have p 0)",
+        )
     block = Block(kind=name, p=values["p"], children=steps, n=n, config=values)
     return block, {name: {**values, "transforms": normalised}}
