@@ -233,12 +233,17 @@ def _holds_nothing(folder: Path) -> bool:
     return True
 
 
+def _nearest_existing(path: Path) -> Path:
+    """``path``, or its nearest parent that exists (as anything, a broken link too)."""
+    while not os.path.lexists(path) and path.parent != path:
+        path = path.parent
+    return path
+
+
 def _check_folder_path(output_root: Path) -> None:
     """The output is a folder or can be made one: the nearest part of its path that exists
     must be a folder (a file or a broken link there fails ``mkdir``)."""
-    probe = output_root
-    while not os.path.lexists(probe) and probe.parent != probe:
-        probe = probe.parent
+    probe = _nearest_existing(output_root)
     if not os.path.lexists(probe) or probe.is_dir():
         return
     broken = not probe.exists()  # a link to nothing, or a link loop
@@ -256,9 +261,7 @@ def _check_writable(output_root: Path) -> None:
         probe = state if state.is_dir() else output_root
         problem = "cannot write in the output folder"
     else:
-        probe = output_root.parent
-        while not os.path.lexists(probe) and probe.parent != probe:
-            probe = probe.parent
+        probe = _nearest_existing(output_root.parent)
         problem = "cannot create the output folder"
     code = None
     if os.statvfs(probe).f_flag & os.ST_RDONLY:
@@ -313,9 +316,7 @@ def _run_files_stamp(output_root: Path) -> tuple[Stat | None, ...]:
 def _locked_output(output_root: Path) -> OutputLock:
     """The output folder, made if need be, locked for the run. When it cannot be locked (a
     read-only or forbidden folder, another run), the folders made for it are removed again."""
-    existing = output_root
-    while not os.path.lexists(existing) and existing.parent != existing:
-        existing = existing.parent
+    existing = _nearest_existing(output_root)
     try:
         output_root.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -591,9 +592,9 @@ def _unknown_flip_names(recipe: Recipe, dataset: Dataset) -> list[str]:
 
 
 def _categories(dataset: Dataset) -> list[Any]:
-    if dataset.coco is None:
-        return []
-    return [c for split in dataset.coco.splits.values() for c in split.head.get("categories", [])]
+    from augtool.annotations.coco import categories_of
+
+    return [] if dataset.coco is None else categories_of(dataset.coco)
 
 
 def _write_coco(

@@ -156,9 +156,10 @@ class Plan(Sequence[Task]):
         encoder = output_format(source.path, self.naming.output_format)[0]
         coco = None
         if self.coco_images is not None:
+            from augtool.annotations.coco import image_task
+
             _, entry, anns = self.coco_images[source.path]
-            fixed = ("id", "file_name", "width", "height")
-            coco = ({k: v for k, v in entry.items() if k not in fixed}, anns)
+            coco = image_task(entry, anns)
         return Task(source, self.naming, original, encoder, coco)
 
 

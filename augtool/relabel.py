@@ -72,9 +72,9 @@ class CocoSource:
         found = self.images.get(path)
         if found is None:
             return None
-        _, entry, anns = found
-        fixed = ("id", "file_name", "width", "height")
-        return {k: v for k, v in entry.items() if k not in fixed}, anns
+        from augtool.annotations.coco import image_task
+
+        return image_task(*found[1:])
 
 
 def label_rules(header: Record, source_root: Path) -> tuple[LabelRules | None, CocoSource | None]:
@@ -92,12 +92,10 @@ def label_rules(header: Record, source_root: Path) -> tuple[LabelRules | None, C
         "flip_pairs": tuple((str(a), str(b)) for a, b in targets.get("flip_pairs") or []),
     }
     if layout == "coco":
-        from augtool.annotations.coco import read_coco_dataset
+        from augtool.annotations.coco import categories_of, read_coco_dataset
 
         dataset = read_coco_dataset(source_root)
-        categories = tuple(
-            c for split in dataset.splits.values() for c in split.head.get("categories", [])
-        )
+        categories = tuple(categories_of(dataset))
         coco = CocoSource(dataset.splits, dataset.images)
         return LabelRules("coco", categories=categories, **rules), coco
     names: dict[int, str] = {}

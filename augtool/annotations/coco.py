@@ -48,6 +48,21 @@ class CocoDataset:
     refused: dict[str, str] = field(default_factory=dict)
 
 
+#: The image entry's fields the output JSON sets itself (``split_json``); a task carries the rest.
+_SET_ON_OUTPUT = ("id", "file_name", "width", "height")
+
+
+def image_task(entry: dict[str, Any], anns: list[dict[str, Any]]) -> tuple[dict[str, Any], Any]:
+    """What a source's task carries of its COCO image: the entry's other fields, and its
+    annotations (both hashed into the outputs' ``coco.from``)."""
+    return {k: v for k, v in entry.items() if k not in _SET_ON_OUTPUT}, anns
+
+
+def categories_of(dataset: CocoDataset) -> list[dict[str, Any]]:
+    """Every split's categories, in split order."""
+    return [c for split in dataset.splits.values() for c in split.head.get("categories", [])]
+
+
 def read_coco_dataset(root: Path) -> CocoDataset:
     """Every split JSON under ``annotations/``. Raises :class:`AnnotationError` naming the JSON
     when its structure cannot be trusted (nothing is written then): an entry that is not an
