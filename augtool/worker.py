@@ -151,12 +151,8 @@ def process_task(task: Task, ctx: JobContext, previous: list[Record] | None = No
         "label": source.label,
         "source": {"path": source.path, "sha256": source_sha},
     }
-    records: list[Record] = []
-    # What this task has written so far: removed if a variant cannot be encoded, since the
-    # source is then skipped and none of its files may be left unlisted.
-    made: list[Path] = []
+    records: list[Record] = []  # one per file written so far, each written before the next
     if task.original is not None:
-        made.append(out_root / task.original)
         how = _write_original(source_file, out_root / task.original, data, ctx.originals)
         records.append(
             {
@@ -187,18 +183,17 @@ def process_task(task: Task, ctx: JobContext, previous: list[Record] | None = No
         records.append(
             _label_record(base, source, label, next(labels), task.original, label[0], None, None)
         )
-        made.append(out_root / records[-1]["path"])
         write_atomic(out_root / records[-1]["path"], label[0])
     settings = encoder_settings(task.encoder, ctx.quality)
     for index, (path, seed) in enumerate(zip(task.variants, task.seeds, strict=True)):
         try:
             encoded, size, steps = _encoded_variant(decoded, ctx.steps, seed, settings, exif)
         except EncodeError as exc:
-            for written_path in made:
-                written_path.unlink(missing_ok=True)
+            # The source is skipped: none of the files written for it may be left unlisted.
+            for written in records:
+                (out_root / written["path"]).unlink(missing_ok=True)
             result.records = [skipped(source.path, str(exc), source_sha)]
             return result
-        made.append(out_root / path)
         write_atomic(out_root / path, encoded)
         if targets is not None and task.coco is not None:
             coco, dropped = move_coco(task.coco, targets, steps, ctx)
@@ -209,7 +204,6 @@ def process_task(task: Task, ctx: JobContext, previous: list[Record] | None = No
             written, extra = move_labels(targets, steps, ctx)
             record = _label_record(base, source, label, next(labels), path, written, index, seed)
             record.update(extra)
-            made.append(out_root / record["path"])
             write_atomic(out_root / record["path"], written)
             records.append(record)
         records.append(
