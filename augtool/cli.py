@@ -114,7 +114,7 @@ def expand(
 
     Example: augtool expand configs/quickstart.yaml -o out/photos --jobs 2
     """
-    from augtool.pool import interrupts_stop_the_run, raise_if_interrupted
+    from augtool.run.pool import interrupts_stop_the_run, raise_if_interrupted
 
     if resume and force:
         fail(
@@ -124,14 +124,14 @@ def expand(
     # Ctrl-C and SIGTERM end the command with one line and exit 130 from here on, even one
     # landing while the modules below are imported, where Python may drop its exception.
     with interrupts_stop_the_run(), _errors_to_exit():
-        from augtool.engine import BACKENDS, resolve_paths
-        from augtool.engine import expand as run_expand
         from augtool.recipe import load_recipe
+        from augtool.run.engine import BACKENDS, resolve_paths
+        from augtool.run.engine import expand as run_expand
 
         if backend not in BACKENDS:
             fail(f"--backend {backend!r}: expected one of {', '.join(BACKENDS)}")
         if backend == "dask":
-            from augtool import dask_cluster
+            from augtool.run import dask_cluster
 
             if not dask_cluster.available():
                 hint = dask_cluster.INSTALL_HINT
@@ -345,7 +345,7 @@ def _caused_by_an_interrupt(exc: BaseException | None) -> bool:
     raised ``ImportError: numpy._core.multiarray failed to import`` (exit 1, a traceback)."""
     if not isinstance(exc, Exception) or isinstance(exc, typer.Exit):
         return False
-    pool = sys.modules.get("augtool.pool")  # not imported: no run, no interrupt noted
+    pool = sys.modules.get("augtool.run.pool")  # not imported: no run, no interrupt noted
     return pool is not None and bool(pool.interrupt_came())
 
 

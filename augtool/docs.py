@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from augtool.errors import AugtoolError
-from augtool.transforms import BLOCKS, FAMILIES, REGISTRY
+from augtool.media.image.transforms import BLOCKS, FAMILIES, REGISTRY
 
 
 class UnknownTransform(AugtoolError):

@@ -10,8 +10,8 @@ import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
-from augtool.annotations import AnnotationError, YoloFormat
 from augtool.cli import app
+from augtool.layouts import AnnotationError, YoloFormat
 
 H, W = 96, 128
 BOX = (40, 30, 90, 70)  # x0, y0, x1, y1 of the bright object, in pixels
@@ -565,7 +565,7 @@ def test_preview_draws_the_moved_boxes_on_every_tile(tmp_path: Path) -> None:
 def test_coco_reruns_are_incremental(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import shutil
 
-    import augtool.engine
+    import augtool.run.engine
 
     source = tmp_path / "in"
     shutil.copytree(COCO_SAMPLE, source)
@@ -577,7 +577,7 @@ def test_coco_reruns_are_incremental(tmp_path: Path, monkeypatch: pytest.MonkeyP
         raise AssertionError("an unchanged COCO image was sent to a worker")
 
     with monkeypatch.context() as patched:
-        patched.setattr(augtool.engine, "process_tasks", no_work)
+        patched.setattr(augtool.run.engine, "process_tasks", no_work)
         expand(tmp_path, source, recipe)
     assert (out / "annotations/instances_train.json").read_bytes() == before
     # One annotation moved: only its image (and the split's JSON) is made again.
@@ -735,7 +735,7 @@ def test_coco_annotations_that_cannot_be_moved_skip_their_image(tmp_path: Path) 
 
 
 def test_coco_to_targets_refuses_what_it_cannot_move() -> None:
-    from augtool.annotations.coco import to_targets
+    from augtool.layouts.coco import to_targets
 
     ann = {"id": 4, "bbox": [0, 0, 5, 5], "keypoints": [1, 2]}
     with pytest.raises(AnnotationError, match=r"^x.json: a.jpg: annotation 4: keypoints must"):

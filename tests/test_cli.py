@@ -20,7 +20,7 @@ from typer.testing import CliRunner, Result
 
 from augtool import __version__
 from augtool.cli import app
-from augtool.transforms import BLOCKS, REGISTRY
+from augtool.media.image.transforms import BLOCKS, REGISTRY
 
 REPO = Path(__file__).resolve().parent.parent
 SIZE = (32, 24)  # (width, height) of every test image
@@ -542,7 +542,7 @@ def test_force_removes_only_what_augtool_wrote_and_counts_what_is_gone(
 def test_a_recorded_file_behind_a_folder_link_is_never_removed(tmp_path: Path) -> None:
     """--force and vanished sources remove recorded outputs by path: a folder someone swapped
     for a link must not lead the removal outside the output."""
-    from augtool.engine import _unlink
+    from augtool.run.engine import _unlink
 
     out, theirs = tmp_path / "out", tmp_path / "theirs"
     (out / "train").mkdir(parents=True)

@@ -25,9 +25,9 @@ from processes import children_of, wait_gone
 
 pytest.importorskip("distributed")
 
-from augtool import dask_cluster
 from augtool.errors import EXIT_FAILED
-from augtool.pool import WorkerLost, run_batches
+from augtool.run import dask_cluster
+from augtool.run.pool import WorkerLost, run_batches
 
 ROOT = Path(__file__).resolve().parents[1]
 RECIPE = ROOT / "configs" / "quickstart.yaml"

@@ -374,9 +374,9 @@ pipeline:
         - resize: {size: [10, 10]}
         - resize: {size: [1, 70000]}
 """
-    from augtool.plan import variant_seed
     from augtool.recipe.model import load_recipe
-    from augtool.worker import render_variant
+    from augtool.run.plan import variant_seed
+    from augtool.run.worker import render_variant
 
     (tmp_path / "r.yaml").write_text(recipe)
     steps = load_recipe(tmp_path / "r.yaml").steps
@@ -404,7 +404,7 @@ def test_jpeg_compression_over_the_jpeg_limit_is_skipped(tmp_path: Path, train: 
 
 
 def test_skip_reasons_never_carry_an_object_repr() -> None:
-    from augtool.codecs import error_text
+    from augtool.media.image.codecs import error_text
 
     exc = OSError("cannot identify image file <_io.BytesIO object at 0x7f3a2c1e9f30>")
     assert error_text(exc) == "cannot identify image file"
@@ -417,7 +417,7 @@ def test_an_encoder_error_past_the_known_limits_is_an_encode_error(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The limits are checked first; an error the encoder finds itself is caught too."""
-    from augtool import codecs
+    from augtool.media.image import codecs
 
     monkeypatch.setattr(codecs, "MAX_SIDE", {})
     settings = codecs.encoder_settings("WEBP", 90)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from augtool.transforms import REGISTRY, replay, run
-from augtool.transforms.fusion import Applier
+from augtool.media.image.transforms import REGISTRY, replay, run
+from augtool.media.image.transforms.fusion import Applier
 
 
 def smooth_image(height: int = 96, width: int = 128, channels: int = 3) -> np.ndarray:
@@ -145,7 +145,7 @@ def test_a_reading_step_joins_flips_and_quarter_turns() -> None:
 
 
 def test_a_kept_reduction_is_served_only_for_the_very_same_source() -> None:
-    from augtool.transforms import fusion
+    from augtool.media.image.transforms import fusion
 
     fusion.forget_reductions()
     rng = np.random.default_rng(5)

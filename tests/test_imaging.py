@@ -10,9 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from augtool import allocator
-from augtool.transforms import imaging
-from augtool.transforms.imaging import copy_into
+from augtool.media.image.transforms import imaging
+from augtool.media.image.transforms.imaging import copy_into
+from augtool.run import allocator
 
 
 @settings(max_examples=40, deadline=None)

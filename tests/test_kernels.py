@@ -20,14 +20,14 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from augtool.cli import app
-from augtool.discovery import discover
 from augtool.errors import RecipeError
+from augtool.layouts.discovery import discover
+from augtool.media.image.transforms import REGISTRY, kernels, run
+from augtool.media.image.transforms.imaging import lut_apply
+from augtool.media.image.transforms.noise import NORMAL_QUANTILES, add_table_noise
+from augtool.media.image.transforms.warp import affine_matrix, perspective_matrix, warp
 from augtool.preview import variant_rows
 from augtool.recipe import load_recipe
-from augtool.transforms import REGISTRY, kernels, run
-from augtool.transforms.imaging import lut_apply
-from augtool.transforms.noise import NORMAL_QUANTILES, add_table_noise
-from augtool.transforms.warp import affine_matrix, perspective_matrix, warp
 
 pytest.importorskip("cv2")
 
@@ -208,7 +208,7 @@ def test_images_too_large_for_opencv_are_warped_by_pillow(
     matrix = affine_matrix((20.0, 20.0), angle=9.0)
     with kernels.using("pillow"):
         expected = warp(image, matrix, (40, 40), "constant", 0, "bilinear")
-    monkeypatch.setattr("augtool.transforms.warp.OPENCV_MAX_SIDE", 40)
+    monkeypatch.setattr("augtool.media.image.transforms.warp.OPENCV_MAX_SIDE", 40)
     with kernels.using("opencv"):
         assert np.array_equal(warp(image, matrix, (40, 40), "constant", 0, "bilinear"), expected)
 
@@ -454,8 +454,8 @@ def test_a_whole_colour_pipeline_is_the_same_with_either_kernels() -> None:
 
 ONE_PIXEL_SIDES = """
 import numpy as np
-from augtool.transforms import kernels
-from augtool.transforms.warp import affine_matrix, warp
+from augtool.media.image.transforms import kernels
+from augtool.media.image.transforms.warp import affine_matrix, warp
 
 matrix = affine_matrix((0.5, 4.5), angle=30.0)
 with kernels.using("opencv"):

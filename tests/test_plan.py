@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from augtool.discovery import Dataset, Source
 from augtool.errors import InputError
-from augtool.plan import Task, make_plan, variant_paths, variant_seed
+from augtool.layouts.discovery import Dataset, Source
+from augtool.run.plan import Task, make_plan, variant_paths, variant_seed
 
 
 def dataset(paths: list[str], layout: str = "flat", annotated: bool = False) -> Dataset:
@@ -109,7 +109,7 @@ def test_the_window_refuses_exactly_what_a_check_of_every_name_refuses(
         assert not clash_by_every_name(tasks)
     if refused:
         # Rebuild the tasks one by one, as the plan would, and find the clash by brute force.
-        from augtool.plan import Naming, output_format
+        from augtool.run.plan import Naming, output_format
 
         naming = Naming(variants, 2, 0, fmt, None if layout == "coco" else layout)
         tasks = [

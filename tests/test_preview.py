@@ -14,8 +14,8 @@ from PIL import Image, ImageOps
 from typer.testing import CliRunner, Result
 
 from augtool.cli import app
-from augtool.discovery import discover
-from augtool.plan import variant_seed
+from augtool.layouts.discovery import discover
+from augtool.media.image.transforms import REGISTRY
 from augtool.preview import (
     BACKGROUND,
     NOTHING_FIRED,
@@ -28,7 +28,7 @@ from augtool.preview import (
     variant_rows,
 )
 from augtool.recipe import load_recipe
-from augtool.transforms import REGISTRY
+from augtool.run.plan import variant_seed
 
 ROOT = Path(__file__).resolve().parents[1]
 QUICKSTART = ROOT / "configs" / "quickstart.yaml"

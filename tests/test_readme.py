@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from augtool.transforms import BLOCKS, REGISTRY
+from augtool.media.image.transforms import BLOCKS, REGISTRY
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
 

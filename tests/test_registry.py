@@ -11,9 +11,9 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from augtool.media.image.transforms import BLOCKS, REGISTRY, replay, run
 from augtool.recipe.model import parse_recipe
 from augtool.recipe.yaml_source import load
-from augtool.transforms import BLOCKS, REGISTRY, replay, run
 
 NAMES = sorted(REGISTRY)
 SHAPES = [(1, 1, 3), (2, 3, 1), (5, 4, 4), (37, 53, 3), (64, 48, 1)]
@@ -172,7 +172,7 @@ def _plain(value: object) -> bool:
 
 def test_a_single_number_whose_low_end_is_raised_says_so() -> None:
     """``contrast_limit: 5`` becomes [-1, 5]: the help said "[-x, x]" and nothing more."""
-    from augtool.transforms.params import Range
+    from augtool.media.image.transforms.params import Range
 
     contrast = Range(-1, None, around=0)
     assert contrast(5) == [-1.0, 5.0]

@@ -24,8 +24,8 @@ from PIL import Image
 from processes import children_of, drop_an_interrupt, wait_gone
 
 from augtool.cli import app
-from augtool.runstate import TaskResult
-from augtool.worker import SourceChanged, read_stable
+from augtool.run.incremental import TaskResult
+from augtool.run.worker import SourceChanged, read_stable
 
 RECIPE = """\
 version: 1
@@ -177,14 +177,14 @@ def test_an_interrupt_python_drops_still_stops_the_run(
     it lands while source ``at`` is made: the run stops after it, exit 130, and resumes."""
     from typer.testing import CliRunner
 
-    import augtool.engine
+    import augtool.run.engine
 
     source = tmp_path / "in"
     make_images(source, 10, size=48)
     recipe = tmp_path / "recipe.yaml"
     recipe.write_text(RECIPE)
     out = tmp_path / "out"
-    real = augtool.engine.process_tasks
+    real = augtool.run.engine.process_tasks
     calls = 0
 
     def dropping(*args: Any, **kwargs: Any) -> Any:
@@ -194,7 +194,7 @@ def test_an_interrupt_python_drops_still_stops_the_run(
         calls += 1
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(augtool.engine, "process_tasks", dropping)
+    monkeypatch.setattr(augtool.run.engine, "process_tasks", dropping)
     handlers = {n: signal.getsignal(n) for n in (signal.SIGINT, signal.SIGTERM)}
     try:
         argv = ["expand", str(recipe), str(source), "-o", str(out), "--quiet", "--jobs", "1"]
@@ -222,7 +222,7 @@ def test_an_error_an_interrupt_caused_is_the_interrupt(
     interrupt: one line, exit 130. Without one it is a bug, and shown as one."""
     from typer.testing import CliRunner
 
-    import augtool.engine
+    import augtool.run.engine
 
     source = tmp_path / "in"
     make_images(source, 2, size=48)
@@ -234,7 +234,7 @@ def test_an_error_an_interrupt_caused_is_the_interrupt(
             drop_an_interrupt()
         raise ImportError("numpy._core.multiarray failed to import")
 
-    monkeypatch.setattr(augtool.engine, "process_tasks", broken)
+    monkeypatch.setattr(augtool.run.engine, "process_tasks", broken)
     handlers = {n: signal.getsignal(n) for n in (signal.SIGINT, signal.SIGTERM)}
     try:
         argv = ["expand", str(recipe), str(source), "-o", str(tmp_path / "out"), "--quiet"]
@@ -382,12 +382,12 @@ class TestIncremental:
     ) -> None:
         from typer.testing import CliRunner
 
-        import augtool.engine
+        import augtool.run.engine
 
         def no_work(*args: object, **kwargs: object) -> list[TaskResult]:
             raise AssertionError("an unchanged source was sent to a worker")
 
-        monkeypatch.setattr(augtool.engine, "process_tasks", no_work)
+        monkeypatch.setattr(augtool.run.engine, "process_tasks", no_work)
         recipe, source, out = setup
         result = CliRunner().invoke(app, ["expand", str(recipe), str(source), "-o", str(out)])
         assert result.exit_code == 0, result.output
@@ -538,14 +538,14 @@ def assert_kept_without_workers(
     nothing is read or hashed), and the tree is as it was."""
     from typer.testing import CliRunner
 
-    import augtool.engine
+    import augtool.run.engine
 
     def no_work(*args: object, **kwargs: object) -> list[TaskResult]:
         raise AssertionError("an unchanged source was sent to a worker")
 
     before = tree(out)
     with monkeypatch.context() as patch:
-        patch.setattr(augtool.engine, "process_tasks", no_work)
+        patch.setattr(augtool.run.engine, "process_tasks", no_work)
         result = CliRunner().invoke(app, ["expand", str(recipe), str(source), "-o", str(out)])
     assert result.exit_code == 0, result.output
     assert tree(out) == before

@@ -7,7 +7,7 @@ import tracemalloc
 from pathlib import Path
 
 from augtool.manifest import STATE_DIR, as_line, write_manifest
-from augtool.runstate import STAT_CACHE_NAME, TaskResult, load_previous
+from augtool.run.incremental import STAT_CACHE_NAME, TaskResult, load_previous
 
 
 def records(sources: int) -> list[dict[str, object]]:

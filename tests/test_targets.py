@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from augtool.targets import (
+from augtool.media.image.targets import (
     Targets,
     UnsupportedTransform,
     apply_targets,
@@ -18,7 +18,7 @@ from augtool.targets import (
     polygon_area,
     swap_flip_pairs,
 )
-from augtool.transforms import REGISTRY, Block, replay, run
+from augtool.media.image.transforms import REGISTRY, Block, replay, run
 
 GEOMETRIC = sorted(name for name, cls in REGISTRY.items() if cls.family == "geometric")
 PIXEL_ONLY = sorted(name for name, cls in REGISTRY.items() if cls.family != "geometric")

@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 from PIL import Image, ImageOps
 
 from augtool.errors import ParamError
-from augtool.transforms import REGISTRY
-from augtool.transforms.color import (
+from augtool.media.image.transforms import REGISTRY
+from augtool.media.image.transforms.color import (
     Autocontrast,
     ChannelShuffle,
     ColorJitter,
@@ -428,7 +428,7 @@ def test_bad_config_is_refused(cls, config):
 @pytest.mark.parametrize("chunk_bytes", [1, 50, 1 << 20])
 @pytest.mark.parametrize("channels", [1, 3, 4])
 def test_lut_apply_is_exactly_the_table_whatever_the_chunking(monkeypatch, chunk_bytes, channels):
-    from augtool.transforms import imaging
+    from augtool.media.image.transforms import imaging
 
     monkeypatch.setattr(imaging, "CHUNK_BYTES", chunk_bytes)
     rng = np.random.default_rng(channels)
@@ -442,7 +442,7 @@ def test_lut_apply_is_exactly_the_table_whatever_the_chunking(monkeypatch, chunk
 
 
 def test_lut_apply_takes_a_strided_view():
-    from augtool.transforms.imaging import lut_apply
+    from augtool.media.image.transforms.imaging import lut_apply
 
     image = np.random.default_rng(0).integers(0, 256, (9, 12, 3), dtype=np.uint8)
     lut = 255 - np.arange(256, dtype=np.uint8)

@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from augtool.errors import ParamError
-from augtool.transforms import REGISTRY
-from augtool.transforms.noise import (
+from augtool.media.image.transforms import REGISTRY
+from augtool.media.image.transforms.noise import (
     NORMAL_QUANTILES,
     Downscale,
     GaussianBlur,

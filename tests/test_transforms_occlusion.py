@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from augtool.errors import ParamError
-from augtool.transforms import REGISTRY
-from augtool.transforms.occlusion import CoarseDropout, EraseValue, RandomErasing
+from augtool.media.image.transforms import REGISTRY
+from augtool.media.image.transforms.occlusion import CoarseDropout, EraseValue, RandomErasing
 
 NAMES = ["coarse_dropout", "random_erasing"]
 SHAPES = [(1, 1), (2, 3), (3, 2), (40, 30)]

@@ -944,7 +944,7 @@ def test_coco_annotations_forged_in_line_and_json_fail_recompute(
 ) -> None:
     """A forger who edits an image's recorded annotations and rebuilds the JSON from the lines
     is caught by re-deriving the annotations from the source's."""
-    from augtool.annotations.coco import CocoSplit, split_json
+    from augtool.layouts.coco import CocoSplit, split_json
 
     out = labelled_copy(labelled, "detection-coco", tmp_path)
     _, records, _ = read_manifest(out)

@@ -14,10 +14,10 @@ from typing import Any
 
 from augtool.canonical import canonical_sha256
 from augtool.errors import ParamError, RecipeError
+from augtool.media.image.transforms.kernels import DEFAULT as DEFAULT_KERNELS
+from augtool.media.image.transforms.kernels import INSTALL_HINT, KERNELS, opencv_installed
+from augtool.media.image.transforms.params import Bool, Choice, Float, Int, Param
 from augtool.recipe.yaml_source import Located, load
-from augtool.transforms.kernels import DEFAULT as DEFAULT_KERNELS
-from augtool.transforms.kernels import INSTALL_HINT, KERNELS, opencv_installed
-from augtool.transforms.params import Bool, Choice, Float, Int, Param
 
 RECIPE_VERSION = 1
 LAYOUTS = ("auto", "flat", "imagefolder", "yolo", "coco", "masks")
@@ -186,7 +186,7 @@ class Recipe:
     splits: dict[str, Any]
     targets: dict[str, Any]
     steps: list[Any]
-    #: which library resamples the warps (augtool.transforms.kernels): pillow or opencv
+    #: which library resamples the warps (augtool.media.image.transforms.kernels): pillow or opencv
     kernels: str
     normalised: dict[str, Any]
     sha256: str
@@ -318,8 +318,8 @@ def _steps(
 
 def _step(doc: Located, path: tuple[Any, ...], item: Any) -> tuple[Any, dict[str, Any]]:
     # Imported here: the transform families pull in Pillow and numpy, which `--help` never needs.
-    from augtool.transforms import BLOCKS, REGISTRY
-    from augtool.transforms.base import BadParam, UnknownParam
+    from augtool.media.image.transforms import BLOCKS, REGISTRY
+    from augtool.media.image.transforms.base import BadParam, UnknownParam
 
     where = "step " + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".")
     if isinstance(item, str):
@@ -360,7 +360,7 @@ def _step(doc: Located, path: tuple[Any, ...], item: Any) -> tuple[Any, dict[str
 def _block(
     doc: Located, path: tuple[Any, ...], name: str, config: dict[str, Any]
 ) -> tuple[Any, dict[str, Any]]:
-    from augtool.transforms import BLOCKS, Block
+    from augtool.media.image.transforms import BLOCKS, Block
 
     spec = BLOCKS[name]
     known = tuple(p.name for p in spec.params)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from typing import Any, ClassVar
 
-from augtool.targets import Targets
+from augtool.media.image.targets import Targets
 
 
 class AnnotationError(Exception):

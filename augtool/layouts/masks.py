@@ -9,9 +9,9 @@ import io
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from augtool.annotations.base import AnnotationError, LabelFormat
-from augtool.codecs import error_text
-from augtool.targets import Targets
+from augtool.layouts.base import AnnotationError, LabelFormat
+from augtool.media.image.codecs import error_text
+from augtool.media.image.targets import Targets
 
 
 class MaskFormat(LabelFormat):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
-from augtool.transforms import kernels
+from augtool.media.image.transforms import kernels
 
 RESAMPLE = {
     "nearest": Image.Resampling.NEAREST,

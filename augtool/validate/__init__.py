@@ -15,7 +15,7 @@ cheapest first:
    content) in two splits;
 7. with ``source``: every recorded source still hashes as recorded;
 8. with ``recompute``: K augmented images, chosen with a seeded generator, re-derived byte for
-   byte, with their labels (label files, masks, COCO annotations: ``augtool.relabel``); and
+   byte, with their labels (label files, masks, COCO annotations: ``augtool.validate.relabel``); and
    each split's COCO JSON rebuilt from the image lines.
 
 The output folder is walked once without following symbolic links, so a link can neither lead the
@@ -709,7 +709,7 @@ class _Checker:
     def recompute(
         self, reader: _ManifestReader, source_root: Path, count: Recompute, kernels: str, jobs: int
     ) -> int:
-        from augtool.relabel import AnnotationError, label_rules
+        from augtool.validate.relabel import AnnotationError, label_rules
 
         try:
             rules, coco = label_rules(self.header, source_root)
@@ -760,7 +760,7 @@ class _Checker:
 
     def _rebuild_coco_json(self, coco: Any) -> int:
         """Each split's COCO JSON against the one its image lines make (no decoding)."""
-        from augtool.relabel import split_json_sha
+        from augtool.validate.relabel import split_json_sha
 
         by_json = {split.json_path: name for name, split in coco.splits.items()}
         done = 0
@@ -786,7 +786,7 @@ class _Checker:
 def _versions_note(header: dict[str, Any] | None, kernels: str) -> str:
     """When this machine's libraries are not those the manifest names, a note saying so (the
     likely reason a re-derivation differs); otherwise nothing."""
-    from augtool.worker import library_versions
+    from augtool.run.worker import library_versions
 
     made = (header or {}).get("libraries") or {}
     here = library_versions(kernels)
@@ -803,7 +803,7 @@ def _source_problem(source_root: Path, rel: str, follow_links: bool) -> tuple[st
     its real path, its links resolved. A link is followed only where expand follows it (the
     recipe's ``input.follow_links``); links are resolved by name (lstat, readlink), never
     opened, and the real path is then opened without following a link."""
-    from augtool.discovery import read_refusal
+    from augtool.layouts.discovery import read_refusal
 
     full = os.path.join(source_root, rel)
     try:
@@ -843,7 +843,7 @@ def _formats(header: dict[str, Any]) -> list[str]:
 def _kernels(manifest: Path, header: dict[str, Any]) -> str:
     """The warp kernels the run used (absent from recipes that kept the default, Pillow).
     OpenCV must be importable to re-derive what it made: a usage error, before any work."""
-    from augtool.transforms import kernels
+    from augtool.media.image.transforms import kernels
 
     recipe = header.get("recipe") or {}
     chosen = recipe.get("kernels", kernels.DEFAULT)
@@ -892,8 +892,8 @@ def _recompute_group(
 ) -> list[Outcome]:
     """Decode one source once and re-derive each of its chosen outputs and their labels (runs
     in a worker)."""
-    from augtool.allocator import keep_freed_memory
-    from augtool.transforms import kernels as kernel_choice
+    from augtool.media.image.transforms import kernels as kernel_choice
+    from augtool.run.allocator import keep_freed_memory
 
     keep_freed_memory()
     with kernel_choice.using(kernels):
@@ -907,8 +907,8 @@ def _recompute_records(
     rules: Any = None,
     source_root: str = "",
 ) -> list[Outcome]:
-    from augtool.codecs import DecodeError, decode, encode
-    from augtool.transforms import replay
+    from augtool.media.image.codecs import DecodeError, decode, encode
+    from augtool.media.image.transforms import replay
 
     def failed(message: str) -> list[Outcome]:
         paths = [r["path"] for r in records]
@@ -956,7 +956,7 @@ def _recompute_labels(
     record: dict[str, Any], size: tuple[int, int], rules: Any, source_root: str
 ) -> list[Outcome]:
     """An augmented image's label files and COCO annotations, re-derived from the source's."""
-    from augtool.relabel import AnnotationError, moved_coco, moved_label
+    from augtool.validate.relabel import AnnotationError, moved_coco, moved_label
 
     results: list[Outcome] = []
     for label in record.get("labels", []):

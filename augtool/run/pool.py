@@ -11,7 +11,7 @@ must not depend on that order (the engine journals results and sorts the manifes
 
 The loop needs only a ``concurrent.futures.Executor``: loky's reusable executor (the one joblib
 uses) for processes, a thread pool for ``threading``, or the one a Dask client hands out
-(``augtool/dask_cluster.py``), with the same window and the same bytes.
+(``augtool/run/dask_cluster.py``), with the same window and the same bytes.
 """
 
 from __future__ import annotations
@@ -33,8 +33,8 @@ from concurrent.futures import (
 )
 from typing import Any, TypeVar
 
-from augtool import dask_cluster
 from augtool.errors import EXIT_FAILED, AugtoolError
+from augtool.run import dask_cluster
 
 Item = TypeVar("Item")
 Result = TypeVar("Result")

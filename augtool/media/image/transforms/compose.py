@@ -1,9 +1,10 @@
 """Composition blocks (sequence, one_of, some_of) and the pipeline runner and replayer.
 
 Running a pipeline samples step by step, since a step's parameters may depend on the size the
-previous step produced; applying goes through :mod:`augtool.transforms.fusion`, which fuses runs
-of geometric steps into one resampling. Every step, fired or not, leaves a record; replaying
-those records needs no recipe and no random numbers (``replay``), and applies them the same way.
+previous step produced; applying goes through :mod:`augtool.media.image.transforms.fusion`,
+which fuses runs of geometric steps into one resampling. Every step, fired or not, leaves a
+record; replaying those records needs no recipe and no random numbers (``replay``), and applies
+them the same way.
 
 Blocks follow Albumentations: ``one_of`` picks one child, with the children's ``p`` as weights,
 and applies it; ``some_of`` picks ``n`` distinct children, with the same weights, and applies them
@@ -18,9 +19,9 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from augtool.transforms.base import Transform, integers
-from augtool.transforms.fusion import Applier
-from augtool.transforms.params import PROBABILITY, Param, Range
+from augtool.media.image.transforms.base import Transform, integers
+from augtool.media.image.transforms.fusion import Applier
+from augtool.media.image.transforms.params import PROBABILITY, Param, Range
 
 Record = dict[str, Any]
 

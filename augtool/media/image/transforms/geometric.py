@@ -9,14 +9,21 @@ from typing import Any
 import numpy as np
 
 from augtool.errors import ParamError
-from augtool.transforms.base import Params, Shape, Transform, integers, register, uniform
-from augtool.transforms.imaging import (
+from augtool.media.image.transforms.base import (
+    Params,
+    Shape,
+    Transform,
+    integers,
+    register,
+    uniform,
+)
+from augtool.media.image.transforms.imaging import (
     BORDERS,
     INTERPOLATIONS,
     fill_value,
     resize_image,
 )
-from augtool.transforms.params import (
+from augtool.media.image.transforms.params import (
     Choice,
     Fill,
     IntSet,
@@ -26,7 +33,7 @@ from augtool.transforms.params import (
     check_finite,
     is_whole,
 )
-from augtool.transforms.warp import (
+from augtool.media.image.transforms.warp import (
     WARP_INTERPOLATIONS,
     Geometry,
     affine_matrix,

@@ -24,8 +24,8 @@ from typing import Any
 
 import numpy as np
 
-from augtool.annotations.base import AnnotationError
-from augtool.targets import Targets, polygon_area
+from augtool.layouts.base import AnnotationError
+from augtool.media.image.targets import Targets, polygon_area
 
 ANNOTATIONS_FOLDER = "annotations"
 

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from augtool.annotations import AnnotationError, read_targets
 from augtool.canonical import canonical_sha256
+from augtool.layouts import AnnotationError, read_targets
 
 Record = dict[str, Any]
 
@@ -41,7 +41,7 @@ class LabelRules:
 
     def context(self) -> Any:
         """The job context ``expand``'s label functions read these rules from."""
-        from augtool.worker import JobContext
+        from augtool.run.worker import JobContext
 
         return JobContext(
             input_root="",
@@ -72,7 +72,7 @@ class CocoSource:
         found = self.images.get(path)
         if found is None:
             return None
-        from augtool.annotations.coco import image_task
+        from augtool.layouts.coco import image_task
 
         return image_task(*found[1:])
 
@@ -92,7 +92,7 @@ def label_rules(header: Record, source_root: Path) -> tuple[LabelRules | None, C
         "flip_pairs": tuple((str(a), str(b)) for a, b in targets.get("flip_pairs") or []),
     }
     if layout == "coco":
-        from augtool.annotations.coco import categories_of, read_coco_dataset
+        from augtool.layouts.coco import categories_of, read_coco_dataset
 
         dataset = read_coco_dataset(source_root)
         categories = tuple(categories_of(dataset))
@@ -100,7 +100,7 @@ def label_rules(header: Record, source_root: Path) -> tuple[LabelRules | None, C
         return LabelRules("coco", categories=categories, **rules), coco
     names: dict[int, str] = {}
     if layout == "yolo":
-        from augtool.annotations.yolo import read_data_yaml
+        from augtool.layouts.yolo import read_data_yaml
 
         names = read_data_yaml(source_root)[1]
     return LabelRules(str(layout), class_names=tuple(sorted(names.items())), **rules), None
@@ -111,7 +111,7 @@ def moved_label(
 ) -> tuple[bytes, Record]:
     """A label file (YOLO text or mask PNG) moved through ``steps`` as ``expand`` writes it,
     and what its manifest line says besides (dropped objects, mirrored classes)."""
-    from augtool.worker import move_labels
+    from augtool.run.worker import move_labels
 
     targets = read_targets(rules.layout, dict(rules.class_names), size, where, label=data)
     return move_labels(targets, steps, rules.context())
@@ -126,7 +126,7 @@ def moved_coco(
 ) -> Record:
     """What an augmented COCO image's line records of its labels: ``coco`` (image entry,
     moved annotations, the hash of the source's) and ``dropped``."""
-    from augtool.worker import move_coco
+    from augtool.run.worker import move_coco
 
     targets = read_targets("coco", {}, size, where, coco=source[1])
     coco, dropped = move_coco(source, targets, steps, rules.context())
@@ -135,7 +135,7 @@ def moved_coco(
 
 def split_json_sha(split: Any, images: list[Record]) -> str:
     """The sha256 of the COCO JSON ``expand`` writes for ``split`` from its image lines."""
-    from augtool.annotations.coco import split_json
+    from augtool.layouts.coco import split_json
 
     return hashlib.sha256(split_json(split, images)).hexdigest()
 

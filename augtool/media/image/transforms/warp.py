@@ -14,8 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-from augtool.transforms import kernels
-from augtool.transforms.imaging import RESAMPLE, fill_value, from_pil, to_pil
+from augtool.media.image.transforms import kernels
+from augtool.media.image.transforms.imaging import RESAMPLE, fill_value, from_pil, to_pil
 
 
 @dataclass(frozen=True)
@@ -101,7 +101,7 @@ def warp(
     interpolation: str,
 ) -> np.ndarray:
     """Resample ``image`` under the forward 3x3 ``matrix`` into ``out_size`` = (height, width),
-    with the kernels of the current context (see :mod:`augtool.transforms.kernels`)."""
+    with the kernels of the current context (see :mod:`augtool.media.image.transforms.kernels`)."""
     out_h, out_w = out_size
     height, width, channels = image.shape
     inverse = np.linalg.inv(matrix)

@@ -10,9 +10,22 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image, ImageOps
 
-from augtool.transforms.base import Params, Shape, Transform, integers, register, uniform
-from augtool.transforms.imaging import from_pil, join_alpha, lut_apply, split_alpha, to_pil
-from augtool.transforms.params import Param, Range
+from augtool.media.image.transforms.base import (
+    Params,
+    Shape,
+    Transform,
+    integers,
+    register,
+    uniform,
+)
+from augtool.media.image.transforms.imaging import (
+    from_pil,
+    join_alpha,
+    lut_apply,
+    split_alpha,
+    to_pil,
+)
+from augtool.media.image.transforms.params import Param, Range
 
 FAMILY = "color"
 

@@ -151,8 +151,8 @@ def _annotated(
     follow_links: bool,
 ) -> Dataset:
     """Images of a YOLO or mask dataset, each with its label file (when there is one)."""
-    from augtool.annotations import FORMATS, AnnotationError
-    from augtool.annotations.yolo import read_data_yaml
+    from augtool.layouts import FORMATS, AnnotationError
+    from augtool.layouts.yolo import read_data_yaml
 
     label_format = FORMATS[layout]
     extra: tuple[str, ...] = ()
@@ -219,8 +219,8 @@ def _coco(
     root: Path, candidates: list[str], links: set[str], skipped: list[Skip], augmented: set[str]
 ) -> Dataset:
     """Images of a COCO dataset: those its split JSONs list; each carries its annotations."""
-    from augtool.annotations import AnnotationError
-    from augtool.annotations.coco import read_coco_dataset
+    from augtool.layouts import AnnotationError
+    from augtool.layouts.coco import read_coco_dataset
 
     try:
         coco = read_coco_dataset(root)

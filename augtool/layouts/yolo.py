@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from augtool.annotations.base import AnnotationError, LabelFormat
-from augtool.targets import Targets
+from augtool.layouts.base import AnnotationError, LabelFormat
+from augtool.media.image.targets import Targets
 
 SPLIT_KEYS = ("train", "val", "test")
 

@@ -14,9 +14,16 @@ from typing import Any
 import numpy as np
 
 from augtool.errors import ParamError
-from augtool.transforms.base import Params, Shape, Transform, integers, register, uniform
-from augtool.transforms.imaging import fill_value
-from augtool.transforms.params import Fill, Param, Range, check_finite
+from augtool.media.image.transforms.base import (
+    Params,
+    Shape,
+    Transform,
+    integers,
+    register,
+    uniform,
+)
+from augtool.media.image.transforms.imaging import fill_value
+from augtool.media.image.transforms.params import Fill, Param, Range, check_finite
 
 FAMILY = "occlusion"
 

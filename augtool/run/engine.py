@@ -1,6 +1,6 @@
 """The expand job: discover → plan → run tasks (in-process or on a joblib pool) → manifest.
 
-Results stream back as batches finish (``augtool.pool``: a bounded window of batches, so the
+Results stream back as batches finish (``augtool.run.pool``: a bounded window of batches, so the
 main process never holds more than a few) and are journaled as they arrive; nothing but counters
 is kept in memory. The manifest is written last, sorted from the journal, so a run that stops
 early never leaves a manifest that looks complete.
@@ -34,8 +34,8 @@ from typing import IO, Any
 from augtool import __version__
 from augtool.atomic import TEMP_PREFIX, write_atomic
 from augtool.canonical import canonical_sha256
-from augtool.discovery import Dataset, discover
 from augtool.errors import InputError, OutputError, WriteError
+from augtool.layouts.discovery import Dataset, discover
 from augtool.manifest import (
     CONTRACT_FILES,
     MANIFEST_NAME,
@@ -51,10 +51,8 @@ from augtool.manifest import (
     unlisted_files,
     write_manifest,
 )
-from augtool.plan import Plan, Task, make_plan
-from augtool.pool import WorkerLost, raise_if_interrupted, run_batches, stop_workers
 from augtool.recipe import Recipe
-from augtool.runstate import (
+from augtool.run.incremental import (
     JOURNAL_NAME,
     LOCK_NAME,
     RUN_STATE_NAME,
@@ -74,7 +72,9 @@ from augtool.runstate import (
     stat_of,
     write_run_state,
 )
-from augtool.worker import JobContext, Record, library_versions, process_tasks
+from augtool.run.plan import Plan, Task, make_plan
+from augtool.run.pool import WorkerLost, raise_if_interrupted, run_batches, stop_workers
+from augtool.run.worker import JobContext, Record, library_versions, process_tasks
 
 BACKENDS = ("loky", "threading", "sequential", "dask")
 #: Below this many outputs a pool costs more to start than it saves: run in-process.
@@ -592,7 +592,7 @@ def _unknown_flip_names(recipe: Recipe, dataset: Dataset) -> list[str]:
 
 
 def _categories(dataset: Dataset) -> list[Any]:
-    from augtool.annotations.coco import categories_of
+    from augtool.layouts.coco import categories_of
 
     return [] if dataset.coco is None else categories_of(dataset.coco)
 
@@ -601,7 +601,7 @@ def _write_coco(
     dataset: Dataset, journal: Journal, input_root: Path, output_root: Path, previous: Previous
 ) -> list[TaskResult]:
     """Each split's COCO JSON, from the image records of that split, in path order."""
-    from augtool.annotations.coco import split_json
+    from augtool.layouts.coco import split_json
 
     # One sorted pass over the journal: each split's image records, already in path order.
     images: dict[str, list[Record]] = {name: [] for name in dataset.coco.splits}
@@ -738,7 +738,7 @@ def _execute(
     if backend != "dask":
         yield from run_batches(process_tasks, batches, ctx, jobs, backend)
         return
-    from augtool import dask_cluster
+    from augtool.run import dask_cluster
 
     needs = dask_cluster.Needs(_versions(ctx.kernels), ctx.input_root, ctx.output_root)
     with dask_cluster.connect(jobs) as cluster:

@@ -1,8 +1,8 @@
 """Preview: a contact sheet of what a recipe does, before an expand spends hours on it.
 
-A variant tile is made by the very function expand uses (:func:`augtool.worker.render_variant`),
+A variant tile is made by the very function expand uses (:func:`augtool.run.worker.render_variant`),
 from the same decode and with the seed the plan gives that variant
-(:func:`augtool.plan.variant_seed`), so its pixels before scaling are exactly those expand
+(:func:`augtool.run.plan.variant_seed`), so its pixels before scaling are exactly those expand
 encodes. Scaling to a thumbnail and the caption are all that preview adds.
 
 Sources are chosen from the discovered paths before anything is decoded, and only the chosen ones
@@ -28,7 +28,9 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from augtool.atomic import write_atomic
-from augtool.codecs import (
+from augtool.errors import InputError, OutputError, ParamError, WriteError
+from augtool.layouts.discovery import Dataset, Source
+from augtool.media.image.codecs import (
     DecodeError,
     EncodeError,
     decode,
@@ -37,15 +39,13 @@ from augtool.codecs import (
     quiet_metadata_warnings,
     upright,
 )
-from augtool.discovery import Dataset, Source
-from augtool.errors import InputError, OutputError, ParamError, WriteError
-from augtool.plan import variant_seed
+from augtool.media.image.targets import apply_targets
+from augtool.media.image.transforms import Block, Step, Transform, kernels
+from augtool.media.image.transforms.imaging import to_pil
+from augtool.media.image.transforms.params import Param, Range
 from augtool.recipe import Recipe
-from augtool.targets import apply_targets
-from augtool.transforms import Block, Step, Transform, kernels
-from augtool.transforms.imaging import to_pil
-from augtool.transforms.params import Param, Range
-from augtool.worker import render_variant
+from augtool.run.plan import variant_seed
+from augtool.run.worker import render_variant
 
 __all__ = [
     "Preview",
@@ -503,7 +503,7 @@ class Layout:
 def _targets_of(dataset: Dataset, input_root: Path, source: Source, size: list[int]) -> Any:
     """The source's annotations (YOLO, COCO, masks) as expand reads them; None without any, or
     when they do not parse (expand would skip the source and say why)."""
-    from augtool.annotations import AnnotationError, read_targets
+    from augtool.layouts import AnnotationError, read_targets
 
     shape = (int(size[0]), int(size[1]))
     names = dict(dataset.names)
@@ -699,7 +699,7 @@ def render_preview(
 
 
 def _discover(recipe: Recipe, input_root: Path) -> Dataset:
-    from augtool.engine import discover_dataset
+    from augtool.run.engine import discover_dataset
 
     dataset = discover_dataset(recipe, input_root)
     if not any(source.augment for source in dataset.sources):

@@ -1,5 +1,6 @@
-"""Annotation formats: read a source's labels into :class:`~augtool.targets.Targets`, write them
-back in the same format after the image's steps moved them.
+"""Annotation formats: read a source's labels into
+:class:`~augtool.media.image.targets.Targets`, write them back in the same format after the
+image's steps moved them.
 
 A format knows where a source image's label file is (``label_path``), how to parse it and how to
 write it. Label coordinates always refer to the displayed image (EXIF orientation applied), as
@@ -10,10 +11,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from augtool.annotations.base import AnnotationError, LabelFormat
-from augtool.annotations.masks import MaskFormat
-from augtool.annotations.yolo import YoloFormat
-from augtool.targets import Targets
+from augtool.layouts.base import AnnotationError, LabelFormat
+from augtool.layouts.masks import MaskFormat
+from augtool.layouts.yolo import YoloFormat
+from augtool.media.image.targets import Targets
 
 FORMATS: dict[str, type[LabelFormat]] = {"yolo": YoloFormat, "masks": MaskFormat}
 
@@ -30,7 +31,7 @@ def read_targets(
     the bytes of the file at ``where``) in the layout's format; None when it has neither.
     Raises :class:`AnnotationError` naming ``where`` when they do not parse."""
     if coco is not None:
-        from augtool.annotations.coco import to_targets
+        from augtool.layouts.coco import to_targets
 
         return to_targets(coco, size, where)
     if label is not None:

@@ -1,7 +1,7 @@
 """Move annotations (boxes, polygons, keypoints, masks) with the image, step by step.
 
 One draw of parameters is applied to the image and to all its targets: :func:`apply_targets`
-walks the same step records that :func:`augtool.transforms.compose.replay` walks, so the
+walks the same step records that :func:`augtool.media.image.transforms.compose.replay` walks, so the
 targets follow exactly the pixels the manifest says were moved. Pixel-only transforms (every
 family but ``geometric``) leave targets alone.
 
@@ -11,9 +11,9 @@ Coordinates are **pixel-edge** coordinates, the convention of Pillow's ``transfo
 ``(x, y)``. A keypoint given as integer pixel indices should be shifted by 0.5 first.
 
 The geometry of each transform (:func:`point_map`) is written against its kernel in
-``augtool.transforms.geometric``, using the same matrices, so a transform whose kernel changes
-must change here too; ``tests/test_targets.py`` checks every kernel against its map pixel by
-pixel (nearest interpolation).
+``augtool.media.image.transforms.geometric``, using the same matrices, so a transform whose
+kernel changes must change here too; ``tests/test_targets.py`` checks every kernel against its
+map pixel by pixel (nearest interpolation).
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ from typing import Any
 
 import numpy as np
 
-from augtool.transforms import REGISTRY
-from augtool.transforms.base import Params
+from augtool.media.image.transforms import REGISTRY
+from augtool.media.image.transforms.base import Params
 
 __all__ = [
     "PointMap",
@@ -265,7 +265,7 @@ def _mask_params(params: Params) -> Params:
 def _move_mask(records: list[Record], mask: np.ndarray) -> np.ndarray:
     """The mask through the fired geometric steps, grouped into resamplings exactly as the image
     is (``fusion.Applier``), with nearest sampling: it stays pixel-aligned with the image."""
-    from augtool.transforms.fusion import Applier
+    from augtool.media.image.transforms.fusion import Applier
 
     applier = Applier(mask[:, :, None])
 

@@ -18,10 +18,9 @@ from typing import Any
 
 import numpy as np
 
-from augtool.allocator import keep_freed_memory
 from augtool.atomic import link_atomic, write_atomic
 from augtool.canonical import canonical_sha256
-from augtool.codecs import (
+from augtool.media.image.codecs import (
     Decoded,
     DecodeError,
     EncodeError,
@@ -30,10 +29,11 @@ from augtool.codecs import (
     encoder_settings,
     kept_exif,
 )
-from augtool.plan import Task
-from augtool.runstate import Stat, TaskResult, stat_key, stat_of
-from augtool.transforms import Step, kernels, run
-from augtool.transforms.fusion import forget_reductions
+from augtool.media.image.transforms import Step, kernels, run
+from augtool.media.image.transforms.fusion import forget_reductions
+from augtool.run.allocator import keep_freed_memory
+from augtool.run.incremental import Stat, TaskResult, stat_key, stat_of
+from augtool.run.plan import Task
 
 Record = dict[str, Any]
 
@@ -123,7 +123,7 @@ def process_task(task: Task, ctx: JobContext, previous: list[Record] | None = No
         return result
     targets = None
     if task.coco is not None or label is not None:
-        from augtool.annotations import AnnotationError, read_targets
+        from augtool.layouts import AnnotationError, read_targets
 
         coco_where = f"{source.annotation}: {source.path}"
         try:
@@ -293,8 +293,8 @@ def move_coco(
     coco: tuple[dict[str, Any], list[Record]], targets: Any, steps: list[Record], ctx: JobContext
 ) -> tuple[Record, list[Any]]:
     """The image's COCO annotations moved like its pixels; the ids of those dropped."""
-    from augtool.annotations.coco import from_targets, keypoint_swaps
-    from augtool.targets import apply_targets, filter_objects, mirrored
+    from augtool.layouts.coco import from_targets, keypoint_swaps
+    from augtool.media.image.targets import apply_targets, filter_objects, mirrored
 
     extra, anns = coco
     moved = apply_targets(steps, targets)
@@ -318,8 +318,8 @@ def move_coco(
 
 def move_labels(targets: Any, steps: list[Record], ctx: JobContext) -> tuple[bytes, Record]:
     """The source's labels moved like the variant's pixels, filtered, in the source's format."""
-    from augtool.annotations import FORMATS
-    from augtool.targets import apply_targets, filter_objects, mirrored
+    from augtool.layouts import FORMATS
+    from augtool.media.image.targets import apply_targets, filter_objects, mirrored
 
     label_format = FORMATS[str(ctx.label_format)](dict(ctx.class_names))
     moved = apply_targets(steps, targets)

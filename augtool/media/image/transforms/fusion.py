@@ -32,9 +32,9 @@ from typing import Any
 
 import numpy as np
 
-from augtool.transforms.base import REGISTRY
-from augtool.transforms.imaging import from_pil, resize_image, to_pil
-from augtool.transforms.warp import Geometry, is_affine, scaling, warp
+from augtool.media.image.transforms.base import REGISTRY
+from augtool.media.image.transforms.imaging import from_pil, resize_image, to_pil
+from augtool.media.image.transforms.warp import Geometry, is_affine, scaling, warp
 
 
 class Applier:

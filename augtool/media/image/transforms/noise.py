@@ -16,11 +16,18 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageFilter
 
-from augtool.codecs import EncodeError, check_encodable
 from augtool.errors import ParamError
-from augtool.transforms import kernels
-from augtool.transforms.base import Params, Shape, Transform, integers, register, uniform
-from augtool.transforms.imaging import (
+from augtool.media.image.codecs import EncodeError, check_encodable
+from augtool.media.image.transforms import kernels
+from augtool.media.image.transforms.base import (
+    Params,
+    Shape,
+    Transform,
+    integers,
+    register,
+    uniform,
+)
+from augtool.media.image.transforms.imaging import (
     INTERPOLATIONS,
     RESAMPLE,
     copy_into,
@@ -28,8 +35,8 @@ from augtool.transforms.imaging import (
     join_alpha,
     split_alpha,
 )
-from augtool.transforms.imaging import to_pil as _to_pil
-from augtool.transforms.params import Bool, Choice, Param, Range
+from augtool.media.image.transforms.imaging import to_pil as _to_pil
+from augtool.media.image.transforms.params import Bool, Choice, Param, Range
 
 FAMILY = "noise"
 

@@ -5,9 +5,9 @@ Importing this package imports every family module, which registers its transfor
 
 from __future__ import annotations
 
-from augtool.transforms import color, geometric, noise, occlusion  # noqa: F401  (registers)
-from augtool.transforms.base import REGISTRY, Transform
-from augtool.transforms.compose import BLOCKS, Block, BlockSpec, Step, replay, run
+from augtool.media.image.transforms import color, geometric, noise, occlusion  # noqa: F401  (registers)
+from augtool.media.image.transforms.base import REGISTRY, Transform
+from augtool.media.image.transforms.compose import BLOCKS, Block, BlockSpec, Step, replay, run
 
 FAMILIES = ("geometric", "color", "noise", "occlusion", "composition")
 

@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from augtool.errors import ParamError
-from augtool.transforms.params import PROBABILITY, Param
+from augtool.media.image.transforms.params import PROBABILITY, Param
 
 Params = dict[str, Any]
 Shape = tuple[int, int, int]

@@ -15,9 +15,9 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, overload
 
-from augtool.annotations import FORMATS
-from augtool.discovery import Dataset, Source
 from augtool.errors import InputError
+from augtool.layouts import FORMATS
+from augtool.layouts.discovery import Dataset, Source
 
 FORMAT_EXTENSIONS = {"jpeg": ("JPEG", ".jpg"), "png": ("PNG", ".png"), "webp": ("WEBP", ".webp")}
 # With ``format: same`` these endings are written back in their own format; any other (GIF, TIFF)
@@ -156,7 +156,7 @@ class Plan(Sequence[Task]):
         encoder = output_format(source.path, self.naming.output_format)[0]
         coco = None
         if self.coco_images is not None:
-            from augtool.annotations.coco import image_task
+            from augtool.layouts.coco import image_task
 
             _, entry, anns = self.coco_images[source.path]
             coco = image_task(entry, anns)

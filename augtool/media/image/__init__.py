@@ -1,0 +1,1 @@
+"""The image medium: codecs, the transform registry, target movement."""
