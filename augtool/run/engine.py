@@ -43,7 +43,13 @@ from augtool.manifest import (
     SCHEMA,
     SCHEMA_VERSION,
     STATE_DIR,
+    FileRecord,
+    Header,
     Line,
+    ManifestReader,
+    RecordDict,
+    Skipped,
+    SourceRef,
     as_line,
     has_header,
     sort_prepared,
@@ -74,7 +80,7 @@ from augtool.run.incremental import (
 )
 from augtool.run.plan import Plan, Task, make_plan
 from augtool.run.pool import WorkerLost, raise_if_interrupted, run_batches, stop_workers
-from augtool.run.worker import JobContext, Record, library_versions, process_tasks
+from augtool.run.worker import JobContext, library_versions, process_tasks
 
 BACKENDS = ("loky", "threading", "sequential", "dask")
 #: Below this many outputs a pool costs more to start than it saves: run in-process.
@@ -457,9 +463,7 @@ def _run(
                 todo.append(task)
 
     discovery_skips = [
-        TaskResult(
-            s.path, [{"type": "skipped", "path": s.path, "reason": s.reason, "sha256": None}]
-        )
+        TaskResult(s.path, [Skipped(path=s.path, reason=s.reason, sha256=None).to_json()])
         for s in dataset.skipped
     ]
     extras = [_copy_extra(input_root, output_root, name, previous) for name in dataset.extra_files]
@@ -604,7 +608,7 @@ def _write_coco(
     from augtool.layouts.coco import split_json
 
     # One sorted pass over the journal: each split's image records, already in path order.
-    images: dict[str, list[Record]] = {name: [] for name in dataset.coco.splits}
+    images: dict[str, list[RecordDict]] = {name: [] for name in dataset.coco.splits}
     records = (r for result in journal.results() for r in result.records)
     for record in sort_records(records, output_root / STATE_DIR):
         if record["type"] == "file" and "coco" in record and record.get("split") in images:
@@ -635,22 +639,21 @@ def _write_dataset_file(
     )
     if not kept:
         write_atomic(target, data)
-    record = {
-        "type": "file",
-        "kind": kind,
-        "path": name,
-        "sha256": sha,
-        "bytes": len(data),
-        "role": "dataset",
-        "split": None,
-        "label": None,
-        "source": {"path": name, "sha256": source_sha},
-        "variant": None,
-        "seed": None,
-        "steps": [],
-    }
+    record = FileRecord(
+        kind=kind,
+        path=name,
+        sha256=sha,
+        bytes=len(data),
+        role="dataset",
+        split=None,
+        label=None,
+        source=SourceRef(path=name, sha256=source_sha),
+        variant=None,
+        seed=None,
+        steps=[],
+    )
     stat = stat_of(target)
-    return TaskResult(name, [record], {}, {name: stat} if stat else {}, kept=kept)
+    return TaskResult(name, [record.to_json()], {}, {name: stat} if stat else {}, kept=kept)
 
 
 def _copy_extra(input_root: Path, output_root: Path, name: str, previous: Previous) -> TaskResult:
@@ -757,27 +760,26 @@ def _versions(kernels: str) -> dict[str, str]:
     return {"augtool": __version__, **library_versions(kernels)}
 
 
-def _earlier_records(previous: Previous, task: Task) -> list[Record] | None:
+def _earlier_records(previous: Previous, task: Task) -> list[RecordDict] | None:
     earlier = previous.tasks.get(task.source.path)
     return None if earlier is None or not earlier.keepable else earlier.records
 
 
 def _header(
     recipe: Recipe, dataset: Dataset, counts: Counter[str], libraries: dict[str, str]
-) -> dict[str, Any]:
-    return {
-        "type": "header",
-        "schema": SCHEMA,
-        "schema_version": SCHEMA_VERSION,
-        "tool": {"name": "augtool", "version": __version__},
-        "libraries": libraries,
-        "recipe": recipe.normalised,
-        "recipe_sha256": recipe.sha256,
-        "seed": recipe.seed,
-        "layout": dataset.layout,
-        "splits": {"found": list(dataset.splits), "augmented": recipe.splits["augment"]},
-        "counts": dict(sorted(counts.items())),
-    }
+) -> Header:
+    return Header(
+        schema=SCHEMA,
+        schema_version=SCHEMA_VERSION,
+        tool={"name": "augtool", "version": __version__},
+        libraries=libraries,
+        recipe=recipe.normalised,
+        recipe_sha256=recipe.sha256,
+        seed=recipe.seed,
+        layout=dataset.layout,
+        splits={"found": list(dataset.splits), "augmented": recipe.splits["augment"]},
+        counts=dict(sorted(counts.items())),
+    )
 
 
 def _clear_previous_output(output_root: Path, removed: IO[str]) -> None:
@@ -801,10 +803,8 @@ def _recorded_files(output_root: Path) -> Iterator[str]:
     journal record; a manifest line that does not parse is passed over."""
     manifest = output_root / MANIFEST_NAME
     if has_header(manifest):
-        with open(manifest, "rb") as handle:
-            for raw in handle:
-                with contextlib.suppress(ValueError):
-                    yield from _file_paths([json.loads(raw)])
+        salvaged = ManifestReader(manifest, mode="salvage").entries()
+        yield from _file_paths(entry.value for entry in salvaged)
     for result in read_journal(output_root / STATE_DIR / JOURNAL_NAME):
         yield from _file_paths(result.records)
 

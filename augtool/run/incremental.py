@@ -23,7 +23,6 @@ them when asked.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import stat
@@ -35,9 +34,15 @@ from typing import IO, Any
 
 from augtool.atomic import TEMP_PREFIX, atomic_open
 from augtool.errors import OutputError
-from augtool.manifest import MANIFEST_NAME, STATE_DIR, dump_line
+from augtool.manifest import (
+    MANIFEST_NAME,
+    STATE_DIR,
+    ManifestDamaged,
+    ManifestReader,
+    RecordDict,
+    dump_line,
+)
 
-Record = dict[str, Any]
 #: (inode, mtime in ns, size, ctime in ns) of a file as last seen. The ctime moves with any change
 #: to the file's data or inode (a write, a rename, a new hard link) and cannot be set back.
 Stat = tuple[int, int, int, int]
@@ -79,7 +84,7 @@ class TaskResult:
     """What a task reports back: its manifest records and the stat of each file it touched."""
 
     source: str
-    records: list[Record]
+    records: list[RecordDict]
     sources: dict[str, Stat] = field(default_factory=dict)  # input path -> stat
     outputs: dict[str, Stat] = field(default_factory=dict)  # output path -> stat
     kept: bool = False
@@ -232,10 +237,10 @@ class _Spans:
         #: whether its outputs can be kept (see :meth:`Previous.keep_only_made_with`)
         self.keepable = True
 
-    def read(self, spans: array[int]) -> tuple[list[Record], list[str] | None]:
+    def read(self, spans: array[int]) -> tuple[list[RecordDict], list[str] | None]:
         """The records in these spans, and their manifest lines when the file holds them as
         written (``None`` when some are known only as records)."""
-        records: list[Record] = []
+        records: list[RecordDict] = []
         lines: list[str] | None = []
         for i in range(0, len(spans), 2):
             raw = os.pread(self._handle.fileno(), spans[i + 1], spans[i])
@@ -272,10 +277,10 @@ class Earlier:
         self._spans.extend((offset, length))
 
     @property
-    def records(self) -> list[Record]:
+    def records(self) -> list[RecordDict]:
         return self._file.read(self._spans)[0]
 
-    def read(self) -> tuple[list[Record], list[str] | None]:
+    def read(self) -> tuple[list[RecordDict], list[str] | None]:
         """The records and, when known, their manifest lines as written."""
         return self._file.read(self._spans)
 
@@ -364,7 +369,7 @@ def _load_journal(path: Path, previous: Previous, made_with: MadeWith) -> None:
                 previous.source_stats[in_path] = (seen, shas[in_path])
 
 
-def source_shas(records: list[Record]) -> dict[str, str]:
+def source_shas(records: list[RecordDict]) -> dict[str, str]:
     """The sha256 of every input file a task's records name (the image, its labels)."""
     shas: dict[str, str] = {}
     for record in records:
@@ -376,31 +381,23 @@ def source_shas(records: list[Record]) -> dict[str, str]:
 
 
 def _load_manifest(path: Path, previous: Previous) -> None:
-    digest = hashlib.sha256()
+    """The previous run's records by source, as byte spans of its manifest (read strictly: a
+    manifest that is truncated or edited is refused)."""
     header: dict[str, Any] | None = None
-    footer: dict[str, Any] | None = None
     file = _Spans(path, journal=False)
     previous.files.append(file)
     tasks: dict[str, Earlier] = {}
     # A label file belongs to the task of the image it labels, not to a task of its own.
     labels: list[tuple[int, int, str, str]] = []  # offset, length, image, its source
     image_source: dict[str, str] = {}
-    with open(path, "rb") as handle:
-        for offset, raw in _with_offsets(handle):
-            if footer is not None:
-                footer = None  # something after the footer: damaged
-                break
-            record = _parse(raw, path)
-            kind = record.get("type")
-            if kind == "footer":
-                footer = record
-                continue
-            digest.update(raw)
+    try:
+        for entry in ManifestReader(path, mode="strict").entries():
+            record, kind, offset, length = entry.value, entry.type, entry.offset, len(entry.raw)
             if kind == "header":
                 header = record
                 continue
             if kind == "file" and record.get("kind") == "label":
-                labels.append((offset, len(raw), record.get("image", ""), record["source"]["path"]))
+                labels.append((offset, length, record.get("image", ""), record["source"]["path"]))
                 continue
             if kind == "file":
                 owner = record["source"]["path"]
@@ -409,8 +406,10 @@ def _load_manifest(path: Path, previous: Previous) -> None:
                 owner = record["path"]
             else:
                 continue
-            _earlier(tasks, owner, file).add(offset, len(raw))
-    if header is None or footer is None or footer.get("sha256") != digest.hexdigest():
+            _earlier(tasks, owner, file).add(offset, length)
+    except ManifestDamaged:
+        header = None
+    if header is None:
         raise OutputError(
             f"{path}: the manifest of the previous run is damaged (use --force to rebuild)"
         )
@@ -428,18 +427,6 @@ def _earlier(tasks: dict[str, Earlier], owner: str, file: _Spans) -> Earlier:
     if earlier is None:
         earlier = tasks[owner] = Earlier(owner, file)
     return earlier
-
-
-def _parse(raw: bytes, path: Path) -> dict[str, Any]:
-    try:
-        value = json.loads(raw)
-    except ValueError:
-        value = None
-    if not isinstance(value, dict):
-        raise OutputError(
-            f"{path}: the manifest of the previous run is damaged (use --force to rebuild)"
-        )
-    return value
 
 
 def _load_stat_cache(path: Path, previous: Previous) -> None:

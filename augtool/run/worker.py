@@ -6,6 +6,7 @@ process boundary stays tiny whatever the image size.
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import hashlib
 import os
@@ -20,6 +21,7 @@ import numpy as np
 
 from augtool.atomic import link_atomic, write_atomic
 from augtool.canonical import canonical_sha256
+from augtool.manifest.records import FileRecord, Skipped, SourceRef
 from augtool.media.image.codecs import (
     Decoded,
     DecodeError,
@@ -145,45 +147,40 @@ def process_task(task: Task, ctx: JobContext, previous: list[Record] | None = No
     except EncodeError as exc:
         result.records = [skipped(source.path, str(exc), source_sha)]
         return result
-    base: Record = {
-        "type": "file",
-        "split": source.split,
-        "label": source.label,
-        "source": {"path": source.path, "sha256": source_sha},
-    }
-    records: list[Record] = []  # one per file written so far, each written before the next
+    origin = SourceRef(path=source.path, sha256=source_sha)
+    records: list[FileRecord] = []  # one per file written so far, each written before the next
     if task.original is not None:
         how = _write_original(source_file, out_root / task.original, data, ctx.originals)
-        records.append(
-            {
-                **base,
-                "path": task.original,
-                "sha256": source_sha,
-                "bytes": len(data),
-                "role": "original",
-                "how": how,
-                "variant": None,
-                "seed": None,
-                "steps": [],
-            }
-        )
+        original_coco = None
         if task.coco is not None:
             original_anns = [
                 {k: v for k, v in ann.items() if k not in ("id", "image_id")}
                 for ann in task.coco[1]
             ]
-            records[-1]["image_size"] = list(decoded.size)
-            records[-1]["coco"] = {
-                "image": task.coco[0],
-                "annotations": original_anns,
-                "from": coco_sha,
-            }
+            original_coco = {"image": task.coco[0], "annotations": original_anns, "from": coco_sha}
+        records.append(
+            FileRecord(
+                path=task.original,
+                sha256=source_sha,
+                bytes=len(data),
+                role="original",
+                split=source.split,
+                label=source.label,
+                source=origin,
+                how=how,
+                variant=None,
+                seed=None,
+                steps=[],
+                image_size=None if task.coco is None else list(decoded.size),
+                coco=original_coco,
+            )
+        )
     labels = iter(task.labels)
     if label is not None and task.original is not None:
         records.append(
-            _label_record(base, source, label, next(labels), task.original, label[0], None, None)
+            _label_record(source, label, next(labels), task.original, label[0], None, None)
         )
-        write_atomic(out_root / records[-1]["path"], label[0])
+        write_atomic(out_root / records[-1].path, label[0])
     settings = encoder_settings(task.encoder, ctx.quality)
     for index, (path, seed) in enumerate(zip(task.variants, task.seeds, strict=True)):
         try:
@@ -191,48 +188,51 @@ def process_task(task: Task, ctx: JobContext, previous: list[Record] | None = No
         except EncodeError as exc:
             # The source is skipped: none of the files written for it may be left unlisted.
             for written in records:
-                (out_root / written["path"]).unlink(missing_ok=True)
+                (out_root / written.path).unlink(missing_ok=True)
             result.records = [skipped(source.path, str(exc), source_sha)]
             return result
         write_atomic(out_root / path, encoded)
+        coco_moved: dict[str, Any] | None = None
+        coco_dropped: list[Any] | None = None
         if targets is not None and task.coco is not None:
-            coco, dropped = move_coco(task.coco, targets, steps, ctx)
-            records_extra: Record = {"coco": {**coco, "from": coco_sha}, "dropped": dropped}
-        else:
-            records_extra = {}
+            coco, coco_dropped = move_coco(task.coco, targets, steps, ctx)
+            coco_moved = {**coco, "from": coco_sha}
         if targets is not None and label is not None:
             written, extra = move_labels(targets, steps, ctx)
-            record = _label_record(base, source, label, next(labels), path, written, index, seed)
-            record.update(extra)
-            write_atomic(out_root / record["path"], written)
+            record = _label_record(source, label, next(labels), path, written, index, seed)
+            record = dataclasses.replace(record, **extra)
+            write_atomic(out_root / record.path, written)
             records.append(record)
         records.append(
-            {
-                **base,
-                "path": path,
-                "sha256": hashlib.sha256(encoded).hexdigest(),
-                "bytes": len(encoded),
-                "role": "augmented",
-                "variant": index,
-                "seed": seed,
-                "steps": steps,
-                "encoder": settings,
-                "image_size": size,
-                "decoded": {
+            FileRecord(
+                path=path,
+                sha256=hashlib.sha256(encoded).hexdigest(),
+                bytes=len(encoded),
+                role="augmented",
+                split=source.split,
+                label=source.label,
+                source=origin,
+                variant=index,
+                seed=seed,
+                steps=steps,
+                encoder=settings,
+                image_size=size,
+                decoded={
                     "format": decoded.format,
                     "mode": decoded.mode,
                     "orientation": decoded.orientation,
                     "frames": decoded.frames,
                 },
-                "metadata": "stripped" if ctx.strip_metadata else "kept",
-                **records_extra,
-            }
+                metadata="stripped" if ctx.strip_metadata else "kept",
+                coco=coco_moved,
+                dropped=coco_dropped,
+            )
         )
-    result.records = records
+    result.records = [record.to_json() for record in records]
     for record in records:
-        stat = stat_of(out_root / record["path"])
+        stat = stat_of(out_root / record.path)
         if stat is not None:
-            result.outputs[record["path"]] = stat
+            result.outputs[record.path] = stat
     return result
 
 
@@ -264,7 +264,6 @@ def read_stable(path: Path, follow: bool = False) -> tuple[bytes, Stat]:
 
 
 def _label_record(
-    base: Record,
     source: Any,
     label: tuple[bytes, str],
     path: str,
@@ -272,21 +271,22 @@ def _label_record(
     written: bytes,
     variant: int | None,
     seed: int | None,
-) -> Record:
+) -> FileRecord:
     """The manifest record of a label file: its own hashes, and the image it labels."""
-    return {
-        **base,
-        "kind": "label",
-        "path": path,
-        "sha256": hashlib.sha256(written).hexdigest(),
-        "bytes": len(written),
-        "role": "original" if variant is None else "augmented",
-        "image": image,
-        "source": {"path": source.annotation, "sha256": label[1]},
-        "variant": variant,
-        "seed": seed,
-        "steps": [],
-    }
+    return FileRecord(
+        kind="label",
+        path=path,
+        sha256=hashlib.sha256(written).hexdigest(),
+        bytes=len(written),
+        role="original" if variant is None else "augmented",
+        split=source.split,
+        label=source.label,
+        image=image,
+        source=SourceRef(path=source.annotation, sha256=label[1]),
+        variant=variant,
+        seed=seed,
+        steps=[],
+    )
 
 
 def move_coco(
@@ -451,7 +451,7 @@ def _encoded_variant(
 
 
 def skipped(path: str, reason: str, sha256: str | None = None) -> Record:
-    return {"type": "skipped", "path": path, "reason": reason, "sha256": sha256}
+    return Skipped(path=path, reason=reason, sha256=sha256).to_json()
 
 
 def _write_original(source: Path, target: Path, data: bytes, how: str) -> str:

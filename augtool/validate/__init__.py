@@ -43,10 +43,9 @@ from augtool.canonical import canonical_sha256
 from augtool.errors import AugtoolError, ManifestError
 from augtool.manifest import (
     CONTRACT_FILES,
-    SCHEMA,
-    SCHEMA_VERSION,
     STATE_DIR,
     SUMS_NAME,
+    ManifestReader,
     sums_line,
 )
 
@@ -239,51 +238,17 @@ def validate(
 
 
 class _ManifestReader:
-    """Streams a manifest: the header first, then each record with its line number; checks the
-    footer's digest and counts along the way (problems land in ``problems``)."""
+    """The manifest as validation reads it: the one reader in ``report`` mode (each problem
+    noted with its line number, the footer's digest and counts checked there), plus the
+    header's own consistency and the record types a manifest may hold after its header."""
 
     def __init__(self, path: Path) -> None:
-        self.path = path
+        self.reader = ManifestReader(path, mode="report")
         self.name = str(path)
         self.problems: list[Problem] = []
-        self._header_line = b""
-        self._header: dict[str, Any] = {}
-
-    def _lines(self) -> Iterator[tuple[int, bytes]]:
-        try:
-            with open(self.path, "rb") as handle:
-                yield from enumerate(handle, start=1)
-        except FileNotFoundError:
-            raise ManifestError(f"{self.path}: no such manifest") from None
-        except IsADirectoryError:
-            raise ManifestError(f"{self.path}: is a folder, expected a manifest.jsonl") from None
-        except OSError as exc:
-            raise ManifestError(f"{self.path}: cannot read: {exc.strerror or exc}") from None
-
-    def _first_line(self) -> bytes:
-        for _, line in self._lines():
-            return line
-        return b""
 
     def header(self) -> dict[str, Any]:
-        line = self._first_line()
-        if not line:
-            raise ManifestError(f"{self.path}: empty file, not an augtool manifest")
-        try:
-            header = json.loads(line)
-        except (ValueError, UnicodeDecodeError):
-            raise ManifestError(f"{self.path}:1: not JSON Lines, not an augtool manifest") from None
-        if not isinstance(header, dict) or header.get("schema") != SCHEMA:
-            raise ManifestError(f"{self.path}:1: not an augtool manifest (schema {SCHEMA!r})")
-        if header.get("type") != "header":
-            raise ManifestError(f"{self.path}:1: the first line is not the manifest header")
-        if header.get("schema_version") != SCHEMA_VERSION:
-            raise ManifestError(
-                f"{self.path}:1: schema version {header.get('schema_version')!r} is not supported "
-                f"(this augtool reads version {SCHEMA_VERSION})"
-            )
-        self._header_line = line
-        self._header = header
+        header = self.reader.header()
         recipe = header.get("recipe")
         if isinstance(recipe, dict) and "seed" in recipe and header.get("seed") != recipe["seed"]:
             seed = header.get("seed")
@@ -292,95 +257,28 @@ class _ManifestReader:
 
     def records(self) -> Iterator[tuple[int, dict[str, Any]]]:
         """Every record after the header; then the footer checks."""
-        digest = hashlib.sha256()
-        tally: Counter[str] = Counter()
-        footer: tuple[int, Any] | None = None
-        last = 0
-        for number, line in self._lines():
-            last = number
-            if number == 1:
-                if line != self._header_line:
-                    raise ManifestError(f"{self.path}: changed while it was being read")
-                digest.update(line)
+        for entry in self.reader.entries():
+            self._take_reader_problems()
+            if entry.number == 1:
                 continue
-            if footer is not None:
-                self._problem(number, "a line after the footer")
+            if entry.type not in ("file", "skipped"):
+                self._problem(entry.number, f"unknown record type {entry.type!r}")
                 continue
-            record = self._parse(number, line)
-            if isinstance(record, dict) and record.get("type") == "footer":
-                footer = (number, record)
-                continue
-            digest.update(line)
-            if record is None:
-                continue
-            kind = record.get("type")
-            if kind not in ("file", "skipped"):
-                self._problem(number, f"unknown record type {kind!r}")
-                continue
-            _tally(tally, record)
-            yield number, record
-        self._check_footer(footer, digest.hexdigest(), tally, last)
+            yield entry.number, entry.value
+        self._take_reader_problems()
 
-    def _parse(self, number: int, line: bytes) -> dict[str, Any] | None:
-        if not line.endswith(b"\n"):
-            self._problem(number, "the line is cut short (no newline); the manifest is truncated")
-            return None
-        try:
-            record = json.loads(line)
-        except (ValueError, UnicodeDecodeError) as exc:
-            self._problem(number, f"not valid JSON ({exc})")
-            return None
-        if not isinstance(record, dict):
-            self._problem(number, "not a JSON object")
-            return None
-        return record
-
-    def _check_footer(
-        self, footer: tuple[int, Any] | None, digest: str, tally: Counter[str], last: int
-    ) -> None:
-        if footer is None:
-            self._problem(last + 1, "no footer; the manifest is truncated or unfinished")
-            return
-        number, record = footer
-        unknown = sorted(set(record) - {"type", "counts", "sha256"})
-        if unknown:
-            self._problem(number, f"unknown footer field(s) {', '.join(unknown)}")
-        if record.get("counts") != self._header.get("counts"):
-            self._problem(number, "the footer's counts are not the header's")
-        expected = record.get("sha256")
-        if not isinstance(expected, str) or expected.lower() != digest:
-            self._problem(
-                number,
-                f"FAILED footer sha256 expected={expected} found={digest}; "
-                "the manifest was edited or truncated",
-            )
-        counts = record.get("counts")
-        if isinstance(counts, dict):
-            for key in ("files", "original", "augmented", "skipped"):
-                if counts.get(key, 0) != tally[key]:
-                    self._problem(
-                        number,
-                        f"FAILED footer count {key} expected={counts.get(key, 0)} "
-                        f"found={tally[key]}",
-                    )
+    def _take_reader_problems(self) -> None:
+        """The reader's problems so far, in line order with this class's own."""
+        for number, message in self.reader.problems:
+            self._problem(number, message)
+        self.reader.problems.clear()
 
     def _problem(self, number: int, message: str) -> None:
         self.problems.append(Problem("manifest", f"{self.name}:{number}", message))
 
     def lines_at(self, numbers: set[int]) -> Iterator[tuple[int, dict[str, Any]]]:
         """The records at the given line numbers (a second pass, for ``recompute``)."""
-        for number, line in self._lines():
-            if number in numbers:
-                yield number, json.loads(line)
-
-
-def _tally(tally: Counter[str], record: dict[str, Any]) -> None:
-    if record["type"] == "skipped":
-        tally["skipped"] += 1
-        return
-    tally["files"] += 1
-    if isinstance(record.get("role"), str):
-        tally[record["role"]] += 1
+        return self.reader.lines_at(numbers)
 
 
 # --- 3. the output tree, walked without following links -----------------------------------------
