@@ -203,6 +203,9 @@ def _from_json(cls: type[_R], value: Any) -> _R:
                 raise RecordError(f"{tag or 'source'}: missing key {name!r}")
             continue
         where = f"{tag or 'source'}.{name}"
+        if value[name] is None and not required:
+            # written only when it has a value: a null would not survive the round trip
+            raise RecordError(f"{where}: null, where an optional key is left out instead")
         kwargs[name] = _checked(value[name], hint, where)
     unknown = sorted(set(value) - names)
     if unknown:

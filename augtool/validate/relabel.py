@@ -21,8 +21,7 @@ from typing import Any
 
 from augtool.canonical import canonical_sha256
 from augtool.layouts import AnnotationError, read_targets
-
-Record = dict[str, Any]
+from augtool.manifest.records import RecordDict
 
 #: The layouts whose labels move with the image.
 LABELLED = ("yolo", "masks", "coco")
@@ -77,7 +76,9 @@ class CocoSource:
         return image_task(*found[1:])
 
 
-def label_rules(header: Record, source_root: Path) -> tuple[LabelRules | None, CocoSource | None]:
+def label_rules(
+    header: RecordDict, source_root: Path
+) -> tuple[LabelRules | None, CocoSource | None]:
     """The rules for the manifest's layout, reading the class names (``data.yaml``) or the COCO
     JSON from ``source_root``; ``(None, None)`` for a layout without labels. Raises
     :class:`AnnotationError` when the source's dataset files cannot be read."""
@@ -107,8 +108,8 @@ def label_rules(header: Record, source_root: Path) -> tuple[LabelRules | None, C
 
 
 def moved_label(
-    rules: LabelRules, size: tuple[int, int], steps: list[Record], data: bytes, where: str
-) -> tuple[bytes, Record]:
+    rules: LabelRules, size: tuple[int, int], steps: list[RecordDict], data: bytes, where: str
+) -> tuple[bytes, RecordDict]:
     """A label file (YOLO text or mask PNG) moved through ``steps`` as ``expand`` writes it,
     and what its manifest line says besides (dropped objects, mirrored classes)."""
     from augtool.run.worker import move_labels
@@ -120,10 +121,10 @@ def moved_label(
 def moved_coco(
     rules: LabelRules,
     size: tuple[int, int],
-    steps: list[Record],
+    steps: list[RecordDict],
     source: tuple[dict[str, Any], list[dict[str, Any]]],
     where: str,
-) -> Record:
+) -> RecordDict:
     """What an augmented COCO image's line records of its labels: ``coco`` (image entry,
     moved annotations, the hash of the source's) and ``dropped``."""
     from augtool.run.worker import move_coco
@@ -133,7 +134,7 @@ def moved_coco(
     return {"coco": {**coco, "from": canonical_sha256(source)}, "dropped": dropped}
 
 
-def split_json_sha(split: Any, images: list[Record]) -> str:
+def split_json_sha(split: Any, images: list[RecordDict]) -> str:
     """The sha256 of the COCO JSON ``expand`` writes for ``split`` from its image lines."""
     from augtool.layouts.coco import split_json
 
