@@ -406,7 +406,9 @@ def _print_summary(summary: Any) -> None:
     if summary.dry_run:
         typer.echo(
             f"Plan: {summary.sources} sources ({summary.layout}) -> "
-            f"{summary.planned_outputs} files in {summary.output}; nothing written (--dry-run)"
+            f"{summary.planned_outputs} files in {summary.output}; would make "
+            f"{summary.activity['made']}, keep {summary.activity['kept']}, remove "
+            f"{summary.activity['removed']}; nothing written (--dry-run)"
         )
     else:
         activity = summary.activity

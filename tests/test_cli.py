@@ -268,7 +268,8 @@ def test_expand_dry_run_writes_nothing(tmp_path: Path, dataset: Path, recipe: Pa
     result = invoke("expand", recipe, dataset, "-o", out, "--dry-run")
     assert result.exit_code == 0, result.output
     assert result.stdout == (
-        f"Plan: 6 sources (imagefolder) -> 14 files in {out}; nothing written (--dry-run)\n"
+        f"Plan: 6 sources (imagefolder) -> 14 files in {out}; would make 14, keep 0, "
+        "remove 0; nothing written (--dry-run)\n"
     )
     assert not out.exists()
     result = invoke("expand", recipe, dataset, "-o", out, "--dry-run", "--json")

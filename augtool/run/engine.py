@@ -58,6 +58,7 @@ from augtool.manifest import (
     write_manifest,
 )
 from augtool.recipe import Recipe
+from augtool.run.forecast import forced_removals, forecast
 from augtool.run.incremental import (
     JOURNAL_NAME,
     LOCK_NAME,
@@ -202,11 +203,7 @@ def _refuse_folder_links(output_root: Path, dataset: Dataset, tasks: Plan) -> No
         dirs[:] = [d for d in dirs if d != STATE_DIR or rel != "."]
     if not links:
         return
-    planned = itertools.chain(
-        dataset.extra_files,
-        () if dataset.coco is None else (s.json_path for s in dataset.coco.splits.values()),
-        (name for task in tasks for name in task.names),
-    )
+    planned = itertools.chain(_dataset_files(dataset), (n for task in tasks for n in task.names))
     prefixes = tuple(f"{link}/" for link in links)
     for name in planned:
         if name.startswith(prefixes):
@@ -278,10 +275,12 @@ def _check_writable(output_root: Path) -> None:
         raise OutputError(f"{output_root}: {problem}: {os.strerror(code)}")
 
 
-def _earlier_run(recipe: Recipe, output_root: Path, resume: bool) -> Previous:
+def _earlier_run(recipe: Recipe, input_root: Path, output_root: Path, resume: bool) -> Previous:
     """What earlier runs left in OUT, read (never written) before the run writes anything, so
     that its refusals leave OUT as it was: ``--resume`` where no run was interrupted, a damaged
-    manifest, another recipe's output. The caller closes the result."""
+    manifest, another recipe's output, an output made from another input folder (whose outputs
+    the run would remove as vanished: a typo in INPUT must not wipe an output). The caller
+    closes the result."""
     if resume:
         _check_resumable(output_root)
     previous = load_previous(output_root)
@@ -292,6 +291,12 @@ def _earlier_run(recipe: Recipe, output_root: Path, resume: bool) -> Previous:
             difference = recipe_difference(previous.recipe, recipe.normalised)
             raise OutputError(
                 f"{output_root}: made by another recipe ({difference}); use --force to rebuild it"
+            )
+        earlier_input = previous.input_root
+        if not previous.empty and earlier_input and earlier_input != str(input_root.resolve()):
+            raise OutputError(
+                f"{output_root}: made from another input ({earlier_input}, now "
+                f"{input_root.resolve()}); use --force to rebuild it from {input_root}"
             )
     except BaseException:
         previous.close()
@@ -376,13 +381,18 @@ def expand(
     )
     stamp = _run_files_stamp(output_root)
     # --force reads nothing of the earlier run: what it recorded is removed under the lock.
-    previous = Previous() if force else _earlier_run(recipe, output_root, resume)
+    previous = Previous() if force else _earlier_run(recipe, input_root, output_root, resume)
     with contextlib.ExitStack() as stack:
         stack.callback(lambda: previous.close())  # the one in use at the end (see below)
         if dry_run:
             _check_writable(output_root)
             summary.skipped = [{"path": s.path, "reason": s.reason} for s in dataset.skipped]
             summary.counts["skipped"] = len(dataset.skipped)
+            summary.activity = _forecast(recipe, dataset, tasks, previous, input_root, output_root)
+            if force:
+                planned = {n for t in tasks for n in t.names} | set(_dataset_files(dataset))
+                removed = forced_removals(_recorded_files(output_root), planned)
+                summary.activity["removed"] = removed
             summary.seconds = time.perf_counter() - started
             return summary
         stack.push(_locked_output(output_root))
@@ -442,9 +452,7 @@ def _run(
         previous.output_stats.clear()
     activity: Counter[str] = Counter()
     if previous.tasks:
-        planned = {s.path for s in dataset.sources} | set(dataset.extra_files)
-        if dataset.coco is not None:
-            planned |= {split.json_path for split in dataset.coco.splits.values()}
+        planned = {s.path for s in dataset.sources} | set(_dataset_files(dataset))
         # Whoever made them, the outputs of sources that are gone would be left unlisted.
         activity["removed"] = _remove_vanished(output_root, previous, planned)
     todo: list[Task] = []
@@ -537,6 +545,33 @@ def _run(
     # Files someone else put in the output are never removed (nothing is lost), but they make
     # the output fail validation, so the run names them.
     summary.unlisted = unlisted_files(output_root, counts["files"])
+
+
+def _dataset_files(dataset: Dataset) -> list[str]:
+    """The files of the dataset as a whole that the run writes (data.yaml, COCO JSONs)."""
+    coco = [] if dataset.coco is None else [s.json_path for s in dataset.coco.splits.values()]
+    return [*dataset.extra_files, *coco]
+
+
+def _forecast(
+    recipe: Recipe,
+    dataset: Dataset,
+    tasks: Plan,
+    previous: Previous,
+    input_root: Path,
+    output_root: Path,
+) -> Counter[str]:
+    """--dry-run: the made, kept and removed counts of the run, with the run's rules for what
+    an earlier run left (its versions, its input folder's stats)."""
+    previous.keep_only_made_with((__version__, library_versions(recipe.kernels)))
+    if previous.input_root != str(input_root.resolve()):
+        previous.source_stats.clear()
+        previous.output_stats.clear()
+
+    def quick(task: Task, earlier: Earlier) -> TaskResult | None:
+        return _kept_by_stat(task, earlier, previous, input_root, output_root)
+
+    return forecast(tasks, _dataset_files(dataset), previous, input_root, output_root, quick)
 
 
 def _kept_by_stat(

@@ -114,7 +114,7 @@ def process_task(task: Task, ctx: JobContext, previous: list[Record] | None = No
     if label is not None and source.annotation is not None:
         shas[source.annotation] = label[1]
     coco_sha = None if task.coco is None else canonical_sha256(task.coco)
-    if previous is not None and _still_valid(previous, shas, out_root, result, coco_sha):
+    if previous is not None and still_valid(previous, shas, out_root, result, coco_sha):
         result.records = previous
         result.kept = True
         return result
@@ -343,7 +343,7 @@ def move_labels(targets: Any, steps: list[Record], ctx: JobContext) -> tuple[byt
     return label_format.write(kept), extra
 
 
-def _still_valid(
+def still_valid(
     previous: list[Record],
     shas: dict[str, str],
     out_root: Path,

@@ -1,0 +1,109 @@
+"""``expand --dry-run``: what the run would make, keep and remove, found without writing.
+
+A source is counted as kept when the run would keep it: the stat cache vouches for it, or its
+inputs and every output it recorded still hash as recorded (what the worker checks). Every other
+planned file is counted as made, including those of a source the run would then skip because it
+does not decode: the forecast reads no pixels. Removed counts the recorded files the run would
+delete: those of sources that are gone and those a redone source no longer writes; under
+``--force``, every recorded file the run does not write again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from augtool.canonical import canonical_sha256
+from augtool.run.incremental import Earlier, Previous, TaskResult
+from augtool.run.plan import Plan, Task
+from augtool.run.worker import SourceChanged, read_stable, still_valid
+
+#: Whether the stat cache alone vouches for a task's earlier result (the engine's quick check).
+QuickCheck = Callable[[Task, Earlier], TaskResult | None]
+
+
+def forecast(
+    tasks: Plan,
+    planned_extra: Iterable[str],
+    previous: Previous,
+    input_root: Path,
+    output_root: Path,
+    quick: QuickCheck,
+) -> Counter[str]:
+    """Counts of the files the run would make, keep and remove (``made``, ``kept``,
+    ``removed``), for a run that reads ``previous`` (empty for a fresh or forced run)."""
+    activity: Counter[str] = Counter(made=0, kept=0, removed=0)
+    extra = list(planned_extra)
+    planned_sources = {task.source.path for task in tasks} | set(extra)
+    for source, earlier in previous.tasks.items():
+        if source not in planned_sources:
+            activity["removed"] += len(_files(earlier.records))
+    for task in tasks:
+        earlier = previous.tasks.get(task.source.path)
+        names = task.names
+        keepable = earlier is not None and earlier.keepable
+        if keepable and _kept(task, earlier, input_root, output_root, quick):
+            activity["kept"] += len(_files(earlier.records))
+            continue
+        activity["made"] += len(names)
+        if earlier is not None:
+            activity["removed"] += len(set(_files(earlier.records)) - set(names))
+    tasks_changed = bool(activity["made"] or activity["removed"])
+    for name in extra:
+        earlier = previous.tasks.get(name)
+        kept = earlier is not None and _dataset_file_kept(
+            earlier.records, name, input_root, output_root, tasks_changed
+        )
+        activity["kept" if kept else "made"] += 1
+    return activity
+
+
+def _dataset_file_kept(
+    records: list[dict], name: str, input_root: Path, output_root: Path, tasks_changed: bool
+) -> bool:
+    """A file of the dataset as a whole is kept when its input and output still hash as
+    recorded and, for one made from the image records (a COCO JSON), no source changed."""
+    if len(records) != 1 or records[0].get("path") != name:
+        return False
+    record = records[0]
+    if record.get("kind") == "annotations" and tasks_changed:
+        return False
+    try:
+        source = hashlib.sha256((input_root / name).read_bytes()).hexdigest()
+        output = hashlib.sha256((output_root / name).read_bytes()).hexdigest()
+    except OSError:
+        return False
+    return source == record["source"]["sha256"] and output == record["sha256"]
+
+
+def forced_removals(recorded: Iterable[str], planned: set[str]) -> int:
+    """Under ``--force``: the recorded files the run would remove and not write again."""
+    return sum(1 for path in set(recorded) if path not in planned)
+
+
+def _files(records: list[dict]) -> list[str]:
+    return [r["path"] for r in records if r.get("type") == "file"]
+
+
+def _kept(
+    task: Task, earlier: Earlier, input_root: Path, output_root: Path, quick: QuickCheck
+) -> bool:
+    if quick(task, earlier) is not None:
+        return True
+    records = earlier.records
+    if _files(records) and set(_files(records)) != set(task.names):
+        return False
+    shas = {}
+    inputs = [(task.source.path, task.source.link)]
+    if task.source.annotation is not None and task.coco is None:
+        inputs.append((task.source.annotation, False))
+    for path, link in inputs:
+        try:
+            data, _ = read_stable(input_root / path, follow=link)
+        except (OSError, SourceChanged):
+            return False
+        shas[path] = hashlib.sha256(data).hexdigest()
+    coco_sha = None if task.coco is None else canonical_sha256(task.coco)
+    return still_valid(records, shas, output_root, TaskResult(task.source.path, []), coco_sha)
