@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+# Not typing's: `import augtool` loads this module, and stays cheap without typing.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
+
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -16,6 +22,32 @@ class AugtoolError(Exception):
 
 class ParamError(ValueError):
     """A parameter value does not have the expected form (raised by the param kinds)."""
+
+
+class UsageError(AugtoolError, ValueError):
+    """Arguments that make no sense: out of range, unknown, or two that exclude each other.
+
+    The template names each argument as ``{name}`` and each value as a keyword, as in
+    ``UsageError("{backend} {value!r}: ...", value=backend)``, so that the Python API says
+    ``backend`` and the command line ``--backend`` (:meth:`spelled`); ``str()`` is the API's."""
+
+    def __init__(self, template: str, **values: Any) -> None:
+        self.template = template
+        self.values = values
+        super().__init__(self.spelled(lambda name: name))
+
+    def spelled(self, spell: Callable[[str], str]) -> str:
+        """The message with each argument's name replaced by ``spell(name)``."""
+        return self.template.format_map(_Spelled(self.values, spell))
+
+
+class _Spelled(dict[str, object]):
+    def __init__(self, values: dict[str, Any], spell: Callable[[str], str]) -> None:
+        super().__init__(values)
+        self.spell = spell
+
+    def __missing__(self, name: str) -> str:
+        return self.spell(name)
 
 
 class RecipeError(AugtoolError):

@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from augtool.canonical import canonical_sha256
-from augtool.errors import AugtoolError, ManifestError
+from augtool.errors import ManifestError, UsageError
 from augtool.manifest import (
     CONTRACT_FILES,
     STATE_DIR,
@@ -87,10 +87,6 @@ Recompute = int | Literal["all"]
 _DRIVE = re.compile(r"^[A-Za-z]:")
 _SEPARATORS = re.compile(r"[/\\]")
 _HEX64 = re.compile(r"^[0-9a-fA-F]{64}$")
-
-
-class UsageError(AugtoolError):
-    """The options do not make sense (a bad ``--recompute``, a ``--source`` that is no folder)."""
 
 
 @dataclass(frozen=True)
@@ -145,6 +141,8 @@ class Report:
         return f"{self.manifest}: OK, {', '.join(parts)}"
 
     def as_json(self) -> dict[str, Any]:
+        """The report as plain JSON (what ``validate manifest --json`` prints): ``ok``, the
+        counts checked, the problems by kind and each problem's path and message."""
         return {
             "manifest": self.manifest,
             "ok": self.ok,
@@ -167,7 +165,7 @@ def parse_recompute(value: str | None) -> Recompute | None:
         return "all"
     if text.isdigit():
         return int(text)
-    raise UsageError(f"--recompute {value!r}: expected a number of outputs or 'all'")
+    raise UsageError("{recompute} {value!r}: expected a number of outputs or 'all'", value=value)
 
 
 def unsafe_reason(path: Any) -> str | None:
@@ -201,9 +199,9 @@ def validate(
     the manifest cannot be read at all or is not an augtool manifest of a known version."""
     manifest = Path(manifest)
     if recompute is not None and source is None:
-        raise UsageError("--recompute needs --source (the folder the outputs were made from)")
+        raise UsageError("{recompute} needs {source} (the folder the outputs were made from)")
     if source is not None and not source.is_dir():
-        raise UsageError(f"--source {source}: not a folder")
+        raise UsageError("{source} {path}: not a folder", path=source)
     reader = _ManifestReader(manifest)
     header = reader.header()
     kernels = _kernels(manifest, header) if recompute is not None else None
@@ -749,8 +747,9 @@ def _kernels(manifest: Path, header: dict[str, Any]) -> str:
         raise ManifestError(f"{manifest}:1: the recipe names unknown kernels {chosen!r}")
     if chosen == "opencv" and not kernels.opencv_installed():
         raise UsageError(
-            f"{manifest}: --recompute needs OpenCV, as the run used 'kernels: opencv' "
-            f"({kernels.INSTALL_HINT})"
+            "{path}: {recompute} needs OpenCV, as the run used 'kernels: opencv' ({hint})",
+            path=manifest,
+            hint=kernels.INSTALL_HINT,
         )
     return str(chosen)
 
