@@ -109,6 +109,8 @@ class Preview:
     mode: str  # "variants" or "sweep"
     seed: int
     skipped: list[dict[str, str]]
+    #: the dataset folder the sources came from (set by :func:`augtool.preview_recipe`)
+    input: str | None = None
 
     def png(self, palette: bool = False) -> bytes:
         """The sheet as PNG bytes, with no time stamp or other metadata, so reruns are identical.
@@ -152,6 +154,9 @@ class Preview:
         return headers, lines
 
     def as_json(self) -> dict[str, Any]:
+        """The plan as plain JSON (what ``preview --json`` prints after the paths): the mode, the
+        seed, the sheet's size, each row's source (or step) with every tile's variant, seed and
+        fired steps, and the sources that could not be shown."""
         rows = [{**row.info, "tiles": [tile.info for tile in row.tiles]} for row in self.rows]
         width, height = self.sheet.size
         return {

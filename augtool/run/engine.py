@@ -116,6 +116,8 @@ class Summary:
     warnings: list[str] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
+        """The summary as plain JSON (what ``expand --json`` prints): paths, layout, planned and
+        written counts, files made, kept and removed, skipped inputs with their reasons."""
         found = {
             "input": self.input,
             "output": self.output,
