@@ -7,7 +7,6 @@ so that ``augtool --help`` starts fast.
 from __future__ import annotations
 
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -15,8 +14,15 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 
-from augtool import __version__
-from augtool.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, AugtoolError
+from augtool import __version__, api
+from augtool.errors import (
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_USAGE,
+    AugtoolError,
+    UsageError,
+)
 
 app = typer.Typer(
     name="augtool",
@@ -116,38 +122,17 @@ def expand(
     """
     from augtool.run.pool import interrupts_stop_the_run, raise_if_interrupted
 
-    if resume and force:
-        fail(
-            "--resume and --force are alternatives: --resume finishes the run in OUT, "
-            "--force rebuilds OUT from scratch"
-        )
     # Ctrl-C and SIGTERM end the command with one line and exit 130 from here on, even one
-    # landing while the modules below are imported, where Python may drop its exception.
+    # landing while the library imports its modules, where Python may drop its exception.
     with interrupts_stop_the_run(), _errors_to_exit():
-        from augtool.recipe import load_recipe
-        from augtool.run.engine import BACKENDS, resolve_paths
-        from augtool.run.engine import expand as run_expand
-
-        if backend not in BACKENDS:
-            fail(f"--backend {backend!r}: expected one of {', '.join(BACKENDS)}")
-        if backend == "dask":
-            from augtool.run import dask_cluster
-
-            if not dask_cluster.available():
-                hint = dask_cluster.INSTALL_HINT
-                fail(f"--backend dask needs Dask's distributed scheduler: {hint}")
-        _check_seed(seed)
-        loaded = load_recipe(recipe)
-        if seed is not None:
-            loaded = _with_seed(loaded, seed)
-        input_root, output_root = resolve_paths(loaded, input, output)
         progress = None if quiet else _progress_printer()
         try:
-            summary = run_expand(
-                loaded,
-                input_root,
-                output_root,
-                jobs=jobs or os.cpu_count() or 1,
+            summary = api.expand(
+                recipe,
+                input,
+                output,
+                jobs=jobs,
+                seed=seed,
                 backend=backend,
                 force=force,
                 resume=resume,
@@ -222,20 +207,20 @@ def preview(
 
     Example: augtool preview configs/quickstart.yaml -o preview.png --sources 3 --variants 4
     """
-    from augtool.preview import check_output_path, preview_paths, render_preview
-    from augtool.recipe import load_recipe
-
-    _check_seed(seed)
     with _errors_to_exit():
-        loaded = load_recipe(recipe)
-        if seed is not None:
-            loaded = _with_seed(loaded, seed)
-        input_root, expand_output = preview_paths(loaded, input)
-        check_output_path(output, input_root, expand_output)
-        made = render_preview(loaded, input_root, sources, variants, sweep=sweep, tile=tile)
-        made.write(output, palette=palette)
+        made = api.preview_recipe(
+            recipe,
+            input,
+            output=output,
+            sources=sources,
+            variants=variants,
+            seed=seed,
+            sweep=sweep,
+            tile=tile,
+            palette=palette,
+        )
     if as_json:
-        plan = {"recipe": str(recipe), "input": str(input_root), "output": str(output)}
+        plan = {"recipe": str(recipe), "input": made.input, "output": str(output)}
         typer.echo(json.dumps({**plan, **made.as_json()}, indent=2))
     elif not quiet:
         from rich.console import Console
@@ -261,10 +246,8 @@ def transforms(
 
     Example: augtool transforms rotate
     """
-    from augtool.docs import describe, listing
-
     with _errors_to_exit():
-        typer.echo(describe(name) if name else listing())
+        typer.echo(api.describe_transforms(name))
 
 
 @validate_app.command("recipe")
@@ -275,10 +258,8 @@ def validate_recipe(
 
     Example: augtool validate recipe configs/quickstart.yaml
     """
-    from augtool.recipe import load_recipe
-
     with _errors_to_exit():
-        loaded = load_recipe(recipe)
+        loaded = api.validate_recipe(recipe)
     typer.echo(f"{recipe}: OK ({len(loaded.steps)} steps, recipe sha256 {loaded.sha256})")
 
 
@@ -302,15 +283,8 @@ def validate_manifest(
 
     Example: augtool validate manifest out/photos/manifest.jsonl --source samples/photos
     """
-    from augtool.validate import parse_recompute, validate
-
     with _errors_to_exit():
-        count = parse_recompute(recompute)
-        if count is not None and source is None:
-            fail("--recompute needs --source (the folder the outputs were made from)")
-        report = validate(
-            manifest, source=source, recompute=count, jobs=jobs or os.cpu_count() or 1
-        )
+        report = api.validate_manifest(manifest, source=source, recompute=recompute, jobs=jobs)
     if as_json:
         typer.echo(json.dumps(report.as_json(), indent=2))
     else:
@@ -328,6 +302,8 @@ class _errors_to_exit:
         return None
 
     def __exit__(self, kind: Any, exc: BaseException | None, tb: Any) -> bool:
+        if isinstance(exc, UsageError):
+            fail(exc.spelled(_option), exc.exit_code)
         if isinstance(exc, AugtoolError):
             fail(str(exc), exc.exit_code)
         if isinstance(exc, KeyboardInterrupt) or _caused_by_an_interrupt(exc):
@@ -349,25 +325,9 @@ def _caused_by_an_interrupt(exc: BaseException | None) -> bool:
     return pool is not None and bool(pool.interrupt_came())
 
 
-def _check_seed(seed: int | None) -> None:
-    """--seed in the range a recipe's seed must be in, refused the same way."""
-    from augtool.errors import ParamError
-    from augtool.recipe.model import SEED
-
-    if seed is not None:
-        try:
-            SEED(seed)
-        except ParamError as exc:
-            fail(f"--seed: {exc}")
-
-
-def _with_seed(recipe: Any, seed: int) -> Any:
-    from dataclasses import replace
-
-    from augtool.recipe import recipe_sha256
-
-    normalised = {**recipe.normalised, "seed": seed}
-    return replace(recipe, seed=seed, normalised=normalised, sha256=recipe_sha256(normalised))
+def _option(name: str) -> str:
+    """An API argument as the command line spells it: ``--backend``; OUT is -o's metavar."""
+    return "OUT" if name == "output" else "--" + name.replace("_", "-")
 
 
 class _progress_printer:
