@@ -151,30 +151,7 @@ def process_task(task: Task, ctx: JobContext, previous: list[Record] | None = No
     records: list[FileRecord] = []  # one per file written so far, each written before the next
     if task.original is not None:
         how = _write_original(source_file, out_root / task.original, data, ctx.originals)
-        original_coco = None
-        if task.coco is not None:
-            original_anns = [
-                {k: v for k, v in ann.items() if k not in ("id", "image_id")}
-                for ann in task.coco[1]
-            ]
-            original_coco = {"image": task.coco[0], "annotations": original_anns, "from": coco_sha}
-        records.append(
-            FileRecord(
-                path=task.original,
-                sha256=source_sha,
-                bytes=len(data),
-                role="original",
-                split=source.split,
-                label=source.label,
-                source=origin,
-                how=how,
-                variant=None,
-                seed=None,
-                steps=[],
-                image_size=None if task.coco is None else list(decoded.size),
-                coco=original_coco,
-            )
-        )
+        records.append(_original_record(task, origin, len(data), how, decoded, coco_sha))
     labels = iter(task.labels)
     if label is not None and task.original is not None:
         records.append(
@@ -217,12 +194,7 @@ def process_task(task: Task, ctx: JobContext, previous: list[Record] | None = No
                 steps=steps,
                 encoder=settings,
                 image_size=size,
-                decoded={
-                    "format": decoded.format,
-                    "mode": decoded.mode,
-                    "orientation": decoded.orientation,
-                    "frames": decoded.frames,
-                },
+                decoded=_decoded_facts(decoded),
                 metadata="stripped" if ctx.strip_metadata else "kept",
                 coco=coco_moved,
                 dropped=coco_dropped,
@@ -261,6 +233,42 @@ def read_stable(path: Path, follow: bool = False) -> tuple[bytes, Stat]:
     # The stat as the file was read; its ctime is compared only by the next run's stat cache
     # (here a new hard link to the file, as ``originals: link`` makes, is no change).
     return data, stat_key(after)
+
+
+def _original_record(
+    task: Task, origin: SourceRef, size: int, how: str, decoded: Decoded, coco_sha: str | None
+) -> FileRecord:
+    """The manifest record of a source written as it is (a COCO image's adds its size and its
+    annotations, less the ids the output's COCO JSON assigns)."""
+    coco = None
+    if task.coco is not None:
+        anns = [{k: v for k, v in a.items() if k not in ("id", "image_id")} for a in task.coco[1]]
+        coco = {"image": task.coco[0], "annotations": anns, "from": coco_sha}
+    return FileRecord(
+        path=str(task.original),
+        sha256=origin.sha256,
+        bytes=size,
+        role="original",
+        split=task.source.split,
+        label=task.source.label,
+        source=origin,
+        how=how,
+        variant=None,
+        seed=None,
+        steps=[],
+        image_size=None if coco is None else list(decoded.size),
+        coco=coco,
+    )
+
+
+def _decoded_facts(decoded: Decoded) -> dict[str, Any]:
+    """What an augmented record says of how its source was decoded."""
+    return {
+        "format": decoded.format,
+        "mode": decoded.mode,
+        "orientation": decoded.orientation,
+        "frames": decoded.frames,
+    }
 
 
 def _label_record(
