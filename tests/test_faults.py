@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import errno
-import io
 import json
 import os
 import subprocess
@@ -14,11 +13,19 @@ from typing import Any
 
 import numpy as np
 import pytest
+from conftest import (
+    expand,
+    expand_argv,
+    expand_process,
+    invoke,
+    jpeg_bytes,
+    read_manifest,
+    skipped,
+    unprivileged,
+)
 from PIL import Image
-from typer.testing import CliRunner, Result
 
 from augtool.atomic import TEMP_PREFIX
-from augtool.cli import app
 
 SIZE = (32, 24)
 ACCEPTED = "not an image in an accepted format (JPEG, PNG, WEBP, BMP, TIFF, GIF)"
@@ -31,14 +38,6 @@ pipeline:
   - hflip: {p: 0.5}
   - rotate: {limit: 10}
 """
-
-
-def jpeg_bytes(seed: int = 0) -> bytes:
-    rng = np.random.default_rng(seed)
-    buffer = io.BytesIO()
-    pixels = rng.integers(0, 256, (SIZE[1], SIZE[0], 3), dtype=np.uint8)
-    Image.fromarray(pixels, "RGB").save(buffer, format="JPEG", quality=90)
-    return buffer.getvalue()
 
 
 @pytest.fixture
@@ -56,22 +55,9 @@ def write_recipe(tmp_path: Path, extra: str = "") -> Path:
     return path
 
 
-def invoke(*args: str | Path) -> Result:
-    return CliRunner().invoke(app, [str(a) for a in args])
-
-
-def records(out: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in (out / "manifest.jsonl").read_text().splitlines()]
-
-
-def skipped(out: Path) -> dict[str, str]:
-    return {r["path"]: r["reason"] for r in records(out) if r["type"] == "skipped"}
-
-
 def expand_ok(tmp_path: Path, root: Path, extra: str = "") -> Path:
     out = tmp_path / "out"
-    result = invoke("expand", write_recipe(tmp_path, extra), root, "-o", out)
-    assert result.exit_code == 0, result.output
+    expand(write_recipe(tmp_path, extra), root, out)
     return out
 
 
@@ -79,24 +65,8 @@ def expand_subprocess(
     tmp_path: Path, root: Path, extra: str = "", *args: str
 ) -> subprocess.CompletedProcess[str]:
     """A real process with a timeout: a hang fails the test instead of the whole suite."""
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "augtool",
-            "expand",
-            str(write_recipe(tmp_path, extra)),
-            str(root),
-            "-o",
-            str(tmp_path / "out"),
-            "--json",
-            *args,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
+    recipe = write_recipe(tmp_path, extra)
+    return expand_process(recipe, root, tmp_path / "out", "--json", *args, expect=None, timeout=30)
 
 
 # --- broken and surprising files -------------------------------------------------------------
@@ -133,7 +103,7 @@ def test_png_named_jpg_is_decoded_and_recorded(tmp_path: Path, train: Path) -> N
     Image.new("RGB", SIZE, (10, 200, 10)).save(train / "really_png.jpg", format="PNG")
     out = expand_ok(tmp_path, train)
     assert skipped(out) == {}
-    files = {r["path"]: r for r in records(out) if r["type"] == "file"}
+    files = {r["path"]: r for r in read_manifest(out) if r["type"] == "file"}
     variant = files["really_png__v00.jpg"]
     # The plan names outputs by ending; the manifest says what the bytes really were.
     assert variant["decoded"]["format"] == "PNG"
@@ -201,7 +171,7 @@ def test_directory_symlink_loop_does_not_hang(tmp_path: Path, train: Path) -> No
     (train / "sub" / "inner.jpg").write_bytes(jpeg_bytes(2))
     proc = expand_subprocess(tmp_path, train)
     assert proc.returncode == 0, proc.stderr
-    written = {r["path"] for r in records(tmp_path / "out") if r["type"] == "file"}
+    written = {r["path"] for r in read_manifest(tmp_path / "out") if r["type"] == "file"}
     assert written == {
         "good.jpg",
         "good__v00.jpg",
@@ -237,7 +207,7 @@ def test_linked_folder_is_skipped_with_a_reason(tmp_path: Path) -> None:
     assert proc.returncode == 1, proc.stderr
     reason = "a symbolic link to a folder (set input.follow_links: true to read it)"
     assert skipped(tmp_path / "out") == {"train_too": reason, "val": reason}
-    written = {r["path"] for r in records(tmp_path / "out") if r["type"] == "file"}
+    written = {r["path"] for r in read_manifest(tmp_path / "out") if r["type"] == "file"}
     assert written == {"train/a.jpg", "train/a__v00.jpg", "train/a__v01.jpg"}
     check = invoke("validate", "manifest", tmp_path / "out/manifest.jsonl", "--source", root)
     assert check.exit_code == 0, check.output
@@ -255,7 +225,7 @@ def test_linked_folder_is_walked_with_follow_links(tmp_path: Path) -> None:
         "val/deep/again": "the same folder as val, already read",
         "val/up": "a symbolic link to a folder that holds the input (a loop)",
     }
-    files = {r["path"]: r["split"] for r in records(out) if r["type"] == "file"}
+    files = {r["path"]: r["split"] for r in read_manifest(out) if r["type"] == "file"}
     assert files == {
         "train/a.jpg": "train",
         "train/a__v00.jpg": "train",
@@ -269,15 +239,16 @@ def test_linked_folder_is_walked_with_follow_links(tmp_path: Path) -> None:
     assert check.exit_code == 0, check.output
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads a chmod 000 file anyway")
 def test_unreadable_file_is_skipped(tmp_path: Path, train: Path) -> None:
     locked = train / "locked.jpg"
     locked.write_bytes(jpeg_bytes(3))
     locked.chmod(0)
-    try:
-        out = expand_ok(tmp_path, train)
+    out = tmp_path / "out"
+    try:  # a process that the file's mode stops, even as root
+        done = unprivileged(expand_argv(write_recipe(tmp_path), train, out, "--quiet"))
     finally:
         locked.chmod(0o644)
+    assert done.returncode == 0, done.stderr
     assert skipped(out) == {"locked.jpg": "cannot read: Permission denied"}
 
 
@@ -303,8 +274,7 @@ def expand_recipe(tmp_path: Path, root: Path, recipe: str) -> Path:
     """Expand with ``recipe``; the run must succeed and its manifest validate."""
     (tmp_path / "limits.yaml").write_text(recipe)
     out = tmp_path / "out"
-    result = invoke("expand", tmp_path / "limits.yaml", root, "-o", out)
-    assert result.exit_code == 0, result.output
+    expand(tmp_path / "limits.yaml", root, out)
     check = invoke("validate", "manifest", out / "manifest.jsonl")
     assert check.exit_code == 0, check.output  # nothing left unlisted
     return out

@@ -17,20 +17,18 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
+from conftest import expand, invoke, read_manifest, unprivileged, write_images
 from PIL import Image
-from typer.testing import CliRunner, Result
+from typer.testing import Result
 
 from augtool import validate as validate_module
 from augtool.canonical import canonical_sha256
-from augtool.cli import app
 from augtool.manifest import dump_line, sums_line
 from augtool.validate import hash_files, unsafe_reason
 
@@ -62,34 +60,14 @@ Records = list[dict[str, Any]]
 # --- building a real output ---------------------------------------------------------------------
 
 
-def make_image(path: Path, seed: int) -> None:
-    rng = np.random.default_rng(seed)
-    pixels = rng.integers(0, 256, size=(24, 32, 3), dtype=np.uint8)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    options = {"quality": 90} if path.suffix == ".jpg" else {}
-    Image.fromarray(pixels, "RGB").save(path, **options)
-
-
-def make_dataset(root: Path, images: dict[str, int] = IMAGES) -> Path:
-    for rel, seed in images.items():
-        make_image(root / rel, seed)
-    return root
-
-
-def expand(recipe: Path, source: Path, out: Path) -> None:
-    args = ["expand", str(recipe), str(source), "-o", str(out), "--jobs", "1", "--quiet"]
-    result = CliRunner().invoke(app, args)
-    assert result.exit_code == 0, result.output
-
-
 @pytest.fixture(scope="session")
 def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     base = tmp_path_factory.mktemp("built")
     recipe = base / "recipe.yaml"
     recipe.write_text(RECIPE)
-    source = make_dataset(base / "input")
+    source = write_images(base / "input", IMAGES)
     out = base / "out"
-    expand(recipe, source, out)
+    expand(recipe, source, out, "--jobs", "1", "--quiet")
     return source, out
 
 
@@ -106,7 +84,7 @@ def out(built: tuple[Path, Path], tmp_path: Path) -> Path:
 
 
 def run(out: Path, *args: str) -> Result:
-    return CliRunner().invoke(app, ["validate", "manifest", str(out / "manifest.jsonl"), *args])
+    return invoke("validate", "manifest", out / "manifest.jsonl", *args)
 
 
 def problem_lines(result: Result) -> list[str]:
@@ -114,13 +92,13 @@ def problem_lines(result: Result) -> list[str]:
     return result.stdout.splitlines()[:-1]
 
 
-def read_manifest(out: Path) -> tuple[dict[str, Any], Records, dict[str, Any]]:
-    lines = [json.loads(line) for line in (out / "manifest.jsonl").read_text().splitlines()]
+def manifest_parts(out: Path) -> tuple[dict[str, Any], Records, dict[str, Any]]:
+    lines = read_manifest(out)
     return lines[0], lines[1:-1], lines[-1]
 
 
 def record_of(out: Path, path: str) -> dict[str, Any]:
-    return next(r for r in read_manifest(out)[1] if r["path"] == path)
+    return next(r for r in manifest_parts(out)[1] if r["path"] == path)
 
 
 def rewrite(
@@ -132,7 +110,7 @@ def rewrite(
     """Rewrite the manifest with ``edit`` applied to its records (kept sorted by path). The footer
     gets a fresh digest and counts, and the header the same counts, when ``fix_footer``;
     otherwise the old footer is kept."""
-    header, records, footer = read_manifest(out)
+    header, records, footer = manifest_parts(out)
     if edit_header is not None:
         edit_header(header)
     records = sorted(edit(records), key=lambda r: r["path"])
@@ -165,7 +143,7 @@ def sha256(path: Path) -> str:
 def test_real_expand_output_is_valid(out: Path, source: Path) -> None:
     result = run(out, "--source", str(source), "--recompute", "all")
     assert result.exit_code == 0, result.output
-    header, records, _ = read_manifest(out)
+    header, records, _ = manifest_parts(out)
     augmented = sum(r["role"] == "augmented" for r in records)
     assert augmented == 10
     assert result.stdout == (
@@ -296,43 +274,29 @@ def test_uppercase_hex_digests_are_accepted(out: Path) -> None:
     assert run(out).exit_code == 0
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their mode")
+def validate_unprivileged(manifest: Path) -> subprocess.CompletedProcess[str]:
+    """``validate manifest`` run by a user whom file modes stop (root reads any file)."""
+    command = [sys.executable, "-m", "augtool", "validate", "manifest", str(manifest)]
+    return unprivileged(command, timeout=60)
+
+
 def test_unreadable_file(out: Path) -> None:
     (out / ORIGINAL).chmod(0)
-    result = run(out)
-    assert result.exit_code == 1
-    assert problem_lines(result) == [f"{ORIGINAL}: FAILED open or read (Permission denied)"]
+    done = validate_unprivileged(out / "manifest.jsonl")
+    assert done.returncode == 1, done.stderr
+    assert done.stdout.splitlines()[:-1] == [f"{ORIGINAL}: FAILED open or read (Permission denied)"]
 
 
-@pytest.mark.skipif(
-    os.geteuid() != 0 or shutil.which("setpriv") is None, reason="needs root and setpriv"
-)
-def test_unreadable_file_and_folder_as_another_user(built: tuple[Path, Path]) -> None:
-    """Root reads everything, so drop to ``nobody`` (in a folder it may enter) to test modes."""
-    base = Path(tempfile.mkdtemp(prefix="augtool-unreadable-"))
-    try:
-        base.chmod(0o755)
-        out = Path(shutil.copytree(built[1], base / "out"))
-        (out / ORIGINAL).chmod(0)
-        (out / "val/dog").chmod(0)
-        nobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
-        probe = subprocess.run(
-            [*nobody, sys.executable, "-c", "import augtool"], capture_output=True, text=True
-        )
-        if probe.returncode != 0:  # e.g. a Python whose libpython lies under /root
-            pytest.skip(f"this Python cannot run as nobody: {probe.stderr.strip()[:200]}")
-        command = [*nobody, sys.executable, "-m", "augtool", "validate", "manifest"]
-        done = subprocess.run(
-            [*command, str(out / "manifest.jsonl")], capture_output=True, text=True, timeout=60
-        )
-        assert done.returncode == 1, done.stderr
-        assert done.stdout.splitlines()[:-1] == [
-            "val/dog: cannot be listed; its files were not checked",
-            "val/dog/dog_3.png: lies in val/dog, which cannot be listed",
-            f"{ORIGINAL}: FAILED open or read (Permission denied)",
-        ]
-    finally:
-        shutil.rmtree(base)
+def test_unreadable_file_and_folder(out: Path) -> None:
+    (out / ORIGINAL).chmod(0)
+    (out / "val/dog").chmod(0)
+    done = validate_unprivileged(out / "manifest.jsonl")
+    assert done.returncode == 1, done.stderr
+    assert done.stdout.splitlines()[:-1] == [
+        "val/dog: cannot be listed; its files were not checked",
+        "val/dog/dog_3.png: lies in val/dog, which cannot be listed",
+        f"{ORIGINAL}: FAILED open or read (Permission denied)",
+    ]
 
 
 def test_fifo_in_place_of_a_file_does_not_hang(out: Path) -> None:
@@ -402,7 +366,7 @@ def test_record_edited_without_fixing_the_footer(out: Path) -> None:
 def test_footer_counts_must_match(out: Path) -> None:
     rewrite(out, lambda records: [r for r in records if r["path"] != AUGMENTED])
     manifest = out / "manifest.jsonl"
-    _, _, footer = read_manifest(out)
+    _, _, footer = manifest_parts(out)
     footer["counts"]["augmented"] += 1
     body = "".join(manifest.read_text().splitlines(keepends=True)[:-1])
     manifest.write_text(body + dump_line(footer))
@@ -645,11 +609,11 @@ def record_of_records(records: Records, path: str) -> dict[str, Any]:
 
 def test_same_content_in_two_splits_is_leakage(tmp_path: Path) -> None:
     """A real expand of an input whose val folder holds a copy of a training image."""
-    source = make_dataset(tmp_path / "input", {**IMAGES, "val/cat/copy.jpg": 0})
+    source = write_images(tmp_path / "input", {**IMAGES, "val/cat/copy.jpg": 0})
     shutil.copy(source / "train/cat/cat_2.jpg", source / "val/cat/copy.jpg")
     recipe = tmp_path / "recipe.yaml"
     recipe.write_text(RECIPE)
-    expand(recipe, source, tmp_path / "out")
+    expand(recipe, source, tmp_path / "out", "--jobs", "1", "--quiet")
     result = run(tmp_path / "out")
     assert result.exit_code == 1
     digest = sha256(source / "train/cat/cat_2.jpg")
@@ -664,7 +628,7 @@ def test_same_content_in_two_splits_is_leakage(tmp_path: Path) -> None:
 def test_source_changed_after_expansion(out: Path, source: Path) -> None:
     changed = source / "train/dog/dog_1.png"
     expected = sha256(changed)
-    make_image(changed, 99)
+    write_images(changed.parent, {changed.name: 99})
     (source / "val/cat/cat_4.jpg").unlink()
     result = run(out, "--source", str(source))
     assert result.exit_code == 1
@@ -712,14 +676,14 @@ def test_sources_read_through_links_are_verified_as_expand_read_them(
 ) -> None:
     """A link inside the input is read by expand, and one to outside it with follow_links:
     validate --source and --recompute read the same files and pass."""
-    source = make_dataset(tmp_path / "input", {"train/cat/cat_1.jpg": 1, "val/cat/cat_2.jpg": 2})
+    source = write_images(tmp_path / "input", {"train/cat/cat_1.jpg": 1, "val/cat/cat_2.jpg": 2})
     (source / "train/cat/alias.jpg").symlink_to("cat_1.jpg")
     if follow_links:
-        make_image(tmp_path / "elsewhere/far.png", 3)
+        write_images(tmp_path / "elsewhere", {"far.png": 3})
         (source / "train/cat/far.png").symlink_to(tmp_path / "elsewhere/far.png")
     recipe = tmp_path / "recipe.yaml"
     recipe.write_text(RECIPE + f"input: {{follow_links: {str(follow_links).lower()}}}\n")
-    expand(recipe, source, tmp_path / "out")
+    expand(recipe, source, tmp_path / "out", "--jobs", "1", "--quiet")
     result = run(tmp_path / "out", "--source", str(source), "--recompute", "all", "--json")
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
@@ -877,7 +841,7 @@ def test_labels_are_re_derived_with_their_images(labelled: dict[str, Path], name
     result = run(labelled[name], "--source", str(SAMPLES / name), "--recompute", "all", "--json")
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
-    _, records, _ = read_manifest(labelled[name])
+    _, records, _ = manifest_parts(labelled[name])
     augmented = [r for r in records if r.get("role") == "augmented"]
     jsons = [r for r in records if r.get("kind") == "annotations"]
     assert augmented and report["recomputed"] == len(augmented) + len(jsons)
@@ -887,7 +851,7 @@ def test_a_forged_yolo_label_file_fails_recompute(
     labelled: dict[str, Path], tmp_path: Path
 ) -> None:
     out = labelled_copy(labelled, "detection-yolo", tmp_path)
-    _, records, _ = read_manifest(out)
+    _, records, _ = manifest_parts(out)
     label = next(r for r in records if r.get("kind") == "label" and r["role"] == "augmented")
     replace_and_record(out, label["path"], b"0 0.500000 0.500000 0.900000 0.900000\n")
     assert run(out).exit_code == 0  # the hashes agree: only re-deriving can tell
@@ -901,7 +865,7 @@ def test_a_label_line_whose_dropped_objects_were_edited_fails_recompute(
     labelled: dict[str, Path], tmp_path: Path
 ) -> None:
     out = labelled_copy(labelled, "detection-yolo", tmp_path)
-    _, records, _ = read_manifest(out)
+    _, records, _ = manifest_parts(out)
     label = next(r for r in records if r.get("kind") == "label" and r["role"] == "augmented")
 
     def hide(records: Records) -> Records:
@@ -915,7 +879,7 @@ def test_a_label_line_whose_dropped_objects_were_edited_fails_recompute(
 
 def test_a_forged_mask_fails_recompute(labelled: dict[str, Path], tmp_path: Path) -> None:
     out = labelled_copy(labelled, "segmentation", tmp_path)
-    _, records, _ = read_manifest(out)
+    _, records, _ = manifest_parts(out)
     mask = next(r for r in records if r.get("kind") == "label" and r["role"] == "augmented")
     with Image.open(out / mask["path"]) as image:
         flipped = image.transpose(Image.Transpose.FLIP_TOP_BOTTOM)
@@ -947,7 +911,7 @@ def test_coco_annotations_forged_in_line_and_json_fail_recompute(
     from augtool.layouts.coco import CocoSplit, split_json
 
     out = labelled_copy(labelled, "detection-coco", tmp_path)
-    _, records, _ = read_manifest(out)
+    _, records, _ = manifest_parts(out)
     image = next(r for r in records if r["role"] == "augmented" and r["coco"]["annotations"])
 
     def move_a_box(records: Records) -> Records:
@@ -956,7 +920,7 @@ def test_coco_annotations_forged_in_line_and_json_fail_recompute(
         return records
 
     rewrite(out, move_a_box)
-    _, records, _ = read_manifest(out)
+    _, records, _ = manifest_parts(out)
     path = "annotations/instances_train.json"
     source = json.loads((SAMPLES / "detection-coco" / path).read_text())
     head = {k: v for k, v in source.items() if k not in ("images", "annotations")}

@@ -1,0 +1,166 @@
+"""What the tests share: running the CLI (in process or as a real process), random images and
+datasets, reading a manifest, and running a command that a chmod 000 file stops, even as root.
+
+Test modules import these plain functions (``from conftest import invoke``). Tests that take
+more than a few seconds carry ``@pytest.mark.slow``; they run by default (CI runs everything).
+Skip them while working with::
+
+    pytest -m "not slow"
+"""
+
+from __future__ import annotations
+
+import ctypes
+import io
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+from typer.testing import CliRunner, Result
+
+from augtool.cli import app
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLES = ROOT / "samples" / "photos"
+QUICKSTART = ROOT / "configs" / "quickstart.yaml"
+SIZE = (32, 24)  # (width, height) of a test image unless a test says otherwise
+
+
+# --- running the CLI ---------------------------------------------------------------------------
+
+
+def invoke(*args: str | Path) -> Result:
+    """The CLI in this process, through the real typer app: ``exit_code``, and ``output`` with
+    stdout and stderr interleaved (``stdout`` alone is there too)."""
+    return CliRunner().invoke(app, [str(a) for a in args])
+
+
+def expand(recipe: Path, source: Path, out: Path, *args: str | Path) -> Result:
+    """``augtool expand`` in this process; it must succeed."""
+    result = invoke("expand", recipe, source, "-o", out, *args)
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def expand_argv(recipe: Path, source: Path, out: Path, *args: str | Path) -> list[str]:
+    """The command line of ``augtool expand`` as a real process (for Popen and signals)."""
+    command = [sys.executable, "-m", "augtool", "expand", str(recipe), str(source), "-o", str(out)]
+    return [*command, *(str(a) for a in args)]
+
+
+def expand_process(
+    recipe: Path,
+    source: Path,
+    out: Path,
+    *args: str | Path,
+    expect: int | None = 0,
+    env: Mapping[str, str] | None = None,
+    timeout: float = 600,
+) -> subprocess.CompletedProcess[str]:
+    """``augtool expand`` as a real process (own interpreter, signals, pools), with a timeout so
+    that a hang fails the test instead of the suite. Its exit code must be ``expect`` unless
+    that is None."""
+    done = subprocess.run(
+        expand_argv(recipe, source, out, *args),
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=None if env is None else dict(env),
+        timeout=timeout,
+        check=False,
+    )
+    if expect is not None:
+        assert done.returncode == expect, done.stderr
+    return done
+
+
+# --- images and datasets -----------------------------------------------------------------------
+
+
+def random_pixels(shape: tuple[int, ...], seed: int = 0) -> np.ndarray:
+    """Uniform random ``uint8`` values of ``shape`` (height, width[, channels])."""
+    return np.random.default_rng(seed).integers(0, 256, size=shape, dtype=np.uint8)
+
+
+def random_image(seed: int = 0, size: tuple[int, int] = SIZE) -> Image.Image:
+    """An RGB image of noise, ``size`` = (width, height)."""
+    return Image.fromarray(random_pixels((size[1], size[0], 3), seed), "RGB")
+
+
+def jpeg_bytes(seed: int = 0, size: tuple[int, int] = SIZE) -> bytes:
+    buffer = io.BytesIO()
+    random_image(seed, size).save(buffer, format="JPEG", quality=90)
+    return buffer.getvalue()
+
+
+def write_images(root: Path, images: Mapping[str, int], size: tuple[int, int] = SIZE) -> Path:
+    """``root`` with one noise image per relative path (→ its seed); JPEGs at quality 90, other
+    formats from the suffix."""
+    for rel, seed in images.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        options = {"quality": 90} if path.suffix.lower() in {".jpg", ".jpeg"} else {}
+        random_image(seed, size).save(path, **options)
+    return root
+
+
+# --- reading an output -------------------------------------------------------------------------
+
+
+def read_manifest(out: Path) -> list[dict[str, Any]]:
+    """Every line of ``out/manifest.jsonl`` parsed, header first and footer last. Split on
+    b"\\n" only (str.splitlines() would also split inside a name holding U+2028 and friends);
+    the file ends with a newline."""
+    lines = (out / "manifest.jsonl").read_bytes().split(b"\n")
+    assert lines[-1] == b"", "manifest.jsonl does not end with a newline"
+    return [json.loads(line) for line in lines[:-1]]
+
+
+def file_records(out: Path) -> dict[str, dict[str, Any]]:
+    """The manifest's file records by path."""
+    return {r["path"]: r for r in read_manifest(out) if r["type"] == "file"}
+
+
+def skipped(out: Path) -> dict[str, str]:
+    """The manifest's skipped sources: path → reason."""
+    return {r["path"]: r["reason"] for r in read_manifest(out) if r["type"] == "skipped"}
+
+
+# --- a process that file modes apply to -------------------------------------------------------
+
+# Linux capabilities that let root read and list whatever the mode bits say (capability.h), and
+# prctl's option that takes one out of the bounding set, for this process and what it executes.
+CAP_DAC_OVERRIDE = 1
+CAP_DAC_READ_SEARCH = 2
+PR_CAPBSET_DROP = 24
+
+
+def unprivileged(command: list[str], timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """Run ``command`` so that file modes stop it: as root, without the capabilities that
+    override them (root reads a chmod 000 file otherwise, and CI runs as root); as another
+    user, as is. Dropping capabilities keeps root's uid, so the interpreter and the test's
+    folders stay reachable (``nobody`` could not run a Python installed under /root)."""
+    drop = None
+    if os.geteuid() == 0:
+        libc = ctypes.CDLL(None, use_errno=True)  # loaded here: the child only calls prctl
+
+        def drop() -> None:
+            for capability in (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH):
+                if libc.prctl(PR_CAPBSET_DROP, capability, 0, 0, 0) != 0:
+                    raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP) failed")
+
+    return subprocess.run(
+        command,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+        cwd=ROOT,
+        preexec_fn=drop,
+    )
