@@ -11,6 +11,7 @@ Skip them while working with::
 from __future__ import annotations
 
 import ctypes
+import hashlib
 import io
 import json
 import os
@@ -41,11 +42,11 @@ def invoke(*args: str | Path) -> Result:
     return CliRunner().invoke(app, [str(a) for a in args])
 
 
-def expand(recipe: Path, source: Path, out: Path, *args: str | Path) -> Result:
-    """``augtool expand`` in this process; it must succeed."""
+def expand(recipe: Path, source: Path, out: Path, *args: str | Path) -> Path:
+    """``augtool expand`` in this process; it must succeed. Returns ``out``."""
     result = invoke("expand", recipe, source, "-o", out, *args)
     assert result.exit_code == 0, result.output
-    return result
+    return out
 
 
 def expand_argv(recipe: Path, source: Path, out: Path, *args: str | Path) -> list[str]:
@@ -111,6 +112,22 @@ def write_images(root: Path, images: Mapping[str, int], size: tuple[int, int] = 
 
 
 # --- reading an output -------------------------------------------------------------------------
+
+
+def sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def tree_digest(root: Path, exclude: frozenset[str] = frozenset()) -> dict[str, str]:
+    """Every file below ``root`` (relative path → sha256), folders as "dir"; ``exclude`` names
+    top-level entries left out."""
+    digests = {}
+    for path in sorted(root.rglob("*")):
+        rel = path.relative_to(root)
+        if rel.parts[0] in exclude:
+            continue
+        digests[rel.as_posix()] = "dir" if path.is_dir() else sha(path)
+    return digests
 
 
 def read_manifest(out: Path) -> list[dict[str, Any]]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import errno
-import hashlib
 import json
 import os
 import struct
@@ -15,8 +14,16 @@ from typing import Any
 import numpy as np
 import pytest
 import typer
+from conftest import (
+    file_records,
+    invoke,
+    random_image,
+    read_manifest,
+    sha,
+    tree_digest,
+    write_images,
+)
 from PIL import Image, ImageCms, ImageOps
-from typer.testing import CliRunner, Result
 
 from augtool import __version__
 from augtool.cli import app
@@ -46,49 +53,12 @@ pipeline: []
 """
 
 
-def rgb(seed: int, size: tuple[int, int] = SIZE) -> Image.Image:
-    rng = np.random.default_rng(seed)
-    return Image.fromarray(rng.integers(0, 256, (size[1], size[0], 3), dtype=np.uint8), "RGB")
-
-
-def tree_digest(root: Path) -> dict[str, str]:
-    """Every file below ``root`` (relative path → sha256), plus folders (→ "dir")."""
-    out = {}
-    for path in sorted(root.rglob("*")):
-        rel = path.relative_to(root).as_posix()
-        out[rel] = "dir" if path.is_dir() else hashlib.sha256(path.read_bytes()).hexdigest()
-    return out
-
-
-def sha(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def manifest(out: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in (out / "manifest.jsonl").read_text().splitlines()]
-
-
-def files_by_path(out: Path) -> dict[str, dict[str, Any]]:
-    return {r["path"]: r for r in manifest(out) if r["type"] == "file"}
-
-
 @pytest.fixture
 def dataset(tmp_path: Path) -> Path:
     """train/{cat,dog} with two JPEGs each, val/cat and test/dog with one each."""
-    root = tmp_path / "data"
-    seed = 0
-    for split, label, count in (
-        ("train", "cat", 2),
-        ("train", "dog", 2),
-        ("val", "cat", 1),
-        ("test", "dog", 1),
-    ):
-        folder = root / split / label
-        folder.mkdir(parents=True)
-        for i in range(count):
-            rgb(seed).save(folder / f"{label}_{i}.jpg", quality=90)
-            seed += 1
-    return root
+    names = ["train/cat/cat_0", "train/cat/cat_1", "train/dog/dog_0", "train/dog/dog_1"]
+    names += ["val/cat/cat_0", "test/dog/dog_0"]
+    return write_images(tmp_path / "data", {f"{name}.jpg": seed for seed, name in enumerate(names)})
 
 
 @pytest.fixture
@@ -96,10 +66,6 @@ def recipe(tmp_path: Path) -> Path:
     path = tmp_path / "recipe.yaml"
     path.write_text(RECIPE)
     return path
-
-
-def invoke(*args: str | Path) -> Result:
-    return CliRunner().invoke(app, [str(a) for a in args])
 
 
 def identity_recipe(tmp_path: Path, fmt: str = "same", strip: bool = True) -> Path:
@@ -236,7 +202,7 @@ def test_expand_writes_dataset_and_summary(tmp_path: Path, dataset: Path, recipe
     )
     assert (out / "train/cat/cat_0__v00.jpg").is_file()
     assert (out / "train/cat/cat_0__v01.jpg").is_file()
-    header = manifest(out)[0]
+    header = read_manifest(out)[0]
     assert header["type"] == "header"
     assert header["counts"] == {"augmented": 8, "files": 14, "original": 6, "sources": 6}
 
@@ -283,14 +249,14 @@ def test_seed_changes_outputs_and_header(tmp_path: Path, dataset: Path, recipe: 
         out = tmp_path / f"out{seed}"
         assert invoke("expand", recipe, dataset, "-o", out, "--seed", seed).exit_code == 0
         outs[seed] = out
-        header = manifest(out)[0]
+        header = read_manifest(out)[0]
         assert header["seed"] == seed
         assert header["recipe"]["seed"] == seed
-    augmented = [p for p, r in files_by_path(outs[5]).items() if r["role"] == "augmented"]
-    a, b = files_by_path(outs[5]), files_by_path(outs[6])
+    augmented = [p for p, r in file_records(outs[5]).items() if r["role"] == "augmented"]
+    a, b = file_records(outs[5]), file_records(outs[6])
     assert [a[p]["seed"] for p in augmented] != [b[p]["seed"] for p in augmented]
     assert [a[p]["sha256"] for p in augmented] != [b[p]["sha256"] for p in augmented]
-    assert manifest(outs[5])[0]["recipe_sha256"] != manifest(outs[6])[0]["recipe_sha256"]
+    assert read_manifest(outs[5])[0]["recipe_sha256"] != read_manifest(outs[6])[0]["recipe_sha256"]
 
 
 @pytest.mark.parametrize("command", ["expand", "preview"])
@@ -535,7 +501,7 @@ def test_force_removes_only_what_augtool_wrote_and_counts_what_is_gone(
     assert (out / "README.txt").read_text() == "my notes"
     assert (out / "val" / "cat" / "mine.txt").read_text() == "mine"
     assert not (out / "test").exists()  # a folder left empty goes with its files
-    written = {p for p, r in files_by_path(out).items() if r["role"] == "augmented"}
+    written = {p for p, r in file_records(out).items() if r["role"] == "augmented"}
     assert written == {f"train/{c}/{c}_{i}__v00.jpg" for c in ("cat", "dog") for i in (0, 1)}
     assert not (out / "train" / "cat" / "cat_0.jpg").exists()  # an original, not written now
 
@@ -714,7 +680,7 @@ def test_corrupt_file_is_skipped_and_recorded(tmp_path: Path, dataset: Path, rec
     assert result.exit_code == 0, result.output
     assert f"skipped train/cat/broken.jpg: {reason}" in result.stdout.splitlines()
     assert "; skipped inputs: 1; " in result.stdout
-    skipped = [r for r in manifest(out) if r["type"] == "skipped"]
+    skipped = [r for r in read_manifest(out) if r["type"] == "skipped"]
     assert skipped == [
         {
             "type": "skipped",
@@ -724,7 +690,7 @@ def test_corrupt_file_is_skipped_and_recorded(tmp_path: Path, dataset: Path, rec
         }
     ]
     assert not (out / "train" / "cat" / "broken.jpg").exists()
-    assert manifest(out)[-1]["counts"]["skipped"] == 1
+    assert read_manifest(out)[-1]["counts"]["skipped"] == 1
 
     strict = invoke("expand", recipe, dataset, "-o", tmp_path / "strict", "--strict")
     assert strict.exit_code == 1
@@ -749,7 +715,7 @@ def test_val_and_test_are_copied_untouched(tmp_path: Path, dataset: Path, recipe
         assert sha(out / rel) == sha(dataset / rel)
     for split in ("val", "test"):
         assert [p.name for p in (out / split).rglob("*__v*")] == []
-    records = files_by_path(out).values()
+    records = file_records(out).values()
     assert {r["split"] for r in records if r["role"] == "augmented"} == {"train"}
     assert sum(r["role"] == "original" for r in records) == 6
 
@@ -766,7 +732,7 @@ def test_originals_skip(tmp_path: Path, dataset: Path) -> None:
         for i in range(2)
         for v in range(2)
     )
-    assert all(r["role"] == "augmented" for r in files_by_path(out).values())
+    assert all(r["role"] == "augmented" for r in file_records(out).values())
 
 
 def test_originals_link(tmp_path: Path, dataset: Path) -> None:
@@ -774,7 +740,7 @@ def test_originals_link(tmp_path: Path, dataset: Path) -> None:
     path.write_text(RECIPE + "output: {originals: link}\n")
     out = tmp_path / "out"
     assert invoke("expand", path, dataset, "-o", out).exit_code == 0
-    originals = {p: r for p, r in files_by_path(out).items() if r["role"] == "original"}
+    originals = {p: r for p, r in file_records(out).items() if r["role"] == "original"}
     assert len(originals) == 6
     for rel, record in originals.items():
         # Same file system (both in tmp_path): a hard link is possible, so it must be one.
@@ -795,7 +761,7 @@ def test_originals_link_falls_back_to_copy(
     out = tmp_path / "out"
     result = invoke("expand", path, dataset, "-o", out)
     assert result.exit_code == 0, result.output
-    originals = {p: r for p, r in files_by_path(out).items() if r["role"] == "original"}
+    originals = {p: r for p, r in file_records(out).items() if r["role"] == "original"}
     assert {r["how"] for r in originals.values()} == {"copy"}
     for rel in originals:
         assert os.stat(out / rel).st_ino != os.stat(dataset / rel).st_ino
@@ -889,7 +855,7 @@ def test_16_bit_grey_is_scaled_not_clipped(tmp_path: Path) -> None:
     assert set(array[:, 8:16].ravel()) == {128}
     assert set(array[:, 16:24].ravel()) == {1}
     assert set(array[:, 24:].ravel()) == {0}
-    (record,) = [r for r in files_by_path(out).values() if r["role"] == "augmented"]
+    (record,) = [r for r in file_records(out).values() if r["role"] == "augmented"]
     assert record["decoded"]["mode"].startswith("I")
 
 
@@ -913,7 +879,7 @@ def test_cmyk_jpeg_decodes_to_rgb(tmp_path: Path) -> None:
     assert img.mode == "RGB"
     red = img.getpixel((16, 12))
     assert red[0] > 200 and red[1] < 60 and red[2] < 60
-    (record,) = files_by_path(out).values()
+    (record,) = file_records(out).values()
     assert record["decoded"]["mode"] == "CMYK"
 
 
@@ -929,7 +895,7 @@ def exif_jpeg(tmp_path: Path) -> tuple[Path, bytes]:
     gps[1] = "N"
     gps[2] = (52.0, 22.0, 1.5)
     icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
-    image = rgb(3)
+    image = random_image(3)
     image.paste((255, 0, 0), (0, 0, 8, 8))  # a marker in the stored top-left corner
     root = flat_input(tmp_path, "photo.jpg", image, exif=exif, icc_profile=icc, quality=95)
     with Image.open(root / "photo.jpg") as check:
@@ -954,7 +920,7 @@ def test_exif_orientation_is_applied_and_metadata_stripped(tmp_path: Path) -> No
     assert not exif.get_ifd(GPS_IFD)
     assert "exif" not in img.info
     assert img.info.get("icc_profile") == icc
-    (record,) = files_by_path(out).values()
+    (record,) = file_records(out).values()
     assert record["metadata"] == "stripped"
     assert record["decoded"]["orientation"] == 6
 
@@ -969,7 +935,7 @@ def test_exif_kept_with_orientation_reset(tmp_path: Path) -> None:
     assert exif[MAKE] == "augtool-test"
     assert exif.get_ifd(GPS_IFD)[1] == "N"
     assert img.info.get("icc_profile") == icc
-    (record,) = files_by_path(out).values()
+    (record,) = file_records(out).values()
     assert record["metadata"] == "kept"
 
 
@@ -992,12 +958,12 @@ SHORT_9 = exif_block((ORIENTATION, 3, 1, struct.pack("<HH", 9, 0)))
 def test_malformed_exif_orientation_is_taken_as_1(tmp_path: Path, exif: bytes, strip: bool) -> None:
     """Only a whole number from 1 to 8 is an orientation: anything else leaves the image as
     stored (and is written back as 1 when metadata is kept), never aborts the run."""
-    root = flat_input(tmp_path, "photo.jpg", rgb(4), exif=exif)
+    root = flat_input(tmp_path, "photo.jpg", random_image(4), exif=exif)
     out = run_identity(tmp_path, root, "jpeg", strip=strip)
     img = only_variant(out)
     assert img.size == SIZE  # not turned
     assert img.getexif().get(ORIENTATION) == (None if strip else 1)
-    (record,) = files_by_path(out).values()
+    (record,) = file_records(out).values()
     assert record["decoded"]["orientation"] == 1
 
 
@@ -1010,21 +976,21 @@ def test_corrupt_exif_block_warns_nothing(tmp_path: Path, strip: bool) -> None:
     exif = exif_block(
         (ORIENTATION, 3, 1, struct.pack("<HH", 6, 0)), (0x8769, 4, 1, struct.pack("<I", 500))
     )
-    root = flat_input(tmp_path, "photo.jpg", rgb(5), exif=exif)
+    root = flat_input(tmp_path, "photo.jpg", random_image(5), exif=exif)
     out = run_identity(tmp_path, root, "jpeg", strip=strip)
     assert only_variant(out).size == (SIZE[1], SIZE[0])  # the orientation read is applied
-    (record,) = files_by_path(out).values()
+    (record,) = file_records(out).values()
     assert record["decoded"]["orientation"] == 6
 
 
 def test_exif_that_cannot_be_written_back_skips_the_source(tmp_path: Path) -> None:
     # ResolutionUnit stored as text: Pillow reads it, but cannot write it back.
     exif = exif_block((0x0128, 2, 2, b"x\x00\x00\x00"))
-    root = flat_input(tmp_path, "photo.jpg", rgb(6), exif=exif)
+    root = flat_input(tmp_path, "photo.jpg", random_image(6), exif=exif)
     out = tmp_path / "out"
     result = invoke("expand", identity_recipe(tmp_path, "jpeg", strip=False), root, "-o", out)
     assert result.exit_code == 0, result.output
-    (skip,) = [r for r in manifest(out) if r["type"] == "skipped"]
+    (skip,) = [r for r in read_manifest(out) if r["type"] == "skipped"]
     assert skip["path"] == "photo.jpg"
     assert skip["reason"] == (
         "cannot write its EXIF back: required argument is not an integer "

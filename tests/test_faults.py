@@ -56,9 +56,7 @@ def write_recipe(tmp_path: Path, extra: str = "") -> Path:
 
 
 def expand_ok(tmp_path: Path, root: Path, extra: str = "") -> Path:
-    out = tmp_path / "out"
-    expand(write_recipe(tmp_path, extra), root, out)
-    return out
+    return expand(write_recipe(tmp_path, extra), root, tmp_path / "out")
 
 
 def expand_subprocess(

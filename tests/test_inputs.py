@@ -4,7 +4,6 @@ misplaced inputs. Each test fails when the handling it checks is removed."""
 from __future__ import annotations
 
 import errno
-import hashlib
 import io
 import json
 import os
@@ -17,11 +16,20 @@ from typing import Any
 
 import numpy as np
 import pytest
+from conftest import (
+    expand,
+    file_records,
+    invoke,
+    jpeg_bytes,
+    random_pixels,
+    read_manifest,
+    sha,
+    skipped,
+    tree_digest,
+)
 from PIL import Image
-from typer.testing import CliRunner, Result
 
 from augtool.atomic import TEMP_PREFIX
-from augtool.cli import app
 
 SIZE = (16, 12)  # (width, height) of every test image
 CONTRACT = {"manifest.jsonl", "SHA256SUMS", "run.json", ".augtool"}
@@ -44,10 +52,6 @@ pipeline: []
 """
 
 
-def invoke(*args: str | Path) -> Result:
-    return CliRunner().invoke(app, [str(a) for a in args])
-
-
 def write_recipe(tmp_path: Path, text: str = RECIPE) -> Path:
     path = tmp_path / "recipe.yaml"
     path.write_text(text)
@@ -56,51 +60,6 @@ def write_recipe(tmp_path: Path, text: str = RECIPE) -> Path:
 
 def identity_recipe(tmp_path: Path, fmt: str = "same", originals: str = "skip") -> Path:
     return write_recipe(tmp_path, IDENTITY.format(fmt=fmt, originals=originals))
-
-
-def records(out: Path) -> list[dict[str, Any]]:
-    # Split on b"\n" only: str.splitlines() would also split on U+2028 and friends.
-    lines = (out / "manifest.jsonl").read_bytes().split(b"\n")
-    assert lines[-1] == b""
-    return [json.loads(line) for line in lines[:-1]]
-
-
-def files(out: Path) -> dict[str, dict[str, Any]]:
-    return {r["path"]: r for r in records(out) if r["type"] == "file"}
-
-
-def skipped(out: Path) -> dict[str, str]:
-    return {r["path"]: r["reason"] for r in records(out) if r["type"] == "skipped"}
-
-
-def expand_ok(recipe: Path, root: Path, out: Path, *extra: str) -> Path:
-    result = invoke("expand", recipe, root, "-o", out, *extra)
-    assert result.exit_code == 0, result.output
-    return out
-
-
-def jpeg_bytes(seed: int) -> bytes:
-    rng = np.random.default_rng(seed)
-    pixels = rng.integers(0, 256, (SIZE[1], SIZE[0], 3), dtype=np.uint8)
-    buffer = io.BytesIO()
-    Image.fromarray(pixels, "RGB").save(buffer, format="JPEG", quality=90)
-    return buffer.getvalue()
-
-
-def sha(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def tree_digest(root: Path, exclude: frozenset[str] = frozenset()) -> dict[str, str]:
-    """Every file below ``root`` (relative path → sha256), folders as "dir"; ``exclude`` names
-    top-level entries left out."""
-    out = {}
-    for path in sorted(root.rglob("*")):
-        rel = path.relative_to(root)
-        if rel.parts[0] in exclude:
-            continue
-        out[rel.as_posix()] = "dir" if path.is_dir() else sha(path)
-    return out
 
 
 def single_input(tmp_path: Path, name: str, image: Image.Image, **save: Any) -> Path:
@@ -112,7 +71,7 @@ def single_input(tmp_path: Path, name: str, image: Image.Image, **save: Any) -> 
 
 def only_variant(out: Path) -> tuple[Image.Image, dict[str, Any]]:
     """The run's single augmented output, loaded, with its manifest record."""
-    (record,) = [r for r in files(out).values() if r["role"] == "augmented"]
+    (record,) = [r for r in file_records(out).values() if r["role"] == "augmented"]
     with Image.open(out / record["path"]) as img:
         img.load()
         copy = img.copy()
@@ -132,11 +91,11 @@ def test_odd_file_names_are_expanded_listed_and_checkable(tmp_path: Path) -> Non
     root = tmp_path / "data"
     root.mkdir()
     for seed, name in enumerate(ODD_NAMES):
-        (root / name).write_bytes(jpeg_bytes(seed))
+        (root / name).write_bytes(jpeg_bytes(seed, SIZE))
     assert sorted(os.listdir(root)) == sorted(ODD_NAMES)  # six distinct names on disk
-    out = expand_ok(write_recipe(tmp_path), root, tmp_path / "out")
+    out = expand(write_recipe(tmp_path), root, tmp_path / "out")
 
-    listed = files(out)
+    listed = file_records(out)
     assert skipped(out) == {}
     expected = set()
     for name in ODD_NAMES:
@@ -202,7 +161,7 @@ def test_16_bit_rgb_png_is_scaled_to_8_bits(tmp_path: Path) -> None:
     with Image.open(root / "deep.png") as check:
         check.load()
         assert check.size == SIZE  # the fixture is a real PNG Pillow reads
-    out = expand_ok(identity_recipe(tmp_path, "png"), root, tmp_path / "out")
+    out = expand(identity_recipe(tmp_path, "png"), root, tmp_path / "out")
     img, record = only_variant(out)
     assert img.format == "PNG"
     assert img.mode == "RGB"
@@ -222,7 +181,7 @@ def la_image() -> Image.Image:
 
 def test_la_png_keeps_alpha_in_png(tmp_path: Path) -> None:
     root = single_input(tmp_path, "la.png", la_image())
-    img, record = only_variant(expand_ok(identity_recipe(tmp_path, "png"), root, tmp_path / "o"))
+    img, record = only_variant(expand(identity_recipe(tmp_path, "png"), root, tmp_path / "o"))
     assert img.mode == "RGBA"
     assert img.getpixel((12, 6)) == (90, 90, 90, 255)
     assert img.getpixel((2, 6))[3] == 0
@@ -231,7 +190,7 @@ def test_la_png_keeps_alpha_in_png(tmp_path: Path) -> None:
 
 def test_la_png_as_jpeg_is_composited_over_white(tmp_path: Path) -> None:
     root = single_input(tmp_path, "la.png", la_image())
-    img, _ = only_variant(expand_ok(identity_recipe(tmp_path, "jpeg"), root, tmp_path / "o"))
+    img, _ = only_variant(expand(identity_recipe(tmp_path, "jpeg"), root, tmp_path / "o"))
     assert img.format == "JPEG"
     assert img.mode == "RGB"
     assert all(c >= 245 for c in img.getpixel((1, 6)))  # transparent became white, not black
@@ -249,7 +208,7 @@ def palette_image(transparent: bool) -> Image.Image:
 
 def test_palette_without_transparency_becomes_rgb(tmp_path: Path) -> None:
     root = single_input(tmp_path, "p.png", palette_image(False))
-    img, record = only_variant(expand_ok(identity_recipe(tmp_path, "png"), root, tmp_path / "o"))
+    img, record = only_variant(expand(identity_recipe(tmp_path, "png"), root, tmp_path / "o"))
     assert img.mode == "RGB"
     assert img.getpixel((2, 6)) == (10, 20, 200)
     assert img.getpixel((12, 6)) == (0, 255, 0)
@@ -258,7 +217,7 @@ def test_palette_without_transparency_becomes_rgb(tmp_path: Path) -> None:
 
 def test_palette_with_transparency_as_jpeg_is_composited_over_white(tmp_path: Path) -> None:
     root = single_input(tmp_path, "p.png", palette_image(True), transparency=0)
-    img, _ = only_variant(expand_ok(identity_recipe(tmp_path, "jpeg"), root, tmp_path / "o"))
+    img, _ = only_variant(expand(identity_recipe(tmp_path, "jpeg"), root, tmp_path / "o"))
     assert img.mode == "RGB"
     assert all(c >= 245 for c in img.getpixel((1, 6)))  # not the palette's blue
     green = img.getpixel((14, 6))
@@ -276,7 +235,7 @@ def test_multi_frame_uses_the_first_frame_and_records_the_count(
     root = single_input(tmp_path, name, frames[0], save_all=True, append_images=frames[1:])
     with Image.open(root / name) as check:
         assert check.n_frames == 3
-    out = expand_ok(identity_recipe(tmp_path, "same"), root, tmp_path / "out")
+    out = expand(identity_recipe(tmp_path, "same"), root, tmp_path / "out")
     img, record = only_variant(out)
     assert record["path"] == name.rsplit(".", 1)[0] + "__v00.png"
     assert img.format == "PNG"
@@ -315,9 +274,9 @@ def test_disk_full_at_close_fails_cleanly_and_a_rerun_completes(
     root = tmp_path / "data"
     (root / "sub").mkdir(parents=True)
     for seed, name in enumerate(["a.jpg", "b.jpg", "sub/c.jpg"]):
-        (root / name).write_bytes(jpeg_bytes(seed))
+        (root / name).write_bytes(jpeg_bytes(seed, SIZE))
     recipe = write_recipe(tmp_path)
-    clean = expand_ok(recipe, root, tmp_path / "clean")
+    clean = expand(recipe, root, tmp_path / "clean")
 
     out = tmp_path / "out"
     real_fdopen = os.fdopen
@@ -351,7 +310,7 @@ def test_disk_full_at_close_fails_cleanly_and_a_rerun_completes(
     assert not (out / "SHA256SUMS").exists()
     assert not (out / "b.jpg").exists()  # the file whose close failed is not there
 
-    expand_ok(recipe, root, out)
+    expand(recipe, root, out)
     excluded = frozenset({"run.json", ".augtool"})
     assert tree_digest(out, excluded) == tree_digest(clean, excluded)
     assert invoke("validate", "manifest", out / "manifest.jsonl").exit_code == 0
@@ -374,7 +333,7 @@ def test_empty_input_folder_is_a_usage_error(tmp_path: Path) -> None:
 
 def test_input_that_is_a_file_is_a_usage_error(tmp_path: Path) -> None:
     source = tmp_path / "one.jpg"
-    source.write_bytes(jpeg_bytes(0))
+    source.write_bytes(jpeg_bytes(0, SIZE))
     out = tmp_path / "out"
     result = invoke("expand", write_recipe(tmp_path), source, "-o", out)
     assert result.exit_code == 2
@@ -389,11 +348,11 @@ def test_images_outside_the_split_folders_are_skipped(tmp_path: Path) -> None:
     root = tmp_path / "data"
     for seed, name in enumerate(["train/cat/a.jpg", "val/cat/b.jpg", "top.jpg", "misc/c.jpg"]):
         (root / name).parent.mkdir(parents=True, exist_ok=True)
-        (root / name).write_bytes(jpeg_bytes(seed))
-    out = expand_ok(write_recipe(tmp_path), root, tmp_path / "out")
+        (root / name).write_bytes(jpeg_bytes(seed, SIZE))
+    out = expand(write_recipe(tmp_path), root, tmp_path / "out")
     reason = "outside the split folders (test, train, val)"
     assert skipped(out) == {"top.jpg": reason, "misc/c.jpg": reason}
-    assert set(files(out)) == {
+    assert set(file_records(out)) == {
         "train/cat/a.jpg",
         "train/cat/a__v00.jpg",
         "train/cat/a__v01.jpg",
@@ -401,7 +360,7 @@ def test_images_outside_the_split_folders_are_skipped(tmp_path: Path) -> None:
     }
     assert not (out / "top.jpg").exists()
     assert not (out / "misc").exists()
-    assert records(out)[-1]["counts"]["skipped"] == 2
+    assert read_manifest(out)[-1]["counts"]["skipped"] == 2
 
 
 def test_a_folder_that_cannot_be_listed_is_skipped_not_silently_left_out(
@@ -410,7 +369,7 @@ def test_a_folder_that_cannot_be_listed_is_skipped_not_silently_left_out(
     root = tmp_path / "data"
     for seed, name in enumerate(["train/cat/a.jpg", "train/dog/b.jpg", "val/cat/c.jpg"]):
         (root / name).parent.mkdir(parents=True, exist_ok=True)
-        (root / name).write_bytes(jpeg_bytes(seed))
+        (root / name).write_bytes(jpeg_bytes(seed, SIZE))
     # Root reads any folder whatever its mode, so the refusal is the file system's here.
     real_scandir = os.scandir
 
@@ -420,17 +379,17 @@ def test_a_folder_that_cannot_be_listed_is_skipped_not_silently_left_out(
         return real_scandir(path)
 
     monkeypatch.setattr(os, "scandir", scandir)
-    out = expand_ok(write_recipe(tmp_path), root, tmp_path / "out")
+    out = expand(write_recipe(tmp_path), root, tmp_path / "out")
     assert skipped(out) == {"train/dog": "a folder that cannot be listed: Permission denied"}
-    assert "train/cat/a__v00.jpg" in files(out)
+    assert "train/cat/a__v00.jpg" in file_records(out)
 
 
 def test_files_put_in_the_output_by_someone_else_are_named_and_kept(tmp_path: Path) -> None:
     root = tmp_path / "data"
     for seed, name in enumerate(["train/cat/a.jpg", "val/cat/b.jpg"]):
         (root / name).parent.mkdir(parents=True, exist_ok=True)
-        (root / name).write_bytes(jpeg_bytes(seed))
-    out = expand_ok(write_recipe(tmp_path), root, tmp_path / "out")
+        (root / name).write_bytes(jpeg_bytes(seed, SIZE))
+    out = expand(write_recipe(tmp_path), root, tmp_path / "out")
     (out / "train/cat/notes.txt").write_text("mine\n")
     (out / "extra").mkdir()
     (out / "extra/elsewhere").symlink_to(tmp_path)
@@ -454,12 +413,10 @@ def test_files_put_in_the_output_by_someone_else_are_named_and_kept(tmp_path: Pa
 def test_upper_case_ending_is_found_and_kept(tmp_path: Path) -> None:
     root = tmp_path / "data"
     root.mkdir()
-    (root / "A.JPG").write_bytes(jpeg_bytes(0))
-    out = expand_ok(
-        write_recipe(tmp_path, RECIPE + "output: {format: same}\n"), root, tmp_path / "o"
-    )
-    assert set(files(out)) == {"A.JPG", "A__v00.JPG", "A__v01.JPG"}
-    record = files(out)["A__v00.JPG"]
+    (root / "A.JPG").write_bytes(jpeg_bytes(0, SIZE))
+    out = expand(write_recipe(tmp_path, RECIPE + "output: {format: same}\n"), root, tmp_path / "o")
+    assert set(file_records(out)) == {"A.JPG", "A__v00.JPG", "A__v01.JPG"}
+    record = file_records(out)["A__v00.JPG"]
     assert record["encoder"]["format"] == "JPEG"
     with Image.open(out / "A__v00.JPG") as img:
         assert img.format == "JPEG"
@@ -472,21 +429,21 @@ def test_upper_case_ending_is_found_and_kept(tmp_path: Path) -> None:
 def test_file_name_that_is_not_utf8_is_skipped_not_a_crash(tmp_path: Path) -> None:
     root = tmp_path / "data"
     root.mkdir()
-    (root / os.fsdecode(b"bad\xffname.jpg")).write_bytes(jpeg_bytes(0))
-    (root / "ok.jpg").write_bytes(jpeg_bytes(1))
-    out = expand_ok(write_recipe(tmp_path), root, tmp_path / "out")
+    (root / os.fsdecode(b"bad\xffname.jpg")).write_bytes(jpeg_bytes(0, SIZE))
+    (root / "ok.jpg").write_bytes(jpeg_bytes(1, SIZE))
+    out = expand(write_recipe(tmp_path), root, tmp_path / "out")
     # Recorded with the stray byte shown as \xff: the manifest is UTF-8 JSON.
     assert skipped(out) == {"bad\\xffname.jpg": "the file name is not valid UTF-8; rename it"}
-    assert set(files(out)) == {"ok.jpg", "ok__v00.jpg", "ok__v01.jpg"}
+    assert set(file_records(out)) == {"ok.jpg", "ok__v00.jpg", "ok__v01.jpg"}
     assert invoke("validate", "manifest", out / "manifest.jsonl").exit_code == 0
 
 
 def test_input_folder_named_like_the_state_folder_is_skipped(tmp_path: Path) -> None:
     root = tmp_path / "data"
     (root / ".augtool").mkdir(parents=True)
-    (root / ".augtool" / "x.jpg").write_bytes(jpeg_bytes(0))
-    (root / "ok.jpg").write_bytes(jpeg_bytes(1))
-    out = expand_ok(write_recipe(tmp_path), root, tmp_path / "out")
+    (root / ".augtool" / "x.jpg").write_bytes(jpeg_bytes(0, SIZE))
+    (root / "ok.jpg").write_bytes(jpeg_bytes(1, SIZE))
+    out = expand(write_recipe(tmp_path), root, tmp_path / "out")
     reason = "inside '.augtool', a name augtool keeps for its own files"
     assert skipped(out) == {".augtool/x.jpg": reason}
     assert not (out / ".augtool" / "x.jpg").exists()
@@ -506,7 +463,7 @@ def test_an_empty_pipeline_writes_what_recompute_makes_from_the_array(
     and no metadata of the source (a JPEG comment, XMP, EXIF) may ride along."""
     root = tmp_path / "data"
     root.mkdir()
-    pixels = np.random.default_rng(3).integers(0, 256, (SIZE[1], SIZE[0], 3), dtype=np.uint8)
+    pixels = random_pixels((SIZE[1], SIZE[0], 3), 3)
     exif = Image.Exif()
     exif[0x010E] = "a description"  # ImageDescription
     Image.fromarray(pixels, "RGB").save(
@@ -518,12 +475,12 @@ def test_an_empty_pipeline_writes_what_recompute_makes_from_the_array(
         icc_profile=b"not-really-an-icc-profile",
     )
     Image.fromarray(pixels[:, :, 0], "L").save(root / "grey.png", dpi=(300, 300))
-    out = expand_ok(identity_recipe(tmp_path, fmt), root, tmp_path / "out")
+    out = expand(identity_recipe(tmp_path, fmt), root, tmp_path / "out")
     checked = invoke(
         "validate", "manifest", out / "manifest.jsonl", "--source", root, "--recompute", "all"
     )
     assert checked.exit_code == 0, checked.output
-    for record in files(out).values():
+    for record in file_records(out).values():
         data = (out / record["path"]).read_bytes()
         assert b"a comment" not in data
         assert b"xmpmeta" not in data
