@@ -7,10 +7,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import expand, invoke, read_manifest
 from PIL import Image
-from typer.testing import CliRunner
 
-from augtool.cli import app
 from augtool.layouts import AnnotationError, YoloFormat
 
 H, W = 96, 128
@@ -60,15 +59,11 @@ pipeline:
 """
 
 
-def expand(tmp_path: Path, source: Path, recipe: str = RECIPE) -> tuple[Path, list[dict]]:
+def expand_records(tmp_path: Path, source: Path, recipe: str = RECIPE) -> tuple[Path, list[dict]]:
+    """Expand ``source`` with ``recipe``; the output and its manifest records."""
     (tmp_path / "r.yaml").write_text(recipe)
-    out = tmp_path / "out"
-    result = CliRunner().invoke(
-        app, ["expand", str(tmp_path / "r.yaml"), str(source), "-o", str(out), "--quiet"]
-    )
-    assert result.exit_code == 0, result.output
-    lines = (out / "manifest.jsonl").read_text().splitlines()
-    return out, [json.loads(line) for line in lines[1:-1]]
+    out = expand(tmp_path / "r.yaml", source, tmp_path / "out", "--quiet")
+    return out, read_manifest(out)[1:-1]
 
 
 def read_boxes(path: Path, size: tuple[int, int]) -> list[tuple[int, np.ndarray]]:
@@ -85,7 +80,7 @@ def read_boxes(path: Path, size: tuple[int, int]) -> list[tuple[int, np.ndarray]
 
 
 def test_yolo_labels_follow_their_image(tmp_path: Path) -> None:
-    out, records = expand(tmp_path, make_yolo(tmp_path / "in"))
+    out, records = expand_records(tmp_path, make_yolo(tmp_path / "in"))
     assert (out / "data.yaml").read_bytes() == (tmp_path / "in/data.yaml").read_bytes()
     labels = [r for r in records if r.get("kind") == "label" and r["role"] == "augmented"]
     assert len(labels) == 6 * 2  # obj and bg_empty; bg_none has no label file
@@ -122,7 +117,9 @@ def test_yolo_labels_behind_a_linked_folder(tmp_path: Path, follow_links: bool) 
     shutil.move(source / "labels/val", tmp_path / "val_labels")
     (source / "labels/val").symlink_to(tmp_path / "val_labels", target_is_directory=True)
     recipe = RECIPE.replace("variants: 6", "variants: 1")
-    out, records = expand(tmp_path, source, recipe + f"input: {{follow_links: {follow_links}}}\n")
+    out, records = expand_records(
+        tmp_path, source, recipe + f"input: {{follow_links: {follow_links}}}\n"
+    )
     skips = {r["path"]: r["reason"] for r in records if r["type"] == "skipped"}
     hint = "(set input.follow_links: true to read it)"
     if follow_links:
@@ -137,9 +134,7 @@ def test_yolo_labels_behind_a_linked_folder(tmp_path: Path, follow_links: bool) 
             "labels/val": f"a symbolic link to a folder {hint}",
         }
         assert not (out / "images/val/obj.png").exists()
-    result = CliRunner().invoke(
-        app, ["validate", "manifest", str(out / "manifest.jsonl"), "--source", str(source)]
-    )
+    result = invoke("validate", "manifest", out / "manifest.jsonl", "--source", source)
     assert result.exit_code == 0, result.output
 
 
@@ -152,7 +147,7 @@ targets: {bbox: {min_visibility: 0.5}}
 pipeline:
   - affine: {translate_percent: [0.55, 0.55]}
 """
-    out, records = expand(tmp_path, source, recipe)
+    out, records = expand_records(tmp_path, source, recipe)
     (record,) = [r for r in records if r["path"] == "labels/train/obj__v00.txt"]
     assert record["dropped"] == [{"class": 0, "line": 1}]
     assert (out / record["path"]).read_text() == ""
@@ -177,7 +172,7 @@ def test_a_box_cut_away_by_a_rounding_error_is_dropped_not_written_as_zero(
     # The box spans x, y in [10, 30] (0.2 + 0.1 of 100 px is 30.000000000000004); the crop
     # keeps [30, 70]: nothing of the object is left, whatever the last bits say.
     lines = "0 0.2 0.2 0.2 0.2\n1 0.5 0.5 0.2 0.2\n"
-    out, records = expand(tmp_path, yolo_pair(tmp_path / "in", lines), CENTRE_CROP)
+    out, records = expand_records(tmp_path, yolo_pair(tmp_path / "in", lines), CENTRE_CROP)
     (record,) = [r for r in records if r["path"] == "labels/train/a__v00.txt"]
     assert record["dropped"] == [{"class": 0, "line": 1}]
     assert (out / record["path"]).read_text() == "1 0.500000 0.500000 0.500000 0.500000\n"
@@ -189,7 +184,7 @@ def test_a_dropped_yolo_polygon_is_recorded_in_line_order(tmp_path: Path) -> Non
         "0 0.1 0.1 0.3 0.1 0.3 0.3 0.1 0.3\n"  # wholly outside it
         "0 0.05 0.2 0.1 0.1\n"  # a box outside it
     )
-    out, records = expand(tmp_path, yolo_pair(tmp_path / "in", lines), CENTRE_CROP)
+    out, records = expand_records(tmp_path, yolo_pair(tmp_path / "in", lines), CENTRE_CROP)
     (record,) = [r for r in records if r["path"] == "labels/train/a__v00.txt"]
     assert record["dropped"] == [{"class": 0, "line": 2}, {"class": 0, "line": 3}]
     written = (out / record["path"]).read_text().splitlines()
@@ -202,7 +197,7 @@ def test_flip_pairs_swap_the_classes_of_yolo_polygons(tmp_path: Path) -> None:
         "version: 1\nvariants: 1\ntargets: {flip_pairs: [[left_hand, right_hand]]}\n"
         "pipeline:\n  - hflip: {p: 1}\n"
     )
-    out, records = expand(tmp_path, yolo_pair(tmp_path / "in", lines), recipe)
+    out, records = expand_records(tmp_path, yolo_pair(tmp_path / "in", lines), recipe)
     (record,) = [r for r in records if r["path"] == "labels/train/a__v00.txt"]
     assert record["flipped_labels"] == ["left_hand", "right_hand"]
     classes = [line.split()[0] for line in (out / record["path"]).read_text().splitlines()]
@@ -218,7 +213,9 @@ def test_a_palette_mask_keeps_its_palette(tmp_path: Path) -> None:
     palette = [0, 0, 0, 128, 0, 0, 0, 128, 0]
     mask.putpalette(palette)
     mask.save(source / "masks/obj.png")
-    out, _ = expand(tmp_path, source, "version: 1\nvariants: 1\npipeline:\n  - hflip: {p: 1}\n")
+    out, _ = expand_records(
+        tmp_path, source, "version: 1\nvariants: 1\npipeline:\n  - hflip: {p: 1}\n"
+    )
     with Image.open(out / "masks/obj__v00.png") as moved:
         assert moved.mode == "P" and moved.getpalette()[:9] == palette
         np.testing.assert_array_equal(np.asarray(moved), np.asarray(mask)[:, ::-1])
@@ -233,7 +230,7 @@ def test_masks_stay_aligned_with_their_image(tmp_path: Path) -> None:
     x0, y0, x1, y1 = BOX
     mask[y0:y1, x0:x1] = 3
     Image.fromarray(mask).save(source / "masks/obj.png")
-    out, records = expand(tmp_path, source, RECIPE.replace("targets: {flip_pairs", "#"))
+    out, records = expand_records(tmp_path, source, RECIPE.replace("targets: {flip_pairs", "#"))
     assert {r["path"] for r in records if r.get("kind") == "label"} == {
         "masks/obj.png",
         *(f"masks/obj__v{i:02d}.png" for i in range(6)),
@@ -264,7 +261,7 @@ def test_a_mask_that_does_not_decode_skips_its_image_with_a_stable_reason(
     (source / "masks").mkdir()
     Image.fromarray(picture()).save(source / "images/obj.png")
     (source / "masks/obj.png").write_bytes(content)
-    out, records = expand(tmp_path, source)
+    out, records = expand_records(tmp_path, source)
     first = (out / "manifest.jsonl").read_bytes()
     (skip,) = [r for r in records if r["type"] == "skipped"]
     assert skip["path"] == "images/obj.png"
@@ -272,14 +269,14 @@ def test_a_mask_that_does_not_decode_skips_its_image_with_a_stable_reason(
     assert " at 0x" not in skip["reason"]
     rerun = tmp_path / "again"
     rerun.mkdir()
-    again, _ = expand(rerun, source)
+    again, _ = expand_records(rerun, source)
     assert again.joinpath("manifest.jsonl").read_bytes() == first
 
 
 def test_a_label_line_that_does_not_parse_skips_its_image(tmp_path: Path) -> None:
     source = make_yolo(tmp_path / "in")
     (source / "labels/train/obj.txt").write_text("0 0.5 0.5 0.2 0.2\n0 0.5 oops 0.2 0.2\n")
-    _, records = expand(tmp_path, source)
+    _, records = expand_records(tmp_path, source)
     (skip,) = [r for r in records if r["type"] == "skipped"]
     assert skip["path"] == "images/train/obj.png"
     assert skip["reason"].startswith("labels/train/obj.txt:2: expected 'class cx cy w h'")
@@ -290,9 +287,7 @@ def test_data_yaml_paths_outside_the_dataset_are_refused(tmp_path: Path, value: 
     source = make_yolo(tmp_path / "in")
     (source / "data.yaml").write_text(f"train: {value}\nnames: [a]\n")
     (tmp_path / "r.yaml").write_text("version: 1\npipeline: []\n")
-    result = CliRunner().invoke(
-        app, ["expand", str(tmp_path / "r.yaml"), str(source), "-o", str(tmp_path / "out")]
-    )
+    result = invoke("expand", tmp_path / "r.yaml", source, "-o", tmp_path / "out")
     assert result.exit_code == 2
     assert "points outside the dataset" in result.stderr
     assert not (tmp_path / "out").exists()
@@ -314,9 +309,7 @@ def test_data_yaml_that_does_not_parse_is_one_line(tmp_path: Path, text: str, pr
     (source / "data.yaml").write_text(text)
     (tmp_path / "r.yaml").write_text("version: 1\npipeline: []\n")
     out = tmp_path / "out"
-    result = CliRunner().invoke(
-        app, ["expand", str(tmp_path / "r.yaml"), str(source), "-o", str(out)]
-    )
+    result = invoke("expand", tmp_path / "r.yaml", source, "-o", out)
     assert result.exit_code == 2
     assert result.stderr == f"Error: {source / 'data.yaml'}:{problem}\n"
     assert not out.exists()
@@ -339,9 +332,7 @@ def test_an_annotated_layout_asked_for_needs_its_files(
     Image.fromarray(picture()).save(source / "a.png")
     (tmp_path / "r.yaml").write_text(f"version: 1\ninput: {{layout: {layout}}}\npipeline: []\n")
     out = tmp_path / "out"
-    result = CliRunner().invoke(
-        app, ["expand", str(tmp_path / "r.yaml"), str(source), "-o", str(out)]
-    )
+    result = invoke("expand", tmp_path / "r.yaml", source, "-o", out)
     assert result.exit_code == 2
     assert result.stdout == ""
     assert result.stderr == f"Error: {source}: {problem}\n"
@@ -360,17 +351,12 @@ def test_yolo_round_trip_keeps_the_numbers() -> None:
 
 def test_changing_one_label_file_redoes_only_its_image(tmp_path: Path) -> None:
     source = make_yolo(tmp_path / "in")
-    expand(tmp_path, source)
+    expand_records(tmp_path, source)
     (source / "labels/train/obj.txt").write_text(yolo_line(0, (10, 10, 50, 40)))
-    result = CliRunner().invoke(
-        app,
-        ["expand", str(tmp_path / "r.yaml"), str(source), "-o", str(tmp_path / "out"), "--json"],
-    )
+    result = invoke("expand", tmp_path / "r.yaml", source, "-o", tmp_path / "out", "--json")
     summary = json.loads(result.stdout)
     assert (summary["made"], summary["removed"]) == (1 + 6 + 1 + 6, 0)
-    validated = CliRunner().invoke(
-        app, ["validate", "manifest", str(tmp_path / "out/manifest.jsonl"), "--source", str(source)]
-    )
+    validated = invoke("validate", "manifest", tmp_path / "out/manifest.jsonl", "--source", source)
     assert validated.exit_code == 0, validated.stdout
 
 
@@ -385,7 +371,7 @@ def coco_recipe(pipeline: str, extra: str = "") -> str:
 
 def test_coco_output_keeps_categories_and_renumbers_ids(tmp_path: Path) -> None:
     pipeline = "  - rotate: {limit: 15}\n  - random_resized_crop: {size: [160, 160]}\n"
-    out, _ = expand(tmp_path, COCO_SAMPLE, coco_recipe(pipeline))
+    out, _ = expand_records(tmp_path, COCO_SAMPLE, coco_recipe(pipeline))
     source = json.loads((COCO_SAMPLE / "annotations/instances_train.json").read_text())
     written = json.loads((out / "annotations/instances_train.json").read_text())
     for key in ("info", "licenses", "categories"):
@@ -441,7 +427,7 @@ def coco_triangle(root: Path) -> Path:
 def test_a_coco_annotation_whose_polygon_is_too_small_is_dropped(tmp_path: Path) -> None:
     # The triangle's area (50) is under min_area, though its box's (100) is not.
     recipe = "version: 1\nvariants: 1\ntargets: {bbox: {min_area: 60}}\npipeline:\n  - vflip: {}\n"
-    out, records = expand(tmp_path, coco_triangle(tmp_path / "in"), recipe)
+    out, records = expand_records(tmp_path, coco_triangle(tmp_path / "in"), recipe)
     (record,) = [r for r in records if r["path"] == "train/a__v00.png"]
     assert record["dropped"] == [7]
     (kept,) = record["coco"]["annotations"]
@@ -454,7 +440,7 @@ def test_a_coco_annotation_whose_polygon_left_the_image_is_dropped(tmp_path: Pat
     # Shifted 64 px left and 48 up: a 6 x 2 px corner of the triangle's box stays in view,
     # nothing of the triangle does (its hypotenuse ends at x + y = -2).
     recipe = "version: 1\nvariants: 1\npipeline:\n  - affine: {translate_percent: [-0.8, -0.8]}\n"
-    _, records = expand(tmp_path, coco_triangle(tmp_path / "in"), recipe)
+    _, records = expand_records(tmp_path, coco_triangle(tmp_path / "in"), recipe)
     (record,) = [r for r in records if r["path"] == "train/a__v00.png"]
     assert record["dropped"] == [7, 8] and record["coco"]["annotations"] == []
 
@@ -468,7 +454,7 @@ def test_coco_boxes_evaluate_against_themselves_at_ap_1(tmp_path: Path) -> None:
     from pycocotools.cocoeval import COCOeval
 
     pipeline = "  - hflip: {p: 0.5}\n  - affine: {scale: [0.9, 1.1], rotate: 10}\n"
-    out, _ = expand(tmp_path, COCO_SAMPLE, coco_recipe(pipeline))
+    out, _ = expand_records(tmp_path, COCO_SAMPLE, coco_recipe(pipeline))
     with contextlib.redirect_stdout(io.StringIO()):
         truth = COCO(str(out / "annotations/instances_train.json"))
         detections = [{**a, "score": 1.0} for a in truth.loadAnns(truth.getAnnIds())]
@@ -480,7 +466,7 @@ def test_coco_boxes_evaluate_against_themselves_at_ap_1(tmp_path: Path) -> None:
 
 
 def test_coco_keypoints_swap_sides_on_a_mirror(tmp_path: Path) -> None:
-    out, _ = expand(
+    out, _ = expand_records(
         tmp_path,
         COCO_SAMPLE,
         coco_recipe("  - hflip: {p: 1}\n", "targets: {flip_pairs: [[left_eye, right_eye]]}\n"),
@@ -513,7 +499,7 @@ def test_coco_rle_masks_are_refused_not_corrupted(tmp_path: Path) -> None:
     data["annotations"][0]["segmentation"] = {"counts": [10, 5], "size": [4, 5]}
     path.write_text(json.dumps(data))
     image = next(i for i in data["images"] if i["id"] == data["annotations"][0]["image_id"])
-    _, records = expand(tmp_path, source, coco_recipe("  - hflip: {}\n"))
+    _, records = expand_records(tmp_path, source, coco_recipe("  - hflip: {}\n"))
     (skip,) = [r for r in records if r["type"] == "skipped"]
     assert skip["path"] == f"train/{image['file_name']}"
     assert "annotation 1 (annotations[0]): it is an RLE mask (iscrowd)" in skip["reason"]
@@ -529,9 +515,7 @@ def test_coco_file_names_outside_the_dataset_are_refused(tmp_path: Path) -> None
     data["images"][0]["file_name"] = "../../etc/passwd"
     path.write_text(json.dumps(data))
     (tmp_path / "r.yaml").write_text("version: 1\npipeline: []\n")
-    result = CliRunner().invoke(
-        app, ["expand", str(tmp_path / "r.yaml"), str(source), "-o", str(tmp_path / "out")]
-    )
+    result = invoke("expand", tmp_path / "r.yaml", source, "-o", tmp_path / "out")
     assert result.exit_code == 2
     assert "file_name '../../etc/passwd' points outside the dataset" in result.stderr
 
@@ -540,11 +524,8 @@ def test_preview_draws_the_moved_boxes_on_every_tile(tmp_path: Path) -> None:
     source = make_yolo(tmp_path / "in")
     (tmp_path / "r.yaml").write_text(RECIPE)
     sheet = tmp_path / "sheet.png"
-    result = CliRunner().invoke(
-        app,
-        ["preview", str(tmp_path / "r.yaml"), str(source), "-o", str(sheet), "--sources", "3",
-         "--variants", "2", "--quiet"],
-    )  # fmt: skip
+    options = ("--sources", "3", "--variants", "2", "--quiet")
+    result = invoke(*("preview", tmp_path / "r.yaml", source, "-o", sheet), *options)
     assert result.exit_code == 0, result.output
     pixels = np.asarray(Image.open(sheet).convert("RGB")).astype(int)
     red = (pixels[:, :, 0] > 200) & (pixels[:, :, 1] < 60) & (pixels[:, :, 2] < 60)
@@ -552,11 +533,7 @@ def test_preview_draws_the_moved_boxes_on_every_tile(tmp_path: Path) -> None:
     # Without labels, nothing is drawn.
     (source / "labels/train/obj.txt").unlink()
     (source / "labels/train/bg_empty.txt").unlink()
-    result = CliRunner().invoke(
-        app,
-        ["preview", str(tmp_path / "r.yaml"), str(source), "-o", str(sheet), "--sources", "3",
-         "--variants", "2", "--quiet"],
-    )  # fmt: skip
+    result = invoke(*("preview", tmp_path / "r.yaml", source, "-o", sheet), *options)
     pixels = np.asarray(Image.open(sheet).convert("RGB")).astype(int)
     red = (pixels[:, :, 0] > 200) & (pixels[:, :, 1] < 60) & (pixels[:, :, 2] < 60)
     assert red.sum() == 0
@@ -570,7 +547,7 @@ def test_coco_reruns_are_incremental(tmp_path: Path, monkeypatch: pytest.MonkeyP
     source = tmp_path / "in"
     shutil.copytree(COCO_SAMPLE, source)
     recipe = coco_recipe("  - hflip: {p: 0.5}\n  - rotate: {limit: 10}\n")
-    out, _ = expand(tmp_path, source, recipe)
+    out, _ = expand_records(tmp_path, source, recipe)
     before = (out / "annotations/instances_train.json").read_bytes()
 
     def no_work(*args: object, **kwargs: object) -> list:
@@ -578,16 +555,14 @@ def test_coco_reruns_are_incremental(tmp_path: Path, monkeypatch: pytest.MonkeyP
 
     with monkeypatch.context() as patched:
         patched.setattr(augtool.run.engine, "process_tasks", no_work)
-        expand(tmp_path, source, recipe)
+        expand_records(tmp_path, source, recipe)
     assert (out / "annotations/instances_train.json").read_bytes() == before
     # One annotation moved: only its image (and the split's JSON) is made again.
     path = source / "annotations/instances_train.json"
     data = json.loads(path.read_text())
     data["annotations"][0]["bbox"][0] += 2
     path.write_text(json.dumps(data))
-    result = CliRunner().invoke(
-        app, ["expand", str(tmp_path / "r.yaml"), str(source), "-o", str(out), "--json"]
-    )
+    result = invoke("expand", tmp_path / "r.yaml", source, "-o", out, "--json")
     summary = json.loads(result.stdout)
     assert summary["made"] == 1 + 3 + 1  # the original, 3 variants, the train JSON
     assert (out / "annotations/instances_train.json").read_bytes() != before
@@ -618,9 +593,7 @@ def refused(tmp_path: Path, source: Path) -> str:
     """Expand ``source``: exit 2, nothing written; the one error line."""
     (tmp_path / "r.yaml").write_text("version: 1\nvariants: 1\npipeline:\n  - hflip: {p: 1}\n")
     out = tmp_path / "out"
-    result = CliRunner().invoke(
-        app, ["expand", str(tmp_path / "r.yaml"), str(source), "-o", str(out)]
-    )
+    result = invoke("expand", tmp_path / "r.yaml", source, "-o", out)
     assert result.exit_code == 2, result.output
     assert not out.exists()
     (line,) = result.stderr.splitlines()
@@ -717,7 +690,9 @@ def test_coco_annotations_that_cannot_be_moved_skip_their_image(tmp_path: Path) 
     anns += [coco_box(i, i, **extra) for i, extra in enumerate(bad.values(), start=2)]
     categories = [{"id": 1, "name": "x"}, {"id": 2, "name": "y", "keypoints": ["l", "r"]}]
     source = make_coco(tmp_path / "in", images, anns, categories=categories)
-    _, records = expand(tmp_path, source, "version: 1\nvariants: 1\npipeline:\n  - hflip: {}\n")
+    _, records = expand_records(
+        tmp_path, source, "version: 1\nvariants: 1\npipeline:\n  - hflip: {}\n"
+    )
     reasons = {r["path"]: r["reason"] for r in records if r["type"] == "skipped"}
     assert sorted(reasons) == sorted(f"train/{name}.jpg" for name in bad)
     for index, name in enumerate(bad, start=2):
@@ -749,7 +724,7 @@ def test_a_label_file_that_is_a_link_skips_its_image_not_leaves_it_unlabelled(
     label = source / "labels/train/a.txt"
     label.rename(source / "elsewhere.txt")
     label.symlink_to(source / "elsewhere.txt")
-    _, records = expand(tmp_path, source, "version: 1\nvariants: 1\npipeline: []\n")
+    _, records = expand_records(tmp_path, source, "version: 1\nvariants: 1\npipeline: []\n")
     (skip,) = [r for r in records if r["type"] == "skipped"]
     assert skip["path"] == "images/train/a.png"
     assert skip["reason"] == "its labels labels/train/a.txt are a symbolic link, which is not read"
@@ -770,7 +745,7 @@ def test_flip_pairs_naming_no_class_of_the_dataset_are_warned_about(tmp_path: Pa
         "--json",
         "-q",
     ]
-    result = CliRunner().invoke(app, args)
+    result = invoke(*args)
     assert result.exit_code == 0, result.output
     warning = (
         "targets.flip_pairs names 'right_hnd', which the dataset (yolo) does not name: those "

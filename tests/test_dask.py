@@ -19,8 +19,8 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from conftest import ROOT, SAMPLES, expand_argv, expand_process, write_images
 from contract import tree
-from PIL import Image
 from processes import children_of, wait_gone
 
 pytest.importorskip("distributed")
@@ -29,9 +29,7 @@ from augtool.errors import EXIT_FAILED
 from augtool.run import dask_cluster
 from augtool.run.pool import WorkerLost, run_batches
 
-ROOT = Path(__file__).resolve().parents[1]
 RECIPE = ROOT / "configs" / "quickstart.yaml"
-SAMPLES = ROOT / "samples" / "photos"
 
 
 def environment(**extra: str) -> dict[str, str]:
@@ -41,10 +39,8 @@ def environment(**extra: str) -> dict[str, str]:
 
 
 def expand(out: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    command = [sys.executable, "-m", "augtool", "expand", str(RECIPE), str(SAMPLES), "-o", str(out)]
-    return subprocess.run(
-        [*command, *args], capture_output=True, text=True, cwd=ROOT, env=env or environment()
-    )
+    """The quickstart job on the samples; no configured scheduler unless ``env`` names one."""
+    return expand_process(RECIPE, SAMPLES, out, *args, env=env or environment(), expect=None)
 
 
 @pytest.fixture(scope="module")
@@ -143,14 +139,10 @@ def test_a_small_job_runs_here_and_opens_no_cluster(tmp_path: Path) -> None:
     source.mkdir()
     for path in sorted(SAMPLES.glob("train/cat/*.jpg"))[:3]:
         (source / path.name).write_bytes(path.read_bytes())
-    command = [sys.executable, "-m", "augtool", "expand", str(RECIPE), str(source)]
-    done = subprocess.run(
-        [*command, "-o", str(tmp_path / "out"), "--json", "--backend", "dask"],
-        capture_output=True,
-        text=True,
+    done = expand_process(
+        *(RECIPE, source, tmp_path / "out", "--json", "--backend", "dask"),
         env=environment(DASK_SCHEDULER_ADDRESS="tcp://127.0.0.1:9"),  # never contacted
     )
-    assert done.returncode == 0, done.stderr
     assert "cluster" not in json.loads(done.stdout)
 
 
@@ -189,9 +181,7 @@ def test_without_dask_installed_the_backend_is_a_usage_error(tmp_path: Path) -> 
 def test_an_interrupted_dask_run_leaves_no_process_and_resumes(tmp_path: Path) -> None:
     source = tmp_path / "in"
     source.mkdir()
-    for i in range(160):
-        pixels = np.random.default_rng(i).integers(0, 256, size=(96, 96, 3), dtype=np.uint8)
-        Image.fromarray(pixels).save(source / f"img_{i:04d}.jpg", quality=90)
+    write_images(source, {f"img_{i:04d}.jpg": i for i in range(160)}, (96, 96))
     recipe = tmp_path / "recipe.yaml"
     recipe.write_text(
         "version: 1\nseed: 3\nvariants: 3\npipeline:\n"
@@ -199,8 +189,7 @@ def test_an_interrupted_dask_run_leaves_no_process_and_resumes(tmp_path: Path) -
     )
 
     def command(out: Path) -> list[str]:
-        base = [sys.executable, "-m", "augtool", "expand", str(recipe), str(source), "-o"]
-        return [*base, str(out), "--quiet", "--jobs", "2", "--backend", "dask"]
+        return expand_argv(recipe, source, out, "--quiet", "--jobs", "2", "--backend", "dask")
 
     out = tmp_path / "out"
     proc = subprocess.Popen(

@@ -4,28 +4,17 @@ from __future__ import annotations
 
 import importlib.util
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from conftest import QUICKSTART, ROOT, SAMPLES, expand_process
 from contract import tree
-
-ROOT = Path(__file__).resolve().parents[1]
-RECIPE = ROOT / "configs" / "quickstart.yaml"
-SAMPLES = ROOT / "samples" / "photos"
-
-
-def expand(out: Path, *args: str, source: Path = SAMPLES) -> None:
-    command = [sys.executable, "-m", "augtool", "expand", str(RECIPE), str(source), "-o", str(out)]
-    done = subprocess.run([*command, "--quiet", *args], capture_output=True, text=True, cwd=ROOT)
-    assert done.returncode == 0, done.stderr
 
 
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     out = tmp_path_factory.mktemp("ref") / "out"
-    expand(out, "--jobs", "1")
+    expand_process(QUICKSTART, SAMPLES, out, "--quiet", "--jobs", "1")
     return tree(out)
 
 
@@ -45,14 +34,14 @@ def test_worker_count_and_backend_do_not_change_a_byte(
     tmp_path: Path, reference: dict[str, str], args: tuple[str, ...]
 ) -> None:
     out = tmp_path / "out"
-    expand(out, *args)
+    expand_process(QUICKSTART, SAMPLES, out, "--quiet", *args)
     assert tree(out) == reference
 
 
 def test_a_rerun_reproduces_the_output(tmp_path: Path, reference: dict[str, str]) -> None:
     out = tmp_path / "out"
-    expand(out, "--jobs", "2")
-    expand(out, "--jobs", "2", "--force")
+    expand_process(QUICKSTART, SAMPLES, out, "--quiet", "--jobs", "2")
+    expand_process(QUICKSTART, SAMPLES, out, "--quiet", "--jobs", "2", "--force")
     assert tree(out) == reference
 
 
@@ -64,7 +53,7 @@ def test_a_variant_depends_on_its_own_identity_only(
     shutil.copytree(SAMPLES, source)
     shutil.copy(source / "train/cat/cat_001.jpg", source / "train/cat/cat_000.jpg")
     out = tmp_path / "out"
-    expand(out, "--jobs", "2", source=source)
+    expand_process(QUICKSTART, source, out, "--quiet", "--jobs", "2")
     grown = tree(out)
     for path, digest in reference.items():
         if path.endswith(".jpg") or path.endswith(".png"):
@@ -74,7 +63,7 @@ def test_a_variant_depends_on_its_own_identity_only(
 
 def test_another_seed_changes_the_outputs(tmp_path: Path, reference: dict[str, str]) -> None:
     out = tmp_path / "out"
-    expand(out, "--seed", "7")
+    expand_process(QUICKSTART, SAMPLES, out, "--quiet", "--seed", "7")
     changed = tree(out)
     variants = [p for p in reference if "__v" in p]
     assert sum(changed[p] != reference[p] for p in variants) > len(variants) * 0.9
@@ -96,10 +85,7 @@ def test_annotated_datasets_are_identical_at_any_worker_count(tmp_path: Path, na
     trees = []
     for jobs, backend in runs:
         out = tmp_path / f"out{jobs}-{backend}"
-        command = [sys.executable, "-m", "augtool", "expand", str(recipe), str(source), "-o"]
-        options = ["--quiet", "--jobs", jobs, "--backend", backend]
-        done = subprocess.run([*command, str(out), *options], capture_output=True, text=True)
-        assert done.returncode == 0, done.stderr
+        expand_process(recipe, source, out, "--quiet", "--jobs", jobs, "--backend", backend)
         trees.append(tree(out))
     assert all(found == trees[0] for found in trees[1:])
     assert any("__v" in path for path in trees[0])

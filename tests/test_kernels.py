@@ -13,13 +13,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
+from conftest import QUICKSTART, SAMPLES, expand_process, invoke
 from contract import tree
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
-from typer.testing import CliRunner
 
-from augtool.cli import app
 from augtool.errors import RecipeError
 from augtool.layouts.discovery import discover
 from augtool.media.image.transforms import REGISTRY, kernels, run
@@ -30,10 +29,6 @@ from augtool.preview import variant_rows
 from augtool.recipe import load_recipe
 
 pytest.importorskip("cv2")
-
-ROOT = Path(__file__).resolve().parents[1]
-QUICKSTART = ROOT / "configs" / "quickstart.yaml"
-SAMPLES = ROOT / "samples" / "photos"
 
 
 def smooth(height: int, width: int, channels: int = 3) -> np.ndarray:
@@ -236,18 +231,12 @@ def opencv_recipe(tmp_path: Path, **output: object) -> Path:
     return path
 
 
-def expand(recipe: Path, out: Path, *args: str) -> None:
-    command = [sys.executable, "-m", "augtool", "expand", str(recipe), str(SAMPLES), "-o", str(out)]
-    done = subprocess.run([*command, "-q", *args], capture_output=True, text=True, cwd=ROOT)
-    assert done.returncode == 0, done.stderr
-
-
 @pytest.fixture(scope="module")
 def opencv_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     base = tmp_path_factory.mktemp("opencv")
     recipe = opencv_recipe(base)
     out = base / "out"
-    expand(recipe, out, "--jobs", "1")
+    expand_process(recipe, SAMPLES, out, "-q", "--jobs", "1")
     return recipe, out
 
 
@@ -256,10 +245,10 @@ def test_expand_with_opencv_is_the_same_at_any_worker_count(
 ) -> None:
     recipe, reference = opencv_run
     out = tmp_path / "out"
-    expand(recipe, out, "--jobs", "2")
+    expand_process(recipe, SAMPLES, out, "-q", "--jobs", "2")
     assert tree(out) == tree(reference)
     threads = tmp_path / "threads"
-    expand(recipe, threads, "--jobs", "2", "--backend", "threading")
+    expand_process(recipe, SAMPLES, threads, "-q", "--jobs", "2", "--backend", "threading")
     assert tree(threads) == tree(reference)
 
 
@@ -273,7 +262,7 @@ def test_the_manifest_records_the_kernels_and_opencv_version(
     assert header["recipe"]["kernels"] == "opencv"
     assert header["libraries"]["opencv"] == cv2.__version__
     pillow_out = tmp_path / "pillow"
-    expand(QUICKSTART, pillow_out, "--jobs", "1")
+    expand_process(QUICKSTART, SAMPLES, pillow_out, "-q", "--jobs", "1")
     pillow_header = json.loads((pillow_out / "manifest.jsonl").read_text().splitlines()[0])
     assert "opencv" not in pillow_header["libraries"]
     opencv_files, pillow_files = tree(out), tree(pillow_out)
@@ -288,12 +277,9 @@ def test_the_manifest_records_the_kernels_and_opencv_version(
 
 def test_validate_recompute_reproduces_opencv_outputs(opencv_run: tuple[Path, Path]) -> None:
     _, out = opencv_run
-    result = CliRunner().invoke(
-        app,
-        [
-            *("validate", "manifest", str(out / "manifest.jsonl")),
-            *("--source", str(SAMPLES), "--recompute", "all", "--json"),
-        ],
+    manifest = out / "manifest.jsonl"
+    result = invoke(
+        "validate", "manifest", manifest, "--source", SAMPLES, "--recompute", "all", "--json"
     )
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)
@@ -306,13 +292,11 @@ def test_validate_recompute_without_opencv_is_a_usage_error(
     _, out = opencv_run
     monkeypatch.setattr(kernels, "opencv_installed", lambda: False)
     manifest = out / "manifest.jsonl"
-    result = CliRunner().invoke(
-        app, ["validate", "manifest", str(manifest), "--source", str(SAMPLES), "--recompute", "3"]
-    )
+    result = invoke("validate", "manifest", manifest, "--source", SAMPLES, "--recompute", "3")
     assert result.exit_code == 2
     assert f"{manifest}: --recompute needs OpenCV" in result.output
     # Without --recompute nothing needs OpenCV.
-    plain = CliRunner().invoke(app, ["validate", "manifest", str(manifest), "--quiet"])
+    plain = invoke("validate", "manifest", manifest, "--quiet")
     assert plain.exit_code == 0, plain.output
 
 
@@ -325,9 +309,7 @@ def test_a_manifest_naming_unknown_kernels_is_refused_before_recompute(
     header["recipe"]["kernels"] = "cuda"
     manifest = tmp_path / "manifest.jsonl"
     manifest.write_text(json.dumps(header) + "\n" + "".join(lines[1:]), encoding="utf-8")
-    result = CliRunner().invoke(
-        app, ["validate", "manifest", str(manifest), "--source", str(SAMPLES), "--recompute", "3"]
-    )
+    result = invoke("validate", "manifest", manifest, "--source", SAMPLES, "--recompute", "3")
     assert result.exit_code == 2
     assert f"{manifest}:1: the recipe names unknown kernels 'cuda'" in result.output
 
@@ -335,7 +317,7 @@ def test_a_manifest_naming_unknown_kernels_is_refused_before_recompute(
 def test_preview_tiles_are_the_opencv_pixels_expand_writes(tmp_path: Path) -> None:
     recipe_path = opencv_recipe(tmp_path, format="png", originals="skip")
     out = tmp_path / "expanded"
-    expand(recipe_path, out, "--jobs", "1")
+    expand_process(recipe_path, SAMPLES, out, "-q", "--jobs", "1")
     recipe = load_recipe(recipe_path)
     dataset = discover(SAMPLES, "auto", recipe.input["extensions"], ["train", "val"], ["train"])
     rows = list(variant_rows(recipe, SAMPLES, dataset, sources=2, variants=recipe.variants))

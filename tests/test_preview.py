@@ -10,10 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
+from conftest import QUICKSTART, SAMPLES, invoke, read_manifest
 from PIL import Image, ImageOps
-from typer.testing import CliRunner, Result
 
-from augtool.cli import app
 from augtool.layouts.discovery import discover
 from augtool.media.image.transforms import REGISTRY
 from augtool.preview import (
@@ -30,9 +29,6 @@ from augtool.preview import (
 from augtool.recipe import load_recipe
 from augtool.run.plan import variant_seed
 
-ROOT = Path(__file__).resolve().parents[1]
-QUICKSTART = ROOT / "configs" / "quickstart.yaml"
-SAMPLES = ROOT / "samples" / "photos"
 # Sources that exercise the decode paths expand takes: EXIF orientations 3 and 6, and a PNG.
 SUBSET = (
     "train/cat/cat_001.jpg",
@@ -41,10 +37,6 @@ SUBSET = (
     "train/rocket/rocket_002.jpg",
     "val/cat/cat_010.jpg",
 )
-
-
-def invoke(*args: str | Path) -> Result:
-    return CliRunner().invoke(app, [str(a) for a in args])
 
 
 def opened(path: Path) -> Image.Image:
@@ -155,7 +147,7 @@ def test_variant_tiles_are_the_pixels_expand_writes(tmp_path: Path, photos: Path
     dataset = discover(photos, "auto", recipe.input["extensions"], ["train", "val"], ["train"])
     rows = list(variant_rows(recipe, photos, dataset, sources=10, variants=recipe.variants))
     assert len(rows) == 4  # the train sources; val is never augmented
-    manifest = [json.loads(line) for line in (out / "manifest.jsonl").read_text().splitlines()]
+    manifest = read_manifest(out)
     steps = {r["path"]: r["steps"] for r in manifest if r.get("role") == "augmented"}
     for row in rows:
         stem = row.source.path.rsplit(".", 1)[0]

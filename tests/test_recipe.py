@@ -7,10 +7,9 @@ import time
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
+from conftest import invoke
 
 from augtool.canonical import canonical_json
-from augtool.cli import app
 from augtool.errors import RecipeError
 from augtool.recipe import load_recipe
 from augtool.recipe.model import Recipe
@@ -360,7 +359,7 @@ def test_not_utf8(tmp_path: Path) -> None:
 @pytest.mark.parametrize("name", ["quickstart.yaml", "classification.yaml"])
 def test_validate_recipe_accepts_the_shipped_configs(name: str) -> None:
     path = REPO / "configs" / name
-    result = CliRunner().invoke(app, ["validate", "recipe", str(path)])
+    result = invoke("validate", "recipe", path)
     assert result.exit_code == 0, result.output
     sha = load_recipe(path).sha256
     steps = len(load_recipe(path).steps)
@@ -370,7 +369,7 @@ def test_validate_recipe_accepts_the_shipped_configs(name: str) -> None:
 
 def test_validate_recipe_rejects_a_bad_one_with_one_error_line(tmp_path: Path) -> None:
     path = write(tmp_path, "version: 1\npipeline:\n  - rotate: {limt: 15}\n")
-    result = CliRunner().invoke(app, ["validate", "recipe", str(path)])
+    result = invoke("validate", "recipe", path)
     assert result.exit_code == 2
     assert result.stdout == ""
     assert result.stderr == (
@@ -449,7 +448,7 @@ def test_validate_recipe_refuses_non_finite_numbers(tmp_path: Path, case: str) -
     """inf, nan (and whole numbers beyond a float) once crashed int() with a traceback."""
     line, expected = NON_FINITE[case]
     path = write(tmp_path, f"{line}\nversion: 1\n")
-    result = CliRunner().invoke(app, ["validate", "recipe", str(path)])
+    result = invoke("validate", "recipe", path)
     assert result.exit_code == 2, result.output
     assert result.stdout == ""
     assert result.stderr == f"Error: {path}:{expected}\n"
@@ -465,7 +464,7 @@ def test_the_largest_seed_is_accepted_exactly(tmp_path: Path) -> None:
 def test_validate_recipe_control_character_is_one_line(tmp_path: Path) -> None:
     """PyYAML's message for it spans two lines and gives a character index, not a line."""
     path = write(tmp_path, "version: 1\npipeline: []\n\x01\n")
-    result = CliRunner().invoke(app, ["validate", "recipe", str(path)])
+    result = invoke("validate", "recipe", path)
     assert result.exit_code == 2
     assert result.stderr == (
         f"Error: {path}:3:1: invalid YAML: unacceptable character #x0001: "
@@ -475,6 +474,6 @@ def test_validate_recipe_control_character_is_one_line(tmp_path: Path) -> None:
 
 def test_validate_recipe_missing_file(tmp_path: Path) -> None:
     path = tmp_path / "missing.yaml"
-    result = CliRunner().invoke(app, ["validate", "recipe", str(path)])
+    result = invoke("validate", "recipe", path)
     assert result.exit_code == 2
     assert result.stderr == f"Error: {path}: no such recipe file\n"

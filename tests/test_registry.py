@@ -8,6 +8,7 @@ import pickle
 import numpy as np
 import pytest
 import yaml
+from conftest import random_pixels
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -17,10 +18,6 @@ from augtool.recipe.yaml_source import load
 
 NAMES = sorted(REGISTRY)
 SHAPES = [(1, 1, 3), (2, 3, 1), (5, 4, 4), (37, 53, 3), (64, 48, 1)]
-
-
-def image_of(shape: tuple[int, int, int], seed: int = 0) -> np.ndarray:
-    return np.random.default_rng(seed).integers(0, 256, size=shape, dtype=np.uint8)
 
 
 def test_the_issue_s_transforms_are_all_there() -> None:
@@ -64,7 +61,7 @@ def test_defaults_are_valid_and_normalise_to_themselves(name: str) -> None:
 @pytest.mark.parametrize("shape", SHAPES)
 def test_params_are_plain_json_and_apply_is_pure(name: str, shape: tuple[int, int, int]) -> None:
     transform = REGISTRY[name]()
-    image = image_of(shape)
+    image = random_pixels(shape)
     before = image.copy()
     params = transform.sample(np.random.default_rng(7), image.shape)
     assert json.loads(json.dumps(params)) == params
@@ -81,7 +78,7 @@ def test_transforms_pickle(name: str) -> None:
     transform = REGISTRY[name]()
     clone = pickle.loads(pickle.dumps(transform))
     assert clone.config == transform.config
-    image = image_of((20, 30, 3))
+    image = random_pixels((20, 30, 3))
     a = transform.sample(np.random.default_rng(3), image.shape)
     b = clone.sample(np.random.default_rng(3), image.shape)
     assert a == b
@@ -93,7 +90,7 @@ def test_replay_of_the_records_reproduces_a_whole_pipeline(
     seed: int, height: int, width: int
 ) -> None:
     steps = _pipeline_of_everything()
-    image = image_of((height, width, 3), seed)
+    image = random_pixels((height, width, 3), seed)
     out, records = run(steps, image, np.random.default_rng(seed))
     records = json.loads(json.dumps(records))
     assert np.array_equal(replay(records, image), out)
@@ -101,7 +98,7 @@ def test_replay_of_the_records_reproduces_a_whole_pipeline(
 
 def test_run_samples_from_the_generator_only() -> None:
     steps = _pipeline_of_everything()
-    image = image_of((24, 24, 3))
+    image = random_pixels((24, 24, 3))
     a, ra = run(steps, image, np.random.default_rng(11))
     np.random.seed(999)  # the global RNG must not matter
     b, rb = run(steps, image, np.random.default_rng(11))
@@ -118,7 +115,7 @@ pipeline:
         - hflip: {p: 1}
 """
     steps = parse_recipe(load(text, "r.yaml")).steps
-    image = image_of((4, 4, 3))
+    image = random_pixels((4, 4, 3))
     for seed in range(20):
         out, records = run(steps, image, np.random.default_rng(seed))
         (block,) = records
@@ -138,7 +135,7 @@ pipeline:
 """
     steps = parse_recipe(load(text, "r.yaml")).steps
     for seed in range(20):
-        _, records = run(steps, image_of((4, 4, 3)), np.random.default_rng(seed))
+        _, records = run(steps, random_pixels((4, 4, 3)), np.random.default_rng(seed))
         chosen = records[0]["params"]["chosen"]
         assert len(chosen) == 2 and chosen == sorted(set(chosen))
         assert [r["name"] for r in records[0]["steps"]] == [
@@ -148,7 +145,7 @@ pipeline:
 
 def test_p_zero_never_fires_and_records_that() -> None:
     steps = parse_recipe(load("version: 1\npipeline: [{invert: {p: 0}}]", "r.yaml")).steps
-    image = image_of((4, 4, 3))
+    image = random_pixels((4, 4, 3))
     out, records = run(steps, image, np.random.default_rng(0))
     assert records == [{"name": "invert", "fired": False, "params": {}}]
     assert np.array_equal(out, image)

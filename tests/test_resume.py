@@ -12,18 +12,16 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
+from conftest import expand_argv, invoke, write_images
 from contract import tree
 from PIL import Image
 from processes import children_of, drop_an_interrupt, wait_gone
 
-from augtool.cli import app
 from augtool.run.incremental import TaskResult
 from augtool.run.worker import SourceChanged, read_stable
 
@@ -39,16 +37,12 @@ pipeline:
 
 
 def make_images(folder: Path, count: int, start: int = 0, size: int = 96) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    for i in range(start, start + count):
-        rng = np.random.default_rng(i)
-        pixels = rng.integers(0, 256, size=(size, size, 3), dtype=np.uint8)
-        Image.fromarray(pixels).save(folder / f"img_{i:04d}.jpg", quality=90)
+    names = {f"img_{i:04d}.jpg": i for i in range(start, start + count)}
+    write_images(folder, names, (size, size))
 
 
 def command(recipe: Path, source: Path, out: Path, *extra: str) -> list[str]:
-    base = [sys.executable, "-m", "augtool", "expand", str(recipe), str(source), "-o", str(out)]
-    return [*base, "--quiet", *extra]
+    return expand_argv(recipe, source, out, "--quiet", *extra)
 
 
 def run_json(
@@ -175,7 +169,6 @@ def test_an_interrupt_python_drops_still_stops_the_run(
     """Ctrl-C landing in a weakref callback (the import system's module-lock one, 1 run in about
     150): Python dropped the ``KeyboardInterrupt`` and the run wrote its manifest, exit 0. Here
     it lands while source ``at`` is made: the run stops after it, exit 130, and resumes."""
-    from typer.testing import CliRunner
 
     import augtool.run.engine
 
@@ -198,7 +191,7 @@ def test_an_interrupt_python_drops_still_stops_the_run(
     handlers = {n: signal.getsignal(n) for n in (signal.SIGINT, signal.SIGTERM)}
     try:
         argv = ["expand", str(recipe), str(source), "-o", str(out), "--quiet", "--jobs", "1"]
-        result = CliRunner().invoke(app, argv)
+        result = invoke(*argv)
     finally:
         for number, handler in handlers.items():
             signal.signal(number, handler)
@@ -220,7 +213,6 @@ def test_an_error_an_interrupt_caused_is_the_interrupt(
     """numpy cut by Ctrl-C while it imports raises ``ImportError: numpy._core.multiarray failed
     to import`` (seen: exit 1 and a traceback). After an interrupt, such an error is the
     interrupt: one line, exit 130. Without one it is a bug, and shown as one."""
-    from typer.testing import CliRunner
 
     import augtool.run.engine
 
@@ -238,7 +230,7 @@ def test_an_error_an_interrupt_caused_is_the_interrupt(
     handlers = {n: signal.getsignal(n) for n in (signal.SIGINT, signal.SIGTERM)}
     try:
         argv = ["expand", str(recipe), str(source), "-o", str(tmp_path / "out"), "--quiet"]
-        result = CliRunner().invoke(app, argv)
+        result = invoke(*argv)
     finally:
         for number, handler in handlers.items():
             signal.signal(number, handler)
@@ -380,7 +372,6 @@ class TestIncremental:
     def test_the_stat_cache_spares_the_workers(
         self, setup: tuple[Path, Path, Path], monkeypatch: pytest.MonkeyPatch
     ) -> None:
-        from typer.testing import CliRunner
 
         import augtool.run.engine
 
@@ -389,7 +380,7 @@ class TestIncremental:
 
         monkeypatch.setattr(augtool.run.engine, "process_tasks", no_work)
         recipe, source, out = setup
-        result = CliRunner().invoke(app, ["expand", str(recipe), str(source), "-o", str(out)])
+        result = invoke("expand", recipe, source, "-o", out)
         assert result.exit_code == 0, result.output
 
     def test_added_changed_and_deleted_sources(
@@ -536,7 +527,6 @@ def assert_kept_without_workers(
 ) -> None:
     """A rerun in which the stat cache vouches for every source: nothing reaches a worker (so
     nothing is read or hashed), and the tree is as it was."""
-    from typer.testing import CliRunner
 
     import augtool.run.engine
 
@@ -546,7 +536,7 @@ def assert_kept_without_workers(
     before = tree(out)
     with monkeypatch.context() as patch:
         patch.setattr(augtool.run.engine, "process_tasks", no_work)
-        result = CliRunner().invoke(app, ["expand", str(recipe), str(source), "-o", str(out)])
+        result = invoke("expand", recipe, source, "-o", out)
     assert result.exit_code == 0, result.output
     assert tree(out) == before
 

@@ -8,6 +8,7 @@ import json
 import numpy as np
 import pytest
 import yaml
+from conftest import random_pixels
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image, ImageOps
@@ -30,10 +31,6 @@ from augtool.media.image.transforms.color import (
 
 COLOR = sorted(name for name, cls in REGISTRY.items() if cls.family == "color")
 RAMP = np.arange(256, dtype=np.uint8).reshape(16, 16, 1)
-
-
-def random_image(shape: tuple[int, int, int], seed: int = 0) -> np.ndarray:
-    return np.random.default_rng(seed).integers(0, 256, shape, dtype=np.uint8)
 
 
 def ramp_rgb() -> np.ndarray:
@@ -67,7 +64,7 @@ def test_family_holds_the_expected_transforms():
 def test_default_config_samples_json_params_and_applies_purely(name, shape):
     cls = REGISTRY[name]
     transform = cls()
-    image = random_image(shape, seed=7)
+    image = random_pixels(shape, 7)
     before = image.copy()
     params = transform.sample(np.random.default_rng(1), shape)
     assert json.loads(json.dumps(params)) == params
@@ -82,7 +79,7 @@ def test_default_config_samples_json_params_and_applies_purely(name, shape):
 @pytest.mark.parametrize("name", COLOR)
 def test_alpha_channel_is_unchanged(name):
     cls = REGISTRY[name]
-    image = random_image((12, 10, 4), seed=3)
+    image = random_pixels((12, 10, 4), 3)
     params = cls().sample(np.random.default_rng(5), image.shape)
     out = cls.apply(image, params)
     assert np.array_equal(out[:, :, 3], image[:, :, 3])
@@ -92,7 +89,7 @@ def test_alpha_channel_is_unchanged(name):
 def test_rgba_colour_matches_rgb(name):
     """The colour channels of an RGBA image are transformed exactly as the RGB image would be."""
     cls = REGISTRY[name]
-    image = random_image((9, 11, 4), seed=4)
+    image = random_pixels((9, 11, 4), 4)
     params = cls().sample(np.random.default_rng(6), image.shape)
     assert np.array_equal(
         cls.apply(image, params)[:, :, :3], cls.apply(image[:, :, :3].copy(), params)
@@ -126,7 +123,7 @@ def test_solarize_inverts_at_and_above_threshold():
 
 @pytest.mark.parametrize("threshold", [0, 1, 64, 128, 200, 255])
 def test_solarize_matches_pillow(threshold):
-    image = random_image((8, 8, 3))
+    image = random_pixels((8, 8, 3))
     expected = np.asarray(ImageOps.solarize(Image.fromarray(image), threshold))
     assert np.array_equal(Solarize.apply(image, {"threshold": float(threshold)}), expected)
 
@@ -140,13 +137,13 @@ def test_posterize_one_bit_maps_to_0_and_128():
 
 @pytest.mark.parametrize("bits", range(1, 9))
 def test_posterize_matches_pillow(bits):
-    image = random_image((8, 8, 3))
+    image = random_pixels((8, 8, 3))
     expected = np.asarray(ImageOps.posterize(Image.fromarray(image), bits))
     assert np.array_equal(Posterize.apply(image, {"bits": bits}), expected)
 
 
 def test_grayscale_gives_equal_channels_with_pillow_luma():
-    image = random_image((6, 5, 3))
+    image = random_pixels((6, 5, 3))
     out = Grayscale.apply(image, {})
     assert np.array_equal(out[:, :, 0], out[:, :, 1])
     assert np.array_equal(out[:, :, 0], out[:, :, 2])
@@ -156,7 +153,7 @@ def test_grayscale_gives_equal_channels_with_pillow_luma():
 
 
 def test_grayscale_of_grey_is_identity():
-    image = random_image((4, 4, 1))
+    image = random_pixels((4, 4, 1))
     assert np.array_equal(Grayscale.apply(image, {}), image)
 
 
@@ -170,7 +167,7 @@ def test_random_brightness_contrast_matches_formula():
 
 
 def test_random_brightness_contrast_zero_is_identity_and_clips():
-    image = random_image((5, 5, 3))
+    image = random_pixels((5, 5, 3))
     assert np.array_equal(
         RandomBrightnessContrast.apply(image, {"brightness": 0.0, "contrast": 0.0}), image
     )
@@ -193,7 +190,7 @@ def test_gamma_curve():
 
 @pytest.mark.parametrize("channels", [1, 3])
 def test_equalize_matches_pillow(channels):
-    image = (random_image((20, 20, channels)) // 4 + 30).astype(np.uint8)
+    image = (random_pixels((20, 20, channels)) // 4 + 30).astype(np.uint8)
     pil = Image.fromarray(image[:, :, 0] if channels == 1 else image)
     expected = np.asarray(ImageOps.equalize(pil)).reshape(image.shape)
     assert np.array_equal(Equalize.apply(image, {}), expected)
@@ -217,7 +214,7 @@ def test_autocontrast_stretches_each_channel():
 
 @pytest.mark.parametrize("cutoff", [0.0, 1.0, 5.5, 20.0])
 def test_autocontrast_matches_pillow(cutoff):
-    image = (random_image((30, 30, 3)) // 2 + 40).astype(np.uint8)
+    image = (random_pixels((30, 30, 3)) // 2 + 40).astype(np.uint8)
     expected = np.asarray(ImageOps.autocontrast(Image.fromarray(image), cutoff=cutoff))
     assert np.array_equal(Autocontrast.apply(image, {"cutoff": cutoff}), expected)
 
@@ -239,7 +236,7 @@ def _sharpen_reference(image: np.ndarray, alpha: float, lightness: float) -> np.
 @pytest.mark.parametrize("shape", [(1, 1, 3), (2, 3, 1), (15, 12, 3)])
 @pytest.mark.parametrize(("alpha", "lightness"), [(0.2, 0.5), (0.5, 1.0), (1.0, 0.0)])
 def test_sharpen_matches_kernel_convolution(shape, alpha, lightness):
-    image = random_image(shape, seed=2)
+    image = random_pixels(shape, 2)
     out = Sharpen.apply(image, {"alpha": alpha, "lightness": lightness})
     expected = _sharpen_reference(image, alpha, lightness)
     # float32 accumulation may land a .5 tie on the other side of rounding.
@@ -247,7 +244,7 @@ def test_sharpen_matches_kernel_convolution(shape, alpha, lightness):
 
 
 def test_sharpen_alpha_zero_and_flat_image_are_identity():
-    image = random_image((6, 7, 3))
+    image = random_pixels((6, 7, 3))
     assert np.array_equal(Sharpen.apply(image, {"alpha": 0.0, "lightness": 0.7}), image)
     flat = np.full((4, 4, 3), 123, dtype=np.uint8)
     assert np.array_equal(Sharpen.apply(flat, {"alpha": 0.5, "lightness": 1.0}), flat)
@@ -262,13 +259,13 @@ def test_sharpen_raises_local_contrast():
 
 
 def test_channel_shuffle_permutes_channels():
-    image = random_image((3, 4, 3))
+    image = random_pixels((3, 4, 3))
     out = ChannelShuffle.apply(image, {"permutation": [2, 0, 1]})
     assert np.array_equal(out, image[:, :, [2, 0, 1]])
 
 
 def test_channel_shuffle_grey_is_identity():
-    image = random_image((3, 4, 1))
+    image = random_pixels((3, 4, 1))
     params = ChannelShuffle().sample(np.random.default_rng(0), image.shape)
     assert params == {"permutation": [0]}
     assert np.array_equal(ChannelShuffle.apply(image, params), image)
@@ -287,13 +284,13 @@ IDENTITY = {"brightness": 1.0, "contrast": 1.0, "saturation": 1.0, "hue": 0.0}
 
 @pytest.mark.parametrize("channels", [1, 3, 4])
 def test_color_jitter_identity_factors_keep_the_image(channels):
-    image = random_image((7, 6, channels))
+    image = random_pixels((7, 6, channels))
     params = {"order": ["hue", "saturation", "contrast", "brightness"], **IDENTITY}
     assert np.array_equal(ColorJitter.apply(image, params), image)
 
 
 def test_color_jitter_tiny_hue_is_identity():
-    image = random_image((7, 6, 3))
+    image = random_pixels((7, 6, 3))
     params = {"order": ["brightness", "contrast", "saturation", "hue"], **IDENTITY, "hue": 0.001}
     assert np.array_equal(ColorJitter.apply(image, params), image)
 
@@ -313,7 +310,7 @@ def test_color_jitter_contrast_zero_gives_mean_grey():
 
 
 def test_color_jitter_saturation_zero_gives_grey():
-    image = random_image((5, 5, 3))
+    image = random_pixels((5, 5, 3))
     params = {"order": ["saturation", "brightness", "contrast", "hue"], **IDENTITY}
     out = ColorJitter.apply(image, {**params, "saturation": 0.0}).astype(int)
     luma = np.asarray(Image.fromarray(image).convert("L")).astype(int)
@@ -322,7 +319,7 @@ def test_color_jitter_saturation_zero_gives_grey():
 
 
 def test_color_jitter_saturation_and_hue_leave_grey_alone():
-    image = random_image((5, 5, 1))
+    image = random_pixels((5, 5, 1))
     params = {"order": ["saturation", "hue", "brightness", "contrast"], **IDENTITY}
     out = ColorJitter.apply(image, {**params, "saturation": 0.0, "hue": 0.3})
     assert np.array_equal(out, image)

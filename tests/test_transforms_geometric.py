@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import pytest
+from conftest import random_pixels
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -33,10 +34,6 @@ NEW = (
 )
 WARPS = ("nearest", "bilinear", "bicubic")
 BORDERS = ("constant", "reflect", "replicate", "wrap")
-
-
-def make_image(height: int, width: int, channels: int, seed: int = 0) -> np.ndarray:
-    return np.random.default_rng(seed).integers(0, 256, (height, width, channels), dtype=np.uint8)
 
 
 def run(transform, image: np.ndarray, seed: int = 0) -> tuple[dict, np.ndarray]:
@@ -72,7 +69,7 @@ def test_contract_on_any_size(name: str, height: int, width: int, channels: int,
         config = {"border": "reflect"}
     if name == "affine":
         config.update(scale=[0.5, 1.5], translate_percent=0.2, rotate=45, shear=20)
-    image = make_image(height, width, channels, seed % 1000)
+    image = random_pixels((height, width, channels), seed % 1000)
     before = image.copy()
     params, out = run(cls(**config), image, seed)
     assert json.loads(json.dumps(params)) == params
@@ -97,7 +94,7 @@ def test_contract_on_any_size(name: str, height: int, width: int, channels: int,
 def test_defaults_work_on_tiny_and_thin_images(name: str, shape: tuple[int, int, int]) -> None:
     cls = REGISTRY[name]
     for seed in range(5):
-        params, out = run(cls(), make_image(*shape), seed)
+        params, out = run(cls(), random_pixels(shape), seed)
         assert json.loads(json.dumps(params)) == params
         assert out.dtype == np.uint8 and out.shape[2] == shape[2]
 
@@ -107,14 +104,14 @@ def test_defaults_work_on_tiny_and_thin_images(name: str, shape: tuple[int, int,
 
 @pytest.mark.parametrize("interpolation", WARPS)
 def test_rotate_90_matches_rot90_in_the_interior(interpolation: str) -> None:
-    image = make_image(9, 9, 3)
+    image = random_pixels((9, 9, 3))
     _, out = run(Rotate(limit=[90, 90], interpolation=interpolation), image)
     expected = np.rot90(image, 1, axes=(0, 1))
     assert np.abs(out[1:-1, 1:-1].astype(int) - expected[1:-1, 1:-1]).max() <= 1
 
 
 def test_affine_rotate_90_matches_rot90_exactly_with_nearest() -> None:
-    image = make_image(8, 8, 1)
+    image = random_pixels((8, 8, 1))
     _, out = run(Affine(rotate=[90, 90], interpolation="nearest"), image)
     assert np.array_equal(out, np.rot90(image, 1, axes=(0, 1)))
 
@@ -123,7 +120,7 @@ def test_affine_rotate_90_matches_rot90_exactly_with_nearest() -> None:
 @pytest.mark.parametrize("interpolation", WARPS)
 @pytest.mark.parametrize("border", BORDERS)
 def test_affine_identity_is_exact(channels: int, interpolation: str, border: str) -> None:
-    image = make_image(7, 11, channels)
+    image = random_pixels((7, 11, channels))
     if channels == 4:
         image[..., 3] = np.arange(77).reshape(7, 11)  # translucent and fully transparent pixels
     params, out = run(Affine(interpolation=interpolation, border=border), image)
@@ -134,7 +131,7 @@ def test_affine_identity_is_exact(channels: int, interpolation: str, border: str
 
 
 def test_affine_translate_shifts_by_the_fraction_of_each_side() -> None:
-    image = make_image(8, 12, 3)
+    image = random_pixels((8, 12, 3))
     params, out = run(Affine(translate_percent=[0.25, 0.25], interpolation="nearest"), image)
     assert params["translate"] == [3.0, 2.0]  # x: 0.25 * width, y: 0.25 * height
     assert np.array_equal(out[2:, 3:], image[:-2, :-3])
@@ -174,7 +171,7 @@ def test_affine_rejects_bad_values(config: dict) -> None:
 @pytest.mark.parametrize("cls", [Rotate, Affine])
 @pytest.mark.parametrize("border", ["reflect", "replicate", "wrap"])
 def test_border_modes_differ_from_constant_at_the_corners(cls, border: str) -> None:
-    image = make_image(32, 32, 3) // 2 + 100  # never black, so a constant 0 corner stands out
+    image = random_pixels((32, 32, 3)) // 2 + 100  # never black, so a constant 0 corner stands out
     key = "limit" if cls is Rotate else "rotate"
     _, constant = run(cls(**{key: [45, 45]}, border="constant", fill=0), image)
     _, other = run(cls(**{key: [45, 45]}, border=border, fill=0), image)
@@ -184,7 +181,7 @@ def test_border_modes_differ_from_constant_at_the_corners(cls, border: str) -> N
 
 
 def test_constant_border_uses_fill_and_keeps_alpha_opaque() -> None:
-    image = make_image(16, 16, 4)
+    image = random_pixels((16, 16, 4))
     _, out = run(Rotate(limit=[45, 45], fill=[10, 20, 30]), image)
     assert out[0, 0].tolist() == [10, 20, 30, 255]
 
@@ -202,7 +199,7 @@ def test_rgba_warp_keeps_the_colour_of_transparent_pixels() -> None:
 @pytest.mark.parametrize("channels", [1, 3, 4])
 @pytest.mark.parametrize("interpolation", WARPS)
 def test_perspective_with_zero_scale_is_identity(channels: int, interpolation: str) -> None:
-    image = make_image(9, 13, channels)
+    image = random_pixels((9, 13, channels))
     params, out = run(Perspective(scale=0, interpolation=interpolation), image)
     assert params["corners"] == [[0.0, 0.0], [13.0, 0.0], [13.0, 9.0], [0.0, 9.0]]
     assert np.array_equal(out, image)
@@ -238,14 +235,14 @@ def test_perspective_fills_the_outside_and_keeps_the_centre() -> None:
 
 
 def test_center_crop_coordinates() -> None:
-    image = make_image(10, 8, 3)
+    image = random_pixels((10, 8, 3))
     params, out = run(CenterCrop(size=[4, 3]), image)
     assert (params["top"], params["left"], params["size"]) == (3, 2, [4, 3])
     assert np.array_equal(out, image[3:7, 2:5])
 
 
 def test_center_crop_pads_a_smaller_image_with_fill() -> None:
-    image = make_image(2, 3, 4)
+    image = random_pixels((2, 3, 4))
     params, out = run(CenterCrop(size=[5, 6], fill=[1, 2, 3]), image)
     assert (params["top"], params["left"]) == (-1, -1)
     assert out.shape == (5, 6, 4)
@@ -255,7 +252,7 @@ def test_center_crop_pads_a_smaller_image_with_fill() -> None:
 
 
 def test_center_crop_pads_on_one_axis_and_crops_on_the_other() -> None:
-    image = make_image(3, 10, 1)
+    image = random_pixels((3, 10, 1))
     params, out = run(CenterCrop(size=[6, 4], fill=9), image)
     assert (params["top"], params["left"]) == (-1, 3)
     assert np.array_equal(out[1:4], image[:, 3:7])
@@ -263,7 +260,7 @@ def test_center_crop_pads_on_one_axis_and_crops_on_the_other() -> None:
 
 
 def test_random_crop_windows_lie_inside_and_cover_every_position() -> None:
-    image = make_image(6, 9, 3)
+    image = random_pixels((6, 9, 3))
     transform = RandomCrop(size=[4, 5])
     seen = set()
     for seed in range(300):
@@ -276,7 +273,7 @@ def test_random_crop_windows_lie_inside_and_cover_every_position() -> None:
 
 
 def test_random_crop_pads_a_smaller_side_centred() -> None:
-    image = make_image(3, 20, 3)
+    image = random_pixels((3, 20, 3))
     for seed in range(20):
         params, out = run(RandomCrop(size=[8, 10], fill=5), image, seed)
         assert params["top"] == -2 and 0 <= params["left"] <= 10
@@ -286,7 +283,7 @@ def test_random_crop_pads_a_smaller_side_centred() -> None:
 
 
 def test_crop_of_the_whole_image_is_a_copy() -> None:
-    image = make_image(5, 5, 1)
+    image = random_pixels((5, 5, 1))
     _, out = run(RandomCrop(size=5), image)
     assert np.array_equal(out, image) and out is not image
     out[0, 0, 0] ^= 1
@@ -317,7 +314,7 @@ def test_random_resized_crop_box_inside_and_size_exact(
 
 @pytest.mark.parametrize("channels", [1, 3, 4])
 def test_random_resized_crop_output_size(channels: int) -> None:
-    image = make_image(37, 53, channels)
+    image = random_pixels((37, 53, channels))
     for seed in range(20):
         _, out = run(RandomResizedCrop(size=[10, 20]), image, seed)
         assert out.shape == (10, 20, channels)
@@ -331,7 +328,7 @@ def test_random_resized_crop_falls_back_to_a_central_window_with_the_ratio_clamp
 
 
 def test_random_resized_crop_window_at_output_size_is_an_exact_crop() -> None:
-    image = make_image(12, 15, 3)
+    image = random_pixels((12, 15, 3))
     for interpolation in ("nearest", "bilinear", "bicubic", "lanczos"):
         params = {
             "top": 2,
@@ -367,7 +364,7 @@ def test_random_resized_crop_samples_area_and_ratio_in_range() -> None:
     ],
 )
 def test_resize_target_size(shape: tuple[int, int], size, expected: list[int]) -> None:
-    image = make_image(*shape, 3)
+    image = random_pixels((*shape, 3))
     params, out = run(Resize(size=size, interpolation="lanczos"), image)
     assert params == {"size": expected, "interpolation": "lanczos"}
     assert out.shape == (*expected, 3)
@@ -385,7 +382,7 @@ def test_resize_rejects_bad_sizes(size) -> None:
 
 
 def test_resize_to_the_same_size_is_a_copy() -> None:
-    image = make_image(4, 6, 4)
+    image = random_pixels((4, 6, 4))
     _, out = run(Resize(size=[4, 6]), image)
     assert np.array_equal(out, image) and out is not image
 
@@ -412,7 +409,7 @@ def test_resize_rgba_keeps_colour_under_transparency(interpolation: str) -> None
     ],
 )
 def test_pad_forms_and_sizes(padding, canonical: list[int], shape: tuple[int, int]) -> None:
-    image = make_image(3, 4, 3)
+    image = random_pixels((3, 4, 3))
     params, out = run(Pad(padding=padding, fill=[9, 8, 7]), image)
     assert params["padding"] == canonical
     assert out.shape == (*shape, 3)
@@ -432,7 +429,7 @@ def test_pad_rejects_bad_padding(padding) -> None:
     ("border", "mode"), [("reflect", "reflect"), ("replicate", "edge"), ("wrap", "wrap")]
 )
 def test_pad_border_modes_match_numpy(border: str, mode: str) -> None:
-    image = make_image(4, 5, 4)
+    image = random_pixels((4, 5, 4))
     _, out = run(Pad(padding=[2, 1, 3, 2], border=border), image)
     assert np.array_equal(out, np.pad(image, ((1, 2), (2, 3), (0, 0)), mode=mode))
 

@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import pytest
+from conftest import random_pixels
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -34,10 +35,6 @@ NAMES = [
 SHAPES = [(1, 1), (2, 3), (3, 2), (17, 29)]
 
 
-def random_image(height: int, width: int, channels: int, seed: int = 0) -> np.ndarray:
-    return np.random.default_rng(seed).integers(0, 256, (height, width, channels), dtype=np.uint8)
-
-
 def constant(height: int, width: int, channels: int, level: int = 100) -> np.ndarray:
     return np.full((height, width, channels), level, dtype=np.uint8)
 
@@ -55,7 +52,7 @@ def test_registered_in_family(name):
 @pytest.mark.parametrize(("height", "width"), SHAPES)
 def test_defaults_sample_and_apply_on_any_shape(name, channels, height, width):
     cls = REGISTRY[name]
-    image = random_image(height, width, channels)
+    image = random_pixels((height, width, channels))
     before = image.copy()
     params = cls().sample(np.random.default_rng(7), (height, width, channels))
     assert json.loads(json.dumps(params)) == params
@@ -69,7 +66,7 @@ def test_defaults_sample_and_apply_on_any_shape(name, channels, height, width):
 @pytest.mark.parametrize("name", NAMES)
 def test_alpha_unchanged(name):
     cls = REGISTRY[name]
-    image = random_image(12, 16, 4, seed=3)
+    image = random_pixels((12, 16, 4), 3)
     params = cls().sample(np.random.default_rng(1), image.shape)
     out = cls.apply(image, params)
     assert np.array_equal(out[:, :, 3], image[:, :, 3])
@@ -81,7 +78,7 @@ def test_alpha_unchanged(name):
 @pytest.mark.parametrize("channels", [1, 3, 4])
 @pytest.mark.parametrize("per_channel", [True, False])
 def test_gaussian_noise_zero_std_and_mean_is_identity(channels, per_channel):
-    image = random_image(5, 6, channels)
+    image = random_pixels((5, 6, channels))
     params = {"std": 0.0, "mean": 0.0, "per_channel": per_channel, "seed": 123}
     assert np.array_equal(GaussianNoise.apply(image, params), image)
 
@@ -138,7 +135,7 @@ def test_gaussian_noise_takes_only_the_quantised_values_each_about_equally_often
 
 
 def test_gaussian_noise_is_the_table_of_the_raw_bytes():
-    image = random_image(7, 5, 3, seed=4)
+    image = random_pixels((7, 5, 3), 4)
     params = {"std": 40.0, "mean": -3.0, "per_channel": True, "seed": 77}
     bits = np.random.PCG64(77).random_raw(-(-image.size // 8)).astype("<u8")
     drawn = bits.view(np.uint8)[: image.size].reshape(image.shape)
@@ -165,7 +162,7 @@ def test_table_noise_equals_the_clipped_wide_sum(seed, shape, shared, std, mean)
 
 
 def test_gaussian_noise_one_plane_is_the_table_of_one_byte_per_pixel():
-    image = random_image(6, 5, 3, seed=8)
+    image = random_pixels((6, 5, 3), 8)
     params = {"std": 30.0, "mean": 2.0, "per_channel": False, "seed": 21}
     bits = np.random.PCG64(21).random_raw(-(-30 // 8)).astype("<u8")
     drawn = bits.view(np.uint8)[:30].reshape(6, 5, 1)
@@ -216,14 +213,14 @@ def test_gaussian_noise_rejects_negative_std():
 
 @pytest.mark.parametrize("channels", [1, 3, 4])
 def test_salt_pepper_amount_zero_is_identity(channels):
-    image = random_image(10, 10, channels)
+    image = random_pixels((10, 10, channels))
     params = {"amount": 0.0, "salt_vs_pepper": 0.5, "seed": 1}
     assert np.array_equal(SaltPepper.apply(image, params), image)
 
 
 @pytest.mark.parametrize("channels", [1, 3])
 def test_salt_pepper_amount_one_leaves_only_black_and_white(channels):
-    image = random_image(20, 20, channels)
+    image = random_pixels((20, 20, channels))
     out = SaltPepper.apply(image, {"amount": 1.0, "salt_vs_pepper": 0.5, "seed": 1})
     assert set(np.unique(out).tolist()) == {0, 255}
     # A hit pixel is hit in every colour channel at once.
@@ -232,7 +229,7 @@ def test_salt_pepper_amount_one_leaves_only_black_and_white(channels):
 
 @pytest.mark.parametrize(("ratio", "level"), [(1.0, 255), (0.0, 0)])
 def test_salt_pepper_ratio_picks_salt_or_pepper(ratio, level):
-    image = random_image(6, 7, 4)
+    image = random_pixels((6, 7, 4))
     out = SaltPepper.apply(image, {"amount": 1.0, "salt_vs_pepper": ratio, "seed": 2})
     assert (out[:, :, :3] == level).all()
     assert np.array_equal(out[:, :, 3], image[:, :, 3])
@@ -270,7 +267,7 @@ def test_gaussian_blur_of_constant_is_constant(channels, sigma):
 
 
 def test_gaussian_blur_sigma_zero_is_identity():
-    image = random_image(8, 8, 3)
+    image = random_pixels((8, 8, 3))
     assert np.array_equal(GaussianBlur.apply(image, {"sigma": 0.0}), image)
 
 
@@ -362,7 +359,7 @@ def test_motion_blur_rejects_a_limit_without_odd_size(bounds):
 
 @pytest.mark.parametrize("channels", [1, 3, 4])
 def test_jpeg_keeps_shape_channels_and_alpha(channels):
-    image = random_image(19, 23, channels)
+    image = random_pixels((19, 23, channels))
     out = JpegCompression.apply(image, {"quality": 60})
     assert out.shape == image.shape
     if channels == 4:
@@ -377,7 +374,7 @@ def test_jpeg_of_flat_grey_stays_grey():
 
 
 def test_jpeg_lower_quality_loses_more():
-    image = random_image(32, 32, 3)
+    image = random_pixels((32, 32, 3))
     error = [
         np.abs(JpegCompression.apply(image, {"quality": q}).astype(int) - image).mean()
         for q in (10, 95)
@@ -407,19 +404,19 @@ def test_jpeg_rejects_quality_out_of_bounds():
 @pytest.mark.parametrize("interpolation", ["nearest", "bilinear", "bicubic", "lanczos"])
 @pytest.mark.parametrize(("height", "width"), [(1, 1), (2, 3), (31, 17)])
 def test_downscale_keeps_size(interpolation, height, width):
-    image = random_image(height, width, 3)
+    image = random_pixels((height, width, 3))
     out = Downscale.apply(image, {"scale": 0.25, "interpolation": interpolation})
     assert out.shape == image.shape
 
 
 def test_downscale_nearest_makes_blocks():
-    image = random_image(4, 4, 1)
+    image = random_pixels((4, 4, 1))
     out = Downscale.apply(image, {"scale": 0.5, "interpolation": "nearest"})
     assert np.array_equal(out, np.repeat(np.repeat(out[::2, ::2], 2, axis=0), 2, axis=1))
 
 
 def test_downscale_scale_one_is_identity():
-    image = random_image(7, 9, 3)
+    image = random_pixels((7, 9, 3))
     assert np.array_equal(Downscale.apply(image, {"scale": 1.0, "interpolation": "bicubic"}), image)
 
 

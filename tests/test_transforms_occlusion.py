@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import pytest
+from conftest import random_pixels
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -15,10 +16,6 @@ from augtool.media.image.transforms.occlusion import CoarseDropout, EraseValue, 
 
 NAMES = ["coarse_dropout", "random_erasing"]
 SHAPES = [(1, 1), (2, 3), (3, 2), (40, 30)]
-
-
-def random_image(height: int, width: int, channels: int, seed: int = 0) -> np.ndarray:
-    return np.random.default_rng(seed).integers(0, 256, (height, width, channels), dtype=np.uint8)
 
 
 def box_mask(shape: tuple[int, ...], boxes: list[list[int]]) -> np.ndarray:
@@ -42,7 +39,7 @@ def inside(box: list[int], height: int, width: int) -> bool:
 def test_defaults_sample_and_apply_on_any_shape(name, channels, height, width):
     cls = REGISTRY[name]
     assert cls.family == "occlusion"
-    image = random_image(height, width, channels)
+    image = random_pixels((height, width, channels))
     before = image.copy()
     for seed in range(5):
         params = cls().sample(np.random.default_rng(seed), image.shape)
@@ -56,7 +53,7 @@ def test_defaults_sample_and_apply_on_any_shape(name, channels, height, width):
 @pytest.mark.parametrize("name", NAMES)
 def test_alpha_unchanged(name):
     cls = REGISTRY[name]
-    image = random_image(30, 40, 4, seed=2)
+    image = random_pixels((30, 40, 4), 2)
     for seed in range(10):
         params = cls().sample(np.random.default_rng(seed), image.shape)
         assert np.array_equal(cls.apply(image, params)[:, :, 3], image[:, :, 3])
@@ -66,7 +63,7 @@ def test_alpha_unchanged(name):
 
 
 def test_coarse_dropout_fills_exactly_the_holes():
-    image = random_image(6, 8, 3)
+    image = random_pixels((6, 8, 3))
     holes = [[0, 0, 2, 3], [4, 5, 2, 3]]
     out = CoarseDropout.apply(image, {"holes": holes, "fill": [10, 20, 30]})
     mask = box_mask(image.shape, holes)
@@ -82,14 +79,14 @@ def test_coarse_dropout_grey_image_gets_the_luma_of_a_colour_fill():
 
 
 def test_coarse_dropout_rgba_fills_colour_but_keeps_alpha():
-    image = random_image(5, 5, 4)
+    image = random_pixels((5, 5, 4))
     out = CoarseDropout.apply(image, {"holes": [[0, 0, 5, 5]], "fill": 7})
     assert (out[:, :, :3] == 7).all()
     assert np.array_equal(out[:, :, 3], image[:, :, 3])
 
 
 def test_coarse_dropout_no_holes_is_identity():
-    image = random_image(9, 9, 3)
+    image = random_pixels((9, 9, 3))
     transform = CoarseDropout(num_holes_range=[0, 0])
     params = transform.sample(np.random.default_rng(0), image.shape)
     assert params["holes"] == []
@@ -145,7 +142,7 @@ def test_coarse_dropout_rejects_fractions_above_one():
 
 
 def test_random_erasing_fills_the_box_with_value():
-    image = random_image(8, 8, 3)
+    image = random_pixels((8, 8, 3))
     params = {"erased": True, "box": [2, 3, 4, 2], "value": [1, 2, 3]}
     out = RandomErasing.apply(image, params)
     mask = box_mask(image.shape, [params["box"]])
@@ -154,7 +151,7 @@ def test_random_erasing_fills_the_box_with_value():
 
 
 def test_random_erasing_not_erased_is_identity():
-    image = random_image(4, 4, 3)
+    image = random_pixels((4, 4, 3))
     params = {"erased": False, "box": None, "value": 0}
     assert np.array_equal(RandomErasing.apply(image, params), image)
 
