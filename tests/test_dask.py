@@ -178,6 +178,7 @@ def test_without_dask_installed_the_backend_is_a_usage_error(tmp_path: Path) -> 
     assert not out.exists()
 
 
+@pytest.mark.slow
 def test_an_interrupted_dask_run_leaves_no_process_and_resumes(tmp_path: Path) -> None:
     source = tmp_path / "in"
     source.mkdir()

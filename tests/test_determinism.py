@@ -71,6 +71,7 @@ def test_another_seed_changes_the_outputs(tmp_path: Path, reference: dict[str, s
     assert all(changed[p] == reference[p] for p in originals)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["detection-yolo", "detection-coco", "segmentation"])
 def test_annotated_datasets_are_identical_at_any_worker_count(tmp_path: Path, name: str) -> None:
     # Enough variants that --jobs 2 really runs a pool (small jobs run in-process).

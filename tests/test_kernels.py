@@ -240,6 +240,7 @@ def opencv_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     return recipe, out
 
 
+@pytest.mark.slow
 def test_expand_with_opencv_is_the_same_at_any_worker_count(
     tmp_path: Path, opencv_run: tuple[Path, Path]
 ) -> None:

@@ -89,6 +89,7 @@ def start_and_wait_for_progress(
     raise AssertionError("no progress within 60 s")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_an_interrupted_run_stops_cleanly_and_resumes_to_the_same_bytes(
     tmp_path: Path, big: tuple[Path, Path, dict[str, str]], signum: int
@@ -241,6 +242,7 @@ def test_an_error_an_interrupt_caused_is_the_interrupt(
         assert isinstance(result.exception, ImportError)
 
 
+@pytest.mark.slow
 def test_kill_9_of_the_main_process_leaves_a_resumable_state(
     tmp_path: Path, big: tuple[Path, Path, dict[str, str]]
 ) -> None:
@@ -289,6 +291,7 @@ def test_resume_needs_an_earlier_run(tmp_path: Path) -> None:
     assert done.stderr == f"Error: {out}: there is no earlier run here to resume\n"
 
 
+@pytest.mark.slow
 def test_a_rerun_interrupted_after_keeping_resumes_to_the_same_bytes(
     tmp_path: Path, big: tuple[Path, Path, dict[str, str]]
 ) -> None:
@@ -322,6 +325,7 @@ def other_numpy(folder: Path) -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": str(folder)}
 
 
+@pytest.mark.slow
 def test_a_run_interrupted_under_other_versions_keeps_none_of_the_older_outputs(
     tmp_path: Path, big: tuple[Path, Path, dict[str, str]]
 ) -> None:
@@ -460,6 +464,7 @@ class TestIncremental:
         assert tree(out) == before
         assert_kept_without_workers(recipe, source, out, monkeypatch)
 
+    @pytest.mark.slow
     def test_other_library_versions_remake_everything(
         self, setup: tuple[Path, Path, Path], tmp_path: Path
     ) -> None:
@@ -606,6 +611,7 @@ def test_a_source_that_changes_while_read_is_refused(
         read_stable(path)
 
 
+@pytest.mark.slow
 def test_a_worker_killed_mid_run_is_exit_1_and_the_run_resumes_to_the_same_bytes(
     tmp_path: Path, big: tuple[Path, Path, dict[str, str]]
 ) -> None:

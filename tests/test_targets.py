@@ -128,6 +128,7 @@ def cases(draw: st.DrawFn) -> tuple[str, dict, tuple[int, int], tuple[int, int, 
     return name, params, (height, width), (x0, y0, x1, y1)
 
 
+@pytest.mark.slow
 @settings(max_examples=400, deadline=None)
 @given(case=cases())
 def test_box_and_its_mask_move_together(case) -> None:
