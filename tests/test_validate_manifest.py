@@ -275,7 +275,7 @@ def test_uppercase_hex_digests_are_accepted(out: Path) -> None:
 
 
 def validate_unprivileged(manifest: Path) -> subprocess.CompletedProcess[str]:
-    """``validate manifest`` run by a user whom file modes stop (root reads any file)."""
+    """``validate manifest`` in a process that file modes stop (root would read any file)."""
     command = [sys.executable, "-m", "augtool", "validate", "manifest", str(manifest)]
     return unprivileged(command, timeout=60)
 
@@ -290,7 +290,10 @@ def test_unreadable_file(out: Path) -> None:
 def test_unreadable_file_and_folder(out: Path) -> None:
     (out / ORIGINAL).chmod(0)
     (out / "val/dog").chmod(0)
-    done = validate_unprivileged(out / "manifest.jsonl")
+    try:
+        done = validate_unprivileged(out / "manifest.jsonl")
+    finally:
+        (out / "val/dog").chmod(0o755)  # so that the folder can be removed as another user
     assert done.returncode == 1, done.stderr
     assert done.stdout.splitlines()[:-1] == [
         "val/dog: cannot be listed; its files were not checked",
