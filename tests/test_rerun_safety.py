@@ -7,12 +7,9 @@ import json
 import shutil
 from pathlib import Path
 
-import numpy as np
 import pytest
+from conftest import invoke, write_images
 from PIL import Image
-from typer.testing import CliRunner
-
-from augtool.cli import app
 
 RECIPE = """\
 version: 1
@@ -25,19 +22,16 @@ pipeline:
 """
 
 
-def invoke(*args: str | Path) -> tuple[int, str, str]:
-    result = CliRunner().invoke(app, [str(a) for a in args])
+def cli(*args: str | Path) -> tuple[int, str, str]:
+    result = invoke(*args)
     return result.exit_code, result.stdout, result.stderr
 
 
 def make_dataset(root: Path, labels: dict[str, int], seed: int = 0) -> Path:
-    rng = np.random.default_rng(seed)
-    for label, count in labels.items():
-        (root / "train" / label).mkdir(parents=True)
-        for i in range(count):
-            pixels = rng.integers(0, 256, (24, 32, 3), dtype=np.uint8)
-            Image.fromarray(pixels).save(root / "train" / label / f"{label}_{i}.png")
-    return root
+    names = [
+        f"train/{label}/{label}_{i}.png" for label, count in labels.items() for i in range(count)
+    ]
+    return write_images(root, {name: seed + k for k, name in enumerate(names)})
 
 
 def tree(root: Path) -> dict[str, bytes]:
@@ -59,10 +53,10 @@ def test_another_input_is_refused_and_nothing_is_removed(tmp_path: Path, recipe:
     data_a = make_dataset(tmp_path / "a", {"cat": 2, "dog": 2})
     data_b = make_dataset(tmp_path / "b", {"cat": 1}, seed=9)
     out = tmp_path / "out"
-    assert invoke("expand", recipe, data_a, "-o", out, "-q")[0] == 0
+    assert cli("expand", recipe, data_a, "-o", out, "-q")[0] == 0
     before = tree(out)
     for extra in ([], ["--dry-run"], ["--resume"]):
-        code, stdout, stderr = invoke("expand", recipe, data_b, "-o", out, *extra)
+        code, stdout, stderr = cli("expand", recipe, data_b, "-o", out, *extra)
         if extra == ["--resume"]:
             assert code == 2  # nothing to resume: refused either way, and nothing touched
         else:
@@ -72,7 +66,7 @@ def test_another_input_is_refused_and_nothing_is_removed(tmp_path: Path, recipe:
             assert "--force" in stderr
             assert len(stderr.strip().splitlines()) == 1
         assert tree(out) == before
-    code, stdout, _ = invoke("expand", recipe, data_b, "-o", out, "--force", "--json")
+    code, stdout, _ = cli("expand", recipe, data_b, "-o", out, "--force", "--json")
     assert code == 0
     assert json.loads(stdout)["removed"] == 12 - 3  # a's 12 files, less b's 3 written again
 
@@ -80,19 +74,17 @@ def test_another_input_is_refused_and_nothing_is_removed(tmp_path: Path, recipe:
 def test_the_same_input_by_another_path_is_the_same_input(tmp_path: Path, recipe: Path) -> None:
     data = make_dataset(tmp_path / "data", {"cat": 2})
     out = tmp_path / "out"
-    assert invoke("expand", recipe, data, "-o", out, "-q")[0] == 0
-    code, stdout, _ = invoke(
-        "expand", recipe, tmp_path / "data" / ".." / "data", "-o", out, "--json"
-    )
+    assert cli("expand", recipe, data, "-o", out, "-q")[0] == 0
+    code, stdout, _ = cli("expand", recipe, tmp_path / "data" / ".." / "data", "-o", out, "--json")
     assert code == 0
     assert json.loads(stdout)["kept"] == 6
 
 
 def _dry_then_run(recipe: Path, data: Path, out: Path, *extra: str) -> tuple[dict, dict]:
-    code, stdout, stderr = invoke("expand", recipe, data, "-o", out, "--dry-run", "--json", *extra)
+    code, stdout, stderr = cli("expand", recipe, data, "-o", out, "--dry-run", "--json", *extra)
     assert code == 0, stderr
     dry = json.loads(stdout)
-    code, stdout, stderr = invoke("expand", recipe, data, "-o", out, "--json", *extra)
+    code, stdout, stderr = cli("expand", recipe, data, "-o", out, "--json", *extra)
     assert code == 0, stderr
     return dry, json.loads(stdout)
 
@@ -123,11 +115,11 @@ def test_dry_run_forecasts_what_the_run_then_does(tmp_path: Path, recipe: Path) 
 def test_dry_run_writes_nothing_into_an_earlier_output(tmp_path: Path, recipe: Path) -> None:
     data = make_dataset(tmp_path / "data", {"cat": 2})
     out = tmp_path / "out"
-    assert invoke("expand", recipe, data, "-o", out, "-q")[0] == 0
+    assert cli("expand", recipe, data, "-o", out, "-q")[0] == 0
     shutil.rmtree(data / "train" / "cat")
     make_dataset(data, {"dog": 1})
     snapshot = {p: p.stat().st_mtime_ns for p in out.rglob("*")}
-    code, stdout, _ = invoke("expand", recipe, data, "-o", out, "--dry-run")
+    code, stdout, _ = cli("expand", recipe, data, "-o", out, "--dry-run")
     assert code == 0
     assert "would make 3, keep 0, remove 6" in stdout
     assert {p: p.stat().st_mtime_ns for p in out.rglob("*")} == snapshot
@@ -136,7 +128,7 @@ def test_dry_run_writes_nothing_into_an_earlier_output(tmp_path: Path, recipe: P
 def test_dry_run_with_force_counts_what_force_removes(tmp_path: Path, recipe: Path) -> None:
     data = make_dataset(tmp_path / "data", {"cat": 2, "dog": 1})
     out = tmp_path / "out"
-    assert invoke("expand", recipe, data, "-o", out, "-q")[0] == 0
+    assert cli("expand", recipe, data, "-o", out, "-q")[0] == 0
     (data / "train" / "dog" / "dog_0.png").unlink()
     dry, run = _dry_then_run(recipe, data, out, "--force")
     assert _activity(dry) == _activity(run) == (6, 0, 3)
