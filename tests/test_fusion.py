@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import random_pixels
 
 from augtool.media.image.transforms import REGISTRY, replay, run
 from augtool.media.image.transforms.fusion import Applier
@@ -49,7 +50,7 @@ def test_a_fused_run_has_the_geometry_of_the_steps() -> None:
 
 
 def test_runs_that_only_pick_pixels_stay_exact() -> None:
-    image = np.random.default_rng(0).integers(0, 256, (30, 40, 3), dtype=np.uint8)
+    image = random_pixels((30, 40, 3))
     crop = {"top": 3, "left": 5, "size": [20, 24], "fill": 0}
     steps = [("hflip", {}), ("rot90", {"k": 1}), ("random_crop", crop), ("vflip", {})]
     assert np.array_equal(fused(image, steps), sequential(image, steps))

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-from conftest import QUICKSTART, SAMPLES, invoke, read_manifest
+from conftest import QUICKSTART, SAMPLES, invoke, random_pixels, read_manifest
 from PIL import Image, ImageOps
 
 from augtool.layouts.discovery import discover
@@ -317,7 +317,7 @@ def test_sweep_has_a_row_per_leaf_step(tmp_path: Path) -> None:
 def test_every_transform_example_can_be_swept(name: str) -> None:
     config = yaml.safe_load(REGISTRY[name].example)[0][name] or {}
     step = REGISTRY[name](**config)
-    image = np.random.default_rng(0).integers(0, 256, (24, 32, 3), dtype=np.uint8)
+    image = random_pixels((24, 32, 3))
     points = sweep_points(step)
     assert [at for at, _ in points] in ([None], ["low", "mid", "high"])
     for _, point in points:

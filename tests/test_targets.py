@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import random_pixels
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -346,7 +347,7 @@ def test_pad_and_padding_crops_shift_exactly() -> None:
 def test_pixel_only_transforms_leave_targets_unchanged(name: str) -> None:
     targets = sample_targets()
     targets = targets.replace(mask=box_mask(targets.size, (2, 3, 5, 9)))
-    image = np.random.default_rng(0).integers(0, 256, (10, 20, 3), dtype=np.uint8)
+    image = random_pixels((10, 20, 3))
     params = REGISTRY[name]().sample(np.random.default_rng(1), image.shape)
     assert point_map(name, params, targets.size) is None
     out = apply_targets([record(name, params)], targets)

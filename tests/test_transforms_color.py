@@ -441,7 +441,7 @@ def test_lut_apply_is_exactly_the_table_whatever_the_chunking(monkeypatch, chunk
 def test_lut_apply_takes_a_strided_view():
     from augtool.media.image.transforms.imaging import lut_apply
 
-    image = np.random.default_rng(0).integers(0, 256, (9, 12, 3), dtype=np.uint8)
+    image = random_pixels((9, 12, 3))
     lut = 255 - np.arange(256, dtype=np.uint8)
     view = image[:, ::-2]
     assert np.array_equal(lut_apply(view, lut), lut[view])
