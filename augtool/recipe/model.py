@@ -380,7 +380,15 @@ def _block(
     if n is not None and n[1] > len(steps):
         raise doc.error((*path, "n"), f"{name}: n {n} asks for more than the {len(steps)} steps")
     weighted = sum(1 for step in steps if step.p > 0)
-    if n is not None and 0 < weighted < n[1]:
+    if name != "sequence" and weighted == 0:
+        # A child is picked with its p as weight: with every weight 0 nothing can be picked, and
+        # a p 0 child must never fire.
+        raise doc.error(
+            (*path, "transforms"),
+            f"{name}: every child has p 0, so none can ever be picked; "
+            "give at least one child a p above 0",
+        )
+    if n is not None and weighted < n[1]:
         # Children are picked with their p as weights: one of p 0 is never picked (unless all
         # are), so n could not be met and fewer would be applied without a word.
         raise doc.error(

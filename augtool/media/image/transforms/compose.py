@@ -8,7 +8,8 @@ them the same way.
 
 Blocks follow Albumentations: ``one_of`` picks one child, with the children's ``p`` as weights,
 and applies it; ``some_of`` picks ``n`` distinct children, with the same weights, and applies them
-in recipe order. A picked child is applied for sure (its ``p`` was spent on picking it).
+in recipe order. A picked child is applied for sure (its ``p`` was spent on picking it), and a
+child whose ``p`` is 0 is never picked.
 ``sequence`` applies each child with its own ``p``.
 """
 
@@ -124,7 +125,11 @@ def _choose(block: Block, rng: np.random.Generator) -> list[int]:
     if block.kind == "sequence" or count == 0:
         return list(range(count))
     weights = np.array([child.p for child in block.children], dtype=np.float64)
-    weights = weights / weights.sum() if weights.sum() > 0 else np.full(count, 1.0 / count)
+    if weights.sum() <= 0:
+        # A child of p 0 never fires; the recipe loader refuses such a block, this guards the
+        # blocks built in code.
+        return []
+    weights = weights / weights.sum()
     if block.kind == "one_of":
         return [int(rng.choice(count, p=weights))]
     assert block.n is not None
