@@ -753,3 +753,17 @@ def test_flip_pairs_naming_no_class_of_the_dataset_are_warned_about(tmp_path: Pa
     )
     assert json.loads(result.stdout)["warnings"] == [warning]
     assert result.stderr == f"warning: {warning}\n"
+
+
+def test_a_yolo_label_file_may_start_with_a_utf8_byte_order_mark(tmp_path: Path) -> None:
+    """Windows editors save "UTF-8" with a BOM; it is no part of the first label's class."""
+    text = b"3 0.25 0.5 0.125 0.25\n1 0.1 0.2 0.3 0.2 0.2 0.4\n"
+    fmt = YoloFormat()
+    plain = fmt.read(text, "x.txt", (480, 640))
+    marked = fmt.read(b"\xef\xbb\xbf" + text, "x.txt", (480, 640))
+    assert fmt.write(marked) == fmt.write(plain)
+    assert marked.box_labels == plain.box_labels
+    (tmp_path / "data.yaml").write_bytes(b"\xef\xbb\xbfnames: [cat]\ntrain: images/train\n")
+    from augtool.layouts.yolo import read_data_yaml
+
+    assert read_data_yaml(tmp_path)[1] == {0: "cat"}

@@ -289,6 +289,26 @@ ERRORS = {
         "version: 1\nsplits: {augment: [trian]}\n",
         "2:19: split 'trian' is not among splits.names ['train', 'val', 'test']",
     ),
+    "output format misspelt": (
+        "version: 1\noutput: {format: jpg}\n",
+        "2:18: output.format: expected one of same, jpeg, png, webp, got 'jpg'; "
+        "did you mean 'jpeg'?",
+    ),
+    "layout in capitals": (
+        "version: 1\ninput: {layout: YOLO}\n",
+        "2:17: input.layout: expected one of auto, flat, imagefolder, yolo, coco, masks, "
+        "got 'YOLO'; did you mean 'yolo'?",
+    ),
+    "border misspelt": (
+        "version: 1\npipeline:\n  - rotate: {border: reflct}\n",
+        "3:22: rotate: parameter 'border': expected one of constant, reflect, replicate, wrap, "
+        "got 'reflct'; did you mean 'reflect'?",
+    ),
+    "input format misspelt": (
+        "version: 1\ninput: {formats: [JPG]}\n",
+        "2:18: input.formats: 'JPG' is not an image format Pillow can read; "
+        "expected names such as JPEG, PNG, WEBP, BMP, TIFF, GIF; did you mean 'JPEG'?",
+    ),
     "layout unknown": (
         "version: 1\ninput: {layout: pascal}\n",
         "2:17: input.layout: expected one of auto, flat, imagefolder, yolo, coco, masks, "

@@ -30,7 +30,8 @@ class YoloFormat(LabelFormat):
     def read(self, data: bytes, path: str, size: tuple[int, int]) -> Targets:
         height, width = size
         try:
-            text = data.decode("utf-8")
+            # utf-8-sig: editors on Windows start a file with a byte-order mark, which is no label.
+            text = data.decode("utf-8-sig")
         except UnicodeDecodeError:
             raise AnnotationError(f"{path}: not UTF-8 text") from None
         boxes: list[list[float]] = []
@@ -110,7 +111,7 @@ def read_data_yaml(root: Path) -> tuple[str, dict[int, str], dict[str, str]]:
 
     path = root / name
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         raise AnnotationError(f"{path}: cannot read: {exc}") from None
     try:

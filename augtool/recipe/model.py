@@ -62,9 +62,11 @@ class FormatList(StrList):
         Image.init()
         unknown = [name for name in items if name not in Image.OPEN]
         if unknown:
+            close = difflib.get_close_matches(unknown[0], DEFAULT_FORMATS, n=1, cutoff=0.75)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
             raise ParamError(
                 f"{unknown[0]!r} is not an image format Pillow can read; "
-                f"expected names such as {', '.join(DEFAULT_FORMATS)}"
+                f"expected names such as {', '.join(DEFAULT_FORMATS)}{hint}"
             )
         return items
 

@@ -8,6 +8,7 @@ recipe loader adds the file, line and column. Canonical forms are plain JSON val
 
 from __future__ import annotations
 
+import difflib
 import math
 import sys
 from dataclasses import dataclass
@@ -167,8 +168,16 @@ class Choice:
 
     def __call__(self, value: Any) -> str:
         if value not in self.options:
-            raise ParamError(f"expected {self.form}, got {value!r}")
+            raise ParamError(f"expected {self.form}, got {value!r}{self._suggest(value)}")
         return str(value)
+
+    def _suggest(self, value: Any) -> str:
+        if not isinstance(value, str):
+            return ""
+        # Case first: 'JPEG' is 'jpeg' to a user; then spelling ('jpg' is closest to 'jpeg').
+        folded = [option for option in self.options if option.lower() == value.lower()]
+        close = folded or difflib.get_close_matches(value, self.options, n=1, cutoff=0.6)
+        return f"; did you mean {close[0]!r}?" if close else ""
 
 
 @dataclass(frozen=True)
