@@ -52,7 +52,13 @@ BORDER = Param(
     "constant",
     "how pixels outside the source are filled: constant (fill), reflect, replicate, wrap",
 )
-FILL = Param("fill", Fill(), 0, "fill colour when border is constant")
+FILL = Param(
+    "fill",
+    Fill(alpha=True),
+    0,
+    "fill colour when border is constant: one number for every channel (alpha too: the "
+    "default 0 is transparent on images with alpha), [r, g, b] (opaque) or [r, g, b, a]",
+)
 
 
 @register
@@ -308,7 +314,12 @@ CROP_SIZE = Param(
     [256, 256],
     "crop [height, width]; an image smaller than that is padded with fill, centred",
 )
-CROP_FILL = Param("fill", Fill(), 0, "fill colour of the padding when the image is smaller")
+CROP_FILL = Param(
+    "fill",
+    Fill(alpha=True),
+    0,
+    "fill colour of the padding when the image is smaller (as rotate's fill)",
+)
 
 
 @register

@@ -36,13 +36,22 @@ def from_pil(image: Image.Image) -> np.ndarray:
 
 
 def fill_value(fill: int | list[int], channels: int) -> int | tuple[int, ...]:
-    """A Pillow fill colour for an image with ``channels`` channels (alpha stays opaque)."""
+    """A Pillow fill colour for an image with ``channels`` channels.
+
+    The rule, the same for every step that fills (warps, fused runs, ``pad``, padding crops) and
+    for both kernels: one number fills every channel, alpha included, as torchvision's ``fill``
+    does, so the default 0 is transparent on an image with alpha (what lies outside a cut-out
+    stays outside it) and 255 is opaque white; ``[r, g, b]`` is an opaque colour and
+    ``[r, g, b, a]`` gives the alpha too. A grey image gets a colour's luma; an RGB image ignores
+    ``a``."""
     if isinstance(fill, int):
-        return fill if channels == 1 else (fill,) * min(channels, 3) + (255,) * (channels == 4)
+        return fill if channels == 1 else (fill,) * channels
     if channels == 1:
-        r, g, b = fill
+        r, g, b = fill[:3]
         return round(0.299 * r + 0.587 * g + 0.114 * b)
-    return tuple(fill) + (255,) * (channels == 4)
+    if channels == 4:
+        return (*fill[:3], fill[3] if len(fill) == 4 else 255)
+    return tuple(fill[:3])
 
 
 def split_alpha(image: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:

@@ -194,10 +194,17 @@ class Bool:
 
 @dataclass(frozen=True)
 class Fill:
-    """A fill colour: one grey level 0–255, or ``[r, g, b]``."""
+    """A fill colour: one grey level 0–255, ``[r, g, b]``, or (with ``alpha``) ``[r, g, b, a]``.
+
+    How each form meets an image is :func:`augtool.media.image.transforms.imaging.fill_value`'s
+    rule: one number fills every channel, alpha included; ``[r, g, b]`` is opaque."""
+
+    alpha: bool = False
 
     @property
     def form(self) -> str:
+        if self.alpha:
+            return "a grey level 0-255, [r, g, b] or [r, g, b, a] of 0-255"
         return "a grey level 0-255 or [r, g, b] of 0-255"
 
     def __call__(self, value: Any) -> int | list[int]:
@@ -207,7 +214,8 @@ class Fill:
         check_finite(value)
         if level(value):
             return int(value)
-        if isinstance(value, (list, tuple)) and len(value) == 3 and all(map(level, value)):
+        lengths = (3, 4) if self.alpha else (3,)
+        if isinstance(value, (list, tuple)) and len(value) in lengths and all(map(level, value)):
             return [int(v) for v in value]
         raise ParamError(f"expected {self.form}, got {value!r}")
 
