@@ -40,7 +40,10 @@ def _to_lut(values: np.ndarray) -> np.ndarray:
 
 
 def _to_uint8(image: np.ndarray) -> np.ndarray:
-    return np.clip(np.rint(image), 0, 255).astype(np.uint8)
+    """Round and clamp a float image to uint8; ``image`` is used as scratch space."""
+    np.rint(image, out=image)
+    np.clip(image, 0, 255, out=image)
+    return image.astype(np.uint8)
 
 
 @register
@@ -84,9 +87,14 @@ def _grey(colour: np.ndarray) -> np.ndarray:
     return (colour @ _LUMA)[:, :, None]
 
 
+def _hue_levels(hue: float) -> int:
+    """The hue shift in Pillow's 8-bit hue levels (0: the shift is no change at all)."""
+    return round(hue * 255) % 256
+
+
 def _hue_shift(colour: np.ndarray, hue: float) -> np.ndarray:
     """Rotate the hue of a float RGB image by ``hue`` turns, through Pillow's 8-bit HSV."""
-    shift = round(hue * 255) % 256
+    shift = _hue_levels(hue)
     if shift == 0:
         # Pillow's HSV round trip is not exact: a zero shift must leave the image alone.
         return colour
@@ -146,30 +154,87 @@ class ColorJitter(Transform):
     def apply(image: np.ndarray, params: Params) -> np.ndarray:
         colour, alpha = split_alpha(image)
         is_rgb = colour.shape[2] == 3
-        out = colour.astype(np.float32)
-        # Each step clamps to [0, 255] as torchvision does; rounding happens once, at the end.
-        for jitter in params["order"]:
-            factor = params[jitter]
-            if jitter == "hue":
-                if is_rgb and factor != 0:
-                    out = _hue_shift(out, factor)
-                continue
-            if factor == 1 or (jitter == "saturation" and not is_rgb):
-                continue
-            # In place: ``out`` is this kernel's own float copy, and big images are the norm.
-            weight = np.float32(factor)
-            if jitter == "brightness":
-                out *= weight
-            elif jitter == "contrast":
-                mean = np.float32(_grey(out).mean(dtype=np.float64))
-                out *= weight
-                out += (1 - weight) * mean
-            else:
-                grey = _grey(out) * (1 - weight)
-                out *= weight
-                out += grey
-            np.clip(out, 0, 255, out=out)
-        return join_alpha(_to_uint8(out), alpha)
+        steps = [(j, params[j]) for j in params["order"] if _jitters(j, params[j], is_rgb)]
+        # Every step but contrast is per pixel, so the image is done in row tiles: a float copy
+        # of a whole 8000x6000 image is 0.6 GB, and the kernel used to hold several.
+        names = [name for name, _ in steps]
+        mean, start = None, colour
+        if "contrast" in names:
+            contrast = names.index("contrast")
+            # Each jitter comes once (``order`` is a permutation).
+            hue = names.index("hue") if "hue" in names[:contrast] else -1
+            mean, start = _contrast_pass(colour, steps[: hue + 1], steps[hue + 1 : contrast])
+            steps = steps[hue + 1 :]
+        out = np.empty_like(colour)
+        for rows in row_tiles(colour):
+            out[rows] = _to_uint8(_jitter_tile(start[rows].astype(np.float32), steps, mean))
+        return join_alpha(out, alpha)
+
+
+def _contrast_pass(
+    colour: np.ndarray, through_hue: list[tuple[str, float]], rest: list[tuple[str, float]]
+) -> tuple[np.float32, np.ndarray]:
+    """Contrast blends with the mean grey of the image as the steps before it left it: run those
+    steps tile by tile for the grey, whose mean is taken over the whole array (the same float sum
+    as one whole-image pass). Returns the mean and where the second pass starts: the image
+    after the hue shift when one comes before contrast (hue gives whole levels, so uint8 holds
+    them exactly, and Pillow's HSV round trip is not done twice), else ``colour``."""
+    grey = np.empty((*colour.shape[:2], 1), dtype=np.float32)
+    resume = np.empty_like(colour) if through_hue else colour
+    for rows in row_tiles(colour):
+        state = _jitter_tile(colour[rows].astype(np.float32), through_hue, None)
+        if through_hue:
+            resume[rows] = state
+        grey[rows] = _grey(_jitter_tile(state, rest, None))
+    return np.float32(grey.mean(dtype=np.float64)), resume
+
+
+def _jitters(jitter: str, factor: float, is_rgb: bool) -> bool:
+    """Whether a color_jitter step changes anything (hue and saturation need colour)."""
+    if jitter == "hue":
+        # Only a shift of whole levels changes (and rounds) the image: color_jitter's second
+        # pass relies on a hue step leaving whole levels.
+        return is_rgb and _hue_levels(factor) != 0
+    return factor != 1 and (jitter != "saturation" or is_rgb)
+
+
+def _jitter_tile(
+    colour: np.ndarray, steps: list[tuple[str, float]], mean: np.float32 | None
+) -> np.ndarray:
+    """The color_jitter steps on a float32 tile of rows, which is changed in place (or replaced,
+    by a hue shift); ``mean`` is contrast's grey mean."""
+    out = colour
+    # Each step clamps to [0, 255] as torchvision does; rounding happens once, at the end.
+    for jitter, factor in steps:
+        if jitter == "hue":
+            out = _hue_shift(out, factor)
+            continue
+        # In place: ``out`` is this tile's own float copy.
+        weight = np.float32(factor)
+        if jitter == "brightness":
+            out *= weight
+        elif jitter == "contrast":
+            assert mean is not None
+            out *= weight
+            out += (1 - weight) * mean
+        else:
+            grey = _grey(out) * (1 - weight)
+            out *= weight
+            out += grey
+        np.clip(out, 0, 255, out=out)
+    return out
+
+
+#: Pixels per row tile of the float kernels (color_jitter, sharpen): a few MB of float32, so
+#: the temporaries stay small (and in cache) whatever the image size.
+TILE_PIXELS = 1 << 16
+
+
+def row_tiles(image: np.ndarray) -> list[slice]:
+    """Slices of whole rows of ``image``, about :data:`TILE_PIXELS` pixels each."""
+    height, width = image.shape[:2]
+    step = max(1, TILE_PIXELS // max(width, 1))
+    return [slice(top, min(top + step, height)) for top in range(0, height, step)]
 
 
 @register
@@ -338,19 +403,34 @@ class Sharpen(Transform):
     def apply(image: np.ndarray, params: Params) -> np.ndarray:
         colour, alpha_channel = split_alpha(image)
         alpha = np.float32(params["alpha"])
-        # The kernel (1 - a) * identity + a * [[-1 -1 -1] [-1 8+l -1] [-1 -1 -1]] is
-        # centre * x - a * (3x3 box sum). The box sum is separable (two passes of three adds)
-        # and exact in uint16 (at most 9 * 255), which is cheaper than float32.
         centre = (1 - alpha) + alpha * np.float32(9.0 + params["lightness"])
-        padded = np.pad(colour, ((1, 1), (1, 1), (0, 0)), mode="edge").astype(np.uint16)
-        rows = padded[:-2] + padded[1:-1]
-        rows += padded[2:]
-        box = rows[:, :-2] + rows[:, 1:-1]
-        box += rows[:, 2:]
-        sharp = colour.astype(np.float32)
-        sharp *= centre
-        sharp -= alpha * box.astype(np.float32)
-        return join_alpha(_to_uint8(sharp), alpha_channel)
+        height = colour.shape[0]
+        out = np.empty_like(colour)
+        # In row tiles, each with the row above and below (the edge row again at the image's
+        # edges): whole-image uint16 and float32 temporaries of 8000x6000 took 2.8 GB.
+        for rows in row_tiles(colour):
+            top, bottom = max(rows.start - 1, 0), min(rows.stop + 1, height)
+            halo = ((1 - (rows.start - top), 1 - (bottom - rows.stop)), (1, 1), (0, 0))
+            padded = np.pad(colour[top:bottom], halo, mode="edge")
+            out[rows] = _sharpen_tile(colour[rows], padded, alpha, centre)
+        return join_alpha(out, alpha_channel)
+
+
+def _sharpen_tile(
+    colour: np.ndarray, padded: np.ndarray, alpha: np.float32, centre: np.float32
+) -> np.ndarray:
+    """The kernel (1 - a) * identity + a * [[-1 -1 -1] [-1 8+l -1] [-1 -1 -1]] is
+    centre * x - a * (3x3 box sum). The box sum is separable (two passes of three adds) and
+    exact in uint16 (at most 9 * 255), which is cheaper than float32."""
+    padded = padded.astype(np.uint16)
+    rows = padded[:-2] + padded[1:-1]
+    rows += padded[2:]
+    box = rows[:, :-2] + rows[:, 1:-1]
+    box += rows[:, 2:]
+    sharp = colour.astype(np.float32)
+    sharp *= centre
+    sharp -= alpha * box.astype(np.float32)
+    return _to_uint8(sharp)
 
 
 @register
