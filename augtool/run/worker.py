@@ -21,19 +21,12 @@ import numpy as np
 
 from augtool.atomic import link_atomic, write_atomic
 from augtool.canonical import canonical_sha256
+from augtool.layouts.base import AnnotationError
 from augtool.manifest.records import FileRecord, Skipped, SourceRef
-from augtool.media.image.codecs import (
-    Decoded,
-    DecodeError,
-    EncodeError,
-    decode,
-    encode,
-    encoder_settings,
-    kept_exif,
-)
-from augtool.media.image.transforms import Step, kernels, run
-from augtool.media.image.transforms.fusion import forget_reductions
+from augtool.media.image.codecs import Decoded, DecodeError, EncodeError, encoder_settings
+from augtool.media.image.transforms import Step, kernels
 from augtool.run.allocator import keep_freed_memory
+from augtool.run.derive import InputLimits, LabelRules, SourceLabels, derive, open_source
 from augtool.run.incremental import Stat, TaskResult, stat_key, stat_of
 from augtool.run.plan import Task
 
@@ -61,6 +54,18 @@ class JobContext:
     categories: tuple[Any, ...] = ()  # coco: the categories (keypoint names for flip pairs)
     kernels: str = kernels.DEFAULT  # which library resamples the warps (the recipe's ``kernels``)
 
+    @property
+    def limits(self) -> InputLimits:
+        return InputLimits(self.formats, self.max_pixels)
+
+    @property
+    def rules(self) -> LabelRules | None:
+        if self.label_format is None:
+            return None
+        return LabelRules(
+            self.label_format, self.class_names, self.bbox, self.flip_pairs, self.categories
+        )
+
 
 def process_tasks(
     tasks: list[tuple[Task, list[Record] | None]], ctx: JobContext
@@ -68,14 +73,7 @@ def process_tasks(
     """Process a batch of (task, previous records) pairs; one result per task, in order."""
     _exit_with_parent(ctx.main_pid)
     keep_freed_memory()
-    results = []
-    with kernels.using(ctx.kernels):
-        for task, previous in tasks:
-            try:
-                results.append(process_task(task, ctx, previous))
-            finally:
-                forget_reductions()
-    return results
+    return [process_task(task, ctx, previous) for task, previous in tasks]
 
 
 def process_task(task: Task, ctx: JobContext, previous: list[Record] | None = None) -> TaskResult:
@@ -118,35 +116,19 @@ def process_task(task: Task, ctx: JobContext, previous: list[Record] | None = No
         result.records = previous
         result.kept = True
         return result
+    read: SourceLabels | None = None
+    if task.coco is not None:
+        read = SourceLabels(f"{source.annotation}: {source.path}", coco=task.coco)
+    elif label is not None:
+        read = SourceLabels(str(source.annotation), data=label[0])
     try:
-        decoded = decode(data, list(ctx.formats), ctx.max_pixels)
-    except DecodeError as exc:
+        opened = open_source(data, ctx.limits, ctx.kernels, read, ctx.rules)
+        if not ctx.strip_metadata:
+            opened.exif  # noqa: B018  (made once, here, so a source it fails for is skipped)
+    except (DecodeError, AnnotationError, EncodeError) as exc:
         result.records = [skipped(source.path, str(exc), source_sha)]
         return result
-    targets = None
-    if task.coco is not None or label is not None:
-        from augtool.layouts import AnnotationError, read_targets
-
-        coco_where = f"{source.annotation}: {source.path}"
-        try:
-            targets = read_targets(
-                str(ctx.label_format),
-                dict(ctx.class_names),
-                decoded.size,
-                coco_where if task.coco is not None else str(source.annotation),
-                label=None if label is None else label[0],
-                coco=None if task.coco is None else task.coco[1],
-            )
-        except AnnotationError as exc:
-            result.records = [skipped(source.path, str(exc), source_sha)]
-            return result
-    exif = None  # the EXIF block every variant carries when metadata is kept, made once
-    try:
-        if not ctx.strip_metadata and decoded.exif is not None:
-            exif = kept_exif(decoded.exif)
-    except EncodeError as exc:
-        result.records = [skipped(source.path, str(exc), source_sha)]
-        return result
+    decoded = opened.decoded
     origin = SourceRef(path=source.path, sha256=source_sha)
     records: list[FileRecord] = []  # one per file written so far, each written before the next
     if task.original is not None:
@@ -161,23 +143,26 @@ def process_task(task: Task, ctx: JobContext, previous: list[Record] | None = No
     settings = encoder_settings(task.encoder, ctx.quality)
     for index, (path, seed) in enumerate(zip(task.variants, task.seeds, strict=True)):
         try:
-            encoded, size, steps = _encoded_variant(decoded, ctx.steps, seed, settings, exif)
+            variant = derive(opened, ctx.steps, seed, None, settings, not ctx.strip_metadata)
         except EncodeError as exc:
             # The source is skipped: none of the files written for it may be left unlisted.
             for written in records:
                 (out_root / written.path).unlink(missing_ok=True)
             result.records = [skipped(source.path, str(exc), source_sha)]
             return result
+        encoded = variant.data
+        assert encoded is not None
         write_atomic(out_root / path, encoded)
+        moved = variant.moved
         coco_moved: dict[str, Any] | None = None
         coco_dropped: list[Any] | None = None
-        if targets is not None and task.coco is not None:
-            coco, coco_dropped = move_coco(task.coco, targets, steps, ctx)
-            coco_moved = {**coco, "from": coco_sha}
-        if targets is not None and label is not None:
-            written, extra = move_labels(targets, steps, ctx)
+        if moved is not None and moved.coco is not None:
+            coco_moved = {**moved.coco, "from": coco_sha}
+            coco_dropped = moved.said["dropped"]
+        if moved is not None and moved.label is not None and label is not None:
+            written = moved.label
             record = _label_record(source, label, next(labels), path, written, index, seed)
-            record = dataclasses.replace(record, **extra)
+            record = dataclasses.replace(record, **moved.said)
             write_atomic(out_root / record.path, written)
             records.append(record)
         records.append(
@@ -191,9 +176,9 @@ def process_task(task: Task, ctx: JobContext, previous: list[Record] | None = No
                 source=origin,
                 variant=index,
                 seed=seed,
-                steps=steps,
+                steps=variant.steps,
                 encoder=settings,
-                image_size=size,
+                image_size=variant.size,
                 decoded=_decoded_facts(decoded),
                 metadata="stripped" if ctx.strip_metadata else "kept",
                 coco=coco_moved,
@@ -297,60 +282,6 @@ def _label_record(
     )
 
 
-def move_coco(
-    coco: tuple[dict[str, Any], list[Record]], targets: Any, steps: list[Record], ctx: JobContext
-) -> tuple[Record, list[Any]]:
-    """The image's COCO annotations moved like its pixels; the ids of those dropped."""
-    from augtool.layouts.coco import from_targets, keypoint_swaps
-    from augtool.media.image.targets import apply_targets, filter_objects, mirrored
-
-    extra, anns = coco
-    moved = apply_targets(steps, targets)
-    kept, dropped = filter_objects(moved, *ctx.bbox)
-    swap = None
-    if ctx.flip_pairs and mirrored(steps):
-        swap = keypoint_swaps(list(ctx.categories), list(ctx.flip_pairs))
-    out = from_targets(anns, kept, swap)
-    if ctx.flip_pairs and mirrored(steps):
-        # Left/right categories (left_hand, right_hand) trade places too.
-        ids = {c.get("name"): c.get("id") for c in ctx.categories}
-        partner = {}
-        for left, right in ctx.flip_pairs:
-            if left in ids and right in ids:
-                partner[ids[left]], partner[ids[right]] = ids[right], ids[left]
-        for ann in out:
-            ann["category_id"] = partner.get(ann.get("category_id"), ann.get("category_id"))
-    gone = sorted(label["ann"] for label in dropped)
-    return {"image": extra, "annotations": out}, [anns[i].get("id") for i in gone]
-
-
-def move_labels(targets: Any, steps: list[Record], ctx: JobContext) -> tuple[bytes, Record]:
-    """The source's labels moved like the variant's pixels, filtered, in the source's format."""
-    from augtool.layouts import FORMATS
-    from augtool.media.image.targets import apply_targets, filter_objects, mirrored
-
-    label_format = FORMATS[str(ctx.label_format)](dict(ctx.class_names))
-    moved = apply_targets(steps, targets)
-    kept, dropped = filter_objects(moved, *ctx.bbox)
-    extra: Record = {"dropped": sorted(dropped, key=lambda label: label["line"])}
-    if ctx.flip_pairs and mirrored(steps) and (kept.box_labels or kept.polygon_labels):
-        ids = {name: cls for cls, name in ctx.class_names}
-        names = dict(ctx.class_names)
-        swap = {}
-        for left, right in ctx.flip_pairs:
-            if left in ids and right in ids:
-                swap[ids[left]], swap[ids[right]] = ids[right], ids[left]
-        relabel = [
-            {**lab, "class": swap.get(lab["class"], lab["class"])} for lab in kept.box_labels
-        ]
-        poly = [
-            {**lab, "class": swap.get(lab["class"], lab["class"])} for lab in kept.polygon_labels
-        ]
-        kept = kept.replace(box_labels=relabel, polygon_labels=poly)
-        extra["flipped_labels"] = sorted({names.get(c, str(c)) for c in swap})
-    return label_format.write(kept), extra
-
-
 def still_valid(
     previous: list[Record],
     shas: dict[str, str],
@@ -418,44 +349,6 @@ def library_versions(kernels_name: str) -> dict[str, str]:
     if kernels_name == "opencv":
         found["opencv"] = kernels.opencv_version()
     return found
-
-
-def render_variant(
-    image: np.ndarray, steps: tuple[Step, ...] | list[Step], seed: int
-) -> tuple[np.ndarray, list[Record]]:
-    """The pixels of one variant before encoding, and its step records. Preview calls this too,
-    which is what makes a preview tile the very image expand writes."""
-    return run(list(steps), image, np.random.Generator(np.random.PCG64(seed)))
-
-
-def _render(
-    decoded: Decoded, steps: tuple[Step, ...], seed: int
-) -> tuple[np.ndarray | None, list[Record]]:
-    """:func:`render_variant` of a decoded source; the image is ``None`` when no step changed a
-    pixel (an empty pipeline, or none fired), and the caller encodes the decoded picture: the
-    same pixels, so the same bytes, without the copies into numpy and back."""
-    if not steps:
-        return None, []
-    array = decoded.image
-    image, records = render_variant(array, steps, seed)
-    return (None if image is array else image), records
-
-
-def _encoded_variant(
-    decoded: Decoded,
-    steps: tuple[Step, ...],
-    seed: int,
-    settings: dict[str, Any],
-    exif: bytes | None,
-) -> tuple[bytes, list[int], list[Record]]:
-    """One variant's file bytes, its (height, width) and its step records; raise
-    :class:`EncodeError` when its pixels cannot be written in the output format."""
-    image, records = _render(decoded, steps, seed)
-    if image is None:  # no pixel changed: encode the decoded picture itself
-        same = decoded.picture if decoded.picture is not None else decoded.image
-        return encode(same, settings, decoded.icc_profile, exif), list(decoded.size), records
-    encoded = encode(image, settings, decoded.icc_profile, exif)
-    return encoded, [int(image.shape[0]), int(image.shape[1])], records
 
 
 def skipped(path: str, reason: str, sha256: str | None = None) -> Record:

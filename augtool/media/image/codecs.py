@@ -138,37 +138,25 @@ class Decoded:
 
 
 def decode(data: bytes, formats: list[str], max_pixels: int | None = None) -> Decoded:
-    """Decode ``data``; raise :class:`DecodeError` with a one-line reason on any failure."""
+    """Decode ``data``; raise :class:`DecodeError` with a one-line reason on any failure.
+
+    The pixel limit is this call's: ``max_pixels`` (the recipe's ``input.max_pixels``), else
+    Pillow's default. Pillow's own process-wide limit is read, never written."""
     try:
-        with quiet_metadata_warnings():
-            # A decompression bomb is refused, not merely warned about.
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            if max_pixels is not None and max_pixels > (Image.MAX_IMAGE_PIXELS or 0):
-                # Only ever raised, never lowered: the recipe's own limit is checked below, and
-                # a global that only grows is safe under the threading backend.
-                Image.MAX_IMAGE_PIXELS = max_pixels
-            with Image.open(io.BytesIO(data), formats=formats) as img:
-                pixels = img.size[0] * img.size[1]
-                if max_pixels is not None and pixels > max_pixels:
-                    raise DecodeError(
-                        f"decompression bomb refused: {pixels} pixels exceeds the limit of "
-                        f"{max_pixels} (input.max_pixels)"
-                    )
-                img.load()
-                frames = int(getattr(img, "n_frames", 1))
-                fmt = str(img.format)
-                mode = img.mode
-                exif = img.getexif()
-                orientation = orientation_of(exif)
-                if ORIENTATION in exif and exif[ORIENTATION] != orientation:
-                    # Malformed: dropped, so the EXIF can be written back (as orientation 1).
-                    del exif[ORIENTATION]
-                icc = img.info.get("icc_profile")
-                picture, scaled = _normalise_mode(upright(img, orientation))
-                if picture is not None:
-                    picture = _bare(picture)
-    except Image.DecompressionBombWarning as exc:
-        raise DecodeError(f"decompression bomb refused: {exc}") from None
+        with quiet_metadata_warnings(), _opened(data, formats, max_pixels) as img:
+            img.load()
+            frames = int(getattr(img, "n_frames", 1))
+            fmt = str(img.format)
+            mode = img.mode
+            exif = img.getexif()
+            orientation = orientation_of(exif)
+            if ORIENTATION in exif and exif[ORIENTATION] != orientation:
+                # Malformed: dropped, so the EXIF can be written back (as orientation 1).
+                del exif[ORIENTATION]
+            icc = img.info.get("icc_profile")
+            picture, scaled = _normalise_mode(upright(img, orientation))
+            if picture is not None:
+                picture = _bare(picture)
     except Image.DecompressionBombError as exc:
         raise DecodeError(f"decompression bomb refused: {exc}") from None
     except Image.UnidentifiedImageError:
@@ -176,6 +164,54 @@ def decode(data: bytes, formats: list[str], max_pixels: int | None = None) -> De
     except (OSError, SyntaxError, ValueError, EOFError, MemoryError) as exc:
         raise DecodeError(f"cannot decode: {error_text(exc)}") from None
     return Decoded(picture, scaled, fmt, mode, orientation, frames, icc, exif)
+
+
+def _opened(data: bytes, formats: list[str], max_pixels: int | None) -> Image.Image:
+    """The opened (not yet loaded) image, refused when it has more pixels than the limit.
+
+    Pillow warns above its limit and refuses above twice it: its warning is left aside for
+    this call's own check; a refusal that this call's limit overrules is answered by opening
+    the file with the format's own reader, as ``Image.open`` does without its check."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        try:
+            img = Image.open(io.BytesIO(data), formats=formats)
+        except Image.DecompressionBombError:
+            if max_pixels is None:
+                raise
+            img = _open_unchecked(data, formats)
+    width, height = img.size
+    pixels = max(1, width) * max(1, height)
+    limit = Image.MAX_IMAGE_PIXELS if max_pixels is None else max_pixels
+    if limit is not None and pixels > limit:
+        img.close()
+        if max_pixels is None:
+            raise Image.DecompressionBombError(
+                f"Image size ({pixels} pixels) exceeds limit of {limit} pixels, could be "
+                "decompression bomb DOS attack."
+            )
+        raise DecodeError(
+            f"decompression bomb refused: {pixels} pixels exceeds the limit of "
+            f"{max_pixels} (input.max_pixels)"
+        )
+    return img
+
+
+def _open_unchecked(data: bytes, formats: list[str]) -> Image.Image:
+    """``Image.open`` of ``data`` without its pixel-count check: the first of ``formats`` whose
+    reader accepts the bytes. Readers that check while loading (GIF frames, TIFF tiles) still
+    refuse above twice Pillow's limit."""
+    Image.init()
+    prefix = data[:16]
+    for name in formats:
+        factory, accept = Image.OPEN.get(name.upper(), (None, None))
+        if factory is None or (accept is not None and accept(prefix) is not True):
+            continue
+        try:
+            return factory(io.BytesIO(data), "")  # type: ignore[no-any-return]
+        except (SyntaxError, IndexError, TypeError, struct.error):
+            continue
+    raise Image.UnidentifiedImageError("cannot identify image file")
 
 
 def _bare(picture: Image.Image) -> Image.Image:

@@ -20,8 +20,9 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from augtool.media.image.transforms import kernels
 from augtool.media.image.transforms.base import Transform, integers
-from augtool.media.image.transforms.fusion import Applier
+from augtool.media.image.transforms.fusion import Applier, Reductions
 from augtool.media.image.transforms.params import PROBABILITY, Param, Range
 
 Record = dict[str, Any]
@@ -92,10 +93,15 @@ BLOCKS: dict[str, BlockSpec] = {
 
 
 def run(
-    steps: list[Step], image: np.ndarray, rng: np.random.Generator
+    steps: list[Step],
+    image: np.ndarray,
+    rng: np.random.Generator,
+    kernels_name: str = kernels.DEFAULT,
+    reductions: Reductions | None = None,
 ) -> tuple[np.ndarray, list[Record]]:
-    """Sample and apply ``steps`` in order; return the new image and one record per step."""
-    applier = Applier(image)
+    """Sample and apply ``steps`` in order; return the new image and one record per step.
+    ``kernels_name`` and ``reductions`` are the :class:`~fusion.Applier`'s."""
+    applier = Applier(image, kernels_name, reductions)
     records = [_run_step(step, applier, rng, forced=False) for step in steps]
     return applier.image(), records
 
@@ -139,9 +145,14 @@ def _choose(block: Block, rng: np.random.Generator) -> list[int]:
     return sorted(int(i) for i in picked)
 
 
-def replay(records: list[Record], image: np.ndarray) -> np.ndarray:
-    """Re-apply recorded steps: a pure function of the image and the records."""
-    applier = Applier(image)
+def replay(
+    records: list[Record],
+    image: np.ndarray,
+    kernels_name: str = kernels.DEFAULT,
+    reductions: Reductions | None = None,
+) -> np.ndarray:
+    """Re-apply recorded steps: a pure function of the image, the records and the kernels."""
+    applier = Applier(image, kernels_name, reductions)
     _feed(records, applier)
     return applier.image()
 

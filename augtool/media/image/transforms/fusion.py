@@ -22,16 +22,19 @@ depend only on the image and the recorded steps. The rules:
   the whole factor with a box filter (``Image.reduce``), so the warp does not alias.
 - Geometric steps that can do neither (a crop that pads, ``pad``) and every other step are applied
   on their own, after the pending run.
+
+Which library warps (``kernels``) and the cache of box reductions are arguments of the
+:class:`Applier`: nothing outside its arguments decides the bytes.
 """
 
 from __future__ import annotations
 
 import math
-import threading
 from typing import Any
 
 import numpy as np
 
+from augtool.media.image.transforms import kernels
 from augtool.media.image.transforms.base import REGISTRY
 from augtool.media.image.transforms.imaging import from_pil, resize_image, to_pil
 from augtool.media.image.transforms.warp import Geometry, is_affine, scaling, warp
@@ -39,10 +42,20 @@ from augtool.media.image.transforms.warp import Geometry, is_affine, scaling, wa
 
 class Applier:
     """Receives steps in order and applies them, fusing geometric runs; ``shape`` is the shape
-    the image has after every step fed so far (what the next step samples against)."""
+    the image has after every step fed so far (what the next step samples against).
 
-    def __init__(self, image: np.ndarray) -> None:
+    ``kernels_name`` resamples the warps; ``reductions`` may be shared by the variants of one
+    source (:class:`Reductions`), a fresh one is made otherwise."""
+
+    def __init__(
+        self,
+        image: np.ndarray,
+        kernels_name: str = kernels.DEFAULT,
+        reductions: Reductions | None = None,
+    ) -> None:
         self._image = image
+        self._kernels = kernels_name
+        self._reductions = Reductions() if reductions is None else reductions
         self._pending: list[tuple[str, dict[str, Any], Geometry]] = []
         self._size: tuple[int, int] = (int(image.shape[0]), int(image.shape[1]))
 
@@ -68,14 +81,34 @@ class Applier:
         """The image after every step fed so far."""
         pending, self._pending = self._pending, []
         if len(pending) == 1 or all(g.exact for _, _, g in pending):
-            for name, params, _ in pending:
-                self._image = REGISTRY[name].apply(self._image, params)
+            for name, params, geometry in pending:
+                self._image = self._one(name, params, geometry)
         elif pending:
-            self._image = _fused(self._image, [g for _, _, g in pending])
+            geometries = [g for _, _, g in pending]
+            self._image = _fused(self._image, geometries, self._kernels, self._reductions)
         return self._image
 
+    def _one(self, name: str, params: dict[str, Any], geometry: Geometry) -> np.ndarray:
+        """One geometric step alone. A step that warps (it has both a border and an
+        interpolation: rotate, affine, perspective) is warped here, with this applier's
+        kernels, from the geometry it gave for the image's own size: its ``apply`` does the
+        same with the default kernels."""
+        if geometry.border is not None and geometry.interpolation is not None:
+            return warp(
+                self._image,
+                geometry.matrix,
+                geometry.size,
+                geometry.border,
+                geometry.fill,
+                geometry.interpolation,
+                self._kernels,
+            )
+        return REGISTRY[name].apply(self._image, params)
 
-def _fused(image: np.ndarray, run: list[Geometry]) -> np.ndarray:
+
+def _fused(
+    image: np.ndarray, run: list[Geometry], kernels_name: str, reductions: Reductions
+) -> np.ndarray:
     matrix = np.eye(3)
     for geometry in run:
         matrix = geometry.matrix @ matrix
@@ -97,12 +130,12 @@ def _fused(image: np.ndarray, run: list[Geometry]) -> np.ndarray:
     source = image
     factor = _reduction(matrix) if interpolation != "nearest" else 1
     if factor >= 2:  # never for nearest: a box average would blend class ids
-        source = _reduce(image, factor)
+        source = reductions.reduce(image, factor)
         matrix = matrix @ scaling(factor, factor)
     border = "constant" if reader is None else reader.border
     fill = 0 if reader is None else reader.fill
     assert border is not None
-    return warp(source, matrix, size, border, fill, interpolation)
+    return warp(source, matrix, size, border, fill, interpolation, kernels_name)
 
 
 def _axis_aligned_window(
@@ -137,39 +170,31 @@ def _reduction(matrix: np.ndarray) -> int:
     return max(1, math.floor(1.0 / scale)) if scale > 0 else 1
 
 
-class _Reductions(threading.local):
-    """The last few box reductions made in this thread, with the very arrays they came from.
+class Reductions:
+    """The last few box reductions made, with the very arrays they came from.
 
     A source's variants are rendered one after another from the same decoded array, and most
-    shrink it by the same whole factor: the reduction is made once and served again. An entry
-    holds its source array, so an identity check cannot be fooled by a reused ``id``; the bytes
-    are those of a fresh reduction, so this is invisible but for time."""
+    shrink it by the same whole factor: the reduction is made once and served again. Whoever
+    renders a source's variants holds one of these for that source (:mod:`augtool.run.derive`)
+    and lets it go with the source. An entry holds its source array, so an identity check
+    cannot be fooled by a reused ``id``; the bytes are those of a fresh reduction, so this is
+    invisible but for time."""
+
+    KEPT = 2
 
     def __init__(self) -> None:
         self.entries: list[tuple[np.ndarray, int, np.ndarray]] = []
 
-
-_REDUCTIONS = _Reductions()
-_REDUCTIONS_KEPT = 2
-
-
-def _reduce(image: np.ndarray, factor: int) -> np.ndarray:
-    """:func:`_box_reduce`, served from this thread's recent reductions when it can be."""
-    entries = _REDUCTIONS.entries
-    for source, done_factor, reduced in entries:
-        if source is image and done_factor == factor:
-            return reduced
-    reduced = _box_reduce(image, factor)
-    reduced.flags.writeable = False  # shared between variants: no kernel may write into it
-    entries.insert(0, (image, factor, reduced))
-    del entries[_REDUCTIONS_KEPT:]
-    return reduced
-
-
-def forget_reductions() -> None:
-    """Drop this thread's kept reductions (and the sources they hold): the worker calls it when
-    a source is done, so a large source is not kept alive while the next one is decoded."""
-    _REDUCTIONS.entries.clear()
+    def reduce(self, image: np.ndarray, factor: int) -> np.ndarray:
+        """:func:`_box_reduce`, served from the recent reductions when it can be."""
+        for source, done_factor, reduced in self.entries:
+            if source is image and done_factor == factor:
+                return reduced
+        reduced = _box_reduce(image, factor)
+        reduced.flags.writeable = False  # shared between variants: no kernel may write into it
+        self.entries.insert(0, (image, factor, reduced))
+        del self.entries[self.KEPT :]
+        return reduced
 
 
 def _box_reduce(image: np.ndarray, factor: int) -> np.ndarray:

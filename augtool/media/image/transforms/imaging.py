@@ -112,15 +112,18 @@ CHUNK_BYTES = 1 << 20
 _IDENTITY = list(range(256))
 
 
-def lut_apply(image: np.ndarray, lut: np.ndarray) -> np.ndarray:
-    """Apply a 256-entry uint8 lookup table to the colour channels (not to alpha).
+def lut_apply(image: np.ndarray, lut: np.ndarray, kernels_name: str | None = None) -> np.ndarray:
+    """Apply a 256-entry uint8 lookup table to the colour channels (not to alpha), with
+    ``kernels_name``'s code, by default OpenCV's when it is loaded: the bytes are the same.
 
     Pillow's ``point`` does the lookups in C, in row chunks: the bytes are those of ``lut[x]``
     (a table is a table), at a third of numpy's fancy-indexing cost. Each chunk's result is
     copied straight into ``out`` (:func:`copy_into`)."""
     image = np.ascontiguousarray(image)
     height, width, channels = image.shape
-    if image.size and kernels.current() == "opencv":
+    if kernels_name is None:
+        kernels_name = "opencv" if kernels.loaded() else "pillow"
+    if image.size and kernels_name == "opencv":
         return _lut_opencv(image, lut)
     out = np.empty_like(image)
     if out.size == 0:

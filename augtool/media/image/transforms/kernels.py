@@ -11,42 +11,29 @@ about three times slower than OpenCV's fixed-point ``warpAffine``; at 640x480 th
 of augtool's time per output. OpenCV is an optional extra (``pip install 'augtool[opencv]'``),
 never a silent switch: the same recipe gives the same bytes wherever it runs.
 
-The choice travels in a context variable, set around a render by whoever knows the recipe
-(the worker, preview, ``validate --recompute``): each thread of a threading pool has its own.
+The choice is an argument: :func:`augtool.run.derive` hands the recipe's ``kernels`` to the
+pipeline runner (``compose.run``/``replay``), which hands it to every warp. Lookup tables and
+table noise also have an OpenCV path; it gives the very bytes of Pillow's (a table is a table),
+so those kernels take it whenever OpenCV is loaded, whatever the recipe chose (:func:`loaded`).
 """
 
 from __future__ import annotations
 
 import importlib.util
-from collections.abc import Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
 from types import ModuleType
 
 KERNELS = ("pillow", "opencv")
 DEFAULT = "pillow"
 INSTALL_HINT = "pip install 'augtool[opencv]'"
 
-_CHOICE: ContextVar[str] = ContextVar("augtool_kernels", default=DEFAULT)
 
-
-def current() -> str:
-    """The kernels in use in this context: ``pillow`` or ``opencv``."""
-    return _CHOICE.get()
-
-
-@contextmanager
-def using(kernels: str) -> Iterator[None]:
-    """Run the body with ``kernels``; OpenCV is imported (and checked) on entry."""
+def check(kernels: str) -> str:
+    """``kernels`` itself, once known and usable: OpenCV is imported (and checked) here."""
     if kernels not in KERNELS:
         raise ValueError(f"unknown kernels {kernels!r}; expected one of {', '.join(KERNELS)}")
     if kernels == "opencv":
         opencv()
-    token = _CHOICE.set(kernels)
-    try:
-        yield
-    finally:
-        _CHOICE.reset(token)
+    return kernels
 
 
 class OpenCVMissing(ImportError):
@@ -73,6 +60,12 @@ def opencv() -> ModuleType:
         cv2.setNumThreads(1)
         _cv2 = cv2
     return _cv2
+
+
+def loaded() -> bool:
+    """Whether OpenCV has been imported by :func:`opencv`: the byte-identical speed paths
+    (lookup tables, table noise) take it then, and never import it themselves."""
+    return _cv2 is not None
 
 
 def opencv_version() -> str:

@@ -77,16 +77,21 @@ def to_pil(colour: np.ndarray) -> Image.Image:
     return _to_pil(np.ascontiguousarray(colour))
 
 
-def add_table_noise(colour: np.ndarray, drawn: np.ndarray, table: np.ndarray) -> np.ndarray:
+def add_table_noise(
+    colour: np.ndarray, drawn: np.ndarray, table: np.ndarray, kernels_name: str | None = None
+) -> np.ndarray:
     """``clip(colour + table[drawn], 0, 255)`` for uint8 ``colour`` (H, W, C) and random bytes
     ``drawn`` (H, W, C or 1), in saturating uint8 arithmetic: the table's positive part is added
     and its negative part subtracted, each with saturation, which gives the same bytes as the
-    wide sum (only one of the two parts is non-zero per value) at a third of its cost."""
+    wide sum (only one of the two parts is non-zero per value) at a third of its cost. OpenCV's
+    code (``kernels_name``, by default when it is loaded) gives the same bytes."""
     height, width, planes = drawn.shape
     up = np.clip(table, 0, 255).astype(np.uint8)
     down = np.clip(-table, 0, 255).astype(np.uint8)
     channels = colour.shape[2]
-    if kernels.current() == "opencv" and planes == channels and colour.size:
+    if kernels_name is None:
+        kernels_name = "opencv" if kernels.loaded() else "pillow"
+    if kernels_name == "opencv" and planes == channels and colour.size:
         # OpenCV's LUT and saturating add and subtract: the same bytes, vectorised.
         cv2 = kernels.opencv()
         flat = np.ascontiguousarray(colour).reshape(height, width * channels)

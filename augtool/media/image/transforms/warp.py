@@ -99,14 +99,15 @@ def warp(
     border: str,
     fill: int | list[int],
     interpolation: str,
+    kernels_name: str = kernels.DEFAULT,
 ) -> np.ndarray:
     """Resample ``image`` under the forward 3x3 ``matrix`` into ``out_size`` = (height, width),
-    with the kernels of the current context (see :mod:`augtool.media.image.transforms.kernels`)."""
+    with ``kernels_name``'s code (see :mod:`augtool.media.image.transforms.kernels`)."""
     out_h, out_w = out_size
     height, width, channels = image.shape
     inverse = np.linalg.inv(matrix)
     inverse = inverse / inverse[2, 2]
-    if kernels.current() == "opencv" and max(out_h, out_w, height, width) < OPENCV_MAX_SIDE:
+    if kernels_name == "opencv" and max(out_h, out_w, height, width) < OPENCV_MAX_SIDE:
         return _warp_opencv(image, inverse, out_size, border, fill, interpolation)
     margin = 0
     if border != "constant":
