@@ -342,15 +342,16 @@ pipeline:
         - resize: {size: [10, 10]}
         - resize: {size: [1, 70000]}
 """
+    from augtool.media.image.transforms import run
     from augtool.recipe.model import load_recipe
     from augtool.run.plan import variant_seed
-    from augtool.run.worker import render_variant
 
     (tmp_path / "r.yaml").write_text(recipe)
     steps = load_recipe(tmp_path / "r.yaml").steps
     image = np.zeros((SIZE[1], SIZE[0], 3), np.uint8)
     seeds = [variant_seed(5, "good.jpg", i) for i in range(3)]
-    widths = [render_variant(image, steps, seed)[0].shape[1] for seed in seeds]
+    rngs = [np.random.Generator(np.random.PCG64(seed)) for seed in seeds]
+    widths = [run(list(steps), image, rng)[0].shape[1] for rng in rngs]
     assert widths == [10, 10, 70000]  # the case under test: a failure after two writes
     out = expand_recipe(tmp_path, train, recipe)
     assert skipped(out) == {

@@ -148,17 +148,17 @@ def test_a_reading_step_joins_flips_and_quarter_turns() -> None:
 def test_a_kept_reduction_is_served_only_for_the_very_same_source() -> None:
     from augtool.media.image.transforms import fusion
 
-    fusion.forget_reductions()
+    reductions = fusion.Reductions()
     rng = np.random.default_rng(5)
     image = rng.integers(0, 256, (40, 60, 3), dtype=np.uint8)
     image.flags.writeable = False
-    first = fusion._reduce(image, 3)
-    assert fusion._reduce(image, 3) is first  # the second variant of a source reuses it
+    first = reductions.reduce(image, 3)
+    assert reductions.reduce(image, 3) is first  # the second variant of a source reuses it
     np.testing.assert_array_equal(first, fusion._box_reduce(image, 3))
     assert not first.flags.writeable
     twin = image.copy()  # equal pixels, another array: never served from the cache
-    assert fusion._reduce(twin, 3) is not first
-    other = fusion._reduce(image, 2)
+    assert reductions.reduce(twin, 3) is not first
+    other = reductions.reduce(image, 2)
     np.testing.assert_array_equal(other, fusion._box_reduce(image, 2))
-    fusion.forget_reductions()
-    assert fusion._reduce(image, 3) is not first
+    reductions = fusion.Reductions()  # the next source's: nothing of the last one is kept
+    assert reductions.reduce(image, 3) is not first

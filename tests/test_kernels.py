@@ -21,7 +21,7 @@ from PIL import Image
 
 from augtool.errors import RecipeError
 from augtool.layouts.discovery import discover
-from augtool.media.image.transforms import REGISTRY, kernels, run
+from augtool.media.image.transforms import REGISTRY, kernels, replay, run
 from augtool.media.image.transforms.imaging import lut_apply
 from augtool.media.image.transforms.noise import NORMAL_QUANTILES, add_table_noise
 from augtool.media.image.transforms.warp import affine_matrix, perspective_matrix, warp
@@ -51,10 +51,8 @@ def inside_source(
 
 
 def both(image: np.ndarray, *args: object) -> tuple[np.ndarray, np.ndarray]:
-    with kernels.using("pillow"):
-        by_pillow = warp(image, *args)  # type: ignore[arg-type]
-    with kernels.using("opencv"):
-        by_opencv = warp(image, *args)  # type: ignore[arg-type]
+    by_pillow = warp(image, *args, "pillow")  # type: ignore[arg-type]
+    by_opencv = warp(image, *args, "opencv")  # type: ignore[arg-type]
     return by_pillow, by_opencv
 
 
@@ -101,21 +99,25 @@ def test_opencv_missing_is_a_recipe_error_with_the_install_hint(
         load_recipe(write(tmp_path, recipe_text("kernels: opencv\n")))
 
 
-# --- the context -----------------------------------------------------------------------------
+# --- the choice is an argument ----------------------------------------------------------------
 
 
-def test_using_sets_the_kernels_for_its_body_only() -> None:
-    assert kernels.current() == "pillow"
-    with kernels.using("opencv"):
-        assert kernels.current() == "opencv"
-        seen: list[str] = []
-        thread = threading.Thread(target=lambda: seen.append(kernels.current()))
-        thread.start()
-        thread.join()
-        assert seen == ["pillow"]  # another thread has its own context
-    assert kernels.current() == "pillow"
-    with pytest.raises(ValueError, match="unknown kernels"), kernels.using("cuda"):
-        pass
+def test_the_kernels_are_an_argument_never_ambient() -> None:
+    """The choice travels with the call: another thread's call, or a call after one with
+    OpenCV, gives the bytes of its own argument."""
+    image = smooth(64, 64)
+    params = REGISTRY["rotate"](limit=20).sample(np.random.default_rng(1), image.shape)
+    fired = [{"name": "rotate", "fired": True, "params": params}]
+    by_opencv = replay(fired, image, "opencv")
+    seen: list[np.ndarray] = []
+    thread = threading.Thread(target=lambda: seen.append(replay(fired, image, "pillow")))
+    thread.start()
+    thread.join()
+    assert np.array_equal(seen[0], replay(fired, image))  # the default is Pillow
+    assert not np.array_equal(seen[0], by_opencv)
+    assert kernels.check("pillow") == "pillow"
+    with pytest.raises(ValueError, match="unknown kernels"):
+        kernels.check("cuda")
 
 
 # --- the OpenCV warp against the Pillow warp --------------------------------------------------
@@ -178,8 +180,7 @@ def test_nearest_picks_the_same_pixels_as_pillow() -> None:
 def test_exact_integer_shift_is_exact() -> None:
     image = smooth(40, 50)
     matrix = np.array([[1.0, 0.0, 3.0], [0.0, 1.0, 2.0], [0.0, 0.0, 1.0]])
-    with kernels.using("opencv"):
-        out = warp(image, matrix, (40, 50), "constant", 0, "bilinear")
+    out = warp(image, matrix, (40, 50), "constant", 0, "bilinear", "opencv")
     np.testing.assert_array_equal(out[2:, 3:], image[:-2, :-3])
     assert (out[:2] == 0).all() and (out[:, :3] == 0).all()
 
@@ -189,8 +190,7 @@ def test_rgba_colour_and_alpha_are_filtered_independently() -> None:
     image[:, :, :3] = (200, 40, 90)  # the colour of every pixel, opaque or not
     image[:, 15:, 3] = 255
     matrix = affine_matrix((15.0, 15.0), angle=20.0)
-    with kernels.using("opencv"):
-        out = warp(image, matrix, (30, 30), "replicate", 0, "bilinear")
+    out = warp(image, matrix, (30, 30), "replicate", 0, "bilinear", "opencv")
     assert out.shape == (30, 30, 4)
     assert (out[:, :, :3] == (200, 40, 90)).all()  # not premultiplied, not blackened
     assert 0 < out[:, :, 3].mean() < 255
@@ -201,20 +201,19 @@ def test_images_too_large_for_opencv_are_warped_by_pillow(
 ) -> None:
     image = smooth(40, 40)
     matrix = affine_matrix((20.0, 20.0), angle=9.0)
-    with kernels.using("pillow"):
-        expected = warp(image, matrix, (40, 40), "constant", 0, "bilinear")
+    expected = warp(image, matrix, (40, 40), "constant", 0, "bilinear", "pillow")
     monkeypatch.setattr("augtool.media.image.transforms.warp.OPENCV_MAX_SIDE", 40)
-    with kernels.using("opencv"):
-        assert np.array_equal(warp(image, matrix, (40, 40), "constant", 0, "bilinear"), expected)
+    out = warp(image, matrix, (40, 40), "constant", 0, "bilinear", "opencv")
+    assert np.array_equal(out, expected)
 
 
 def test_the_rotate_step_uses_the_chosen_kernels() -> None:
     image = smooth(64, 64)
     params = REGISTRY["rotate"](limit=20).sample(np.random.default_rng(1), image.shape)
-    with kernels.using("pillow"):
-        by_pillow = REGISTRY["rotate"].apply(image, params)
-    with kernels.using("opencv"):
-        by_opencv = REGISTRY["rotate"].apply(image, params)
+    fired = [{"name": "rotate", "fired": True, "params": params}]
+    by_pillow = replay(fired, image, "pillow")
+    assert np.array_equal(by_pillow, REGISTRY["rotate"].apply(image, params))
+    by_opencv = replay(fired, image, "opencv")
     assert not np.array_equal(by_pillow, by_opencv)
     assert np.abs(by_pillow.astype(int) - by_opencv.astype(int))[16:48, 16:48].mean() < 1
 
@@ -338,8 +337,7 @@ def test_a_quarter_turn_of_angle_keeps_opencv_and_geometry_in_step() -> None:
     image[30:34, 50:54] = 255  # a bright square centred at (52, 32)
     angle = 30.0
     matrix = affine_matrix((40.0, 40.0), angle=angle)
-    with kernels.using("opencv"):
-        out = warp(image, matrix, (80, 80), "constant", 0, "bilinear")
+    out = warp(image, matrix, (80, 80), "constant", 0, "bilinear", "opencv")
     ys, xs = np.nonzero(out[:, :, 0] > 64)
     moved = matrix @ np.array([52.0, 32.0, 1.0])
     assert math.isclose(xs.mean() + 0.5, moved[0], abs_tol=0.5)
@@ -353,8 +351,7 @@ def test_rgb_goes_through_rgba_and_gives_the_three_channel_bytes() -> None:
     image = smooth(50, 70)
     matrix = affine_matrix((35.0, 25.0), angle=11.0, scale=1.1)
     for border, interpolation in [("constant", "bilinear"), ("reflect", "bicubic")]:
-        with kernels.using("opencv"):
-            out = warp(image, matrix, (40, 60), border, [9, 99, 199], interpolation)
+        out = warp(image, matrix, (40, 60), border, [9, 99, 199], interpolation, "opencv")
         inverse = np.linalg.inv(matrix)
         shift = np.array([[1.0, 0.0, 0.5], [0.0, 1.0, 0.5], [0.0, 0.0, 1.0]])
         centred = np.linalg.inv(shift) @ inverse @ shift
@@ -385,10 +382,8 @@ def test_lookup_tables_give_the_same_bytes_with_either_kernels(
     rng = np.random.default_rng(seed)
     image = rng.integers(0, 256, shape, dtype=np.uint8)
     lut = rng.integers(0, 256, 256).astype(np.uint8)
-    with kernels.using("pillow"):
-        by_pillow = lut_apply(image, lut)
-    with kernels.using("opencv"):
-        by_opencv = lut_apply(image, lut)
+    by_pillow = lut_apply(image, lut, "pillow")
+    by_opencv = lut_apply(image, lut, "opencv")
     np.testing.assert_array_equal(by_opencv, by_pillow)
     expected = lut[image]
     if shape[2] == 4:
@@ -411,10 +406,8 @@ def test_table_noise_gives_the_same_bytes_with_either_kernels(
     colour = rng.integers(0, 256, shape, dtype=np.uint8)
     drawn = rng.integers(0, 256, (*shape[:2], 1 if shared else shape[2]), dtype=np.uint8)
     table = np.rint(mean + std * NORMAL_QUANTILES).astype(np.int64)
-    with kernels.using("pillow"):
-        by_pillow = add_table_noise(colour, drawn, table)
-    with kernels.using("opencv"):
-        by_opencv = add_table_noise(colour, drawn, table)
+    by_pillow = add_table_noise(colour, drawn, table, "pillow")
+    by_opencv = add_table_noise(colour, drawn, table, "opencv")
     np.testing.assert_array_equal(by_opencv, by_pillow)
     assert by_opencv.shape == colour.shape
 
@@ -430,23 +423,20 @@ def test_a_whole_colour_pipeline_is_the_same_with_either_kernels() -> None:
     for seed in range(5):
         outputs = []
         for choice in ("pillow", "opencv"):
-            with kernels.using(choice):
-                outputs.append(run(list(steps), image, np.random.default_rng(seed)))
+            outputs.append(run(list(steps), image, np.random.default_rng(seed), choice))
         np.testing.assert_array_equal(outputs[0][0], outputs[1][0])
 
 
 ONE_PIXEL_SIDES = """
 import numpy as np
-from augtool.media.image.transforms import kernels
 from augtool.media.image.transforms.warp import affine_matrix, warp
 
 matrix = affine_matrix((0.5, 4.5), angle=30.0)
-with kernels.using("opencv"):
-    for shape in [(9, 1, 3), (1, 7, 3), (1, 1, 4), (9, 1, 1)]:
-        image = np.full(shape, 120, np.uint8)
-        for interpolation in ("nearest", "bilinear", "bicubic"):
-            out = warp(image, matrix, (5, 4), "reflect", 0, interpolation)
-            assert out.shape[:2] == (5, 4) and (out == 120).all(), (shape, interpolation)
+for shape in [(9, 1, 3), (1, 7, 3), (1, 1, 4), (9, 1, 1)]:
+    image = np.full(shape, 120, np.uint8)
+    for interpolation in ("nearest", "bilinear", "bicubic"):
+        out = warp(image, matrix, (5, 4), "reflect", 0, interpolation, "opencv")
+        assert out.shape[:2] == (5, 4) and (out == 120).all(), (shape, interpolation)
 print("ok")
 """
 

@@ -1,9 +1,11 @@
 """Preview: a contact sheet of what a recipe does, before an expand spends hours on it.
 
-A variant tile is made by the very function expand uses (:func:`augtool.run.worker.render_variant`),
-from the same decode and with the seed the plan gives that variant
+A variant tile is derived by the very functions expand uses (:mod:`augtool.run.derive`), from
+the same decode (with the recipe's input limits) and with the seed the plan gives that variant
 (:func:`augtool.run.plan.variant_seed`), so its pixels before scaling are exactly those expand
-encodes. Scaling to a thumbnail and the caption are all that preview adds.
+encodes, and the annotations drawn on it are those expand writes (objects dropped, left/right
+classes swapped); a source expand skips (too many pixels, labels that do not parse) is skipped
+here too. Scaling to a thumbnail and the caption are all that preview adds.
 
 Sources are chosen from the discovered paths before anything is decoded, and only the chosen ones
 are read, so a preview of a million-image dataset costs about as much as one of ten images. Rows
@@ -18,9 +20,8 @@ from __future__ import annotations
 
 import io
 import math
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -29,23 +30,33 @@ from PIL import Image, ImageDraw, ImageFont
 
 from augtool.atomic import write_atomic
 from augtool.errors import InputError, OutputError, ParamError, WriteError
+from augtool.layouts.base import AnnotationError
 from augtool.layouts.discovery import Dataset, Source
 from augtool.media.image.codecs import (
     DecodeError,
     EncodeError,
-    decode,
     error_text,
+    open_limited,
     orientation_of,
     quiet_metadata_warnings,
     upright,
 )
-from augtool.media.image.targets import apply_targets
-from augtool.media.image.transforms import Block, Step, Transform, kernels
+from augtool.media.image.transforms import Block, Step, Transform, replay
 from augtool.media.image.transforms.imaging import to_pil
 from augtool.media.image.transforms.params import Param, Range
 from augtool.recipe import Recipe
+from augtool.run.derive import (
+    LABELLED,
+    InputLimits,
+    LabelRules,
+    Opened,
+    SourceLabels,
+    derive,
+    open_source,
+    pixels,
+    targets_of,
+)
 from augtool.run.plan import variant_seed
-from augtool.run.worker import render_variant
 
 __all__ = [
     "Preview",
@@ -73,8 +84,6 @@ INK = (25, 25, 25)
 SOFT_INK = (90, 90, 90)
 
 Record = dict[str, Any]
-# A decoder gives the image to show and the source's displayed [height, width].
-Decoder = Callable[[bytes, list[str]], tuple[np.ndarray, list[int]]]
 
 
 @dataclass(frozen=True)
@@ -186,47 +195,111 @@ def choose_sources(dataset: Dataset) -> Iterator[Source]:
                 yield queue[index]
 
 
-def _decoded_sources(
+@dataclass(frozen=True)
+class _Loaded:
+    """A chosen source as preview shows it: the image (full size, or a display-only draft),
+    its displayed [height, width], its annotations, and the opened source variants derive
+    from (None for a draft)."""
+
+    source: Source
+    image: np.ndarray
+    size: list[int]
+    targets: Any
+    opened: Opened | None
+
+
+def _loaded_sources(
+    recipe: Recipe,
     input_root: Path,
+    dataset: Dataset,
     candidates: Iterable[Source],
-    formats: list[str],
     count: int,
-    decoder: Decoder,
-) -> Iterator[tuple[Source, np.ndarray, list[int]] | dict[str, str]]:
-    """Read and decode candidates until ``count`` decoded; a failure is yielded as a skip record
-    (with the reason expand would give) and the next candidate is tried."""
+    draft: int | None = None,
+) -> Iterator[_Loaded | dict[str, str]]:
+    """Read, decode and read the labels of candidates as expand does, until ``count`` loaded;
+    a failure is yielded as a skip record (with the reason expand would give) and the next
+    candidate is tried. With ``draft`` (a tile size) the image is for display only."""
     if count <= 0:
         return
-    decoded = 0
+    limits = InputLimits(tuple(recipe.input["formats"]), recipe.input["max_pixels"])
+    rules = _rules(recipe, dataset)
+    loaded = 0
     for source in candidates:
         try:
-            image, size = decoder((input_root / source.path).read_bytes(), formats)
+            data = (input_root / source.path).read_bytes()
         except OSError as exc:
             yield {"path": source.path, "reason": f"cannot read: {exc.strerror or exc}"}
             continue
-        except DecodeError as exc:
+        try:
+            labels = _labels_of(dataset, input_root, source)
+        except OSError as exc:
+            reason = f"cannot read its labels {source.annotation}: {exc.strerror or 'not a file'}"
+            yield {"path": source.path, "reason": reason}
+            continue
+        try:
+            if draft is None:
+                opened = open_source(data, limits, recipe.kernels, labels, rules)
+                size = list(opened.decoded.size)
+                item = _Loaded(source, opened.decoded.image, size, opened.targets, opened)
+            else:
+                image, size = draft_decode(data, limits, draft)
+                targets = None
+                if labels is not None and rules is not None:
+                    targets = targets_of(labels, rules, size)
+                item = _Loaded(source, image, size, targets, None)
+        except (DecodeError, AnnotationError) as exc:
             yield {"path": source.path, "reason": str(exc)}
             continue
-        yield source, image, size
-        decoded += 1
-        if decoded == count:
+        yield item
+        loaded += 1
+        if loaded == count:
             return
 
 
-def full_decode(data: bytes, formats: list[str]) -> tuple[np.ndarray, list[int]]:
-    """expand's own decode: variants must start from exactly these pixels."""
-    image = decode(data, formats).image
-    return image, _size(image)
+def _rules(recipe: Recipe, dataset: Dataset) -> LabelRules | None:
+    """How expand moves this dataset's labels (None for a layout without labels)."""
+    if dataset.layout not in LABELLED:
+        return None
+    categories: tuple[Any, ...] = ()
+    if dataset.coco is not None:
+        from augtool.layouts.coco import categories_of
+
+        categories = tuple(categories_of(dataset.coco))
+    bbox = recipe.targets["bbox"]
+    return LabelRules(
+        dataset.layout,
+        tuple(dataset.names),
+        (bbox["min_visibility"], bbox["min_area"]),
+        tuple((a, b) for a, b in recipe.targets["flip_pairs"]),
+        categories,
+    )
 
 
-def draft_decode(data: bytes, formats: list[str], tile: int = TILE) -> tuple[np.ndarray, list[int]]:
-    """A display-only decode for a sheet of originals alone: JPEG is decoded at a reduced scale
-    (``Image.draft``: 1/2 to 1/8 of the DCT work), EXIF orientation applied. Never for variants,
-    whose pixels must be expand's."""
+def _labels_of(dataset: Dataset, input_root: Path, source: Source) -> SourceLabels | None:
+    """The source's labels as expand's worker reads them (raises ``OSError``)."""
+    if dataset.coco is not None and source.path in dataset.coco.images:
+        from augtool.layouts.coco import image_task
+
+        _, entry, anns = dataset.coco.images[source.path]
+        return SourceLabels(f"{source.annotation}: {source.path}", coco=image_task(entry, anns))
+    if source.annotation is not None:
+        return SourceLabels(source.annotation, data=(input_root / source.annotation).read_bytes())
+    return None
+
+
+def draft_decode(
+    data: bytes, limits: InputLimits, tile: int = TILE
+) -> tuple[np.ndarray, list[int]]:
+    """A display-only decode for a sheet of originals alone, within the same limits as
+    expand's: JPEG is decoded at a reduced scale (``Image.draft``: 1/2 to 1/8 of the DCT work),
+    EXIF orientation applied. Never for variants, whose pixels must be expand's."""
+    formats = list(limits.formats)
     try:
-        with quiet_metadata_warnings(), Image.open(io.BytesIO(data), formats=formats) as img:
+        with quiet_metadata_warnings(), open_limited(data, formats, limits.max_pixels) as img:
             if img.format != "JPEG":
-                return full_decode(data, formats)
+                img.close()
+                opened = open_source(data, limits)
+                return opened.decoded.image, list(opened.decoded.size)
             width, height = img.size
             orientation = orientation_of(img.getexif())  # as expand applies it
             if orientation in (5, 6, 7, 8):  # a quarter turn
@@ -234,6 +307,10 @@ def draft_decode(data: bytes, formats: list[str], tile: int = TILE) -> tuple[np.
             img.draft("RGB" if img.mode == "RGB" else None, (tile, tile))
             turned = upright(img, orientation)
             shown = turned.convert("L" if turned.mode == "L" else "RGB")
+    except Image.DecompressionBombError as exc:
+        raise DecodeError(f"decompression bomb refused: {exc}") from None
+    except Image.UnidentifiedImageError:
+        raise DecodeError(f"not an image in an accepted format ({', '.join(formats)})") from None
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise DecodeError(f"cannot decode: {error_text(exc)}") from None
     array = np.asarray(shown)
@@ -252,28 +329,29 @@ def variant_rows(
     skipped: list[dict[str, str]] | None = None,
     tile: int = TILE,
 ) -> Iterator[Row]:
-    """One row per chosen source: the original, then ``variants`` variants at full size, each the
-    exact image expand encodes for (source, variant). Skipped candidates go to ``skipped``.
-    Without variants the originals alone are decoded for display only (``tile`` sized)."""
-    formats = list(recipe.input["formats"])
-    decoder = full_decode if variants else partial(draft_decode, tile=tile)
+    """One row per chosen source: the original, then ``variants`` variants at full size, each
+    derived as expand derives (source, variant), with the annotations expand writes. Skipped
+    candidates go to ``skipped``. Without variants the originals alone are decoded for display
+    only (``tile`` sized)."""
     chosen = choose_sources(dataset)
-    for item in _decoded_sources(input_root, chosen, formats, sources, decoder):
+    draft = None if variants else tile
+    for item in _loaded_sources(recipe, input_root, dataset, chosen, sources, draft):
         if isinstance(item, dict):
             if skipped is not None:
                 skipped.append(item)
             continue
-        source, image, size = item
-        targets = _targets_of(dataset, input_root, source, size)
-        tiles = [replace(_original_tile(image, size), targets=targets)]
+        source, size = item.source, item.size
+        tiles = [replace(_original_tile(item.image, size), targets=item.targets)]
         try:
-            with kernels.using(recipe.kernels):  # not across the yield: the caller's context
-                for index in range(variants):
-                    seed = variant_seed(recipe.seed, source.path, index)
-                    out, records = render_variant(image, recipe.steps, seed)
-                    info = {"variant": index, "seed": seed, "size": _size(out), "steps": records}
-                    moved = None if targets is None else apply_targets(records, targets)
-                    tiles.append(Tile(out, f"v{index}: {caption(records)}", info, moved))
+            for index in range(variants):
+                assert item.opened is not None
+                seed = variant_seed(recipe.seed, source.path, index)
+                variant = derive(item.opened, recipe.steps, seed)
+                records = variant.steps
+                info = {"variant": index, "seed": seed, "size": variant.size, "steps": records}
+                moved = None if variant.moved is None else variant.moved.targets
+                image = pixels(item.opened, variant)
+                tiles.append(Tile(image, f"v{index}: {caption(records)}", info, moved))
         except EncodeError as exc:  # a step that encodes (jpeg_compression), as expand skips
             if skipped is not None:
                 skipped.append({"path": source.path, "reason": str(exc)})
@@ -291,36 +369,33 @@ def sweep_rows(
     render (one ``jpeg_compression`` cannot encode is passed over, as expand skips it): the
     original, then the step alone (p ignored) with every range collapsed to its low end, middle
     and high end. The three tiles draw from the same generator, so only the range moves."""
-    formats = list(recipe.input["formats"])
     candidates = choose_sources(dataset)
-    for item in _decoded_sources(
-        input_root, candidates, formats, len(dataset.sources), full_decode
-    ):
+    count = len(dataset.sources)
+    for item in _loaded_sources(recipe, input_root, dataset, candidates, count):
         if isinstance(item, dict):
             if skipped is not None:
                 skipped.append(item)
             continue
         try:
-            rows = list(_sweep_source(recipe, *item))
+            rows = list(_sweep_source(recipe, item))
         except EncodeError as exc:  # jpeg_compression on an image JPEG cannot hold
             if skipped is not None:
-                skipped.append({"path": item[0].path, "reason": str(exc)})
+                skipped.append({"path": item.source.path, "reason": str(exc)})
             continue
         yield from rows
         return
 
 
-def _sweep_source(
-    recipe: Recipe, source: Source, image: np.ndarray, size: list[int]
-) -> Iterator[Row]:
+def _sweep_source(recipe: Recipe, item: _Loaded) -> Iterator[Row]:
+    source, image, size = item.source, item.image, item.size
     seed = variant_seed(recipe.seed, source.path, 0)
     for path, step in leaf_steps(recipe.steps):
         tiles = [_original_tile(image, size)]
         for at, point in sweep_points(step):
             rng = np.random.Generator(np.random.PCG64(seed))
             params = point.sample(rng, image.shape)
-            with kernels.using(recipe.kernels):
-                out = point.apply(image, params)
+            fired = [{"name": point.name, "fired": True, "params": params}]
+            out = replay(fired, image, recipe.kernels)
             name = step.name if at is None else f"{step.name} {at}"
             text = f"{name}: {_params_text(step.name, params)}".rstrip(": ")
             tiles.append(Tile(out, text, {"at": at, "size": _size(out), "params": params}))
@@ -503,25 +578,6 @@ class Layout:
         x = self.margin + self.label_width + self.gap + column * (self.tile + self.gap)
         y = self.margin + self.header_height + row * (self.tile + self.caption_height + self.gap)
         return x, y
-
-
-def _targets_of(dataset: Dataset, input_root: Path, source: Source, size: list[int]) -> Any:
-    """The source's annotations (YOLO, COCO, masks) as expand reads them; None without any, or
-    when they do not parse (expand would skip the source and say why)."""
-    from augtool.layouts import AnnotationError, read_targets
-
-    shape = (int(size[0]), int(size[1]))
-    names = dict(dataset.names)
-    try:
-        if dataset.coco is not None and source.path in dataset.coco.images:
-            anns = dataset.coco.images[source.path][2]
-            return read_targets("coco", names, shape, source.path, coco=anns)
-        if source.annotation is not None:
-            data = (input_root / source.annotation).read_bytes()
-            return read_targets(dataset.layout, names, shape, source.annotation, label=data)
-    except (AnnotationError, OSError):
-        return None
-    return None
 
 
 def draw_targets(thumb: np.ndarray, targets: Any) -> np.ndarray:

@@ -14,7 +14,7 @@ Two calls: :func:`open_source` decodes a source once and reads its labels (raisi
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any
 
@@ -119,18 +119,29 @@ def open_source(
     """Decode ``data`` within ``limits`` and read its ``labels`` by ``rules``. Raises
     ``DecodeError`` or ``AnnotationError`` (whose message is the skip reason)."""
     decoded = decode(data, list(limits.formats), limits.max_pixels)
-    targets = None
-    if labels is not None and rules is not None:
-        names = dict(rules.class_names)
-        targets = read_targets(
-            rules.layout,
-            names,
-            decoded.size,
-            labels.where,
-            label=labels.data,
-            coco=None if labels.coco is None else labels.coco[1],
-        )
-    return Opened(decoded, kernels.check(kernels_name), targets, labels, rules)
+    opened = Opened(decoded, kernels.check(kernels_name))
+    return opened if labels is None or rules is None else with_labels(opened, labels, rules)
+
+
+def with_labels(opened: Opened, labels: SourceLabels, rules: LabelRules) -> Opened:
+    """``opened`` (the same decode and reductions) with ``labels`` read by ``rules``. Raises
+    ``AnnotationError`` when they do not parse."""
+    targets = targets_of(labels, rules, opened.decoded.size)
+    return replace(opened, targets=targets, labels=labels, rules=rules)
+
+
+def targets_of(labels: SourceLabels, rules: LabelRules, size: Any) -> Targets | None:
+    """``labels`` read as the targets of an image of ``size`` (height, width). Raises
+    ``AnnotationError`` when they do not parse."""
+    height, width = (int(v) for v in size)
+    return read_targets(
+        rules.layout,
+        dict(rules.class_names),
+        (height, width),
+        labels.where,
+        label=labels.data,
+        coco=None if labels.coco is None else labels.coco[1],
+    )
 
 
 def derive(
@@ -265,4 +276,6 @@ __all__ = [
     "move_targets",
     "open_source",
     "pixels",
+    "targets_of",
+    "with_labels",
 ]

@@ -621,7 +621,7 @@ class _Checker:
         wanted = {n for path in images for n in self.label_lines.get(path, [])}
         for _, record in reader.lines_at(wanted):
             labels.setdefault(record["image"], []).append(_label_fields(record))
-        formats = _formats(self.header)
+        limits = _limits(self.header)
         groups: dict[str, list[dict[str, Any]]] = {}
         for path, record in images.items():
             rel = record["source"]["path"]
@@ -635,7 +635,7 @@ class _Checker:
                     fields["coco_source"] = coco.task_coco(rel)
             groups.setdefault(rel, []).append(fields)
         tasks = [
-            (self.source_files[rel], formats, kernels, g, rules, str(source_root))
+            (self.source_files[rel], limits, kernels, g, rules, str(source_root))
             for rel, g in groups.items()
         ]
         versions = _versions_note(self.header, kernels)
@@ -731,9 +731,16 @@ def _choose(total: int, count: Recompute) -> list[int]:
     return sorted(int(i) for i in rng.choice(total, size=count, replace=False))
 
 
-def _formats(header: dict[str, Any]) -> list[str]:
-    recipe = header.get("recipe") or {}
-    return list((recipe.get("input") or {}).get("formats") or [])
+def _limits(header: dict[str, Any]) -> Any:
+    """The run's input limits (formats, max_pixels), as its recipe stated them."""
+    from augtool.run.derive import InputLimits
+
+    section = (header.get("recipe") or {}).get("input") or {}
+    max_pixels = section.get("max_pixels")
+    return InputLimits(
+        tuple(section.get("formats") or []),
+        max_pixels if isinstance(max_pixels, int) and not isinstance(max_pixels, bool) else None,
+    )
 
 
 def _kernels(manifest: Path, header: dict[str, Any]) -> str:
@@ -781,31 +788,19 @@ Outcome = tuple[str, str, str | None]  # (path, "ok" | "differs" | "error", what
 
 def _recompute_group(
     source_file: str,
-    formats: list[str],
+    limits: Any,
     kernels: str,
     records: list[dict[str, Any]],
     rules: Any = None,
     source_root: str = "",
 ) -> list[Outcome]:
-    """Decode one source once and re-derive each of its chosen outputs and their labels (runs
-    in a worker)."""
-    from augtool.media.image.transforms import kernels as kernel_choice
+    """Decode one source once and re-derive each of its chosen outputs and their labels through
+    :mod:`augtool.run.derive`, as expand derived them (runs in a worker)."""
+    from augtool.media.image.codecs import DecodeError
     from augtool.run.allocator import keep_freed_memory
+    from augtool.run.derive import derive, open_source
 
     keep_freed_memory()
-    with kernel_choice.using(kernels):
-        return _recompute_records(source_file, formats, records, rules, source_root)
-
-
-def _recompute_records(
-    source_file: str,
-    formats: list[str],
-    records: list[dict[str, Any]],
-    rules: Any = None,
-    source_root: str = "",
-) -> list[Outcome]:
-    from augtool.media.image.codecs import DecodeError, decode, encode
-    from augtool.media.image.transforms import replay
 
     def failed(message: str) -> list[Outcome]:
         paths = [r["path"] for r in records]
@@ -819,21 +814,22 @@ def _recompute_records(
     if hashlib.sha256(data).hexdigest() != records[0]["source_sha256"]:
         return failed("the source's sha256 is not the recorded one")
     try:
-        decoded = decode(data, formats)
+        opened = open_source(data, limits, kernels)
     except DecodeError as exc:
         return failed(f"cannot decode the source: {exc}")
     results: list[Outcome] = []
     for record in records:
         try:
-            image = replay(record["steps"], decoded.image)
-            exif = decoded.exif if record["metadata"] == "kept" else None
-            encoded = encode(image, record["encoder"], decoded.icc_profile, exif)
+            kept = record["metadata"] == "kept"
+            variant = derive(opened, records=record["steps"], encoder=record["encoder"],
+                             keep_metadata=kept)  # fmt: skip
         except Exception as exc:  # a hand-edited record may hold anything: report, don't crash
             results.append((record["path"], "error", f"{type(exc).__name__}: {exc}"))
             continue
-        results.append(_compare_bytes(record["path"], record["sha256"], encoded))
+        assert variant.data is not None
+        results.append(_compare_bytes(record["path"], record["sha256"], variant.data))
         if rules is not None:
-            results.extend(_recompute_labels(record, decoded.size, rules, source_root))
+            results.extend(_recompute_labels(record, opened, rules, source_root))
     return results
 
 
@@ -850,10 +846,10 @@ def _compare_bytes(path: str, expected: str, made: bytes) -> Outcome:
 
 
 def _recompute_labels(
-    record: dict[str, Any], size: tuple[int, int], rules: Any, source_root: str
+    record: dict[str, Any], opened: Any, rules: Any, source_root: str
 ) -> list[Outcome]:
     """An augmented image's label files and COCO annotations, re-derived from the source's."""
-    from augtool.validate.relabel import AnnotationError, moved_coco, moved_label
+    from augtool.validate.relabel import moved_coco, moved_label
 
     results: list[Outcome] = []
     for label in record.get("labels", []):
@@ -870,8 +866,8 @@ def _recompute_labels(
             results.append((path, "error", f"{label['source']}'s sha256 is not the recorded one"))
             continue
         try:
-            written, said = moved_label(rules, size, record["steps"], data, label["source"])
-        except (AnnotationError, ValueError, KeyError, TypeError) as exc:
+            written, said = moved_label(opened, rules, record["steps"], data, label["source"])
+        except Exception as exc:  # a hand-edited record may hold anything: report, don't crash
             results.append((path, "error", f"{type(exc).__name__}: {exc}"))
             continue
         outcome = _compare_bytes(path, label["sha256"], written)
@@ -884,8 +880,8 @@ def _recompute_labels(
         if source is None:
             return [*results, (path, "error", "its image is not in the source's COCO JSON")]
         try:
-            said = moved_coco(rules, size, record["steps"], source, path)
-        except (AnnotationError, ValueError, KeyError, TypeError) as exc:
+            said = moved_coco(opened, rules, record["steps"], source, path)
+        except Exception as exc:  # a hand-edited record may hold anything: report, don't crash
             return [*results, (path, "error", f"{type(exc).__name__}: {exc}")]
         if said != record["coco"]:
             results.append((path, "differs", "of its COCO annotations (or dropped ids)"))

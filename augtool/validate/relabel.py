@@ -9,7 +9,8 @@ image's line records. Each split's COCO JSON is then rebuilt from the image line
 builds it, and must hash as its own line says.
 
 :func:`label_rules` runs in the main process (it reads ``data.yaml`` or the COCO JSON once);
-:func:`moved_label` and :func:`moved_coco` run beside the image's re-derivation, in a worker.
+:func:`moved_label` and :func:`moved_coco` run beside the image's re-derivation, in a worker,
+on the source decoded once, through :mod:`augtool.run.derive` as ``expand`` moves them.
 """
 
 from __future__ import annotations
@@ -20,42 +21,16 @@ from pathlib import Path
 from typing import Any
 
 from augtool.canonical import canonical_sha256
-from augtool.layouts import AnnotationError, read_targets
+from augtool.layouts import AnnotationError
 from augtool.manifest.records import RecordDict
-
-#: The layouts whose labels move with the image.
-LABELLED = ("yolo", "masks", "coco")
-
-
-@dataclass(frozen=True)
-class LabelRules:
-    """What moving a source's labels needs besides the labels and the steps: the layout, the
-    class names (flip pairs name classes) and the recipe's ``targets`` rules."""
-
-    layout: str
-    class_names: tuple[tuple[int, str], ...] = ()
-    bbox: tuple[float, float] = (0.0, 0.0)
-    flip_pairs: tuple[tuple[str, str], ...] = ()
-    categories: tuple[Any, ...] = ()
-
-    def context(self) -> Any:
-        """The job context ``expand``'s label functions read these rules from."""
-        from augtool.run.worker import JobContext
-
-        return JobContext(
-            input_root="",
-            output_root="",
-            steps=(),
-            formats=(),
-            quality=0,
-            originals="skip",
-            strip_metadata=True,
-            label_format=self.layout,
-            class_names=self.class_names,
-            bbox=self.bbox,
-            flip_pairs=self.flip_pairs,
-            categories=self.categories,
-        )
+from augtool.run.derive import (
+    LABELLED,
+    LabelRules,
+    Opened,
+    SourceLabels,
+    move_targets,
+    with_labels,
+)
 
 
 @dataclass(frozen=True)
@@ -108,30 +83,28 @@ def label_rules(
 
 
 def moved_label(
-    rules: LabelRules, size: tuple[int, int], steps: list[RecordDict], data: bytes, where: str
+    opened: Opened, rules: LabelRules, steps: list[RecordDict], data: bytes, where: str
 ) -> tuple[bytes, RecordDict]:
-    """A label file (YOLO text or mask PNG) moved through ``steps`` as ``expand`` writes it,
-    and what its manifest line says besides (dropped objects, mirrored classes)."""
-    from augtool.run.worker import move_labels
-
-    targets = read_targets(rules.layout, dict(rules.class_names), size, where, label=data)
-    return move_labels(targets, steps, rules.context())
+    """A label file (YOLO text or mask PNG) of the decoded source ``opened``, moved through
+    ``steps`` by :mod:`augtool.run.derive` as ``expand`` writes it, and what its manifest
+    line says besides (dropped objects, mirrored classes)."""
+    moved = move_targets(with_labels(opened, SourceLabels(where, data=data), rules), steps)
+    assert moved.label is not None
+    return moved.label, moved.said
 
 
 def moved_coco(
+    opened: Opened,
     rules: LabelRules,
-    size: tuple[int, int],
     steps: list[RecordDict],
     source: tuple[dict[str, Any], list[dict[str, Any]]],
     where: str,
 ) -> RecordDict:
     """What an augmented COCO image's line records of its labels: ``coco`` (image entry,
     moved annotations, the hash of the source's) and ``dropped``."""
-    from augtool.run.worker import move_coco
-
-    targets = read_targets("coco", {}, size, where, coco=source[1])
-    coco, dropped = move_coco(source, targets, steps, rules.context())
-    return {"coco": {**coco, "from": canonical_sha256(source)}, "dropped": dropped}
+    moved = move_targets(with_labels(opened, SourceLabels(where, coco=source), rules), steps)
+    assert moved.coco is not None
+    return {"coco": {**moved.coco, "from": canonical_sha256(source)}, **moved.said}
 
 
 def split_json_sha(split: Any, images: list[RecordDict]) -> str:

@@ -143,7 +143,7 @@ def decode(data: bytes, formats: list[str], max_pixels: int | None = None) -> De
     The pixel limit is this call's: ``max_pixels`` (the recipe's ``input.max_pixels``), else
     Pillow's default. Pillow's own process-wide limit is read, never written."""
     try:
-        with quiet_metadata_warnings(), _opened(data, formats, max_pixels) as img:
+        with quiet_metadata_warnings(), open_limited(data, formats, max_pixels) as img:
             img.load()
             frames = int(getattr(img, "n_frames", 1))
             fmt = str(img.format)
@@ -166,7 +166,7 @@ def decode(data: bytes, formats: list[str], max_pixels: int | None = None) -> De
     return Decoded(picture, scaled, fmt, mode, orientation, frames, icc, exif)
 
 
-def _opened(data: bytes, formats: list[str], max_pixels: int | None) -> Image.Image:
+def open_limited(data: bytes, formats: list[str], max_pixels: int | None) -> Image.Image:
     """The opened (not yet loaded) image, refused when it has more pixels than the limit.
 
     Pillow warns above its limit and refuses above twice it: its warning is left aside for
