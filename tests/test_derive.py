@@ -201,3 +201,24 @@ def test_replaying_the_recorded_steps_gives_the_sampled_variant() -> None:
         replayed = derive(opened, records=sampled.steps, encoder=encoder)
         assert replayed.data == sampled.data
         assert replayed.size == sampled.size
+
+
+def test_a_mask_moves_with_the_kernels_of_its_image() -> None:
+    """A segmentation mask is warped by the same library as its image (with nearest): at
+    45 degrees the two libraries pick a few other pixels."""
+    pytest.importorskip("cv2")
+    from augtool.media.image.targets import Targets, apply_targets
+    from augtool.media.image.transforms import replay
+
+    rng = np.random.default_rng(4)
+    mask = rng.integers(0, 6, (60, 80), dtype=np.uint8)
+    params = {"angle": 45.0, "interpolation": "bilinear", "border": "constant", "fill": 0}
+    records = [{"name": "rotate", "fired": True, "params": params}]
+    nearest = [{**records[0], "params": {**params, "interpolation": "nearest"}}]
+    for choice in ("pillow", "opencv"):
+        moved = apply_targets(records, Targets((60, 80), mask=mask), choice).mask
+        expected = replay(nearest, mask[:, :, None], choice)[:, :, 0]
+        np.testing.assert_array_equal(moved, expected)
+    by_pillow = apply_targets(records, Targets((60, 80), mask=mask), "pillow").mask
+    by_opencv = apply_targets(records, Targets((60, 80), mask=mask), "opencv").mask
+    assert not np.array_equal(by_pillow, by_opencv)

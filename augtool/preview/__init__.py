@@ -41,7 +41,7 @@ from augtool.media.image.codecs import (
     quiet_metadata_warnings,
     upright,
 )
-from augtool.media.image.transforms import Block, Step, Transform, replay
+from augtool.media.image.transforms import Block, Step, Transform, fired_leaves, replay
 from augtool.media.image.transforms.imaging import to_pil
 from augtool.media.image.transforms.params import Param, Range
 from augtool.recipe import Recipe
@@ -473,13 +473,9 @@ def caption(records: list[Record]) -> str:
 
 
 def _fired(records: list[Record]) -> Iterator[tuple[str, str]]:
-    for record in records:
-        if not record["fired"]:
-            continue
-        if "steps" in record:  # a block: its fired children speak for it
-            yield from _fired(record["steps"])
-        else:
-            yield record["name"], _params_text(record["name"], record["params"])
+    # A block's fired children speak for it.
+    for record in fired_leaves(records):
+        yield record["name"], _params_text(record["name"], record["params"])
 
 
 def _params_text(name: str, params: dict[str, Any]) -> str:

@@ -159,8 +159,7 @@ def derive(
     decoded = opened.decoded
     image: np.ndarray | None = None
     if records is not None:
-        if _any_fired(records):
-            image = replay(records, decoded.image, opened.kernels, opened.reductions)
+        image = replay(records, decoded.image, opened.kernels, opened.reductions)
     elif steps:
         assert seed is not None
         rng = np.random.Generator(np.random.PCG64(seed))
@@ -189,16 +188,12 @@ def pixels(opened: Opened, variant: Variant) -> np.ndarray:
     return opened.decoded.image if variant.image is None else variant.image
 
 
-def _any_fired(records: list[Record]) -> bool:
-    return any(record.get("fired") for record in records)
-
-
 def move_targets(opened: Opened, records: list[Record]) -> Moved:
     """The source's targets moved through ``records``, filtered and mirrored by the rules,
     written in the source's own format."""
     assert opened.targets is not None and opened.rules is not None
     rules = opened.rules
-    moved = apply_targets(records, opened.targets)
+    moved = apply_targets(records, opened.targets, opened.kernels)
     kept, dropped = filter_objects(moved, *rules.bbox)
     flipped = bool(rules.flip_pairs) and mirrored(records)
     labels = opened.labels

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from augtool.media.image.transforms import REGISTRY
+from augtool.media.image.transforms import REGISTRY, fired_leaves, kernels
 from augtool.media.image.transforms.base import Params
 
 __all__ = [
@@ -262,23 +262,16 @@ def _mask_params(params: Params) -> Params:
     return out
 
 
-def _move_mask(records: list[Record], mask: np.ndarray) -> np.ndarray:
+def _move_mask(records: list[Record], mask: np.ndarray, kernels_name: str) -> np.ndarray:
     """The mask through the fired geometric steps, grouped into resamplings exactly as the image
-    is (``fusion.Applier``), with nearest sampling: it stays pixel-aligned with the image."""
+    is (``fusion.Applier``, with the image's kernels), with nearest sampling: it stays
+    pixel-aligned with the image."""
     from augtool.media.image.transforms.fusion import Applier
 
-    applier = Applier(mask[:, :, None])
-
-    def feed(items: list[Record]) -> None:
-        for record in items:
-            if not record["fired"]:
-                continue
-            if "steps" in record:
-                feed(record["steps"])
-            elif REGISTRY[record["name"]].family == "geometric":
-                applier.feed(record["name"], _mask_params(record["params"]))
-
-    feed(records)
+    applier = Applier(mask[:, :, None], kernels_name)
+    for record in fired_leaves(records):
+        if REGISTRY[record["name"]].family == "geometric":
+            applier.feed(record["name"], _mask_params(record["params"]))
     return np.ascontiguousarray(applier.image()[:, :, 0])
 
 
@@ -296,17 +289,20 @@ def _apply_step(name: str, params: Params, targets: Targets) -> Targets:
     )  # fmt: skip
 
 
-def apply_targets(records: list[Record], targets: Targets) -> Targets:
+def apply_targets(
+    records: list[Record], targets: Targets, kernels_name: str = kernels.DEFAULT
+) -> Targets:
     """Move ``targets`` (of the image before the steps) through the recorded steps, walking
     blocks like ``compose.replay`` (fired steps only, children in their recorded order).
 
     Points compose exactly, however the image pipeline groups its resamplings. The mask goes
-    through the same fused resamplings as the image, with nearest sampling.
+    through the same fused resamplings as the image (warped by ``kernels_name``, the image's),
+    with nearest sampling.
     """
     moved = _move_points(records, targets)
     if targets.mask is None:
         return moved
-    mask = _move_mask(records, targets.mask)
+    mask = _move_mask(records, targets.mask, kernels_name)
     if mask.shape != moved.size:
         # The kernels and the maps disagree on the output size: a bug here, not in the data.
         raise AssertionError(f"mask became {mask.shape}, points map to {moved.size}")
@@ -314,13 +310,8 @@ def apply_targets(records: list[Record], targets: Targets) -> Targets:
 
 
 def _move_points(records: list[Record], targets: Targets) -> Targets:
-    for record in records:
-        if not record["fired"]:
-            continue
-        if "steps" in record:
-            targets = _move_points(record["steps"], targets)
-        else:
-            targets = _apply_step(record["name"], record["params"], targets)
+    for record in fired_leaves(records):
+        targets = _apply_step(record["name"], record["params"], targets)
     return targets
 
 
@@ -405,18 +396,6 @@ def filter_objects(
     return kept, dropped
 
 
-def _fired_names(records: list[Record]) -> list[str]:
-    names = []
-    for record in records:
-        if not record["fired"]:
-            continue
-        if "steps" in record:
-            names.extend(_fired_names(record["steps"]))
-        else:
-            names.append(record["name"])
-    return names
-
-
 def mirrored(records: list[Record]) -> bool:
     """Whether an odd number of ``hflip`` steps fired.
 
@@ -425,7 +404,7 @@ def mirrored(records: list[Record]) -> bool:
     (eyes, hands) are defined for upright images and swapping them after a vertical flip
     surprises more people than it helps. A recipe that needs it can use ``hflip`` instead.
     """
-    return _fired_names(records).count("hflip") % 2 == 1
+    return [r["name"] for r in fired_leaves(records)].count("hflip") % 2 == 1
 
 
 def swap_flip_pairs(

@@ -7,7 +7,15 @@ from __future__ import annotations
 
 from augtool.media.image.transforms import color, geometric, noise, occlusion  # noqa: F401  (registers)
 from augtool.media.image.transforms.base import REGISTRY, Transform
-from augtool.media.image.transforms.compose import BLOCKS, Block, BlockSpec, Step, replay, run
+from augtool.media.image.transforms.compose import (
+    BLOCKS,
+    Block,
+    BlockSpec,
+    Step,
+    fired_leaves,
+    replay,
+    run,
+)
 
 FAMILIES = ("geometric", "color", "noise", "occlusion", "composition")
 
@@ -19,6 +27,7 @@ __all__ = [
     "BlockSpec",
     "Step",
     "Transform",
+    "fired_leaves",
     "replay",
     "run",
 ]

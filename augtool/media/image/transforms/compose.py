@@ -15,6 +15,7 @@ child whose ``p`` is 0 is never picked.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -158,10 +159,18 @@ def replay(
 
 
 def _feed(records: list[Record], applier: Applier) -> None:
+    for record in fired_leaves(records):
+        applier.feed(record["name"], record["params"])
+
+
+def fired_leaves(records: list[Record]) -> Iterator[Record]:
+    """The records of the transforms that fired, in the order they were applied: blocks are
+    opened (their children in recorded order), steps that did not fire are passed over. Every
+    walk of a variant's steps (replay, moving targets, captions) goes through here."""
     for record in records:
         if not record["fired"]:
             continue
         if "steps" in record:
-            _feed(record["steps"], applier)
+            yield from fired_leaves(record["steps"])
         else:
-            applier.feed(record["name"], record["params"])
+            yield record
