@@ -11,7 +11,9 @@ Contenders, per source size (640x480 and 1920x1080) and per ``--jobs`` (1 and 2)
 - ``albu``      (c) ``benchmarks/albumentations_loop.py``, the same pipeline in Albumentations;
 - ``floor``     (b) ``benchmarks/codec_floor.py --crop 512x384``: decode, encode, hash, write;
 - ``reencode``  ``augtool expand benchmarks/reencode.yaml`` (empty pipeline, source-size outputs);
-- ``floor_full`` (b) at the source size, the floor ``reencode`` is held to.
+- ``floor_full`` (b) at the source size, the floor ``reencode`` is held to;
+- ``base``, ``base_cv`` with ``--baseline REV``: ``augtool`` and ``augtool_cv`` as committed at
+  REV, alternated with the code measured, so a change's cost is a ratio taken in one run.
 
 Every run's outputs are counted (and, in the first round, one output's size checked) so no
 contender can win by doing less. Wall time is measured around the process; CPU time (user + sys
@@ -22,6 +24,7 @@ the kernel's high-water mark (VmHWM) of the main process and of each worker.
     python benchmarks/run.py --quick          # smoke run, about a minute on an idle machine
     python benchmarks/run.py                  # full: 400 x 640x480, 100 x 1920x1080, 3 rounds
     python benchmarks/run.py --linearity      # 20,000 vs 400 sources of 160x120 (slow)
+    python benchmarks/run.py --code HEAD --baseline HEAD~5 --contenders augtool,base,albu
 
 Datasets are generated on first use into ``--data`` (default /tmp/augtool-bench) and reused.
 """
@@ -51,11 +54,15 @@ AUGTOOL = [str(BIN / "augtool")] if (BIN / "augtool").exists() else [PYTHON, "-m
 VARIANTS = 4
 OUT_SIZE = (512, 384)  # width, height of the standard recipe's outputs
 CONTENDERS = ("augtool", "augtool_cv", "albu", "floor", "reencode", "floor_full")
+#: The contenders that run the ``--baseline`` snapshot, and the contender each is compared with.
+BASELINES = {"base": "augtool", "base_cv": "augtool_cv"}
 #: augtool's contenders held to the Albumentations loop, and the kernels each uses.
 AUGTOOLS = {"augtool": "pillow", "augtool_cv": "opencv"}
 ENV = {**os.environ, "NO_ALBUMENTATIONS_UPDATE": "1", "PYTHONWARNINGS": "ignore"}
 #: The environment of augtool's processes; ``use_code`` points it at a snapshot of the code.
 AUGTOOL_ENV = dict(ENV)
+#: The environment of the ``--baseline`` contenders (a snapshot of the baseline revision).
+BASELINE_ENV = dict(ENV)
 #: Drops the editable install's import hook, so that PYTHONPATH's augtool (a snapshot) is used,
 #: in the main process and in every loky worker (they inherit the environment).
 SITECUSTOMIZE = """import sys
@@ -123,10 +130,10 @@ def big_source(root: Path) -> Path:
     return dataset(root, 1, (8000, 6000), seed=1)
 
 
-def use_code(rev: str | None, data: Path) -> str:
+def use_code(rev: str | None, data: Path, env: dict[str, str] = AUGTOOL_ENV) -> str:
     """Measure augtool as committed at ``rev`` (a ``git archive`` snapshot, as others may be
     editing the working tree mid-run), or the installed working tree when ``rev`` is None.
-    Returns a description of the code measured."""
+    ``env`` is the environment pointed at the snapshot. Returns a description of the code."""
     repo = HERE.parent
     git = ["git", "-C", str(repo)]
     if rev is None:
@@ -155,7 +162,7 @@ def use_code(rev: str | None, data: Path) -> str:
         import compileall
 
         compileall.compile_dir(folder / "augtool", quiet=1)
-    AUGTOOL_ENV["PYTHONPATH"] = str(folder)
+    env["PYTHONPATH"] = str(folder)
     return f"{rev} = {sha[:12]} (snapshot in {folder})"
 
 
@@ -176,6 +183,8 @@ def command(name: str, source: Path, out: Path, jobs: int) -> list[str]:
         "augtool": "standard.yaml",
         "augtool_cv": "standard-opencv.yaml",
         "reencode": "reencode.yaml",
+        "base": "standard.yaml",
+        "base_cv": "standard-opencv.yaml",
     }
     if name in recipes:
         recipe = str(HERE / recipes[name])
@@ -188,19 +197,21 @@ def command(name: str, source: Path, out: Path, jobs: int) -> list[str]:
     return cmd
 
 
-def spawn(cmd: Sequence[str]) -> subprocess.Popen[bytes]:
-    """Start ``cmd`` in a neutral folder, with augtool's environment if it is augtool."""
-    env = AUGTOOL_ENV if cmd[: len(AUGTOOL)] == AUGTOOL else ENV
+def spawn(cmd: Sequence[str], env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    """Start ``cmd`` in a neutral folder, with augtool's environment if it is augtool (unless
+    ``env`` says which)."""
+    if env is None:
+        env = AUGTOOL_ENV if cmd[: len(AUGTOOL)] == AUGTOOL else ENV
     cwd = tempfile.gettempdir()
     return subprocess.Popen(
         cmd, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
 
 
-def timed(cmd: Sequence[str]) -> Run:
+def timed(cmd: Sequence[str], env: dict[str, str] | None = None) -> Run:
     """Run ``cmd`` to completion: wall time, CPU time and ru_maxrss of its waited-for tree."""
     started = time.perf_counter()
-    proc = spawn(cmd)
+    proc = spawn(cmd, env)
     assert proc.stderr is not None
     err = proc.stderr.read()
     _, status, usage = os.wait4(proc.pid, 0)
@@ -319,7 +330,8 @@ def throughput(
                     order = [*contenders[turn:], *contenders[:turn]]
                     for name in order:
                         out = scratch / f"{name}-{label}-j{jobs}-r{r}"
-                        run = timed(command(name, folder, out, jobs))
+                        env = BASELINE_ENV if name in BASELINES else None
+                        run = timed(command(name, folder, out, jobs), env)
                         expected = counts[label] * VARIANTS
                         size = None
                         if r == 0:
@@ -492,6 +504,24 @@ def report(
                     f"| {counts[label]} × {label} | {jobs} | {r:.1f} | {f:.1f} | {r / f:.2f} |"
                 )
         lines.append("")
+    baselines = [name for name in BASELINES if any(key[2] == name for key in results)]
+    if counts and baselines:
+        lines.append(
+            "| sources | jobs | kernels | code out/s | baseline out/s | code/baseline | "
+            "code/(c) | baseline/(c) |"
+        )
+        lines.append("|" + "---|" * 8)
+        for label in counts:
+            for jobs in jobs_list:
+                c = rate(label, jobs, "albu")
+                for base in baselines:
+                    ours_name = BASELINES[base]
+                    a, b = rate(label, jobs, ours_name), rate(label, jobs, base)
+                    lines.append(
+                        f"| {counts[label]} × {label} | {jobs} | {AUGTOOLS[ours_name]} | "
+                        f"{a:.1f} | {b:.1f} | {a / b:.2f} | {a / c:.2f} | {b / c:.2f} |"
+                    )
+        lines.append("")
     lines.append("| target | measured | met |")
     lines.append("|---|---|---|")
     for label in counts:
@@ -582,6 +612,12 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--json", type=Path, help="also write the raw figures here")
     parser.add_argument(
+        "--baseline",
+        metavar="REV",
+        help="also run augtool as committed at REV (contenders base, base_cv), alternated "
+        "with the code measured",
+    )
+    parser.add_argument(
         "--code",
         metavar="REV",
         help="measure augtool as committed at this git revision (e.g. HEAD) instead of the "
@@ -592,6 +628,9 @@ def main(argv: list[str] | None = None) -> None:
     args.data.mkdir(parents=True, exist_ok=True)
     code = use_code(args.code, args.data)
     print(f"augtool code: {code}", flush=True)
+    if args.baseline is not None:
+        code += f"; baseline: {use_code(args.baseline, args.data, BASELINE_ENV)}"
+        print(f"baseline: {code}", flush=True)
     if args.linearity:
         lin = linearity(args.data, 400, args.linearity_count, max(jobs_list))
         print(json.dumps(lin, indent=2))
@@ -609,7 +648,7 @@ def main(argv: list[str] | None = None) -> None:
     counts = {label: n for label, n in counts.items() if label in args.sizes.split(",")}
     sources = {label: dataset(args.data, n, sizes[label]) for label, n in counts.items()}
     contenders = [name for name in args.contenders.split(",") if name]
-    unknown = set(contenders) - set(CONTENDERS)
+    unknown = set(contenders) - set(CONTENDERS) - (set(BASELINES) if args.baseline else set())
     if unknown:
         parser.error(f"unknown contenders: {', '.join(sorted(unknown))}")
     started = time.perf_counter()
