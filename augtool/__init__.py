@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     )
     from augtool.preview import Preview
     from augtool.recipe import Recipe
-    from augtool.run.engine import Summary
+    from augtool.run.summary import Summary
     from augtool.validate import Report
 
 __version__ = "0.1.0"
@@ -58,7 +58,7 @@ _LAZY = {
     "Preview": "augtool.preview",
     "Recipe": "augtool.recipe",
     "Report": "augtool.validate",
-    "Summary": "augtool.run.engine",
+    "Summary": "augtool.run.summary",
 }
 
 __all__ = [

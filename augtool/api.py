@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
     from augtool.preview import Preview
     from augtool.recipe import Recipe
-    from augtool.run.engine import Summary
+    from augtool.run.summary import Summary
     from augtool.validate import Report
 
     PathLike: TypeAlias = str | os.PathLike[str]

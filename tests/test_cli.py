@@ -509,7 +509,7 @@ def test_force_removes_only_what_augtool_wrote_and_counts_what_is_gone(
 def test_a_recorded_file_behind_a_folder_link_is_never_removed(tmp_path: Path) -> None:
     """--force and vanished sources remove recorded outputs by path: a folder someone swapped
     for a link must not lead the removal outside the output."""
-    from augtool.run.engine import _unlink
+    from augtool.run.incremental import unlink_output as _unlink
 
     out, theirs = tmp_path / "out", tmp_path / "theirs"
     (out / "train").mkdir(parents=True)

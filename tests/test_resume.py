@@ -22,7 +22,7 @@ from contract import tree
 from PIL import Image
 from processes import children_of, drop_an_interrupt, wait_gone
 
-from augtool.run.incremental import TaskResult
+from augtool.run.journal import TaskResult
 from augtool.run.worker import SourceChanged, read_stable
 
 RECIPE = """\

@@ -7,7 +7,9 @@ import tracemalloc
 from pathlib import Path
 
 from augtool.manifest import STATE_DIR, as_line, write_manifest
-from augtool.run.incremental import STAT_CACHE_NAME, TaskResult, load_previous
+from augtool.run.incremental import load_previous
+from augtool.run.journal import TaskResult
+from augtool.run.statcache import STAT_CACHE_NAME
 
 
 def records(sources: int) -> list[dict[str, object]]:

@@ -17,10 +17,6 @@ JSON Lines, one canonical JSON object a line (sorted keys, no spaces, UTF-8):
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
-from pathlib import Path
-
 from augtool.manifest.names import (
     CONTRACT_FILES,
     MANIFEST_NAME,
@@ -76,35 +72,11 @@ __all__ = [
     "as_line",
     "dump_line",
     "has_header",
+    "listed_paths",
     "parse_record",
     "sort_lines",
     "sort_prepared",
     "sort_records",
     "sums_line",
-    "unlisted_files",
     "write_manifest",
 ]
-
-
-def _tree_files(output_root: Path) -> Iterator[str]:
-    """Every non-folder entry of an output (links not followed), but augtool's own files."""
-    for folder, dirs, files in os.walk(output_root, followlinks=False):
-        rel = Path(folder).relative_to(output_root).as_posix()
-        prefix = "" if rel == "." else rel + "/"
-        if not prefix:
-            dirs[:] = [d for d in dirs if d != STATE_DIR]
-        # A link to a folder is listed among dirs but not walked: it is an entry all the same.
-        links = [d for d in dirs if os.path.islink(os.path.join(folder, d))]
-        for name in (*files, *links):
-            if prefix or name not in CONTRACT_FILES:
-                yield prefix + name
-
-
-def unlisted_files(output_root: Path, listed: int) -> list[str]:
-    """The files in ``output_root`` that its manifest does not list (put there by someone
-    else), in path order; empty when the tree holds just the ``listed`` files besides
-    augtool's own. One walk counts; the manifest's paths are read only when the count is off."""
-    if sum(1 for _ in _tree_files(output_root)) == listed:
-        return []
-    paths = listed_paths(output_root)
-    return sorted(path for path in _tree_files(output_root) if path not in paths)

@@ -16,7 +16,8 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from augtool.canonical import canonical_sha256
-from augtool.run.incremental import Earlier, Previous, TaskResult
+from augtool.run.incremental import Earlier, Previous
+from augtool.run.journal import TaskResult
 from augtool.run.plan import Plan, Task
 from augtool.run.worker import SourceChanged, read_stable, still_valid
 

@@ -1,19 +1,9 @@
-"""What an output folder remembers between runs, in ``OUT/.augtool/``.
+"""Incremental reuse: what earlier runs into an output folder left, and which of it a run keeps.
 
-- ``lock``: an OS file lock (``flock``) held for the whole run. The kernel releases it when the
-  holder dies, even by ``kill -9``, so a stale lock never blocks the next run.
-- ``journal.jsonl``: one line per finished task (its records and the stat of every file it
-  read or wrote), flushed as each task finishes. A run that is interrupted, killed or out of disk
-  leaves every finished task here; the next run keeps them instead of redoing them. A torn last
-  line (a kill mid-write) is ignored.
-- ``run-state.json``: the recipe hash and input folder of the run in progress.
-- ``stat-cache.jsonl``: (inode, mtime, size, ctime, sha256) of every source and output after the
-  last complete run, so that a rerun recognises unchanged files without hashing them (as DVC
-  does). The ctime is what catches a file edited in place whose size and mtime were put back
-  (``touch -r``, ``os.utime``): only the kernel sets it. A cache or journal that an earlier
-  augtool wrote without it vouches for nothing, so the first rerun hashes everything once.
-
-None of this is part of the determinism contract or the manifest.
+A run into a folder that holds an earlier run of the same recipe keeps a source whose bytes and
+outputs are unchanged (vouched for by the stat cache, :mod:`augtool.run.statcache`, or by hashing
+in the worker), redoes a new or changed one, and removes the outputs of a source that is gone.
+An interrupted run is finished the same way, from its journal (:mod:`augtool.run.journal`).
 
 An earlier run's records are not held in memory: :class:`Earlier` keeps the byte spans of a
 source's lines in the old manifest (or journal), whose file stays open for the run, and parses
@@ -22,206 +12,39 @@ them when asked.
 
 from __future__ import annotations
 
-import contextlib
+import hashlib
 import json
 import os
-import stat
 from array import array
-from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
-from augtool.atomic import TEMP_PREFIX, atomic_open
+from augtool.atomic import write_atomic
+from augtool.canonical import canonical_sha256
 from augtool.errors import OutputError
 from augtool.manifest import (
     MANIFEST_NAME,
     STATE_DIR,
+    FileRecord,
     ManifestDamaged,
     ManifestReader,
     RecordDict,
-    dump_line,
+    SourceRef,
+)
+from augtool.run.journal import JOURNAL_NAME, RUN_STATE_NAME, TaskResult, journal_entries
+from augtool.run.plan import Task
+from augtool.run.statcache import (
+    STAT_CACHE_NAME,
+    Stat,
+    load_stat_cache,
+    source_shas,
+    stat_of,
 )
 
-#: (inode, mtime in ns, size, ctime in ns) of a file as last seen. The ctime moves with any change
-#: to the file's data or inode (a write, a rename, a new hard link) and cannot be set back.
-Stat = tuple[int, int, int, int]
-STAT_FIELDS = 4
 #: The augtool version and the library versions (``{"numpy": …, "pillow": …}``) outputs were
 #: made with; ``None`` where unknown.
 MadeWith = tuple[str | None, dict[str, str] | None]
-
-LOCK_NAME = "lock"
-JOURNAL_NAME = "journal.jsonl"
-RUN_STATE_NAME = "run-state.json"
-STAT_CACHE_NAME = "stat-cache.jsonl"
-
-
-def stat_of(path: Path, follow: bool = False) -> Stat | None:
-    """The :data:`Stat` of a regular file (following a link only when asked), or None."""
-    try:
-        st = os.stat(path) if follow else os.lstat(path)
-    except OSError:
-        return None
-    if not stat.S_ISREG(st.st_mode):
-        return None
-    return stat_key(st)
-
-
-def stat_key(st: os.stat_result) -> Stat:
-    """What the stat cache compares of a file's ``os.stat`` result."""
-    return (st.st_ino, st.st_mtime_ns, st.st_size, st.st_ctime_ns)
-
-
-def _stats(value: dict[str, Any]) -> dict[str, Stat]:
-    """A journal's stats by path. One written before the ctime was part of a stat (three
-    numbers) is left out: unknown, so its file is hashed."""
-    return {k: tuple(v) for k, v in value.items() if len(v) == STAT_FIELDS}
-
-
-@dataclass
-class TaskResult:
-    """What a task reports back: its manifest records and the stat of each file it touched."""
-
-    source: str
-    records: list[RecordDict]
-    sources: dict[str, Stat] = field(default_factory=dict)  # input path -> stat
-    outputs: dict[str, Stat] = field(default_factory=dict)  # output path -> stat
-    kept: bool = False
-    #: the records' manifest lines as an earlier run wrote them, when they are kept as they
-    #: are: the journal and the new manifest take these texts instead of dumping the records
-    #: again (most of a no-op rerun's time was JSON)
-    lines: list[str] | None = None
-
-    def as_line(self) -> str:
-        entry: dict[str, Any] = {
-            "source": self.source,
-            "sources": self.sources,
-            "outputs": self.outputs,
-            "kept": self.kept,
-        }
-        if self.lines is None:
-            entry["records"] = self.records
-        else:
-            entry["lines"] = self.lines
-        return dump_line(entry)
-
-    @classmethod
-    def from_line(cls, line: dict[str, Any]) -> TaskResult:
-        texts = line.get("lines")
-        records = line["records"] if texts is None else [json.loads(text) for text in texts]
-        return cls(
-            source=line["source"],
-            records=records,
-            sources=_stats(line["sources"]),
-            outputs=_stats(line["outputs"]),
-            kept=line["kept"],
-            lines=texts,
-        )
-
-
-class OutputLock:
-    """An exclusive lock on an output folder for the length of a run."""
-
-    def __init__(self, output_root: Path) -> None:
-        self.path = output_root / STATE_DIR / LOCK_NAME
-        self._fd: int | None = None
-
-    def __enter__(self) -> OutputLock:
-        import fcntl
-
-        fd = self._open()
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            raise OutputError(
-                f"{self.path.parent.parent}: another augtool run is writing here "
-                f"(it holds the lock {self.path})"
-            ) from None
-        os.ftruncate(fd, 0)
-        os.write(fd, f"{os.getpid()}\n".encode())
-        self._fd = fd
-        return self
-
-    def _open(self) -> int:
-        """The lock file, made with its folder if need be. A folder augtool cannot write in
-        (read-only, not permitted) is an unusable output: refused, with nothing left behind."""
-        state_dir = self.path.parent
-        made = not state_dir.exists()
-        try:
-            state_dir.mkdir(parents=True, exist_ok=True)
-            return os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        except OSError as exc:
-            if made:
-                with contextlib.suppress(OSError):
-                    state_dir.rmdir()
-            raise OutputError(
-                f"{state_dir.parent}: cannot write in the output folder: {exc.strerror}"
-            ) from None
-
-    def __exit__(self, *exc: object) -> None:
-        if self._fd is not None:
-            os.close(self._fd)  # closing releases the flock
-            self._fd = None
-
-
-class Journal:
-    """Finished tasks, one line each, flushed as they come."""
-
-    def __init__(self, path: Path, handle: IO[str]) -> None:
-        self.path = path
-        self._handle = handle
-
-    @classmethod
-    def start(cls, state_dir: Path, kept: Iterable[TaskResult]) -> Journal:
-        """A new journal holding ``kept``, replacing any old one atomically (so what the old one
-        proved is never lost, even if this run is interrupted at once)."""
-        path = state_dir / JOURNAL_NAME
-        with atomic_open(path, fsync=True) as handle:
-            for result in kept:
-                handle.write(result.as_line().encode("utf-8"))
-        return cls(path, open(path, "a", encoding="utf-8"))  # closed in close()
-
-    def add(self, result: TaskResult) -> None:
-        self._handle.write(result.as_line())
-        self._handle.flush()
-
-    def close(self) -> None:
-        self._handle.close()
-
-    def results(self) -> Iterator[TaskResult]:
-        self._handle.flush()
-        yield from read_journal(self.path)
-
-
-def read_journal(path: Path) -> Iterator[TaskResult]:
-    """The complete lines of a journal; a torn or garbled line (a kill mid-write) is ignored."""
-    for _, _, result in _journal_entries(path):
-        yield result
-
-
-def _journal_entries(path: Path) -> Iterator[tuple[int, int, TaskResult]]:
-    """Each complete journal line's offset, length and task result."""
-    try:
-        handle = open(path, "rb")  # noqa: SIM115
-    except FileNotFoundError:
-        return
-    with handle:
-        for offset, raw in _with_offsets(handle):
-            if not raw.endswith(b"\n"):
-                return
-            try:
-                yield offset, len(raw), TaskResult.from_line(json.loads(raw))
-            except (ValueError, KeyError, TypeError):
-                continue
-
-
-def _with_offsets(handle: IO[bytes]) -> Iterator[tuple[int, bytes]]:
-    offset = 0
-    for raw in handle:
-        yield offset, raw
-        offset += len(raw)
 
 
 class _Spans:
@@ -335,7 +158,7 @@ def _load(output_root: Path, previous: Previous) -> None:
     manifest = output_root / MANIFEST_NAME
     if manifest.is_file():
         _load_manifest(manifest, previous)
-        _load_stat_cache(state_dir / STAT_CACHE_NAME, previous)
+        load_stat_cache(state_dir / STAT_CACHE_NAME, previous)
     state_file = state_dir / RUN_STATE_NAME
     if state_file.is_file():
         try:
@@ -358,7 +181,7 @@ def _load_journal(path: Path, previous: Previous, made_with: MadeWith) -> None:
     file = _Spans(path, journal=True)
     file.made_with = made_with
     previous.files.append(file)
-    for offset, length, result in _journal_entries(path):
+    for offset, length, result in journal_entries(path):
         earlier = Earlier(result.source, file)
         earlier.add(offset, length)
         previous.tasks[result.source] = earlier
@@ -367,17 +190,6 @@ def _load_journal(path: Path, previous: Previous, made_with: MadeWith) -> None:
         for in_path, seen in result.sources.items():
             if in_path in shas:
                 previous.source_stats[in_path] = (seen, shas[in_path])
-
-
-def source_shas(records: list[RecordDict]) -> dict[str, str]:
-    """The sha256 of every input file a task's records name (the image, its labels)."""
-    shas: dict[str, str] = {}
-    for record in records:
-        if record["type"] == "file":
-            shas[record["source"]["path"]] = record["source"]["sha256"]
-        elif record.get("sha256"):
-            shas[record["path"]] = record["sha256"]
-    return shas
 
 
 def _load_manifest(path: Path, previous: Previous) -> None:
@@ -429,101 +241,6 @@ def _earlier(tasks: dict[str, Earlier], owner: str, file: _Spans) -> Earlier:
     return earlier
 
 
-def _load_stat_cache(path: Path, previous: Previous) -> None:
-    try:
-        handle = open(path, encoding="utf-8")  # noqa: SIM115
-    except FileNotFoundError:
-        return
-    with handle:
-        header = _first_json(handle)
-        if header is None:
-            return
-        previous.input_root = header.get("input_root")
-        for line in handle:
-            try:
-                entry = json.loads(line)
-                # A KeyError for an entry without "ctime_ns" (an older cache): not vouched for.
-                stat = (entry["ino"], entry["mtime_ns"], entry["size"], entry["ctime_ns"])
-                if entry["root"] == "in":
-                    previous.source_stats[entry["path"]] = (stat, entry["sha256"])
-                else:
-                    previous.output_stats[entry["path"]] = stat
-            except (ValueError, KeyError, TypeError):
-                continue
-
-
-def _first_json(handle: IO[str]) -> dict[str, Any] | None:
-    try:
-        value = json.loads(handle.readline())
-    except ValueError:
-        return None
-    return value if isinstance(value, dict) else None
-
-
-def write_run_state(
-    state_dir: Path,
-    recipe_sha256: str,
-    recipe: dict[str, Any],
-    version: str,
-    libraries: dict[str, str],
-    input_root: str,
-) -> None:
-    data = {
-        "recipe_sha256": recipe_sha256,
-        "recipe": recipe,
-        "tool_version": version,
-        "libraries": libraries,
-        "input_root": input_root,
-    }
-    with atomic_open(state_dir / RUN_STATE_NAME, fsync=True) as handle:
-        handle.write(dump_line(data).encode("utf-8"))
-
-
-@contextlib.contextmanager
-def stat_cache_writer(state_dir: Path, input_root: str) -> Iterator[Callable[[TaskResult], None]]:
-    """A function that notes a task's files in a new stat cache, committed (atomically) when the
-    block ends without an error."""
-    with atomic_open(state_dir / STAT_CACHE_NAME) as handle:
-        handle.write(dump_line({"input_root": input_root}).encode("utf-8"))
-
-        def note(result: TaskResult) -> None:
-            shas = source_shas(result.records)
-            for path, seen in result.sources.items():
-                if path in shas:
-                    entry = {"root": "in", "path": path, **_stat_fields(seen), "sha256": shas[path]}
-                    handle.write(dump_line(entry).encode("utf-8"))
-            for path, seen in result.outputs.items():
-                entry = {"root": "out", "path": path, **_stat_fields(seen)}
-                handle.write(dump_line(entry).encode("utf-8"))
-
-        yield note
-
-
-def _stat_fields(seen: Stat) -> dict[str, int]:
-    ino, mtime, size, ctime = seen
-    return {"ino": ino, "mtime_ns": mtime, "size": size, "ctime_ns": ctime}
-
-
-def finish_run(state_dir: Path) -> None:
-    """The manifest is written: the journal and run state have served their purpose."""
-    for name in (JOURNAL_NAME, RUN_STATE_NAME):
-        with contextlib.suppress(FileNotFoundError):
-            (state_dir / name).unlink()
-
-
-def remove_temp_files(output_root: Path) -> int:
-    """Delete temp files that a killed run left behind (never under a final name)."""
-    removed = 0
-    for folder, dirs, files in os.walk(output_root, followlinks=False):
-        dirs[:] = [d for d in dirs if d != STATE_DIR]
-        for name in files:
-            if name.startswith(TEMP_PREFIX):
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(os.path.join(folder, name))
-                    removed += 1
-    return removed
-
-
 def recipe_difference(old: dict[str, Any] | None, new: dict[str, Any], limit: int = 3) -> str:
     """A short description of where two normalised recipes differ."""
     if old is None:
@@ -553,3 +270,125 @@ def _diff(old: Any, new: Any, where: str, out: list[str]) -> None:
             )
     elif old != new:
         out.append(f"{where}: {json.dumps(old)} -> {json.dumps(new)}")
+
+
+def kept_by_stat(
+    task: Task, earlier: Earlier, previous: Previous, input_root: Path, output_root: Path
+) -> TaskResult | None:
+    """The earlier result, when the stat cache vouches for every input (the image, its labels)
+    and every output."""
+    inputs = [(task.source.path, task.source.link)]
+    if task.source.annotation is not None and task.coco is None:
+        # (A COCO image's annotations are vouched for by their hash, checked below.)
+        inputs.append((task.source.annotation, False))
+    records, lines = earlier.read()
+    shas = source_shas(records)
+    if set(shas) != {path for path, _ in inputs}:
+        return None
+    stats = {}
+    for path, link in inputs:
+        cached = previous.source_stats.get(path)
+        stat = stat_of(input_root / path, follow=link)
+        if cached is None or stat is None or stat != cached[0] or cached[1] != shas[path]:
+            return None
+        stats[path] = stat
+    files = [r for r in records if r["type"] == "file"]
+    if task.coco is not None:
+        wanted = canonical_sha256(task.coco)
+        if any(r.get("coco", {}).get("from") != wanted for r in files):
+            return None
+    if files and {r["path"] for r in files} != set(task.names):
+        return None
+    outputs = {}
+    for record in files:
+        out_stat = stat_of(output_root / record["path"])
+        if out_stat is None or out_stat != previous.output_stats.get(record["path"]):
+            return None
+        outputs[record["path"]] = out_stat
+    return TaskResult(task.source.path, records, stats, outputs, kept=True, lines=lines)
+
+
+def write_dataset_file(
+    output_root: Path, name: str, data: bytes, source_sha: str, previous: Previous, kind: str
+) -> TaskResult:
+    """A file of the dataset as a whole, written unless the same bytes are already there."""
+    sha = hashlib.sha256(data).hexdigest()
+    earlier = previous.tasks.get(name)
+    target = output_root / name
+    kept = (
+        earlier is not None
+        and [r.get("sha256") for r in earlier.records] == [sha]
+        and target.is_file()
+        and not target.is_symlink()
+        and target.read_bytes() == data
+    )
+    if not kept:
+        write_atomic(target, data)
+    record = FileRecord(
+        kind=kind,
+        path=name,
+        sha256=sha,
+        bytes=len(data),
+        role="dataset",
+        split=None,
+        label=None,
+        source=SourceRef(path=name, sha256=source_sha),
+        variant=None,
+        seed=None,
+        steps=[],
+    )
+    stat = stat_of(target)
+    return TaskResult(name, [record.to_json()], {}, {name: stat} if stat else {}, kept=kept)
+
+
+def copy_extra(input_root: Path, output_root: Path, name: str, previous: Previous) -> TaskResult:
+    """A file of the dataset itself (``data.yaml``), copied as it is and recorded."""
+    data = (input_root / name).read_bytes()
+    sha = hashlib.sha256(data).hexdigest()
+    return write_dataset_file(output_root, name, data, sha, previous, "dataset")
+
+
+def remove_vanished(output_root: Path, previous: Previous, planned: set[str]) -> int:
+    """Delete the outputs of sources that are gone from the input (or no longer eligible)."""
+    return sum(
+        unlink_output(output_root, record["path"])
+        for source, earlier in previous.tasks.items()
+        if source not in planned
+        for record in earlier.records
+        if record["type"] == "file"
+    )
+
+
+def remove_stale(output_root: Path, previous: Previous, result: TaskResult) -> int:
+    """Delete what an earlier run wrote for this source that the new result no longer lists."""
+    earlier = previous.tasks.get(result.source)
+    if earlier is None:
+        return 0
+    now = {r["path"] for r in result.records if r["type"] == "file"}
+    return sum(
+        unlink_output(output_root, r["path"])
+        for r in earlier.records
+        if r["type"] == "file" and r["path"] not in now
+    )
+
+
+def unlink_output(output_root: Path, relative: str) -> int:
+    """Remove one recorded output; a path that could leave the output folder is never touched."""
+    parts = Path(relative).parts
+    if Path(relative).is_absolute() or ".." in parts or not parts:
+        return 0
+    # Nor through a linked folder that someone put in the output: its target is not ours.
+    parent = os.path.realpath((output_root / relative).parent)
+    root = os.path.realpath(output_root)
+    if parent != root and not parent.startswith(root + os.sep):
+        return 0
+    try:
+        (output_root / relative).unlink()
+    except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+        return 0
+    return 1
+
+
+def earlier_records(previous: Previous, task: Task) -> list[RecordDict] | None:
+    earlier = previous.tasks.get(task.source.path)
+    return None if earlier is None or not earlier.keepable else earlier.records

@@ -27,8 +27,9 @@ from augtool.media.image.codecs import Decoded, DecodeError, EncodeError, encode
 from augtool.media.image.transforms import Step, kernels
 from augtool.run.allocator import keep_freed_memory
 from augtool.run.derive import InputLimits, LabelRules, SourceLabels, derive, open_source
-from augtool.run.incremental import Stat, TaskResult, stat_key, stat_of
+from augtool.run.journal import TaskResult
 from augtool.run.plan import Task
+from augtool.run.statcache import Stat, stat_key, stat_of
 
 Record = dict[str, Any]
 

@@ -1,0 +1,152 @@
+"""The journal of a run in progress, in ``OUT/.augtool/``.
+
+- ``journal.jsonl``: one line per finished task (its records and the stat of every file it
+  read or wrote), flushed as each task finishes. A run that is interrupted, killed or out of disk
+  leaves every finished task here; the next run keeps them instead of redoing them. A torn last
+  line (a kill mid-write) is ignored.
+- ``run-state.json``: the recipe hash and input folder of the run in progress.
+
+Neither is part of the determinism contract or the manifest; both go once the manifest is
+written.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from augtool.atomic import atomic_open
+from augtool.manifest import RecordDict, dump_line
+from augtool.run.statcache import Stat, stats_by_path
+
+JOURNAL_NAME = "journal.jsonl"
+RUN_STATE_NAME = "run-state.json"
+
+
+@dataclass
+class TaskResult:
+    """What a task reports back: its manifest records and the stat of each file it touched."""
+
+    source: str
+    records: list[RecordDict]
+    sources: dict[str, Stat] = field(default_factory=dict)  # input path -> stat
+    outputs: dict[str, Stat] = field(default_factory=dict)  # output path -> stat
+    kept: bool = False
+    #: the records' manifest lines as an earlier run wrote them, when they are kept as they
+    #: are: the journal and the new manifest take these texts instead of dumping the records
+    #: again (most of a no-op rerun's time was JSON)
+    lines: list[str] | None = None
+
+    def as_line(self) -> str:
+        entry: dict[str, Any] = {
+            "source": self.source,
+            "sources": self.sources,
+            "outputs": self.outputs,
+            "kept": self.kept,
+        }
+        if self.lines is None:
+            entry["records"] = self.records
+        else:
+            entry["lines"] = self.lines
+        return dump_line(entry)
+
+    @classmethod
+    def from_line(cls, line: dict[str, Any]) -> TaskResult:
+        texts = line.get("lines")
+        records = line["records"] if texts is None else [json.loads(text) for text in texts]
+        return cls(
+            source=line["source"],
+            records=records,
+            sources=stats_by_path(line["sources"]),
+            outputs=stats_by_path(line["outputs"]),
+            kept=line["kept"],
+            lines=texts,
+        )
+
+
+class Journal:
+    """Finished tasks, one line each, flushed as they come."""
+
+    def __init__(self, path: Path, handle: IO[str]) -> None:
+        self.path = path
+        self._handle = handle
+
+    @classmethod
+    def start(cls, state_dir: Path, kept: Iterable[TaskResult]) -> Journal:
+        """A new journal holding ``kept``, replacing any old one atomically (so what the old one
+        proved is never lost, even if this run is interrupted at once)."""
+        path = state_dir / JOURNAL_NAME
+        with atomic_open(path, fsync=True) as handle:
+            for result in kept:
+                handle.write(result.as_line().encode("utf-8"))
+        return cls(path, open(path, "a", encoding="utf-8"))  # closed in close()
+
+    def add(self, result: TaskResult) -> None:
+        self._handle.write(result.as_line())
+        self._handle.flush()
+
+    def close(self) -> None:
+        self._handle.close()
+
+    def results(self) -> Iterator[TaskResult]:
+        self._handle.flush()
+        yield from read_journal(self.path)
+
+
+def read_journal(path: Path) -> Iterator[TaskResult]:
+    """The complete lines of a journal; a torn or garbled line (a kill mid-write) is ignored."""
+    for _, _, result in journal_entries(path):
+        yield result
+
+
+def journal_entries(path: Path) -> Iterator[tuple[int, int, TaskResult]]:
+    """Each complete journal line's offset, length and task result."""
+    try:
+        handle = open(path, "rb")  # noqa: SIM115
+    except FileNotFoundError:
+        return
+    with handle:
+        for offset, raw in _with_offsets(handle):
+            if not raw.endswith(b"\n"):
+                return
+            try:
+                yield offset, len(raw), TaskResult.from_line(json.loads(raw))
+            except (ValueError, KeyError, TypeError):
+                continue
+
+
+def _with_offsets(handle: IO[bytes]) -> Iterator[tuple[int, bytes]]:
+    offset = 0
+    for raw in handle:
+        yield offset, raw
+        offset += len(raw)
+
+
+def write_run_state(
+    state_dir: Path,
+    recipe_sha256: str,
+    recipe: dict[str, Any],
+    version: str,
+    libraries: dict[str, str],
+    input_root: str,
+) -> None:
+    data = {
+        "recipe_sha256": recipe_sha256,
+        "recipe": recipe,
+        "tool_version": version,
+        "libraries": libraries,
+        "input_root": input_root,
+    }
+    with atomic_open(state_dir / RUN_STATE_NAME, fsync=True) as handle:
+        handle.write(dump_line(data).encode("utf-8"))
+
+
+def finish_run(state_dir: Path) -> None:
+    """The manifest is written: the journal and run state have served their purpose."""
+    for name in (JOURNAL_NAME, RUN_STATE_NAME):
+        with contextlib.suppress(FileNotFoundError):
+            (state_dir / name).unlink()

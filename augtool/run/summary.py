@@ -1,0 +1,83 @@
+"""What a run did: the summary ``expand`` returns (and prints with ``--json``), counted as
+tasks finish, and ``run.json``, its copy with timing and machine facts."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from augtool.atomic import write_atomic
+from augtool.manifest import RUN_NAME
+from augtool.run.journal import TaskResult
+
+
+@dataclass
+class Summary:
+    """What a run did (or, with ``dry_run``, would do)."""
+
+    input: str
+    output: str
+    layout: str
+    sources: int
+    planned_outputs: int
+    counts: Counter[str] = field(default_factory=Counter)
+    #: made, kept and removed files: how this run got there (not part of the manifest).
+    activity: Counter[str] = field(default_factory=Counter)
+    skipped: list[dict[str, str]] = field(default_factory=list)
+    seconds: float = 0.0
+    dry_run: bool = False
+    #: ``--backend dask``: the scheduler (``None``: a local cluster) and how many workers ran
+    #: batches; stays ``None`` when no batch went to a cluster (a small job, a no-op rerun).
+    cluster: dict[str, Any] | None = None
+    #: files in the output that augtool did not make (left in place; validate reports them)
+    unlisted: list[str] = field(default_factory=list)
+    #: what the run did but may not be what was meant (a flip pair naming no class)
+    warnings: list[str] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        """The summary as plain JSON (what ``expand --json`` prints): paths, layout, planned and
+        written counts, files made, kept and removed, skipped inputs with their reasons."""
+        found = {
+            "input": self.input,
+            "output": self.output,
+            "layout": self.layout,
+            "sources": self.sources,
+            "planned_outputs": self.planned_outputs,
+            "counts": dict(sorted(self.counts.items())),
+            "made": self.activity["made"],
+            "kept": self.activity["kept"],
+            "removed": self.activity["removed"],
+            "skipped": self.skipped,
+            "seconds": round(self.seconds, 3),
+            "dry_run": self.dry_run,
+            "unlisted": self.unlisted,
+            "warnings": self.warnings,
+        }
+        if self.cluster is not None:
+            found["cluster"] = self.cluster
+        return found
+
+    def add(self, result: TaskResult) -> None:
+        """Count a finished task's records: written files by role, skipped inputs with their
+        reasons, and whether its files were made or kept."""
+        for record in result.records:
+            if record["type"] == "skipped":
+                self.counts["skipped"] += 1
+                self.skipped.append({"path": record["path"], "reason": record["reason"]})
+            else:
+                self.counts["files"] += 1
+                self.counts[record["role"]] += 1
+                self.activity["kept" if result.kept else "made"] += 1
+
+
+def write_run_json(output_root: Path, summary: Summary, jobs: int, backend: str) -> None:
+    """Timing and machine facts, outside the determinism contract (never in the manifest)."""
+    info = {**summary.as_json(), "jobs": jobs, "backend": backend, "cpus": os.cpu_count()}
+    info.pop("skipped")
+    with contextlib.suppress(OSError):
+        write_atomic(output_root / RUN_NAME, (json.dumps(info, indent=2) + "\n").encode())

@@ -1,0 +1,140 @@
+"""The one walk of an output folder, and what the run and validate take from it.
+
+The walk never follows a link (a link below the output is an entry, not a folder to enter: its
+target is not the output's) and skips augtool's state folder at the root only: a ``.augtool``
+folder deeper down is someone's file like any other. Every reader of the output tree goes
+through :func:`walk`, so they agree on what the tree holds: the engine (folder links it must not
+write through, temp files a killed run left, files augtool did not make) and validate (the files
+and sizes it checks against the manifest).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import stat
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import NamedTuple
+
+from augtool.atomic import TEMP_PREFIX
+from augtool.manifest import CONTRACT_FILES, STATE_DIR, listed_paths
+
+
+class Entry(NamedTuple):
+    """Something in the output that is not a folder, or a folder that could not be read."""
+
+    #: relative to the output, ``/``-separated; ``.`` for the output itself when unreadable
+    path: str
+    #: its ``st_mode`` (links not followed), or ``None`` when it could not be read
+    mode: int | None
+    size: int
+
+    @property
+    def is_file(self) -> bool:
+        return self.mode is not None and stat.S_ISREG(self.mode)
+
+    @property
+    def is_link(self) -> bool:
+        return self.mode is not None and stat.S_ISLNK(self.mode)
+
+
+def walk(root: Path) -> Iterator[Entry]:
+    """Every non-folder entry below ``root`` (and each folder that cannot be read), without
+    following links, skipping ``root/.augtool``. A missing ``root`` holds nothing."""
+    stack = [""]
+    while stack:
+        folder = stack.pop()
+        try:
+            with os.scandir(os.path.join(root, folder) if folder else root) as entries:
+                items = list(entries)
+        except FileNotFoundError:
+            if folder:
+                yield Entry(folder, None, 0)
+            continue
+        except OSError:
+            yield Entry(folder or ".", None, 0)
+            continue
+        for item in items:
+            if not folder and item.name == STATE_DIR:
+                continue
+            rel = f"{folder}/{item.name}" if folder else item.name
+            try:
+                info = item.stat(follow_symlinks=False)
+            except OSError:
+                yield Entry(rel, None, 0)
+                continue
+            if stat.S_ISDIR(info.st_mode):
+                stack.append(rel)
+            else:
+                yield Entry(rel, info.st_mode, info.st_size)
+
+
+def kind_of(mode: int) -> str:
+    """What a non-folder, non-regular entry is, in words."""
+    if stat.S_ISLNK(mode):
+        return "a symbolic link"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "a device or special file"
+
+
+def _augtools_own(path: str) -> bool:
+    """A contract file at the root (the manifest, SHA256SUMS, run.json): augtool's, unlisted."""
+    return path in CONTRACT_FILES
+
+
+@dataclass
+class Scan:
+    """What a run needs to know of its output before writing: the links to folders someone put
+    there (never written through) and the temp files a killed run left (removed)."""
+
+    folder_links: list[str] = field(default_factory=list)
+    temp_files: list[str] = field(default_factory=list)
+
+
+def scan(root: Path) -> Scan:
+    """One walk of the output before a run; holds only links and temp files, however large the
+    tree."""
+    found = Scan()
+    for entry in walk(root):
+        if entry.mode is None:
+            continue
+        if entry.is_link and os.path.isdir(root / entry.path):
+            found.folder_links.append(entry.path)
+        elif entry.path.rpartition("/")[2].startswith(TEMP_PREFIX):
+            found.temp_files.append(entry.path)
+    return found
+
+
+def remove_temp_files(root: Path, paths: Iterable[str] | None = None) -> int:
+    """Delete temp files that a killed run left behind (never under a final name): ``paths``
+    when a :func:`scan` found them, else those a new walk finds."""
+    if paths is None:
+        paths = scan(root).temp_files
+    removed = 0
+    for path in paths:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(root / path)
+            removed += 1
+    return removed
+
+
+def tree_files(root: Path) -> Iterator[str]:
+    """Every non-folder entry of an output (links not followed), but augtool's own files."""
+    for entry in walk(root):
+        if entry.mode is not None and not _augtools_own(entry.path):
+            yield entry.path
+
+
+def unlisted_files(root: Path, listed: int) -> list[str]:
+    """The files in ``root`` that its manifest does not list (put there by someone else), in
+    path order; empty when the tree holds just the ``listed`` files besides augtool's own. One
+    walk counts; the manifest's paths are read only when the count is off."""
+    if sum(1 for _ in tree_files(root)) == listed:
+        return []
+    paths = listed_paths(root)
+    return sorted(path for path in tree_files(root) if path not in paths)
