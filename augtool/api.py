@@ -249,7 +249,7 @@ def _check_backend(backend: Any) -> None:
             choices=", ".join(BACKENDS),
         )
     if backend == "dask":
-        from augtool.run import dask_cluster
+        from augtool.run.executors import cluster as dask_cluster
 
         if not dask_cluster.available():
             raise UsageError(

@@ -120,7 +120,7 @@ def expand(
 
     Example: augtool expand configs/quickstart.yaml -o out/photos --jobs 2
     """
-    from augtool.run.pool import interrupts_stop_the_run, raise_if_interrupted
+    from augtool.run.executors.interrupts import interrupts_stop_the_run, raise_if_interrupted
 
     # Ctrl-C and SIGTERM end the command with one line and exit 130 from here on, even one
     # landing while the library imports its modules, where Python may drop its exception.
@@ -321,8 +321,8 @@ def _caused_by_an_interrupt(exc: BaseException | None) -> bool:
     raised ``ImportError: numpy._core.multiarray failed to import`` (exit 1, a traceback)."""
     if not isinstance(exc, Exception) or isinstance(exc, typer.Exit):
         return False
-    pool = sys.modules.get("augtool.run.pool")  # not imported: no run, no interrupt noted
-    return pool is not None and bool(pool.interrupt_came())
+    interrupts = sys.modules.get("augtool.run.executors.interrupts")  # not imported: no run
+    return interrupts is not None and bool(interrupts.interrupt_came())
 
 
 def _option(name: str) -> str:

@@ -10,7 +10,7 @@ measure scheduling instead of image work. So, like augtool's engine and worker:
   the ratio measures);
 - jobs == 1, or <= 48 planned outputs, runs in-process with no pool; otherwise joblib's loky
   executor over batches of 4 tasks, at most ``2 * jobs`` batches ahead of the main process,
-  taken as they finish (``augtool.run.pool.run_batches``);
+  taken as they finish (``augtool.run.executors``);
 - the main process streams the small records it gets back into ``manifest.jsonl``.
 
 Each script prints one JSON line: outputs, seconds (inside the process), sources.

@@ -26,8 +26,9 @@ from processes import children_of, wait_gone
 pytest.importorskip("distributed")
 
 from augtool.errors import EXIT_FAILED
-from augtool.run import dask_cluster
-from augtool.run.pool import WorkerLost, run_batches
+from augtool.run.executors import WorkerLost
+from augtool.run.executors import cluster as dask_cluster
+from augtool.run.executors.local import run_batches
 
 RECIPE = ROOT / "configs" / "quickstart.yaml"
 

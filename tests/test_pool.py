@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from augtool.errors import EXIT_FAILED
-from augtool.run.pool import WorkerLost, run_batches, stop_workers
+from augtool.run.executors import WorkerLost, stop_workers
+from augtool.run.executors.local import run_batches
 
 
 def double(batch: list[int], shared: int) -> list[int]:
@@ -97,7 +98,7 @@ def test_an_interrupt_waits_until_the_submit_is_done() -> None:
 
 
 def test_a_held_sigterm_goes_to_its_handler_after_the_block() -> None:
-    from augtool.run.pool import _interrupts_held
+    from augtool.run.executors.interrupts import interrupts_held as _interrupts_held
 
     seen: list[tuple[int, float]] = []
     previous = signal.signal(signal.SIGTERM, lambda n, f: seen.append((n, time.monotonic())))
@@ -151,7 +152,7 @@ def test_an_interrupt_python_drops_is_noted_once_and_not_printed(
 ) -> None:
     from processes import drop_an_interrupt
 
-    from augtool.run.pool import interrupts_stop_the_run, raise_if_interrupted
+    from augtool.run.executors.interrupts import interrupts_stop_the_run, raise_if_interrupted
 
     before = {n: signal.getsignal(n) for n in (signal.SIGINT, signal.SIGTERM)}
     with interrupts_stop_the_run():

@@ -30,7 +30,8 @@ from typer.testing import Result
 from augtool import validate as validate_module
 from augtool.canonical import canonical_sha256
 from augtool.manifest import dump_line, sums_line
-from augtool.validate import hash_files, unsafe_reason
+from augtool.run.executors.hashing import hash_files
+from augtool.validate import unsafe_reason
 
 RECIPE = """\
 version: 1
@@ -782,7 +783,7 @@ def test_hash_file_never_follows_a_link_or_waits_on_a_fifo(tmp_path: Path) -> No
     (tmp_path / "link").symlink_to(tmp_path / "real")
     os.mkfifo(tmp_path / "fifo")
     code = (
-        "import sys; from augtool.validate import hash_file; "
+        "import sys; from augtool.run.executors.hashing import hash_file; "
         "print(hash_file(sys.argv[1])[1]); print(hash_file(sys.argv[2])[1])"
     )
     command = [sys.executable, "-c", code, str(tmp_path / "link"), str(tmp_path / "fifo")]

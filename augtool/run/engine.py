@@ -1,9 +1,14 @@
-"""The expand job: discover → plan → run tasks (in-process or on a joblib pool) → manifest.
+"""The expand job: discover → plan → run tasks (in-process or on a pool) → manifest.
 
-Results stream back as batches finish (``augtool.run.pool``: a bounded window of batches, so the
-main process never holds more than a few) and are journaled as they arrive; nothing but counters
-is kept in memory. The manifest is written last, sorted from the journal, so a run that stops
-early never leaves a manifest that looks complete.
+This module only orchestrates; each step's rules live beside it: output-folder safety and the
+lock (``output.py``), the one walk of the output (``tree.py``), incremental reuse
+(``incremental.py``, ``journal.py``, ``statcache.py``), where tasks run (``executors/``) and
+what the run reports (``summary.py``).
+
+Results stream back as batches finish (a bounded window of batches, so the main process never
+holds more than a few) and are journaled as they arrive; nothing but counters is kept in memory.
+The manifest is written last, sorted from the journal, so a run that stops early never leaves a
+manifest that looks complete.
 
 A run into a folder that holds an earlier run of the same recipe is incremental: a source whose
 bytes and outputs are unchanged is kept (recognised by the stat cache, or by hashing), a new or
@@ -45,6 +50,9 @@ from augtool.manifest import (
     write_manifest,
 )
 from augtool.recipe import Recipe
+from augtool.run.executors import WorkerLost, open_pool, stop_workers
+from augtool.run.executors.cluster import Needs
+from augtool.run.executors.interrupts import raise_if_interrupted
 from augtool.run.forecast import forced_removals, forecast
 from augtool.run.incremental import (
     Earlier,
@@ -69,7 +77,6 @@ from augtool.run.output import (
     run_files_stamp,
 )
 from augtool.run.plan import Plan, Task, make_plan
-from augtool.run.pool import WorkerLost, raise_if_interrupted, run_batches, stop_workers
 from augtool.run.statcache import stat_cache_writer
 from augtool.run.summary import Summary, write_run_json
 from augtool.run.tree import remove_temp_files, scan, unlisted_files
@@ -455,26 +462,19 @@ def _execute(
     # With Dask, --jobs sizes a local cluster only: a scheduler's workers are what they are.
     one_worker = jobs == 1 and backend != "dask"
     if backend == "sequential" or one_worker or outputs <= SMALL_JOB_OUTPUTS or len(todo) < 2:
-        for item in items:
-            yield from process_tasks([item], ctx)
-        return
-    batches = (
-        list(itertools.islice(items, TASKS_PER_BATCH)) for _ in range(0, len(todo), TASKS_PER_BATCH)
-    )
-    if backend != "dask":
-        yield from run_batches(process_tasks, batches, ctx, jobs, backend)
-        return
-    from augtool.run import dask_cluster
-
-    needs = dask_cluster.Needs(_versions(ctx.kernels), ctx.input_root, ctx.output_root)
-    with dask_cluster.connect(jobs) as cluster:
-        cluster.check(needs, partial(_versions, ctx.kernels))
-        # A Dask worker's parent is its nanny, not this process: no parent watchdog there.
-        shared = dataclasses.replace(ctx, main_pid=0)
-        summary.cluster = {"scheduler": cluster.address, "workers": cluster.workers}
-        yield from run_batches(
-            process_tasks, batches, shared, cluster.slots, backend, executor=cluster.executor()
-        )
+        backend, batch = "sequential", 1
+    else:
+        batch = TASKS_PER_BATCH
+    batches = (list(itertools.islice(items, batch)) for _ in range(0, len(todo), batch))
+    needs = None
+    if backend == "dask":
+        needs = Needs(_versions(ctx.kernels), ctx.input_root, ctx.output_root)
+    with open_pool(backend, jobs, needs, partial(_versions, ctx.kernels)) as pool:
+        # No parent watchdog where a worker's parent is not this process (a Dask nanny).
+        shared = ctx if pool.children else dataclasses.replace(ctx, main_pid=0)
+        summary.cluster = pool.facts
+        # process_tasks is looked up here, so that tests can stand in for it.
+        yield from pool.map_unordered(process_tasks, batches, shared)
 
 
 def _versions(kernels: str) -> dict[str, str]:

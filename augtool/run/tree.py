@@ -40,9 +40,11 @@ class Entry(NamedTuple):
         return self.mode is not None and stat.S_ISLNK(self.mode)
 
 
-def walk(root: Path) -> Iterator[Entry]:
+def walk(root: Path, skip: Iterable[str] = ()) -> Iterator[Entry]:
     """Every non-folder entry below ``root`` (and each folder that cannot be read), without
-    following links, skipping ``root/.augtool``. A missing ``root`` holds nothing."""
+    following links, skipping ``root/.augtool`` and the names in ``skip`` at the root. A
+    missing ``root`` holds nothing."""
+    skipped = {STATE_DIR, *skip}
     stack = [""]
     while stack:
         folder = stack.pop()
@@ -57,7 +59,7 @@ def walk(root: Path) -> Iterator[Entry]:
             yield Entry(folder or ".", None, 0)
             continue
         for item in items:
-            if not folder and item.name == STATE_DIR:
+            if not folder and item.name in skipped:
                 continue
             rel = f"{folder}/{item.name}" if folder else item.name
             try:

@@ -34,7 +34,7 @@ import os
 import re
 import stat
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -43,11 +43,13 @@ from augtool.canonical import canonical_sha256
 from augtool.errors import ManifestError, UsageError
 from augtool.manifest import (
     CONTRACT_FILES,
-    STATE_DIR,
     SUMS_NAME,
     ManifestReader,
     sums_line,
 )
+from augtool.run.executors import map_in_order
+from augtool.run.executors.hashing import CHUNK, OPEN_FLAGS, hash_files
+from augtool.run.tree import kind_of, walk
 
 __all__ = [
     "KINDS",
@@ -75,10 +77,6 @@ KINDS = (
     "source",
     "recompute",
 )
-CHUNK = 1 << 20
-#: Below this much work (bytes, plus a per-file cost) a process pool costs more than it saves.
-POOL_MIN_WORK = 64 << 20
-PER_FILE_WORK = 16 << 10
 #: Re-deriving decodes and encodes images: a pool pays for itself from a few dozen outputs.
 POOL_MIN_RECOMPUTE = 16
 RECOMPUTE_SEED = 0
@@ -294,42 +292,14 @@ class _Tree:
 
 def _walk(root: Path, manifest_name: str) -> _Tree:
     tree = _Tree()
-    exempt = {manifest_name, STATE_DIR, *CONTRACT_FILES}
-    stack = [""]
-    while stack:
-        folder = stack.pop()
-        try:
-            with os.scandir(os.path.join(root, folder) if folder else root) as entries:
-                items = list(entries)
-        except OSError:
-            tree.unreadable.add(folder or ".")
-            continue
-        for entry in items:
-            if not folder and entry.name in exempt:
-                continue
-            rel = f"{folder}/{entry.name}" if folder else entry.name
-            try:
-                info = entry.stat(follow_symlinks=False)
-            except OSError:
-                tree.unreadable.add(rel)
-                continue
-            if stat.S_ISDIR(info.st_mode):
-                stack.append(rel)
-            elif stat.S_ISREG(info.st_mode):
-                tree.files[rel] = info.st_size
-            else:
-                tree.others[rel] = _file_kind(info.st_mode)
+    for entry in walk(root, skip={manifest_name, *CONTRACT_FILES}):
+        if entry.mode is None:
+            tree.unreadable.add(entry.path)
+        elif entry.is_file:
+            tree.files[entry.path] = entry.size
+        else:
+            tree.others[entry.path] = kind_of(entry.mode)
     return tree
-
-
-def _file_kind(mode: int) -> str:
-    if stat.S_ISLNK(mode):
-        return "a symbolic link"
-    if stat.S_ISFIFO(mode):
-        return "a FIFO"
-    if stat.S_ISSOCK(mode):
-        return "a socket"
-    return "a device or special file"
 
 
 # --- the checks over the records ----------------------------------------------------------------
@@ -640,7 +610,7 @@ class _Checker:
         ]
         versions = _versions_note(self.header, kernels)
         done = 0
-        for results in _map(
+        for results in map_in_order(
             _recompute_group, tasks, jobs, sum(len(t[3]) for t in tasks) >= POOL_MIN_RECOMPUTE
         ):
             for path, outcome, text in results:
@@ -890,91 +860,11 @@ def _recompute_labels(
 
 # --- hashing ------------------------------------------------------------------------------------
 
-_buffer: bytearray | None = None
-
 
 def _read_no_follow(path: str) -> bytes:
-    fd = os.open(path, _OPEN_FLAGS)
+    fd = os.open(path, OPEN_FLAGS)
     with os.fdopen(fd, "rb") as handle:
         return handle.read()
-
-
-_OPEN_FLAGS = (
-    os.O_RDONLY
-    | getattr(os, "O_NOFOLLOW", 0)
-    | getattr(os, "O_NONBLOCK", 0)
-    | getattr(os, "O_CLOEXEC", 0)
-    | getattr(os, "O_BINARY", 0)
-)
-
-
-def hash_file(path: str) -> tuple[str | None, str | None]:
-    """The sha256 of a regular file, read in 1 MiB chunks: ``(hexdigest, None)`` or ``(None,
-    reason)``. The last component is never followed (a link swapped in after the walk fails),
-    and a FIFO swapped in is not waited on (non-blocking open, then a regular-file check)."""
-    global _buffer
-    if _buffer is None:
-        _buffer = bytearray(CHUNK)
-    try:
-        fd = os.open(path, _OPEN_FLAGS)
-    except OSError as exc:
-        return None, exc.strerror or str(exc)
-    try:
-        with open(fd, "rb", buffering=0, closefd=True) as handle:
-            if not stat.S_ISREG(os.fstat(fd).st_mode):
-                return None, "not a regular file"
-            digest = hashlib.sha256()
-            view = memoryview(_buffer)
-            while count := handle.readinto(view):
-                digest.update(view[:count])
-            return digest.hexdigest(), None
-    except OSError as exc:
-        return None, exc.strerror or str(exc)
-
-
-def _hash_batch(paths: list[str]) -> list[tuple[str | None, str | None]]:
-    return [hash_file(path) for path in paths]
-
-
-def hash_files(
-    paths: list[str], sizes: list[int], jobs: int
-) -> Iterator[tuple[str | None, str | None]]:
-    """Hash ``paths`` in order; across ``jobs`` processes when the work pays for a pool."""
-    work = sum(sizes) + PER_FILE_WORK * len(paths)
-    if jobs <= 1 or work < POOL_MIN_WORK or len(paths) < 2:
-        yield from map(hash_file, paths)
-        return
-    batches = _batches(paths, sizes, jobs)
-    for results in _map(_hash_batch, [(batch,) for batch in batches], jobs, True):
-        yield from results
-
-
-def _batches(paths: list[str], sizes: list[int], jobs: int) -> list[list[str]]:
-    """Split into about ``8 * jobs`` batches of similar work, keeping the order."""
-    target = (sum(sizes) + PER_FILE_WORK * len(paths)) / (8 * jobs)
-    batches: list[list[str]] = [[]]
-    work = 0.0
-    for path, size in zip(paths, sizes, strict=True):
-        if work >= target and batches[-1]:
-            batches.append([])
-            work = 0.0
-        batches[-1].append(path)
-        work += size + PER_FILE_WORK
-    return batches
-
-
-def _map(
-    function: Callable[..., Any], tasks: list[tuple[Any, ...]], jobs: int, worth_a_pool: bool
-) -> Iterator[Any]:
-    """``function(*task)`` for each task, in order; on a process pool when asked and useful."""
-    if jobs <= 1 or len(tasks) < 2 or not worth_a_pool:
-        for task in tasks:
-            yield function(*task)
-        return
-    from concurrent.futures import ProcessPoolExecutor
-
-    with ProcessPoolExecutor(max_workers=min(jobs, len(tasks))) as pool:
-        yield from pool.map(function, *zip(*tasks, strict=True))
 
 
 # --- text ---------------------------------------------------------------------------------------

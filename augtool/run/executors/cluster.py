@@ -14,11 +14,11 @@ naming the worker, when it does not):
   (a shared file system): workers read sources and write outputs themselves, and return small
   records, never pixels.
 
-Batches go through :func:`augtool.run.pool.run_batches` like the loky pool's, so the window, the
-records and the bytes are the same; only the place where a batch runs differs. That is why the
-client's ``concurrent.futures`` executor is used rather than joblib's Dask backend
-(``parallel_config("dask")``): joblib's ``Parallel`` is what let finished results pile up in
-the main process (see ``pool.py``).
+Batches go through the same :class:`~augtool.run.executors.base.ExecutorPool` as the loky
+pool's, so the window, the records and the bytes are the same; only the place where a batch
+runs differs. That is why the client's ``concurrent.futures`` executor is used rather than
+joblib's Dask backend (``parallel_config("dask")``): joblib's ``Parallel`` is what let finished
+results pile up in the main process (see ``executors/base.py``).
 """
 
 from __future__ import annotations
