@@ -132,3 +132,22 @@ def test_dry_run_with_force_counts_what_force_removes(tmp_path: Path, recipe: Pa
     (data / "train" / "dog" / "dog_0.png").unlink()
     dry, run = _dry_then_run(recipe, data, out, "--force")
     assert _activity(dry) == _activity(run) == (6, 0, 3)
+
+
+def test_a_run_that_wrote_between_the_read_and_the_lock_is_read_again(
+    tmp_path: Path, recipe: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When the files an earlier run left change between the first read and the lock, the run
+    reads them again (with the same checks) instead of trusting the first read."""
+    import itertools
+
+    import augtool.run.engine
+
+    data, out = make_dataset(tmp_path / "data", {"cat": 2}), tmp_path / "out"
+    assert invoke("expand", recipe, data, "-o", out, "--quiet")[0] == 0
+    before = tree(out)
+    stamps = itertools.count()
+    monkeypatch.setattr(augtool.run.engine, "run_files_stamp", lambda _: next(stamps))
+    code, _, stderr = invoke("expand", recipe, data, "-o", out, "--quiet")
+    assert code == 0, stderr
+    assert tree(out) == before

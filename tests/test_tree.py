@@ -1,0 +1,115 @@
+"""The one walk of the output tree (augtool/run/tree.py) and the executors' one interface: every
+reader of OUT agrees on what it holds, a clean run walks it as few times as it can, and
+validate's pool reports a lost worker as a run's pool does."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+from augtool.atomic import TEMP_PREFIX
+from augtool.cli import app
+from augtool.run.executors import WorkerLost, map_in_order
+from augtool.run.tree import scan, tree_files, walk
+
+RECIPE = """\
+version: 1
+seed: 3
+input: {layout: imagefolder}
+variants: 2
+pipeline:
+  - hflip: {p: 0.5}
+"""
+
+
+def invoke(*args: str | Path) -> tuple[int, str, str]:
+    result = CliRunner().invoke(app, [str(a) for a in args])
+    return result.exit_code, result.stdout, result.stderr
+
+
+def make_dataset(root: Path) -> Path:
+    rng = np.random.default_rng(0)
+    (root / "train" / "cat").mkdir(parents=True)
+    for i in range(2):
+        pixels = rng.integers(0, 256, (16, 16, 3), dtype=np.uint8)
+        Image.fromarray(pixels).save(root / "train" / "cat" / f"cat_{i}.png")
+    return root
+
+
+@pytest.fixture
+def recipe(tmp_path: Path) -> Path:
+    path = tmp_path / "recipe.yaml"
+    path.write_text(RECIPE)
+    return path
+
+
+def test_the_state_folder_is_skipped_at_the_root_only(tmp_path: Path) -> None:
+    (tmp_path / ".augtool").mkdir()
+    (tmp_path / ".augtool" / "journal.jsonl").write_text("")
+    (tmp_path / "train" / ".augtool").mkdir(parents=True)
+    (tmp_path / "train" / ".augtool" / "theirs.txt").write_text("x")
+    (tmp_path / "manifest.jsonl").write_text("")
+    assert sorted(e.path for e in walk(tmp_path)) == ["manifest.jsonl", "train/.augtool/theirs.txt"]
+    assert list(tree_files(tmp_path)) == ["train/.augtool/theirs.txt"]
+
+
+def test_links_are_entries_and_never_followed(tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    (elsewhere / "deep").mkdir(parents=True)
+    (elsewhere / "deep" / "f.txt").write_text("x")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "linked").symlink_to(elsewhere, target_is_directory=True)
+    (out / f"{TEMP_PREFIX}x").write_text("")
+    found = scan(out)
+    assert found.folder_links == ["linked"]
+    assert found.temp_files == [f"{TEMP_PREFIX}x"]
+    assert sorted(e.path for e in walk(out)) == sorted(["linked", f"{TEMP_PREFIX}x"])
+
+
+def test_a_temp_file_below_a_nested_state_folder_is_removed(tmp_path: Path, recipe: Path) -> None:
+    """Every reader now agrees a ``.augtool`` below the root is an ordinary folder: the temp
+    file a killed run left there is removed, not reported as a file augtool did not make."""
+    data, out = make_dataset(tmp_path / "data"), tmp_path / "out"
+    assert invoke("expand", recipe, data, "-o", out, "--quiet")[0] == 0
+    nested = out / "train" / "cat" / ".augtool"
+    nested.mkdir()
+    (nested / f"{TEMP_PREFIX}left").write_bytes(b"half")
+    code, stdout, stderr = invoke("expand", recipe, data, "-o", out, "--json")
+    assert code == 0, stderr
+    assert not (nested / f"{TEMP_PREFIX}left").exists()
+    assert '"unlisted": []' in stdout
+
+
+def test_a_clean_run_walks_the_output_twice(
+    tmp_path: Path, recipe: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Once before writing (folder links, temp files), once after (files augtool did not make);
+    the folder-link check, the temp-file sweep and the unlisted count each walked it before."""
+    data, out = make_dataset(tmp_path / "data"), tmp_path / "out"
+    out.mkdir()
+    walks = []
+    real = os.scandir
+
+    def counting(path: str | os.PathLike[str] = ".") -> os.ScandirIterator[str]:
+        if os.path.abspath(path) == str(out):
+            walks.append(path)
+        return real(path)
+
+    monkeypatch.setattr(os, "scandir", counting)
+    assert invoke("expand", recipe, data, "-o", out, "--quiet")[0] == 0
+    assert len(walks) == 2
+
+
+def _die(_: int) -> int:
+    os._exit(3)
+
+
+def test_validates_pool_reports_a_lost_worker_as_a_run_does() -> None:
+    with pytest.raises(WorkerLost, match="a worker process died"):
+        list(map_in_order(_die, [(1,), (2,), (3,)], 2, True))
