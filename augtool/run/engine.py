@@ -55,7 +55,6 @@ from augtool.run.executors.cluster import Needs
 from augtool.run.executors.interrupts import raise_if_interrupted
 from augtool.run.forecast import forced_removals, forecast
 from augtool.run.incremental import (
-    Earlier,
     Previous,
     copy_extra,
     earlier_records,
@@ -226,31 +225,12 @@ def _dry_run(job: _Job, previous: Previous, force: bool, summary: Summary) -> No
     skipped = job.dataset.skipped
     summary.skipped = [{"path": s.path, "reason": s.reason} for s in skipped]
     summary.counts["skipped"] = len(skipped)
-    _forget_unusable(previous, library_versions(job.recipe.kernels), job.input_abs)
-
-    def quick(task: Task, earlier: Earlier) -> TaskResult | None:
-        return kept_by_stat(task, earlier, previous, job.input_root, job.output_root)
-
-    dataset_files = _dataset_files(job.dataset)
-    summary.activity = forecast(
-        job.tasks, dataset_files, previous, job.input_root, job.output_root, quick
-    )
+    previous.trust_only(library_versions(job.recipe.kernels), job.input_abs)
+    extra = _dataset_files(job.dataset)
+    summary.activity = forecast(job.tasks, extra, previous, job.input_root, job.output_root)
     if force:
         planned = set(job.planned_names())
-        removed = forced_removals(recorded_files(job.output_root), planned)
-        summary.activity["removed"] = removed
-
-
-def _forget_unusable(previous: Previous, libraries: dict[str, str], input_abs: str) -> None:
-    """What an earlier run left that this one cannot trust. Another augtool, Pillow or numpy (or
-    OpenCV, for its kernels) may draw, resample or encode differently, so nothing it made can
-    be kept under a header naming this run's versions (an interrupted run's journal and the
-    manifest before it may differ here). Another input folder has other inodes, so no stat can
-    vouch for a file there."""
-    previous.keep_only_made_with((__version__, libraries))
-    if previous.input_root != input_abs:
-        previous.source_stats.clear()
-        previous.output_stats.clear()
+        summary.activity["removed"] = forced_removals(recorded_files(job.output_root), planned)
 
 
 def _run(job: _Job, previous: Previous, summary: Summary, temp_files: list[str] | None) -> None:
@@ -259,7 +239,7 @@ def _run(job: _Job, previous: Previous, summary: Summary, temp_files: list[str] 
     state_dir = output_root / STATE_DIR
     remove_temp_files(output_root, temp_files)
     libraries = library_versions(job.recipe.kernels)
-    _forget_unusable(previous, libraries, job.input_abs)
+    previous.trust_only(libraries, job.input_abs)
     if previous.tasks:
         planned = {s.path for s in job.dataset.sources} | set(_dataset_files(job.dataset))
         # Whoever made them, the outputs of sources that are gone would be left unlisted.

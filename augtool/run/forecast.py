@@ -12,17 +12,14 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 
 from augtool.canonical import canonical_sha256
-from augtool.run.incremental import Earlier, Previous
+from augtool.run.incremental import Earlier, Previous, kept_by_stat
 from augtool.run.journal import TaskResult
 from augtool.run.plan import Plan, Task
 from augtool.run.worker import SourceChanged, read_stable, still_valid
-
-#: Whether the stat cache alone vouches for a task's earlier result (the engine's quick check).
-QuickCheck = Callable[[Task, Earlier], TaskResult | None]
 
 
 def forecast(
@@ -31,7 +28,6 @@ def forecast(
     previous: Previous,
     input_root: Path,
     output_root: Path,
-    quick: QuickCheck,
 ) -> Counter[str]:
     """Counts of the files the run would make, keep and remove (``made``, ``kept``,
     ``removed``), for a run that reads ``previous`` (empty for a fresh or forced run)."""
@@ -45,7 +41,7 @@ def forecast(
         earlier = previous.tasks.get(task.source.path)
         names = task.names
         keepable = earlier is not None and earlier.keepable
-        if keepable and _kept(task, earlier, input_root, output_root, quick):
+        if keepable and _kept(task, earlier, previous, input_root, output_root):
             activity["kept"] += len(_files(earlier.records))
             continue
         activity["made"] += len(names)
@@ -89,9 +85,9 @@ def _files(records: list[dict]) -> list[str]:
 
 
 def _kept(
-    task: Task, earlier: Earlier, input_root: Path, output_root: Path, quick: QuickCheck
+    task: Task, earlier: Earlier, previous: Previous, input_root: Path, output_root: Path
 ) -> bool:
-    if quick(task, earlier) is not None:
+    if kept_by_stat(task, earlier, previous, input_root, output_root) is not None:
         return True
     records = earlier.records
     if _files(records) and set(_files(records)) != set(task.names):

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from augtool import __version__
 from augtool.atomic import write_atomic
 from augtool.canonical import canonical_sha256
 from augtool.errors import OutputError
@@ -134,6 +135,17 @@ class Previous:
         that what a vanished source left can be removed."""
         for file in self.files:
             file.keepable = file.made_with == made_with
+
+    def trust_only(self, libraries: dict[str, str], input_abs: str) -> None:
+        """Forget what a run with these library versions, from this input folder, cannot trust.
+        Another augtool, Pillow or numpy (or OpenCV, for its kernels) may draw, resample or
+        encode differently, so nothing it made can be kept under a header naming this run's
+        versions (an interrupted run's journal and the manifest before it may differ here).
+        Another input folder has other inodes, so no stat can vouch for a file there."""
+        self.keep_only_made_with((__version__, libraries))
+        if self.input_root != input_abs:
+            self.source_stats.clear()
+            self.output_stats.clear()
 
     def close(self) -> None:
         for file in self.files:
