@@ -30,6 +30,7 @@ from typer.testing import Result
 from augtool import validate as validate_module
 from augtool.canonical import canonical_sha256
 from augtool.manifest import dump_line, sums_line
+from augtool.run.executors import hashing
 from augtool.run.executors.hashing import hash_files
 from augtool.validate import unsafe_reason
 
@@ -315,7 +316,7 @@ def test_parallel_hashing_finds_the_same(out: Path, monkeypatch: pytest.MonkeyPa
     target = out / AUGMENTED
     expected = sha256(target)
     target.write_bytes(target.read_bytes()[::-1])  # same length, other bytes
-    monkeypatch.setattr(validate_module, "POOL_MIN_WORK", 0)
+    monkeypatch.setattr(hashing, "POOL_MIN_WORK", 0)
     result = run(out, "--jobs", "2")
     assert result.exit_code == 1
     assert problem_lines(result) == [
