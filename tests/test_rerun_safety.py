@@ -144,10 +144,10 @@ def test_a_run_that_wrote_between_the_read_and_the_lock_is_read_again(
     import augtool.run.engine
 
     data, out = make_dataset(tmp_path / "data", {"cat": 2}), tmp_path / "out"
-    assert invoke("expand", recipe, data, "-o", out, "--quiet")[0] == 0
+    assert cli("expand", recipe, data, "-o", out, "--quiet")[0] == 0
     before = tree(out)
     stamps = itertools.count()
     monkeypatch.setattr(augtool.run.engine, "run_files_stamp", lambda _: next(stamps))
-    code, _, stderr = invoke("expand", recipe, data, "-o", out, "--quiet")
+    code, _, stderr = cli("expand", recipe, data, "-o", out, "--quiet")
     assert code == 0, stderr
     assert tree(out) == before

@@ -7,13 +7,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import numpy as np
 import pytest
-from PIL import Image
-from typer.testing import CliRunner
+from conftest import invoke, write_images
 
 from augtool.atomic import TEMP_PREFIX
-from augtool.cli import app
 from augtool.run.executors import WorkerLost, map_in_order
 from augtool.run.tree import scan, tree_files, walk
 
@@ -27,18 +24,8 @@ pipeline:
 """
 
 
-def invoke(*args: str | Path) -> tuple[int, str, str]:
-    result = CliRunner().invoke(app, [str(a) for a in args])
-    return result.exit_code, result.stdout, result.stderr
-
-
 def make_dataset(root: Path) -> Path:
-    rng = np.random.default_rng(0)
-    (root / "train" / "cat").mkdir(parents=True)
-    for i in range(2):
-        pixels = rng.integers(0, 256, (16, 16, 3), dtype=np.uint8)
-        Image.fromarray(pixels).save(root / "train" / "cat" / f"cat_{i}.png")
-    return root
+    return write_images(root, {"train/cat/cat_0.png": 0, "train/cat/cat_1.png": 1})
 
 
 @pytest.fixture
@@ -76,14 +63,14 @@ def test_a_temp_file_below_a_nested_state_folder_is_removed(tmp_path: Path, reci
     """Every reader now agrees a ``.augtool`` below the root is an ordinary folder: the temp
     file a killed run left there is removed, not reported as a file augtool did not make."""
     data, out = make_dataset(tmp_path / "data"), tmp_path / "out"
-    assert invoke("expand", recipe, data, "-o", out, "--quiet")[0] == 0
+    assert invoke("expand", recipe, data, "-o", out, "--quiet").exit_code == 0
     nested = out / "train" / "cat" / ".augtool"
     nested.mkdir()
     (nested / f"{TEMP_PREFIX}left").write_bytes(b"half")
-    code, stdout, stderr = invoke("expand", recipe, data, "-o", out, "--json")
-    assert code == 0, stderr
+    result = invoke("expand", recipe, data, "-o", out, "--json")
+    assert result.exit_code == 0, result.stderr
     assert not (nested / f"{TEMP_PREFIX}left").exists()
-    assert '"unlisted": []' in stdout
+    assert '"unlisted": []' in result.stdout
 
 
 def test_a_clean_run_walks_the_output_twice(
@@ -102,7 +89,7 @@ def test_a_clean_run_walks_the_output_twice(
         return real(path)
 
     monkeypatch.setattr(os, "scandir", counting)
-    assert invoke("expand", recipe, data, "-o", out, "--quiet")[0] == 0
+    assert invoke("expand", recipe, data, "-o", out, "--quiet").exit_code == 0
     assert len(walks) == 2
 
 
