@@ -27,12 +27,13 @@ from conftest import expand, invoke, read_manifest, unprivileged, write_images
 from PIL import Image
 from typer.testing import Result
 
-from augtool import validate as validate_module
 from augtool.canonical import canonical_sha256
 from augtool.manifest import dump_line, sums_line
 from augtool.run.executors import hashing
 from augtool.run.executors.hashing import hash_files
+from augtool.validate import report as validate_report
 from augtool.validate import unsafe_reason
+from augtool.validate.checks import recompute as recompute_check
 
 RECIPE = """\
 version: 1
@@ -150,7 +151,7 @@ def test_real_expand_output_is_valid(out: Path, source: Path) -> None:
     assert augmented == 10
     assert result.stdout == (
         f"{out / 'manifest.jsonl'}: OK, {len(records)} files "
-        f"({validate_module._size(sum(r['bytes'] for r in records))}) verified, "
+        f"({validate_report._size(sum(r['bytes'] for r in records))}) verified, "
         f"8 sources verified, {augmented} outputs re-derived\n"
     )
     # The canonical form gives the recipe hash the writer recorded.
@@ -749,7 +750,7 @@ def test_a_recompute_failure_names_the_libraries_that_differ(out: Path, source: 
 def test_recompute_on_a_process_pool(
     out: Path, source: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(validate_module, "POOL_MIN_RECOMPUTE", 0)
+    monkeypatch.setattr(recompute_check, "POOL_MIN_RECOMPUTE", 0)
     result = run(out, "--source", str(source), "--recompute", "all", "--jobs", "2", "--json")
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["recomputed"] == 10
@@ -759,8 +760,8 @@ def test_recompute_k_is_seeded_and_bounded(out: Path, source: Path) -> None:
     first = json.loads(run(out, "--source", str(source), "--recompute", "3", "--json").stdout)
     again = json.loads(run(out, "--source", str(source), "--recompute", "3", "--json").stdout)
     assert first["recomputed"] == again["recomputed"] == 3
-    chosen = validate_module._choose(10, 3)
-    assert chosen == validate_module._choose(10, 3) and len(set(chosen)) == 3
+    chosen = recompute_check._choose(10, 3)
+    assert chosen == recompute_check._choose(10, 3) and len(set(chosen)) == 3
 
 
 @pytest.mark.parametrize(

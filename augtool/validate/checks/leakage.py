@@ -1,0 +1,91 @@
+"""Leakage, and the provenance of each file: no augmented file from a split the recipe does not
+augment, no file outside its split's folder, no source (by path or by content) in two splits,
+and an original hashes as its source does."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from augtool.validate.checks import HEX64, mapping
+from augtool.validate.checks.paths import source_path_safe
+from augtool.validate.report import Findings
+
+
+@dataclass
+class SeenSource:
+    split: Any
+    sha256: str
+
+
+class Provenance:
+    """Each file line's split and source, as it streams by; keeps one entry per source (what
+    ``--source`` then hashes)."""
+
+    def __init__(self, manifest: str, header: dict[str, Any], found: Findings) -> None:
+        self.manifest = manifest
+        self.found = found
+        self.sources_seen: dict[str, SeenSource] = {}
+        self.by_content: dict[str, tuple[Any, str]] = {}
+        # The recipe's own list (covered by the recipe hash), not the header's copy of it.
+        splits = mapping(mapping(header.get("recipe")).get("splits"))
+        self.augment = set(splits.get("augment") or [])
+        self.found_splits = set(mapping(header.get("splits")).get("found") or [])
+
+    def take(self, number: int, record: dict[str, Any]) -> None:
+        path, split, role = record["path"], record.get("split"), record["role"]
+        source = record["source"]
+        source_path, source_sha = source.get("path"), source.get("sha256")
+        if role == "dataset":
+            return  # a file of the dataset itself (data.yaml): in no split
+        if self.found_splits:
+            for where in (path, source_path):
+                # The split folder is the top folder, or the one below images/ or labels/.
+                if isinstance(where, str) and split not in where.split("/")[:2]:
+                    message = f"recorded in split {split!r} but is not under it"
+                    self.found.add("leakage", where, message)
+        if role == "augmented" and not self._augmentable(split):
+            self.found.add(
+                "leakage",
+                path,
+                f"augmented from split {split!r}, which the recipe does not augment "
+                f"(augments: {', '.join(sorted(self.augment)) or 'none'})",
+            )
+        if role == "original" and str(record["sha256"]).lower() != str(source_sha).lower():
+            self.found.add("source", path, "an original whose sha256 differs from its source's")
+        if not source_path_safe(self.found, source_path):
+            return
+        if not isinstance(source_sha, str) or not HEX64.match(source_sha):
+            self._at(number, f"source sha256 {source_sha!r} is not 64 hex digits")
+            return
+        if record.get("kind", "image") == "image":
+            # Label files may share content across splits (two empty background labels do).
+            self._source_split(number, source_path, split, source_sha.lower())
+
+    def _augmentable(self, split: Any) -> bool:
+        # An unsplit dataset (split null) is one split, and it is augmented.
+        return split in self.augment or (split is None and not self.found_splits)
+
+    def _source_split(self, number: int, source_path: str, split: Any, sha: str) -> None:
+        seen = self.sources_seen.get(source_path)
+        if seen is not None:
+            if seen.split != split:
+                self.found.add(
+                    "leakage",
+                    source_path,
+                    f"source appears in two splits ({seen.split!r} and {split!r})",
+                )
+            if seen.sha256 != sha:
+                self._at(number, f"source {source_path!r} recorded with two different sha256")
+            return
+        self.sources_seen[source_path] = SeenSource(split, sha)
+        first = self.by_content.setdefault(sha, (split, source_path))
+        if first[0] != split:
+            self.found.add(
+                "leakage",
+                source_path,
+                f"same content (sha256 {sha}) as {first[1]} in split {first[0]!r}",
+            )
+
+    def _at(self, number: int, message: str) -> None:
+        self.found.add("manifest", f"{self.manifest}:{number}", message)

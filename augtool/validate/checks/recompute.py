@@ -1,0 +1,354 @@
+"""With ``--recompute``: K augmented images, chosen with a seeded generator, re-derived byte for
+byte through :mod:`augtool.run.derive`, with their labels (label files, masks, COCO annotations:
+:mod:`augtool.validate.relabel`); and each split's COCO JSON rebuilt from the image lines.
+
+Only what re-deriving needs is kept while the manifest streams by (the augmented images' line
+numbers, their label lines, the COCO image lines); the chosen records are read in a second pass.
+numpy, Pillow and the transforms are imported only here, and only when asked: the validator
+starts fast.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from augtool.errors import ManifestError, UsageError
+from augtool.run.executors import map_in_order
+from augtool.run.executors.hashing import OPEN_FLAGS
+from augtool.validate.checks.paths import unsafe_reason
+from augtool.validate.checks.reading import ValidatingReader
+from augtool.validate.checks.sources import CheckedSources
+from augtool.validate.report import Findings
+
+#: Re-deriving decodes and encodes images: a pool pays for itself from a few dozen outputs.
+POOL_MIN_RECOMPUTE = 16
+RECOMPUTE_SEED = 0
+
+Recompute = int | Literal["all"]
+
+
+def parse_recompute(value: str | None) -> Recompute | None:
+    """``--recompute``: ``None`` (not asked), a count, or ``"all"``."""
+    if value is None:
+        return None
+    text = value.strip().lower()
+    if text == "all":
+        return "all"
+    if text.isdigit():
+        return int(text)
+    raise UsageError("{recompute} {value!r}: expected a number of outputs or 'all'", value=value)
+
+
+class Recomputation:
+    """Keeps, as the manifest streams by, what re-deriving needs; then re-derives."""
+
+    def __init__(self, header: dict[str, Any], found: Findings) -> None:
+        self.header = header
+        self.found = found
+        self.augmented_lines: list[int] = []
+        #: each augmented image's label lines; the COCO image lines and split JSON lines (each
+        #: split's JSON is rebuilt from its image lines).
+        self.label_lines: dict[str, list[int]] = {}
+        self.coco_lines: dict[str, list[dict[str, Any]]] = {}
+        self.coco_json_lines: list[dict[str, Any]] = []
+
+    def take(self, number: int, record: dict[str, Any]) -> None:
+        """Augmented images are re-derived, each with its label lines; COCO JSONs are rebuilt
+        from their image lines (only what the JSON is made of is kept)."""
+        kind, role = record.get("kind", "image"), record["role"]
+        if role == "augmented" and kind == "image":
+            self.augmented_lines.append(number)
+        elif role == "augmented" and kind == "label" and isinstance(record.get("image"), str):
+            self.label_lines.setdefault(record["image"], []).append(number)
+        if kind == "image" and isinstance(record.get("coco"), dict):
+            kept = {k: record.get(k) for k in ("path", "image_size", "coco")}
+            self.coco_lines.setdefault(str(record.get("split")), []).append(kept)
+        elif role == "dataset" and kind == "annotations":
+            self.coco_json_lines.append(record)
+
+    def run(
+        self,
+        reader: ValidatingReader,
+        sources: CheckedSources,
+        source_root: Path,
+        count: Recompute,
+        kernels: str,
+        jobs: int,
+    ) -> int:
+        """Re-derive ``count`` chosen outputs from the sources that hashed as recorded; the
+        number that came out as recorded."""
+        from augtool.validate.relabel import AnnotationError, label_rules
+
+        try:
+            rules, coco = label_rules(self.header, source_root)
+        except AnnotationError as exc:
+            self.found.add("recompute", str(source_root), f"cannot read the source's labels: {exc}")
+            rules, coco = None, None
+        groups = self._groups(reader, sources, count, rules, coco)
+        limits = _limits(self.header)
+        tasks = [
+            (sources.files[rel], limits, kernels, g, rules, str(source_root))
+            for rel, g in groups.items()
+        ]
+        versions = _versions_note(self.header, kernels)
+        done = 0
+        worth_a_pool = sum(len(t[3]) for t in tasks) >= POOL_MIN_RECOMPUTE
+        for results in map_in_order(_recompute_group, tasks, jobs, worth_a_pool):
+            for path, outcome, text in results:
+                if outcome == "error":
+                    self.found.add("recompute", path, f"cannot re-derive: {text}")
+                elif outcome == "differs":
+                    self.found.add("recompute", path, f"FAILED recompute {text}{versions}")
+                else:
+                    done += 1
+        if coco is not None:
+            done += self._rebuild_coco_json(coco)
+        return done
+
+    def _groups(
+        self,
+        reader: ValidatingReader,
+        sources: CheckedSources,
+        count: Recompute,
+        rules: Any,
+        coco: Any,
+    ) -> dict[str, list[dict[str, Any]]]:
+        """The chosen records, read in a second pass, grouped by source (each decoded once)."""
+        lines = self.augmented_lines
+        chosen = [lines[i] for i in _choose(len(lines), count)]
+        images = {}
+        for _, record in reader.lines_at(set(chosen)):
+            images[record["path"]] = record
+        labels: dict[str, list[dict[str, Any]]] = {}
+        wanted = {n for path in images for n in self.label_lines.get(path, [])}
+        for _, record in reader.lines_at(wanted):
+            labels.setdefault(record["image"], []).append(_label_fields(record))
+        groups: dict[str, list[dict[str, Any]]] = {}
+        for path, record in images.items():
+            rel = record["source"]["path"]
+            if rel in sources.bad or unsafe_reason(rel) is not None:
+                continue  # already reported as a source problem
+            fields = _replay_fields(record)
+            if rules is not None:
+                fields["labels"] = labels.get(path, [])
+                if coco is not None and "coco" in record:
+                    fields["coco"] = {k: record.get(k) for k in ("coco", "dropped")}
+                    fields["coco_source"] = coco.task_coco(rel)
+            groups.setdefault(rel, []).append(fields)
+        return groups
+
+    def _rebuild_coco_json(self, coco: Any) -> int:
+        """Each split's COCO JSON against the one its image lines make (no decoding)."""
+        from augtool.validate.relabel import split_json_sha
+
+        by_json = {split.json_path: name for name, split in coco.splits.items()}
+        done = 0
+        for record in self.coco_json_lines:
+            path, source = record["path"], record["source"].get("path")
+            name = by_json.get(source)
+            if name is None:
+                message = f"cannot re-derive: {source!r} is not in --source"
+                self.found.add("recompute", path, message)
+                continue
+            found = split_json_sha(coco.splits[name], self.coco_lines.get(name, []))
+            if found != str(record["sha256"]).lower():
+                self.found.add(
+                    "recompute",
+                    path,
+                    f"FAILED recompute sha256 expected={record['sha256']} found={found}; the "
+                    "JSON its image lines make differs (the file or the lines were edited)",
+                )
+            else:
+                done += 1
+        return done
+
+
+def _versions_note(header: dict[str, Any] | None, kernels: str) -> str:
+    """When this machine's libraries are not those the manifest names, a note saying so (the
+    likely reason a re-derivation differs); otherwise nothing."""
+    from augtool.run.worker import library_versions
+
+    made = (header or {}).get("libraries") or {}
+    here = library_versions(kernels)
+    differ = [name for name, version in here.items() if made.get(name) != version]
+    if not differ:
+        return ""
+    named = ", ".join(f"{name} {made.get(name, 'unknown')}" for name in differ)
+    found = ", ".join(f"{name} {here[name]}" for name in differ)
+    return f" (the manifest names {named}; this machine has {found})"
+
+
+def _choose(total: int, count: Recompute) -> list[int]:
+    """Which augmented records to re-derive: seeded, so a rerun checks the same ones."""
+    if count == "all" or count >= total:
+        return list(range(total))
+    import numpy as np
+
+    rng = np.random.default_rng(RECOMPUTE_SEED)
+    return sorted(int(i) for i in rng.choice(total, size=count, replace=False))
+
+
+def _limits(header: dict[str, Any]) -> Any:
+    """The run's input limits (formats, max_pixels), as its recipe stated them."""
+    from augtool.run.derive import InputLimits
+
+    section = (header.get("recipe") or {}).get("input") or {}
+    max_pixels = section.get("max_pixels")
+    return InputLimits(
+        tuple(section.get("formats") or []),
+        max_pixels if isinstance(max_pixels, int) and not isinstance(max_pixels, bool) else None,
+    )
+
+
+def kernels_of(manifest: Path, header: dict[str, Any]) -> str:
+    """The warp kernels the run used (absent from recipes that kept the default, Pillow).
+    OpenCV must be importable to re-derive what it made: a usage error, before any work."""
+    from augtool.media.image.transforms import kernels
+
+    recipe = header.get("recipe") or {}
+    chosen = recipe.get("kernels", kernels.DEFAULT)
+    if chosen not in kernels.KERNELS:
+        raise ManifestError(f"{manifest}:1: the recipe names unknown kernels {chosen!r}")
+    if chosen == "opencv" and not kernels.opencv_installed():
+        raise UsageError(
+            "{path}: {recompute} needs OpenCV, as the run used 'kernels: opencv' ({hint})",
+            path=manifest,
+            hint=kernels.INSTALL_HINT,
+        )
+    return str(chosen)
+
+
+def _label_fields(record: dict[str, Any]) -> dict[str, Any]:
+    """What re-deriving a label file needs of its line: its source, and what the line says."""
+    return {
+        "path": record["path"],
+        "sha256": str(record["sha256"]).lower(),
+        "source": record["source"].get("path"),
+        "source_sha256": str(record["source"].get("sha256")).lower(),
+        "said": {k: record.get(k) for k in ("dropped", "flipped_labels")},
+    }
+
+
+def _replay_fields(record: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "path": record["path"],
+        "sha256": str(record["sha256"]).lower(),
+        "source_sha256": str(record["source"]["sha256"]).lower(),
+        "steps": record.get("steps") or [],
+        "encoder": record.get("encoder"),
+        "metadata": record.get("metadata"),
+    }
+
+
+Outcome = tuple[str, str, str | None]  # (path, "ok" | "differs" | "error", what)
+
+
+def _recompute_group(
+    source_file: str,
+    limits: Any,
+    kernels: str,
+    records: list[dict[str, Any]],
+    rules: Any = None,
+    source_root: str = "",
+) -> list[Outcome]:
+    """Decode one source once and re-derive each of its chosen outputs and their labels through
+    :mod:`augtool.run.derive`, as expand derived them (runs in a worker)."""
+    from augtool.media.image.codecs import DecodeError
+    from augtool.run.allocator import keep_freed_memory
+    from augtool.run.derive import derive, open_source
+
+    keep_freed_memory()
+
+    def failed(message: str) -> list[Outcome]:
+        paths = [r["path"] for r in records]
+        paths += [label["path"] for r in records for label in r.get("labels", [])]
+        return [(path, "error", message) for path in paths]
+
+    try:
+        data = read_no_follow(source_file)
+    except OSError as exc:
+        return failed(f"cannot read the source ({exc.strerror or exc})")
+    if hashlib.sha256(data).hexdigest() != records[0]["source_sha256"]:
+        return failed("the source's sha256 is not the recorded one")
+    try:
+        opened = open_source(data, limits, kernels)
+    except DecodeError as exc:
+        return failed(f"cannot decode the source: {exc}")
+    results: list[Outcome] = []
+    for record in records:
+        try:
+            kept = record["metadata"] == "kept"
+            variant = derive(opened, records=record["steps"], encoder=record["encoder"],
+                             keep_metadata=kept)  # fmt: skip
+        except Exception as exc:  # a hand-edited record may hold anything: report, don't crash
+            results.append((record["path"], "error", f"{type(exc).__name__}: {exc}"))
+            continue
+        assert variant.data is not None
+        results.append(_compare_bytes(record["path"], record["sha256"], variant.data))
+        if rules is not None:
+            results.extend(_recompute_labels(record, opened, rules, source_root))
+    return results
+
+
+def _compare_bytes(path: str, expected: str, made: bytes) -> Outcome:
+    found = hashlib.sha256(made).hexdigest()
+    if found == expected:
+        return path, "ok", None
+    return (
+        path,
+        "differs",
+        f"sha256 expected={expected} found={found}; re-deriving from the source and the "
+        "recorded steps gives other bytes",
+    )
+
+
+def _recompute_labels(
+    record: dict[str, Any], opened: Any, rules: Any, source_root: str
+) -> list[Outcome]:
+    """An augmented image's label files and COCO annotations, re-derived from the source's."""
+    from augtool.validate.relabel import moved_coco, moved_label
+
+    results: list[Outcome] = []
+    for label in record.get("labels", []):
+        path = label["path"]
+        if unsafe_reason(label["source"]) is not None:
+            results.append((path, "error", "its source path is unsafe"))
+            continue
+        try:
+            data = read_no_follow(os.path.join(source_root, label["source"]))
+        except OSError as exc:
+            results.append((path, "error", f"cannot read {label['source']} ({exc.strerror})"))
+            continue
+        if hashlib.sha256(data).hexdigest() != label["source_sha256"]:
+            results.append((path, "error", f"{label['source']}'s sha256 is not the recorded one"))
+            continue
+        try:
+            written, said = moved_label(opened, rules, record["steps"], data, label["source"])
+        except Exception as exc:  # a hand-edited record may hold anything: report, don't crash
+            results.append((path, "error", f"{type(exc).__name__}: {exc}"))
+            continue
+        outcome = _compare_bytes(path, label["sha256"], written)
+        recorded = {k: v for k, v in label["said"].items() if v is not None}
+        if outcome[1] == "ok" and recorded != said:
+            outcome = (path, "differs", f"of what the line says: {recorded} against {said}")
+        results.append(outcome)
+    if "coco" in record:
+        path, source = record["path"], record.get("coco_source")
+        if source is None:
+            return [*results, (path, "error", "its image is not in the source's COCO JSON")]
+        try:
+            said = moved_coco(opened, rules, record["steps"], source, path)
+        except Exception as exc:  # a hand-edited record may hold anything: report, don't crash
+            return [*results, (path, "error", f"{type(exc).__name__}: {exc}")]
+        if said != record["coco"]:
+            results.append((path, "differs", "of its COCO annotations (or dropped ids)"))
+    return results
+
+
+def read_no_follow(path: str) -> bytes:
+    fd = os.open(path, OPEN_FLAGS)
+    with os.fdopen(fd, "rb") as handle:
+        return handle.read()
