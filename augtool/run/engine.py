@@ -348,6 +348,7 @@ def _job_context(job: _Job) -> JobContext:
         flip_pairs=tuple((a, b) for a, b in recipe.targets["flip_pairs"]),
         categories=tuple(_categories(dataset)),
         kernels=recipe.kernels,
+        same_format=recipe.output["format"] == "same",
     )
 
 

@@ -54,6 +54,7 @@ class JobContext:
     flip_pairs: tuple[tuple[str, str], ...] = ()
     categories: tuple[Any, ...] = ()  # coco: the categories (keypoint names for flip pairs)
     kernels: str = kernels.DEFAULT  # which library resamples the warps (the recipe's ``kernels``)
+    same_format: bool = False  # ``output.format: same``: a lossless WebP source stays lossless
 
     @property
     def limits(self) -> InputLimits:
@@ -141,7 +142,11 @@ def process_task(task: Task, ctx: JobContext, previous: list[Record] | None = No
             _label_record(source, label, next(labels), task.original, label[0], None, None)
         )
         write_atomic(out_root / records[-1].path, label[0])
-    settings = encoder_settings(task.encoder, ctx.quality)
+    settings = encoder_settings(
+        task.encoder,
+        ctx.quality,
+        ctx.same_format and decoded.format == task.encoder == "WEBP" and decoded.lossless,
+    )
     for index, (path, seed) in enumerate(zip(task.variants, task.seeds, strict=True)):
         try:
             variant = derive(opened, ctx.steps, seed, None, settings, not ctx.strip_metadata)

@@ -117,6 +117,7 @@ class Decoded:
     frames: int
     icc_profile: bytes | None
     exif: Image.Exif | None
+    lossless: bool = False  # a WebP stored losslessly (VP8L)
 
     @cached_property
     def image(self) -> np.ndarray:
@@ -163,7 +164,25 @@ def decode(data: bytes, formats: list[str], max_pixels: int | None = None) -> De
         raise DecodeError(f"not an image in an accepted format ({', '.join(formats)})") from None
     except (OSError, SyntaxError, ValueError, EOFError, MemoryError) as exc:
         raise DecodeError(f"cannot decode: {error_text(exc)}") from None
-    return Decoded(picture, scaled, fmt, mode, orientation, frames, icc, exif)
+    lossless = fmt == "WEBP" and webp_is_lossless(data)
+    return Decoded(picture, scaled, fmt, mode, orientation, frames, icc, exif, lossless)
+
+
+def webp_is_lossless(data: bytes) -> bool:
+    """Whether a WebP file's (first) image is stored losslessly: its bitstream chunk is
+    ``VP8L`` rather than ``VP8 ``. The RIFF chunks are walked, since an extended file (``VP8X``)
+    puts ICC, EXIF or alpha chunks first."""
+    offset = 12
+    while offset + 8 <= len(data):
+        tag = data[offset : offset + 4]
+        if tag in (b"VP8L", b"VP8 "):
+            return tag == b"VP8L"
+        if tag == b"ANMF":  # an animation frame holds its own chunks after a 16-byte header
+            offset += 8 + 16
+            continue
+        size = int.from_bytes(data[offset + 4 : offset + 8], "little")
+        offset += 8 + size + (size & 1)
+    return False
 
 
 def open_limited(data: bytes, formats: list[str], max_pixels: int | None) -> Image.Image:
@@ -249,12 +268,13 @@ def _scale_to_8_bits(array: np.ndarray, mode: str) -> np.ndarray:
     return out[:, :, None]
 
 
-def encoder_settings(fmt: str, quality: int) -> dict[str, Any]:
-    """The exact encoder settings, recorded in the manifest so a replay re-encodes the same."""
+def encoder_settings(fmt: str, quality: int, lossless: bool = False) -> dict[str, Any]:
+    """The exact encoder settings, recorded in the manifest so a replay re-encodes the same.
+    ``lossless`` (WebP only: ``format: same`` on a lossless WebP source) keeps it lossless."""
     if fmt == "JPEG":
         return {"format": "JPEG", "quality": quality, "subsampling": "4:2:0", "optimize": False}
     if fmt == "WEBP":
-        return {"format": "WEBP", "quality": quality, "method": 4, "lossless": False}
+        return {"format": "WEBP", "quality": quality, "method": 4, "lossless": lossless}
     if fmt == "PNG":
         return {"format": "PNG", "compress_level": 6}
     return {"format": fmt}
