@@ -11,7 +11,9 @@ that is not an object, an id used twice, an annotation of no listed image) is re
 Written: the same JSON per split, with every original and augmented image of that split, in
 path order, ids renumbered from 1 (images and annotations), categories, licences and info kept
 exactly, ``area`` recomputed (polygon area, or the box's without a polygon), keypoints that left
-the image set to (0, 0, 0).
+the image set to (0, 0, 0), visibility flags as integers. After a geometric step the box of an
+annotation with a polygon is its moved, clipped polygon's extent
+(:func:`augtool.media.image.targets.fit_boxes`).
 """
 
 from __future__ import annotations
@@ -356,7 +358,12 @@ def from_targets(
             if order is not None:
                 points = points[order]
             points[points[:, 2] == 0] = 0.0
-            ann["keypoints"] = _numbers(points.reshape(-1))
+            # COCO's visibility flag is an integer (0, 1, 2); coordinates stay numbers.
+            ann["keypoints"] = [
+                value
+                for x, y, v in points
+                for value in (round(float(x), 4), round(float(y), 4), int(v))
+            ]
             ann["num_keypoints"] = int(np.count_nonzero(points[:, 2] > 0))
         out.append(ann)
     return out

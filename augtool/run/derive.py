@@ -23,7 +23,14 @@ import numpy as np
 from augtool.layouts import FORMATS, read_targets
 from augtool.layouts.base import AnnotationError
 from augtool.media.image.codecs import Decoded, decode, encode, kept_exif
-from augtool.media.image.targets import Targets, apply_targets, filter_objects, mirrored
+from augtool.media.image.targets import (
+    NOTHING_LEFT,
+    Targets,
+    apply_targets,
+    filter_objects,
+    mirrored,
+    moved_geometry,
+)
 from augtool.media.image.transforms import Step, kernels, replay, run
 from augtool.media.image.transforms.fusion import Reductions
 
@@ -32,6 +39,8 @@ CocoTask = tuple[dict[str, Any], list[dict[str, Any]]]  # (image entry, annotati
 
 #: The layouts whose labels move with the image.
 LABELLED = ("yolo", "masks", "coco")
+#: A COCO box a geometric step left thinner than this (pixels, wide or high) is dropped.
+MIN_BOX_SIDE = 1.0
 
 
 @dataclass(frozen=True)
@@ -194,9 +203,12 @@ def move_targets(opened: Opened, records: list[Record]) -> Moved:
     assert opened.targets is not None and opened.rules is not None
     rules = opened.rules
     moved = apply_targets(records, opened.targets, opened.kernels)
-    kept, dropped = filter_objects(moved, *rules.bbox)
-    flipped = bool(rules.flip_pairs) and mirrored(records)
     labels = opened.labels
+    coco = labels is not None and labels.coco is not None
+    # A COCO box that a move left under a pixel wide or high labels nothing a detector can use.
+    min_side = MIN_BOX_SIDE if coco and moved_geometry(records) else NOTHING_LEFT
+    kept, dropped = filter_objects(moved, *rules.bbox, min_side=min_side)
+    flipped = bool(rules.flip_pairs) and mirrored(records)
     if labels is not None and labels.coco is not None:
         return _moved_coco(labels.coco, kept, dropped, rules, flipped, labels.where)
     said: Record = {"dropped": sorted(dropped, key=lambda label: label["line"])}

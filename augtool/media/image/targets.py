@@ -36,7 +36,9 @@ __all__ = [
     "box_areas",
     "clip_polygon",
     "filter_objects",
+    "fit_boxes",
     "mirrored",
+    "moved_geometry",
     "point_map",
     "polygon_area",
     "swap_flip_pairs",
@@ -312,7 +314,32 @@ def apply_targets(
 def _move_points(records: list[Record], targets: Targets) -> Targets:
     for record in fired_leaves(records):
         targets = _apply_step(record["name"], record["params"], targets)
-    return targets
+    return fit_boxes(targets) if moved_geometry(records) else targets
+
+
+def moved_geometry(records: list[Record]) -> bool:
+    """Whether any fired step moved pixels (a geometric step)."""
+    return any(REGISTRY[r["name"]].family == "geometric" for r in fired_leaves(records))
+
+
+def fit_boxes(targets: Targets) -> Targets:
+    """Each box whose object also has polygon parts (a box and parts sharing a label: a COCO
+    annotation) made the extent of its moved, clipped parts. The moved box corners enclose the
+    rotated box, which is wider than the object under a rotation; the polygon is the object.
+    A box whose parts have nothing left keeps its corners (the object is dropped anyway)."""
+    extents: dict[str, list[np.ndarray]] = {}
+    for polygon, label in zip(targets.polygons, targets.polygon_labels, strict=True):
+        if label is not None and not _nothing_left(polygon):
+            extents.setdefault(repr(label), []).append(polygon)
+    if not extents or not len(targets.boxes):
+        return targets
+    boxes = targets.boxes.copy()
+    for index, label in enumerate(targets.box_labels):
+        parts = extents.get(repr(label)) if label is not None else None
+        if parts:
+            points = np.concatenate(parts)
+            boxes[index] = [*points.min(axis=0), *points.max(axis=0)]
+    return targets.replace(boxes=boxes)
 
 
 # ---- after the move: dropping what left the image, mirrored labels --------------------------
@@ -334,10 +361,14 @@ def _nothing_left(points: np.ndarray) -> bool:
 
 
 def filter_objects(
-    targets: Targets, min_visibility: float = 0.0, min_area: float = 0.0
+    targets: Targets,
+    min_visibility: float = 0.0,
+    min_area: float = 0.0,
+    min_side: float = NOTHING_LEFT,
 ) -> tuple[Targets, list[Any]]:
     """Drop the objects with nothing left in view, too little of their box left in view
-    (``min_visibility``), or an area in pixels² under ``min_area``.
+    (``min_visibility``), an area in pixels² under ``min_area``, or a box thinner than
+    ``min_side`` pixels (wide or high).
 
     An object is the box and the polygons that share a label (a COCO annotation's box and its
     segmentation's parts; each YOLO line is one object); an entry without a label (``None``) is
@@ -372,6 +403,8 @@ def filter_objects(
         gone = bool(parts) and not left
         if box is not None:
             gone = gone or _nothing_left(corners[box])
+            extent = corners[box].max(axis=0) - corners[box].min(axis=0)
+            gone = gone or bool(extent.min() < min_side)
             gone = gone or bool(targets.box_visibility[box] < min_visibility)
         if parts:
             area = sum(polygon_area(targets.polygons[i]) for i in left)
