@@ -49,6 +49,7 @@ from augtool.manifest import (
     sort_records,
     write_manifest,
 )
+from augtool.media.image.transforms.compose import copying_border_steps
 from augtool.recipe import Recipe
 from augtool.run.executors import WorkerLost, open_pool, stop_workers
 from augtool.run.executors.cluster import Needs
@@ -175,7 +176,7 @@ def expand(
         sources=len(tasks),
         planned_outputs=sum(t.image_count for t in tasks),
         dry_run=dry_run,
-        warnings=_unknown_flip_names(recipe, dataset),
+        warnings=_unknown_flip_names(recipe, dataset) + _copying_borders(recipe, dataset),
     )
     stamp = run_files_stamp(output_root)
     # --force reads nothing of the earlier run: what it recorded is removed under the lock.
@@ -397,6 +398,23 @@ def _unknown_flip_names(recipe: Recipe, dataset: Dataset) -> list[str]:
     return [
         f"targets.flip_pairs names {names}, which the dataset ({dataset.layout}) does not name: "
         "those pairs swap nothing"
+    ]
+
+
+def _copying_borders(recipe: Recipe, dataset: Dataset) -> list[str]:
+    """A warning when a step that may fire uses a ``reflect`` or ``wrap`` border on a dataset
+    with boxes or polygons: the border copies objects near the edge into the image, and no box
+    or polygon labels the copies (a mask does: its pixels are copied alike)."""
+    if dataset.layout not in ("yolo", "coco"):
+        return []
+    found = copying_border_steps(recipe.steps)
+    if not found:
+        return []
+    named = ", ".join(f"{name} (border: {border})" for name, border in dict.fromkeys(found))
+    return [
+        f"{named} copies image content across the border: mirrored or wrapped copies of objects "
+        f"near the edge appear with no label ({dataset.layout} boxes and polygons label only the "
+        "moved originals); use border: constant (the default) or replicate for detection data"
     ]
 
 

@@ -163,6 +163,24 @@ def _feed(records: list[Record], applier: Applier) -> None:
         applier.feed(record["name"], record["params"])
 
 
+#: Border modes that copy image content (objects included) into the area they fill.
+COPYING_BORDERS = ("reflect", "wrap")
+
+
+def copying_border_steps(steps: list[Step]) -> list[tuple[str, str]]:
+    """(name, border) of each step, blocks opened, that may fire (``p`` above 0, its blocks'
+    too) with a border from :data:`COPYING_BORDERS`."""
+    found: list[tuple[str, str]] = []
+    for step in steps:
+        if step.p <= 0:
+            continue
+        if isinstance(step, Block):
+            found.extend(copying_border_steps(step.children))
+        elif step.config.get("border") in COPYING_BORDERS:
+            found.append((step.name, step.config["border"]))
+    return found
+
+
 def fired_leaves(records: list[Record]) -> Iterator[Record]:
     """The records of the transforms that fired, in the order they were applied: blocks are
     opened (their children in recorded order), steps that did not fire are passed over. Every
