@@ -214,6 +214,7 @@ def expand(
             raise WriteError(f"{output_root}: writing failed: {exc}; run again to resume") from exc
         if removed is not None:
             summary.activity["removed"] += not_written_again(output_root, removed)
+    summary.warn_of_ranges()
     summary.seconds = time.perf_counter() - started
     write_run_json(output_root, summary, jobs, backend)
     return summary

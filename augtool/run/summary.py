@@ -38,6 +38,8 @@ class Summary:
     unlisted: list[str] = field(default_factory=list)
     #: what the run did but may not be what was meant (a flip pair naming no class)
     warnings: list[str] = field(default_factory=list)
+    #: sources whose black and white were inferred from their data: path -> [low, high]
+    ranges: dict[str, list[float]] = field(default_factory=dict)
 
     def as_json(self) -> dict[str, Any]:
         """The summary as plain JSON (what ``expand --json`` prints): paths, layout, planned and
@@ -73,6 +75,20 @@ class Summary:
                 self.counts["files"] += 1
                 self.counts[record["role"]] += 1
                 self.activity["kept" if result.kept else "made"] += 1
+                scaled = (record.get("decoded") or {}).get("range")
+                if scaled is not None:
+                    self.ranges[record["source"]["path"]] = scaled
+
+    def warn_of_ranges(self) -> None:
+        """One warning naming the sources whose black and white came from their data."""
+        if not self.ranges:
+            return
+        named = [f"{path} ({low:g}-{high:g})" for path, (low, high) in sorted(self.ranges.items())]
+        more = f" and {len(named) - 10} more" if len(named) > 10 else ""
+        self.warnings.append(
+            f"{len(named)} high-bit-depth source(s) were scaled to 8 bits by the range of their "
+            f"data, which their format does not state: {', '.join(named[:10])}{more}"
+        )
 
 
 def write_run_json(output_root: Path, summary: Summary, jobs: int, backend: str) -> None:

@@ -253,13 +253,21 @@ def _original_record(
 
 
 def _decoded_facts(decoded: Decoded) -> dict[str, Any]:
-    """What an augmented record says of how its source was decoded."""
-    return {
+    """What an augmented record says of how its source was decoded: ``range`` when the data,
+    not the format, decided the values taken as black and white (see ``codecs.value_range``)."""
+    facts: dict[str, Any] = {
         "format": decoded.format,
         "mode": decoded.mode,
         "orientation": decoded.orientation,
         "frames": decoded.frames,
     }
+    if decoded.range is not None:
+        facts["range"] = [_number(v) for v in decoded.range]
+    return facts
+
+
+def _number(value: float) -> int | float:
+    return int(value) if float(value).is_integer() else round(float(value), 6)
 
 
 def _label_record(

@@ -3,7 +3,8 @@
 Decoding applies the EXIF orientation first, so every transform (and, later, every box) works on
 the image as it is displayed. Modes are normalised to L, RGB or RGBA:
 
-- 1, L, I;16, I and F become L (16- and 32-bit grey are scaled to 8 bits, not clipped);
+- 1, L, I;16, I and F become L, scaled to 8 bits by :func:`value_range` (never clipped: a
+  float image in [0, 1] or 12-bit data in a 16-bit PNG keeps its grey levels);
 - P becomes RGBA when it has transparency, else RGB; LA and PA become RGBA;
 - CMYK, YCbCr, LAB and HSV become RGB;
 - multi-frame files (GIF, TIFF) use their first frame.
@@ -118,6 +119,8 @@ class Decoded:
     icc_profile: bytes | None
     exif: Image.Exif | None
     lossless: bool = False  # a WebP stored losslessly (VP8L)
+    #: the [low, high] taken as black and white when the data, not the format, decided it
+    range: tuple[float, float] | None = None
 
     @cached_property
     def image(self) -> np.ndarray:
@@ -155,7 +158,7 @@ def decode(data: bytes, formats: list[str], max_pixels: int | None = None) -> De
                 # Malformed: dropped, so the EXIF can be written back (as orientation 1).
                 del exif[ORIENTATION]
             icc = img.info.get("icc_profile")
-            picture, scaled = _normalise_mode(upright(img, orientation))
+            picture, scaled, found = _normalise_mode(upright(img, orientation))
             if picture is not None:
                 picture = _bare(picture)
     except Image.DecompressionBombError as exc:
@@ -165,7 +168,7 @@ def decode(data: bytes, formats: list[str], max_pixels: int | None = None) -> De
     except (OSError, SyntaxError, ValueError, EOFError, MemoryError) as exc:
         raise DecodeError(f"cannot decode: {error_text(exc)}") from None
     lossless = fmt == "WEBP" and webp_is_lossless(data)
-    return Decoded(picture, scaled, fmt, mode, orientation, frames, icc, exif, lossless)
+    return Decoded(picture, scaled, fmt, mode, orientation, frames, icc, exif, lossless, found)
 
 
 def webp_is_lossless(data: bytes) -> bool:
@@ -242,28 +245,61 @@ def _bare(picture: Image.Image) -> Image.Image:
     return bare
 
 
-def _normalise_mode(img: Image.Image) -> tuple[Image.Image | None, np.ndarray | None]:
-    """The image in L, RGB or RGBA, or (for 16-bit and float modes) its 8-bit array."""
+Normalised = tuple[Image.Image | None, np.ndarray | None, tuple[float, float] | None]
+
+
+def _normalise_mode(img: Image.Image) -> Normalised:
+    """The image in L, RGB or RGBA, or (for 16-bit and float modes) its 8-bit array and the
+    range inferred from its data (None when the format's own range was used)."""
     mode = img.mode
     if mode in ("L", "RGB", "RGBA"):
-        return img, None
+        return img, None, None
     if mode == "1":
-        return img.convert("L"), None
+        return img.convert("L"), None, None
     if mode.startswith("I") or mode == "F":
-        return None, _scale_to_8_bits(np.asarray(img), mode)
+        array = np.asarray(img)
+        low, high, inferred = value_range(array, mode)
+        return None, _scale_to_8_bits(array, low, high), (low, high) if inferred else None
     if mode == "P":
-        return img.convert("RGBA" if "transparency" in img.info else "RGB"), None
+        return img.convert("RGBA" if "transparency" in img.info else "RGB"), None, None
     if mode in ("LA", "PA", "La", "RGBa"):
-        return img.convert("RGBA"), None
-    return img.convert("RGB"), None
+        return img.convert("RGBA"), None, None
+    return img.convert("RGB"), None, None
 
 
-def _scale_to_8_bits(array: np.ndarray, mode: str) -> np.ndarray:
+def value_range(array: np.ndarray, mode: str) -> tuple[float, float, bool]:
+    """The values taken as black and white in a high-bit-depth grey image, and whether the
+    data (not the format) decided them.
+
+    - Integers (``I;16``, ``I``): 0 to 2**b - 1, where b is the fewest bits (at least 8) that
+      hold the largest value: 12-bit data in a 16-bit PNG (at most 4095) spans 0-4095, a full
+      16-bit image 0-65535 (the format's own range; not inferred), negatives are 0.
+    - Floats (``F``), whose format says nothing: [0, 1] when every value lies in it, else
+      [0, 255] when every value lies in that, else the data's own minimum and maximum.
+    """
     if mode == "F":
-        scaled = np.clip(array, 0.0, 255.0)
+        finite = array[np.isfinite(array)]
+        if finite.size == 0:
+            return 0.0, 255.0, True
+        low, high = float(finite.min()), float(finite.max())
+        if low >= 0.0 and high <= 1.0:
+            return 0.0, 1.0, True
+        if low >= 0.0 and high <= 255.0:
+            return 0.0, 255.0, True
+        return low, high if high > low else low + 1.0, True
+    largest = max(int(array.max(initial=0)), 0)
+    bits = max(8, largest.bit_length())
+    return 0.0, float(2**bits - 1), bits != 16
+
+
+def _scale_to_8_bits(array: np.ndarray, low: float, high: float) -> np.ndarray:
+    values = np.nan_to_num(array.astype(np.float64), nan=low, posinf=high, neginf=low)
+    if (low, high) == (0.0, 255.0):
+        scaled = np.clip(values, 0.0, 255.0)
+    elif (low, high) == (0.0, 65535.0):
+        scaled = np.clip(values, 0, 65535) / 257.0  # 65535 / 255 is exactly 257
     else:
-        # 16-bit data: 65535 maps to 255 (divide by 257); 32-bit integers are clipped to 16 bits.
-        scaled = np.clip(array.astype(np.float64), 0, 65535) / 257.0
+        scaled = (np.clip(values, low, high) - low) * (255.0 / (high - low))
     out = np.clip(np.rint(scaled), 0, 255).astype(np.uint8)
     return out[:, :, None]
 
