@@ -1,47 +1,175 @@
-"""What every annotation format provides."""
+"""The layout protocol: what every dataset layout provides, and the label values that cross it.
+
+A layout (flat, imagefolder, yolo, coco, masks...) is one module with one :class:`Layout`
+subclass, registered in :mod:`augtool.layouts.registry`. The engine, plan, worker and validate
+never name a layout: they ask the registry for the one a dataset (or a manifest header) names,
+and call these hooks. What a layout knows of its dataset as a whole (a COCO dataset's JSONs) is
+its ``state``, opaque to everyone else; what a source's task carries of its labels besides a
+label file is its ``payload``, equally opaque, hashed into the outputs it labels.
+"""
 
 from __future__ import annotations
 
-import os
-from typing import Any, ClassVar
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
 
+from augtool.canonical import canonical_sha256
 from augtool.media.image.targets import Targets
+
+if TYPE_CHECKING:
+    from augtool.layouts.discovery import Dataset, Walk
+
+Record = dict[str, Any]
 
 
 class AnnotationError(Exception):
     """A label file that cannot be used; the message names the file and line."""
 
 
-class LabelFormat:
-    """A per-image label file format (one label file beside each image)."""
+@dataclass(frozen=True)
+class LabelRules:
+    """How labels move besides the steps: the layout (its name, for the registry), its
+    vocabulary (what flip pairs name: class names by id, or a COCO dataset's categories) and
+    the recipe's ``targets`` rules."""
+
+    layout: str
+    vocabulary: tuple[Any, ...] = ()
+    bbox: tuple[float, float] = (0.0, 0.0)  # min_visibility, min_area
+    flip_pairs: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class SourceLabels:
+    """A source's labels as read: a label file's bytes, or the payload its task carries;
+    ``where`` names them in an error."""
+
+    where: str
+    data: bytes | None = None
+    payload: Any = None
+
+    @cached_property
+    def payload_sha256(self) -> str | None:
+        """The hash the outputs' lines record of the payload they were made from."""
+        return None if self.payload is None else canonical_sha256(self.payload)
+
+
+@dataclass(frozen=True)
+class Moved:
+    """A variant's labels, as ``expand`` writes them: the kept targets (classes swapped on a
+    mirror), a label file's bytes (``label``) and what its line says besides (``said``:
+    ``dropped``, ``flipped_labels``), or, for a payload, the fields the image's own line
+    records (``image_fields``)."""
+
+    targets: Targets
+    label: bytes | None = None
+    said: Record = field(default_factory=dict)
+    image_fields: Record = field(default_factory=dict)
+
+
+class Layout:
+    """One dataset layout. Every hook has a default that suits a layout without labels."""
 
     name: ClassVar[str]
-    #: The folder name that replaces ``images`` in an image's path, and the label file ending.
-    folder: ClassVar[str]
-    ending: ClassVar[str]
+    #: Whether a source's labels move with its image (derive reads and moves them).
+    labelled: ClassVar[bool] = False
+    #: Whether each image has a label file (:meth:`label_path`) that moves along with it.
+    label_files: ClassVar[bool] = False
+    #: Whether its labels are boxes or polygons of objects (which a reflect or wrap border's
+    #: copies of objects are not labelled by), rather than pixels or whole-image classes.
+    object_labels: ClassVar[bool] = False
+    #: After a geometric step, a box thinner than this (pixels, wide or high) is dropped;
+    #: None keeps any box with area left.
+    min_box_side: ClassVar[float | None] = None
+    #: The image line's fields a payload's labels are recorded in; the first one holds
+    #: ``from``, the hash of the payload (a changed payload makes the outputs stale).
+    record_fields: ClassVar[tuple[str, ...]] = ()
+    #: How ``validate --recompute`` names those labels: where a source's are missing from,
+    #: and what differs when they do.
+    recorded_words: ClassVar[tuple[str, str]] = ("the source's labels", "recorded labels")
+    #: Where ``auto`` asks this layout (lowest first): layouts that find their own files
+    #: (0-49) before those that take any tree of images (50+).
+    detect_order: ClassVar[int] = 50
 
-    def __init__(self, names: dict[int, str] | None = None) -> None:
-        self.names = names or {}
+    # --- discovery ------------------------------------------------------------------------
+    def detect(self, root: Path, candidates: list[str], split_names: set[str]) -> bool:
+        """Whether ``input.layout: auto`` takes this layout (asked in the registry's order)."""
+        return False
 
-    @classmethod
-    def label_path(cls, image_path: str) -> str | None:
-        """``images/train/x.jpg`` -> ``labels/train/x.txt``: the last ``images`` folder becomes
-        the format's folder. None when the path has no ``images`` folder."""
-        parts = image_path.split("/")
-        for index in range(len(parts) - 2, -1, -1):
-            if parts[index] == "images":
-                parts[index] = cls.folder
-                stem = os.path.splitext(parts[-1])[0]
-                parts[-1] = stem + cls.ending
-                return "/".join(parts)
+    def discover(
+        self,
+        root: Path,
+        walk: Walk,
+        split_names: set[str],
+        augmented: set[str],
+        follow_links: bool,
+    ) -> Dataset:
+        """The dataset's sources (each with its split, class and label file) and skips, from
+        the common walk. Raises ``InputError`` when the layout's own files are unusable."""
+        raise NotImplementedError
+
+    # --- plan and worker ------------------------------------------------------------------
+    def label_path(self, image_path: str) -> str | None:
+        """The label file that goes with an output image (per-image label files), or None."""
         return None
 
-    def read(self, data: bytes, path: str, size: tuple[int, int]) -> Targets:
+    def payload(self, state: Any, path: str) -> Any:
+        """What the task of the source at ``path`` carries of its labels (None: nothing, or
+        its label file)."""
+        return None
+
+    def vocabulary(self, dataset: Dataset) -> tuple[Any, ...]:
+        """What the workers need to move labels besides each source's own (LabelRules)."""
+        return tuple(dataset.names)
+
+    def known_names(self, vocabulary: tuple[Any, ...]) -> set[str]:
+        """The names a flip pair may use."""
+        return {name for _, name in vocabulary}
+
+    def read(self, labels: SourceLabels, rules: LabelRules, size: tuple[int, int]) -> Targets:
+        """A source's labels as the targets of an image of ``size`` (height, width). Raises
+        :class:`AnnotationError` naming ``labels.where`` when they do not parse."""
         raise NotImplementedError
 
-    def write(self, targets: Targets) -> bytes:
+    def moved(
+        self,
+        labels: SourceLabels,
+        kept: Targets,
+        dropped: list[Any],
+        rules: LabelRules,
+        flipped: bool,
+    ) -> Moved:
+        """The labels of a variant, from its kept targets and the objects dropped."""
         raise NotImplementedError
 
-    def describe(self, targets: Targets) -> dict[str, Any]:
-        """What the manifest says about a written label file (counts, not contents)."""
-        return {"objects": len(targets.boxes) + len(targets.polygons)}
+    def original_fields(self, labels: SourceLabels | None, size: tuple[int, int]) -> Record:
+        """What an original's image line records besides the common fields."""
+        return {}
+
+    # --- dataset-level files --------------------------------------------------------------
+    def derived_names(self, state: Any) -> list[str]:
+        """The dataset files the run makes from the image lines (each split's COCO JSON)."""
+        return []
+
+    def derived_file(self, state: Any, name: str, images: dict[str, list[Record]]) -> bytes | None:
+        """The bytes of the derived file ``name`` from the image lines of each split (in path
+        order; each with ``path``, ``image_size`` and the record fields); None when ``name`` is
+        not one of this dataset's."""
+        return None
+
+    # --- validate -------------------------------------------------------------------------
+    def source_rules(self, source_root: Path) -> tuple[tuple[Any, ...], Any]:
+        """The vocabulary and the state, read again from the source folder for ``validate
+        --recompute``. Raises :class:`AnnotationError` when the dataset files are unusable."""
+        return (), None
+
+
+def partners(pairs: tuple[tuple[str, str], ...], ids: dict[Any, Any]) -> dict[Any, Any]:
+    """Each id named by a flip pair, mapped to its partner's (pairs naming unknown names
+    are left out)."""
+    swap = {}
+    for left, right in pairs:
+        if left in ids and right in ids:
+            swap[ids[left]], swap[ids[right]] = ids[right], ids[left]
+    return swap

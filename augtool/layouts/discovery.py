@@ -1,15 +1,8 @@
 """Find the dataset's files and say, for each, which split and label it belongs to.
 
-Layouts:
-- ``flat``: images anywhere below the split root; no labels.
-- ``imagefolder``: the first folder below the split root is the label (``train/cat/x.jpg``).
-- ``yolo``: Ultralytics: ``data.yaml`` names the split folders (``train: images/train``); each
-  image's labels are in the same place under ``labels/`` (``labels/train/x.txt``).
-- ``masks``: images under an ``images/`` folder, each with a same-named PNG under ``masks/``;
-  splits as ``images/<split>/`` or ``<split>/images/``.
-- ``auto``: ``yolo`` when there is a ``data.yaml``, ``masks`` when there is a ``masks`` folder
-  beside an ``images`` one, else ``imagefolder`` when any image sits in a subfolder of a split
-  root, else ``flat``.
+Layouts (``flat``, ``imagefolder``, ``yolo``, ``coco``, ``masks``) are plug-ins
+(:mod:`augtool.layouts.registry`): this module walks the input once for all of them, and the
+chosen layout classifies what the walk found. ``auto`` asks each registered layout in turn.
 
 Splits: when the input has top-level folders named like ``splits.names`` (default train, val,
 test), each is a split and images outside them are skipped with a reason. Without such folders
@@ -48,7 +41,7 @@ class Source:
     label: str | None
     augment: bool
     link: bool = False  # a symbolic link to a regular file, allowed by the rules in _walk
-    annotation: str | None = None  # its label file (yolo, masks), when it has one
+    annotation: str | None = None  # its label file (or the layout's file naming its labels)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,8 +63,18 @@ class Dataset:
     extra_files: tuple[str, ...] = ()
     #: class names by id (yolo), for flip pairs and the manifest
     names: tuple[tuple[int, str], ...] = ()
-    #: coco: the splits' JSON heads and each image's entry and annotations
-    coco: Any = None
+    #: what the layout keeps of the dataset as a whole (opaque to all but the layout)
+    state: Any = None
+
+
+@dataclass(frozen=True)
+class Walk:
+    """What the common walk found: candidate files in path order, those that are links to
+    files, and the files skipped outright."""
+
+    candidates: list[str]
+    links: set[str]
+    skipped: list[Skip]
 
 
 def discover(
@@ -82,26 +85,33 @@ def discover(
     augment_splits: Iterable[str],
     follow_links: bool = False,
 ) -> Dataset:
-    """Walk ``root`` in a deterministic order and classify every file with an allowed ending."""
+    """Walk ``root`` in a deterministic order and let the layout (``auto``: the first of the
+    registry's that detects itself) classify every file with an allowed ending."""
+    from augtool.layouts import registry
+
     if not root.exists():
         raise InputError(f"{root}: input folder not found")
     if not root.is_dir():
         raise InputError(f"{root}: input is not a folder")
     allowed = {e.lower() for e in extensions}
     names = set(split_names)
-    augmented = set(augment_splits)
-    candidates, links, skipped = _walk(root, allowed, follow_links)
-    if layout == "auto":
-        layout = _detect_annotated(root) or "auto"
-    if layout in ("yolo", "masks"):
-        return _annotated(root, layout, candidates, links, skipped, names, augmented, follow_links)
-    if layout == "coco":
-        return _coco(root, candidates, links, skipped, augmented)
-    found_splits = sorted({p.split("/", 1)[0] for p in candidates if "/" in p} & names)
-    if layout == "auto":
-        layout = _detect_layout(candidates, bool(found_splits), names)
+    walk = Walk(*_walk(root, allowed, follow_links))
+    chosen = (
+        registry.detect(root, walk.candidates, names) if layout == "auto" else registry.get(layout)
+    )
+    return chosen.discover(root, walk, names, set(augment_splits), follow_links)
+
+
+def split_folder_sources(
+    root: Path, layout: str, walk: Walk, names: set[str], augmented: set[str], classes: bool
+) -> Dataset:
+    """A dataset of images without label files: when top-level folders are named like splits,
+    each is a split and images outside them are skipped; with ``classes``, the first folder
+    below the split root is each image's class (``train/cat/x.jpg``)."""
+    skipped = list(walk.skipped)
+    found_splits = found_split_folders(walk.candidates, names)
     sources: list[Source] = []
-    for rel in candidates:
+    for rel in walk.candidates:
         parts = rel.split("/")
         split: str | None = None
         if found_splits:
@@ -110,162 +120,25 @@ def discover(
                 skipped.append(Skip(rel, f"outside the split folders ({folders})"))
                 continue
             split, parts = parts[0], parts[1:]
-        label = parts[0] if layout == "imagefolder" and len(parts) > 1 else None
+        label = parts[0] if classes and len(parts) > 1 else None
         augment = split is None or split in augmented
-        sources.append(Source(rel, split, label, augment, rel in links))
+        sources.append(Source(rel, split, label, augment, rel in walk.links))
     return Dataset(
         root=root,
         layout=layout,
         splits=tuple(found_splits),
         sources=tuple(sources),
-        skipped=tuple(sorted(skipped, key=lambda s: s.path)),
+        skipped=sorted_skips(skipped),
     )
 
 
-def _detect_annotated(root: Path) -> str | None:
-    if (root / "data.yaml").is_file() or (root / "dataset.yaml").is_file():
-        return "yolo"
-    if (root / "annotations").is_dir() and any((root / "annotations").glob("*.json")):
-        return "coco"
-    if _has_mask_folders(root):
-        return "masks"
-    return None
+def found_split_folders(candidates: list[str], names: set[str]) -> list[str]:
+    """The top-level folders holding candidates that are named like splits, in name order."""
+    return sorted({p.split("/", 1)[0] for p in candidates if "/" in p} & names)
 
 
-def _has_mask_folders(root: Path) -> bool:
-    """A ``masks`` folder beside an ``images`` one, at the root or in a split folder."""
-    for base in (root, *sorted(p for p in root.iterdir() if p.is_dir() and not p.is_symlink())):
-        if (base / "images").is_dir() and (base / "masks").is_dir():
-            return True
-    return False
-
-
-def _annotated(
-    root: Path,
-    layout: str,
-    candidates: list[str],
-    links: set[str],
-    skipped: list[Skip],
-    names: set[str],
-    augmented: set[str],
-    follow_links: bool,
-) -> Dataset:
-    """Images of a YOLO or mask dataset, each with its label file (when there is one)."""
-    from augtool.layouts import FORMATS, AnnotationError
-    from augtool.layouts.yolo import read_data_yaml
-
-    label_format = FORMATS[layout]
-    extra: tuple[str, ...] = ()
-    class_names: dict[int, str] = {}
-    folders: dict[str, str] = {}
-    if layout == "yolo":
-        try:
-            yaml_name, class_names, folders = read_data_yaml(root)
-        except AnnotationError as exc:
-            raise InputError(str(exc)) from None
-        extra = (yaml_name,)
-    elif not _has_mask_folders(root):
-        # As yolo and coco do: asked for, a layout whose files are missing is an input error,
-        # not an empty dataset with every image skipped.
-        raise InputError(
-            f"{root}: no masks/ folder beside an images/ one (a masks dataset's labels)"
-        )
-    sources: list[Source] = []
-    found: set[str] = set()
-    for rel in candidates:
-        if label_format.folder in rel.split("/")[:-1]:
-            continue  # a label file (a mask is a PNG too), not an image of the dataset
-        split = _split_of(rel, layout, folders, names)
-        annotation = label_format.label_path(rel)
-        if split is False or annotation is None:
-            where = ", ".join(sorted(folders.values())) if folders else "an images/ folder"
-            skipped.append(Skip(rel, f"outside the image folders ({where})"))
-            continue
-        label_file = root / annotation
-        has_label = label_file.is_file() and not label_file.is_symlink()
-        if not has_label and os.path.lexists(label_file):
-            # A link or a FIFO where the labels should be: never read, and never taken for an
-            # image without labels either.
-            kind = "a symbolic link" if label_file.is_symlink() else "not a regular file"
-            skipped.append(Skip(rel, f"its labels {annotation} are {kind}, which is not read"))
-            continue
-        behind = None if follow_links else _linked_folder(root, annotation)
-        if has_label and behind is not None:
-            # The walk does not read that folder; the image is not silently left unlabelled.
-            reason = f"its labels {annotation} lie behind {behind}, a symbolic link to a folder"
-            skipped.append(Skip(rel, f"{reason} ({FOLLOW_HINT})"))
-            continue
-        if layout == "masks" and not has_label:
-            skipped.append(Skip(rel, f"no mask ({annotation})"))
-            continue
-        if split is not None:
-            found.add(split)
-        augment = split is None or split in augmented
-        sources.append(
-            Source(rel, split, None, augment, rel in links, annotation if has_label else None)
-        )
-    return Dataset(
-        root=root,
-        layout=layout,
-        splits=tuple(sorted(found)),
-        sources=tuple(sources),
-        skipped=tuple(sorted(skipped, key=lambda s: s.path)),
-        extra_files=extra,
-        names=tuple(sorted(class_names.items())),
-    )
-
-
-def _coco(
-    root: Path, candidates: list[str], links: set[str], skipped: list[Skip], augmented: set[str]
-) -> Dataset:
-    """Images of a COCO dataset: those its split JSONs list; each carries its annotations."""
-    from augtool.layouts import AnnotationError
-    from augtool.layouts.coco import read_coco_dataset
-
-    try:
-        coco = read_coco_dataset(root)
-    except AnnotationError as exc:
-        raise InputError(str(exc)) from None
-    on_disk = set(candidates)
-    sources: list[Source] = []
-    for rel in candidates:
-        listed = coco.images.get(rel)
-        if listed is None:
-            skipped.append(Skip(rel, "not listed in any annotations/*.json"))
-            continue
-        if rel in coco.refused:  # an annotation that cannot be moved with its image
-            skipped.append(Skip(rel, coco.refused[rel]))
-            continue
-        split = listed[0]
-        annotation = coco.splits[split].json_path
-        sources.append(Source(rel, split, None, split in augmented, rel in links, annotation))
-    for rel, (split, _, _) in coco.images.items():
-        if rel not in on_disk:
-            where = coco.splits[split].json_path
-            skipped.append(Skip(rel, f"listed in {where} but not a readable image file here"))
-    return Dataset(
-        root=root,
-        layout="coco",
-        splits=tuple(sorted({s.split for s in sources if s.split is not None})),
-        sources=tuple(sources),
-        skipped=tuple(sorted(skipped, key=lambda s: s.path)),
-        coco=coco,
-    )
-
-
-def _split_of(rel: str, layout: str, folders: dict[str, str], names: set[str]) -> str | bool | None:
-    """The image's split; None when the dataset has none; False when it is outside them all."""
-    if layout == "yolo":
-        for split, folder in folders.items():
-            if rel.startswith(folder + "/"):
-                return split
-        return False
-    parts = rel.split("/")
-    if len(parts) >= 3 and parts[0] == "images" and parts[1] in names:
-        return parts[1]
-    if len(parts) >= 3 and parts[1] == "images" and parts[0] in names:
-        return parts[0]
-    return None if parts[0] == "images" else False
+def sorted_skips(skipped: list[Skip]) -> tuple[Skip, ...]:
+    return tuple(sorted(skipped, key=lambda s: s.path))
 
 
 def _walk(
@@ -382,7 +255,7 @@ def read_refusal(root: Path, rel: str, follow_links: bool) -> str | None:
     :func:`_walk` (``None``: it does). ``validate manifest --source`` asks this of every recorded
     source, so that it reads exactly the files ``expand`` read. Links are looked at by name
     (lstat, readlink); nothing is opened."""
-    folder = None if follow_links else _linked_folder(root, rel)
+    folder = None if follow_links else linked_folder(root, rel)
     if folder is not None:
         return f"lies behind {folder}, a symbolic link to a folder ({FOLLOW_HINT})"
     path = root / rel
@@ -394,7 +267,7 @@ def read_refusal(root: Path, rel: str, follow_links: bool) -> str | None:
 FOLLOW_HINT = "set input.follow_links: true to read it"
 
 
-def _linked_folder(root: Path, rel: str) -> str | None:
+def linked_folder(root: Path, rel: str) -> str | None:
     """The first folder on the way to ``rel`` that is a symbolic link, or None."""
     parts = rel.split("/")
     for end in range(1, len(parts)):
@@ -416,14 +289,3 @@ def _link_refusal(path: Path, real_root: Path, follow_links: bool) -> str | None
     if not follow_links and real_root not in target.parents:
         return f"a symbolic link to outside the input ({FOLLOW_HINT})"
     return None
-
-
-def _detect_layout(candidates: list[str], split_mode: bool, names: set[str]) -> str:
-    depth = 2 if split_mode else 1
-    for rel in candidates:
-        parts = rel.split("/")
-        if split_mode and parts[0] not in names:
-            continue
-        if len(parts) > depth:
-            return "imagefolder"
-    return "flat"

@@ -5,11 +5,13 @@ blend), and keep their ids; pixels brought in from outside the image are 0 (back
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from augtool.layouts.base import AnnotationError, LabelFormat
+from augtool.layouts.base import AnnotationError
+from augtool.layouts.labelfiles import LabelFileLayout, LabelFormat, missing_files
 from augtool.media.image.codecs import error_text
 from augtool.media.image.targets import Targets
 
@@ -60,3 +62,39 @@ class MaskFormat(LabelFormat):
     def describe(self, targets: Targets) -> dict[str, object]:
         assert targets.mask is not None
         return {"classes": [int(v) for v in np.unique(targets.mask)]}
+
+
+class MasksLayout(LabelFileLayout):
+    """Images under an ``images/`` folder, each with a same-named PNG under ``masks/``; splits
+    as ``images/<split>/`` or ``<split>/images/``. An image without its mask is skipped."""
+
+    name = "masks"
+    detect_order = 30
+    format = MaskFormat
+    label_required = True
+
+    def detect(self, root: Path, candidates: list[str], split_names: set[str]) -> bool:
+        return has_mask_folders(root)
+
+    def prepare(self, root: Path) -> tuple[tuple[str, ...], dict[int, str], dict[str, str]]:
+        if not has_mask_folders(root):
+            raise missing_files(
+                root, "no masks/ folder beside an images/ one (a masks dataset's labels)"
+            )
+        return (), {}, {}
+
+    def split_of(self, rel: str, folders: dict[str, str], names: set[str]) -> str | bool | None:
+        parts = rel.split("/")
+        if len(parts) >= 3 and parts[0] == "images" and parts[1] in names:
+            return parts[1]
+        if len(parts) >= 3 and parts[1] == "images" and parts[0] in names:
+            return parts[0]
+        return None if parts[0] == "images" else False
+
+
+def has_mask_folders(root: Path) -> bool:
+    """A ``masks`` folder beside an ``images`` one, at the root or in a split folder."""
+    for base in (root, *sorted(p for p in root.iterdir() if p.is_dir() and not p.is_symlink())):
+        if (base / "images").is_dir() and (base / "masks").is_dir():
+            return True
+    return False

@@ -16,7 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from augtool.layouts.base import AnnotationError, LabelFormat
+from augtool.errors import InputError
+from augtool.layouts.base import AnnotationError
+from augtool.layouts.labelfiles import LabelFileLayout, LabelFormat
 from augtool.media.image.targets import Targets
 
 SPLIT_KEYS = ("train", "val", "test")
@@ -162,3 +164,33 @@ def _refuse_unsafe(value: str, path: Path, key: str) -> str:
             f"{path}: {key}: {value!r} points outside the dataset; use a path inside it"
         )
     return str(pure).removeprefix("./")
+
+
+class YoloLayout(LabelFileLayout):
+    """Ultralytics: ``data.yaml`` names the classes and the split folders (``train:
+    images/train``); each image's labels are in the same place under ``labels/``
+    (``labels/train/x.txt``). ``data.yaml`` is copied as it is."""
+
+    name = "yolo"
+    detect_order = 10
+    format = YoloFormat
+    object_labels = True
+
+    def detect(self, root: Path, candidates: list[str], split_names: set[str]) -> bool:
+        return (root / "data.yaml").is_file() or (root / "dataset.yaml").is_file()
+
+    def prepare(self, root: Path) -> tuple[tuple[str, ...], dict[int, str], dict[str, str]]:
+        try:
+            yaml_name, class_names, folders = read_data_yaml(root)
+        except AnnotationError as exc:
+            raise InputError(str(exc)) from None
+        return (yaml_name,), class_names, folders
+
+    def split_of(self, rel: str, folders: dict[str, str], names: set[str]) -> str | bool | None:
+        for split, folder in folders.items():
+            if rel.startswith(folder + "/"):
+                return split
+        return False
+
+    def source_rules(self, source_root: Path) -> tuple[tuple[Any, ...], Any]:
+        return tuple(sorted(read_data_yaml(source_root)[1].items())), None

@@ -17,6 +17,7 @@ import numpy as np
 from PIL import Image
 
 from augtool.errors import ParamError
+from augtool.layouts import registry
 from augtool.layouts.base import AnnotationError
 from augtool.layouts.discovery import Dataset, Source
 from augtool.media.image.codecs import (
@@ -33,12 +34,12 @@ from augtool.media.image.transforms.params import Param, Range
 from augtool.preview.captions import caption, params_text
 from augtool.recipe import Recipe
 from augtool.run.derive import (
-    LABELLED,
     InputLimits,
     LabelRules,
     Opened,
     SourceLabels,
     derive,
+    label_rules,
     open_source,
     pixels,
     targets_of,
@@ -155,30 +156,17 @@ def _loaded_sources(
 
 def _rules(recipe: Recipe, dataset: Dataset) -> LabelRules | None:
     """How expand moves this dataset's labels (None for a layout without labels)."""
-    if dataset.layout not in LABELLED:
-        return None
-    categories: tuple[Any, ...] = ()
-    if dataset.coco is not None:
-        from augtool.layouts.coco import categories_of
-
-        categories = tuple(categories_of(dataset.coco))
-    bbox = recipe.targets["bbox"]
-    return LabelRules(
-        dataset.layout,
-        tuple(dataset.names),
-        (bbox["min_visibility"], bbox["min_area"]),
-        tuple((a, b) for a, b in recipe.targets["flip_pairs"]),
-        categories,
-    )
+    vocabulary = registry.get(dataset.layout).vocabulary(dataset)
+    return label_rules(dataset.layout, vocabulary, recipe.targets)
 
 
 def _labels_of(dataset: Dataset, input_root: Path, source: Source) -> SourceLabels | None:
     """The source's labels as expand's worker reads them (raises ``OSError``)."""
-    if dataset.coco is not None and source.path in dataset.coco.images:
-        from augtool.layouts.coco import image_task
-
-        _, entry, anns = dataset.coco.images[source.path]
-        return SourceLabels(f"{source.annotation}: {source.path}", coco=image_task(entry, anns))
+    payload = None
+    if dataset.state is not None:
+        payload = registry.get(dataset.layout).payload(dataset.state, source.path)
+    if payload is not None:
+        return SourceLabels(f"{source.annotation}: {source.path}", payload=payload)
     if source.annotation is not None:
         return SourceLabels(source.annotation, data=(input_root / source.annotation).read_bytes())
     return None

@@ -20,8 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from augtool.layouts import FORMATS, read_targets
-from augtool.layouts.base import AnnotationError
+from augtool.layouts import registry
+from augtool.layouts.base import LabelRules, Moved, SourceLabels
 from augtool.media.image.codecs import Decoded, decode, encode, kept_exif
 from augtool.media.image.targets import (
     NOTHING_LEFT,
@@ -35,12 +35,6 @@ from augtool.media.image.transforms import Step, kernels, replay, run
 from augtool.media.image.transforms.fusion import Reductions
 
 Record = dict[str, Any]
-CocoTask = tuple[dict[str, Any], list[dict[str, Any]]]  # (image entry, annotations)
-
-#: The layouts whose labels move with the image.
-LABELLED = ("yolo", "masks", "coco")
-#: A COCO box a geometric step left thinner than this (pixels, wide or high) is dropped.
-MIN_BOX_SIDE = 1.0
 
 
 @dataclass(frozen=True)
@@ -49,29 +43,6 @@ class InputLimits:
 
     formats: tuple[str, ...]
     max_pixels: int | None = None
-
-
-@dataclass(frozen=True)
-class LabelRules:
-    """How labels move besides the steps: the layout (``yolo``, ``masks``, ``coco``), the class
-    names (flip pairs name classes), the COCO categories (their keypoint names) and the
-    recipe's ``targets`` rules."""
-
-    layout: str
-    class_names: tuple[tuple[int, str], ...] = ()
-    bbox: tuple[float, float] = (0.0, 0.0)  # min_visibility, min_area
-    flip_pairs: tuple[tuple[str, str], ...] = ()
-    categories: tuple[Any, ...] = ()
-
-
-@dataclass(frozen=True)
-class SourceLabels:
-    """A source's labels as read: a label file's bytes, or its COCO (image entry, annotations);
-    ``where`` names them in an error."""
-
-    where: str
-    data: bytes | None = None
-    coco: CocoTask | None = None
 
 
 @dataclass
@@ -95,18 +66,6 @@ class Opened:
 
 
 @dataclass(frozen=True)
-class Moved:
-    """A variant's labels, as ``expand`` writes them: the kept targets (classes swapped on a
-    mirror), a label file's bytes or a COCO image's ``{"image", "annotations"}``, and what the
-    manifest line says besides (``dropped``, and ``flipped_labels`` for a label file)."""
-
-    targets: Targets
-    label: bytes | None = None
-    coco: Record | None = None
-    said: Record = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
 class Variant:
     """One derived variant: its pixels (``None`` when no step changed one), (height, width),
     step records, moved labels, and its file bytes when it was encoded."""
@@ -116,6 +75,28 @@ class Variant:
     steps: list[Record]
     moved: Moved | None
     data: bytes | None
+
+
+def labelled(layout: str) -> bool:
+    """Whether the labels of a dataset in ``layout`` move with its images."""
+    found = registry.find(layout)
+    return found is not None and found.labelled
+
+
+def label_rules(
+    layout: str, vocabulary: tuple[Any, ...], targets: dict[str, Any]
+) -> LabelRules | None:
+    """How a dataset's labels move, from its vocabulary and the recipe's ``targets`` section
+    (as normalised: ``bbox`` and ``flip_pairs``); None for a layout without labels."""
+    if not labelled(layout):
+        return None
+    bbox = targets.get("bbox") if isinstance(targets.get("bbox"), dict) else {}
+    return LabelRules(
+        layout,
+        vocabulary,
+        (float(bbox.get("min_visibility", 0.0)), float(bbox.get("min_area", 0.0))),
+        tuple((str(a), str(b)) for a, b in targets.get("flip_pairs") or []),
+    )
 
 
 def open_source(
@@ -143,14 +124,9 @@ def targets_of(labels: SourceLabels, rules: LabelRules, size: Any) -> Targets | 
     """``labels`` read as the targets of an image of ``size`` (height, width). Raises
     ``AnnotationError`` when they do not parse."""
     height, width = (int(v) for v in size)
-    return read_targets(
-        rules.layout,
-        dict(rules.class_names),
-        (height, width),
-        labels.where,
-        label=labels.data,
-        coco=None if labels.coco is None else labels.coco[1],
-    )
+    if labels.data is None and labels.payload is None:
+        return None
+    return registry.get(rules.layout).read(labels, rules, (height, width))
 
 
 def derive(
@@ -204,75 +180,17 @@ def move_targets(opened: Opened, records: list[Record]) -> Moved:
     rules = opened.rules
     moved = apply_targets(records, opened.targets, opened.kernels)
     labels = opened.labels
-    coco = labels is not None and labels.coco is not None
-    # A COCO box that a move left under a pixel wide or high labels nothing a detector can use.
-    min_side = MIN_BOX_SIDE if coco and moved_geometry(records) else NOTHING_LEFT
+    layout = registry.get(rules.layout)
+    # A box that a move left thinner than the layout allows labels nothing a detector can use.
+    wanted = layout.min_box_side
+    min_side = wanted if wanted is not None and moved_geometry(records) else NOTHING_LEFT
     kept, dropped = filter_objects(moved, *rules.bbox, min_side=min_side)
     flipped = bool(rules.flip_pairs) and mirrored(records)
-    if labels is not None and labels.coco is not None:
-        return _moved_coco(labels.coco, kept, dropped, rules, flipped, labels.where)
-    said: Record = {"dropped": sorted(dropped, key=lambda label: label["line"])}
-    if flipped and (kept.box_labels or kept.polygon_labels):
-        kept, said["flipped_labels"] = _swap_classes(kept, rules)
-    label_format = FORMATS[rules.layout](dict(rules.class_names))
-    return Moved(kept, label=label_format.write(kept), said=said)
-
-
-def _partners(pairs: tuple[tuple[str, str], ...], ids: dict[Any, Any]) -> dict[Any, Any]:
-    """Each id named by a flip pair, mapped to its partner's (pairs naming unknown names
-    are left out)."""
-    swap = {}
-    for left, right in pairs:
-        if left in ids and right in ids:
-            swap[ids[left]], swap[ids[right]] = ids[right], ids[left]
-    return swap
-
-
-def _swap_classes(kept: Targets, rules: LabelRules) -> tuple[Targets, list[str]]:
-    """A label file's classes swapped left for right; the names of the classes swapped."""
-    names = dict(rules.class_names)
-    swap = _partners(rules.flip_pairs, {name: cls for cls, name in rules.class_names})
-    boxes = [{**lab, "class": swap.get(lab["class"], lab["class"])} for lab in kept.box_labels]
-    polygons = [
-        {**lab, "class": swap.get(lab["class"], lab["class"])} for lab in kept.polygon_labels
-    ]
-    swapped = kept.replace(box_labels=boxes, polygon_labels=polygons)
-    return swapped, sorted({names.get(c, str(c)) for c in swap})
-
-
-def _moved_coco(
-    coco: CocoTask,
-    kept: Targets,
-    dropped: list[Any],
-    rules: LabelRules,
-    flipped: bool,
-    where: str,
-) -> Moved:
-    """A COCO image's annotations moved: keypoints reordered and left/right categories
-    swapped on a mirror; the targets are read back from the annotations written."""
-    from augtool.layouts.coco import from_targets, keypoint_swaps, to_targets
-
-    extra, anns = coco
-    categories = list(rules.categories)
-    swap = keypoint_swaps(categories, list(rules.flip_pairs)) if flipped else None
-    out = from_targets(anns, kept, swap)
-    if flipped:
-        ids = {c.get("name"): c.get("id") for c in categories}
-        partner = _partners(rules.flip_pairs, ids)
-        for ann in out:
-            ann["category_id"] = partner.get(ann.get("category_id"), ann.get("category_id"))
-    gone = sorted(label["ann"] for label in dropped)
-    said = {"dropped": [anns[i].get("id") for i in gone]}
-    try:
-        written = to_targets(out, kept.size, where)
-    except AnnotationError:
-        written = kept
-    return Moved(written, coco={"image": extra, "annotations": out}, said=said)
+    assert labels is not None
+    return layout.moved(labels, kept, dropped, rules, flipped)
 
 
 __all__ = [
-    "LABELLED",
-    "CocoTask",
     "InputLimits",
     "LabelRules",
     "Moved",
@@ -280,6 +198,7 @@ __all__ = [
     "SourceLabels",
     "Variant",
     "derive",
+    "labelled",
     "move_targets",
     "open_source",
     "pixels",

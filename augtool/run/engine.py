@@ -31,10 +31,12 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 from augtool import __version__
 from augtool.errors import InputError, OutputError, WriteError
+from augtool.layouts import registry
+from augtool.layouts.base import LabelRules
 from augtool.layouts.discovery import Dataset, discover
 from augtool.manifest import (
     SCHEMA,
@@ -51,6 +53,7 @@ from augtool.manifest import (
 )
 from augtool.media.image.transforms.compose import copying_border_steps
 from augtool.recipe import Recipe
+from augtool.run.derive import label_rules
 from augtool.run.executors import WorkerLost, open_pool, stop_workers
 from augtool.run.executors.cluster import Needs
 from augtool.run.executors.interrupts import raise_if_interrupted
@@ -265,8 +268,10 @@ def _run(job: _Job, previous: Previous, summary: Summary, temp_files: list[str] 
     try:
         work: Sequence[Task] = todo if previous.tasks else job.tasks  # fresh: all, on demand
         _make(job, work, previous, journal, summary, done)
-        if job.dataset.coco is not None:
-            for result in _write_coco(job.dataset, journal, job.input_root, output_root, previous):
+        if registry.get(job.dataset.layout).derived_names(job.dataset.state):
+            for result in _write_derived(
+                job.dataset, journal, job.input_root, output_root, previous
+            ):
                 journal.add(result)
                 summary.add(result)
         raise_if_interrupted()  # not a manifest for a run that was interrupted
@@ -344,13 +349,9 @@ def _job_context(job: _Job) -> JobContext:
         strip_metadata=recipe.output["strip_metadata"],
         max_pixels=recipe.input["max_pixels"],
         main_pid=os.getpid(),
-        label_format=dataset.layout if dataset.layout in ("yolo", "masks", "coco") else None,
-        class_names=dataset.names,
-        bbox=(recipe.targets["bbox"]["min_visibility"], recipe.targets["bbox"]["min_area"]),
-        flip_pairs=tuple((a, b) for a, b in recipe.targets["flip_pairs"]),
-        categories=tuple(_categories(dataset)),
         kernels=recipe.kernels,
         same_format=recipe.output["format"] == "same",
+        rules=_label_rules(recipe, dataset),
     )
 
 
@@ -377,21 +378,26 @@ def _write_manifest(
 
 
 def _dataset_files(dataset: Dataset) -> list[str]:
-    """The files of the dataset as a whole that the run writes (data.yaml, COCO JSONs)."""
-    coco = [] if dataset.coco is None else [s.json_path for s in dataset.coco.splits.values()]
-    return [*dataset.extra_files, *coco]
+    """The files of the dataset as a whole that the run writes: those copied as they are, and
+    those its layout derives from the image lines."""
+    derived = registry.get(dataset.layout).derived_names(dataset.state)
+    return [*dataset.extra_files, *derived]
+
+
+def _label_rules(recipe: Recipe, dataset: Dataset) -> LabelRules | None:
+    """How the workers move the dataset's labels (None for a layout without labels)."""
+    vocabulary = registry.get(dataset.layout).vocabulary(dataset)
+    return label_rules(dataset.layout, vocabulary, recipe.targets)
 
 
 def _unknown_flip_names(recipe: Recipe, dataset: Dataset) -> list[str]:
-    """A warning for each ``targets.flip_pairs`` name the dataset does not use (a class of
-    ``data.yaml``, a COCO category or keypoint name): such a pair swaps nothing, silently."""
+    """A warning for each ``targets.flip_pairs`` name the dataset does not use (a class, a
+    category or keypoint name, as its layout says): such a pair swaps nothing, silently."""
     pairs = recipe.targets["flip_pairs"]
     if not pairs:
         return []
-    known = {name for _, name in dataset.names}
-    for category in _categories(dataset):
-        known.add(category.get("name"))
-        known.update(category.get("keypoints") or [])
+    layout = registry.get(dataset.layout)
+    known = layout.known_names(layout.vocabulary(dataset))
     unknown = [n for pair in pairs for n in pair if n not in known]
     if not unknown:
         return []
@@ -406,7 +412,7 @@ def _copying_borders(recipe: Recipe, dataset: Dataset) -> list[str]:
     """A warning when a step that may fire uses a ``reflect`` or ``wrap`` border on a dataset
     with boxes or polygons: the border copies objects near the edge into the image, and no box
     or polygon labels the copies (a mask does: its pixels are copied alike)."""
-    if dataset.layout not in ("yolo", "coco"):
+    if not registry.get(dataset.layout).object_labels:
         return []
     found = copying_border_steps(recipe.steps)
     if not found:
@@ -419,31 +425,25 @@ def _copying_borders(recipe: Recipe, dataset: Dataset) -> list[str]:
     ]
 
 
-def _categories(dataset: Dataset) -> list[Any]:
-    from augtool.layouts.coco import categories_of
-
-    return [] if dataset.coco is None else categories_of(dataset.coco)
-
-
-def _write_coco(
+def _write_derived(
     dataset: Dataset, journal: Journal, input_root: Path, output_root: Path, previous: Previous
 ) -> list[TaskResult]:
-    """Each split's COCO JSON, from the image records of that split, in path order."""
-    from augtool.layouts.coco import split_json
-
+    """The dataset files its layout derives from the image lines (each split's, in path
+    order); each is recorded with the hash of the input file of the same name."""
+    layout = registry.get(dataset.layout)
+    field = layout.record_fields[0] if layout.record_fields else None
     # One sorted pass over the journal: each split's image records, already in path order.
-    images: dict[str, list[RecordDict]] = {name: [] for name in dataset.coco.splits}
+    images: dict[str, list[RecordDict]] = {}
     records = (r for result in journal.results() for r in result.records)
     for record in sort_records(records, output_root / STATE_DIR):
-        if record["type"] == "file" and "coco" in record and record.get("split") in images:
-            images[record["split"]].append(record)
+        if record["type"] == "file" and field in record and record.get("split") is not None:
+            images.setdefault(record["split"], []).append(record)
     results = []
-    for name, split in sorted(dataset.coco.splits.items()):
-        data = split_json(split, images[name])
-        source = hashlib.sha256((input_root / split.json_path).read_bytes()).hexdigest()
-        results.append(
-            write_dataset_file(output_root, split.json_path, data, source, previous, "annotations")
-        )
+    for name in layout.derived_names(dataset.state):
+        data = layout.derived_file(dataset.state, name, images)
+        assert data is not None
+        source = hashlib.sha256((input_root / name).read_bytes()).hexdigest()
+        results.append(write_dataset_file(output_root, name, data, source, previous, "annotations"))
     return results
 
 

@@ -61,7 +61,7 @@ def _dataset_file_kept(
     records: list[dict], name: str, input_root: Path, output_root: Path, tasks_changed: bool
 ) -> bool:
     """A file of the dataset as a whole is kept when its input and output still hash as
-    recorded and, for one made from the image records (a COCO JSON), no source changed."""
+    recorded and, for one made from the image records (``annotations``), no source changed."""
     if len(records) != 1 or records[0].get("path") != name:
         return False
     record = records[0]
@@ -94,7 +94,7 @@ def _kept(
         return False
     shas = {}
     inputs = [(task.source.path, task.source.link)]
-    if task.source.annotation is not None and task.coco is None:
+    if task.source.annotation is not None and task.payload is None:
         inputs.append((task.source.annotation, False))
     for path, link in inputs:
         try:
@@ -102,5 +102,5 @@ def _kept(
         except (OSError, SourceChanged):
             return False
         shas[path] = hashlib.sha256(data).hexdigest()
-    coco_sha = None if task.coco is None else canonical_sha256(task.coco)
-    return still_valid(records, shas, output_root, TaskResult(task.source.path, []), coco_sha)
+    payload_sha = None if task.payload is None else canonical_sha256(task.payload)
+    return still_valid(records, shas, output_root, TaskResult(task.source.path, []), payload_sha)

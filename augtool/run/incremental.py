@@ -24,6 +24,7 @@ from augtool import __version__
 from augtool.atomic import write_atomic
 from augtool.canonical import canonical_sha256
 from augtool.errors import OutputError
+from augtool.layouts import registry
 from augtool.manifest import (
     MANIFEST_NAME,
     STATE_DIR,
@@ -290,8 +291,8 @@ def kept_by_stat(
     """The earlier result, when the stat cache vouches for every input (the image, its labels)
     and every output."""
     inputs = [(task.source.path, task.source.link)]
-    if task.source.annotation is not None and task.coco is None:
-        # (A COCO image's annotations are vouched for by their hash, checked below.)
+    if task.source.annotation is not None and task.payload is None:
+        # (A task's payload is vouched for by its hash, checked below.)
         inputs.append((task.source.annotation, False))
     records, lines = earlier.read()
     shas = source_shas(records)
@@ -305,9 +306,9 @@ def kept_by_stat(
             return None
         stats[path] = stat
     files = [r for r in records if r["type"] == "file"]
-    if task.coco is not None:
-        wanted = canonical_sha256(task.coco)
-        if any(r.get("coco", {}).get("from") != wanted for r in files):
+    if task.payload is not None:
+        wanted = canonical_sha256(task.payload)
+        if any(registry.payload_from(r) != wanted for r in files):
             return None
     if files and {r["path"] for r in files} != set(task.names):
         return None

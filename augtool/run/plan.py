@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any, overload
 
 from augtool.errors import InputError
-from augtool.layouts import FORMATS
+from augtool.layouts import registry
 from augtool.layouts.discovery import Dataset, Source
 
 FORMAT_EXTENSIONS = {"jpeg": ("JPEG", ".jpg"), "png": ("PNG", ".png"), "webp": ("WEBP", ".webp")}
@@ -34,7 +34,9 @@ class Naming:
     width: int  # digits of the variant index in names
     seed: int  # the recipe's
     output_format: str  # the recipe's output.format setting
-    label_layout: str | None = None  # yolo or masks: the layout whose label files move along
+    #: the layout whose per-image label files move along (its name, for the registry); None
+    #: when the dataset has no such files
+    label_layout: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,8 +52,9 @@ class Task:
     naming: Naming
     original: str | None  # where the original goes, or None when originals are skipped
     encoder: str  # the Pillow format variants are written in
-    #: coco: the source's image entry and annotations (written into the split's JSON)
-    coco: Any = None
+    #: what the layout gives this source's task of its labels besides a label file (opaque
+    #: here; hashed into the outputs it labels)
+    payload: Any = None
 
     @property
     def variant_count(self) -> int:
@@ -93,7 +96,7 @@ class Task:
         layout = self.naming.label_layout
         if layout is None or self.source.annotation is None:
             return ()
-        label_path = FORMATS[layout].label_path
+        label_path = registry.get(layout).label_path
         images = (self.original, *variants) if self.original is not None else variants
         return tuple(str(label_path(image)) for image in images)
 
@@ -134,7 +137,8 @@ class Plan(Sequence[Task]):
     sources: tuple[Source, ...]  # in path order
     naming: Naming
     originals: str  # the recipe's output.originals setting
-    coco_images: Any = None  # coco: the dataset's image entries by path
+    layout: str = "flat"  # the dataset's, for the registry
+    state: Any = None  # what the layout keeps of the dataset (it makes each task's payload)
 
     def __len__(self) -> int:
         return len(self.sources)
@@ -154,13 +158,10 @@ class Plan(Sequence[Task]):
     def _task(self, source: Source) -> Task:
         original = None if self.originals == "skip" else source.path
         encoder = output_format(source.path, self.naming.output_format)[0]
-        coco = None
-        if self.coco_images is not None:
-            from augtool.layouts.coco import image_task
-
-            _, entry, anns = self.coco_images[source.path]
-            coco = image_task(entry, anns)
-        return Task(source, self.naming, original, encoder, coco)
+        payload = None
+        if self.state is not None:
+            payload = registry.get(self.layout).payload(self.state, source.path)
+        return Task(source, self.naming, original, encoder, payload)
 
 
 def make_plan(
@@ -176,13 +177,12 @@ def make_plan(
     stem begins its path, a window that stays a few entries long, instead of against every name
     of the plan held in memory."""
     width = max(2, len(str(max(variants - 1, 0))))
-    label_layout = dataset.layout if dataset.layout in FORMATS else None  # coco: a JSON a split
+    label_layout = dataset.layout if registry.get(dataset.layout).label_files else None
     naming = Naming(variants, width, seed, output_format_setting, label_layout)
     sources = dataset.sources
     if any(a.path > b.path for a, b in itertools.pairwise(sources)):
         sources = tuple(sorted(sources, key=lambda s: s.path))
-    coco_images = dataset.coco.images if dataset.layout == "coco" else None
-    plan = Plan(sources, naming, originals, coco_images)
+    plan = Plan(sources, naming, originals, dataset.layout, dataset.state)
     window: list[tuple[str, str, frozenset[str]]] = []  # (stem, source path, its names)
     for task in plan:
         path = task.source.path

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from augtool.atomic import link_atomic, write_atomic
-from augtool.canonical import canonical_sha256
+from augtool.layouts import registry
 from augtool.layouts.base import AnnotationError
 from augtool.manifest.records import FileRecord, Skipped, SourceRef
 from augtool.media.image.codecs import Decoded, DecodeError, EncodeError, encoder_settings
@@ -47,26 +47,15 @@ class JobContext:
     strip_metadata: bool
     max_pixels: int | None = None
     main_pid: int = 0  # the process that runs the job; a worker exits when it is gone
-    #: annotated layouts: the label format ("yolo", "masks"), class names, the recipe's rules
-    label_format: str | None = None
-    class_names: tuple[tuple[int, str], ...] = ()
-    bbox: tuple[float, float] = (0.0, 0.0)  # min_visibility, min_area
-    flip_pairs: tuple[tuple[str, str], ...] = ()
-    categories: tuple[Any, ...] = ()  # coco: the categories (keypoint names for flip pairs)
     kernels: str = kernels.DEFAULT  # which library resamples the warps (the recipe's ``kernels``)
     same_format: bool = False  # ``output.format: same``: a lossless WebP source stays lossless
+    #: how labels move (the layout's name for the registry, its vocabulary, the recipe's
+    #: rules); None for a layout without labels
+    rules: LabelRules | None = None
 
     @property
     def limits(self) -> InputLimits:
         return InputLimits(self.formats, self.max_pixels)
-
-    @property
-    def rules(self) -> LabelRules | None:
-        if self.label_format is None:
-            return None
-        return LabelRules(
-            self.label_format, self.class_names, self.bbox, self.flip_pairs, self.categories
-        )
 
 
 def process_tasks(
@@ -95,7 +84,8 @@ def process_task(task: Task, ctx: JobContext, previous: list[Record] | None = No
     result.sources[source.path] = stat
     source_sha = hashlib.sha256(data).hexdigest()
     label: tuple[bytes, str] | None = None
-    if source.annotation is not None and task.coco is None:
+    # A source's labels are its task's payload, or else the label file discovery found.
+    if source.annotation is not None and task.payload is None:
         try:
             label_data, label_stat = read_stable(Path(ctx.input_root) / source.annotation)
         except SourceChanged:
@@ -113,16 +103,16 @@ def process_task(task: Task, ctx: JobContext, previous: list[Record] | None = No
     shas = {source.path: source_sha}
     if label is not None and source.annotation is not None:
         shas[source.annotation] = label[1]
-    coco_sha = None if task.coco is None else canonical_sha256(task.coco)
-    if previous is not None and still_valid(previous, shas, out_root, result, coco_sha):
+    read: SourceLabels | None = None
+    if task.payload is not None:
+        read = SourceLabels(f"{source.annotation}: {source.path}", payload=task.payload)
+    elif label is not None:
+        read = SourceLabels(str(source.annotation), data=label[0])
+    payload_sha = None if read is None else read.payload_sha256
+    if previous is not None and still_valid(previous, shas, out_root, result, payload_sha):
         result.records = previous
         result.kept = True
         return result
-    read: SourceLabels | None = None
-    if task.coco is not None:
-        read = SourceLabels(f"{source.annotation}: {source.path}", coco=task.coco)
-    elif label is not None:
-        read = SourceLabels(str(source.annotation), data=label[0])
     try:
         opened = open_source(data, ctx.limits, ctx.kernels, read, ctx.rules)
         if not ctx.strip_metadata:
@@ -135,7 +125,8 @@ def process_task(task: Task, ctx: JobContext, previous: list[Record] | None = No
     records: list[FileRecord] = []  # one per file written so far, each written before the next
     if task.original is not None:
         how = _write_original(source_file, out_root / task.original, data, ctx.originals)
-        records.append(_original_record(task, origin, len(data), how, decoded, coco_sha))
+        fields = {} if ctx.rules is None else _layout(ctx).original_fields(read, decoded.size)
+        records.append(_original_record(task, origin, len(data), how, fields))
     labels = iter(task.labels)
     if label is not None and task.original is not None:
         records.append(
@@ -160,11 +151,6 @@ def process_task(task: Task, ctx: JobContext, previous: list[Record] | None = No
         assert encoded is not None
         write_atomic(out_root / path, encoded)
         moved = variant.moved
-        coco_moved: dict[str, Any] | None = None
-        coco_dropped: list[Any] | None = None
-        if moved is not None and moved.coco is not None:
-            coco_moved = {**moved.coco, "from": coco_sha}
-            coco_dropped = moved.said["dropped"]
         if moved is not None and moved.label is not None and label is not None:
             written = moved.label
             record = _label_record(source, label, next(labels), path, written, index, seed)
@@ -187,8 +173,7 @@ def process_task(task: Task, ctx: JobContext, previous: list[Record] | None = No
                 image_size=variant.size,
                 decoded=_decoded_facts(decoded),
                 metadata="stripped" if ctx.strip_metadata else "kept",
-                coco=coco_moved,
-                dropped=coco_dropped,
+                **({} if moved is None else moved.image_fields),
             )
         )
     result.records = [record.to_json() for record in records]
@@ -226,15 +211,16 @@ def read_stable(path: Path, follow: bool = False) -> tuple[bytes, Stat]:
     return data, stat_key(after)
 
 
+def _layout(ctx: JobContext) -> Any:
+    assert ctx.rules is not None
+    return registry.get(ctx.rules.layout)
+
+
 def _original_record(
-    task: Task, origin: SourceRef, size: int, how: str, decoded: Decoded, coco_sha: str | None
+    task: Task, origin: SourceRef, size: int, how: str, fields: Record
 ) -> FileRecord:
-    """The manifest record of a source written as it is (a COCO image's adds its size and its
-    annotations, less the ids the output's COCO JSON assigns)."""
-    coco = None
-    if task.coco is not None:
-        anns = [{k: v for k, v in a.items() if k not in ("id", "image_id")} for a in task.coco[1]]
-        coco = {"image": task.coco[0], "annotations": anns, "from": coco_sha}
+    """The manifest record of a source written as it is, with what its layout adds (``fields``:
+    a payload's labels and the image's size)."""
     return FileRecord(
         path=str(task.original),
         sha256=origin.sha256,
@@ -247,8 +233,7 @@ def _original_record(
         variant=None,
         seed=None,
         steps=[],
-        image_size=None if coco is None else list(decoded.size),
-        coco=coco,
+        **{"image_size": None, **fields},
     )
 
 
@@ -301,12 +286,13 @@ def still_valid(
     shas: dict[str, str],
     out_root: Path,
     result: TaskResult,
-    coco_sha: str | None = None,
+    payload_sha: str | None = None,
 ) -> bool:
     """Whether the previous records of this source (and its labels) still describe the files on
-    disk: every file they came from hashes as recorded, every output is there, intact."""
+    disk: every file they came from hashes as recorded (the task's payload too), every output
+    is there, intact."""
     for record in previous:
-        if "coco" in record and record["coco"].get("from") != coco_sha:
+        if not registry.payload_current(record, payload_sha):
             return False
         if record["type"] == "file":
             origin, recorded = record["source"]["path"], record["source"]["sha256"]

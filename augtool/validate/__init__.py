@@ -15,8 +15,9 @@ cheapest first:
    content) in two splits;
 7. with ``source``: every recorded source still hashes as recorded;
 8. with ``recompute``: K augmented images, chosen with a seeded generator, re-derived byte for
-   byte, with their labels (label files, masks, COCO annotations: ``augtool.validate.relabel``); and
-   each split's COCO JSON rebuilt from the image lines.
+   byte, with their labels (label files, or the labels an image's line records:
+   ``augtool.validate.relabel``); and the dataset files the layout derives from the image lines
+   (annotation JSONs) made again from those lines.
 
 The output folder is walked once without following symbolic links, so a link can neither lead the
 check outside the output nor loop it forever; a listed file is hashed only when that walk reached

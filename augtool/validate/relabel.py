@@ -4,13 +4,14 @@ An augmented image's labels are a pure function of its source's labels, the step
 line records and the recipe's target rules, as its pixels are of the source and the steps. So
 ``--recompute`` re-reads the source's labels from ``--source``, moves them through the image's
 recorded steps with the code ``expand`` uses, and compares what comes out with what the output
-holds: a YOLO label file's or a mask's bytes, and the annotations (and dropped ids) a COCO
-image's line records. Each split's COCO JSON is then rebuilt from the image lines, as ``expand``
-builds it, and must hash as its own line says.
+holds: a label file's bytes, or the fields an image's line records of labels its task carried
+(the layout's payload). The dataset files the layout derives from the image lines are then made
+again from those lines, as ``expand`` makes them, and must hash as their own lines say.
 
-:func:`label_rules` runs in the main process (it reads ``data.yaml`` or the COCO JSON once);
-:func:`moved_label` and :func:`moved_coco` run beside the image's re-derivation, in a worker,
-on the source decoded once, through :mod:`augtool.run.derive` as ``expand`` moves them.
+:func:`label_rules` runs in the main process (it reads the layout's dataset files once);
+:func:`moved_label` and :func:`moved_payload` run beside the image's re-derivation, in a worker,
+on the source decoded once, through :mod:`augtool.run.derive` as ``expand`` moves them. No
+layout is named here: the manifest's header names it, and the registry answers.
 """
 
 from __future__ import annotations
@@ -20,107 +21,85 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from augtool.canonical import canonical_sha256
-from augtool.layouts import AnnotationError
+from augtool.layouts import AnnotationError, registry
+from augtool.layouts.base import Layout
 from augtool.manifest.records import RecordDict
 from augtool.run.derive import (
-    LABELLED,
     LabelRules,
     Opened,
     SourceLabels,
+    labelled,
     move_targets,
     with_labels,
 )
+from augtool.run.derive import label_rules as rules_of
 
 
 @dataclass(frozen=True)
-class CocoSource:
-    """A COCO source folder's annotations: each split's head and image folder, each image's
-    entry and annotations, as ``expand`` read them."""
+class SourceDataset:
+    """What the source folder's layout files say, as ``expand`` read them: the layout and its
+    state (opaque here)."""
 
-    splits: dict[str, Any]  # split name -> annotations.coco.CocoSplit
-    images: dict[str, tuple[str, dict[str, Any], list[dict[str, Any]]]]
+    layout: Layout
+    state: Any
 
-    def task_coco(self, path: str) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
-        """The (image entry, annotations) pair ``expand``'s plan gives the source at ``path``."""
-        found = self.images.get(path)
-        if found is None:
-            return None
-        from augtool.layouts.coco import image_task
+    def payload(self, path: str) -> Any:
+        """What ``expand``'s plan gives the task of the source at ``path`` (None: nothing)."""
+        return self.layout.payload(self.state, path)
 
-        return image_task(*found[1:])
+    @property
+    def record_fields(self) -> tuple[str, ...]:
+        return self.layout.record_fields
+
+    def derived_sha(self, name: str, images: dict[str, list[RecordDict]]) -> str | None:
+        """The sha256 of the dataset file ``expand`` derives as ``name`` from the image lines
+        of each split; None when the source's dataset has no such file."""
+        data = self.layout.derived_file(self.state, name, images)
+        return None if data is None else hashlib.sha256(data).hexdigest()
 
 
 def label_rules(
     header: RecordDict, source_root: Path
-) -> tuple[LabelRules | None, CocoSource | None]:
-    """The rules for the manifest's layout, reading the class names (``data.yaml``) or the COCO
-    JSON from ``source_root``; ``(None, None)`` for a layout without labels. Raises
+) -> tuple[LabelRules | None, SourceDataset | None]:
+    """The rules for the manifest's layout, reading its dataset files (class names, annotation
+    JSONs) from ``source_root``; ``(None, None)`` for a layout without labels. Raises
     :class:`AnnotationError` when the source's dataset files cannot be read."""
-    layout = header.get("layout")
-    if layout not in LABELLED:
+    name = header.get("layout")
+    layout = registry.find(name)
+    if layout is None or not labelled(str(name)):
         return None, None
     recipe = header.get("recipe") if isinstance(header.get("recipe"), dict) else {}
     targets = recipe.get("targets") if isinstance(recipe.get("targets"), dict) else {}
-    bbox = targets.get("bbox") if isinstance(targets.get("bbox"), dict) else {}
-    rules = {
-        "bbox": (float(bbox.get("min_visibility", 0.0)), float(bbox.get("min_area", 0.0))),
-        "flip_pairs": tuple((str(a), str(b)) for a, b in targets.get("flip_pairs") or []),
-    }
-    if layout == "coco":
-        from augtool.layouts.coco import categories_of, read_coco_dataset
-
-        dataset = read_coco_dataset(source_root)
-        categories = tuple(categories_of(dataset))
-        coco = CocoSource(dataset.splits, dataset.images)
-        return LabelRules("coco", categories=categories, **rules), coco
-    names: dict[int, str] = {}
-    if layout == "yolo":
-        from augtool.layouts.yolo import read_data_yaml
-
-        names = read_data_yaml(source_root)[1]
-    return LabelRules(str(layout), class_names=tuple(sorted(names.items())), **rules), None
+    vocabulary, state = layout.source_rules(source_root)
+    source = None if state is None else SourceDataset(layout, state)
+    return rules_of(layout.name, vocabulary, targets), source
 
 
 def moved_label(
     opened: Opened, rules: LabelRules, steps: list[RecordDict], data: bytes, where: str
 ) -> tuple[bytes, RecordDict]:
-    """A label file (YOLO text or mask PNG) of the decoded source ``opened``, moved through
-    ``steps`` by :mod:`augtool.run.derive` as ``expand`` writes it, and what its manifest
-    line says besides (dropped objects, mirrored classes)."""
+    """A label file of the decoded source ``opened``, moved through ``steps`` by
+    :mod:`augtool.run.derive` as ``expand`` writes it, and what its manifest line says besides
+    (dropped objects, mirrored classes)."""
     moved = move_targets(with_labels(opened, SourceLabels(where, data=data), rules), steps)
     assert moved.label is not None
     return moved.label, moved.said
 
 
-def moved_coco(
-    opened: Opened,
-    rules: LabelRules,
-    steps: list[RecordDict],
-    source: tuple[dict[str, Any], list[dict[str, Any]]],
-    where: str,
+def moved_payload(
+    opened: Opened, rules: LabelRules, steps: list[RecordDict], payload: Any, where: str
 ) -> RecordDict:
-    """What an augmented COCO image's line records of its labels: ``coco`` (image entry,
-    moved annotations, the hash of the source's) and ``dropped``."""
-    moved = move_targets(with_labels(opened, SourceLabels(where, coco=source), rules), steps)
-    assert moved.coco is not None
-    return {"coco": {**moved.coco, "from": canonical_sha256(source)}, **moved.said}
-
-
-def split_json_sha(split: Any, images: list[RecordDict]) -> str:
-    """The sha256 of the COCO JSON ``expand`` writes for ``split`` from its image lines."""
-    from augtool.layouts.coco import split_json
-
-    return hashlib.sha256(split_json(split, images)).hexdigest()
+    """What an augmented image's line records of the labels its task carried (``payload``),
+    moved through ``steps``."""
+    moved = move_targets(with_labels(opened, SourceLabels(where, payload=payload), rules), steps)
+    return dict(moved.image_fields)
 
 
 __all__ = [
-    "LABELLED",
     "AnnotationError",
-    "CocoSource",
     "LabelRules",
+    "SourceDataset",
     "label_rules",
-    "moved_coco",
     "moved_label",
-    "split_json_sha",
+    "moved_payload",
 ]

@@ -1,9 +1,12 @@
 """With ``--recompute``: K augmented images, chosen with a seeded generator, re-derived byte for
-byte through :mod:`augtool.run.derive`, with their labels (label files, masks, COCO annotations:
-:mod:`augtool.validate.relabel`); and each split's COCO JSON rebuilt from the image lines.
+byte through :mod:`augtool.run.derive`, with their labels (label files, or the labels an image's
+line records: :mod:`augtool.validate.relabel`); and the dataset files the layout derives from the
+image lines (annotation JSONs) made again from those lines. No layout is named here: the
+header names it, and :mod:`augtool.layouts.registry` answers.
 
 Only what re-deriving needs is kept while the manifest streams by (the augmented images' line
-numbers, their label lines, the COCO image lines); the chosen records are read in a second pass.
+numbers, their label lines, the image lines a derived file is made of); the chosen records are
+read in a second pass.
 numpy, Pillow and the transforms are imported only here, and only when asked: the validator
 starts fast.
 """
@@ -49,25 +52,32 @@ class Recomputation:
         self.header = header
         self.found = found
         self.augmented_lines: list[int] = []
-        #: each augmented image's label lines; the COCO image lines and split JSON lines (each
-        #: split's JSON is rebuilt from its image lines).
+        #: each augmented image's label lines; the image lines that record labels of their own,
+        #: by split, and the lines of the dataset files the layout derives from them (each is
+        #: made again from those image lines).
         self.label_lines: dict[str, list[int]] = {}
-        self.coco_lines: dict[str, list[dict[str, Any]]] = {}
-        self.coco_json_lines: list[dict[str, Any]] = []
+        self.payload_lines: dict[str, list[dict[str, Any]]] = {}
+        self.derived_lines: list[dict[str, Any]] = []
+        from augtool.layouts import registry
+
+        layout = registry.find(header.get("layout"))
+        fields = () if layout is None else layout.record_fields
+        self.payload_field = fields[0] if fields else None
 
     def take(self, number: int, record: dict[str, Any]) -> None:
-        """Augmented images are re-derived, each with its label lines; COCO JSONs are rebuilt
-        from their image lines (only what the JSON is made of is kept)."""
+        """Augmented images are re-derived, each with its label lines; derived dataset files
+        are made again from their image lines (only what such a file is made of is kept)."""
         kind, role = record.get("kind", "image"), record["role"]
         if role == "augmented" and kind == "image":
             self.augmented_lines.append(number)
         elif role == "augmented" and kind == "label" and isinstance(record.get("image"), str):
             self.label_lines.setdefault(record["image"], []).append(number)
-        if kind == "image" and isinstance(record.get("coco"), dict):
-            kept = {k: record.get(k) for k in ("path", "image_size", "coco")}
-            self.coco_lines.setdefault(str(record.get("split")), []).append(kept)
+        field = self.payload_field
+        if kind == "image" and field is not None and isinstance(record.get(field), dict):
+            kept = {k: record.get(k) for k in ("path", "image_size", field)}
+            self.payload_lines.setdefault(str(record.get("split")), []).append(kept)
         elif role == "dataset" and kind == "annotations":
-            self.coco_json_lines.append(record)
+            self.derived_lines.append(record)
 
     def run(
         self,
@@ -83,11 +93,11 @@ class Recomputation:
         from augtool.validate.relabel import AnnotationError, label_rules
 
         try:
-            rules, coco = label_rules(self.header, source_root)
+            rules, dataset = label_rules(self.header, source_root)
         except AnnotationError as exc:
             self.found.add("recompute", str(source_root), f"cannot read the source's labels: {exc}")
-            rules, coco = None, None
-        groups = self._groups(reader, sources, count, rules, coco)
+            rules, dataset = None, None
+        groups = self._groups(reader, sources, count, rules, dataset)
         limits = _limits(self.header)
         tasks = [
             (sources.files[rel], limits, kernels, g, rules, str(source_root))
@@ -104,8 +114,8 @@ class Recomputation:
                     self.found.add("recompute", path, f"FAILED recompute {text}{versions}")
                 else:
                     done += 1
-        if coco is not None:
-            done += self._rebuild_coco_json(coco)
+        if dataset is not None:
+            done += self._rederive_dataset_files(dataset)
         return done
 
     def _groups(
@@ -114,7 +124,7 @@ class Recomputation:
         sources: CheckedSources,
         count: Recompute,
         rules: Any,
-        coco: Any,
+        dataset: Any,
     ) -> dict[str, list[dict[str, Any]]]:
         """The chosen records, read in a second pass, grouped by source (each decoded once)."""
         lines = self.augmented_lines
@@ -134,26 +144,23 @@ class Recomputation:
             fields = _replay_fields(record)
             if rules is not None:
                 fields["labels"] = labels.get(path, [])
-                if coco is not None and "coco" in record:
-                    fields["coco"] = {k: record.get(k) for k in ("coco", "dropped")}
-                    fields["coco_source"] = coco.task_coco(rel)
+                if dataset is not None and dataset.record_fields[0] in record:
+                    fields["recorded"] = {k: record.get(k) for k in dataset.record_fields}
+                    fields["payload"] = dataset.payload(rel)
+                    fields["words"] = dataset.layout.recorded_words
             groups.setdefault(rel, []).append(fields)
         return groups
 
-    def _rebuild_coco_json(self, coco: Any) -> int:
-        """Each split's COCO JSON against the one its image lines make (no decoding)."""
-        from augtool.validate.relabel import split_json_sha
-
-        by_json = {split.json_path: name for name, split in coco.splits.items()}
+    def _rederive_dataset_files(self, dataset: Any) -> int:
+        """Each derived dataset file against the one its image lines make (no decoding)."""
         done = 0
-        for record in self.coco_json_lines:
+        for record in self.derived_lines:
             path, source = record["path"], record["source"].get("path")
-            name = by_json.get(source)
-            if name is None:
+            found = dataset.derived_sha(str(source), self.payload_lines)
+            if found is None:
                 message = f"cannot re-derive: {source!r} is not in --source"
                 self.found.add("recompute", path, message)
                 continue
-            found = split_json_sha(coco.splits[name], self.coco_lines.get(name, []))
             if found != str(record["sha256"]).lower():
                 self.found.add(
                     "recompute",
@@ -308,8 +315,9 @@ def _compare_bytes(path: str, expected: str, made: bytes) -> Outcome:
 def _recompute_labels(
     record: dict[str, Any], opened: Any, rules: Any, source_root: str
 ) -> list[Outcome]:
-    """An augmented image's label files and COCO annotations, re-derived from the source's."""
-    from augtool.validate.relabel import moved_coco, moved_label
+    """An augmented image's label files and the labels its line records (of its task's
+    payload), re-derived from the source's."""
+    from augtool.validate.relabel import moved_label, moved_payload
 
     results: list[Outcome] = []
     for label in record.get("labels", []):
@@ -335,16 +343,16 @@ def _recompute_labels(
         if outcome[1] == "ok" and recorded != said:
             outcome = (path, "differs", f"of what the line says: {recorded} against {said}")
         results.append(outcome)
-    if "coco" in record:
-        path, source = record["path"], record.get("coco_source")
+    if "recorded" in record:
+        path, source = record["path"], record.get("payload")
         if source is None:
-            return [*results, (path, "error", "its image is not in the source's COCO JSON")]
+            return [*results, (path, "error", f"its image is not in {record['words'][0]}")]
         try:
-            said = moved_coco(opened, rules, record["steps"], source, path)
+            said = moved_payload(opened, rules, record["steps"], source, path)
         except Exception as exc:  # a hand-edited record may hold anything: report, don't crash
             return [*results, (path, "error", f"{type(exc).__name__}: {exc}")]
-        if said != record["coco"]:
-            results.append((path, "differs", "of its COCO annotations (or dropped ids)"))
+        if said != record["recorded"]:
+            results.append((path, "differs", f"of its {record['words'][1]}"))
     return results
 
 

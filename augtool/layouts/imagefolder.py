@@ -1,0 +1,36 @@
+"""``imagefolder``: the first folder below the split root is the class (``train/cat/x.jpg``),
+as torchvision's ``ImageFolder`` reads it; no label files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from augtool.layouts.base import Layout
+from augtool.layouts.discovery import Dataset, Walk, found_split_folders, split_folder_sources
+
+
+class ImageFolderLayout(Layout):
+    name = "imagefolder"
+    detect_order = 80
+
+    def detect(self, root: Path, candidates: list[str], split_names: set[str]) -> bool:
+        """Any image in a subfolder of a split root (of the input, when it has no splits)."""
+        split_mode = bool(found_split_folders(candidates, split_names))
+        depth = 2 if split_mode else 1
+        for rel in candidates:
+            parts = rel.split("/")
+            if split_mode and parts[0] not in split_names:
+                continue
+            if len(parts) > depth:
+                return True
+        return False
+
+    def discover(
+        self,
+        root: Path,
+        walk: Walk,
+        split_names: set[str],
+        augmented: set[str],
+        follow_links: bool,
+    ) -> Dataset:
+        return split_folder_sources(root, self.name, walk, split_names, augmented, classes=True)

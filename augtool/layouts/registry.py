@@ -1,0 +1,74 @@
+"""The layouts by name. Adding one is a module with a :class:`~augtool.layouts.base.Layout`
+subclass and one line in ``LAYOUTS``; nothing outside ``augtool/layouts`` names a layout.
+
+``auto`` asks each layout whether the input is one of its, in the order of their
+``detect_order``: those that find their own files first (``yolo``: a ``data.yaml``; ``coco``:
+``annotations/*.json``; ``masks``: a ``masks`` folder beside an ``images`` one), then
+``imagefolder`` (an image in a subfolder of a split root), then ``flat``, which takes anything.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from augtool.errors import InputError
+from augtool.layouts.base import Layout
+from augtool.layouts.coco import CocoLayout
+from augtool.layouts.flat import FlatLayout
+from augtool.layouts.imagefolder import ImageFolderLayout
+from augtool.layouts.masks import MasksLayout
+from augtool.layouts.yolo import YoloLayout
+
+#: Every layout, in the order the recipe's documentation lists them.
+LAYOUTS: dict[str, Layout] = {
+    layout.name: layout
+    for layout in (FlatLayout(), ImageFolderLayout(), YoloLayout(), CocoLayout(), MasksLayout())
+}
+#: The order ``auto`` asks them in.
+DETECT_ORDER: tuple[Layout, ...] = tuple(
+    sorted(LAYOUTS.values(), key=lambda layout: layout.detect_order)
+)
+
+
+def get(name: str) -> Layout:
+    """The layout called ``name``; raises ``InputError`` for a name no layout has."""
+    found = LAYOUTS.get(name)
+    if found is None:
+        raise InputError(f"unknown layout {name!r}; expected one of {', '.join(LAYOUTS)}")
+    return found
+
+
+def find(name: Any) -> Layout | None:
+    """The layout a manifest header names, or None (a header may hold anything)."""
+    return LAYOUTS.get(name) if isinstance(name, str) else None
+
+
+def detect(root: Path, candidates: list[str], split_names: set[str]) -> Layout:
+    """The first layout, in registry order, that takes the input as one of its own."""
+    for layout in DETECT_ORDER:
+        if layout.detect(root, candidates, split_names):
+            return layout
+    raise InputError(f"{root}: no layout takes this input")  # flat takes any: never here
+
+
+def payload_from(record: dict[str, Any]) -> Any:
+    """The hash of the payload an output line was made from (None: no payload made it)."""
+    for layout in LAYOUTS.values():
+        if layout.record_fields and layout.record_fields[0] in record:
+            return record[layout.record_fields[0]].get("from")
+    return None
+
+
+def payload_current(record: dict[str, Any], payload_sha: str | None) -> bool:
+    """Whether an output line made from a task's payload was made from this one (a line no
+    payload made is current whatever the task carries)."""
+    for layout in LAYOUTS.values():
+        if layout.record_fields:
+            field = layout.record_fields[0]
+            if field in record and record[field].get("from") != payload_sha:
+                return False
+    return True
+
+
+__all__ = ["DETECT_ORDER", "LAYOUTS", "detect", "find", "get", "payload_current", "payload_from"]
