@@ -14,13 +14,15 @@ from typing import Any
 
 from augtool.canonical import canonical_sha256
 from augtool.errors import ParamError, RecipeError
+from augtool.layouts import registry
 from augtool.media.image.transforms.kernels import DEFAULT as DEFAULT_KERNELS
 from augtool.media.image.transforms.kernels import INSTALL_HINT, KERNELS, opencv_installed
 from augtool.media.image.transforms.params import Bool, Choice, Float, Int, Param
 from augtool.recipe.yaml_source import Located, load
 
 RECIPE_VERSION = 1
-LAYOUTS = ("auto", "flat", "imagefolder", "yolo", "coco", "masks")
+# Every registered layout is a valid ``input.layout``: adding one needs no edit here.
+LAYOUTS = ("auto", *registry.LAYOUTS)
 OUTPUT_FORMATS = ("same", "jpeg", "png", "webp")
 DEFAULT_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif")
 # No "MPO": Pillow opens MPO files through its JPEG plugin and has no "MPO" open format.

@@ -137,7 +137,7 @@ class Plan(Sequence[Task]):
     sources: tuple[Source, ...]  # in path order
     naming: Naming
     originals: str  # the recipe's output.originals setting
-    layout: str = "flat"  # the dataset's, for the registry
+    layout: str | None = None  # the dataset's, for the registry
     state: Any = None  # what the layout keeps of the dataset (it makes each task's payload)
 
     def __len__(self) -> int:
@@ -159,7 +159,7 @@ class Plan(Sequence[Task]):
         original = None if self.originals == "skip" else source.path
         encoder = output_format(source.path, self.naming.output_format)[0]
         payload = None
-        if self.state is not None:
+        if self.state is not None and self.layout is not None:
             payload = registry.get(self.layout).payload(self.state, source.path)
         return Task(source, self.naming, original, encoder, payload)
 
