@@ -213,11 +213,12 @@ def test_a_layout_asked_for_without_its_files_is_an_input_error(tmp_path: Path, 
 
 
 def test_no_layout_is_named_outside_the_layouts() -> None:
-    """The engine, plan, worker, derive and validate ask the registry; none names a layout."""
+    """The engine, plan, worker, derive, validate and preview ask the registry; none names a
+    layout."""
     names = "|".join(registry.LAYOUTS)
     pattern = re.compile(rf"\b({names})\b", re.IGNORECASE)
     found = []
-    for folder in ("run", "validate"):
+    for folder in ("run", "validate", "preview"):
         for path in sorted((ROOT / "augtool" / folder).rglob("*.py")):
             for number, line in enumerate(path.read_text().splitlines(), start=1):
                 # "flat" is also an English word; only as a quoted name is it the layout's.
