@@ -12,16 +12,14 @@ from hypothesis import strategies as st
 
 from augtool.errors import ParamError
 from augtool.media.image.transforms import REGISTRY
-from augtool.media.image.transforms.geometric import (
-    Affine,
+from augtool.media.image.transforms.crops import (
     CenterCrop,
     Pad,
-    Perspective,
     RandomCrop,
     RandomResizedCrop,
     Resize,
-    Rotate,
 )
+from augtool.media.image.transforms.geometric import Affine, Perspective, Rotate
 
 NEW = (
     "affine",

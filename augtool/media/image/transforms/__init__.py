@@ -5,7 +5,14 @@ Importing this package imports every family module, which registers its transfor
 
 from __future__ import annotations
 
-from augtool.media.image.transforms import color, geometric, noise, occlusion  # noqa: F401  (registers)
+# Each family module registers its transforms when imported.
+from augtool.media.image.transforms import (  # noqa: F401
+    color,
+    crops,
+    geometric,
+    noise,
+    occlusion,
+)
 from augtool.media.image.transforms.base import REGISTRY, Transform
 from augtool.media.image.transforms.compose import (
     BLOCKS,
