@@ -98,11 +98,12 @@ def expand(
         raise UsageError(
             "{progress}: expected a function of (done, total), got {value!r}", value=progress
         )
+    from augtool.recipe.paths import input_folder, output_folder
     from augtool.run.engine import expand as run_expand
-    from augtool.run.engine import resolve_paths
 
     loaded = _recipe(recipe, seed)
-    input_root, output_root = resolve_paths(loaded, _text(input), _text(output))
+    input_root = input_folder(loaded, _text(input))
+    output_root = output_folder(loaded, _text(output))
     return run_expand(
         loaded,
         input_root,

@@ -22,7 +22,7 @@ JOBS: dict[str, tuple[str, dict]] = {
     "flat-png-skip": (
         "quickstart",
         {
-            "input": {"path": "samples/photos/train/cat", "layout": "flat"},
+            "input": {"path": "../samples/photos/train/cat", "layout": "flat"},
             "output": {"format": "png", "originals": "skip", "strip_metadata": False},
         },
     ),
@@ -53,7 +53,8 @@ def run_job(name: str, out: Path, jobs: int) -> Path:
     config, changes = JOBS[name]
     recipe = yaml.safe_load((ROOT / "configs" / f"{config}.yaml").read_text())
     recipe = _merged(recipe, changes)
-    input_path = str(ROOT / recipe["input"]["path"])
+    # Written as in the configs: from the configs folder; the temporary recipe lies elsewhere.
+    input_path = str((ROOT / "configs" / recipe["input"]["path"]).resolve())
     recipe["input"] = {**recipe["input"], "path": input_path}
     recipe["output"] = {**recipe["output"], "path": str(out)}
     out.parent.mkdir(parents=True, exist_ok=True)

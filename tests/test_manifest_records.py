@@ -36,7 +36,7 @@ def manifests(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     for config in CONFIGS:
         folder = tmp_path_factory.mktemp(config.stem)
         recipe = yaml.safe_load(config.read_text())
-        recipe["input"]["path"] = str(ROOT / recipe["input"]["path"])
+        recipe["input"]["path"] = str((config.parent / recipe["input"]["path"]).resolve())
         recipe["output"]["path"] = str(folder / "out")
         recipe_file = folder / "recipe.yaml"
         recipe_file.write_text(yaml.safe_dump(recipe, sort_keys=False))

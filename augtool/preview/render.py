@@ -17,6 +17,7 @@ from augtool.preview.captions import caption, params_text
 from augtool.preview.rows import SOURCES, TILE, VARIANTS, Row, sweep_rows, variant_rows
 from augtool.preview.sheet import Layout, compose, scaled
 from augtool.recipe import Recipe
+from augtool.recipe.paths import input_folder, recipe_output
 
 
 @dataclass(frozen=True)
@@ -133,11 +134,7 @@ def _discover(recipe: Recipe, input_root: Path) -> Dataset:
 def preview_paths(recipe: Recipe, input_arg: str | None) -> tuple[Path, Path | None]:
     """The dataset folder (the command line wins over the recipe) and expand's output folder,
     if the recipe names one: the sheet may go in neither."""
-    input_path = input_arg or recipe.input["path"]
-    if input_path is None:
-        raise InputError("no input folder: give INPUT or set input.path in the recipe")
-    output_path = recipe.output["path"]
-    return Path(input_path), None if output_path is None else Path(output_path)
+    return input_folder(recipe, input_arg), recipe_output(recipe)
 
 
 def check_output_path(path: Path, input_root: Path, expand_output: Path | None) -> None:

@@ -92,7 +92,7 @@ INPUT_FIELDS = (
         "path",
         PathText(),
         None,
-        "the dataset folder (relative paths are from the working directory)",
+        "the dataset folder (a relative path is from the recipe file's folder)",
     ),
     Param(
         "layout",
@@ -117,7 +117,12 @@ INPUT_FIELDS = (
     ),
 )
 OUTPUT_FIELDS = (
-    Param("path", PathText(), None, "where the expanded dataset goes"),
+    Param(
+        "path",
+        PathText(),
+        None,
+        "where the expanded dataset goes (a relative path is from the recipe file's folder)",
+    ),
     Param("format", Choice(OUTPUT_FORMATS), "same", "same (as the source), jpeg, png or webp"),
     Param("quality", Int(1, 100), 92, "JPEG/WebP quality of augmented images"),
     Param("originals", Choice(("copy", "link", "skip")), "copy", "what to do with the sources"),

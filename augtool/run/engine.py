@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import IO
 
 from augtool import __version__
-from augtool.errors import InputError, OutputError, WriteError
+from augtool.errors import InputError, WriteError
 from augtool.layouts import registry
 from augtool.layouts.base import LabelRules
 from augtool.layouts.discovery import Dataset, discover
@@ -91,19 +91,6 @@ SMALL_JOB_OUTPUTS = 48
 TASKS_PER_BATCH = 4
 
 Progress = Callable[[int, int], None]
-
-
-def resolve_paths(
-    recipe: Recipe, input_arg: str | None, output_arg: str | None
-) -> tuple[Path, Path]:
-    """Input and output folders: the command line wins over the recipe."""
-    input_path = input_arg or recipe.input["path"]
-    output_path = output_arg or recipe.output["path"]
-    if input_path is None:
-        raise InputError("no input folder: give INPUT or set input.path in the recipe")
-    if output_path is None:
-        raise OutputError("no output folder: give -o OUT or set output.path in the recipe")
-    return Path(input_path), Path(output_path)
 
 
 def discover_dataset(recipe: Recipe, input_root: Path) -> Dataset:
