@@ -1,4 +1,4 @@
-from augtool.cli import main
+from augtool.entry import main
 
 if __name__ == "__main__":
     main()

@@ -7,6 +7,7 @@ so that ``augtool --help`` starts fast.
 from __future__ import annotations
 
 import json
+import signal
 import sys
 import time
 from pathlib import Path
@@ -14,12 +15,13 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 
-from augtool import __version__, api
+from augtool import __version__, api, entry
 from augtool.errors import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_USAGE,
+    INTERRUPTED,
     AugtoolError,
     UsageError,
 )
@@ -296,21 +298,29 @@ def validate_manifest(
 
 
 class _errors_to_exit:
-    """Turn domain errors into one ``Error: …`` line and their exit code; Ctrl-C into 130."""
+    """Turn domain errors into one ``Error: …`` line and their exit code; Ctrl-C into 130.
+
+    Within it, the start-up handlers of :mod:`augtool.entry` (exit at once) give way to
+    Python's own (SIGINT raises ``KeyboardInterrupt``, SIGTERM ends the process), so that a
+    command cleans up on the way out: a temporary file, a worker pool."""
 
     def __enter__(self) -> None:
+        self.startup: dict[int, Any] = {}
+        if signal.getsignal(signal.SIGINT) is entry.stop:
+            self.startup[signal.SIGINT] = signal.signal(signal.SIGINT, signal.default_int_handler)
+        if signal.getsignal(signal.SIGTERM) is entry.stop:
+            self.startup[signal.SIGTERM] = signal.signal(signal.SIGTERM, signal.SIG_DFL)
         return None
 
     def __exit__(self, kind: Any, exc: BaseException | None, tb: Any) -> bool:
+        for number, handler in self.startup.items():
+            signal.signal(number, handler)
         if isinstance(exc, UsageError):
             fail(exc.spelled(_option), exc.exit_code)
         if isinstance(exc, AugtoolError):
             fail(str(exc), exc.exit_code)
         if isinstance(exc, KeyboardInterrupt) or _caused_by_an_interrupt(exc):
-            typer.echo(
-                "Interrupted: finished work is kept; run the same command again to resume.",
-                err=True,
-            )
+            typer.echo(INTERRUPTED, err=True)
             raise typer.Exit(EXIT_INTERRUPTED)
         return False
 

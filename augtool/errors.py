@@ -12,6 +12,8 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
+#: What an interrupted command prints (exit 130), whenever the interrupt lands.
+INTERRUPTED = "Interrupted: finished work is kept; run the same command again to resume."
 
 
 class AugtoolError(Exception):
