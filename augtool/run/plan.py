@@ -164,6 +164,10 @@ class Plan(Sequence[Task]):
         return Task(source, self.naming, original, encoder, payload)
 
 
+#: Pairs of clashing sources listed by name; the count says how many more there are.
+CLASHES_SHOWN = 20
+
+
 def make_plan(
     dataset: Dataset, variants: int, seed: int, output_format_setting: str, originals: str
 ) -> Plan:
@@ -184,6 +188,7 @@ def make_plan(
         sources = tuple(sorted(sources, key=lambda s: s.path))
     plan = Plan(sources, naming, originals, dataset.layout, dataset.state)
     window: list[tuple[str, str, frozenset[str]]] = []  # (stem, source path, its names)
+    clashes: list[str] = []
     for task in plan:
         path = task.source.path
         names = task.names
@@ -191,9 +196,21 @@ def make_plan(
         for _, owner, taken in window:
             shared = sorted(n for n in names if n in taken)
             if shared:
-                raise InputError(
-                    f"{dataset.root}: {owner!r} and {path!r} would both write "
-                    f"{shared[0]!r}; rename one of them"
-                )
+                clashes.append(f"{owner!r} and {path!r} would both write {shared[0]!r}")
         window.append((os.path.splitext(path)[0], path, frozenset(names)))
+    if clashes:
+        raise InputError(clash_message(str(dataset.root), clashes))
     return plan
+
+
+def clash_message(root: str, clashes: list[str]) -> str:
+    """Every pair of sources that would write one name, so that one rename pass fixes them
+    all: a line for one pair; else the count, then a line per pair (the first
+    :data:`CLASHES_SHOWN`)."""
+    if len(clashes) == 1:
+        return f"{root}: {clashes[0]}; rename one of them"
+    lines = [f"{root}: {len(clashes)} pairs of sources would write the same file:"]
+    lines += [f"  {clash}; rename one of them" for clash in clashes[:CLASHES_SHOWN]]
+    if len(clashes) > CLASHES_SHOWN:
+        lines.append(f"  … and {len(clashes) - CLASHES_SHOWN} more")
+    return "\n".join(lines)

@@ -1,0 +1,74 @@
+"""How the command line reports what went wrong: every name clash at once, a capped list of
+manifest problems, a JSON error object under ``--json``, and a run that skipped every input."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from typer.testing import CliRunner, Result
+
+from augtool.cli import app
+
+RECIPE = """\
+version: 1
+variants: 1
+output: {format: jpeg}
+pipeline: [hflip]
+"""
+
+
+def invoke(*args: str | Path) -> Result:
+    return CliRunner().invoke(app, [str(a) for a in args])
+
+
+def image(path: Path, seed: int = 0) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pixels = np.random.default_rng(seed).integers(0, 256, (8, 8, 3), dtype=np.uint8)
+    Image.fromarray(pixels, "RGB").save(path)
+
+
+@pytest.fixture
+def recipe(tmp_path: Path) -> Path:
+    path = tmp_path / "r.yaml"
+    path.write_text(RECIPE)
+    return path
+
+
+def clashing(root: Path, pairs: int) -> Path:
+    """``s00.jpg`` and ``s00.png``, ...: with ``format: jpeg`` each pair writes one name."""
+    for i in range(pairs):
+        image(root / f"s{i:02d}.jpg", i)
+        image(root / f"s{i:02d}.png", i)
+    return root
+
+
+# --- every output-name clash -----------------------------------------------------------------
+
+
+def test_every_name_clash_is_reported(tmp_path: Path, recipe: Path) -> None:
+    data = clashing(tmp_path / "data", 3)
+    result = invoke("expand", recipe, data, "-o", tmp_path / "out", "-j", 1)
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        f"Error: {data}: 3 pairs of sources would write the same file:",
+        *(
+            f"  's{i:02d}.jpg' and 's{i:02d}.png' would both write 's{i:02d}__v00.jpg'; "
+            "rename one of them"
+            for i in range(3)
+        ),
+    ]
+    assert not (tmp_path / "out").exists()
+
+
+def test_many_name_clashes_are_listed_up_to_20(tmp_path: Path, recipe: Path) -> None:
+    data = clashing(tmp_path / "data", 23)
+    result = invoke("expand", recipe, data, "-o", tmp_path / "out", "-j", 1)
+    assert result.exit_code == 2
+    lines = result.stderr.splitlines()
+    assert lines[0] == f"Error: {data}: 23 pairs of sources would write the same file:"
+    assert len(lines) == 1 + 20 + 1
+    assert lines[20].startswith("  's19.jpg' and 's19.png' would both write")
+    assert lines[-1] == "  … and 3 more"
