@@ -44,6 +44,10 @@ validate_app = typer.Typer(
 app.add_typer(validate_app, name="validate")
 
 
+#: ``validate manifest`` prints this many problems, then how many more (``--json``: all).
+PROBLEMS_SHOWN = 50
+
+
 def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
     typer.echo(f"Error: {message}", err=True)
     raise typer.Exit(code)
@@ -291,7 +295,7 @@ def validate_manifest(
         typer.echo(json.dumps(report.as_json(), indent=2))
     else:
         if not quiet:
-            for line in report.problem_lines():
+            for line in report.problem_lines(limit=PROBLEMS_SHOWN):
                 typer.echo(line)
         typer.echo(report.summary_line())
     raise typer.Exit(EXIT_OK if report.ok else EXIT_FAILED)

@@ -3,6 +3,7 @@ manifest problems, a JSON error object under ``--json``, and a run that skipped 
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -72,3 +73,27 @@ def test_many_name_clashes_are_listed_up_to_20(tmp_path: Path, recipe: Path) -> 
     assert len(lines) == 1 + 20 + 1
     assert lines[20].startswith("  's19.jpg' and 's19.png' would both write")
     assert lines[-1] == "  … and 3 more"
+
+
+# --- validate manifest caps its problem lines ------------------------------------------------
+
+
+def test_validate_manifest_prints_50_problems_then_how_many_more(
+    tmp_path: Path, recipe: Path
+) -> None:
+    for i in range(30):
+        image(tmp_path / "data" / f"a{i:02d}.jpg", i)
+    out = tmp_path / "out"
+    assert invoke("expand", recipe, tmp_path / "data", "-o", out, "-q", "-j", 1).exit_code == 0
+    for path in out.glob("*.jpg"):  # 30 originals and 30 variants: 60 missing files
+        path.unlink()
+    result = invoke("validate", "manifest", out / "manifest.jsonl")
+    assert result.exit_code == 1
+    lines = result.stdout.splitlines()
+    assert len(lines) == 50 + 1 + 1
+    assert all("a" in line for line in lines[:50])
+    assert lines[50] == "… and 10 more"
+    assert "FAILED, 60 problems" in lines[51]
+    full = invoke("validate", "manifest", out / "manifest.jsonl", "--json")
+    assert full.exit_code == 1
+    assert len(json.loads(full.stdout)["problems"]) == 60

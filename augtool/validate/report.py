@@ -81,8 +81,14 @@ class Report:
         found = Counter(problem.kind for problem in self.problems)
         return {kind: found[kind] for kind in KINDS if found[kind]}
 
-    def problem_lines(self) -> list[str]:
-        return [problem.line() for problem in self.problems]
+    def problem_lines(self, limit: int | None = None) -> list[str]:
+        """A line per problem; with ``limit``, the first ``limit`` and then ``… and N more``
+        (``as_json()`` always has them all)."""
+        shown = self.problems if limit is None else self.problems[:limit]
+        lines = [problem.line() for problem in shown]
+        if len(shown) < len(self.problems):
+            lines.append(f"… and {len(self.problems) - len(shown)} more")
+        return lines
 
     def summary_line(self) -> str:
         if not self.ok:
