@@ -149,6 +149,7 @@ def expand(
             if progress is not None:
                 progress.close()
         raise_if_interrupted()  # one whose exception Python dropped after the engine's last look
+    failure = summary.failure(strict=strict)
     if as_json:
         typer.echo(json.dumps(summary.as_json(), indent=2))
     elif not quiet:
@@ -163,15 +164,8 @@ def expand(
             "validate manifest reports them",
             err=True,
         )
-    skips = summary.counts.get("skipped", 0)
-    if strict and skips:
-        first = summary.skipped[0]
-        more = f" (and {skips - 1} more)" if skips > 1 else ""
-        typer.echo(
-            f"Error: --strict: {skips} input{'s' if skips != 1 else ''} skipped; "
-            f"{first['path']}: {first['reason']}{more}",
-            err=True,
-        )
+    if failure is not None:
+        typer.echo(f"Error: {failure}", err=True)
         raise typer.Exit(EXIT_FAILED)
 
 

@@ -59,10 +59,19 @@ pipeline:
 """
 
 
-def expand_records(tmp_path: Path, source: Path, recipe: str = RECIPE) -> tuple[Path, list[dict]]:
-    """Expand ``source`` with ``recipe``; the output and its manifest records."""
+def expand_records(
+    tmp_path: Path, source: Path, recipe: str = RECIPE, every_input_skipped: bool = False
+) -> tuple[Path, list[dict]]:
+    """Expand ``source`` with ``recipe``; the output and its manifest records. A run that
+    skips every input writes its manifest and exits 1."""
     (tmp_path / "r.yaml").write_text(recipe)
-    out = expand(tmp_path / "r.yaml", source, tmp_path / "out", "--quiet")
+    if not every_input_skipped:
+        out = expand(tmp_path / "r.yaml", source, tmp_path / "out", "--quiet")
+        return out, read_manifest(out)[1:-1]
+    out = tmp_path / "out"
+    result = invoke("expand", tmp_path / "r.yaml", source, "-o", out, "--quiet")
+    assert result.exit_code == 1, result.output
+    assert result.stderr.splitlines()[-1].startswith("Error: every input was skipped (1 of 1); ")
     return out, read_manifest(out)[1:-1]
 
 
@@ -261,7 +270,7 @@ def test_a_mask_that_does_not_decode_skips_its_image_with_a_stable_reason(
     (source / "masks").mkdir()
     Image.fromarray(picture()).save(source / "images/obj.png")
     (source / "masks/obj.png").write_bytes(content)
-    out, records = expand_records(tmp_path, source)
+    out, records = expand_records(tmp_path, source, every_input_skipped=True)
     first = (out / "manifest.jsonl").read_bytes()
     (skip,) = [r for r in records if r["type"] == "skipped"]
     assert skip["path"] == "images/obj.png"
@@ -269,7 +278,7 @@ def test_a_mask_that_does_not_decode_skips_its_image_with_a_stable_reason(
     assert " at 0x" not in skip["reason"]
     rerun = tmp_path / "again"
     rerun.mkdir()
-    again, _ = expand_records(rerun, source)
+    again, _ = expand_records(rerun, source, every_input_skipped=True)
     assert again.joinpath("manifest.jsonl").read_bytes() == first
 
 
@@ -724,7 +733,8 @@ def test_a_label_file_that_is_a_link_skips_its_image_not_leaves_it_unlabelled(
     label = source / "labels/train/a.txt"
     label.rename(source / "elsewhere.txt")
     label.symlink_to(source / "elsewhere.txt")
-    _, records = expand_records(tmp_path, source, "version: 1\nvariants: 1\npipeline: []\n")
+    recipe = "version: 1\nvariants: 1\npipeline: []\n"
+    _, records = expand_records(tmp_path, source, recipe, every_input_skipped=True)
     (skip,) = [r for r in records if r["type"] == "skipped"]
     assert skip["path"] == "images/train/a.png"
     assert skip["reason"] == "its labels labels/train/a.txt are a symbolic link, which is not read"

@@ -987,6 +987,7 @@ def test_exif_that_cannot_be_written_back_skips_the_source(tmp_path: Path) -> No
     # ResolutionUnit stored as text: Pillow reads it, but cannot write it back.
     exif = exif_block((0x0128, 2, 2, b"x\x00\x00\x00"))
     root = flat_input(tmp_path, "photo.jpg", random_image(6), exif=exif)
+    flat_input(tmp_path, "other.jpg", random_image(7))  # a run that skips every input fails
     out = tmp_path / "out"
     result = invoke("expand", identity_recipe(tmp_path, "jpeg", strip=False), root, "-o", out)
     assert result.exit_code == 0, result.output

@@ -97,3 +97,35 @@ def test_validate_manifest_prints_50_problems_then_how_many_more(
     full = invoke("validate", "manifest", out / "manifest.jsonl", "--json")
     assert full.exit_code == 1
     assert len(json.loads(full.stdout)["problems"]) == 60
+
+
+# --- a run that skipped every input ----------------------------------------------------------
+
+
+def unreadable(root: Path, count: int) -> Path:
+    for i in range(count):
+        (root / "train").mkdir(parents=True, exist_ok=True)
+        (root / "train" / f"x{i}.jpg").write_bytes(b"not an image")
+    return root
+
+
+def test_a_run_that_skipped_every_input_exits_1(tmp_path: Path, recipe: Path) -> None:
+    data = unreadable(tmp_path / "data", 2)
+    result = invoke("expand", recipe, data, "-o", tmp_path / "out", "-q", "-j", 1)
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "Error: every input was skipped (2 of 2); train/x0.jpg: not an image in an accepted "
+        "format (JPEG, PNG, WEBP, BMP, TIFF, GIF) (and 1 more)\n"
+    )
+
+
+def test_a_run_that_skipped_some_inputs_exits_0_without_strict(
+    tmp_path: Path, recipe: Path
+) -> None:
+    data = unreadable(tmp_path / "data", 1)
+    image(data / "train" / "good.jpg")
+    result = invoke("expand", recipe, data, "-o", tmp_path / "out", "-q", "-j", 1)
+    assert result.exit_code == 0
+    strict = invoke("expand", recipe, data, "-o", tmp_path / "out", "--strict", "-q", "-j", 1)
+    assert strict.exit_code == 1
+    assert strict.stderr.startswith("Error: --strict: 1 input skipped; train/x0.jpg: ")

@@ -59,6 +59,16 @@ def expand_ok(tmp_path: Path, root: Path, extra: str = "") -> Path:
     return expand(write_recipe(tmp_path, extra), root, tmp_path / "out")
 
 
+def expand_skipping_all(tmp_path: Path, root: Path, extra: str = "") -> Path:
+    """A run whose every input is skipped: it writes its manifest, then exits 1."""
+    out = tmp_path / "out"
+    result = invoke("expand", write_recipe(tmp_path, extra), root, "-o", out)
+    assert result.exit_code == 1, result.output
+    last = result.stderr.splitlines()[-1]
+    assert last.startswith("Error: every input was skipped (1 of 1); good.jpg: ")
+    return out
+
+
 def expand_subprocess(
     tmp_path: Path, root: Path, extra: str = "", *args: str
 ) -> subprocess.CompletedProcess[str]:
@@ -258,7 +268,7 @@ def test_decompression_bomb_is_refused(tmp_path: Path, train: Path, limit: int) 
     # own refusal can stop the file.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-        out = expand_ok(tmp_path, train, f"input: {{max_pixels: {limit}}}\n")
+        out = expand_skipping_all(tmp_path, train, f"input: {{max_pixels: {limit}}}\n")
     reason = skipped(out)["good.jpg"]
     assert reason.startswith("decompression bomb refused: ")
     assert "768 pixels" in reason
@@ -353,7 +363,11 @@ pipeline:
     rngs = [np.random.Generator(np.random.PCG64(seed)) for seed in seeds]
     widths = [run(list(steps), image, rng)[0].shape[1] for rng in rngs]
     assert widths == [10, 10, 70000]  # the case under test: a failure after two writes
-    out = expand_recipe(tmp_path, train, recipe)
+    out = tmp_path / "out"
+    result = invoke("expand", tmp_path / "r.yaml", train, "-o", out)
+    assert result.exit_code == 1, result.output  # its only input skipped
+    check = invoke("validate", "manifest", out / "manifest.jsonl")
+    assert check.exit_code == 0, check.output  # nothing left unlisted
     assert skipped(out) == {
         "good.jpg": "cannot encode as JPEG: 70000x1 exceeds JPEG's limit of 65500 pixels a side"
     }

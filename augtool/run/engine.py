@@ -166,6 +166,7 @@ def expand(
         sources=len(tasks),
         planned_outputs=sum(t.image_count for t in tasks),
         dry_run=dry_run,
+        inputs=len(tasks) + len(dataset.skipped),
         warnings=_unknown_flip_names(recipe, dataset) + _copying_borders(recipe, dataset),
     )
     stamp = run_files_stamp(output_root)

@@ -40,6 +40,24 @@ class Summary:
     warnings: list[str] = field(default_factory=list)
     #: sources whose black and white were inferred from their data: path -> [low, high]
     ranges: dict[str, list[float]] = field(default_factory=dict)
+    #: input files the run looked at: its sources and those skipped when the input was read
+    inputs: int = 0
+
+    def failure(self, strict: bool = False) -> str | None:
+        """Why the run counts as failed though it ran (exit 1), or ``None``: every input was
+        skipped (the output holds nothing), or, with ``strict``, any input was. Names the
+        first skipped input and its reason."""
+        skips = self.counts.get("skipped", 0)
+        if not skips:
+            return None
+        first = self.skipped[0]
+        more = f" (and {skips - 1} more)" if skips > 1 else ""
+        why = f"{first['path']}: {first['reason']}{more}"
+        if self.inputs and skips >= self.inputs:
+            return f"every input was skipped ({skips} of {self.inputs}); {why}"
+        if strict:
+            return f"--strict: {skips} input{'s' if skips != 1 else ''} skipped; {why}"
+        return None
 
     def as_json(self) -> dict[str, Any]:
         """The summary as plain JSON (what ``expand --json`` prints): paths, layout, planned and
