@@ -48,9 +48,17 @@ app.add_typer(validate_app, name="validate")
 PROBLEMS_SHOWN = 50
 
 
-def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
+def fail(message: str, code: int = EXIT_USAGE, as_json: bool = False) -> NoReturn:
+    """One ``Error: …`` line on stderr and exit ``code``; under ``--json`` also the error as
+    a JSON object on stdout, where a script reads the command's result."""
+    if as_json:
+        typer.echo(json.dumps({"error": _error(message, code)}, indent=2))
     typer.echo(f"Error: {message}", err=True)
     raise typer.Exit(code)
+
+
+def _error(message: str, code: int) -> dict[str, Any]:
+    return {"message": message, "exit_code": code}
 
 
 def _version(value: bool) -> None:
@@ -130,7 +138,7 @@ def expand(
 
     # Ctrl-C and SIGTERM end the command with one line and exit 130 from here on, even one
     # landing while the library imports its modules, where Python may drop its exception.
-    with interrupts_stop_the_run(), _errors_to_exit():
+    with interrupts_stop_the_run(), _errors_to_exit(as_json):
         progress = None if quiet else _progress_printer()
         try:
             summary = api.expand(
@@ -151,7 +159,10 @@ def expand(
         raise_if_interrupted()  # one whose exception Python dropped after the engine's last look
     failure = summary.failure(strict=strict)
     if as_json:
-        typer.echo(json.dumps(summary.as_json(), indent=2))
+        found = summary.as_json()
+        if failure is not None:
+            found["error"] = _error(failure, EXIT_FAILED)
+        typer.echo(json.dumps(found, indent=2))
     elif not quiet:
         _print_summary(summary)
     for warning in summary.warnings:
@@ -207,7 +218,7 @@ def preview(
 
     Example: augtool preview configs/quickstart.yaml -o preview.png --sources 3 --variants 4
     """
-    with _errors_to_exit():
+    with _errors_to_exit(as_json):
         made = api.preview_recipe(
             recipe,
             input,
@@ -283,7 +294,7 @@ def validate_manifest(
 
     Example: augtool validate manifest out/photos/manifest.jsonl --source samples/photos
     """
-    with _errors_to_exit():
+    with _errors_to_exit(as_json):
         report = api.validate_manifest(manifest, source=source, recompute=recompute, jobs=jobs)
     if as_json:
         typer.echo(json.dumps(report.as_json(), indent=2))
@@ -302,6 +313,9 @@ class _errors_to_exit:
     Python's own (SIGINT raises ``KeyboardInterrupt``, SIGTERM ends the process), so that a
     command cleans up on the way out: a temporary file, a worker pool."""
 
+    def __init__(self, as_json: bool = False) -> None:
+        self.as_json = as_json
+
     def __enter__(self) -> None:
         self.startup: dict[int, Any] = {}
         if signal.getsignal(signal.SIGINT) is entry.stop:
@@ -314,10 +328,12 @@ class _errors_to_exit:
         for number, handler in self.startup.items():
             signal.signal(number, handler)
         if isinstance(exc, UsageError):
-            fail(exc.spelled(_option), exc.exit_code)
+            fail(exc.spelled(_option), exc.exit_code, self.as_json)
         if isinstance(exc, AugtoolError):
-            fail(str(exc), exc.exit_code)
+            fail(str(exc), exc.exit_code, self.as_json)
         if isinstance(exc, KeyboardInterrupt) or _caused_by_an_interrupt(exc):
+            if self.as_json:
+                typer.echo(json.dumps({"error": _error(INTERRUPTED, EXIT_INTERRUPTED)}, indent=2))
             typer.echo(INTERRUPTED, err=True)
             raise typer.Exit(EXIT_INTERRUPTED)
         return False

@@ -99,6 +99,33 @@ def test_validate_manifest_prints_50_problems_then_how_many_more(
     assert len(json.loads(full.stdout)["problems"]) == 60
 
 
+# --- --json on an error ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("command", "message"),
+    [
+        (["expand", "missing.yaml"], "missing.yaml: no such recipe file"),
+        (["expand", "r.yaml", "nowhere", "-o", "out"], "nowhere: input folder not found"),
+        (["expand", "r.yaml", "data", "-o", "out", "--backend", "x"], "--backend 'x': expected"),
+        (["preview", "missing.yaml"], "missing.yaml: no such recipe file"),
+        (["validate", "manifest", "missing.jsonl"], "missing.jsonl: no such manifest"),
+    ],
+)
+def test_json_errors_are_a_json_object_on_stdout(
+    tmp_path: Path, recipe: Path, monkeypatch: pytest.MonkeyPatch, command: list[str], message: str
+) -> None:
+    image(tmp_path / "data" / "a.jpg")
+    monkeypatch.chdir(tmp_path)
+    result = invoke(*command, "--json")
+    assert result.exit_code == 2
+    found = json.loads(result.stdout)
+    assert set(found) == {"error"}
+    assert found["error"]["exit_code"] == 2
+    assert found["error"]["message"].startswith(message)
+    assert result.stderr == f"Error: {found['error']['message']}\n"
+
+
 # --- a run that skipped every input ----------------------------------------------------------
 
 
@@ -117,6 +144,9 @@ def test_a_run_that_skipped_every_input_exits_1(tmp_path: Path, recipe: Path) ->
         "Error: every input was skipped (2 of 2); train/x0.jpg: not an image in an accepted "
         "format (JPEG, PNG, WEBP, BMP, TIFF, GIF) (and 1 more)\n"
     )
+    again = invoke("expand", recipe, data, "-o", tmp_path / "out2", "--json", "-j", 1)
+    assert again.exit_code == 1
+    assert json.loads(again.stdout)["error"]["message"].startswith("every input was skipped")
 
 
 def test_a_run_that_skipped_some_inputs_exits_0_without_strict(
@@ -124,8 +154,9 @@ def test_a_run_that_skipped_some_inputs_exits_0_without_strict(
 ) -> None:
     data = unreadable(tmp_path / "data", 1)
     image(data / "train" / "good.jpg")
-    result = invoke("expand", recipe, data, "-o", tmp_path / "out", "-q", "-j", 1)
+    result = invoke("expand", recipe, data, "-o", tmp_path / "out", "--json", "-j", 1)
     assert result.exit_code == 0
+    assert "error" not in json.loads(result.stdout)
     strict = invoke("expand", recipe, data, "-o", tmp_path / "out", "--strict", "-q", "-j", 1)
     assert strict.exit_code == 1
     assert strict.stderr.startswith("Error: --strict: 1 input skipped; train/x0.jpg: ")
