@@ -384,7 +384,7 @@ def test_originals_alone_are_drafted_but_report_the_true_size(photos: Path) -> N
             full = np.asarray(ImageOps.exif_transpose(img))
         height, width = full.shape[:2]
         assert row.info["size"] == [height, width]
-        assert row.tiles[0].caption == f"original {width}x{height}"
+        assert row.tiles[0].caption == f"original [{height}, {width}]"
         assert len(row.tiles) == 1
         tile = row.tiles[0].image
         assert (tile.shape[0] > tile.shape[1]) == (height > width)  # orientation applied

@@ -47,11 +47,14 @@ def _fired(records: list[Record]) -> Iterator[tuple[str, str]]:
 
 def params_text(name: str, params: dict[str, Any]) -> str:
     if {"top", "left", "height", "width"} <= params.keys():
-        return f"{params['width']}x{params['height']}"  # the window; where it sits tells little
+        # The output size, [height, width] as recipes give sizes: a resized crop's ``size``,
+        # else the window's (where the window sits tells little).
+        height, width = params.get("size") or (params["height"], params["width"])
+        return f"[{height}, {width}]"
     if name == "coarse_dropout":
         return f"{len(params['holes'])} holes"
     if name == "random_erasing":
-        return f"{params['box'][3]}x{params['box'][2]}" if params["erased"] else "none fitted"
+        return f"[{params['box'][2]}, {params['box'][3]}]" if params["erased"] else "none fitted"
     words = []
     for key, value in params.items():
         text = _value_text(value)

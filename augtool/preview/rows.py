@@ -36,10 +36,12 @@ from augtool.recipe import Recipe
 from augtool.run.derive import (
     InputLimits,
     LabelRules,
+    Moved,
     Opened,
     SourceLabels,
     derive,
     label_rules,
+    move_targets,
     open_source,
     pixels,
     targets_of,
@@ -63,6 +65,8 @@ class Tile:
     #: the source's annotations moved like this tile's pixels (full-size coordinates), drawn on
     #: the thumbnail so that a box that does not follow its object shows at a glance
     targets: Any = None
+    #: the class name of each of ``targets``' boxes, written on the box
+    names: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -226,7 +230,7 @@ def variant_rows(
                 skipped.append(item)
             continue
         source, size = item.source, item.size
-        tiles = [replace(_original_tile(item.image, size), targets=item.targets)]
+        tiles = [_original_tile(item.image, size, item)]
         try:
             for index in range(variants):
                 assert item.opened is not None
@@ -234,9 +238,9 @@ def variant_rows(
                 variant = derive(item.opened, recipe.steps, seed)
                 records = variant.steps
                 info = {"variant": index, "seed": seed, "size": variant.size, "steps": records}
-                moved = None if variant.moved is None else variant.moved.targets
                 image = pixels(item.opened, variant)
-                tiles.append(Tile(image, f"v{index}: {caption(records)}", info, moved))
+                text = f"v{index}: {caption(records)}"
+                tiles.append(_with_targets(Tile(image, text, info), item, variant.moved))
         except EncodeError as exc:  # a step that encodes (jpeg_compression), as expand skips
             if skipped is not None:
                 skipped.append({"path": source.path, "reason": str(exc)})
@@ -275,7 +279,7 @@ def _sweep_source(recipe: Recipe, item: _Loaded) -> Iterator[Row]:
     source, image, size = item.source, item.image, item.size
     seed = variant_seed(recipe.seed, source.path, 0)
     for path, step in leaf_steps(recipe.steps):
-        tiles = [_original_tile(image, size)]
+        tiles = [_original_tile(image, size, item)]
         for at, point in sweep_points(step):
             rng = np.random.Generator(np.random.PCG64(seed))
             params = point.sample(rng, image.shape)
@@ -283,7 +287,12 @@ def _sweep_source(recipe: Recipe, item: _Loaded) -> Iterator[Row]:
             out = replay(fired, image, recipe.kernels)
             name = step.name if at is None else f"{step.name} {at}"
             text = f"{name}: {params_text(step.name, params)}".rstrip(": ")
-            tiles.append(Tile(out, text, {"at": at, "size": _size(out), "params": params}))
+            tile = Tile(out, text, {"at": at, "size": _size(out), "params": params})
+            opened = item.opened
+            moved = None
+            if opened is not None and opened.targets is not None:
+                moved = move_targets(opened, fired)
+            tiles.append(_with_targets(tile, item, moved))
         info = {"step": step.name, "path": path, "source": _source_info(source, size)}
         yield Row(step.name, source, tiles, info)
 
@@ -329,9 +338,55 @@ def _collapsed(step: Transform, ranges: list[Param], at: str) -> Transform:
     return step
 
 
-def _original_tile(image: np.ndarray, size: list[int]) -> Tile:
+def _original_tile(image: np.ndarray, size: list[int], item: _Loaded | None = None) -> Tile:
+    """The source's tile, captioned with its [height, width] (the order recipes give sizes in),
+    with its annotations when ``item`` has them."""
     height, width = size
-    return Tile(image, f"original {width}x{height}", {"variant": None, "size": size})
+    tile = Tile(image, f"original [{height}, {width}]", {"variant": None, "size": size})
+    if item is None or item.targets is None:
+        return tile
+    anns = _source_annotations(item)
+    return replace(tile, targets=item.targets, names=box_names(item.targets, item, anns))
+
+
+def _with_targets(tile: Tile, item: _Loaded, moved: Moved | None) -> Tile:
+    """``tile`` with the moved annotations expand writes, and the class names of their boxes."""
+    if moved is None:
+        return tile
+    # A payload layout's fields hold the annotations written, which its boxes' labels index.
+    fields = moved.image_fields.values()
+    anns = next(
+        (f["annotations"] for f in fields if isinstance(f, dict) and "annotations" in f), None
+    )
+    return replace(tile, targets=moved.targets, names=box_names(moved.targets, item, anns))
+
+
+def _source_annotations(item: _Loaded) -> list[Any] | None:
+    labels = None if item.opened is None else item.opened.labels
+    payload = None if labels is None else labels.payload
+    return payload[1] if isinstance(payload, tuple) and len(payload) == 2 else None
+
+
+def box_names(targets: Any, item: _Loaded, anns: list[Any] | None) -> tuple[str, ...]:
+    """The class name of each box, from the layout's vocabulary: a label file's class id by
+    its name, an annotation's category (``anns``: the annotations the boxes' labels index)."""
+    rules = None if item.opened is None else item.opened.rules
+    classes: dict[Any, Any] = {}
+    for entry in () if rules is None else rules.vocabulary:
+        if isinstance(entry, dict):
+            classes[entry.get("id")] = entry.get("name")
+        else:
+            classes[entry[0]] = entry[1]
+    names = []
+    for label in targets.box_labels:
+        key: Any = None
+        if isinstance(label, dict) and "class" in label:
+            key = label["class"]
+        elif isinstance(label, dict) and "ann" in label and anns is not None:
+            key = anns[label["ann"]].get("category_id")
+        name = classes.get(key, key)
+        names.append("" if name is None else str(name))
+    return tuple(names)
 
 
 def _source_label(source: Source) -> str:

@@ -71,9 +71,9 @@ class Layout:
         return x, y
 
 
-def draw_targets(thumb: np.ndarray, targets: Any) -> np.ndarray:
-    """Boxes (red), polygons (green), keypoints (yellow) and mask outlines (magenta), scaled
-    from the full-size image onto its thumbnail."""
+def draw_targets(thumb: np.ndarray, targets: Any, names: tuple[str, ...] = ()) -> np.ndarray:
+    """Boxes (red, each with its class name in ``names``), polygons (green), keypoints (yellow)
+    and mask outlines (magenta), scaled from the full-size image onto its thumbnail."""
     height, width = targets.size
     scale_x, scale_y = thumb.shape[1] / width, thumb.shape[0] / height
     img = Image.fromarray(np.ascontiguousarray(thumb[:, :, :3]) if thumb.shape[2] >= 3 else
@@ -87,10 +87,16 @@ def draw_targets(thumb: np.ndarray, targets: Any) -> np.ndarray:
         pixels[edge] = (230, 0, 200)
         img = Image.fromarray(pixels)
     draw = ImageDraw.Draw(img)
-    for x0, y0, x1, y1 in targets.boxes:
+    font = _font(9)
+    for index, (x0, y0, x1, y1) in enumerate(targets.boxes):
         draw.rectangle(
             [x0 * scale_x, y0 * scale_y, x1 * scale_x, y1 * scale_y], outline=(230, 30, 30)
         )
+        name = names[index] if index < len(names) else ""
+        if name:
+            at = (x0 * scale_x + 2, y0 * scale_y + 1)
+            draw.text(at, name, fill=(255, 255, 255), font=font, stroke_width=1,
+                      stroke_fill=(230, 30, 30))  # fmt: skip
     for polygon in targets.polygons:
         if len(polygon) >= 2:
             points = [(float(x) * scale_x, float(y) * scale_y) for x, y in polygon]
@@ -118,7 +124,7 @@ def scaled(rows: Iterable[Row], tile: int) -> Iterator[Row]:
         for t in row.tiles:
             thumb = thumbnail(t.image, tile)
             if t.targets is not None:
-                thumb = draw_targets(thumb, t.targets)
+                thumb = draw_targets(thumb, t.targets, t.names)
             tiles.append(replace(t, image=thumb, targets=None))
         yield replace(row, tiles=tiles)
 
