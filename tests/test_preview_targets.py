@@ -15,6 +15,7 @@ from augtool.recipe import load_recipe
 
 YOLO = ROOT / "configs" / "detection-yolo.yaml"
 COCO = ROOT / "configs" / "detection-coco.yaml"
+DATA = {YOLO: ROOT / "samples" / "detection-yolo", COCO: ROOT / "samples" / "detection-coco"}
 BOX_RED = np.array([230, 30, 30])
 
 
@@ -26,7 +27,7 @@ def _box_pixels(path: Path) -> int:
 def test_sweep_draws_the_annotations(tmp_path: Path) -> None:
     recipe = load_recipe(YOLO)
     out = tmp_path / "sweep.png"
-    source = ROOT / recipe.input["path"]
+    source = DATA[YOLO]
     result = invoke("preview", YOLO, source, "-o", out, "--sweep")
     assert result.exit_code == 0, result.output
     assert _box_pixels(out) > 500
@@ -38,7 +39,7 @@ def test_sweep_draws_the_annotations(tmp_path: Path) -> None:
 @pytest.mark.parametrize("config", [YOLO, COCO])
 def test_boxes_are_named_by_class(config: Path) -> None:
     recipe = load_recipe(config)
-    made = render_preview(recipe, ROOT / recipe.input["path"], sources=2, variants=2)
+    made = render_preview(recipe, DATA[config], sources=2, variants=2)
     known = set(yaml_names(config))
     labelled = [row for row in made.rows if row.tiles[0].names]
     assert labelled
@@ -73,6 +74,6 @@ def test_sizes_are_captioned_height_first_and_as_output() -> None:
         "random_erasing [10, 20]"
     )
     recipe = load_recipe(YOLO)
-    made = render_preview(recipe, ROOT / recipe.input["path"], sources=1, variants=0)
+    made = render_preview(recipe, DATA[YOLO], sources=1, variants=0)
     height, width = made.rows[0].info["size"]
     assert made.rows[0].tiles[0].caption == f"original [{height}, {width}]"
