@@ -1,4 +1,7 @@
-"""Text for ``augtool transforms``: the registry, described from the transforms' own schemas."""
+"""Text for ``augtool transforms``: every medium's transforms, described from their own schemas.
+
+The media come from :mod:`augtool.media.registry`; each lists its families in its own order.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +10,7 @@ import json
 from typing import Any
 
 from augtool.errors import AugtoolError
-from augtool.media.image.transforms import BLOCKS, FAMILIES, REGISTRY
+from augtool.media import registry
 
 
 class UnknownTransform(AugtoolError):
@@ -15,23 +18,36 @@ class UnknownTransform(AugtoolError):
 
 
 def _specs() -> dict[str, Any]:
-    return {**REGISTRY, **BLOCKS}
+    """Every medium's transforms and blocks by name (the first medium's wins a shared name)."""
+    specs: dict[str, Any] = {}
+    for medium in reversed(list(registry.media())):
+        specs.update({**medium.transforms(), **medium.blocks()})
+    return specs
 
 
 def listing() -> str:
-    """Every transform and block, grouped by family, one line each."""
+    """Every transform and block, grouped by medium (named when there are several) and family,
+    one line each."""
     lines = []
-    specs = _specs()
-    for family in FAMILIES:
-        names = sorted(n for n, spec in specs.items() if spec.family == family)
-        if not names:
-            continue
-        lines.append(f"{family}:")
-        width = max(len(n) for n in names)
-        lines.extend(f"  {n:<{width}}  {specs[n].summary}" for n in names)
+    several = len(registry.names()) > 1
+    for medium in registry.media():
+        specs = {**medium.transforms(), **medium.blocks()}
+        lines.extend(_families(medium.families(), specs, f"{medium.name} " if several else ""))
     lines.append("")
     lines.append("Run 'augtool transforms NAME' for a transform's parameters and an example.")
     return "\n".join(lines)
+
+
+def _families(families: tuple[str, ...], specs: dict[str, Any], medium: str) -> list[str]:
+    lines = []
+    for family in families:
+        names = sorted(n for n, spec in specs.items() if spec.family == family)
+        if not names:
+            continue
+        lines.append(f"{medium}{family}:")
+        width = max(len(n) for n in names)
+        lines.extend(f"  {n:<{width}}  {specs[n].summary}" for n in names)
+    return lines
 
 
 def describe(name: str) -> str:

@@ -123,7 +123,7 @@ def _loaded_sources(
     candidate is tried. With ``draft`` (a tile size) the image is for display only."""
     if count <= 0:
         return
-    limits = InputLimits(tuple(recipe.input["formats"]), recipe.input["max_pixels"])
+    limits = InputLimits(tuple(recipe.input["formats"]), recipe.input["max_pixels"], recipe.medium)
     rules = _rules(recipe, dataset)
     loaded = 0
     for source in candidates:

@@ -199,6 +199,9 @@ class Recipe:
     kernels: str
     normalised: dict[str, Any]
     sha256: str
+    #: the medium its steps belong to (augtool.media.registry); not part of the normalised
+    #: recipe, which it is read from
+    medium: str = "image"
 
     @property
     def base_dir(self) -> Path:
@@ -247,6 +250,7 @@ def parse_recipe(doc: Located) -> Recipe:
     if not isinstance(pipeline, list):
         raise doc.error(("pipeline",), "expected a list of steps, e.g. '- hflip: {p: 0.5}'")
     steps, normalised_steps = _steps(doc, ("pipeline",), pipeline)
+    medium = _medium(doc, normalised_steps)
     normalised = {
         "version": RECIPE_VERSION,
         "seed": seed,
@@ -272,7 +276,18 @@ def parse_recipe(doc: Located) -> Recipe:
         kernels=kernels,
         normalised=normalised,
         sha256=recipe_sha256(normalised),
+        medium=medium,
     )
+
+
+def _medium(doc: Located, normalised_steps: list[dict[str, Any]]) -> str:
+    """The one medium the steps belong to (one recipe is one medium)."""
+    from augtool.media import registry
+
+    try:
+        return registry.medium_of(normalised_steps)
+    except ValueError as exc:
+        raise doc.error(("pipeline",), str(exc)) from None
 
 
 def recipe_sha256(normalised: dict[str, Any]) -> str:
@@ -327,8 +342,9 @@ def _steps(
 
 def _step(doc: Located, path: tuple[Any, ...], item: Any) -> tuple[Any, dict[str, Any]]:
     # Imported here: the transform families pull in Pillow and numpy, which `--help` never needs.
-    from augtool.media.image.transforms import BLOCKS, REGISTRY
     from augtool.media.image.transforms.base import BadParam, UnknownParam
+
+    REGISTRY, BLOCKS = _known_steps()
 
     where = "step " + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".")
     if isinstance(item, str):
@@ -366,12 +382,26 @@ def _step(doc: Located, path: tuple[Any, ...], item: Any) -> tuple[Any, dict[str
     return transform, {name: transform.config}
 
 
+def _known_steps() -> tuple[dict[str, Any], dict[str, Any]]:
+    """Every registered medium's transforms and blocks by name (the first medium's wins a
+    name two share)."""
+    from augtool.media import registry
+
+    transforms: dict[str, Any] = {}
+    blocks: dict[str, Any] = {}
+    for medium in reversed(list(registry.media())):
+        transforms.update(medium.transforms())
+        blocks.update(medium.blocks())
+    return transforms, blocks
+
+
 def _block(
     doc: Located, path: tuple[Any, ...], name: str, config: dict[str, Any]
 ) -> tuple[Any, dict[str, Any]]:
-    from augtool.media.image.transforms import BLOCKS, Block
+    from augtool.media import registry
 
-    spec = BLOCKS[name]
+    owner = registry.get(registry.owners(name)[0])
+    spec = owner.blocks()[name]
     known = tuple(p.name for p in spec.params)
     _refuse_unknown(doc, path, config, known, f"{name} parameter")
     children = config.get("transforms")
@@ -405,5 +435,5 @@ def _block(
             f"{name}: n {n} asks for up to {n[1]} steps, but only {weighted} can be picked "
             "(the others have p 0)",
         )
-    block = Block(kind=name, p=values["p"], children=steps, n=n, config=values)
+    block = owner.make_block(name, values["p"], steps, n, values)
     return block, {name: {**values, "transforms": normalised}}

@@ -7,9 +7,13 @@ moved through the steps, the objects dropped (``min_visibility``, ``min_area``),
 classes swapped on a mirror (``flip_pairs``), the label bytes and the encoded image bytes.
 
 Two calls: :func:`open_source` decodes a source once and reads its labels (raising
-:class:`~augtool.media.image.codecs.DecodeError` or
+:class:`~augtool.media.base.DecodeError` or
 :class:`~augtool.layouts.base.AnnotationError`, the reasons ``expand`` skips it for);
 :func:`derive` then makes each variant of it. Nothing outside the arguments decides a byte.
+
+What is particular to a medium (decode, the steps, kernels, caches, encode, target movement) is
+asked of the :class:`~augtool.media.base.Medium` named by the caller, through
+:mod:`augtool.media.registry`: this module is the same for images, audio or text.
 """
 
 from __future__ import annotations
@@ -18,59 +22,59 @@ from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any
 
-import numpy as np
-
 from augtool.layouts import registry
 from augtool.layouts.base import LabelRules, Moved, SourceLabels
-from augtool.media.image.codecs import Decoded, decode, encode, kept_exif
-from augtool.media.image.targets import (
-    NOTHING_LEFT,
-    Targets,
-    apply_targets,
-    filter_objects,
-    mirrored,
-    moved_geometry,
-)
-from augtool.media.image.transforms import Step, kernels, replay, run
-from augtool.media.image.transforms.fusion import Reductions
+from augtool.media import registry as media
+from augtool.media.base import Medium
 
 Record = dict[str, Any]
+Step = Any  # a configured step of the medium (a transform or a block)
+Targets = Any  # the medium's targets (boxes, polygons … of an image)
 
 
 @dataclass(frozen=True)
 class InputLimits:
-    """What the recipe's ``input`` section allows a source to be."""
+    """What the recipe allows a source to be: its ``input`` section's formats and size limit,
+    and the medium that decodes it (the recipe's, see :mod:`augtool.media.registry`)."""
 
     formats: tuple[str, ...]
     max_pixels: int | None = None
+    medium: str = media.DEFAULT
 
 
 @dataclass
 class Opened:
-    """A decoded source with its targets, ready for any number of variants. The box reductions
-    its variants share live here and go with it."""
+    """A decoded source with its targets, ready for any number of variants, and the medium
+    that decoded it. The cache its variants share (an image's box reductions) lives here and
+    goes with it."""
 
-    decoded: Decoded
+    decoded: Any
     kernels: str
     targets: Targets | None = None
     labels: SourceLabels | None = None
     rules: LabelRules | None = None
-    reductions: Reductions = field(default_factory=Reductions)
+    medium: Medium = field(default_factory=media.get)
+    reductions: Any = None  # the medium's cache; a fresh one when None
+
+    def __post_init__(self) -> None:
+        if self.reductions is None:
+            self.reductions = self.medium.new_cache()
 
     @cached_property
-    def exif(self) -> bytes | None:
-        """The EXIF block every variant carries when metadata is kept (orientation reset), or
-        None; raises :class:`~augtool.media.image.codecs.EncodeError` when it cannot be
-        written back."""
-        return None if self.decoded.exif is None else kept_exif(self.decoded.exif)
+    def exif(self) -> Any:
+        """The metadata every variant carries when metadata is kept (an image's EXIF block,
+        orientation reset), or None; raises :class:`~augtool.media.base.EncodeError` when it
+        cannot be written back."""
+        return self.medium.kept_metadata(self.decoded)
 
 
 @dataclass(frozen=True)
 class Variant:
-    """One derived variant: its pixels (``None`` when no step changed one), (height, width),
-    step records, moved labels, and its file bytes when it was encoded."""
+    """One derived variant: its content, e.g. pixels (``None`` when no step changed it), its
+    size (an image's [height, width]), step records, moved labels, and its file bytes when it
+    was encoded."""
 
-    image: np.ndarray | None
+    image: Any
     size: list[int]
     steps: list[Record]
     moved: Moved | None
@@ -102,14 +106,17 @@ def label_rules(
 def open_source(
     data: bytes,
     limits: InputLimits,
-    kernels_name: str = kernels.DEFAULT,
+    kernels_name: str | None = None,
     labels: SourceLabels | None = None,
     rules: LabelRules | None = None,
 ) -> Opened:
-    """Decode ``data`` within ``limits`` and read its ``labels`` by ``rules``. Raises
+    """Decode ``data`` as the medium of ``limits``, within them (with the medium's default
+    kernels when ``kernels_name`` is None), and read its ``labels`` by ``rules``. Raises
     ``DecodeError`` or ``AnnotationError`` (whose message is the skip reason)."""
-    decoded = decode(data, list(limits.formats), limits.max_pixels)
-    opened = Opened(decoded, kernels.check(kernels_name))
+    kind = media.get(limits.medium)
+    decoded = kind.decode(data, limits.formats, limits.max_pixels)
+    chosen = kind.check_kernels(kind.default_kernels if kernels_name is None else kernels_name)
+    opened = Opened(decoded, chosen, medium=kind)
     return opened if labels is None or rules is None else with_labels(opened, labels, rules)
 
 
@@ -141,34 +148,24 @@ def derive(
     (``records``) replayed; its labels moved; encoded with ``encoder`` settings when given
     (EXIF kept when ``keep_metadata``). Raises ``EncodeError`` when the pixels cannot be
     written in the output format."""
-    decoded = opened.decoded
-    image: np.ndarray | None = None
+    decoded, medium = opened.decoded, opened.medium
+    image: Any = None  # None: nothing changed, the decoded source is encoded as it is
     if records is not None:
-        image = replay(records, decoded.image, opened.kernels, opened.reductions)
+        image = medium.replay(records, decoded, opened.kernels, opened.reductions)
     elif steps:
         assert seed is not None
-        rng = np.random.Generator(np.random.PCG64(seed))
-        array = decoded.image
-        image, records = run(list(steps), array, rng, opened.kernels, opened.reductions)
-        if image is array:
-            image = None  # no pixel changed: the decoded picture is encoded as it is
+        image, records = medium.run(steps, decoded, seed, opened.kernels, opened.reductions)
     records = [] if records is None else records
-    if image is not None and image is decoded.image:
-        image = None
-    size = list(decoded.size) if image is None else [int(image.shape[0]), int(image.shape[1])]
+    size = medium.size(decoded, image)
     data = None
     if encoder is not None:
-        exif = opened.exif if keep_metadata else None
-        if image is None:
-            same = decoded.picture if decoded.picture is not None else decoded.image
-            data = encode(same, encoder, decoded.icc_profile, exif)
-        else:
-            data = encode(image, encoder, decoded.icc_profile, exif)
+        metadata = opened.exif if keep_metadata else None
+        data = medium.encode(decoded, image, encoder, metadata)
     moved = None if opened.targets is None else move_targets(opened, records)
     return Variant(image, size, records, moved, data)
 
 
-def pixels(opened: Opened, variant: Variant) -> np.ndarray:
+def pixels(opened: Opened, variant: Variant) -> Any:
     """The variant's kernel array (the decoded one when no step changed a pixel)."""
     return opened.decoded.image if variant.image is None else variant.image
 
@@ -178,14 +175,12 @@ def move_targets(opened: Opened, records: list[Record]) -> Moved:
     written in the source's own format."""
     assert opened.targets is not None and opened.rules is not None
     rules = opened.rules
-    moved = apply_targets(records, opened.targets, opened.kernels)
+    medium = opened.medium
+    moved = medium.move_targets(records, opened.targets, opened.kernels)
     labels = opened.labels
     layout = registry.get(rules.layout)
-    # A box that a move left thinner than the layout allows labels nothing a detector can use.
-    wanted = layout.min_box_side
-    min_side = wanted if wanted is not None and moved_geometry(records) else NOTHING_LEFT
-    kept, dropped = filter_objects(moved, *rules.bbox, min_side=min_side)
-    flipped = bool(rules.flip_pairs) and mirrored(records)
+    kept, dropped = medium.filter_targets(moved, rules.bbox, records, layout.min_box_side)
+    flipped = bool(rules.flip_pairs) and medium.mirrored(records)
     assert labels is not None
     return layout.moved(labels, kept, dropped, rules, flipped)
 

@@ -51,7 +51,7 @@ from augtool.manifest import (
     sort_records,
     write_manifest,
 )
-from augtool.media.image.transforms.compose import copying_border_steps
+from augtool.media import registry as media
 from augtool.recipe import Recipe
 from augtool.run.derive import label_rules
 from augtool.run.executors import WorkerLost, open_pool, stop_workers
@@ -153,7 +153,12 @@ def expand(
     started = time.perf_counter()
     dataset = discover_dataset(recipe, input_root)
     tasks = make_plan(
-        dataset, recipe.variants, recipe.seed, recipe.output["format"], recipe.output["originals"]
+        dataset,
+        recipe.variants,
+        recipe.seed,
+        recipe.output["format"],
+        recipe.output["originals"],
+        recipe.medium,
     )
     job = _Job(recipe, dataset, tasks, input_root, output_root, jobs, backend, progress)
     check_output(input_root, output_root)
@@ -218,7 +223,7 @@ def _dry_run(job: _Job, previous: Previous, force: bool, summary: Summary) -> No
     skipped = job.dataset.skipped
     summary.skipped = [{"path": s.path, "reason": s.reason} for s in skipped]
     summary.counts["skipped"] = len(skipped)
-    previous.trust_only(library_versions(job.recipe.kernels), job.input_abs)
+    previous.trust_only(library_versions(job.recipe.kernels, job.recipe.medium), job.input_abs)
     extra = _dataset_files(job.dataset)
     summary.activity = forecast(job.tasks, extra, previous, job.input_root, job.output_root)
     if force:
@@ -231,7 +236,7 @@ def _run(job: _Job, previous: Previous, summary: Summary, temp_files: list[str] 
     output_root = job.output_root
     state_dir = output_root / STATE_DIR
     remove_temp_files(output_root, temp_files)
-    libraries = library_versions(job.recipe.kernels)
+    libraries = library_versions(job.recipe.kernels, job.recipe.medium)
     previous.trust_only(libraries, job.input_abs)
     if previous.tasks:
         planned = {s.path for s in job.dataset.sources} | set(_dataset_files(job.dataset))
@@ -338,6 +343,7 @@ def _job_context(job: _Job) -> JobContext:
         max_pixels=recipe.input["max_pixels"],
         main_pid=os.getpid(),
         kernels=recipe.kernels,
+        medium=recipe.medium,
         same_format=recipe.output["format"] == "same",
         rules=_label_rules(recipe, dataset),
     )
@@ -402,7 +408,7 @@ def _copying_borders(recipe: Recipe, dataset: Dataset) -> list[str]:
     or polygon labels the copies (a mask does: its pixels are copied alike)."""
     if not registry.get(dataset.layout).object_labels:
         return []
-    found = copying_border_steps(recipe.steps)
+    found = media.get(recipe.medium).copying_steps(recipe.steps)
     if not found:
         return []
     named = ", ".join(f"{name} (border: {border})" for name, border in dict.fromkeys(found))
@@ -456,8 +462,9 @@ def _execute(
     batches = (list(itertools.islice(items, batch)) for _ in range(0, len(todo), batch))
     needs = None
     if backend == "dask":
-        needs = Needs(_versions(ctx.kernels), ctx.input_root, ctx.output_root)
-    with open_pool(backend, jobs, needs, partial(_versions, ctx.kernels)) as pool:
+        needs = Needs(_versions(ctx.kernels, ctx.medium), ctx.input_root, ctx.output_root)
+    versions = partial(_versions, ctx.kernels, ctx.medium)
+    with open_pool(backend, jobs, needs, versions) as pool:
         # No parent watchdog where a worker's parent is not this process (a Dask nanny).
         shared = ctx if pool.children else dataclasses.replace(ctx, main_pid=0)
         summary.cluster = pool.facts
@@ -465,10 +472,10 @@ def _execute(
         yield from pool.map_unordered(process_tasks, batches, shared)
 
 
-def _versions(kernels: str) -> dict[str, str]:
+def _versions(kernels: str | None, medium: str) -> dict[str, str]:
     """The versions a worker's bytes depend on, augtool's included (run here and on every Dask
     worker, to compare)."""
-    return {"augtool": __version__, **library_versions(kernels)}
+    return {"augtool": __version__, **library_versions(kernels or "", medium)}
 
 
 def _header(

@@ -18,11 +18,8 @@ from typing import Any, overload
 from augtool.errors import InputError
 from augtool.layouts import registry
 from augtool.layouts.discovery import Dataset, Source
+from augtool.media import registry as media
 
-FORMAT_EXTENSIONS = {"jpeg": ("JPEG", ".jpg"), "png": ("PNG", ".png"), "webp": ("WEBP", ".webp")}
-# With ``format: same`` these endings are written back in their own format; any other (GIF, TIFF)
-# becomes PNG, which holds the same pixels losslessly.
-SAME_FORMATS = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".webp": "WEBP", ".bmp": "BMP"}
 VARIANT_MARK = "__v"
 
 
@@ -37,6 +34,7 @@ class Naming:
     #: the layout whose per-image label files move along (its name, for the registry); None
     #: when the dataset has no such files
     label_layout: str | None = None
+    medium: str = media.DEFAULT  # the recipe's medium: it names and encodes the outputs
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +69,7 @@ class Task:
         """The output path of variant i, at index i."""
         naming = self.naming
         return variant_paths(
-            self.source.path, self.variant_count, naming.width, naming.output_format
+            self.source.path, self.variant_count, naming.width, naming.output_format, naming.medium
         )
 
     @property
@@ -107,25 +105,24 @@ def variant_seed(recipe_seed: int, source_path: str, variant: int) -> int:
     return int.from_bytes(hashlib.sha256(key).digest()[:8], "big") >> 1
 
 
-def output_format(source_path: str, setting: str) -> tuple[str, str]:
-    """The Pillow format and file ending of a source's variants. The ending decides, not the
+def output_format(source_path: str, setting: str, medium: str = media.DEFAULT) -> tuple[str, str]:
+    """The medium's encoder and file ending of a source's variants. The name decides, not the
     bytes: a variant's name is fixed by the plan, before anything is decoded."""
-    if setting != "same":
-        return FORMAT_EXTENSIONS[setting]
-    ext = os.path.splitext(source_path)[1]
-    if ext.lower() in SAME_FORMATS:
-        return SAME_FORMATS[ext.lower()], ext
-    return "PNG", ".png"
+    return media.get(medium).output_format(source_path, setting)
 
 
 def variant_paths(
-    source_path: str, count: int, width: int, output_format_setting: str
+    source_path: str,
+    count: int,
+    width: int,
+    output_format_setting: str,
+    medium: str = media.DEFAULT,
 ) -> tuple[str, ...]:
     """The output paths of variants 0 to ``count - 1`` (the stem and ending found once)."""
     if not count:
         return ()
     stem = os.path.splitext(source_path)[0]
-    ext = output_format(source_path, output_format_setting)[1]
+    ext = output_format(source_path, output_format_setting, medium)[1]
     return tuple(f"{stem}{VARIANT_MARK}{i:0{width}d}{ext}" for i in range(count))
 
 
@@ -157,7 +154,7 @@ class Plan(Sequence[Task]):
 
     def _task(self, source: Source) -> Task:
         original = None if self.originals == "skip" else source.path
-        encoder = output_format(source.path, self.naming.output_format)[0]
+        encoder = output_format(source.path, self.naming.output_format, self.naming.medium)[0]
         payload = None
         if self.state is not None and self.layout is not None:
             payload = registry.get(self.layout).payload(self.state, source.path)
@@ -169,7 +166,12 @@ CLASHES_SHOWN = 20
 
 
 def make_plan(
-    dataset: Dataset, variants: int, seed: int, output_format_setting: str, originals: str
+    dataset: Dataset,
+    variants: int,
+    seed: int,
+    output_format_setting: str,
+    originals: str,
+    medium: str = media.DEFAULT,
 ) -> Plan:
     """One task per source, in path order; refuses two sources that would write the same name.
 
@@ -182,7 +184,7 @@ def make_plan(
     of the plan held in memory."""
     width = max(2, len(str(max(variants - 1, 0))))
     label_layout = dataset.layout if registry.get(dataset.layout).label_files else None
-    naming = Naming(variants, width, seed, output_format_setting, label_layout)
+    naming = Naming(variants, width, seed, output_format_setting, label_layout, medium)
     sources = dataset.sources
     if any(a.path > b.path for a, b in itertools.pairwise(sources)):
         sources = tuple(sorted(sources, key=lambda s: s.path))

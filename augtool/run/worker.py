@@ -17,14 +17,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from augtool.atomic import link_atomic, write_atomic
 from augtool.layouts import registry
 from augtool.layouts.base import AnnotationError
 from augtool.manifest.records import FileRecord, Skipped, SourceRef
-from augtool.media.image.codecs import Decoded, DecodeError, EncodeError, encoder_settings
-from augtool.media.image.transforms import Step, kernels
+from augtool.media import registry as media
+from augtool.media.base import DecodeError, EncodeError
 from augtool.run.allocator import keep_freed_memory
 from augtool.run.derive import InputLimits, LabelRules, SourceLabels, derive, open_source
 from augtool.run.journal import TaskResult
@@ -32,6 +30,7 @@ from augtool.run.plan import Task
 from augtool.run.statcache import Stat, stat_key, stat_of
 
 Record = dict[str, Any]
+Step = Any  # a configured step of the run's medium
 
 
 @dataclass(frozen=True)
@@ -47,7 +46,8 @@ class JobContext:
     strip_metadata: bool
     max_pixels: int | None = None
     main_pid: int = 0  # the process that runs the job; a worker exits when it is gone
-    kernels: str = kernels.DEFAULT  # which library resamples the warps (the recipe's ``kernels``)
+    kernels: str | None = None  # which library resamples (the recipe's; None: the medium's)
+    medium: str = media.DEFAULT  # the recipe's medium (see augtool.media.registry)
     same_format: bool = False  # ``output.format: same``: a lossless WebP source stays lossless
     #: how labels move (the layout's name for the registry, its vocabulary, the recipe's
     #: rules); None for a layout without labels
@@ -55,7 +55,7 @@ class JobContext:
 
     @property
     def limits(self) -> InputLimits:
-        return InputLimits(self.formats, self.max_pixels)
+        return InputLimits(self.formats, self.max_pixels, self.medium)
 
 
 def process_tasks(
@@ -120,7 +120,7 @@ def process_task(task: Task, ctx: JobContext, previous: list[Record] | None = No
     except (DecodeError, AnnotationError, EncodeError) as exc:
         result.records = [skipped(source.path, str(exc), source_sha)]
         return result
-    decoded = opened.decoded
+    decoded, medium = opened.decoded, opened.medium
     origin = SourceRef(path=source.path, sha256=source_sha)
     records: list[FileRecord] = []  # one per file written so far, each written before the next
     if task.original is not None:
@@ -133,11 +133,7 @@ def process_task(task: Task, ctx: JobContext, previous: list[Record] | None = No
             _label_record(source, label, next(labels), task.original, label[0], None, None)
         )
         write_atomic(out_root / records[-1].path, label[0])
-    settings = encoder_settings(
-        task.encoder,
-        ctx.quality,
-        ctx.same_format and decoded.format == task.encoder == "WEBP" and decoded.lossless,
-    )
+    settings = medium.encoder_settings(task.encoder, ctx.quality, decoded, ctx.same_format)
     for index, (path, seed) in enumerate(zip(task.variants, task.seeds, strict=True)):
         try:
             variant = derive(opened, ctx.steps, seed, None, settings, not ctx.strip_metadata)
@@ -171,7 +167,7 @@ def process_task(task: Task, ctx: JobContext, previous: list[Record] | None = No
                 steps=variant.steps,
                 encoder=settings,
                 image_size=variant.size,
-                decoded=_decoded_facts(decoded),
+                decoded=medium.decoded_facts(decoded),
                 metadata="stripped" if ctx.strip_metadata else "kept",
                 **({} if moved is None else moved.image_fields),
             )
@@ -235,24 +231,6 @@ def _original_record(
         steps=[],
         **{"image_size": None, **fields},
     )
-
-
-def _decoded_facts(decoded: Decoded) -> dict[str, Any]:
-    """What an augmented record says of how its source was decoded: ``range`` when the data,
-    not the format, decided the values taken as black and white (see ``codecs.value_range``)."""
-    facts: dict[str, Any] = {
-        "format": decoded.format,
-        "mode": decoded.mode,
-        "orientation": decoded.orientation,
-        "frames": decoded.frames,
-    }
-    if decoded.range is not None:
-        facts["range"] = [_number(v) for v in decoded.range]
-    return facts
-
-
-def _number(value: float) -> int | float:
-    return int(value) if float(value).is_integer() else round(float(value), 6)
 
 
 def _label_record(
@@ -340,15 +318,10 @@ def _exit_with_parent(main_pid: int) -> None:
     threading.Thread(target=watch, name="augtool-parent-watch", daemon=True).start()
 
 
-def library_versions(kernels_name: str) -> dict[str, str]:
-    """The versions the bytes depend on, as the manifest's header states them: numpy, Pillow,
-    and OpenCV when it resamples (``kernels: opencv``)."""
-    import PIL
-
-    found = {"numpy": np.__version__, "pillow": PIL.__version__}
-    if kernels_name == "opencv":
-        found["opencv"] = kernels.opencv_version()
-    return found
+def library_versions(kernels_name: str, medium: str = media.DEFAULT) -> dict[str, str]:
+    """The versions the bytes depend on, as the manifest's header states them: the medium's,
+    from the registry."""
+    return media.library_versions(kernels_name, medium)
 
 
 def skipped(path: str, reason: str, sha256: str | None = None) -> Record:

@@ -24,7 +24,8 @@ check outside the output nor loop it forever; a listed file is hashed only when 
 it as a regular file. The manifest is streamed: what is held is one size per file of the output
 (for completeness), one entry per source (for leakage) and the list of files to hash.
 
-numpy, Pillow and the transforms are imported only for ``recompute``: the validator starts fast.
+A medium (its codecs, libraries and transforms) is loaded only for ``recompute``: the validator
+starts fast.
 
 Each family of checks is one module of :mod:`augtool.validate.checks`, feeding one
 :class:`~augtool.validate.report.Findings`; :mod:`augtool.validate.run` streams the manifest once

@@ -34,6 +34,9 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from augtool.media.base import DecodeError as MediumDecodeError
+from augtool.media.base import EncodeError as MediumEncodeError
+
 ORIENTATION = 0x0112
 #: What undoes each EXIF orientation (the same as ``ImageOps.exif_transpose``).
 _UPRIGHT = {
@@ -54,11 +57,11 @@ _NAMES = {"WEBP": "WebP"}
 _OBJECT_REPR = re.compile(r"\s*<[^<>]*\bat 0x[0-9a-fA-F]+>")
 
 
-class DecodeError(Exception):
+class DecodeError(MediumDecodeError):
     """The bytes are not an image this run accepts (the message is the skip reason)."""
 
 
-class EncodeError(Exception):
+class EncodeError(MediumEncodeError):
     """The pixels cannot be written in the output format (the message is the skip reason)."""
 
 

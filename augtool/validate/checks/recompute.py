@@ -7,8 +7,9 @@ header names it, and :mod:`augtool.layouts.registry` answers.
 Only what re-deriving needs is kept while the manifest streams by (the augmented images' line
 numbers, their label lines, the image lines a derived file is made of); the chosen records are
 read in a second pass.
-numpy, Pillow and the transforms are imported only here, and only when asked: the validator
-starts fast.
+The run's medium (its codecs, libraries and transforms, found through
+:mod:`augtool.media.registry`) is loaded only here, and only when asked: the validator starts
+fast.
 """
 
 from __future__ import annotations
@@ -176,10 +177,11 @@ class Recomputation:
 def _versions_note(header: dict[str, Any] | None, kernels: str) -> str:
     """When this machine's libraries are not those the manifest names, a note saying so (the
     likely reason a re-derivation differs); otherwise nothing."""
-    from augtool.run.worker import library_versions
+    from augtool.media import registry
 
     made = (header or {}).get("libraries") or {}
-    here = library_versions(kernels)
+    medium = registry.medium_of_recipe((header or {}).get("recipe"))
+    here = registry.library_versions(kernels, medium)
     differ = [name for name, version in here.items() if made.get(name) != version]
     if not differ:
         return ""
@@ -192,38 +194,47 @@ def _choose(total: int, count: Recompute) -> list[int]:
     """Which augmented records to re-derive: seeded, so a rerun checks the same ones."""
     if count == "all" or count >= total:
         return list(range(total))
-    import numpy as np
+    from augtool.seeded import sample_indices
 
-    rng = np.random.default_rng(RECOMPUTE_SEED)
-    return sorted(int(i) for i in rng.choice(total, size=count, replace=False))
+    return sample_indices(total, count, RECOMPUTE_SEED)
 
 
 def _limits(header: dict[str, Any]) -> Any:
     """The run's input limits (formats, max_pixels), as its recipe stated them."""
+    from augtool.media import registry
     from augtool.run.derive import InputLimits
 
-    section = (header.get("recipe") or {}).get("input") or {}
+    recipe = header.get("recipe") or {}
+    section = recipe.get("input") or {}
     max_pixels = section.get("max_pixels")
     return InputLimits(
         tuple(section.get("formats") or []),
         max_pixels if isinstance(max_pixels, int) and not isinstance(max_pixels, bool) else None,
+        registry.medium_of_recipe(recipe),
     )
 
 
 def kernels_of(manifest: Path, header: dict[str, Any]) -> str:
-    """The warp kernels the run used (absent from recipes that kept the default, Pillow).
-    OpenCV must be importable to re-derive what it made: a usage error, before any work."""
-    from augtool.media.image.transforms import kernels
+    """The kernels the run used (absent from recipes that kept the medium's default). A library
+    they need must be importable to re-derive what they made: a usage error, before any work."""
+    from augtool.media import registry
 
     recipe = header.get("recipe") or {}
-    chosen = recipe.get("kernels", kernels.DEFAULT)
-    if chosen not in kernels.KERNELS:
+    try:
+        medium = registry.get(registry.medium_of_recipe(recipe))
+    except (LookupError, ValueError) as exc:
+        raise ManifestError(f"{manifest}:1: {exc}") from None
+    chosen = recipe.get("kernels", medium.default_kernels)
+    if chosen not in medium.kernel_names:
         raise ManifestError(f"{manifest}:1: the recipe names unknown kernels {chosen!r}")
-    if chosen == "opencv" and not kernels.opencv_installed():
+    missing = medium.kernels_missing(chosen)
+    if missing is not None:
+        library, hint = missing
         raise UsageError(
-            "{path}: {recompute} needs OpenCV, as the run used 'kernels: opencv' ({hint})",
+            f"{{path}}: {{recompute}} needs {library}, as the run used 'kernels: {chosen}' "
+            "({hint})",
             path=manifest,
-            hint=kernels.INSTALL_HINT,
+            hint=hint,
         )
     return str(chosen)
 
@@ -263,7 +274,7 @@ def _recompute_group(
 ) -> list[Outcome]:
     """Decode one source once and re-derive each of its chosen outputs and their labels through
     :mod:`augtool.run.derive`, as expand derived them (runs in a worker)."""
-    from augtool.media.image.codecs import DecodeError
+    from augtool.media.base import DecodeError
     from augtool.run.allocator import keep_freed_memory
     from augtool.run.derive import derive, open_source
 

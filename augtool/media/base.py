@@ -1,0 +1,155 @@
+"""What a medium (image, audio, text) provides to the medium-blind core.
+
+The engine, plan, worker, :mod:`augtool.run.derive` and validate never import a medium's
+package: they ask :mod:`augtool.media.registry` for the recipe's medium and call the
+:class:`Medium` methods below. A medium owns its codecs, its transform registry (leaves and
+blocks, in families), how steps are sampled and replayed (with its kernels and caches passed in,
+never ambient), how targets move, the library versions that decide its bytes, and how an
+output is named and encoded.
+
+Decoded content, step objects, caches and targets are the medium's own types: the core only
+hands them back to the same medium.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol, runtime_checkable
+
+Record = dict[str, Any]
+
+
+class DecodeError(Exception):
+    """A source a medium cannot decode (within the recipe's limits); the message is the reason
+    ``expand`` skips it for."""
+
+
+class EncodeError(Exception):
+    """A variant a medium cannot encode in the output format; the source is skipped."""
+
+
+@runtime_checkable
+class Medium(Protocol):
+    """The interface every medium implements (see ``docs/architecture.md``)."""
+
+    #: the registry name (``image``); recipes without steps of another medium are ``image``
+    name: str
+    #: the ``kernels`` a recipe gets when it names none (never written into the normalised
+    #: recipe, so it does not change the recipe's hash)
+    default_kernels: str
+
+    # -- the recipe: which steps it may name ----------------------------------------------
+    def transforms(self) -> Mapping[str, Any]:
+        """Leaf transform classes by name; each has ``family``, ``summary``, ``example``,
+        ``all_params()`` and is built from its recipe parameters (``cls(**config)``)."""
+        ...
+
+    def blocks(self) -> Mapping[str, Any]:
+        """Composition block specs by name (``one_of`` …), described like transforms."""
+        ...
+
+    def families(self) -> tuple[str, ...]:
+        """The family names, in the order ``augtool transforms`` lists them."""
+        ...
+
+    def make_block(
+        self, kind: str, p: float, children: list[Any], n: Any, config: dict[str, Any]
+    ) -> Any:
+        """A configured block of ``kind`` around ``children`` (steps of this medium)."""
+        ...
+
+    #: the ``kernels`` names a recipe may choose (the first is :attr:`default_kernels`)
+    kernel_names: tuple[str, ...]
+
+    def kernels_missing(self, kernels: str) -> tuple[str, str] | None:
+        """(the library, its install hint) when ``kernels`` needs a library that is not
+        installed; None when it can be used."""
+        ...
+
+    # -- what decides the bytes -------------------------------------------------------------
+    def versions(self, kernels: str) -> dict[str, str]:
+        """The library versions its output bytes depend on (the manifest header's
+        ``libraries``), for ``kernels``."""
+        ...
+
+    def output_format(self, source_path: str, setting: str) -> tuple[str, str]:
+        """The encoder name and file ending of a source's variants for the recipe's
+        ``output.format`` setting, from the source's name alone (before any decode)."""
+        ...
+
+    def encoder_settings(
+        self, encoder: str, quality: int, decoded: Any, same_format: bool
+    ) -> dict[str, Any]:
+        """The exact encoder settings recorded with each variant, so a replay re-encodes; the
+        decoded source and ``output.format: same`` may decide some (a lossless source)."""
+        ...
+
+    # -- the derive path (called by :mod:`augtool.run.derive`) ------------------------------
+    def decode(self, data: bytes, formats: Sequence[str], max_pixels: int | None) -> Any:
+        """A source's bytes decoded within the limits; raises :class:`DecodeError`."""
+        ...
+
+    def decoded_facts(self, decoded: Any) -> dict[str, Any]:
+        """What an augmented record says of how its source was decoded."""
+        ...
+
+    def size(self, decoded: Any, content: Any = None) -> list[int]:
+        """The size recorded for a variant (``content``) or, when None, the decoded source."""
+        ...
+
+    def new_cache(self) -> Any:
+        """A fresh cache the variants of one source share (it never changes a byte)."""
+        ...
+
+    def check_kernels(self, kernels: str) -> str:
+        """``kernels`` itself, once usable (its library loaded); raises ``ValueError``."""
+        ...
+
+    def run(
+        self, steps: Sequence[Any], decoded: Any, seed: int, kernels: str, cache: Any
+    ) -> tuple[Any, list[Record]]:
+        """Sample ``steps`` from ``seed`` and apply them: (the new content, or None when
+        nothing changed, and the plain-JSON step records)."""
+        ...
+
+    def replay(self, records: list[Record], decoded: Any, kernels: str, cache: Any) -> Any:
+        """Re-apply recorded steps: the new content, or None when nothing changed."""
+        ...
+
+    def kept_metadata(self, decoded: Any) -> Any:
+        """The metadata every variant carries when metadata is kept, or None; raises
+        :class:`EncodeError` when it cannot be written back."""
+        ...
+
+    def encode(self, decoded: Any, content: Any, encoder: dict[str, Any], metadata: Any) -> bytes:
+        """``content`` (None: the decoded source as it is) encoded with ``encoder`` settings
+        and ``metadata`` (None: stripped); raises :class:`EncodeError`."""
+        ...
+
+    # -- targets (labels that move with the content) ---------------------------------------
+    def move_targets(self, records: list[Record], targets: Any, kernels: str) -> Any:
+        """``targets`` moved through the step ``records``."""
+        ...
+
+    def filter_targets(
+        self,
+        targets: Any,
+        rules: tuple[float, float],
+        records: list[Record],
+        min_box_side: float | None,
+    ) -> tuple[Any, list[Any]]:
+        """(kept, dropped) objects by the recipe's ``targets`` rules after the steps
+        ``records``; ``min_box_side``: the layout's (COCO's) least box side after a move."""
+        ...
+
+    def copying_steps(self, steps: Sequence[Any]) -> list[tuple[str, str]]:
+        """(name, border) of each step that may fire and copies content across the border,
+        where copies of objects appear with no label (a warning for box layouts)."""
+        ...
+
+    def mirrored(self, records: list[Record]) -> bool:
+        """Whether the steps mirror left and right (flip pairs then swap)."""
+        ...
+
+
+__all__ = ["DecodeError", "EncodeError", "Medium", "Record"]

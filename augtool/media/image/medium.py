@@ -1,0 +1,181 @@
+"""The image medium: Pillow codecs, the image transforms, fused warps and their kernels, boxes,
+polygons, keypoints and masks moved with the pixels. Registered in
+:data:`augtool.media.registry.BUILTIN`; the core reaches it only through the registry."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from augtool.media.image import codecs
+from augtool.media.image.codecs import Decoded
+from augtool.media.image.targets import (
+    NOTHING_LEFT,
+    Targets,
+    apply_targets,
+    filter_objects,
+    mirrored,
+    moved_geometry,
+)
+from augtool.media.image.transforms import BLOCKS, FAMILIES, REGISTRY, Block, kernels, replay, run
+from augtool.media.image.transforms.compose import copying_border_steps
+from augtool.media.image.transforms.fusion import Reductions
+
+Record = dict[str, Any]
+
+
+FORMAT_EXTENSIONS = {"jpeg": ("JPEG", ".jpg"), "png": ("PNG", ".png"), "webp": ("WEBP", ".webp")}
+# With ``format: same`` these endings are written back in their own format; any other (GIF, TIFF)
+# becomes PNG, which holds the same pixels losslessly.
+SAME_FORMATS = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".webp": "WEBP", ".bmp": "BMP"}
+
+
+def output_format(source_path: str, setting: str) -> tuple[str, str]:
+    """The Pillow format and file ending of a source's variants. The ending decides, not the
+    bytes: a variant's name is fixed by the plan, before anything is decoded."""
+    if setting != "same":
+        return FORMAT_EXTENSIONS[setting]
+    ext = os.path.splitext(source_path)[1]
+    if ext.lower() in SAME_FORMATS:
+        return SAME_FORMATS[ext.lower()], ext
+    return "PNG", ".png"
+
+
+class ImageMedium:
+    """:class:`augtool.media.base.Medium` for images. Decoded content is a
+    :class:`~augtool.media.image.codecs.Decoded`; a variant's content is its kernel array."""
+
+    name = "image"
+    default_kernels = kernels.DEFAULT
+    kernel_names = kernels.KERNELS
+
+    def transforms(self) -> Mapping[str, Any]:
+        return REGISTRY
+
+    def blocks(self) -> Mapping[str, Any]:
+        return BLOCKS
+
+    def families(self) -> tuple[str, ...]:
+        return FAMILIES
+
+    def make_block(
+        self, kind: str, p: float, children: list[Any], n: Any, config: dict[str, Any]
+    ) -> Block:
+        return Block(kind=kind, p=p, children=children, n=n, config=config)
+
+    def kernels_missing(self, name: str) -> tuple[str, str] | None:
+        if name == "opencv" and not kernels.opencv_installed():
+            return "OpenCV", kernels.INSTALL_HINT
+        return None
+
+    def versions(self, kernels_name: str) -> dict[str, str]:
+        """numpy, Pillow, and OpenCV when it resamples (``kernels: opencv``)."""
+        import PIL
+
+        found = {"numpy": np.__version__, "pillow": PIL.__version__}
+        if kernels_name == "opencv":
+            found["opencv"] = kernels.opencv_version()
+        return found
+
+    def output_format(self, source_path: str, setting: str) -> tuple[str, str]:
+        return output_format(source_path, setting)
+
+    def encoder_settings(
+        self, encoder: str, quality: int, decoded: Decoded, same_format: bool
+    ) -> dict[str, Any]:
+        """With ``format: same``, a lossless WebP source stays lossless."""
+        lossless = same_format and decoded.format == encoder == "WEBP" and decoded.lossless
+        return codecs.encoder_settings(encoder, quality, lossless)
+
+    def decode(self, data: bytes, formats: Sequence[str], max_pixels: int | None) -> Decoded:
+        return codecs.decode(data, list(formats), max_pixels)
+
+    def decoded_facts(self, decoded: Decoded) -> dict[str, Any]:
+        """``range`` when the data, not the format, decided the values taken as black and
+        white (see ``codecs.value_range``)."""
+        facts: dict[str, Any] = {
+            "format": decoded.format,
+            "mode": decoded.mode,
+            "orientation": decoded.orientation,
+            "frames": decoded.frames,
+        }
+        if decoded.range is not None:
+            facts["range"] = [_number(v) for v in decoded.range]
+        return facts
+
+    def size(self, decoded: Decoded, content: np.ndarray | None = None) -> list[int]:
+        """(height, width)."""
+        if content is None:
+            return list(decoded.size)
+        return [int(content.shape[0]), int(content.shape[1])]
+
+    def new_cache(self) -> Reductions:
+        return Reductions()
+
+    def check_kernels(self, name: str) -> str:
+        return kernels.check(name)
+
+    def run(
+        self, steps: Sequence[Any], decoded: Decoded, seed: int, kernels_name: str, cache: Any
+    ) -> tuple[np.ndarray | None, list[Record]]:
+        rng = np.random.Generator(np.random.PCG64(seed))
+        array = decoded.image
+        image, records = run(list(steps), array, rng, kernels_name, cache)
+        return (None if image is array else image), records
+
+    def replay(
+        self, records: list[Record], decoded: Decoded, kernels_name: str, cache: Any
+    ) -> np.ndarray | None:
+        array = decoded.image
+        image = replay(records, array, kernels_name, cache)
+        return None if image is array else image
+
+    def kept_metadata(self, decoded: Decoded) -> bytes | None:
+        """The EXIF block (orientation reset) every variant carries when metadata is kept."""
+        return None if decoded.exif is None else codecs.kept_exif(decoded.exif)
+
+    def encode(
+        self,
+        decoded: Decoded,
+        content: np.ndarray | None,
+        encoder: dict[str, Any],
+        metadata: bytes | None,
+    ) -> bytes:
+        if content is None:
+            # No pixel changed: the decoded picture is encoded as it is, with no array made.
+            content = decoded.picture if decoded.picture is not None else decoded.image
+        return codecs.encode(content, encoder, decoded.icc_profile, metadata)
+
+    def move_targets(self, records: list[Record], targets: Targets, kernels_name: str) -> Targets:
+        return apply_targets(records, targets, kernels_name)
+
+    def filter_targets(
+        self,
+        targets: Targets,
+        rules: tuple[float, float],
+        records: list[Record],
+        min_box_side: float | None,
+    ) -> tuple[Targets, list[Any]]:
+        # A box that a move left thinner than the layout allows labels nothing a detector can
+        # use.
+        moved = min_box_side is not None and moved_geometry(records)
+        min_side = min_box_side if moved and min_box_side is not None else NOTHING_LEFT
+        return filter_objects(targets, *rules, min_side=min_side)
+
+    def copying_steps(self, steps: Sequence[Any]) -> list[tuple[str, str]]:
+        return copying_border_steps(list(steps))
+
+    def mirrored(self, records: list[Record]) -> bool:
+        return mirrored(records)
+
+
+def _number(value: float) -> int | float:
+    return int(value) if float(value).is_integer() else round(float(value), 6)
+
+
+MEDIUM = ImageMedium()
+
+__all__ = ["FORMAT_EXTENSIONS", "MEDIUM", "SAME_FORMATS", "ImageMedium", "output_format"]
