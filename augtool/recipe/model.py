@@ -237,9 +237,6 @@ def parse_recipe(doc: Located) -> Recipe:
     output = _section(doc, "output", top.get("output"), OUTPUT_FIELDS)
     splits = _section(doc, "splits", top.get("splits"), SPLIT_FIELDS)
     targets = _section(doc, "targets", top.get("targets"), TARGET_FIELDS)
-    kernels = _field(doc, ("kernels",), top.get("kernels", DEFAULT_KERNELS), Choice(KERNELS))
-    if kernels == "opencv" and not opencv_installed():
-        raise doc.error(("kernels",), f"opencv needs OpenCV, not installed ({INSTALL_HINT})")
     unknown_splits = [s for s in splits["augment"] if s not in splits["names"]]
     if unknown_splits:
         raise doc.error(
@@ -251,6 +248,7 @@ def parse_recipe(doc: Located) -> Recipe:
         raise doc.error(("pipeline",), "expected a list of steps, e.g. '- hflip: {p: 0.5}'")
     steps, normalised_steps = _steps(doc, ("pipeline",), pipeline)
     medium = _medium(doc, normalised_steps)
+    kernels = _kernels(doc, top, medium)
     normalised = {
         "version": RECIPE_VERSION,
         "seed": seed,
@@ -261,7 +259,7 @@ def parse_recipe(doc: Located) -> Recipe:
         "targets": targets,
         "pipeline": normalised_steps,
     }
-    if kernels != DEFAULT_KERNELS:
+    if kernels != _default_kernels(medium):
         # Only when chosen: recipes written before the key existed keep their sha256.
         normalised["kernels"] = kernels
     return Recipe(
@@ -278,6 +276,33 @@ def parse_recipe(doc: Located) -> Recipe:
         sha256=recipe_sha256(normalised),
         medium=medium,
     )
+
+
+def _default_kernels(medium: str) -> str:
+    if medium == "image":
+        return DEFAULT_KERNELS  # known without loading the medium (an empty recipe's case)
+    from augtool.media import registry
+
+    return registry.get(medium).default_kernels
+
+
+def _kernels(doc: Located, top: dict[str, Any], medium: str) -> str:
+    """The recipe's ``kernels``: one its medium knows, whose library is installed."""
+    if medium == "image":
+        names, missing = KERNELS, None
+        if top.get("kernels") == "opencv" and not opencv_installed():
+            missing = ("OpenCV", INSTALL_HINT)
+    else:
+        from augtool.media import registry
+
+        found = registry.get(medium)
+        names = found.kernel_names
+        missing = found.kernels_missing(str(top.get("kernels")))
+    kernels = _field(doc, ("kernels",), top.get("kernels", _default_kernels(medium)), Choice(names))
+    if missing is not None and "kernels" in top:
+        library, hint = missing
+        raise doc.error(("kernels",), f"{kernels} needs {library}, not installed ({hint})")
+    return str(kernels)
 
 
 def _medium(doc: Located, normalised_steps: list[dict[str, Any]]) -> str:

@@ -44,7 +44,7 @@ from augtool.run.statcache import (
     stat_of,
 )
 
-#: The augtool version and the library versions (``{"numpy": …, "pillow": …}``) outputs were
+#: The augtool version and the medium's library versions (the header's ``libraries``) outputs were
 #: made with; ``None`` where unknown.
 MadeWith = tuple[str | None, dict[str, str] | None]
 
@@ -139,8 +139,8 @@ class Previous:
 
     def trust_only(self, libraries: dict[str, str], input_abs: str) -> None:
         """Forget what a run with these library versions, from this input folder, cannot trust.
-        Another augtool, Pillow or numpy (or OpenCV, for its kernels) may draw, resample or
-        encode differently, so nothing it made can be kept under a header naming this run's
+        Another augtool, or another version of a library the medium's bytes depend on, may
+        draw, resample or encode differently, so nothing it made can be kept under a header naming this run's
         versions (an interrupted run's journal and the manifest before it may differ here).
         Another input folder has other inodes, so no stat can vouch for a file there."""
         self.keep_only_made_with((__version__, libraries))

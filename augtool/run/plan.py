@@ -49,7 +49,7 @@ class Task:
     source: Source
     naming: Naming
     original: str | None  # where the original goes, or None when originals are skipped
-    encoder: str  # the Pillow format variants are written in
+    encoder: str  # the medium's encoder the variants are written with (its output_format)
     #: what the layout gives this source's task of its labels besides a label file (opaque
     #: here; hashed into the outputs it labels)
     payload: Any = None

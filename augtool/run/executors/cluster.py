@@ -7,7 +7,7 @@ of ``--jobs`` single-threaded worker processes, started for the run and closed a
 What a worker must share with the main process, checked before any batch is sent (one line,
 naming the worker, when it does not):
 
-- the same versions of augtool, Pillow and numpy (and OpenCV under ``kernels: opencv``): the
+- the same versions of augtool and of the libraries the medium's bytes depend on: the
   manifest's header states this process's versions, and the determinism contract holds for
   the same versions only;
 - the input folder, readable, and the output folder, writable, at the same absolute paths

@@ -25,7 +25,7 @@ def interrupts_held() -> Iterator[None]:
     The two signals are also blocked in this thread's signal mask, which a process (or thread)
     started here inherits, across exec: loky's workers and its manager thread (which replaces a
     worker that timed out or died) are born with them blocked and never react to them. A Ctrl-C
-    at a terminal goes to the whole process group; a worker still importing numpy raised
+    at a terminal goes to the whole process group; a worker still importing its libraries raised
     ``KeyboardInterrupt`` and printed a 20 to 60 line traceback beside the run's one line (10
     runs of 10 interrupted 0.8 s after start at ``--jobs 2``). The main process handles the
     interrupt and kills its workers (:func:`stop_workers`, with SIGKILL, which no mask holds).
