@@ -2,7 +2,9 @@
 
 A built-in medium is named with the module that builds it, imported on first use (so a run
 that never derives, such as ``validate`` without ``--recompute``, never imports Pillow or
-numpy). Another medium (a plug-in, or a test double) calls :func:`register`.
+numpy). An installed plug-in names its medium the same way, as an entry point in the
+``augtool.media`` group, which every worker process (loky, Dask) finds too. A medium made at run
+time (a test double) calls :func:`register`; only in-process backends then know it.
 
 A recipe names its medium by the transforms it uses: every step of one recipe belongs to one
 medium; a recipe without steps is an image recipe (:data:`DEFAULT`). The medium is never
@@ -13,6 +15,8 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Iterable, Iterator
+from functools import cache
+from importlib.metadata import entry_points
 from typing import Any
 
 from augtool.media.base import Medium
@@ -24,7 +28,16 @@ BUILTIN: dict[str, str] = {
     "image": "augtool.media.image.medium:MEDIUM",
 }
 
+ENTRY_POINTS = "augtool.media"
+
 _loaded: dict[str, Medium] = {}
+
+
+@cache
+def _installed() -> dict[str, str]:
+    """Plug-in media by name: ``module:attribute`` of their entry points."""
+    found = {ep.name: ep.value for ep in entry_points(group=ENTRY_POINTS)}
+    return {name: value for name, value in found.items() if name not in BUILTIN}
 
 
 class UnknownMedium(LookupError):
@@ -42,8 +55,9 @@ def unregister(name: str) -> None:
 
 
 def names() -> list[str]:
-    """Every medium's name, built-in first."""
-    return [*BUILTIN, *(n for n in _loaded if n not in BUILTIN)]
+    """Every medium's name, built-in first, then installed plug-ins, then registered ones."""
+    known = [*BUILTIN, *_installed()]
+    return [*known, *(n for n in _loaded if n not in known)]
 
 
 def get(name: str = DEFAULT) -> Medium:
@@ -51,9 +65,10 @@ def get(name: str = DEFAULT) -> Medium:
     medium = _loaded.get(name)
     if medium is not None:
         return medium
-    if name not in BUILTIN:
+    where = BUILTIN.get(name) or _installed().get(name)
+    if where is None:
         raise UnknownMedium(f"unknown medium {name!r}; expected one of {', '.join(names())}")
-    module, _, attribute = BUILTIN[name].partition(":")
+    module, _, attribute = where.partition(":")
     medium = getattr(importlib.import_module(module), attribute)
     _loaded[name] = medium
     return medium
