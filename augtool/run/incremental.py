@@ -140,8 +140,9 @@ class Previous:
     def trust_only(self, libraries: dict[str, str], input_abs: str) -> None:
         """Forget what a run with these library versions, from this input folder, cannot trust.
         Another augtool, or another version of a library the medium's bytes depend on, may
-        draw, resample or encode differently, so nothing it made can be kept under a header naming this run's
-        versions (an interrupted run's journal and the manifest before it may differ here).
+        draw, resample or encode differently, so nothing it made can be kept under a header
+        naming this run's versions (an interrupted run's journal and the manifest before it may
+        differ here).
         Another input folder has other inodes, so no stat can vouch for a file there."""
         self.keep_only_made_with((__version__, libraries))
         if self.input_root != input_abs:
