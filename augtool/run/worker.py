@@ -13,6 +13,7 @@ import os
 import stat as stat_module
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,14 @@ from augtool.manifest.records import FileRecord, Skipped, SourceRef
 from augtool.media import registry as media
 from augtool.media.base import DecodeError, EncodeError
 from augtool.run.allocator import keep_freed_memory
-from augtool.run.derive import InputLimits, LabelRules, SourceLabels, derive, open_source
+from augtool.run.derive import (
+    InputLimits,
+    LabelRules,
+    Opened,
+    SourceLabels,
+    derive,
+    open_source,
+)
 from augtool.run.journal import TaskResult
 from augtool.run.plan import Task
 from augtool.run.statcache import Stat, stat_key, stat_of
@@ -70,35 +78,29 @@ def process_tasks(
 def process_task(task: Task, ctx: JobContext, previous: list[Record] | None = None) -> TaskResult:
     """Read and hash the source; keep the previous outputs when the source and every output still
     hash as recorded; otherwise decode once and write every output."""
+    result = TaskResult(task.source.path, [])
+    try:
+        _process(task, ctx, previous, result)
+    except _Skip as skip:
+        result.records = [skipped(task.source.path, skip.reason, skip.sha256)]
+    return result
+
+
+class _Skip(Exception):
+    """The source is skipped, with the reason (and its sha256 once it is known)."""
+
+    def __init__(self, reason: str, sha256: str | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.sha256 = sha256
+
+
+def _process(
+    task: Task, ctx: JobContext, previous: list[Record] | None, result: TaskResult
+) -> None:
     source = task.source
     source_file = Path(ctx.input_root) / source.path
-    result = TaskResult(source.path, [])
-    try:
-        data, stat = read_stable(source_file, follow=source.link)
-    except SourceChanged:
-        result.records = [skipped(source.path, "changed while it was being read")]
-        return result
-    except OSError as exc:
-        result.records = [skipped(source.path, f"cannot read: {exc.strerror or exc}")]
-        return result
-    result.sources[source.path] = stat
-    source_sha = hashlib.sha256(data).hexdigest()
-    label: tuple[bytes, str] | None = None
-    # A source's labels are its task's payload, or else the label file discovery found.
-    if source.annotation is not None and task.payload is None:
-        try:
-            label_data, label_stat = read_stable(Path(ctx.input_root) / source.annotation)
-        except SourceChanged:
-            reason = f"its labels {source.annotation} changed while they were being read"
-            result.records = [skipped(source.path, reason, source_sha)]
-            return result
-        except OSError as exc:
-            # The error's own text names the absolute path, which the manifest never holds.
-            reason = f"cannot read its labels {source.annotation}: {exc.strerror or 'not a file'}"
-            result.records = [skipped(source.path, reason, source_sha)]
-            return result
-        label = (label_data, hashlib.sha256(label_data).hexdigest())
-        result.sources[source.annotation] = label_stat
+    data, source_sha, label = _read_inputs(task, ctx, result)
     out_root = Path(ctx.output_root)
     shas = {source.path: source_sha}
     if label is not None and source.annotation is not None:
@@ -112,47 +114,94 @@ def process_task(task: Task, ctx: JobContext, previous: list[Record] | None = No
     if previous is not None and still_valid(previous, shas, out_root, result, payload_sha):
         result.records = previous
         result.kept = True
-        return result
+        return
     try:
         opened = open_source(data, ctx.limits, ctx.kernels, read, ctx.rules)
         if not ctx.strip_metadata:
             opened.exif  # noqa: B018  (made once, here, so a source it fails for is skipped)
     except (DecodeError, AnnotationError, EncodeError) as exc:
-        result.records = [skipped(source.path, str(exc), source_sha)]
-        return result
-    decoded, medium = opened.decoded, opened.medium
+        raise _Skip(str(exc), source_sha) from None
     origin = SourceRef(path=source.path, sha256=source_sha)
     records: list[FileRecord] = []  # one per file written so far, each written before the next
+    labels = iter(task.labels)
     if task.original is not None:
         how = _write_original(source_file, out_root / task.original, data, ctx.originals)
-        fields = {} if ctx.rules is None else _layout(ctx).original_fields(read, decoded.size)
-        records.append(_original_record(task, origin, len(data), how, fields))
-    labels = iter(task.labels)
-    if label is not None and task.original is not None:
-        records.append(
-            _label_record(source, label, next(labels), task.original, label[0], None, None)
+        fields = (
+            {} if ctx.rules is None else _layout(ctx).original_fields(read, opened.decoded.size)
         )
-        write_atomic(out_root / records[-1].path, label[0])
+        records.append(_original_record(task, origin, len(data), how, fields))
+        if label is not None:
+            records.append(
+                _label_record(source, label, next(labels), task.original, label[0], None, None)
+            )
+            write_atomic(out_root / records[-1].path, label[0])
+    try:
+        _write_variants(task, ctx, opened, origin, label, labels, records)
+    except EncodeError as exc:
+        # The source is skipped: none of the files written for it may be left unlisted.
+        for written in records:
+            (out_root / written.path).unlink(missing_ok=True)
+        raise _Skip(str(exc), source_sha) from None
+    result.records = [record.to_json() for record in records]
+    for record in records:
+        stat = stat_of(out_root / record.path)
+        if stat is not None:
+            result.outputs[record.path] = stat
+
+
+def _read_inputs(
+    task: Task, ctx: JobContext, result: TaskResult
+) -> tuple[bytes, str, tuple[bytes, str] | None]:
+    """The source's bytes and sha256, and its label file's bytes and sha256 when it has one
+    (a source's labels are its task's payload, or else the label file discovery found)."""
+    source = task.source
+    try:
+        data, stat = read_stable(Path(ctx.input_root) / source.path, follow=source.link)
+    except SourceChanged:
+        raise _Skip("changed while it was being read") from None
+    except OSError as exc:
+        raise _Skip(f"cannot read: {exc.strerror or exc}") from None
+    result.sources[source.path] = stat
+    source_sha = hashlib.sha256(data).hexdigest()
+    if source.annotation is None or task.payload is not None:
+        return data, source_sha, None
+    try:
+        label_data, label_stat = read_stable(Path(ctx.input_root) / source.annotation)
+    except SourceChanged:
+        reason = f"its labels {source.annotation} changed while they were being read"
+        raise _Skip(reason, source_sha) from None
+    except OSError as exc:
+        # The error's own text names the absolute path, which the manifest never holds.
+        reason = f"cannot read its labels {source.annotation}: {exc.strerror or 'not a file'}"
+        raise _Skip(reason, source_sha) from None
+    result.sources[source.annotation] = label_stat
+    return data, source_sha, (label_data, hashlib.sha256(label_data).hexdigest())
+
+
+def _write_variants(
+    task: Task,
+    ctx: JobContext,
+    opened: Opened,
+    origin: SourceRef,
+    label: tuple[bytes, str] | None,
+    labels: Iterator[str],
+    records: list[FileRecord],
+) -> None:
+    """Derive, write and record every variant (and its moved label file); raise
+    :class:`EncodeError` when one cannot be written in the output format."""
+    source, out_root = task.source, Path(ctx.output_root)
+    decoded, medium = opened.decoded, opened.medium
     settings = medium.encoder_settings(task.encoder, ctx.quality, decoded, ctx.same_format)
     for index, (path, seed) in enumerate(zip(task.variants, task.seeds, strict=True)):
-        try:
-            variant = derive(opened, ctx.steps, seed, None, settings, not ctx.strip_metadata)
-        except EncodeError as exc:
-            # The source is skipped: none of the files written for it may be left unlisted.
-            for written in records:
-                (out_root / written.path).unlink(missing_ok=True)
-            result.records = [skipped(source.path, str(exc), source_sha)]
-            return result
+        variant = derive(opened, ctx.steps, seed, None, settings, not ctx.strip_metadata)
         encoded = variant.data
         assert encoded is not None
         write_atomic(out_root / path, encoded)
         moved = variant.moved
         if moved is not None and moved.label is not None and label is not None:
-            written = moved.label
-            record = _label_record(source, label, next(labels), path, written, index, seed)
-            record = dataclasses.replace(record, **moved.said)
-            write_atomic(out_root / record.path, written)
-            records.append(record)
+            record = _label_record(source, label, next(labels), path, moved.label, index, seed)
+            records.append(dataclasses.replace(record, **moved.said))
+            write_atomic(out_root / record.path, moved.label)
         records.append(
             FileRecord(
                 path=path,
@@ -172,12 +221,6 @@ def process_task(task: Task, ctx: JobContext, previous: list[Record] | None = No
                 **({} if moved is None else moved.image_fields),
             )
         )
-    result.records = [record.to_json() for record in records]
-    for record in records:
-        stat = stat_of(out_root / record.path)
-        if stat is not None:
-            result.outputs[record.path] = stat
-    return result
 
 
 class SourceChanged(Exception):
