@@ -49,8 +49,9 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 PYTHON = sys.executable
-BIN = Path(PYTHON).parent
-AUGTOOL = [str(BIN / "augtool")] if (BIN / "augtool").exists() else [PYTHON, "-m", "augtool"]
+# ``python -m augtool`` rather than the installed script: the script names the entry point of the
+# installed version, which a ``--code``/``--baseline`` snapshot of another revision may lack.
+AUGTOOL = [PYTHON, "-m", "augtool"]
 VARIANTS = 4
 OUT_SIZE = (512, 384)  # width, height of the standard recipe's outputs
 CONTENDERS = ("augtool", "augtool_cv", "albu", "floor", "reencode", "floor_full")
