@@ -16,7 +16,6 @@ from __future__ import annotations
 import importlib
 from collections.abc import Iterable, Iterator
 from functools import cache
-from importlib.metadata import entry_points
 from typing import Any
 
 from augtool.media.base import Medium
@@ -35,7 +34,11 @@ _loaded: dict[str, Medium] = {}
 
 @cache
 def _installed() -> dict[str, str]:
-    """Plug-in media by name: ``module:attribute`` of their entry points."""
+    """Plug-in media by name: ``module:attribute`` of their entry points. (importlib.metadata
+    is imported here, not at the top: its import costs every process, each worker included,
+    tens of milliseconds, and a built-in medium never needs it.)"""
+    from importlib.metadata import entry_points
+
     found = {ep.name: ep.value for ep in entry_points(group=ENTRY_POINTS)}
     return {name: value for name, value in found.items() if name not in BUILTIN}
 
