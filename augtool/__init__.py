@@ -36,12 +36,14 @@ if TYPE_CHECKING:
         describe_transforms,
         expand,
         load_recipe,
+        make_report,
         preview_recipe,
         validate_manifest,
         validate_recipe,
     )
     from augtool.preview import Preview
     from augtool.recipe import Recipe
+    from augtool.report import DatasetReport
     from augtool.run.summary import Summary
     from augtool.validate import Report
 
@@ -52,9 +54,11 @@ _LAZY = {
     "describe_transforms": "augtool.api",
     "expand": "augtool.api",
     "load_recipe": "augtool.api",
+    "make_report": "augtool.api",
     "preview_recipe": "augtool.api",
     "validate_manifest": "augtool.api",
     "validate_recipe": "augtool.api",
+    "DatasetReport": "augtool.report",
     "Preview": "augtool.preview",
     "Recipe": "augtool.recipe",
     "Report": "augtool.validate",
@@ -63,6 +67,7 @@ _LAZY = {
 
 __all__ = [
     "AugtoolError",
+    "DatasetReport",
     "InputError",
     "ManifestError",
     "OutputError",
@@ -78,6 +83,7 @@ __all__ = [
     "describe_transforms",
     "expand",
     "load_recipe",
+    "make_report",
     "preview_recipe",
     "validate_manifest",
     "validate_recipe",

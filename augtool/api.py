@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
     from augtool.preview import Preview
     from augtool.recipe import Recipe
+    from augtool.report import DatasetReport
     from augtool.run.summary import Summary
     from augtool.validate import Report
 
@@ -36,6 +37,7 @@ __all__ = [
     "describe_transforms",
     "expand",
     "load_recipe",
+    "make_report",
     "preview_recipe",
     "validate_manifest",
     "validate_recipe",
@@ -183,6 +185,39 @@ def preview_recipe(
     if sheet is not None:
         made.write(sheet, palette=palette)
     return replace(made, input=str(input_root))
+
+
+def make_report(
+    paths: PathLike | list[PathLike],
+    *,
+    source: PathLike | None = None,
+    verify: bool = True,
+    jobs: int | None = None,
+    cache: PathLike | bool = True,
+    quality: dict[str, Any] | None = None,
+    progress: Progress | None = None,
+) -> DatasetReport:
+    """``augtool report``: an expansion against its sources (``paths`` is its manifest), two
+    datasets against each other (two folders: drift), or one folder.
+
+    ``source`` is the sources' folder of a manifest whose output holds no originals;
+    ``verify=False`` reports on a manifest that fails its footer digest (refused otherwise);
+    ``cache`` is the statistics cache's file (True: the user cache folder, False: none);
+    ``quality`` overrides thresholds by name (see ``docs/report.md``). Returns the
+    :class:`~augtool.report.DatasetReport`; raises :class:`~augtool.errors.UsageError`,
+    :class:`~augtool.errors.InputError` or :class:`~augtool.errors.ManifestError`."""
+    from augtool.report.entry import run_report
+
+    listed = [paths] if isinstance(paths, str | os.PathLike) else list(paths)
+    return run_report(
+        [Path(p) for p in listed],
+        source=None if source is None else Path(source),
+        verify=verify,
+        jobs=_jobs(jobs),
+        cache=cache,
+        quality=quality,
+        progress=progress,
+    )
 
 
 def describe_transforms(name: str | None = None) -> str:

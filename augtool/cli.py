@@ -306,6 +306,83 @@ def validate_manifest(
     raise typer.Exit(EXIT_OK if report.ok else EXIT_FAILED)
 
 
+@app.command()
+def report(
+    paths: Annotated[
+        list[Path],
+        typer.Argument(
+            metavar="MANIFEST | DIR [DIR_B]",
+            help="OUT/manifest.jsonl, a dataset folder, or two folders.",
+        ),
+    ],
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="Write a self-contained HTML page.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    fail_on: Annotated[
+        str | None,
+        typer.Option(
+            "--fail-on", help="Exit 1 on: drift, over-augmentation, duplicates (comma list)."
+        ),
+    ] = None,
+    source: Annotated[
+        Path | None, typer.Option("--source", help="The sources' folder (originals: skip).")
+    ] = None,
+    no_verify: Annotated[
+        bool, typer.Option("--no-verify", help="Report on a manifest that fails its digest.")
+    ] = False,
+    quality: Annotated[
+        list[str] | None,
+        typer.Option("--quality", help="Override a threshold: NAME=VALUE (repeatable)."),
+    ] = None,
+    cache: Annotated[
+        Path | None, typer.Option("--cache", help="Statistics cache file (default: user cache).")
+    ] = None,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Use no statistics cache.")] = False,
+    jobs: Annotated[
+        int | None, typer.Option("--jobs", "-j", min=1, help="Processes (default: all cores).")
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")] = False,
+) -> None:
+    """Report what an expansion did to the data (drift, over-augmentation, quality issues), or
+    compare two datasets, or describe one.
+
+    Example: augtool report out/photos/manifest.jsonl -o report.html --fail-on over-augmentation
+    """
+    from augtool.report.entry import cli_report
+
+    with _errors_to_exit(as_json):
+        progress = None if as_json or quiet else _progress_printer(what="reading", unit="files")
+        try:
+            found, failures = cli_report(
+                paths,
+                output,
+                fail_on,
+                source,
+                not no_verify,
+                quality or [],
+                False if no_cache else (cache or True),
+                jobs,
+                progress,
+            )
+        finally:
+            if progress is not None:
+                progress.close()
+    if as_json:
+        typer.echo(json.dumps({**found.as_json(), "failures": failures}, indent=2))
+    elif not quiet:
+        from rich.console import Console
+
+        from augtool.report.terminal import render
+
+        render(found, Console(soft_wrap=False, width=max(120, Console().width)))
+        if output is not None:
+            typer.echo(f"Wrote {output}")
+    for failure in failures:
+        typer.echo(f"Error: {failure}", err=True)
+    raise typer.Exit(EXIT_FAILED if failures else EXIT_OK)
+
+
 class _errors_to_exit:
     """Turn domain errors into one ``Error: …`` line and their exit code; Ctrl-C into 130.
 
@@ -357,8 +434,10 @@ def _option(name: str) -> str:
 class _progress_printer:
     """A rich progress bar on a terminal; otherwise a plain line every few seconds (CI logs)."""
 
-    def __init__(self, every: float = 5.0) -> None:
+    def __init__(self, every: float = 5.0, what: str = "expanding", unit: str = "sources") -> None:
         self.every = every
+        self.what = what
+        self.unit = unit
         self.last = time.monotonic()  # the first line comes after `every` seconds (or at the end)
         self.bar: Any = None
         self.task: Any = None
@@ -372,13 +451,13 @@ class _progress_printer:
         if self.bar is not None:
             if self.task is None:
                 self.bar.start()
-                self.task = self.bar.add_task("expanding", total=total)
+                self.task = self.bar.add_task(self.what, total=total)
             self.bar.update(self.task, completed=done)
             return
         now = time.monotonic()
         if now - self.last >= self.every or done == total:
             self.last = now
-            typer.echo(f"augtool: {done}/{total} sources", err=True)
+            typer.echo(f"augtool: {done}/{total} {self.unit}", err=True)
 
     def close(self) -> None:
         if self.bar is not None and self.task is not None:

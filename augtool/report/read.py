@@ -1,0 +1,113 @@
+"""Reading files for a report, in a worker: hash each file, take its statistics from the cache
+or decode it once, and measure each variant's SSIM to its source.
+
+Work is chunked by source, like expand's: a group is a source and the variants made from it
+(or a single file), so the source's thumbnail is at hand for every variant's SSIM. Workers
+return small records (numbers and a few thumbnails' bytes for the cache), never pixels.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from augtool.report import cache
+from augtool.report.stats import WORK_SIDE, image_stats, luma, mirror_ssim, thumb_array, thumbnail
+
+
+@dataclass(frozen=True)
+class Group:
+    """Files read together: ``files`` as (absolute path, relative path); with ``paired``, the
+    first is the source of the others, whose SSIM to it is measured."""
+
+    files: tuple[tuple[str, str], ...]
+    paired: bool = False
+
+
+@dataclass
+class FileResult:
+    rel: str
+    sha256: str | None = None
+    stats: dict[str, Any] | None = None
+    error: str | None = None
+    ssim: float | None = None
+
+
+@dataclass
+class GroupResult:
+    files: list[FileResult] = field(default_factory=list)
+    #: entries decoded here, for the cache (sha256 -> statistics, thumbnail)
+    fresh: dict[str, cache.Entry] = field(default_factory=dict)
+
+
+def read_group(group: Group, cache_path: str | None) -> GroupResult:
+    """Statistics of every file of ``group`` (see the module's docstring)."""
+    result = GroupResult()
+    blobs: list[bytes | None] = []
+    for absolute, rel in group.files:
+        try:
+            data = Path(absolute).read_bytes()
+        except OSError as exc:
+            result.files.append(FileResult(rel, error=f"cannot read: {exc.strerror or exc}"))
+            blobs.append(None)
+            continue
+        result.files.append(FileResult(rel, sha256=hashlib.sha256(data).hexdigest()))
+        blobs.append(data)
+    found = cache.lookup(
+        None if cache_path is None else Path(cache_path),
+        [f.sha256 for f in result.files if f.sha256 is not None],
+    )
+    thumbs: list[bytes | None] = []
+    for item, data in zip(result.files, blobs, strict=True):
+        thumbs.append(None)
+        if data is None or item.sha256 is None:
+            continue
+        entry = found.get(item.sha256) or result.fresh.get(item.sha256)
+        if entry is None:
+            try:
+                entry = measure(data)
+            except _Unreadable as exc:
+                item.error = str(exc)
+                continue
+            result.fresh[item.sha256] = entry
+        item.stats, thumbs[-1] = entry
+    if group.paired and thumbs and thumbs[0] is not None:
+        source = thumb_array(thumbs[0])
+        for item, thumb in zip(result.files[1:], thumbs[1:], strict=True):
+            if thumb is not None:
+                item.ssim = round(mirror_ssim(thumb_array(thumb), source), 6)
+    return result
+
+
+class _Unreadable(Exception):
+    pass
+
+
+def measure(data: bytes) -> cache.Entry:
+    """Decode ``data`` as an image (EXIF orientation applied, as expand decodes it) and
+    measure it; raises :class:`_Unreadable` with the reason."""
+    from PIL import Image
+
+    from augtool.media import registry as media
+    from augtool.media.base import DecodeError
+    from augtool.recipe.model import DEFAULT_FORMATS
+
+    try:
+        decoded = media.get("image").decode(data, DEFAULT_FORMATS, None)
+    except DecodeError as exc:
+        raise _Unreadable(str(exc)) from None
+    height, width = decoded.size
+    picture = decoded.picture
+    if picture is None:  # 16-bit or float: scaled to 8 bits in numpy
+        picture = Image.fromarray(decoded.image[..., :3].squeeze())
+    picture = picture.convert("RGB")
+    if max(picture.size) > WORK_SIDE:
+        picture = picture.copy()
+        picture.thumbnail((WORK_SIDE, WORK_SIDE), Image.Resampling.BOX)
+    rgb = np.asarray(picture)
+    stats = image_stats(rgb, width, height, decoded.format)
+    return stats, thumbnail(luma(rgb))
