@@ -30,7 +30,7 @@ app = typer.Typer(
     name="augtool",
     help="Expand image datasets offline from a YAML recipe, reproducibly, with a manifest.\n\n"
     "Example: augtool expand configs/quickstart.yaml",
-    add_completion=False,
+    add_completion=True,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
