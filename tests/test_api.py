@@ -233,14 +233,14 @@ def test_import_augtool_is_light_and_exports_the_api() -> None:
 
 
 def _tagged_python(path: Path) -> str:
-    """The python block after the ``<!-- test:api -->`` tag (README.md, docs/api.md)."""
+    """The python block after the ``<!-- test:api -->`` tag (docs/api.md)."""
     after = path.read_text(encoding="utf-8").split("<!-- test:api -->", 1)[1].lstrip()
     assert after.startswith("```python\n")
     return after[len("```python\n") :].split("\n```", 1)[0]
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("document", ["README.md", "docs/api.md"])
+@pytest.mark.parametrize("document", ["docs/api.md"])
 def test_the_documented_example_runs(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, document: str
 ) -> None:
