@@ -16,6 +16,7 @@ from typing import Annotated, Any, NoReturn
 import typer
 
 from augtool import __version__, api, entry
+from augtool.cli_recipe import recipe_app
 from augtool.errors import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
@@ -42,6 +43,7 @@ validate_app = typer.Typer(
     rich_markup_mode=None,
 )
 app.add_typer(validate_app, name="validate")
+app.add_typer(recipe_app, name="recipe")
 
 
 #: ``validate manifest`` prints this many problems, then how many more (``--json``: all).

@@ -98,7 +98,10 @@ def test_every_example_is_run_or_says_why_not(page: str) -> None:
             continue
         marker = example.marker or ""
         skipped = marker.startswith("example: skip:") and marker.split(":", 2)[2].strip()
-        assert marker in MARKERS or skipped, f"{example}: {example.lang} block without a marker"
+        assert marker in MARKERS or skipped, (
+            f"{example}: a {example.lang} block needs a marker on the line before it, e.g. "
+            "<!-- example: run --> or <!-- example: skip: REASON --> (tests/test_docs.py)"
+        )
 
 
 def test_the_markers_are_found() -> None:

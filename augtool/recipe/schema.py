@@ -1,0 +1,254 @@
+"""The JSON Schema (draft 2020-12) of a recipe, for editors and other tools.
+
+Generated from what the loader checks with: the recipe's sections (:mod:`augtool.recipe.model`)
+and every registered medium's transforms and blocks, each parameter described by its kind. An
+editor with a YAML language server then completes and checks recipe keys as they are typed.
+
+The schema says a recipe's shape. What it cannot say (``min <= max`` in a range, checks that
+tie two parameters together, a split named in ``augment`` but not in ``names``) the loader
+still checks, with the file, line and column: ``augtool validate recipe``.
+
+``python -m augtool.recipe.schema FILE`` writes it (docs/recipe.schema.json by default).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from augtool.recipe import model
+from augtool.recipe.model import RECIPE_VERSION
+
+SCHEMA_FILE = Path(__file__).resolve().parents[2] / "docs" / "recipe.schema.json"
+DIALECT = "https://json-schema.org/draft/2020-12/schema"
+Schema = dict[str, Any]
+
+#: the recipe's sections: each a mapping of named parameters
+SECTIONS = {
+    "input": model.INPUT_FIELDS,
+    "output": model.OUTPUT_FIELDS,
+    "splits": model.SPLIT_FIELDS,
+    "targets": model.TARGET_FIELDS,
+}
+
+
+def _bounded(kind: str, lo: float | None, hi: float | None) -> Schema:
+    schema: Schema = {"type": kind}
+    if lo is not None:
+        schema["minimum"] = lo
+    if hi is not None:
+        schema["maximum"] = hi
+    return schema
+
+
+def _sides(n: int, item: Schema) -> Schema:
+    return {"type": "array", "items": item, "minItems": n, "maxItems": n}
+
+
+def _pair(item: Schema) -> Schema:
+    return _sides(2, item)
+
+
+def _range(kind: Any) -> Schema:
+    item = _bounded("integer" if kind.integer else "number", kind.lo, kind.hi)
+    if kind.around is None:
+        single = item
+    else:  # x means [around - x, around + x]: x >= 0, and the high end within hi
+        hi = None if kind.hi is None else kind.hi - kind.around
+        single = _bounded("number", 0, hi)
+    return {"anyOf": [single, _pair(item)]}
+
+
+def _names(kind: Any) -> Schema:
+    names = {"type": "array", "items": {"type": "string", "minLength": 1}, "minItems": 1}
+    return {"anyOf": [{"type": "string", "minLength": 1}, {**names, "uniqueItems": True}]}
+
+
+def _fill(alpha: bool) -> Schema:
+    level = _bounded("integer", 0, 255)
+    colour = {"type": "array", "items": level, "minItems": 3, "maxItems": 4 if alpha else 3}
+    return {"anyOf": [level, colour]}
+
+
+def _kinds() -> dict[type, Callable[[Any], Schema]]:
+    """Each parameter kind's schema, by class (the image transforms' own kinds included)."""
+    from augtool.media.image.transforms import crops, occlusion, params
+
+    size = _bounded("integer", 1, None)
+    return {
+        params.Float: lambda k: _bounded("number", k.lo, k.hi),
+        params.Int: lambda k: _bounded("integer", k.lo, k.hi),
+        params.Range: _range,
+        params.Size: lambda k: {"anyOf": [size, _pair(size)]},
+        params.Choice: lambda k: {"enum": list(k.options)},
+        params.Bool: lambda k: {"type": "boolean"},
+        params.Fill: lambda k: _fill(k.alpha),
+        params.IntSet: lambda k: {
+            "anyOf": [
+                {"enum": list(k.allowed)},
+                {"type": "array", "items": {"enum": list(k.allowed)}, "minItems": 1},
+            ]
+        },
+        crops.ResizeSize: lambda k: {"anyOf": [size, _pair(size)]},
+        crops.Padding: lambda k: {
+            "anyOf": [
+                _bounded("integer", 0, None),
+                *(_sides(n, _bounded("integer", 0, None)) for n in (2, 4)),
+            ]
+        },
+        occlusion.EraseValue: lambda k: {"anyOf": [_fill(True), {"const": "random"}]},
+        model.StrList: _names,
+        model.FormatList: _names,
+        model.PathText: lambda k: {"type": ["string", "null"], "minLength": 1},
+        model.BoxRules: lambda k: {
+            "type": ["object", "null"],
+            "properties": {
+                "min_visibility": _bounded("number", 0, 1),
+                "min_area": _bounded("number", 0, None),
+            },
+            "additionalProperties": False,
+        },
+        model.FlipPairs: lambda k: {
+            "type": ["array", "null"],
+            "items": _pair({"type": "string"}),
+        },
+    }
+
+
+def kind_schema(kind: Any, kinds: dict[type, Callable[[Any], Schema]]) -> Schema | None:
+    """The schema of one parameter kind: its own ``json_schema`` (a plug-in medium's kinds may
+    carry one), else the table's; None for a kind neither knows (any value is let through,
+    and the loader checks it)."""
+    own = getattr(kind, "json_schema", None)
+    if own is not None:
+        return dict(own)
+    made = kinds.get(type(kind))
+    return None if made is None else made(kind)
+
+
+def _param(param: Any, kinds: dict[type, Callable[[Any], Schema]]) -> Schema:
+    schema = kind_schema(param.kind, kinds) or {}
+    form = getattr(param.kind, "form", "")
+    described = {"description": param.help + (f"; {form}" if form else "")}
+    if param.default is not None:
+        described["default"] = param.default
+    return {**described, **schema}
+
+
+def _mapping(fields: Iterable[Any], kinds: dict[type, Callable[[Any], Schema]]) -> Schema:
+    return {
+        "type": ["object", "null"],
+        "properties": {f.name: _param(f, kinds) for f in fields},
+        "additionalProperties": False,
+    }
+
+
+def _steps() -> tuple[dict[str, Any], dict[str, Any], list[str]]:
+    """Every medium's transforms and blocks by name (the first medium's wins a shared name),
+    and every ``kernels`` name."""
+    from augtool.media import registry
+
+    transforms: dict[str, Any] = {}
+    blocks: dict[str, Any] = {}
+    kernels: list[str] = []
+    for medium in reversed(list(registry.media())):
+        transforms.update(medium.transforms())
+        blocks.update(medium.blocks())
+    for medium in registry.media():
+        kernels += [k for k in medium.kernel_names if k not in kernels]
+    return transforms, blocks, kernels
+
+
+def _step_defs(kinds: dict[type, Callable[[Any], Schema]]) -> Schema:
+    transforms, blocks, _ = _steps()
+    defs: Schema = {}
+    for name, spec in sorted({**transforms, **blocks}.items()):
+        params = [p for p in spec.all_params() if p.name != "transforms"]
+        schema = {"description": spec.summary, **_mapping(params, kinds)}
+        if name in blocks:
+            schema["type"] = "object"
+            schema["properties"]["transforms"] = {
+                "description": "the child steps (a list, like pipeline)",
+                "type": "array",
+                "items": {"$ref": "#/$defs/step"},
+                "minItems": 1,
+            }
+            schema["required"] = ["transforms"]
+        defs[f"step.{name}"] = schema
+    names = sorted({**transforms, **blocks})
+    defs["step"] = {
+        "description": "one step: '- name: {params}', or '- name' for its defaults",
+        "anyOf": [
+            {"enum": sorted(transforms)},
+            *(
+                {
+                    "type": "object",
+                    "properties": {name: {"$ref": f"#/$defs/step.{name}"}},
+                    "required": [name],
+                    "additionalProperties": False,
+                }
+                for name in names
+            ),
+        ],
+    }
+    return defs
+
+
+def recipe_schema() -> Schema:
+    """The JSON Schema of a recipe file."""
+    kinds = _kinds()
+    _, _, kernels = _steps()
+    properties: Schema = {
+        "version": {"description": "the recipe format version", "const": RECIPE_VERSION},
+        "seed": {
+            "description": "the seed every variant's seed derives from",
+            "default": 0,
+            **_bounded("integer", model.SEED.lo, model.SEED.hi),
+        },
+        "variants": {
+            "description": "augmented outputs per eligible source",
+            "default": 4,
+            "type": "integer",
+            "minimum": 0,
+            "maximum": 10_000,
+        },
+        "kernels": {"description": "which library resamples the warps", "enum": kernels},
+        "pipeline": {
+            "description": "the steps applied to each variant, in order",
+            "type": ["array", "null"],
+            "items": {"$ref": "#/$defs/step"},
+        },
+    }
+    for name, fields in SECTIONS.items():
+        properties[name] = _mapping(fields, kinds)
+    for name in model.TOP_FIELDS:  # a key the loader knows and this module does not yet
+        properties.setdefault(name, {})
+    return {
+        "$schema": DIALECT,
+        "title": "augtool recipe",
+        "description": "A recipe for 'augtool expand': see docs/recipe.md. "
+        "'augtool validate recipe' checks what a schema cannot (min <= max, ...).",
+        "type": "object",
+        "properties": properties,
+        "required": ["version"],
+        "additionalProperties": False,
+        "$defs": _step_defs(kinds),
+    }
+
+
+def schema_text() -> str:
+    return json.dumps(recipe_schema(), indent=2, ensure_ascii=False) + "\n"
+
+
+def main(argv: list[str]) -> int:
+    """Write the schema to the given files (docs/recipe.schema.json by default)."""
+    for target in argv or [str(SCHEMA_FILE)]:
+        Path(target).write_text(schema_text(), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
