@@ -327,7 +327,11 @@ def test_data_yaml_that_does_not_parse_is_one_line(tmp_path: Path, text: str, pr
 @pytest.mark.parametrize(
     ("layout", "problem"),
     [
-        ("yolo", "no data.yaml (a YOLO dataset names its splits there)"),
+        (
+            "yolo",
+            "no data.yaml and no labels/ folder of .txt files beside an images/ one (a YOLO "
+            "dataset's labels)",
+        ),
         ("coco", "no annotations/*.json (a COCO dataset's labels)"),
         ("masks", "no masks/ folder beside an images/ one (a masks dataset's labels)"),
     ],

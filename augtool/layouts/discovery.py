@@ -65,6 +65,9 @@ class Dataset:
     names: tuple[tuple[int, str], ...] = ()
     #: what the layout keeps of the dataset as a whole (opaque to all but the layout)
     state: Any = None
+    #: each split's folders (images and labels), when they are not named after the split
+    #: (``data.yaml``'s ``val: valid/images``): validate checks paths against them
+    split_folders: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -94,12 +97,22 @@ def discover(
     if not root.is_dir():
         raise InputError(f"{root}: input is not a folder")
     allowed = {e.lower() for e in extensions}
-    names = set(split_names)
+    names = with_aliases(split_names)
     walk = Walk(*_walk(root, allowed, follow_links))
     chosen = (
         registry.detect(root, walk.candidates, names) if layout == "auto" else registry.get(layout)
     )
     return chosen.discover(root, walk, names, set(augment_splits), follow_links)
+
+
+#: Other names of the validation split that exports use (Roboflow's ``valid``, Hugging Face's
+#: ``validation``): a split folder whenever ``val`` is one.
+VAL_ALIASES = ("valid", "validation")
+
+
+def with_aliases(split_names: Iterable[str]) -> set[str]:
+    names = set(split_names)
+    return names | set(VAL_ALIASES) if "val" in names else names
 
 
 def split_folder_sources(

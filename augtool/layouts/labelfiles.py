@@ -54,6 +54,12 @@ class LabelFormat:
                 return "/".join(parts)
         return None
 
+    @classmethod
+    def label_folder(cls, image_folder: str) -> str | None:
+        """``train/images`` -> ``train/labels``: where the labels of a folder's images are."""
+        found = cls.label_path(image_folder + "/x")
+        return None if found is None else found.rsplit("/", 1)[0]
+
     def read(self, data: bytes, path: str, size: tuple[int, int]) -> Targets:
         raise NotImplementedError
 
@@ -75,12 +81,16 @@ class LabelFileLayout(Layout):
     #: An image without a label file is skipped (masks), not taken as a background image.
     label_required: ClassVar[bool] = False
 
-    def prepare(self, root: Path) -> tuple[tuple[str, ...], dict[int, str], dict[str, str]]:
-        """The dataset files copied as they are, the class names and the split folders.
-        Raises ``InputError`` when the layout's own files are missing."""
+    def prepare(
+        self, root: Path, split_names: set[str]
+    ) -> tuple[tuple[str, ...], dict[int, str], dict[str, tuple[str, ...]]]:
+        """The dataset files copied as they are, the class names and each split's image
+        folders. Raises ``InputError`` when the layout's own files are missing."""
         return (), {}, {}
 
-    def split_of(self, rel: str, folders: dict[str, str], names: set[str]) -> str | bool | None:
+    def split_of(
+        self, rel: str, folders: dict[str, tuple[str, ...]], names: set[str]
+    ) -> str | bool | None:
         """The image's split; None when the dataset has none; False when it is outside them."""
         raise NotImplementedError
 
@@ -92,7 +102,7 @@ class LabelFileLayout(Layout):
         augmented: set[str],
         follow_links: bool,
     ) -> Dataset:
-        extra, class_names, folders = self.prepare(root)
+        extra, class_names, folders = self.prepare(root, split_names)
         skipped = list(walk.skipped)
         sources: list[Source] = []
         found: set[str] = set()
@@ -102,7 +112,8 @@ class LabelFileLayout(Layout):
             split = self.split_of(rel, folders, split_names)
             annotation = self.format.label_path(rel)
             if split is False or annotation is None:
-                where = ", ".join(sorted(folders.values())) if folders else "an images/ folder"
+                places = sorted(f for found in folders.values() for f in found)
+                where = ", ".join(places) if places else "an images/ folder"
                 skipped.append(Skip(rel, f"outside the image folders ({where})"))
                 continue
             has_label, refusal = _label_file(root, annotation, follow_links)
@@ -134,7 +145,23 @@ class LabelFileLayout(Layout):
             skipped=sorted_skips(skipped),
             extra_files=extra,
             names=tuple(sorted(class_names.items())),
+            split_folders=self._split_folders(folders, found),
         )
+
+    def _split_folders(
+        self, folders: dict[str, tuple[str, ...]], found: set[str]
+    ) -> tuple[tuple[str, tuple[str, ...]], ...]:
+        """Each split's image and label folders, when a split's files do not lie in a folder
+        named after it at the top or one below (``val: valid/images``); else none, and
+        validate looks for the split's name in the path."""
+        places: dict[str, tuple[str, ...]] = {}
+        for split in sorted(found):
+            images = folders.get(split, ())
+            labels = (self.format.label_folder(f) for f in images)
+            places[split] = tuple(sorted({*images, *(f for f in labels if f is not None)}))
+        if all(s in f.split("/")[:2] for s, found_in in places.items() for f in found_in):
+            return ()
+        return tuple(places.items())
 
     def label_path(self, image_path: str) -> str | None:
         return self.format.label_path(image_path)

@@ -76,14 +76,18 @@ class MasksLayout(LabelFileLayout):
     def detect(self, root: Path, candidates: list[str], split_names: set[str]) -> bool:
         return has_mask_folders(root)
 
-    def prepare(self, root: Path) -> tuple[tuple[str, ...], dict[int, str], dict[str, str]]:
+    def prepare(
+        self, root: Path, split_names: set[str]
+    ) -> tuple[tuple[str, ...], dict[int, str], dict[str, tuple[str, ...]]]:
         if not has_mask_folders(root):
             raise missing_files(
                 root, "no masks/ folder beside an images/ one (a masks dataset's labels)"
             )
         return (), {}, {}
 
-    def split_of(self, rel: str, folders: dict[str, str], names: set[str]) -> str | bool | None:
+    def split_of(
+        self, rel: str, folders: dict[str, tuple[str, ...]], names: set[str]
+    ) -> str | bool | None:
         parts = rel.split("/")
         if len(parts) >= 3 and parts[0] == "images" and parts[1] in names:
             return parts[1]

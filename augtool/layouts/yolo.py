@@ -11,17 +11,23 @@ was dropped (too little of it left in the image) is left out, and the manifest s
 from __future__ import annotations
 
 import math
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from augtool.errors import InputError
 from augtool.layouts.base import AnnotationError
-from augtool.layouts.labelfiles import LabelFileLayout, LabelFormat
+from augtool.layouts.labelfiles import LabelFileLayout, LabelFormat, missing_files
+from augtool.layouts.yolo_data import (
+    IMAGES,
+    find_yaml,
+    folder_splits,
+    has_label_folders,
+    read_data_yaml,
+    yaml_splits,
+)
 from augtool.media.image.targets import Targets
-
-SPLIT_KEYS = ("train", "val", "test")
 
 
 class YoloFormat(LabelFormat):
@@ -98,78 +104,11 @@ def _line(cls: int, values: list[float]) -> str:
     return " ".join([str(cls), *(f"{v:.6f}" for v in clipped)])
 
 
-def read_data_yaml(root: Path) -> tuple[str, dict[int, str], dict[str, str]]:
-    """``data.yaml`` (or ``dataset.yaml``): its file name, the class names and the split folders
-    (relative to the dataset root). Paths that leave the dataset are refused."""
-    for name in ("data.yaml", "dataset.yaml"):
-        if (root / name).is_file():
-            break
-    else:
-        raise AnnotationError(f"{root}: no data.yaml (a YOLO dataset names its splits there)")
-    # Here, not at the top: workers import this module and never read YAML.
-    import yaml
-
-    from augtool.recipe.yaml_source import yaml_problem
-
-    path = root / name
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise AnnotationError(f"{path}: cannot read: {exc}") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        problem, line, column = yaml_problem(exc, text)
-        where = path if line is None else f"{path}:{line}:{column}"
-        raise AnnotationError(f"{where}: invalid YAML: {problem}") from None
-    if not isinstance(data, dict):
-        raise AnnotationError(f"{path}: expected a mapping with names and train/val paths")
-    names = _names(data.get("names"), path)
-    base = data.get("path", ".")
-    if base not in (".", "", None, "./"):
-        _refuse_unsafe(str(base), path, "path")
-    splits: dict[str, str] = {}
-    for key in SPLIT_KEYS:
-        value = data.get(key)
-        if value is None:
-            continue
-        if not isinstance(value, str):
-            raise AnnotationError(f"{path}: {key}: expected one folder path, got {value!r}")
-        folder = _refuse_unsafe(value, path, key)
-        if base not in (".", "", None, "./"):
-            folder = str(PurePosixPath(str(base)) / folder)
-        splits[key] = folder.rstrip("/")
-    if not splits:
-        raise AnnotationError(f"{path}: names no split folder (train:, val:, test:)")
-    return name, names, splits
-
-
-def _names(value: Any, path: Path) -> dict[int, str]:
-    if isinstance(value, list):
-        return {i: str(v) for i, v in enumerate(value)}
-    if isinstance(value, dict) and all(isinstance(k, int) for k in value):
-        return {int(k): str(v) for k, v in value.items()}
-    raise AnnotationError(f"{path}: names: expected a list or a mapping of class id to name")
-
-
-def _refuse_unsafe(value: str, path: Path, key: str) -> str:
-    pure = PurePosixPath(value.replace("\\", "/"))
-    if (
-        pure.is_absolute()
-        or value.startswith("~")
-        or ".." in pure.parts
-        or (len(value) > 1 and value[1] == ":")
-    ):
-        raise AnnotationError(
-            f"{path}: {key}: {value!r} points outside the dataset; use a path inside it"
-        )
-    return str(pure).removeprefix("./")
-
-
 class YoloLayout(LabelFileLayout):
-    """Ultralytics: ``data.yaml`` names the classes and the split folders (``train:
-    images/train``); each image's labels are in the same place under ``labels/``
-    (``labels/train/x.txt``). ``data.yaml`` is copied as it is."""
+    """Ultralytics and Roboflow: each image's labels in the same place under ``labels/``
+    (``images/train/x.jpg`` -> ``labels/train/x.txt``, ``train/images/x.jpg`` ->
+    ``train/labels/x.txt``); the splits from ``data.yaml`` (copied as it is) or, without one,
+    from the folders (:mod:`augtool.layouts.yolo_data`)."""
 
     name = "yolo"
     detect_order = 10
@@ -177,20 +116,40 @@ class YoloLayout(LabelFileLayout):
     object_labels = True
 
     def detect(self, root: Path, candidates: list[str], split_names: set[str]) -> bool:
-        return (root / "data.yaml").is_file() or (root / "dataset.yaml").is_file()
+        return find_yaml(root) is not None or has_label_folders(root, split_names)
 
-    def prepare(self, root: Path) -> tuple[tuple[str, ...], dict[int, str], dict[str, str]]:
+    def prepare(
+        self, root: Path, split_names: set[str]
+    ) -> tuple[tuple[str, ...], dict[int, str], dict[str, tuple[str, ...]]]:
         try:
-            yaml_name, class_names, folders = read_data_yaml(root)
+            if find_yaml(root) is None:
+                if not has_label_folders(root, split_names):
+                    raise missing_files(root, NO_FILES)
+                splits = folder_splits(root, split_names)
+            else:
+                splits = yaml_splits(root)
         except AnnotationError as exc:
             raise InputError(str(exc)) from None
-        return (yaml_name,), class_names, folders
+        extra = () if splits.yaml_name is None else (splits.yaml_name,)
+        return extra, splits.names, splits.folders
 
-    def split_of(self, rel: str, folders: dict[str, str], names: set[str]) -> str | bool | None:
-        for split, folder in folders.items():
-            if rel.startswith(folder + "/"):
+    def split_of(
+        self, rel: str, folders: dict[str, tuple[str, ...]], names: set[str]
+    ) -> str | bool | None:
+        if not folders:  # one images/ folder, no splits
+            return None if IMAGES in rel.split("/")[:-1] else False
+        for split, places in folders.items():
+            if any(rel.startswith(folder + "/") for folder in places):
                 return split
         return False
 
     def source_rules(self, source_root: Path) -> tuple[tuple[Any, ...], Any]:
+        if find_yaml(source_root) is None:
+            return (), None
         return tuple(sorted(read_data_yaml(source_root)[1].items())), None
+
+
+NO_FILES = (
+    "no data.yaml and no labels/ folder of .txt files beside an images/ one (a YOLO dataset's "
+    "labels)"
+)

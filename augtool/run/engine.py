@@ -478,6 +478,10 @@ def _versions(kernels: str | None, medium: str) -> dict[str, str]:
     return {"augtool": __version__, **library_versions(kernels or "", medium)}
 
 
+def _folders(dataset: Dataset) -> dict[str, list[str]]:
+    return {split: list(folders) for split, folders in dataset.split_folders}
+
+
 def _header(
     recipe: Recipe, dataset: Dataset, counts: Counter[str], libraries: dict[str, str]
 ) -> Header:
@@ -490,6 +494,10 @@ def _header(
         recipe_sha256=recipe.sha256,
         seed=recipe.seed,
         layout=dataset.layout,
-        splits={"found": list(dataset.splits), "augmented": recipe.splits["augment"]},
+        splits={
+            "found": list(dataset.splits),
+            "augmented": recipe.splits["augment"],
+            **({"folders": _folders(dataset)} if dataset.split_folders else {}),
+        },
         counts=dict(sorted(counts.items())),
     )

@@ -31,6 +31,8 @@ class Provenance:
         splits = mapping(mapping(header.get("recipe")).get("splits"))
         self.augment = set(splits.get("augment") or [])
         self.found_splits = set(mapping(header.get("splits")).get("found") or [])
+        #: each split's folders, when the layout recorded them (not named after the split)
+        self.folders = mapping(mapping(header.get("splits")).get("folders"))
 
     def take(self, number: int, record: dict[str, Any]) -> None:
         path, split, role = record["path"], record.get("split"), record["role"]
@@ -40,8 +42,7 @@ class Provenance:
             return  # a file of the dataset itself (data.yaml): in no split
         if self.found_splits:
             for where in (path, source_path):
-                # The split folder is the top folder, or the one below images/ or labels/.
-                if isinstance(where, str) and split not in where.split("/")[:2]:
+                if isinstance(where, str) and not self._under(where, split):
                     message = f"recorded in split {split!r} but is not under it"
                     self.found.add("leakage", where, message)
         if role == "augmented" and not self._augmentable(split):
@@ -61,6 +62,15 @@ class Provenance:
         if record.get("kind", "image") == "image":
             # Label files may share content across splits (two empty background labels do).
             self._source_split(number, source_path, split, source_sha.lower())
+
+    def _under(self, path: str, split: Any) -> bool:
+        if self.folders:
+            folders = self.folders.get(split) if isinstance(split, str) else None
+            return isinstance(folders, list) and any(
+                isinstance(f, str) and path.startswith(f + "/") for f in folders
+            )
+        # The split folder is the top folder, or the one below images/ or labels/.
+        return split in path.split("/")[:2]
 
     def _augmentable(self, split: Any) -> bool:
         # An unsplit dataset (split null) is one split, and it is augmented.
