@@ -20,7 +20,7 @@ import heapq
 import os
 import stat
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -78,6 +78,9 @@ class Walk:
     candidates: list[str]
     links: set[str]
     skipped: list[Skip]
+    #: files named like labels (``.txt``, ``.xml``, ``.json``), which no image ending matches:
+    #: a layout that does not read them leaves them out of the output, which the run says
+    label_like: list[str] = field(default_factory=list)
 
 
 def discover(
@@ -102,7 +105,10 @@ def discover(
     chosen = (
         registry.detect(root, walk.candidates, names) if layout == "auto" else registry.get(layout)
     )
-    return chosen.discover(root, walk, names, set(augment_splits), follow_links)
+    dataset = chosen.discover(root, walk, names, set(augment_splits), follow_links)
+    from augtool.layouts.unread import with_unread_labels
+
+    return with_unread_labels(dataset, walk, chosen)
 
 
 #: Other names of the validation split that exports use (Roboflow's ``valid``, Hugging Face's
@@ -129,7 +135,8 @@ def split_folder_sources(
         split: str | None = None
         if found_splits:
             if len(parts) < 2 or parts[0] not in names:
-                folders = ", ".join(sorted(names))
+                shown = (n for n in names if n not in VAL_ALIASES or n in found_splits)
+                folders = ", ".join(sorted(shown))
                 skipped.append(Skip(rel, f"outside the split folders ({folders})"))
                 continue
             split, parts = parts[0], parts[1:]
@@ -156,8 +163,9 @@ def sorted_skips(skipped: list[Skip]) -> tuple[Skip, ...]:
 
 def _walk(
     root: Path, allowed: set[str], follow_links: bool
-) -> tuple[list[str], set[str], list[Skip]]:
-    """Candidate files, the subset of them that are links, and the files skipped outright.
+) -> tuple[list[str], set[str], list[Skip], list[str]]:
+    """Candidate files, the subset of them that are links, the files skipped outright, and the
+    files named like labels (:data:`LABEL_ENDINGS`).
 
     The input's own folders are walked first, never through a link. A link to a folder is
     skipped with a reason; with ``follow_links`` it is walked after them instead, links in path
@@ -169,6 +177,7 @@ def _walk(
     candidates: list[str] = []
     links: set[str] = set()
     skipped: list[Skip] = []
+    label_like: list[str] = []
     real_root = root.resolve()
     walked: dict[Path, str] = {}  # the real path of each folder walked: where it was read
     linked: list[str] = []  # folder links met, to walk next (with follow_links)
@@ -204,8 +213,11 @@ def _walk(
                     kept.append(name)
             dirs[:] = kept
             for name in sorted(files):
-                if os.path.splitext(name)[1].lower() in allowed:
+                ending = os.path.splitext(name)[1].lower()
+                if ending in allowed:
                     add_file(prefix + name, os.path.join(folder, name))
+                elif ending in LABEL_ENDINGS and _name_refusal(prefix + name) is None:
+                    label_like.append(prefix + name)
 
     def add_file(rel: str, full: str) -> None:
         refusal = _name_refusal(rel)
@@ -239,7 +251,7 @@ def _walk(
         else:
             walk(rel, real)
     candidates.sort()
-    return candidates, links, skipped
+    return candidates, links, skipped, sorted(label_like)
 
 
 def _name_refusal(rel: str) -> Skip | None:
@@ -278,6 +290,8 @@ def read_refusal(root: Path, rel: str, follow_links: bool) -> str | None:
 
 
 FOLLOW_HINT = "set input.follow_links: true to read it"
+#: Endings of the label files tools export (YOLO, VOC, COCO, LabelMe, Label Studio...).
+LABEL_ENDINGS = frozenset({".txt", ".xml", ".json"})
 
 
 def linked_folder(root: Path, rel: str) -> str | None:

@@ -38,6 +38,7 @@ from augtool.errors import InputError, WriteError
 from augtool.layouts import registry
 from augtool.layouts.base import LabelRules
 from augtool.layouts.discovery import Dataset, discover
+from augtool.layouts.unread import unread_warning
 from augtool.manifest import (
     SCHEMA,
     SCHEMA_VERSION,
@@ -172,7 +173,11 @@ def expand(
         planned_outputs=sum(t.image_count for t in tasks),
         dry_run=dry_run,
         inputs=len(tasks) + len(dataset.skipped),
-        warnings=_unknown_flip_names(recipe, dataset) + _copying_borders(recipe, dataset),
+        warnings=[
+            *_unknown_flip_names(recipe, dataset),
+            *_copying_borders(recipe, dataset),
+            *unread_warning(dataset),
+        ],
     )
     stamp = run_files_stamp(output_root)
     # --force reads nothing of the earlier run: what it recorded is removed under the lock.
