@@ -213,6 +213,7 @@ def test_data_yaml_split_lists_and_nc(tmp_path: Path) -> None:
         ("train: images/train\nnc: 2\nnames: [a]\n", "nc is 2 but names has 1 classes"),
         ("train: train.txt\nnames: [a]\n", "train: train.txt is a file (a list of images)"),
         ("train: ../elsewhere/images\nnames: [a]\n", "points outside the dataset"),
+        ("train: images/train\nnames: [a]\nkpt_shape: [17, 3]\n", "pose labels (keypoints)"),
     ],
 )
 def test_data_yaml_that_cannot_be_followed_is_refused(
@@ -226,3 +227,23 @@ def test_data_yaml_that_cannot_be_followed_is_refused(
     assert result.exit_code == 2
     assert problem in result.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_the_roboflow_sample_expands_and_reads_back(tmp_path: Path) -> None:
+    """The bundled sample through its config, as CI runs it, then Ultralytics' rules."""
+    from conftest import ROOT
+
+    config = ROOT / "configs/detection-roboflow.yaml"
+    out = tmp_path / "out"
+    result = invoke("expand", config, "-o", out, "--strict", "--quiet")
+    assert result.exit_code == 0, result.output
+    check = invoke("validate", "manifest", out / "manifest.jsonl", "--source",
+                   ROOT / "samples/detection-roboflow", "--recompute", "all")  # fmt: skip
+    assert check.exit_code == 0, check.output
+    names, splits = yolo_reader.read_dataset(out)
+    assert names == {0: "cat", 1: "cup", 2: "rocket", 3: "person"}
+    assert (len(splits["train"].images), len(splits["val"].images)) == (15, 2)
+    assert len(splits["test"].images) == 1
+    header = read_manifest(out)[0]
+    assert header["layout"] == "yolo"
+    assert header["splits"]["found"] == ["test", "train", "val"]

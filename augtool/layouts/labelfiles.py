@@ -178,11 +178,23 @@ class LabelFileLayout(Layout):
         rules: LabelRules,
         flipped: bool,
     ) -> Moved:
-        said: Record = {"dropped": sorted(dropped, key=lambda label: label["line"])}
+        # A dropped object is named by its line and class; the format's own flags stay inside.
+        named = [{"class": label["class"], "line": label["line"]} for label in dropped]
+        said: Record = {"dropped": sorted(named, key=lambda label: label["line"])}
+        clipped = _clipped_lines([*kept.box_labels, *kept.polygon_labels, *dropped])
+        if clipped:
+            said["clipped"] = clipped
         if flipped and (kept.box_labels or kept.polygon_labels):
             kept, said["flipped_labels"] = _swap_classes(kept, rules)
         label_format = self.format(dict(rules.vocabulary))
         return Moved(kept, label=label_format.write(kept), said=said)
+
+
+def _clipped_lines(labels: list[Any]) -> list[int]:
+    """The lines of the objects that reached outside the image as read (clipped to it)."""
+    return sorted(
+        label["line"] for label in labels if isinstance(label, dict) and label.get("clipped")
+    )
 
 
 def _label_file(root: Path, annotation: str, follow_links: bool) -> tuple[bool, str | None]:

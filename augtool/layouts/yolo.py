@@ -1,6 +1,10 @@
 """YOLO (Ultralytics) labels: one text file per image, one object per line, normalised.
 
-- Detection: ``class cx cy w h``; segmentation: ``class x1 y1 x2 y2 ...`` (a polygon, 3+ points).
+- Detection: ``class cx cy w h``; segmentation: ``class x1 y1 x2 y2 ...`` (a polygon, 3+ points);
+  an oriented box: ``class x1 y1 x2 y2 x3 y3 x4 y4`` (four corners), which stays four corners
+  (:mod:`augtool.layouts.oriented`).
+- A line reaching outside the image (numbers outside [0, 1]) is clipped to it as read, and the
+  label file's line in the manifest says so (``clipped``).
 - An image without a label file, or with an empty one, is a background image and stays one.
 - The dataset's ``data.yaml`` names the classes and the split folders (``train: images/train``).
 
@@ -19,6 +23,7 @@ import numpy as np
 from augtool.errors import InputError
 from augtool.layouts.base import AnnotationError
 from augtool.layouts.labelfiles import LabelFileLayout, LabelFormat, missing_files
+from augtool.layouts.oriented import enclosing_rectangle
 from augtool.layouts.yolo_data import (
     IMAGES,
     find_yaml,
@@ -27,7 +32,7 @@ from augtool.layouts.yolo_data import (
     read_data_yaml,
     yaml_splits,
 )
-from augtool.media.image.targets import Targets
+from augtool.media.image.targets import Targets, clip_polygon
 
 
 class YoloFormat(LabelFormat):
@@ -36,32 +41,32 @@ class YoloFormat(LabelFormat):
     ending = ".txt"
 
     def read(self, data: bytes, path: str, size: tuple[int, int]) -> Targets:
-        height, width = size
         try:
             # utf-8-sig: editors on Windows start a file with a byte-order mark, which is no label.
             text = data.decode("utf-8-sig")
         except UnicodeDecodeError:
             raise AnnotationError(f"{path}: not UTF-8 text") from None
-        boxes: list[list[float]] = []
-        box_labels: list[dict[str, int]] = []
+        boxes: list[np.ndarray] = []
+        box_labels: list[dict[str, Any]] = []
         polygons: list[np.ndarray] = []
-        polygon_labels: list[dict[str, int]] = []
+        polygon_labels: list[dict[str, Any]] = []
         for number, line in enumerate(text.splitlines(), start=1):
             parts = line.split()
             if not parts:
                 continue
             cls, values = _parse_line(parts, path, number)
+            label: dict[str, Any] = {"class": cls, "line": number}
+            if len(values) == OBB_NUMBERS:
+                label["obb"] = True
+            if _outside(values):
+                label["clipped"] = True
             if len(values) == 4:
-                cx, cy, w, h = values
-                boxes.append(
-                    [(cx - w / 2) * width, (cy - h / 2) * height,
-                     (cx + w / 2) * width, (cy + h / 2) * height]
-                )  # fmt: skip
-                box_labels.append({"class": cls, "line": number})
+                boxes.append(_box(values, size, clip="clipped" in label))
+                box_labels.append(label)
             else:
-                points = np.array(values, dtype=np.float64).reshape(-1, 2) * (width, height)
-                polygons.append(points)
-                polygon_labels.append({"class": cls, "line": number})
+                points = np.array(values, dtype=np.float64).reshape(-1, 2) * size[::-1]
+                polygons.append(clip_polygon(points, size) if "clipped" in label else points)
+                polygon_labels.append(label)
         return Targets(
             size,
             boxes=np.array(boxes, dtype=np.float64).reshape(-1, 4),
@@ -79,10 +84,39 @@ class YoloFormat(LabelFormat):
                       (x1 - x0) / width, (y1 - y0) / height]  # fmt: skip
             lines.append((label["line"], _line(label["class"], values)))
         for polygon, label in zip(targets.polygons, targets.polygon_labels, strict=True):
+            if label.get("obb") and len(polygon) != 4:
+                # The border cut the oriented box: four corners again, inside the image.
+                polygon = enclosing_rectangle(polygon, targets.size)
             values = (np.asarray(polygon) / (width, height)).reshape(-1).tolist()
             lines.append((label["line"], _line(label["class"], values)))
         lines.sort(key=lambda item: item[0])
         return "".join(text + "\n" for _, text in lines).encode("utf-8")
+
+
+#: An oriented box's line: four corners (``class x1 y1 x2 y2 x3 y3 x4 y4``).
+OBB_NUMBERS = 8
+#: How far outside [0, 1] a number may lie and still be taken as on the border: numbers written
+#: with six decimals round by 5e-7, and a box's centre plus half its size adds a little more.
+TOLERANCE = 1e-6
+
+
+def _outside(values: list[float]) -> bool:
+    """Whether the line's object reaches outside the image (beyond rounding)."""
+    if len(values) == 4:
+        cx, cy, w, h = values
+        edges = [cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2]
+    else:
+        edges = values
+    return min(edges) < -TOLERANCE or max(edges) > 1 + TOLERANCE
+
+
+def _box(values: list[float], size: tuple[int, int], clip: bool) -> np.ndarray:
+    height, width = size
+    cx, cy, w, h = values
+    box = np.array(
+        [(cx - w / 2) * width, (cy - h / 2) * height, (cx + w / 2) * width, (cy + h / 2) * height]
+    )
+    return np.clip(box, 0.0, [width, height, width, height]) if clip else box
 
 
 def _parse_line(parts: list[str], path: str, number: int) -> tuple[int, list[float]]:

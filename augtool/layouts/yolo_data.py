@@ -85,6 +85,12 @@ def read_data_yaml(root: Path) -> tuple[str, dict[int, str], dict[str, tuple[str
     data = _load(path)
     if not isinstance(data, dict):
         raise AnnotationError(f"{path}: expected a mapping with names and train/val paths")
+    if "kpt_shape" in data:
+        # Keypoint lines would parse as polygons and move wrongly: refused, not misread.
+        raise AnnotationError(
+            f"{path}: kpt_shape: YOLO pose labels (keypoints) are not supported; convert them "
+            "to COCO keypoints (input.layout: coco)"
+        )
     names = _names(data.get("names"), data.get("nc"), path)
     base = _base(root, data.get("path"))
     splits: dict[str, tuple[str, ...]] = {}

@@ -92,6 +92,7 @@ class FileRecord:
     coco: dict[str, JSON] | None = None  # image entry, annotations, the hash they came from
     dropped: list[JSON] | None = None  # the objects the steps moved out (or made too small)
     flipped_labels: list[str] | None = None  # the classes a mirror swapped (flip pairs)
+    clipped: list[JSON] | None = None  # label lines outside the image as read, clipped to it
 
     def to_json(self) -> dict[str, Any]:
         return _to_json(self)

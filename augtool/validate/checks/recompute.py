@@ -246,7 +246,7 @@ def _label_fields(record: dict[str, Any]) -> dict[str, Any]:
         "sha256": str(record["sha256"]).lower(),
         "source": record["source"].get("path"),
         "source_sha256": str(record["source"].get("sha256")).lower(),
-        "said": {k: record.get(k) for k in ("dropped", "flipped_labels")},
+        "said": {k: record.get(k) for k in ("dropped", "flipped_labels", "clipped")},
     }
 
 
