@@ -4,8 +4,9 @@ Layouts (``flat``, ``imagefolder``, ``yolo``, ``coco``, ``masks``) are plug-ins
 (:mod:`augtool.layouts.registry`): this module walks the input once for all of them, and the
 chosen layout classifies what the walk found. ``auto`` asks each registered layout in turn.
 
-Splits: when the input has top-level folders named like ``splits.names`` (default train, val,
-test), each is a split and images outside them are skipped with a reason. Without such folders
+Splits: when the input has folders named like ``splits.names`` (default train, val, test; and
+``valid``, ``validation`` with ``val``) at the top or below ``images/`` or ``labels/``, each is a
+split and images outside them are skipped with a reason. Without such folders
 the dataset is one unnamed split (``split: null``) and it is augmented.
 
 Nothing is opened here: files are told apart by ``lstat`` alone, so a FIFO or a device named like
@@ -124,22 +125,20 @@ def with_aliases(split_names: Iterable[str]) -> set[str]:
 def split_folder_sources(
     root: Path, layout: str, walk: Walk, names: set[str], augmented: set[str], classes: bool
 ) -> Dataset:
-    """A dataset of images without label files: when top-level folders are named like splits,
-    each is a split and images outside them are skipped; with ``classes``, the first folder
-    below the split root is each image's class (``train/cat/x.jpg``)."""
+    """A dataset of images without label files: when folders are named like splits (at the top,
+    or below ``images/`` or ``labels/``), each is a split and images outside them are skipped;
+    with ``classes``, the first folder below the split is each image's class
+    (``train/cat/x.jpg``)."""
     skipped = list(walk.skipped)
     found_splits = found_split_folders(walk.candidates, names)
     sources: list[Source] = []
     for rel in walk.candidates:
-        parts = rel.split("/")
-        split: str | None = None
-        if found_splits:
-            if len(parts) < 2 or parts[0] not in names:
-                shown = (n for n in names if n not in VAL_ALIASES or n in found_splits)
-                folders = ", ".join(sorted(shown))
-                skipped.append(Skip(rel, f"outside the split folders ({folders})"))
-                continue
-            split, parts = parts[0], parts[1:]
+        split, parts = split_parts(rel, names)
+        if found_splits and split is None:
+            shown = (n for n in names if n not in VAL_ALIASES or n in found_splits)
+            folders = ", ".join(sorted(shown))
+            skipped.append(Skip(rel, f"outside the split folders ({folders})"))
+            continue
         label = parts[0] if classes and len(parts) > 1 else None
         augment = split is None or split in augmented
         sources.append(Source(rel, split, label, augment, rel in walk.links))
@@ -152,9 +151,25 @@ def split_folder_sources(
     )
 
 
+#: Folders that hold a dataset's images or labels, below which split folders may sit
+#: (``images/train/x.jpg``) as well as at the top.
+HOLDERS = ("images", "labels")
+
+
+def split_parts(rel: str, names: set[str]) -> tuple[str | None, list[str]]:
+    """The split folder of the file ``rel`` (the top folder, or the one below ``images/`` or
+    ``labels/``, named like a split), or None, and the parts of the path below it."""
+    parts = rel.split("/")
+    if len(parts) > 1 and parts[0] in names:
+        return parts[0], parts[1:]
+    if len(parts) > 2 and parts[0] in HOLDERS and parts[1] in names:
+        return parts[1], parts[2:]
+    return None, parts
+
+
 def found_split_folders(candidates: list[str], names: set[str]) -> list[str]:
-    """The top-level folders holding candidates that are named like splits, in name order."""
-    return sorted({p.split("/", 1)[0] for p in candidates if "/" in p} & names)
+    """The split folders holding candidates (:func:`split_parts`), in name order."""
+    return sorted({split for rel in candidates if (split := split_parts(rel, names)[0])})
 
 
 def sorted_skips(skipped: list[Skip]) -> tuple[Skip, ...]:

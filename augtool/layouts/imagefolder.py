@@ -6,7 +6,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from augtool.layouts.base import Layout
-from augtool.layouts.discovery import Dataset, Walk, found_split_folders, split_folder_sources
+from augtool.layouts.discovery import (
+    Dataset,
+    Walk,
+    found_split_folders,
+    split_folder_sources,
+    split_parts,
+)
 
 
 class ImageFolderLayout(Layout):
@@ -14,14 +20,13 @@ class ImageFolderLayout(Layout):
     detect_order = 80
 
     def detect(self, root: Path, candidates: list[str], split_names: set[str]) -> bool:
-        """Any image in a subfolder of a split root (of the input, when it has no splits)."""
+        """Any image in a subfolder of a split folder (of the input, when it has no splits)."""
         split_mode = bool(found_split_folders(candidates, split_names))
-        depth = 2 if split_mode else 1
         for rel in candidates:
-            parts = rel.split("/")
-            if split_mode and parts[0] not in split_names:
+            split, below = split_parts(rel, split_names)
+            if split_mode and split is None:
                 continue
-            if len(parts) > depth:
+            if len(below) > 1:
                 return True
         return False
 
