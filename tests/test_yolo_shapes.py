@@ -247,3 +247,21 @@ def test_the_roboflow_sample_expands_and_reads_back(tmp_path: Path) -> None:
     header = read_manifest(out)[0]
     assert header["layout"] == "yolo"
     assert header["splits"]["found"] == ["test", "train", "val"]
+
+
+def test_split_folders_named_otherwise_validate(tmp_path: Path) -> None:
+    """COCO's own data.yaml shape (``train: images/train2017``): the split is the key, its
+    folder another name; expand's output once failed validate ("not under it")."""
+    source = tmp_path / "in"
+    for shade, folder in enumerate(("train2017", "val2017")):
+        _image(source / f"images/{folder}/a{shade}.png", shade)
+        _label(source / f"labels/{folder}/a{shade}.txt")
+    (source / "data.yaml").write_text(
+        "path: ../datasets/coco\ntrain: images/train2017\nval: images/val2017\nnames: [thing]\n"
+    )
+    _, records = _expand(tmp_path, source)
+    assert records[0]["splits"]["folders"] == {
+        "train": ["images/train2017", "labels/train2017"],
+        "val": ["images/val2017", "labels/val2017"],
+    }
+    assert _augmented_splits(records) == {"train"}
