@@ -1,4 +1,4 @@
-"""Build ``samples/detection-roboflow``: the YOLO sample as Roboflow exports it ("YOLOv8").
+"""Build ``samples/detection-roboflow-yolo``: the YOLO sample as Roboflow exports it ("YOLOv8").
 
 Roboflow's export is the most common YOLO dataset there is, and its shape is not Ultralytics'
 own: one folder per split (``train/``, ``valid/``, ``test/``), each with ``images/`` and
@@ -19,7 +19,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 SOURCE = HERE / "detection-yolo"
-TARGET = HERE / "detection-roboflow"
+TARGET = HERE / "detection-roboflow-yolo"
 
 #: Roboflow's split folder -> the sample images it holds (split/stem in detection-yolo).
 SPLITS = {

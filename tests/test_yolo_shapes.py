@@ -233,12 +233,12 @@ def test_the_roboflow_sample_expands_and_reads_back(tmp_path: Path) -> None:
     """The bundled sample through its config, as CI runs it, then Ultralytics' rules."""
     from conftest import ROOT
 
-    config = ROOT / "configs/detection-roboflow.yaml"
+    config = ROOT / "configs/detection-roboflow-yolo.yaml"
     out = tmp_path / "out"
     result = invoke("expand", config, "-o", out, "--strict", "--quiet")
     assert result.exit_code == 0, result.output
     check = invoke("validate", "manifest", out / "manifest.jsonl", "--source",
-                   ROOT / "samples/detection-roboflow", "--recompute", "all")  # fmt: skip
+                   ROOT / "samples/detection-roboflow-yolo", "--recompute", "all")  # fmt: skip
     assert check.exit_code == 0, check.output
     names, splits = yolo_reader.read_dataset(out)
     assert names == {0: "cat", 1: "cup", 2: "rocket", 3: "person"}
