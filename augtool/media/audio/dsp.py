@@ -1,0 +1,208 @@
+"""The signal kernels the audio transforms share, in numpy alone (no scipy): band-limited
+resampling, a phase vocoder, Butterworth-magnitude filters and coloured noise.
+
+Every function is pure: float64 samples of shape (frames, channels) in, a new array out.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+#: Butterworth orders a filter step may name
+ORDERS = (1, 2, 3, 4, 5, 6, 7, 8)
+
+
+def fast_length(n: int) -> int:
+    """The next length >= ``n`` whose only prime factors are 2, 3 and 5 (a quick FFT)."""
+    best = 1 << max(0, (n - 1).bit_length())
+    p5 = 1
+    while p5 < best:
+        p35 = p5
+        while p35 < best:
+            quotient = -(-n // p35)
+            candidate = p35 * (1 << max(0, (quotient - 1).bit_length()))
+            best = min(best, candidate)
+            p35 *= 3
+        p5 *= 5
+    return best
+
+
+def resample(samples: np.ndarray, frames_out: int) -> np.ndarray:
+    """``samples`` band-limited to ``frames_out`` frames (FFT resampling; the clip is padded
+    with silence so its end does not wrap onto its start)."""
+    frames = samples.shape[0]
+    if frames_out == frames:
+        return samples.copy()
+    pad = max(64, frames // 8)
+    n_in = fast_length(frames + pad)
+    n_out = max(1, round(n_in * frames_out / frames))
+    spectrum = np.fft.rfft(samples, n=n_in, axis=0)
+    bins = n_out // 2 + 1
+    if bins <= spectrum.shape[0]:
+        spectrum = spectrum[:bins]
+    else:
+        spectrum = np.concatenate(
+            [spectrum, np.zeros((bins - spectrum.shape[0], samples.shape[1]), complex)]
+        )
+    out = np.fft.irfft(spectrum, n=n_out, axis=0) * (n_out / n_in)
+    if out.shape[0] < frames_out:
+        out = np.concatenate([out, np.zeros((frames_out - out.shape[0], out.shape[1]))])
+    return out[:frames_out]
+
+
+def stft_size(rate: int) -> int:
+    """The phase vocoder's FFT size: the power of two nearest 64 ms (1024 at 16 kHz)."""
+    return 1 << max(8, round(np.log2(rate * 0.064)))
+
+
+def _stft(samples: np.ndarray, n_fft: int, hop: int) -> np.ndarray:
+    """(channels, frames, bins) of the Hann-windowed, centre-padded clip."""
+    padded = np.pad(samples, ((n_fft // 2, n_fft // 2 + hop), (0, 0)))
+    count = 1 + (padded.shape[0] - n_fft) // hop
+    index = np.arange(n_fft)[None, :] + hop * np.arange(count)[:, None]
+    window = np.hanning(n_fft + 1)[:-1]
+    frames = padded.T[:, index] * window
+    return np.fft.rfft(frames, axis=-1)
+
+
+def _istft(spectra: np.ndarray, n_fft: int, hop: int, length: int) -> np.ndarray:
+    window = np.hanning(n_fft + 1)[:-1]
+    frames = np.fft.irfft(spectra, n=n_fft, axis=-1) * window
+    count = frames.shape[1]
+    total = n_fft + hop * (count - 1)
+    out = np.zeros((frames.shape[0], total))
+    norm = np.zeros(total)
+    for i in range(count):
+        out[:, i * hop : i * hop + n_fft] += frames[:, i]
+        norm[i * hop : i * hop + n_fft] += window**2
+    out /= np.where(norm > 1e-8, norm, 1.0)
+    out = out[:, n_fft // 2 : n_fft // 2 + length]
+    if out.shape[1] < length:
+        out = np.pad(out, ((0, 0), (0, length - out.shape[1])))
+    return out.T
+
+
+def time_stretch(samples: np.ndarray, rate: float, sample_rate: int) -> np.ndarray:
+    """``samples`` played ``rate`` times as fast with the pitch kept: a phase vocoder (Hann
+    window of :func:`stft_size`, hop a quarter of it, phases advanced by each bin's measured
+    instantaneous frequency). The result has ``round(frames / rate)`` frames."""
+    frames = samples.shape[0]
+    length = max(1, round(frames / rate))
+    n_fft = stft_size(sample_rate)
+    hop = n_fft // 4
+    spectra = _stft(samples, n_fft, hop)
+    count = spectra.shape[1]
+    steps = np.arange(0.0, count - 1, rate)
+    left = np.floor(steps).astype(int)
+    frac = (steps - left)[None, :, None]
+    magnitude = (1 - frac) * np.abs(spectra[:, left]) + frac * np.abs(spectra[:, left + 1])
+    expected = 2 * np.pi * hop * np.arange(spectra.shape[2]) / n_fft
+    delta = np.angle(spectra[:, left + 1]) - np.angle(spectra[:, left]) - expected
+    delta -= 2 * np.pi * np.round(delta / (2 * np.pi))
+    advance = expected + delta
+    phase = np.angle(spectra[:, :1]) + np.concatenate(
+        [np.zeros_like(advance[:, :1]), np.cumsum(advance[:, :-1], axis=1)], axis=1
+    )
+    return _istft(magnitude * np.exp(1j * phase), n_fft, hop, length)
+
+
+def pitch_shift(samples: np.ndarray, semitones: float, sample_rate: int) -> np.ndarray:
+    """Every frequency moved by ``semitones`` at the same duration: the phase vocoder
+    stretches the clip by the frequency ratio, then band-limited resampling brings it back to
+    its length (and so multiplies every frequency by the ratio)."""
+    ratio = 2.0 ** (semitones / 12.0)
+    longer = time_stretch(samples, 1.0 / ratio, sample_rate)
+    return resample(longer, samples.shape[0])
+
+
+def _frequencies(n: int, sample_rate: int) -> np.ndarray:
+    return np.fft.rfftfreq(n, 1.0 / sample_rate)
+
+
+def butterworth_gain(freqs: np.ndarray, cutoff: float, order: int, high: bool) -> np.ndarray:
+    """The magnitude response of a Butterworth low-pass (or high-pass) of ``order``."""
+    with np.errstate(divide="ignore"):
+        ratio = freqs / cutoff if not high else np.where(freqs > 0, cutoff / freqs, np.inf)
+    return 1.0 / np.sqrt(1.0 + ratio ** (2 * order))
+
+
+def filtered(
+    samples: np.ndarray,
+    sample_rate: int,
+    low: float | None,
+    high: float | None,
+    order: int,
+) -> np.ndarray:
+    """``samples`` through a zero-phase Butterworth magnitude response of ``order``: a
+    high-pass at ``low`` Hz and/or a low-pass at ``high`` Hz, applied in the frequency domain
+    (the clip padded with silence so the response does not wrap round)."""
+    frames = samples.shape[0]
+    n = fast_length(frames + max(256, frames // 4))
+    spectrum = np.fft.rfft(samples, n=n, axis=0)
+    freqs = _frequencies(n, sample_rate)
+    gain = np.ones_like(freqs)
+    if low is not None:
+        gain *= butterworth_gain(freqs, low, order, high=True)
+    if high is not None:
+        gain *= butterworth_gain(freqs, high, order, high=False)
+    return np.fft.irfft(spectrum * gain[:, None], n=n, axis=0)[:frames]
+
+
+def band_stop(samples: np.ndarray, sample_rate: int, low: float, high: float) -> np.ndarray:
+    """``samples`` with every frequency in [``low``, ``high``] Hz removed (SpecAugment's
+    frequency mask, over the whole clip's spectrum)."""
+    frames = samples.shape[0]
+    spectrum = np.fft.rfft(samples, axis=0)
+    freqs = _frequencies(frames, sample_rate)
+    keep = ~((freqs >= low) & (freqs <= high))
+    return np.fft.irfft(spectrum * keep[:, None], n=frames, axis=0)
+
+
+NOISE_SLOPES = {"white": 0.0, "pink": 0.5, "brown": 1.0}
+
+
+def coloured_noise(seed: int, frames: int, channels: int, colour: str) -> np.ndarray:
+    """Noise of unit RMS whose power falls as 1/f**(2*slope): white, pink (1/f) or brown
+    (1/f**2), from its own ``seed`` (so a record replays it)."""
+    rng = np.random.Generator(np.random.PCG64(seed))
+    white = rng.standard_normal((frames, channels))
+    slope = NOISE_SLOPES[colour]
+    if slope:
+        spectrum = np.fft.rfft(white, axis=0)
+        index = np.arange(spectrum.shape[0], dtype=np.float64)
+        index[0] = 1.0
+        spectrum *= (1.0 / index**slope)[:, None]
+        spectrum[0] = 0.0
+        white = np.fft.irfft(spectrum, n=frames, axis=0)
+    rms = np.sqrt(np.mean(white**2))
+    return white / rms if rms > 0 else white
+
+
+def power(samples: np.ndarray) -> float:
+    """Mean power over every sample of every channel."""
+    return float(np.mean(samples**2))
+
+
+def convolve(samples: np.ndarray, impulse: np.ndarray) -> np.ndarray:
+    """``samples`` convolved with a mono ``impulse``, cut to the clip's length."""
+    frames = samples.shape[0]
+    n = fast_length(frames + impulse.shape[0] - 1)
+    spectrum = np.fft.rfft(samples, n=n, axis=0) * np.fft.rfft(impulse, n=n)[:, None]
+    return np.fft.irfft(spectrum, n=n, axis=0)[:frames]
+
+
+__all__ = [
+    "NOISE_SLOPES",
+    "ORDERS",
+    "band_stop",
+    "butterworth_gain",
+    "coloured_noise",
+    "convolve",
+    "fast_length",
+    "filtered",
+    "pitch_shift",
+    "power",
+    "resample",
+    "stft_size",
+    "time_stretch",
+]
