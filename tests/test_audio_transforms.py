@@ -1,0 +1,189 @@
+"""The audio transforms: registry-wide properties (as for images), then measured ones: what
+each step claims to do to a clip is measured on its output."""
+
+from __future__ import annotations
+
+import json
+import pickle
+
+import numpy as np
+import pytest
+from audio_data import RATE, peak_frequency, tone
+
+from augtool.media.audio import dsp
+from augtool.media.audio.transforms import REGISTRY, Clip, replay, run
+from augtool.media.audio.transforms.base import AudioTransform
+
+NAMES = sorted(REGISTRY)
+
+
+def _clip(channels: int = 2, seconds: float = 0.5) -> np.ndarray:
+    rng = np.random.default_rng(5)
+    base = tone(330.0, seconds) + tone(1210.0, seconds, amp=0.2)
+    return np.repeat(base, channels, axis=1) + 0.02 * rng.standard_normal((base.shape[0], 1))
+
+
+def _db(ratio: float) -> float:
+    return float(10 * np.log10(ratio))
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_transform_is_documented_and_its_defaults_are_valid(name: str) -> None:
+    cls = REGISTRY[name]
+    assert issubclass(cls, AudioTransform)
+    assert cls.summary.endswith(".") and cls.family and f"- {name}:" in cls.example
+    assert all(param.help for param in cls.all_params())
+    assert cls().p == cls.default_p
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("channels", [1, 2])
+def test_every_transform_samples_json_applies_purely_and_replays(name: str, channels: int) -> None:
+    step = REGISTRY[name](p=1.0)
+    samples = _clip(channels)
+    before = samples.copy()
+    params = step.sample(np.random.default_rng(3), Clip(samples.shape[0], channels, RATE))
+    assert json.loads(json.dumps(params)) == params  # plain JSON, nothing numpy
+    out = step.apply(samples, RATE, params)
+    np.testing.assert_array_equal(samples, before)  # the input is never edited
+    assert out is not samples and out.dtype == np.float64
+    assert out.ndim == 2 and out.shape[1] == channels and np.isfinite(out).all()
+    np.testing.assert_array_equal(step.apply(samples, RATE, params), out)
+    assert pickle.loads(pickle.dumps(step)).config == step.config
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_running_a_pipeline_equals_replaying_its_records(name: str) -> None:
+    steps = [REGISTRY[name](p=1.0), REGISTRY["gain"](gain_db=[-3, 3], p=0.5)]
+    samples = _clip()
+    out, records = run(steps, samples, RATE, np.random.default_rng(11))
+    records = json.loads(json.dumps(records))
+    np.testing.assert_array_equal(replay(records, samples, RATE), out)
+    assert records[-1]["name"] == "clip"
+
+
+def test_clipping_is_counted_in_the_last_record() -> None:
+    loud = [REGISTRY["gain"](gain_db=[12, 12])]
+    samples = tone(440.0, 0.1, amp=0.5)
+    _, records = run(loud, samples, RATE, np.random.default_rng(0))
+    expected = int(np.count_nonzero(np.abs(samples * 10 ** (12 / 20)) > 1.0))
+    assert expected > 0
+    assert records[-1] == {
+        "name": "clip",
+        "fired": True,
+        "params": {"samples": expected, "peak": pytest.approx(0.5 * 10 ** (12 / 20), abs=1e-3)},
+    }
+    _, quiet = run([REGISTRY["gain"](gain_db=[-1, -1])], samples, RATE, np.random.default_rng(0))
+    assert quiet[-1] == {"name": "clip", "fired": False, "params": {}}
+
+
+@pytest.mark.parametrize("color", ["white", "pink", "brown"])
+@pytest.mark.parametrize("snr", [0.0, 10.0, 30.0])
+def test_add_noise_hits_its_snr_within_half_a_db(color: str, snr: float) -> None:
+    samples = _clip(1)
+    step = REGISTRY["add_noise"](snr_db=[snr, snr], color=color)
+    params = step.sample(np.random.default_rng(2), Clip(samples.shape[0], 1, RATE))
+    out = step.apply(samples, RATE, params)
+    measured = _db(dsp.power(samples) / dsp.power(out - samples))
+    assert abs(measured - snr) < 0.5
+
+
+def test_add_noise_colours_have_their_slopes() -> None:
+    """Pink noise loses about 3 dB per octave, brown about 6, white none."""
+    for color, slope in (("white", 0.0), ("pink", -3.0), ("brown", -6.0)):
+        noise = dsp.coloured_noise(1, 2**16, 1, color)[:, 0]
+        spectrum = np.abs(np.fft.rfft(noise)) ** 2
+        bands = [spectrum[lo : 2 * lo].mean() for lo in (512, 1024, 2048, 4096)]
+        per_octave = np.mean(np.diff([_db(b) for b in bands]))
+        assert abs(per_octave - slope) < 0.6, (color, per_octave)
+
+
+@pytest.mark.parametrize("gain_db", [-12.0, -3.5, 0.0, 6.0])
+def test_gain_changes_the_level_by_its_db(gain_db: float) -> None:
+    samples = _clip(1)
+    step = REGISTRY["gain"](gain_db=[gain_db, gain_db])
+    out = step.apply(samples, RATE, step.sample(np.random.default_rng(0), Clip(1, 1, RATE)))
+    assert abs(_db(dsp.power(out) / dsp.power(samples)) - gain_db) < 1e-9
+
+
+@pytest.mark.parametrize("semitones", [-5.0, -1.0, 2.5, 7.0])
+def test_pitch_shift_moves_a_pure_tone_by_its_semitones(semitones: float) -> None:
+    samples = tone(440.0, 1.0)
+    out = REGISTRY["pitch_shift"].apply(samples, RATE, {"semitones": semitones})
+    assert out.shape == samples.shape
+    expected = 440.0 * 2 ** (semitones / 12)
+    assert abs(peak_frequency(out, RATE) / expected - 1) < 0.01
+
+
+@pytest.mark.parametrize("rate", [0.8, 1.0, 1.25, 1.5])
+def test_time_stretch_changes_duration_by_its_rate_and_keeps_the_pitch(rate: float) -> None:
+    samples = tone(523.25, 1.0)
+    out = REGISTRY["time_stretch"].apply(samples, RATE, {"rate": rate})
+    assert out.shape[0] == round(samples.shape[0] / rate)
+    assert abs(peak_frequency(out, RATE) / 523.25 - 1) < 0.01
+
+
+def test_speed_changes_duration_and_pitch_together() -> None:
+    samples = tone(440.0, 1.0)
+    out = REGISTRY["speed"].apply(samples, RATE, {"factor": 1.1})
+    assert out.shape[0] == round(RATE / 1.1)
+    assert abs(peak_frequency(out, RATE) / (440.0 * 1.1) - 1) < 0.01
+
+
+def _gain_db(name: str, params: dict[str, float], freq: float) -> float:
+    samples = tone(freq, 1.0)
+    out = REGISTRY[name].apply(samples, RATE, params)
+    middle = slice(RATE // 4, 3 * RATE // 4)  # away from the clip's ends
+    return _db(dsp.power(out[middle]) / dsp.power(samples[middle]))
+
+
+@pytest.mark.parametrize("order", [2, 4, 8])
+def test_low_and_high_pass_attenuate_as_butterworth_filters_of_their_order(order: int) -> None:
+    """-3 dB at the cutoff, 6 dB per octave per order beyond it, flat well inside."""
+    low = {"cutoff_hz": 1000.0, "order": order}
+    assert abs(_gain_db("low_pass", low, 1000.0) + 3.01) < 0.1
+    assert abs(_gain_db("low_pass", low, 2000.0) - _db(1 / (1 + 2 ** (2 * order)))) < 0.1
+    assert _gain_db("low_pass", low, 2000.0) < -6 * order + 0.5
+    assert abs(_gain_db("low_pass", low, 250.0)) < 0.1
+    high = {"cutoff_hz": 1000.0, "order": order}
+    assert abs(_gain_db("high_pass", high, 1000.0) + 3.01) < 0.1
+    assert _gain_db("high_pass", high, 500.0) < -6 * order + 0.5
+    assert abs(_gain_db("high_pass", high, 4000.0)) < 0.1
+
+
+def test_band_pass_keeps_its_band_and_attenuates_either_side() -> None:
+    params = {"low_hz": 500.0, "high_hz": 2000.0, "order": 4}
+    assert abs(_gain_db("band_pass", params, 1000.0)) < 0.5
+    assert _gain_db("band_pass", params, 200.0) < -24
+    assert _gain_db("band_pass", params, 5000.0) < -24
+
+
+def test_frequency_mask_removes_its_band_only() -> None:
+    params = {"low_hz": 800.0, "high_hz": 1200.0}
+    assert _gain_db("frequency_mask", params, 1000.0) < -40
+    assert abs(_gain_db("frequency_mask", params, 3000.0)) < 0.1
+
+
+def test_time_crop_pad_and_shift_move_samples_as_recorded() -> None:
+    samples = np.arange(10, dtype=np.float64)[:, None] / 10
+    shift = REGISTRY["time_shift"].apply
+    np.testing.assert_array_equal(
+        shift(samples, RATE, {"frames": 3, "rollover": True})[:, 0], np.roll(samples[:, 0], 3)
+    )
+    padded = shift(samples, RATE, {"frames": -3, "rollover": False})[:, 0]
+    np.testing.assert_array_equal(padded, [*samples[3:, 0], 0, 0, 0])
+    crop = REGISTRY["random_crop"].apply(samples, RATE, {"start": 2, "frames": 4})
+    np.testing.assert_array_equal(crop[:, 0], samples[2:6, 0])
+    pad = REGISTRY["pad_to"].apply(samples, RATE, {"before": 2, "after": 1, "mode": "silence"})
+    np.testing.assert_array_equal(pad[:, 0], [0, 0, *samples[:, 0], 0])
+    step = REGISTRY["pad_to"](seconds=1.0, position="random")
+    params = step.sample(np.random.default_rng(0), Clip(RATE // 2, 1, RATE))
+    assert params["before"] + params["after"] == RATE // 2
+
+
+def test_normalize_reaches_its_peak_or_rms_level() -> None:
+    samples = _clip(1)
+    peak = REGISTRY["normalize"].apply(samples, RATE, {"mode": "peak", "target_db": -6.0})
+    assert abs(20 * np.log10(np.max(np.abs(peak))) + 6.0) < 1e-9
+    rms = REGISTRY["normalize"].apply(samples, RATE, {"mode": "rms", "target_db": -20.0})
+    assert abs(_db(dsp.power(rms)) + 20.0) < 1e-9
