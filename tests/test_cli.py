@@ -27,7 +27,7 @@ from PIL import Image, ImageCms, ImageOps
 
 from augtool import __version__
 from augtool.cli import app
-from augtool.media.image.transforms import BLOCKS, REGISTRY
+from augtool.media import registry as media_registry
 
 REPO = Path(__file__).resolve().parent.parent
 SIZE = (32, 24)  # (width, height) of every test image
@@ -143,7 +143,13 @@ def test_subprocess_usage_error_exit_code(tmp_path: Path, recipe: Path) -> None:
 
 # --- transforms ------------------------------------------------------------------------------
 
-ALL_SPECS = sorted([*REGISTRY, *BLOCKS])
+# every medium's transforms and blocks (the audio medium's beside the image's)
+SPECS = {
+    name: spec
+    for medium in reversed(list(media_registry.media()))
+    for name, spec in [*medium.transforms().items(), *medium.blocks().items()]
+}
+ALL_SPECS = sorted(SPECS)
 
 
 def test_transforms_lists_every_registered_name() -> None:
@@ -172,7 +178,7 @@ def test_transforms_rotate_shows_params_defaults_and_example() -> None:
 
 @pytest.mark.parametrize("name", ALL_SPECS)
 def test_every_example_is_a_valid_recipe(tmp_path: Path, name: str) -> None:
-    spec = REGISTRY.get(name) or BLOCKS[name]
+    spec = SPECS[name]
     snippet = "\n".join("  " + line for line in spec.example.splitlines())
     path = tmp_path / f"{name}.yaml"
     path.write_text(f"version: 1\npipeline:\n{snippet}\n")

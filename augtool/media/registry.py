@@ -25,6 +25,7 @@ DEFAULT = "image"
 #: name -> "module:attribute" of the :class:`Medium` built-in media provide
 BUILTIN: dict[str, str] = {
     "image": "augtool.media.image.medium:MEDIUM",
+    "audio": "augtool.media.audio.medium:MEDIUM",
 }
 
 ENTRY_POINTS = "augtool.media"

@@ -8,6 +8,7 @@ it: they say where a job runs, not what it does, and the manifest holds no absol
 from __future__ import annotations
 
 import difflib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -233,8 +234,14 @@ def parse_recipe(doc: Located) -> Recipe:
         raise doc.error(("version",), f"unsupported recipe version {top['version']!r}; expected 1")
     seed = _field(doc, ("seed",), top.get("seed", 0), SEED)
     variants = _field(doc, ("variants",), top.get("variants", 4), Int(0, 10_000))
-    input_ = _section(doc, "input", top.get("input"), INPUT_FIELDS)
-    output = _section(doc, "output", top.get("output"), OUTPUT_FIELDS)
+    pipeline = top.get("pipeline", [])
+    if not isinstance(pipeline, list):
+        raise doc.error(("pipeline",), "expected a list of steps, e.g. '- hflip: {p: 0.5}'")
+    steps, normalised_steps = _steps(doc, ("pipeline",), pipeline, _named_medium(pipeline))
+    medium = _medium(doc, normalised_steps)
+    input_fields, output_fields, to_core = _medium_fields(medium)
+    input_ = _section(doc, "input", top.get("input"), input_fields)
+    output = _section(doc, "output", top.get("output"), output_fields)
     splits = _section(doc, "splits", top.get("splits"), SPLIT_FIELDS)
     targets = _section(doc, "targets", top.get("targets"), TARGET_FIELDS)
     unknown_splits = [s for s in splits["augment"] if s not in splits["names"]]
@@ -243,11 +250,6 @@ def parse_recipe(doc: Located) -> Recipe:
             ("splits", "augment"),
             f"split {unknown_splits[0]!r} is not among splits.names {splits['names']}",
         )
-    pipeline = top.get("pipeline", [])
-    if not isinstance(pipeline, list):
-        raise doc.error(("pipeline",), "expected a list of steps, e.g. '- hflip: {p: 0.5}'")
-    steps, normalised_steps = _steps(doc, ("pipeline",), pipeline)
-    medium = _medium(doc, normalised_steps)
     kernels = _kernels(doc, top, medium)
     normalised = {
         "version": RECIPE_VERSION,
@@ -262,12 +264,13 @@ def parse_recipe(doc: Located) -> Recipe:
     if kernels != _default_kernels(medium):
         # Only when chosen: recipes written before the key existed keep their sha256.
         normalised["kernels"] = kernels
+    core_input, core_output = to_core(input_, output)
     return Recipe(
         file=doc.file,
         seed=seed,
         variants=variants,
-        input=input_,
-        output=output,
+        input={**input_, **core_input},
+        output={**output, **core_output},
         splits=splits,
         targets=targets,
         steps=steps,
@@ -276,6 +279,38 @@ def parse_recipe(doc: Located) -> Recipe:
         sha256=recipe_sha256(normalised),
         medium=medium,
     )
+
+
+Sections = tuple[dict[str, Any], dict[str, Any]]
+ToCore = Callable[[dict[str, Any], dict[str, Any]], Sections]
+#: the input and output fields every medium has (the rest are the medium's own)
+COMMON_INPUT = ("path", "layout", "follow_links")
+COMMON_OUTPUT = ("path", "originals", "strip_metadata")
+
+
+def _no_core_settings(input_: dict[str, Any], output: dict[str, Any]) -> Sections:
+    return {}, {}
+
+
+def _medium_fields(
+    medium: str,
+) -> tuple[tuple[Param, ...], tuple[Param, ...], ToCore]:
+    """The ``input`` and ``output`` fields of a recipe of ``medium``, and what turns its
+    sections into the settings the core hands back to it (``formats``, ``max_pixels``,
+    ``format``, ``quality``). Images have the fields above; another medium names its own
+    (``recipe_fields``) beside the common ones."""
+    if medium == "image":
+        return INPUT_FIELDS, OUTPUT_FIELDS, _no_core_settings
+    from augtool.media import registry
+
+    found = registry.get(medium)
+    own = getattr(found, "recipe_fields", None)
+    if own is None:
+        return INPUT_FIELDS, OUTPUT_FIELDS, _no_core_settings
+    own_input, own_output = own()
+    input_fields = (*(f for f in INPUT_FIELDS if f.name in COMMON_INPUT), *own_input)
+    output_fields = (*(f for f in OUTPUT_FIELDS if f.name in COMMON_OUTPUT), *own_output)
+    return input_fields, output_fields, getattr(found, "core_settings", _no_core_settings)
 
 
 def _default_kernels(medium: str) -> str:
@@ -354,22 +389,53 @@ def _suggest(name: str, known: Any) -> str:
     return f"; expected one of: {', '.join(sorted(known))}"
 
 
+def _named(items: list[Any]) -> list[dict[str, Any]]:
+    """The step names of a pipeline as written, in the normalised form (``[{name: config}]``,
+    blocks' ``transforms`` opened); items of no known form are left out."""
+    named: list[dict[str, Any]] = []
+    for item in items:
+        if isinstance(item, str):
+            named.append({item: {}})
+        elif isinstance(item, dict) and len(item) == 1:
+            name, config = next(iter(item.items()))
+            config = config if isinstance(config, dict) else {}
+            children = config.get("transforms")
+            if isinstance(children, list):
+                config = {**config, "transforms": _named(children)}
+            named.append({str(name): config})
+    return named
+
+
+def _named_medium(pipeline: list[Any]) -> str:
+    """The medium a pipeline's names belong to, known before its steps are built, so that a
+    name two media share (``random_crop``) is built as the recipe's medium's. When the names
+    say no one medium, the default: building the steps then says what is wrong."""
+    from augtool.media import registry
+
+    try:
+        return registry.medium_of(_named(pipeline))
+    except ValueError:
+        return registry.DEFAULT
+
+
 def _steps(
-    doc: Located, path: tuple[Any, ...], items: list[Any]
+    doc: Located, path: tuple[Any, ...], items: list[Any], medium: str
 ) -> tuple[list[Any], list[dict[str, Any]]]:
     steps, normalised = [], []
     for index, item in enumerate(items):
-        step, norm = _step(doc, (*path, index), item)
+        step, norm = _step(doc, (*path, index), item, medium)
         steps.append(step)
         normalised.append(norm)
     return steps, normalised
 
 
-def _step(doc: Located, path: tuple[Any, ...], item: Any) -> tuple[Any, dict[str, Any]]:
+def _step(
+    doc: Located, path: tuple[Any, ...], item: Any, medium: str
+) -> tuple[Any, dict[str, Any]]:
     # Imported here: the transform families pull in Pillow and numpy, which `--help` never needs.
     from augtool.media.image.transforms.base import BadParam, UnknownParam
 
-    REGISTRY, BLOCKS = _known_steps()
+    REGISTRY, BLOCKS = _known_steps(medium)
 
     where = "step " + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".")
     if isinstance(item, str):
@@ -391,7 +457,7 @@ def _step(doc: Located, path: tuple[Any, ...], item: Any) -> tuple[Any, dict[str
     if not isinstance(config, dict):
         raise doc.error(name_path, f"{name}: expected a mapping of parameters, got {config!r}")
     if name in BLOCKS:
-        return _block(doc, name_path, name, config)
+        return _block(doc, name_path, name, config, medium)
     try:
         transform = REGISTRY[name](**config)
     except UnknownParam as exc:
@@ -407,21 +473,22 @@ def _step(doc: Located, path: tuple[Any, ...], item: Any) -> tuple[Any, dict[str
     return transform, {name: transform.config}
 
 
-def _known_steps() -> tuple[dict[str, Any], dict[str, Any]]:
-    """Every registered medium's transforms and blocks by name (the first medium's wins a
-    name two share)."""
+def _known_steps(preferred: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Every registered medium's transforms and blocks by name (the ``preferred`` medium's
+    wins a name two share, then the first registered)."""
     from augtool.media import registry
 
     transforms: dict[str, Any] = {}
     blocks: dict[str, Any] = {}
-    for medium in reversed(list(registry.media())):
+    ordered = sorted(registry.media(), key=lambda m: m.name != preferred)
+    for medium in reversed(ordered):
         transforms.update(medium.transforms())
         blocks.update(medium.blocks())
     return transforms, blocks
 
 
 def _block(
-    doc: Located, path: tuple[Any, ...], name: str, config: dict[str, Any]
+    doc: Located, path: tuple[Any, ...], name: str, config: dict[str, Any], medium: str
 ) -> tuple[Any, dict[str, Any]]:
     from augtool.media import registry
 
@@ -432,7 +499,7 @@ def _block(
     children = config.get("transforms")
     if not isinstance(children, list) or not children:
         raise doc.error(path, f"{name}: expected 'transforms:' with a non-empty list of steps")
-    steps, normalised = _steps(doc, (*path, "transforms"), children)
+    steps, normalised = _steps(doc, (*path, "transforms"), children, medium)
     values: dict[str, Any] = {}
     for param in spec.params:
         if param.name == "transforms":

@@ -1,0 +1,161 @@
+"""Audio datasets through the real engine, manifest and validate: the same code as images."""
+
+from __future__ import annotations
+
+import io
+import json
+import wave
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile
+from audio_data import RATE, make_speech_like, pcm16_wav, tone
+
+import augtool
+
+RECIPE = """\
+version: 1
+seed: 7
+variants: 2
+input: {layout: imagefolder}
+pipeline:
+  - gain: {gain_db: [-6, 6]}
+  - one_of:
+      transforms:
+        - add_noise: {snr_db: [10, 30], color: [white, pink]}
+        - pitch_shift: {semitones: [-2, 2]}
+        - time_stretch: {rate: [0.9, 1.1]}
+  - low_pass: {cutoff_hz: [2000, 6000], p: 0.5}
+  - time_mask: {fraction: [0, 0.1], p: 0.5}
+"""
+
+
+def _recipe(tmp_path: Path, text: str = RECIPE) -> Path:
+    path = tmp_path / "audio.yaml"
+    path.write_text(text)
+    return path
+
+
+def _lines(out: Path) -> list[dict]:
+    return [json.loads(line) for line in (out / "manifest.jsonl").read_text().splitlines()]
+
+
+def test_an_audio_recipe_expands_class_folders_and_validates(tmp_path: Path) -> None:
+    data = make_speech_like(tmp_path / "data")
+    out = tmp_path / "out"
+    recipe = augtool.load_recipe(_recipe(tmp_path))
+    assert recipe.medium == "audio"
+    summary = augtool.expand(_recipe(tmp_path), data, out, jobs=1)
+    assert not summary.skipped
+    lines = _lines(out)
+    assert lines[0]["libraries"]["numpy"] == np.__version__
+    augmented = [r for r in lines if r.get("role") == "augmented"]
+    assert len(augmented) == 6 * 2  # six train clips, two variants each; val copied
+    assert {r["label"] for r in augmented} == {"low", "mid", "high"}
+    assert all(r["split"] == "train" for r in augmented)
+    for record in augmented:
+        written = (out / record["path"]).read_bytes()
+        with wave.open(io.BytesIO(written)) as w:  # the standard library reads it
+            assert (w.getframerate(), w.getsampwidth(), w.getnchannels()) == (RATE, 2, 1)
+            assert w.getnframes() == record["image_size"][0]
+        samples, rate = soundfile.read(io.BytesIO(written), always_2d=True)
+        assert rate == RATE and samples.shape == tuple(record["image_size"])
+        assert record["encoder"] == {"format": "WAV", "subtype": "PCM_16", "sample_rate": RATE}
+        assert record["steps"][-1]["name"] == "clip"
+    report = augtool.validate_manifest(out / "manifest.jsonl", source=data, recompute="all")
+    assert report.ok, report.problems
+
+
+def test_validate_recompute_catches_an_edited_clip(tmp_path: Path) -> None:
+    data = make_speech_like(tmp_path / "data")
+    out = tmp_path / "out"
+    augtool.expand(_recipe(tmp_path), data, out, jobs=1)
+    record = next(r for r in _lines(out) if r.get("role") == "augmented")
+    target = out / record["path"]
+    edited = bytearray(target.read_bytes())
+    edited[-2:] = bytes([edited[-2] ^ 1, edited[-1]])
+    target.write_bytes(bytes(edited))
+    report = augtool.validate_manifest(out / "manifest.jsonl", source=data, recompute="all")
+    assert not report.ok
+    assert any(record["path"] in problem for problem in map(str, report.problems))
+
+
+@pytest.mark.slow
+def test_jobs_and_backends_write_the_same_bytes(tmp_path: Path) -> None:
+    data = make_speech_like(tmp_path / "data")
+    made = []
+    for backend, jobs in (("sequential", 1), ("loky", 2), ("threading", 2)):
+        out = tmp_path / backend
+        augtool.expand(_recipe(tmp_path), data, out, jobs=jobs, backend=backend)
+        made.append(((out / "SHA256SUMS").read_text(), (out / "manifest.jsonl").read_bytes()))
+    assert made[0] == made[1] == made[2]
+
+
+def test_bad_clips_are_skipped_with_a_reason_and_nothing_else_is_lost(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    good = pcm16_wav(tone(440.0, 0.5))
+    (data / "good.wav").write_bytes(good)
+    (data / "truncated.wav").write_bytes(good[: len(good) // 2])
+    (data / "empty.wav").write_bytes(pcm16_wav(np.zeros((0, 1))))
+    (data / "long.wav").write_bytes(pcm16_wav(tone(440.0, 3.0)))
+    ulaw = io.BytesIO()
+    soundfile.write(ulaw, tone(440.0, 0.2), RATE, subtype="ULAW", format="WAV")
+    (data / "ulaw.wav").write_bytes(ulaw.getvalue())
+    recipe = _recipe(
+        tmp_path,
+        "version: 1\nvariants: 1\ninput: {layout: flat, max_seconds: 2}\npipeline:\n  - gain: {}\n",
+    )
+    summary = augtool.expand(recipe, data, tmp_path / "out", jobs=1)
+    reasons = {s["path"]: s["reason"] for s in summary.skipped}
+    assert set(reasons) == {"truncated.wav", "empty.wav", "long.wav", "ulaw.wav"}
+    assert "truncated WAV" in reasons["truncated.wav"]
+    assert "zero-length" in reasons["empty.wav"]
+    assert "longer than input.max_seconds 2" in reasons["long.wav"]
+    assert "μ-law" in reasons["ulaw.wav"]
+    assert (tmp_path / "out" / "good__v00.wav").exists()
+
+
+def test_output_format_subtype_and_rate_follow_the_recipe(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "a.wav").write_bytes(pcm16_wav(tone(440.0, 0.5)))
+    recipe = _recipe(
+        tmp_path,
+        "version: 1\nvariants: 1\ninput: {layout: flat}\n"
+        "output: {format: flac, subtype: PCM_24, sample_rate: 8000}\n"
+        "pipeline:\n  - gain: {gain_db: 20}\n",
+    )
+    out = tmp_path / "out"
+    augtool.expand(recipe, data, out, jobs=1)
+    info = soundfile.info(str(out / "a__v00.flac"))
+    assert (info.format, info.subtype, info.samplerate) == ("FLAC", "PCM_24", 8000)
+    record = next(r for r in _lines(out) if r.get("role") == "augmented")
+    # 20 dB on a 0.5 peak: about half the samples go past full scale, and the record says so
+    assert record["steps"][-1]["fired"] and record["steps"][-1]["params"]["samples"] > 1000
+    report = augtool.validate_manifest(out / "manifest.jsonl", source=data, recompute="all")
+    assert report.ok, report.problems
+
+
+def test_audio_recipe_fields_are_checked_by_name(tmp_path: Path) -> None:
+    bad = _recipe(tmp_path, "version: 1\noutput: {format: jpeg}\npipeline:\n  - gain: {}\n")
+    with pytest.raises(augtool.RecipeError, match="same, wav, flac"):
+        augtool.load_recipe(bad)
+    image_field = _recipe(tmp_path, "version: 1\noutput: {quality: 90}\npipeline:\n  - gain: {}\n")
+    with pytest.raises(augtool.RecipeError, match="quality"):
+        augtool.load_recipe(image_field)
+
+
+def test_a_name_two_media_share_is_built_as_the_recipes_medium(tmp_path: Path) -> None:
+    audio = _recipe(
+        tmp_path,
+        "version: 1\npipeline:\n  - gain: {}\n  - one_of:\n      transforms:\n"
+        "        - random_crop: {seconds: 0.5}\n",
+    )
+    loaded = augtool.load_recipe(audio)
+    assert loaded.medium == "audio"
+    crop = loaded.steps[1].children[0]
+    assert crop.config == {"seconds": 0.5, "p": 1.0}
+    image = _recipe(tmp_path, "version: 1\npipeline:\n  - random_crop: {size: [8, 8]}\n")
+    assert augtool.load_recipe(image).medium == "image"
