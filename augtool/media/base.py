@@ -9,6 +9,18 @@ output is named and encoded.
 
 Decoded content, step objects, caches and targets are the medium's own types: the core only
 hands them back to the same medium.
+
+Optional hooks, asked with ``getattr`` (a medium without them is treated as images are):
+
+- ``recipe_fields() -> (input_fields, output_fields)``: the medium's own ``input``/``output``
+  recipe fields (``Param`` tuples) beside the common ones (path, layout, follow_links;
+  path, originals, strip_metadata); ``core_settings(input, output) -> (extra_input,
+  extra_output)`` then names what the core hands back to the medium by the keys it passes on
+  (``max_pixels`` to :meth:`Medium.decode`, ``quality`` to :meth:`Medium.encoder_settings`),
+  kept out of the normalised recipe;
+- ``tile(decoded, content) -> uint8 array (h, w, 3)``: the picture a preview tile shows of
+  ``content`` (None: the source) when the content is not a picture itself, and
+  ``sample_step(step, rng, decoded)``: a step's parameters for a preview sweep.
 """
 
 from __future__ import annotations

@@ -20,6 +20,7 @@ from augtool.errors import ParamError
 from augtool.layouts import registry
 from augtool.layouts.base import AnnotationError
 from augtool.layouts.discovery import Dataset, Source
+from augtool.media import registry as media
 from augtool.media.image.codecs import (
     DecodeError,
     EncodeError,
@@ -43,7 +44,6 @@ from augtool.run.derive import (
     label_rules,
     move_targets,
     open_source,
-    pixels,
     targets_of,
 )
 from augtool.run.plan import variant_seed
@@ -142,7 +142,7 @@ def _loaded_sources(
             if draft is None:
                 opened = open_source(data, limits, recipe.kernels, labels, rules)
                 size = list(opened.decoded.size)
-                item = _Loaded(source, opened.decoded.image, size, opened.targets, opened)
+                item = _Loaded(source, tile_of(opened), size, opened.targets, opened)
             else:
                 image, size = draft_decode(data, limits, draft)
                 targets = None
@@ -223,7 +223,8 @@ def variant_rows(
     candidates go to ``skipped``. Without variants the originals alone are decoded for display
     only (``tile`` sized)."""
     chosen = choose_sources(dataset)
-    draft = None if variants else tile
+    # Display-only drafts are Pillow's; a medium that draws its own tiles decodes in full.
+    draft = None if variants or _draws_tiles(recipe.medium) else tile
     for item in _loaded_sources(recipe, input_root, dataset, chosen, sources, draft):
         if isinstance(item, dict):
             if skipped is not None:
@@ -238,7 +239,7 @@ def variant_rows(
                 variant = derive(item.opened, recipe.steps, seed)
                 records = variant.steps
                 info = {"variant": index, "seed": seed, "size": variant.size, "steps": records}
-                image = pixels(item.opened, variant)
+                image = tile_of(item.opened, variant.image)
                 text = f"v{index}: {caption(records)}"
                 tiles.append(_with_targets(Tile(image, text, info), item, variant.moved))
         except EncodeError as exc:  # a step that encodes (jpeg_compression), as expand skips
@@ -282,19 +283,55 @@ def _sweep_source(recipe: Recipe, item: _Loaded) -> Iterator[Row]:
         tiles = [_original_tile(image, size, item)]
         for at, point in sweep_points(step):
             rng = np.random.Generator(np.random.PCG64(seed))
-            params = point.sample(rng, image.shape)
+            opened = item.opened
+            params = _sample_point(opened, point, rng, image)
             fired = [{"name": point.name, "fired": True, "params": params}]
-            out = replay(fired, image, recipe.kernels)
+            out, out_size = _swept(opened, fired, image, recipe.kernels)
             name = step.name if at is None else f"{step.name} {at}"
             text = f"{name}: {params_text(step.name, params)}".rstrip(": ")
-            tile = Tile(out, text, {"at": at, "size": _size(out), "params": params})
-            opened = item.opened
+            tile = Tile(out, text, {"at": at, "size": out_size, "params": params})
             moved = None
             if opened is not None and opened.targets is not None:
                 moved = move_targets(opened, fired)
             tiles.append(_with_targets(tile, item, moved))
         info = {"step": step.name, "path": path, "source": _source_info(source, size)}
         yield Row(step.name, source, tiles, info)
+
+
+def _draws_tiles(medium: str) -> bool:
+    """Whether ``medium`` draws its own tiles (a picture of a clip) rather than being one."""
+    return hasattr(media.get(medium), "tile")
+
+
+def tile_of(opened: Opened, content: Any = None) -> np.ndarray:
+    """The picture a tile shows of ``content`` (None: the decoded source): the pixels
+    themselves, or what the medium draws of it (``Medium.tile``: a waveform and spectrogram)."""
+    draw = getattr(opened.medium, "tile", None)
+    if draw is None:
+        return opened.decoded.image if content is None else content
+    return draw(opened.decoded, content)
+
+
+def _sample_point(
+    opened: Opened | None, point: Transform, rng: np.random.Generator, image: np.ndarray
+) -> dict[str, Any]:
+    """A swept step's parameters, drawn as the medium draws them (``Medium.sample_step``; an
+    image step is told its image's shape)."""
+    sample = None if opened is None else getattr(opened.medium, "sample_step", None)
+    if sample is None:
+        return point.sample(rng, image.shape)
+    return sample(point, rng, opened.decoded)
+
+
+def _swept(
+    opened: Opened | None, fired: list[dict[str, Any]], image: np.ndarray, kernels: str
+) -> tuple[np.ndarray, list[int]]:
+    """The tile and size of one swept step applied to the source."""
+    if opened is None or not _draws_tiles(opened.medium.name):
+        out = replay(fired, image, kernels)
+        return out, _size(out)
+    content = opened.medium.replay(fired, opened.decoded, opened.kernels, opened.reductions)
+    return tile_of(opened, content), opened.medium.size(opened.decoded, content)
 
 
 def leaf_steps(steps: list[Step], prefix: str = "pipeline") -> list[tuple[str, Transform]]:

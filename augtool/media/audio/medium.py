@@ -15,7 +15,7 @@ import numpy as np
 from augtool.errors import ParamError
 from augtool.media.audio import codecs, dsp
 from augtool.media.audio.codecs import Decoded
-from augtool.media.audio.transforms import FAMILIES, REGISTRY, replay, run
+from augtool.media.audio.transforms import FAMILIES, REGISTRY, Clip, replay, run
 from augtool.media.base import EncodeError
 from augtool.media.image.transforms.params import Choice, Float, Param
 
@@ -226,6 +226,17 @@ class AudioMedium:
             # The resampler's ringing round a clipped peak is clipped again, by a hair.
             samples = np.clip(dsp.resample(samples, frames), -1.0, 1.0)
         return codecs.encode(samples, rate, encoder["format"], encoder["subtype"])
+
+    # -- preview (asked by augtool.preview) ---------------------------------------------------
+    def tile(self, decoded: Decoded, content: np.ndarray | None = None) -> np.ndarray:
+        """A preview tile of ``content`` (None: the source): waveform over spectrogram."""
+        from augtool.media.audio.picture import picture
+
+        return picture(decoded.samples if content is None else content, decoded.rate)
+
+    def sample_step(self, step: Any, rng: np.random.Generator, decoded: Decoded) -> Record:
+        """A step's parameters for the decoded source (a preview sweep's draw)."""
+        return step.sample(rng, Clip(decoded.frames, decoded.channels, decoded.rate))
 
     def move_targets(self, records: list[Record], targets: Any, kernels_name: str) -> Any:
         return targets  # a clip's label is its class: nothing moves
