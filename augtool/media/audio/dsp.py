@@ -57,11 +57,9 @@ def stft_size(rate: int) -> int:
 
 def _stft(samples: np.ndarray, n_fft: int, hop: int) -> np.ndarray:
     """(channels, frames, bins) of the Hann-windowed, centre-padded clip."""
-    padded = np.pad(samples, ((n_fft // 2, n_fft // 2 + hop), (0, 0)))
-    count = 1 + (padded.shape[0] - n_fft) // hop
-    index = np.arange(n_fft)[None, :] + hop * np.arange(count)[:, None]
-    window = np.hanning(n_fft + 1)[:-1]
-    frames = padded.T[:, index] * window
+    padded = np.pad(samples, ((n_fft // 2, n_fft // 2 + hop), (0, 0))).T
+    windows = np.lib.stride_tricks.sliding_window_view(padded, n_fft, axis=1)[:, ::hop]
+    frames = windows * np.hanning(n_fft + 1)[:-1]
     return np.fft.rfft(frames, axis=-1)
 
 
@@ -95,12 +93,13 @@ def time_stretch(samples: np.ndarray, rate: float, sample_rate: int) -> np.ndarr
     steps = np.arange(0.0, count - 1, rate)
     left = np.floor(steps).astype(int)
     frac = (steps - left)[None, :, None]
-    magnitude = (1 - frac) * np.abs(spectra[:, left]) + frac * np.abs(spectra[:, left + 1])
+    magnitudes, phases = np.abs(spectra), np.angle(spectra)
+    magnitude = (1 - frac) * magnitudes[:, left] + frac * magnitudes[:, left + 1]
     expected = 2 * np.pi * hop * np.arange(spectra.shape[2]) / n_fft
-    delta = np.angle(spectra[:, left + 1]) - np.angle(spectra[:, left]) - expected
+    delta = phases[:, left + 1] - phases[:, left] - expected
     delta -= 2 * np.pi * np.round(delta / (2 * np.pi))
     advance = expected + delta
-    phase = np.angle(spectra[:, :1]) + np.concatenate(
+    phase = phases[:, :1] + np.concatenate(
         [np.zeros_like(advance[:, :1]), np.cumsum(advance[:, :-1], axis=1)], axis=1
     )
     return _istft(magnitude * np.exp(1j * phase), n_fft, hop, length)
