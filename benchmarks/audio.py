@@ -1,0 +1,121 @@
+"""Benchmark ``augtool expand`` on audio against a hand-written audiomentations loop.
+
+Both do ``benchmarks/audio.yaml`` (4 variants of every one-second 16 kHz clip: gain, noise at
+an SNR, pitch shift, low-pass, time mask) with the same scheduling, I/O and hashing (see
+``audiomentations_loop.py``). Whole processes, alternated round by round, medians compared; the
+peak memory (VmHWM) of the main process and its worker processes is sampled in a separate run.
+
+    python benchmarks/audio.py                  # 1,000 clips, --jobs 1 and 2, 3 rounds
+    python benchmarks/audio.py --clips 200 --rounds 1 --jobs 2
+
+Needs the bench extra (audiomentations) and the audio extra (soundfile).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+RATE = 16_000
+
+
+def make_clips(folder: Path, count: int) -> Path:
+    """``count`` one-second clips: a few tones with a little noise, reused when present."""
+    from augtool.media.audio.codecs import write_wav
+
+    if folder.is_dir() and len(list(folder.glob("*.wav"))) == count:
+        return folder
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    t = np.arange(RATE) / RATE
+    for index in range(count):
+        freqs = rng.uniform(100, 3000, 3)
+        clip = sum(np.sin(2 * np.pi * f * t) for f in freqs) / 4
+        clip = clip + 0.01 * rng.standard_normal(RATE)
+        (folder / f"clip{index:05d}.wav").write_bytes(write_wav(clip[:, None], RATE, "PCM_16"))
+    return folder
+
+
+def command(contender: str, data: Path, out: Path, jobs: int) -> list[str]:
+    if contender == "augtool":
+        recipe = str(HERE / "audio.yaml")
+        return [sys.executable, "-m", "augtool", "expand", recipe, str(data), "-o", str(out),
+                "--jobs", str(jobs), "--quiet"]  # fmt: skip
+    loop = str(HERE / "audiomentations_loop.py")
+    return [sys.executable, loop, str(data), str(out), "--jobs", str(jobs)]
+
+
+def timed(contender: str, data: Path, out: Path, jobs: int) -> float:
+    shutil.rmtree(out, ignore_errors=True)
+    started = time.perf_counter()
+    subprocess.run(command(contender, data, out, jobs), check=True, stdout=subprocess.DEVNULL)
+    seconds = time.perf_counter() - started
+    made = len(list(out.glob("*__v*.wav")))
+    expected = 4 * len(list(data.glob("*.wav")))
+    if made != expected:
+        raise SystemExit(f"{contender}: {made} outputs, expected {expected}")
+    return seconds
+
+
+def peak_memory(contender: str, data: Path, out: Path, jobs: int) -> dict[str, float]:
+    """The highest VmHWM (MiB) of the main process and of any one of its children."""
+    import psutil
+
+    shutil.rmtree(out, ignore_errors=True)
+    process = subprocess.Popen(command(contender, data, out, jobs), stdout=subprocess.DEVNULL)
+    main = psutil.Process(process.pid)
+    peaks = {"main": 0.0, "worker": 0.0}
+    while process.poll() is None:
+        try:
+            peaks["main"] = max(peaks["main"], _hwm(main.pid))
+            for child in main.children(recursive=True):
+                peaks["worker"] = max(peaks["worker"], _hwm(child.pid))
+        except (psutil.Error, OSError):
+            pass
+        time.sleep(0.05)
+    return {k: round(v, 1) for k, v in peaks.items()}
+
+
+def _hwm(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clips", type=int, default=1000)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--jobs", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--data", type=Path, default=Path("/tmp/augtool-bench-audio"))
+    args = parser.parse_args()
+    data = make_clips(args.data / f"clips-{args.clips}", args.clips)
+    contenders = ("augtool", "audiomentations")
+    results = {}
+    for jobs in args.jobs:
+        times: dict[str, list[float]] = {c: [] for c in contenders}
+        for round_index in range(args.rounds):
+            order = contenders if round_index % 2 == 0 else contenders[::-1]
+            for contender in order:
+                out = args.data / f"out-{contender}"
+                times[contender].append(timed(contender, data, out, jobs))
+        medians = {c: round(statistics.median(v), 2) for c, v in times.items()}
+        memory = {c: peak_memory(c, data, args.data / f"out-{c}", jobs) for c in contenders}
+        ratio = round(medians["audiomentations"] / medians["augtool"], 2)
+        results[f"jobs={jobs}"] = {"seconds": medians, "ratio": ratio, "peak_mib": memory}
+    print(json.dumps({"clips": args.clips, "variants": 4, "results": results}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
