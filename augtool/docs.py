@@ -57,8 +57,21 @@ def describe(name: str) -> str:
         close = difflib.get_close_matches(name, list(specs), n=1, cutoff=0.6)
         hint = f"; did you mean {close[0]!r}?" if close else "; see 'augtool transforms'"
         raise UnknownTransform(f"unknown transform {name!r}{hint}")
-    spec = specs[name]
-    lines = [f"{name} ({spec.family})", f"  {spec.summary}", "", "parameters:"]
+    # A name two media share (random_crop) is described once per medium.
+    owned: dict[int, tuple[str, Any]] = {}
+    for medium in registry.media():
+        spec = medium.transforms().get(name) or medium.blocks().get(name)
+        if spec is not None:
+            owned.setdefault(id(spec), (medium.name, spec))
+    shared = len(owned) > 1
+    return "\n\n".join(
+        _described(name, spec, owner if shared else "") for owner, spec in owned.values()
+    )
+
+
+def _described(name: str, spec: Any, owner: str) -> str:
+    family = f"{owner} {spec.family}" if owner else spec.family
+    lines = [f"{name} ({family})", f"  {spec.summary}", "", "parameters:"]
     for param in spec.all_params():
         default = "" if param.default is None else f" = {json.dumps(param.default)}"
         form = getattr(param.kind, "form", "")
@@ -87,7 +100,9 @@ def markdown() -> str:
         for family in medium.families():
             names = sorted(n for n, spec in specs.items() if spec.family == family)
             if names:
-                lines += ["", f"## {family}", "", *_markdown_table(names, specs)]
+                # The image families keep their plain headings; another medium's are named.
+                heading = family if medium.name == registry.DEFAULT else f"{medium.name} {family}"
+                lines += ["", f"## {heading}", "", *_markdown_table(names, specs)]
                 lines += [line for name in names for line in _markdown_entry(name, specs[name])]
     return "\n".join(lines) + "\n"
 

@@ -31,6 +31,7 @@ import yaml
 
 import augtool
 from augtool import docs
+from augtool.media import registry as media_registry
 from augtool.media.image.transforms import BLOCKS, REGISTRY
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -153,6 +154,11 @@ def _as_recipe(example: Example) -> dict:
     recipe = _quickstart()
     if example.marker == "example: steps":
         assert isinstance(value, list), example
+        # another medium's steps go in that medium's bundled config (configs/audio.yaml)
+        medium = media_registry.medium_of(value)
+        if medium != media_registry.DEFAULT:
+            config = (ROOT / "configs" / f"{medium}.yaml").read_text(encoding="utf-8")
+            recipe = yaml.safe_load(config)
         recipe["pipeline"] = value
     else:
         assert isinstance(value, dict), example

@@ -123,9 +123,9 @@ class AudioMedium:
         return REGISTRY
 
     def blocks(self) -> Mapping[str, Any]:
-        from augtool.media.image.transforms import BLOCKS
-
-        return BLOCKS
+        """None of its own: ``one_of``, ``some_of`` and ``sequence`` are the image medium's,
+        built by it (:meth:`make_block` builds the same) and run by the audio runner."""
+        return {}
 
     def families(self) -> tuple[str, ...]:
         return FAMILIES

@@ -12,6 +12,6 @@ from augtool.media.audio.transforms import filters, level, noise, time  # noqa: 
 from augtool.media.audio.transforms.base import REGISTRY, AudioTransform, Clip
 from augtool.media.audio.transforms.compose import CLIP, replay, run
 
-FAMILIES = ("level", "noise", "time", "filter", "masking", "composition")
+FAMILIES = ("level", "noise", "time", "filter", "masking")
 
 __all__ = ["CLIP", "FAMILIES", "REGISTRY", "AudioTransform", "Clip", "replay", "run"]
