@@ -139,11 +139,49 @@ def _param(param: Any, kinds: dict[type, Callable[[Any], Schema]]) -> Schema:
 
 
 def _mapping(fields: Iterable[Any], kinds: dict[type, Callable[[Any], Schema]]) -> Schema:
+    """A mapping of ``fields``; a name several media give different forms takes any of them."""
+    grouped: dict[str, list[Schema]] = {}
+    for field in fields:
+        made = _param(field, kinds)
+        forms = grouped.setdefault(field.name, [])
+        if made not in forms:
+            forms.append(made)
     return {
         "type": ["object", "null"],
-        "properties": {f.name: _param(f, kinds) for f in fields},
+        "properties": {
+            name: forms[0] if len(forms) == 1 else {"anyOf": forms}
+            for name, forms in grouped.items()
+        },
         "additionalProperties": False,
     }
+
+
+def _sections() -> dict[str, list[Any]]:
+    """Each section's fields: the image recipe's, with every other medium's own beside them
+    (``Medium.recipe_fields``: audio's ``max_seconds``, ``subtype`` …)."""
+    from augtool.media import registry
+
+    sections = {name: list(fields) for name, fields in SECTIONS.items()}
+    for medium in registry.media():
+        own = getattr(medium, "recipe_fields", None)
+        if own is not None:
+            own_input, own_output = own()
+            sections["input"] += own_input
+            sections["output"] += own_output
+    return sections
+
+
+def _shared_specs() -> dict[str, list[Any]]:
+    """Each step name's specs, one per medium that has it (``random_crop``: image and audio)."""
+    from augtool.media import registry
+
+    found: dict[str, list[Any]] = {}
+    for medium in registry.media():
+        for name, spec in {**medium.transforms(), **medium.blocks()}.items():
+            specs = found.setdefault(name, [])
+            if all(spec is not known for known in specs):
+                specs.append(spec)
+    return found
 
 
 def _steps() -> tuple[dict[str, Any], dict[str, Any], list[str]]:
@@ -165,9 +203,14 @@ def _steps() -> tuple[dict[str, Any], dict[str, Any], list[str]]:
 def _step_defs(kinds: dict[type, Callable[[Any], Schema]]) -> Schema:
     transforms, blocks, _ = _steps()
     defs: Schema = {}
+    shared = _shared_specs()
     for name, spec in sorted({**transforms, **blocks}.items()):
         params = [p for p in spec.all_params() if p.name != "transforms"]
         schema = {"description": spec.summary, **_mapping(params, kinds)}
+        if len(shared[name]) > 1:  # one form per medium that names it
+            forms = [_step_form(other, kinds) for other in shared[name]]
+            defs[f"step.{name}"] = {"anyOf": forms}
+            continue
         if name in blocks:
             schema["type"] = "object"
             schema["properties"]["transforms"] = {
@@ -197,6 +240,11 @@ def _step_defs(kinds: dict[type, Callable[[Any], Schema]]) -> Schema:
     return defs
 
 
+def _step_form(spec: Any, kinds: dict[type, Callable[[Any], Schema]]) -> Schema:
+    params = [p for p in spec.all_params() if p.name != "transforms"]
+    return {"description": spec.summary, **_mapping(params, kinds)}
+
+
 def recipe_schema() -> Schema:
     """The JSON Schema of a recipe file."""
     kinds = _kinds()
@@ -222,7 +270,7 @@ def recipe_schema() -> Schema:
             "items": {"$ref": "#/$defs/step"},
         },
     }
-    for name, fields in SECTIONS.items():
+    for name, fields in _sections().items():
         properties[name] = _mapping(fields, kinds)
     for name in model.TOP_FIELDS:  # a key the loader knows and this module does not yet
         properties.setdefault(name, {})

@@ -38,6 +38,13 @@ class FormatNames:
     def form(self) -> str:
         return "a list of WAV, FLAC, OGG"
 
+    @property
+    def json_schema(self) -> dict[str, Any]:
+        # any case: the loader upper-cases the names
+        one = {"type": "string", "pattern": "^([Ww][Aa][Vv]|[Ff][Ll][Aa][Cc]|[Oo][Gg][Gg])$"}
+        many = {"type": "array", "items": one, "minItems": 1}
+        return {"anyOf": [one, many]}
+
     def __call__(self, value: Any) -> list[str]:
         items = [value] if isinstance(value, str) else value
         if not isinstance(items, list) or not items or not all(isinstance(v, str) for v in items):
@@ -56,6 +63,11 @@ class SampleRate:
     @property
     def form(self) -> str:
         return "same or a sample rate in Hz (1000 to 768000)"
+
+    @property
+    def json_schema(self) -> dict[str, Any]:
+        rate = {"type": "integer", "minimum": 1000, "maximum": 768_000}
+        return {"anyOf": [{"const": "same"}, rate]}
 
     def __call__(self, value: Any) -> str | int:
         if value == "same":

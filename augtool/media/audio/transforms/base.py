@@ -62,6 +62,12 @@ class Choices:
     def form(self) -> str:
         return "one of " + ", ".join(self.options) + ", or a list of them"
 
+    @property
+    def json_schema(self) -> dict[str, Any]:
+        one = {"enum": list(self.options)}
+        many = {"type": "array", "items": one, "minItems": 1, "uniqueItems": True}
+        return {"anyOf": [one, many]}
+
     def __call__(self, value: Any) -> list[str]:
         items = [value] if isinstance(value, str) else value
         if (
