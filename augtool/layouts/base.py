@@ -88,6 +88,9 @@ class Layout:
     #: How ``validate --recompute`` names those labels: where a source's are missing from,
     #: and what differs when they do.
     recorded_words: ClassVar[tuple[str, str]] = ("the source's labels", "recorded labels")
+    #: Whether each source holds many examples (rows of a file): the plan then writes one
+    #: variant file per source, in which the medium puts ``variants`` of every example.
+    packs_variants: ClassVar[bool] = False
     #: Where ``auto`` asks this layout (lowest first): layouts that find their own files
     #: (0-49) before those that take any tree of images (50+).
     detect_order: ClassVar[int] = 50
@@ -159,6 +162,11 @@ class Layout:
         return None
 
     # --- validate -------------------------------------------------------------------------
+    def in_split(self, path: str, split: Any) -> bool:
+        """Whether an output or source ``path`` lies where files of ``split`` go: its top
+        folder, or the one below ``images/`` or ``labels/``."""
+        return split in path.split("/")[:2]
+
     def source_rules(self, source_root: Path) -> tuple[tuple[Any, ...], Any]:
         """The vocabulary and the state, read again from the source folder for ``validate
         --recompute``. Raises :class:`AnnotationError` when the dataset files are unusable."""

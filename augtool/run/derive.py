@@ -22,6 +22,7 @@ from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any
 
+from augtool.canonical import canonical_json
 from augtool.layouts import registry
 from augtool.layouts.base import LabelRules, Moved, SourceLabels
 from augtool.media import registry as media
@@ -40,6 +41,15 @@ class InputLimits:
     formats: tuple[str, ...]
     max_pixels: int | None = None
     medium: str = media.DEFAULT
+    #: what a medium that reads a source by its name and the recipe (one with ``decode_file``)
+    #: is told: :func:`recipe_settings` of the run; "" for the media that need only the above
+    settings: str = ""
+
+
+def recipe_settings(normalised: dict[str, Any] | None, layout: Any) -> str:
+    """The run's normalised recipe and the dataset's (resolved) layout, as one canonical JSON
+    text: the same for expand, ``validate --recompute`` and preview of one run."""
+    return canonical_json({"layout": layout, "recipe": normalised or {}})
 
 
 @dataclass
@@ -109,12 +119,19 @@ def open_source(
     kernels_name: str | None = None,
     labels: SourceLabels | None = None,
     rules: LabelRules | None = None,
+    name: str = "",
 ) -> Opened:
     """Decode ``data`` as the medium of ``limits``, within them (with the medium's default
-    kernels when ``kernels_name`` is None), and read its ``labels`` by ``rules``. Raises
-    ``DecodeError`` or ``AnnotationError`` (whose message is the skip reason)."""
+    kernels when ``kernels_name`` is None), and read its ``labels`` by ``rules``. A medium
+    whose sources' format and reading rules come from their name and the recipe (it has
+    ``decode_file``) is given the source's relative path ``name`` and ``limits.settings``.
+    Raises ``DecodeError`` or ``AnnotationError`` (whose message is the skip reason)."""
     kind = media.get(limits.medium)
-    decoded = kind.decode(data, limits.formats, limits.max_pixels)
+    decode_file = getattr(kind, "decode_file", None)
+    if decode_file is not None:
+        decoded = decode_file(data, limits, name)
+    else:
+        decoded = kind.decode(data, limits.formats, limits.max_pixels)
     chosen = kind.check_kernels(kind.default_kernels if kernels_name is None else kernels_name)
     opened = Opened(decoded, chosen, medium=kind)
     return opened if labels is None or rules is None else with_labels(opened, labels, rules)
@@ -197,6 +214,7 @@ __all__ = [
     "move_targets",
     "open_source",
     "pixels",
+    "recipe_settings",
     "targets_of",
     "with_labels",
 ]

@@ -54,7 +54,7 @@ from augtool.manifest import (
 )
 from augtool.media import registry as media
 from augtool.recipe import Recipe
-from augtool.run.derive import label_rules
+from augtool.run.derive import label_rules, recipe_settings
 from augtool.run.executors import WorkerLost, open_pool, stop_workers
 from augtool.run.executors.cluster import Needs
 from augtool.run.executors.interrupts import raise_if_interrupted
@@ -351,6 +351,7 @@ def _job_context(job: _Job) -> JobContext:
         medium=recipe.medium,
         same_format=recipe.output["format"] == "same",
         rules=_label_rules(recipe, dataset),
+        settings=recipe_settings(recipe.normalised, dataset.layout),
     )
 
 

@@ -35,6 +35,9 @@ class Naming:
     #: when the dataset has no such files
     label_layout: str | None = None
     medium: str = media.DEFAULT  # the recipe's medium: it names and encodes the outputs
+    #: the layout's sources hold many examples each, and all the variants of a source's
+    #: examples go into one output file (the medium makes ``variants`` of each example)
+    packed: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +59,10 @@ class Task:
 
     @property
     def variant_count(self) -> int:
-        return self.naming.variants if self.source.augment else 0
+        """The variant files the task writes (one for a packed layout's source)."""
+        if not self.source.augment:
+            return 0
+        return min(self.naming.variants, 1) if self.naming.packed else self.naming.variants
 
     @property
     def image_count(self) -> int:
@@ -183,8 +189,11 @@ def make_plan(
     stem begins its path, a window that stays a few entries long, instead of against every name
     of the plan held in memory."""
     width = max(2, len(str(max(variants - 1, 0))))
-    label_layout = dataset.layout if registry.get(dataset.layout).label_files else None
-    naming = Naming(variants, width, seed, output_format_setting, label_layout, medium)
+    layout = registry.get(dataset.layout)
+    label_layout = dataset.layout if layout.label_files else None
+    naming = Naming(
+        variants, width, seed, output_format_setting, label_layout, medium, layout.packs_variants
+    )
     sources = dataset.sources
     if any(a.path > b.path for a, b in itertools.pairwise(sources)):
         sources = tuple(sorted(sources, key=lambda s: s.path))

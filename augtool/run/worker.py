@@ -60,10 +60,11 @@ class JobContext:
     #: how labels move (the layout's name for the registry, its vocabulary, the recipe's
     #: rules); None for a layout without labels
     rules: LabelRules | None = None
+    settings: str = ""  # the run's recipe_settings (augtool.run.derive), for decode_file
 
     @property
     def limits(self) -> InputLimits:
-        return InputLimits(self.formats, self.max_pixels, self.medium)
+        return InputLimits(self.formats, self.max_pixels, self.medium, self.settings)
 
 
 def process_tasks(
@@ -116,7 +117,7 @@ def _process(
         result.kept = True
         return
     try:
-        opened = open_source(data, ctx.limits, ctx.kernels, read, ctx.rules)
+        opened = open_source(data, ctx.limits, ctx.kernels, read, ctx.rules, source.path)
         if not ctx.strip_metadata:
             opened.exif  # noqa: B018  (made once, here, so a source it fails for is skipped)
     except (DecodeError, AnnotationError, EncodeError) as exc:

@@ -33,6 +33,10 @@ class Provenance:
         self.found_splits = set(mapping(header.get("splits")).get("found") or [])
         #: each split's folders, when the layout recorded them (not named after the split)
         self.folders = mapping(mapping(header.get("splits")).get("folders"))
+        from augtool.layouts import registry
+        from augtool.layouts.base import Layout
+
+        self.layout = registry.find(header.get("layout")) or Layout()
 
     def take(self, number: int, record: dict[str, Any]) -> None:
         path, split, role = record["path"], record.get("split"), record["role"]
@@ -69,8 +73,7 @@ class Provenance:
             return isinstance(folders, list) and any(
                 isinstance(f, str) and path.startswith(f + "/") for f in folders
             )
-        # The split folder is the top folder, or the one below images/ or labels/.
-        return split in path.split("/")[:2]
+        return bool(self.layout.in_split(path, split))
 
     def _augmentable(self, split: Any) -> bool:
         # An unsplit dataset (split null) is one split, and it is augmented.

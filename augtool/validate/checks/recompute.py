@@ -101,7 +101,7 @@ class Recomputation:
         groups = self._groups(reader, sources, count, rules, dataset)
         limits = _limits(self.header)
         tasks = [
-            (sources.files[rel], limits, kernels, g, rules, str(source_root))
+            (sources.files[rel], limits, kernels, g, rules, str(source_root), rel)
             for rel, g in groups.items()
         ]
         versions = _versions_note(self.header, kernels)
@@ -202,7 +202,7 @@ def _choose(total: int, count: Recompute) -> list[int]:
 def _limits(header: dict[str, Any]) -> Any:
     """The run's input limits (formats, max_pixels), as its recipe stated them."""
     from augtool.media import registry
-    from augtool.run.derive import InputLimits
+    from augtool.run.derive import InputLimits, recipe_settings
 
     recipe = header.get("recipe") or {}
     section = recipe.get("input") or {}
@@ -211,6 +211,7 @@ def _limits(header: dict[str, Any]) -> Any:
         tuple(section.get("formats") or []),
         max_pixels if isinstance(max_pixels, int) and not isinstance(max_pixels, bool) else None,
         registry.medium_of_recipe(recipe),
+        recipe_settings(recipe, header.get("layout")),
     )
 
 
@@ -271,6 +272,7 @@ def _recompute_group(
     records: list[dict[str, Any]],
     rules: Any = None,
     source_root: str = "",
+    name: str = "",
 ) -> list[Outcome]:
     """Decode one source once and re-derive each of its chosen outputs and their labels through
     :mod:`augtool.run.derive`, as expand derived them (runs in a worker)."""
@@ -292,7 +294,7 @@ def _recompute_group(
     if hashlib.sha256(data).hexdigest() != records[0]["source_sha256"]:
         return failed("the source's sha256 is not the recorded one")
     try:
-        opened = open_source(data, limits, kernels)
+        opened = open_source(data, limits, kernels, name=name)
     except DecodeError as exc:
         return failed(f"cannot decode the source: {exc}")
     results: list[Outcome] = []
