@@ -18,12 +18,20 @@ from augtool.layouts.coco import CocoLayout
 from augtool.layouts.flat import FlatLayout
 from augtool.layouts.imagefolder import ImageFolderLayout
 from augtool.layouts.masks import MasksLayout
+from augtool.layouts.table import TableLayout
 from augtool.layouts.yolo import YoloLayout
 
 #: Every layout, in the order the recipe's documentation lists them.
 LAYOUTS: dict[str, Layout] = {
     layout.name: layout
-    for layout in (FlatLayout(), ImageFolderLayout(), YoloLayout(), CocoLayout(), MasksLayout())
+    for layout in (
+        FlatLayout(),
+        ImageFolderLayout(),
+        YoloLayout(),
+        CocoLayout(),
+        MasksLayout(),
+        TableLayout(),
+    )
 }
 #: The order ``auto`` asks them in.
 DETECT_ORDER: tuple[Layout, ...] = tuple(

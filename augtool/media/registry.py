@@ -26,6 +26,7 @@ DEFAULT = "image"
 BUILTIN: dict[str, str] = {
     "image": "augtool.media.image.medium:MEDIUM",
     "audio": "augtool.media.audio.medium:MEDIUM",
+    "text": "augtool.media.text.medium:MEDIUM",
 }
 
 ENTRY_POINTS = "augtool.media"

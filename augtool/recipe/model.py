@@ -227,7 +227,7 @@ def parse_recipe(doc: Located) -> Recipe:
     top = doc.value
     if not isinstance(top, dict):
         raise doc.error((), "expected a mapping with 'version: 1', 'pipeline: [...]', ...")
-    _refuse_unknown(doc, (), top, TOP_FIELDS, "recipe key")
+    _refuse_unknown(doc, (), top, (*TOP_FIELDS, *_medium_sections()), "recipe key")
     if "version" not in top:
         raise doc.error((), f"missing 'version: {RECIPE_VERSION}' (the recipe format version)")
     if top["version"] != RECIPE_VERSION or isinstance(top["version"], bool):
@@ -264,6 +264,7 @@ def parse_recipe(doc: Located) -> Recipe:
     if kernels != _default_kernels(medium):
         # Only when chosen: recipes written before the key existed keep their sha256.
         normalised["kernels"] = kernels
+    normalised.update(_medium_section(doc, top, medium))
     core_input, core_output = to_core(input_, output)
     return Recipe(
         file=doc.file,
@@ -311,6 +312,28 @@ def _medium_fields(
     input_fields = (*(f for f in INPUT_FIELDS if f.name in COMMON_INPUT), *own_input)
     output_fields = (*(f for f in OUTPUT_FIELDS if f.name in COMMON_OUTPUT), *own_output)
     return input_fields, output_fields, getattr(found, "core_settings", _no_core_settings)
+
+
+def _medium_sections() -> tuple[str, ...]:
+    """The top-level sections media add (a medium with ``recipe_section`` params adds one
+    named after it)."""
+    from augtool.media import registry
+
+    return tuple(n for n in registry.BUILTIN if getattr(registry.get(n), "recipe_section", None))
+
+
+def _medium_section(doc: Located, top: dict[str, Any], medium: str) -> dict[str, Any]:
+    """The recipe's section of its medium, checked by the medium's params (only when given, so
+    other recipes keep their hash); a section of another medium is refused."""
+    from augtool.media import registry
+
+    for name in _medium_sections():
+        if name in top and name != medium:
+            raise doc.error((name,), f"a {name!r} section in a {medium} recipe")
+    if medium not in top:
+        return {}
+    fields = getattr(registry.get(medium), "recipe_section", ())
+    return {medium: _section(doc, medium, top[medium], fields)}
 
 
 def _default_kernels(medium: str) -> str:

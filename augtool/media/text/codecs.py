@@ -1,0 +1,202 @@
+"""Reading and writing text datasets: CSV and JSONL tables, a ``.txt`` with one example per
+line, and a ``.txt`` that is one example.
+
+Text is UTF-8 (a BOM is accepted and not written back). A row that cannot be used (an empty
+text, a missing field, a JSONL line that is not an object, a CSV row with the wrong number of
+fields) is skipped with its line number, or, with ``bad_rows: error``, makes the whole file a
+skipped input; a file that cannot be read as a whole (not UTF-8, an unbalanced CSV quote, a
+header without the text or label column) is always skipped, with the line.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from augtool.media.base import DecodeError
+
+#: the columns (or JSONL fields) a variant file adds to the source's
+ADDED = ("source_row", "variant")
+BOM = "\ufeff"
+FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".txt": "lines"}
+
+
+@dataclass(frozen=True)
+class Row:
+    """A source row: its 1-based number among the data rows, the line it starts on, its values
+    (a CSV row's list, a JSONL line's object, a text line) and its texts to augment."""
+
+    number: int
+    line: int
+    values: Any
+    texts: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Table:
+    """A decoded text source."""
+
+    format: str  # csv | jsonl | lines | document
+    rows: tuple[Row, ...]
+    columns: tuple[str, ...] = ()  # a CSV's header
+    text_columns: tuple[str, ...] = ()
+    bom: bool = False
+    skipped: tuple[tuple[int, str], ...] = ()  # (line, reason) of each row left out
+    options: dict[str, Any] = field(default_factory=dict)  # the run's text settings
+
+
+def decode_text(data: bytes) -> tuple[str, bool]:
+    """``data`` as UTF-8, and whether it began with a BOM. Raises :class:`DecodeError`."""
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        raise DecodeError("UTF-16 text (a UTF-16 BOM); augtool reads UTF-8: save it as UTF-8")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        bad = data[exc.start : exc.start + 1].hex()
+        raise DecodeError(
+            f"line {line}: not UTF-8 (byte 0x{bad} at offset {exc.start}); augtool reads text "
+            "as UTF-8: convert the file (iconv -f <encoding> -t UTF-8)"
+        ) from None
+    if text.startswith(BOM):
+        return text[1:], True
+    return text, False
+
+
+class RowCollector:
+    """Collects rows and bad rows by the ``bad_rows`` rule."""
+
+    def __init__(self, bad_rows: str) -> None:
+        self.bad_rows = bad_rows
+        self.rows: list[Row] = []
+        self.skipped: list[tuple[int, str]] = []
+
+    def bad(self, line: int, reason: str) -> None:
+        if self.bad_rows == "error":
+            raise DecodeError(f"line {line}: {reason}")
+        self.skipped.append((line, reason))
+
+    def add(self, line: int, values: Any, texts: list[Any], names: tuple[str, ...]) -> None:
+        for name, text in zip(names, texts, strict=True):
+            if not isinstance(text, str):
+                self.bad(line, f"{name!r} is not a string")
+                return
+            if not text.strip():
+                self.bad(line, f"empty text in {name!r}")
+                return
+        self.rows.append(Row(len(self.rows) + 1, line, values, tuple(texts)))
+
+
+def decode_csv(text: str, columns: tuple[str, ...], label: str | None, bad_rows: str) -> Any:
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    try:
+        header = next(reader, None)
+    except csv.Error as exc:
+        raise DecodeError(f"line {reader.line_num}: malformed CSV ({exc})") from None
+    if header is None:
+        raise DecodeError("an empty CSV file (no header line)")
+    _check_columns(tuple(header), columns, label, "column")
+    where = [header.index(c) for c in columns]
+    found = RowCollector(bad_rows)
+    line = reader.line_num + 1
+    while True:
+        try:
+            values = next(reader, None)
+        except csv.Error as exc:
+            raise DecodeError(f"line {line}: malformed CSV ({exc})") from None
+        if values is None:
+            break
+        if values == []:
+            pass  # a blank line
+        elif len(values) != len(header):
+            found.bad(line, f"{len(values)} fields where the header has {len(header)}")
+        else:
+            found.add(line, values, [values[i] for i in where], columns)
+        line = reader.line_num + 1
+    return tuple(header), found
+
+
+def decode_jsonl(text: str, columns: tuple[str, ...], label: str | None, bad_rows: str) -> Any:
+    found = RowCollector(bad_rows)
+    for line, raw in enumerate(text.split("\n"), start=1):
+        if not raw.strip():
+            continue
+        try:
+            value = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            found.bad(line, f"not JSON ({exc.msg})")
+            continue
+        if not isinstance(value, dict):
+            found.bad(line, f"a JSON {type(value).__name__}, not an object")
+            continue
+        missing = [c for c in (*columns, *([label] if label else [])) if c not in value]
+        if missing:
+            found.bad(line, f"no {missing[0]!r} field")
+            continue
+        if any(k in value for k in ADDED):
+            found.bad(line, f"has a field augtool adds ({', '.join(ADDED)})")
+            continue
+        found.add(line, value, [value[c] for c in columns], columns)
+    return found
+
+
+def _check_columns(
+    header: tuple[str, ...], columns: tuple[str, ...], label: str | None, what: str
+) -> None:
+    for name in (*columns, *([label] if label else [])):
+        if name not in header:
+            raise DecodeError(f"line 1: no {what} {name!r} (the header has {', '.join(header)})")
+    taken = [name for name in ADDED if name in header]
+    if taken:
+        raise DecodeError(f"line 1: the {what} {taken[0]!r} is one augtool adds; rename it")
+
+
+def decode_lines(text: str, bad_rows: str) -> RowCollector:
+    found = RowCollector(bad_rows)
+    for line, raw in enumerate(text.splitlines(), start=1):
+        if raw.strip():
+            found.add(line, raw, [raw], ("line",))
+    return found
+
+
+def encode_rows(table: Table, rows: list[tuple[Row, int, tuple[str, ...]]]) -> bytes:
+    """The variant file: each (source row, variant index, new texts), in the source's format,
+    the source's columns carried and ``source_row`` and ``variant`` added."""
+    if table.format == "csv":
+        out = io.StringIO(newline="")
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow([*table.columns, *ADDED])
+        where = [table.columns.index(c) for c in table.text_columns]
+        for row, variant, texts in rows:
+            values = list(row.values)
+            for i, text in zip(where, texts, strict=True):
+                values[i] = text
+            writer.writerow([*values, row.number, variant])
+        return out.getvalue().encode("utf-8")
+    if table.format == "jsonl":
+        lines = []
+        for row, variant, texts in rows:
+            value = dict(row.values)
+            value.update(zip(table.text_columns, texts, strict=True))
+            value.update({"source_row": row.number, "variant": variant})
+            lines.append(json.dumps(value, ensure_ascii=False) + "\n")
+        return "".join(lines).encode("utf-8")
+    if table.format == "lines":
+        return "".join(texts[0] + "\n" for _, _, texts in rows).encode("utf-8")
+    return "".join(texts[0] for _, _, texts in rows).encode("utf-8")
+
+
+__all__ = [
+    "ADDED",
+    "FORMATS",
+    "Row",
+    "Table",
+    "decode_csv",
+    "decode_jsonl",
+    "decode_lines",
+    "decode_text",
+    "encode_rows",
+]

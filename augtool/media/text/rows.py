@@ -1,0 +1,149 @@
+"""Sampling and replaying the steps of every row of a text source, with the quality rails.
+
+A variant file holds ``variants`` variants of each source row, row by row. Each (row,
+variant) draws from its own generator, seeded from the file's seed (the core's seed of the
+source's variant file), the row's number and the variant's index, so a row's variants depend on
+its identity alone. Its record (``{"row", "variant", "seed", "steps": {column: [...]}}``, plus
+``dropped``) is one entry of the file's row table, which the file's manifest line holds.
+
+The rails decide which variants are written: one equal to its source row is ``unchanged``; one
+equal to any source row of the file, or to a variant written before it, is a ``duplicate``; one
+whose token edit distance to its source, over the source's token count, exceeds
+``max_token_distance`` is ``over-augmented``. Replaying re-applies the recorded parameters and
+the rails, and refuses a record whose recorded drop is not the one the rails decide.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from augtool.media.text.codecs import Row, Table
+from augtool.media.text.tokens import detokenise, distance, tokenise
+from augtool.media.text.transforms import REGISTRY
+
+Record = dict[str, Any]
+Written = tuple[Row, int, tuple[str, ...]]
+
+
+@dataclass(frozen=True)
+class Rails:
+    protect: tuple[re.Pattern[str], ...] = ()
+    max_distance: float = 1.0
+    drop: bool = True  # False for a one-example file, which must hold its one variant
+
+
+def row_seed(file_seed: int, row: int, variant: int) -> int:
+    """A 63-bit seed from the file's seed, the row's number and the variant's index."""
+    key = f"augtool-row\0{file_seed}\0{row}\0{variant}".encode()
+    return int.from_bytes(hashlib.sha256(key).digest()[:8], "big") >> 1
+
+
+def _augment(steps: Sequence[Any], text: str, rng: np.random.Generator, rails: Rails) -> Any:
+    lead, tokens = tokenise(text, rails.protect)
+    records = []
+    for step in steps:
+        if rng.random() >= step.p:
+            continue
+        params = step.sample(rng, tokens)
+        tokens = step.apply(tokens, params)
+        records.append({"name": step.name, "params": params})
+    return detokenise(lead, tokens), records
+
+
+def _replayed(records: list[Record], text: str, rails: Rails) -> str:
+    lead, tokens = tokenise(text, rails.protect)
+    for record in records:
+        tokens = REGISTRY[record["name"]].apply(tokens, record["params"])
+    return detokenise(lead, tokens)
+
+
+class _Judge:
+    """The rails over one file: what has been seen, and why a variant is left out."""
+
+    def __init__(self, table: Table, rails: Rails) -> None:
+        self.rails = rails
+        self.seen = {row.texts for row in table.rows}
+
+    def verdict(self, row: Row, texts: tuple[str, ...]) -> str | None:
+        if texts == row.texts:
+            return "unchanged"
+        if texts in self.seen:
+            return "duplicate"
+        if self.rails.max_distance < 1.0:
+            before = [t for text in row.texts for t in _words(text)]
+            after = [t for text in texts for t in _words(text)]
+            share = distance(before, after) / max(len(before), 1)
+            if share > self.rails.max_distance:
+                return f"over-augmented (distance {share:.2f} > {self.rails.max_distance:g})"
+        self.seen.add(texts)
+        return None
+
+
+def _words(text: str) -> list[str]:
+    return [token[0] for token in tokenise(text)[1]]
+
+
+def run_rows(
+    steps: Sequence[Any], table: Table, seed: int, variants: int, rails: Rails
+) -> tuple[list[Written], list[Record]]:
+    """Every row's variants sampled and judged: (the rows written, the row table)."""
+    judge = _Judge(table, rails)
+    written: list[Written] = []
+    entries: list[Record] = []
+    for row in table.rows:
+        for variant in range(variants):
+            own = row_seed(seed, row.number, variant)
+            rng = np.random.Generator(np.random.PCG64(own))
+            texts, done = [], {}
+            for column, text in zip(table.text_columns, row.texts, strict=True):
+                new, done[column] = _augment(steps, text, rng, rails)
+                texts.append(new)
+            entry: Record = {"row": row.number, "variant": variant, "seed": own, "steps": done}
+            _judged(judge, row, variant, tuple(texts), entry, written)
+            entries.append(entry)
+    return written, entries
+
+
+def _judged(
+    judge: _Judge, row: Row, variant: int, texts: tuple[str, ...], entry: Record, out: list
+) -> None:
+    verdict = judge.verdict(row, texts)
+    if verdict is not None:
+        entry["dropped" if judge.rails.drop else "flagged"] = verdict
+    if verdict is None or not judge.rails.drop:
+        out.append((row, variant, texts))
+
+
+def replay_rows(records: list[Record], table: Table, rails: Rails) -> list[Written]:
+    """The rows a recorded row table writes. Raises ``ValueError`` for a record that names an
+    unknown row or step, or whose recorded drop is not the rails' verdict."""
+    judge = _Judge(table, rails)
+    rows = {row.number: row for row in table.rows}
+    written: list[Written] = []
+    for entry in records:
+        row = rows.get(entry.get("row"))  # type: ignore[arg-type]
+        if row is None:
+            raise ValueError(f"the row table names row {entry.get('row')!r}, not in the source")
+        done = entry.get("steps") or {}
+        texts = tuple(
+            _replayed(done.get(column, []), text, rails)
+            for column, text in zip(table.text_columns, row.texts, strict=True)
+        )
+        replayed: Record = {}
+        _judged(judge, row, int(entry.get("variant", 0)), texts, replayed, written)
+        for key in ("dropped", "flagged"):
+            if replayed.get(key) != entry.get(key):
+                raise ValueError(
+                    f"row {row.number} variant {entry.get('variant')}: recorded {key} "
+                    f"{entry.get(key)!r}, but the rails say {replayed.get(key)!r}"
+                )
+    return written
+
+
+__all__ = ["Rails", "replay_rows", "row_seed", "run_rows"]

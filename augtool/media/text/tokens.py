@@ -1,0 +1,118 @@
+"""Unicode-aware tokens: what every text step works on.
+
+A word is a run of letters, digits and marks (an apostrophe between letters stays inside it:
+``don't``); every other visible character is a token of its own, so an emoji, a CJK character
+or a punctuation mark is one token. A mark, a variation selector, a zero-width joiner and the
+character after it, or an emoji skin tone, stays with the token before it, so an emoji sequence
+or an accented letter is never cut. Whitespace is kept as the separator after each token:
+``detokenise(tokenise(s)) == s`` for every string.
+
+A token is ``(text, space, locked)``: ``locked`` when it overlaps a protected span, which no
+step changes, moves or deletes.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+
+Token = tuple[str, str, bool]
+Tokens = list[Token]
+
+_ASCII = re.compile(r"([A-Za-z0-9]+(?:'[A-Za-z0-9]+)*|\S)(\s*)")
+_LEADING = re.compile(r"\s*")
+_ZWJ = "\u200d"
+_APOSTROPHES = "'\u2019"
+
+
+def _is_word(char: str) -> bool:
+    return unicodedata.category(char)[0] in "LN"
+
+
+def _joins(previous: str, char: str) -> bool:
+    """Whether ``char`` belongs to the token that ends with ``previous``."""
+    category = unicodedata.category(char)
+    if category[0] == "M" or char == _ZWJ or previous == _ZWJ:
+        return True
+    if "\U0001f3fb" <= char <= "\U0001f3ff":  # an emoji skin tone
+        return True
+    # A flag is a pair of regional indicators.
+    return _regional(char) and _regional(previous)
+
+
+def _regional(char: str) -> bool:
+    return "\U0001f1e6" <= char <= "\U0001f1ff"
+
+
+def split_words(text: str) -> list[tuple[int, int]]:
+    """The (start, end) of every token of ``text``."""
+    if text.isascii():
+        return [m.span(1) for m in _ASCII.finditer(text)]
+    spans: list[tuple[int, int]] = []
+    i, n = 0, len(text)
+    while i < n:
+        char = text[i]
+        if char.isspace():
+            i += 1
+            continue
+        start = i
+        i += 1
+        if _is_word(char):
+            while i < n and (
+                _is_word(text[i])
+                or _joins(text[i - 1], text[i])
+                or (text[i] in _APOSTROPHES and i + 1 < n and _is_word(text[i + 1]))
+            ):
+                i += 1
+        else:
+            pair_open = _regional(char)
+            while i < n and _joins(text[i - 1], text[i]):
+                if _regional(text[i]):
+                    if not pair_open:
+                        break
+                    pair_open = False
+                i += 1
+        spans.append((start, i))
+    return spans
+
+
+def tokenise(text: str, protect: Sequence[re.Pattern[str]] = ()) -> tuple[str, Tokens]:
+    """The leading whitespace and the tokens of ``text``; a token overlapping a match of a
+    ``protect`` pattern is locked."""
+    spans = split_words(text)
+    locked_spans = [
+        m.span() for pattern in protect for m in pattern.finditer(text) if m.end() > m.start()
+    ]
+    tokens: Tokens = []
+    for index, (start, end) in enumerate(spans):
+        following = spans[index + 1][0] if index + 1 < len(spans) else len(text)
+        locked = any(s < end and start < e for s, e in locked_spans)
+        tokens.append((text[start:end], text[end:following], locked))
+    lead = text[: spans[0][0]] if spans else text
+    return lead, tokens
+
+
+def detokenise(lead: str, tokens: Sequence[Token]) -> str:
+    return lead + "".join(text + space for text, space, _ in tokens)
+
+
+def is_word(token: Token) -> bool:
+    """A token made of letters or digits (not punctuation, not an emoji)."""
+    return _is_word(token[0][0])
+
+
+def distance(a: Sequence[str], b: Sequence[str]) -> int:
+    """The token edit distance (Levenshtein) between two token lists."""
+    if len(a) < len(b):
+        a, b = b, a
+    previous = list(range(len(b) + 1))
+    for i, x in enumerate(a, start=1):
+        current = [i]
+        for j, y in enumerate(b, start=1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (x != y)))
+        previous = current
+    return previous[-1]
+
+
+__all__ = ["Token", "Tokens", "detokenise", "distance", "is_word", "split_words", "tokenise"]

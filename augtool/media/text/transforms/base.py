@@ -1,0 +1,133 @@
+"""What every text transform is: a parameter schema, a sampler and a pure kernel on tokens.
+
+:meth:`TextTransform.sample` draws a step's parameters for one row from the row's generator and
+returns them as plain JSON (positions, pairs, the words chosen), complete enough that
+:meth:`TextTransform.apply` needs nothing else: ``apply`` is a pure function of the tokens and
+those parameters, which is what lets ``validate --recompute`` replay a row from its record. A
+locked token (a protected span) is never chosen by a sampler.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, ClassVar
+
+import numpy as np
+
+from augtool.errors import ParamError
+from augtool.media.image.transforms.base import BadParam, UnknownParam
+from augtool.media.image.transforms.params import PROBABILITY, Param, Range
+from augtool.media.text.tokens import Token, Tokens, is_word
+
+Params = dict[str, Any]
+
+REGISTRY: dict[str, type[TextTransform]] = {}
+RATE = Range(0.0, 1.0)
+
+
+class TextTransform:
+    """Base class of the text transforms: set the class attributes, implement ``sample`` and
+    ``apply``."""
+
+    name: ClassVar[str]
+    summary: ClassVar[str]
+    family: ClassVar[str]
+    params: ClassVar[tuple[Param, ...]] = ()
+    example: ClassVar[str]
+    default_p: ClassVar[float] = 1.0
+
+    def __init__(self, **config: Any) -> None:
+        self.config = self.normalise(config)
+        self.p: float = self.config["p"]
+
+    @classmethod
+    def normalise(cls, config: dict[str, Any]) -> dict[str, Any]:
+        known = {param.name: param for param in cls.all_params()}
+        unknown = sorted(set(config) - set(known))
+        if unknown:
+            raise UnknownParam(unknown[0], sorted(known))
+        out: dict[str, Any] = {}
+        for name, param in known.items():
+            try:
+                out[name] = param.normalise(config.get(name, param.default))
+            except ParamError as exc:
+                raise BadParam(name, str(exc)) from None
+        return out
+
+    @classmethod
+    def all_params(cls) -> tuple[Param, ...]:
+        p = Param("p", PROBABILITY, cls.default_p, "probability that the step fires")
+        return (*cls.params, p)
+
+    def sample(self, rng: np.random.Generator, tokens: Tokens) -> Params:
+        """This step's parameters for a row of ``tokens``."""
+        raise NotImplementedError
+
+    @staticmethod
+    def apply(tokens: Tokens, params: Params) -> Tokens:
+        """The tokens with the sampled ``params`` applied: a new list, the input untouched."""
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.config})"
+
+
+def register(cls: type[TextTransform]) -> type[TextTransform]:
+    if cls.name in REGISTRY:
+        raise RuntimeError(f"transform {cls.name!r} registered twice")
+    REGISTRY[cls.name] = cls
+    return cls
+
+
+def draw_rate(rng: np.random.Generator, bounds: list[float]) -> float:
+    lo, hi = bounds
+    return float(lo) if lo == hi else float(rng.uniform(lo, hi))
+
+
+def draw_count(rng: np.random.Generator, rate: float, total: int) -> int:
+    """``rate * total`` rounded up or down at random, so the rate holds on average even for
+    short rows."""
+    exact = rate * total
+    whole = math.floor(exact)
+    return whole + int(rng.random() < exact - whole)
+
+
+def free_words(tokens: Tokens) -> list[int]:
+    """The indices of the words a step may touch (not locked)."""
+    return [i for i, token in enumerate(tokens) if not token[2] and is_word(token)]
+
+
+def choose(rng: np.random.Generator, items: list[Any], count: int) -> list[Any]:
+    """``count`` distinct items (all of them when there are fewer), in their list order."""
+    if count >= len(items):
+        return list(items)
+    picked = rng.choice(len(items), size=count, replace=False)
+    return [items[i] for i in sorted(int(i) for i in picked)]
+
+
+def with_case(word: str, like: str) -> str:
+    """``word`` cased as ``like`` is (all capitals, a capital first, or as it is)."""
+    if like.isupper() and len(like) > 1:
+        return word.upper()
+    if like[:1].isupper():
+        return word[:1].upper() + word[1:]
+    return word
+
+
+def retext(token: Token, text: str) -> Token:
+    return (text, token[1], token[2])
+
+
+__all__ = [
+    "RATE",
+    "REGISTRY",
+    "Params",
+    "TextTransform",
+    "choose",
+    "draw_count",
+    "draw_rate",
+    "free_words",
+    "register",
+    "retext",
+    "with_case",
+]
