@@ -12,7 +12,7 @@ from conftest import invoke
 from augtool.canonical import canonical_json
 from augtool.errors import RecipeError
 from augtool.recipe import load_recipe
-from augtool.recipe.model import Recipe
+from augtool.recipe.model import LAYOUTS, Recipe
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -296,7 +296,8 @@ ERRORS = {
     ),
     "layout in capitals": (
         "version: 1\ninput: {layout: YOLO}\n",
-        "2:17: input.layout: expected one of auto, flat, imagefolder, yolo, coco, masks, "
+        # Every registered layout is a choice, in the registry's order.
+        f"2:17: input.layout: expected one of {', '.join(LAYOUTS)}, "
         "got 'YOLO'; did you mean 'yolo'?",
     ),
     "border misspelt": (
@@ -311,8 +312,7 @@ ERRORS = {
     ),
     "layout unknown": (
         "version: 1\ninput: {layout: pascal}\n",
-        "2:17: input.layout: expected one of auto, flat, imagefolder, yolo, coco, masks, "
-        "got 'pascal'",
+        f"2:17: input.layout: expected one of {', '.join(LAYOUTS)}, got 'pascal'",
     ),
 }
 
