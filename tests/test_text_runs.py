@@ -250,3 +250,22 @@ def test_the_bundled_config_expands_and_validates(tmp_path: Path) -> None:
     non_ascii = [r for r in written if not r["text"].isascii()]
     assert non_ascii and all(r["text"].encode("utf-8") for r in non_ascii)
     assert all(tokenise(r["text"])[1] for r in written)
+
+
+def test_a_text_in_two_splits_is_reported_as_leakage(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    _csv(data / "train.csv")
+    _csv(data / "val.csv", [("v1", "A quiet hotel room", "travel"), ROWS[1]])
+    out = tmp_path / "out"
+    _expand(_recipe(tmp_path), data, out)
+    result = invoke("validate", "manifest", out / "manifest.jsonl")
+    assert result.exit_code == 1
+    assert (
+        "val.csv: example 2 has the same content as example 2 of train.csv in split 'train'"
+        in result.output
+    )
+    _csv(data / "val.csv", [("v1", "A quiet hotel room", "travel")])
+    _expand(_recipe(tmp_path), data, tmp_path / "clean")
+    result = invoke("validate", "manifest", tmp_path / "clean" / "manifest.jsonl")
+    assert result.exit_code == 0, result.output
+

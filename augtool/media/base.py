@@ -163,5 +163,13 @@ class Medium(Protocol):
         """Whether the steps mirror left and right (flip pairs then swap)."""
         ...
 
+    # -- optional hooks (looked up with getattr; a medium without them is not asked) ----------
+    # decode_file(data, limits, name) -> decoded: used instead of decode when present; a
+    #     medium whose sources' format and reading rules come from their name (its ending) and
+    #     the recipe (``limits.settings``) has it.
+    # example_keys(decoded, content=None) -> list[str] | None: the keys (16 hex digits of a
+    #     sha256) of the examples a source (content None) or a variant holds, recorded as the
+    #     file line's ``examples`` so that validate finds an example in two splits.
+
 
 __all__ = ["DecodeError", "EncodeError", "Medium", "Record"]

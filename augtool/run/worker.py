@@ -130,6 +130,7 @@ def _process(
         fields = (
             {} if ctx.rules is None else _layout(ctx).original_fields(read, opened.decoded.size)
         )
+        fields.update(_examples(opened, None))
         records.append(_original_record(task, origin, len(data), how, fields))
         if label is not None:
             records.append(
@@ -220,6 +221,7 @@ def _write_variants(
                 decoded=medium.decoded_facts(decoded),
                 metadata="stripped" if ctx.strip_metadata else "kept",
                 **({} if moved is None else moved.image_fields),
+                **_examples(opened, variant.image),
             )
         )
 
@@ -249,6 +251,14 @@ def read_stable(path: Path, follow: bool = False) -> tuple[bytes, Stat]:
     # The stat as the file was read; its ctime is compared only by the next run's stat cache
     # (here a new hard link to the file, as ``originals: link`` makes, is no change).
     return data, stat_key(after)
+
+
+def _examples(opened: Opened, content: Any) -> Record:
+    """The ``examples`` field of a source's (``content`` None) or a variant's line, when its
+    medium keys the examples a file holds."""
+    keys = getattr(opened.medium, "example_keys", None)
+    found = None if keys is None else keys(opened.decoded, content)
+    return {} if found is None else {"examples": found}
 
 
 def _layout(ctx: JobContext) -> Any:

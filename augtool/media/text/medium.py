@@ -6,6 +6,7 @@ the row table of their seeds and parameters. Registered in
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -43,6 +44,12 @@ def _options(settings: str) -> dict[str, Any]:
         "protect": tuple(text.get("protect") or ()),
         "max_token_distance": float(text.get("max_token_distance", 1.0)),
     }
+
+
+def example_key(texts: tuple[str, ...]) -> str:
+    """16 hex digits of the sha256 of an example's texts (stripped)."""
+    joined = "\x1f".join(text.strip() for text in texts)
+    return hashlib.sha256(joined.encode("utf-8")).hexdigest()[:16]
 
 
 def _format(name: str, packed: bool) -> str:
@@ -242,6 +249,12 @@ class TextMedium:
         self, records: list[Record], decoded: Table, kernels: str, cache: Any
     ) -> list[Written]:
         return replay_rows(records, decoded, self._rails(decoded))
+
+    def example_keys(self, decoded: Table, content: list[Written] | None = None) -> list[str]:
+        """A key per row (of the source, or of the variant file) from its texts, so that a text
+        in two splits is found by validate."""
+        texts = [row.texts for row in decoded.rows] if content is None else [c[2] for c in content]
+        return [example_key(t) for t in texts]
 
     def kept_metadata(self, decoded: Table) -> None:
         return None

@@ -27,6 +27,8 @@ class Provenance:
         self.found = found
         self.sources_seen: dict[str, SeenSource] = {}
         self.by_content: dict[str, tuple[Any, str]] = {}
+        #: where each example key was first seen: (split, path, its 1-based place in the file)
+        self.by_example: dict[str, tuple[Any, str, int]] = {}
         # The recipe's own list (covered by the recipe hash), not the header's copy of it.
         splits = mapping(mapping(header.get("recipe")).get("splits"))
         self.augment = set(splits.get("augment") or [])
@@ -58,6 +60,8 @@ class Provenance:
             )
         if role == "original" and str(record["sha256"]).lower() != str(source_sha).lower():
             self.found.add("source", path, "an original whose sha256 differs from its source's")
+        if isinstance(record.get("examples"), list):
+            self._examples(path, split, record["examples"])
         if not source_path_safe(self.found, source_path):
             return
         if not isinstance(source_sha, str) or not HEX64.match(source_sha):
@@ -74,6 +78,21 @@ class Provenance:
                 isinstance(f, str) and path.startswith(f + "/") for f in folders
             )
         return bool(self.layout.in_split(path, split))
+
+    def _examples(self, path: str, split: Any, keys: list[Any]) -> None:
+        """An example (a row of a text file) whose content is one in another split: reported
+        once for each pair of files."""
+        reported: set[str] = set()
+        for place, key in enumerate(keys, start=1):
+            first = self.by_example.setdefault(str(key), (split, path, place))
+            if first[0] != split and first[1] not in reported:
+                reported.add(first[1])
+                self.found.add(
+                    "leakage",
+                    path,
+                    f"example {place} has the same content as example {first[2]} of "
+                    f"{first[1]} in split {first[0]!r}",
+                )
 
     def _augmentable(self, split: Any) -> bool:
         # An unsplit dataset (split null) is one split, and it is augmented.
