@@ -178,6 +178,9 @@ def preview_recipe(
 
     loaded = _recipe(recipe, seed)
     input_root, expand_output = preview_paths(loaded, _text(input))
+    own = _medium_preview(loaded)
+    if own is not None:
+        return own(loaded, input_root, expand_output, output, sources, variants, sweep)
     sheet = None if output is None else Path(output)
     if sheet is not None:
         check_output_path(sheet, input_root, expand_output)
@@ -218,6 +221,13 @@ def make_report(
         quality=quality,
         progress=progress,
     )
+
+
+def _medium_preview(recipe: Recipe) -> Any:
+    """The preview of a medium that draws its own (text: a table and an HTML page), or None."""
+    from augtool.media import registry
+
+    return getattr(registry.get(recipe.medium), "preview", None)
 
 
 def describe_transforms(name: str | None = None) -> str:

@@ -245,8 +245,7 @@ def preview(
             table.add_row(*row)
         console = Console(soft_wrap=False)
         console.print(table)
-        width, height = made.sheet.size
-        typer.echo(f"Wrote {output} ({width}x{height} px, {len(made.rows)} rows)")
+        typer.echo(f"Wrote {made.written or output} ({made.summary()})")
         for item in made.skipped:
             typer.echo(f"skipped {item['path']}: {item['reason']}")
 

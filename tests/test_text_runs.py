@@ -269,3 +269,26 @@ def test_a_text_in_two_splits_is_reported_as_leakage(tmp_path: Path) -> None:
     result = invoke("validate", "manifest", tmp_path / "clean" / "manifest.jsonl")
     assert result.exit_code == 0, result.output
 
+
+def test_preview_shows_the_variants_expand_writes_with_changes_marked(tmp_path: Path) -> None:
+    data, recipe, out = _dataset(tmp_path), _recipe(tmp_path), tmp_path / "out"
+    page = tmp_path / "preview.html"
+    result = invoke("preview", recipe, data, "-o", page, "--sources", "5", "--variants", "3",
+                    "--json")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    shown = json.loads(result.stdout)["rows"]
+    _expand(recipe, data, out)
+    written = {
+        (r["source_row"], r["variant"]): r["text"] for r in _read_csv(out / "train__v00.csv")
+    }
+    variants = [s for s in shown if s["path"] == "train.csv" and s["variant"] is not None]
+    assert len(variants) == 3 * len(ROWS)
+    for item in variants:
+        key = (str(item["row"]), str(item["variant"]))
+        if item["dropped"] is None:
+            assert written[key] == item["text"]
+        else:
+            assert key not in written
+    text = page.read_text(encoding="utf-8")
+    assert text.startswith("<!doctype html>") and "<mark>" in text
+    assert invoke("preview", recipe, data, "-o", tmp_path / "p.pdf").exit_code == 2

@@ -51,6 +51,14 @@ class Preview:
         except OSError as exc:
             raise WriteError(f"{path}: writing failed: {exc}") from exc
 
+    #: where the sheet was written, when not where it was asked for (None: there)
+    written: Path | None = None
+
+    def summary(self) -> str:
+        """What the CLI says of the sheet after its path."""
+        width, height = self.sheet.size
+        return f"{width}x{height} px, {len(self.rows)} rows"
+
     def table(self) -> tuple[list[str], list[list[str]]]:
         """Headers and rows of the terminal table: one line per tile that shows a transform."""
         if self.mode == "sweep":

@@ -256,6 +256,12 @@ class TextMedium:
         texts = [row.texts for row in decoded.rows] if content is None else [c[2] for c in content]
         return [example_key(t) for t in texts]
 
+    def preview(self, *args: Any) -> Any:
+        """``augtool preview``: a table and an HTML page (augtool.media.text.preview)."""
+        from augtool.media.text.preview import render
+
+        return render(*args)
+
     def kept_metadata(self, decoded: Table) -> None:
         return None
 

@@ -56,7 +56,8 @@ def _augment(steps: Sequence[Any], text: str, rng: np.random.Generator, rails: R
     return detokenise(lead, tokens), records
 
 
-def _replayed(records: list[Record], text: str, rails: Rails) -> str:
+def replay_text(records: list[Record], text: str, rails: Rails) -> str:
+    """``text`` with the recorded steps of one of its variants applied again."""
     lead, tokens = tokenise(text, rails.protect)
     for record in records:
         tokens = REGISTRY[record["name"]].apply(tokens, record["params"])
@@ -132,7 +133,7 @@ def replay_rows(records: list[Record], table: Table, rails: Rails) -> list[Writt
             raise ValueError(f"the row table names row {entry.get('row')!r}, not in the source")
         done = entry.get("steps") or {}
         texts = tuple(
-            _replayed(done.get(column, []), text, rails)
+            replay_text(done.get(column, []), text, rails)
             for column, text in zip(table.text_columns, row.texts, strict=True)
         )
         replayed: Record = {}
@@ -146,4 +147,4 @@ def replay_rows(records: list[Record], table: Table, rails: Rails) -> list[Writt
     return written
 
 
-__all__ = ["Rails", "replay_rows", "row_seed", "run_rows"]
+__all__ = ["Rails", "replay_rows", "replay_text", "row_seed", "run_rows"]
