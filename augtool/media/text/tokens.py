@@ -81,13 +81,17 @@ def tokenise(text: str, protect: Sequence[re.Pattern[str]] = ()) -> tuple[str, T
     """The leading whitespace and the tokens of ``text``; a token overlapping a match of a
     ``protect`` pattern is locked."""
     spans = split_words(text)
-    locked_spans = [
-        m.span() for pattern in protect for m in pattern.finditer(text) if m.end() > m.start()
-    ]
+    locked_spans = (
+        []
+        if not protect
+        else [
+            m.span() for pattern in protect for m in pattern.finditer(text) if m.end() > m.start()
+        ]
+    )
     tokens: Tokens = []
     for index, (start, end) in enumerate(spans):
         following = spans[index + 1][0] if index + 1 < len(spans) else len(text)
-        locked = any(s < end and start < e for s, e in locked_spans)
+        locked = bool(locked_spans) and any(s < end and start < e for s, e in locked_spans)
         tokens.append((text[start:end], text[end:following], locked))
     lead = text[: spans[0][0]] if spans else text
     return lead, tokens
@@ -99,7 +103,8 @@ def detokenise(lead: str, tokens: Sequence[Token]) -> str:
 
 def is_word(token: Token) -> bool:
     """A token made of letters or digits (not punctuation, not an emoji)."""
-    return _is_word(token[0][0])
+    first = token[0][0]
+    return first.isalnum() if first.isascii() else _is_word(first)
 
 
 def distance(a: Sequence[str], b: Sequence[str]) -> int:

@@ -15,6 +15,7 @@ from augtool.media.text.transforms.base import (
     RATE,
     Params,
     TextTransform,
+    below,
     choose,
     draw_count,
     draw_rate,
@@ -44,9 +45,10 @@ def _neighbours(rows: tuple[str, ...]) -> dict[str, str]:
 
 
 KEYBOARDS = {name: _neighbours(rows) for name, rows in _ROWS.items()}
+KEYS = {name: frozenset(board) for name, board in KEYBOARDS.items()}
 
 
-def _letters(tokens: Tokens, accept: str | None = None) -> list[tuple[int, int]]:
+def _letters(tokens: Tokens, accept: frozenset[str] | None = None) -> list[tuple[int, int]]:
     """(token, character) of every character of an unlocked word a step may edit."""
     return [
         (t, c)
@@ -84,12 +86,12 @@ class CharTypo(TextTransform):
     def sample(self, rng: np.random.Generator, tokens: Tokens) -> Params:
         board = KEYBOARDS[self.config["keyboard"]]
         rate = draw_rate(rng, self.config["rate"])
-        places = _letters(tokens, "".join(board))
+        places = _letters(tokens, KEYS[self.config["keyboard"]])
         edits = []
         for t, c in choose(rng, places, draw_count(rng, rate, len(places))):
             old = tokens[t][0][c]
             near = board[old.lower()]
-            new = near[int(rng.integers(len(near)))]
+            new = near[below(rng, len(near))]
             edits.append([t, c, old, new.upper() if old.isupper() else new])
         return {"rate": rate, "edits": edits}
 
@@ -178,7 +180,7 @@ class PunctuationNoise(TextTransform):
         marks = [i for i, t in enumerate(tokens) if not t[2] and t[0] in MARKS]
         inserts = []
         for i in choose(rng, words, draw_count(rng, rate, len(words))):
-            inserts.append([i, MARKS[int(rng.integers(len(MARKS)))]])
+            inserts.append([i, MARKS[below(rng, len(MARKS))]])
         deletes = choose(rng, marks, draw_count(rng, rate, len(marks)))
         if len(deletes) == len(tokens):
             deletes = deletes[1:]

@@ -14,6 +14,7 @@ from augtool.media.text.transforms.base import (
     RATE,
     Params,
     TextTransform,
+    below,
     choose,
     draw_count,
     draw_rate,
@@ -50,7 +51,7 @@ class SynonymReplace(TextTransform):
         replace = []
         for i in choose(rng, candidates, count):
             options = table[tokens[i][0].lower()]
-            word = options[int(rng.integers(len(options)))]
+            word = options[below(rng, len(options))]
             replace.append([i, with_case(word, tokens[i][0])])
         return {"rate": rate, "replace": replace}
 
@@ -78,10 +79,10 @@ class RandomInsert(TextTransform):
         inserts = []
         size = len(tokens)
         for _ in range(count):
-            source = candidates[int(rng.integers(len(candidates)))]
+            source = candidates[below(rng, len(candidates))]
             options = table[tokens[source][0].lower()]
-            word = options[int(rng.integers(len(options)))]
-            inserts.append([int(rng.integers(size + 1)), word])
+            word = options[below(rng, len(options))]
+            inserts.append([below(rng, size + 1), word])
             size += 1
         return {"rate": rate, "insert": inserts}
 
@@ -113,8 +114,9 @@ class RandomSwap(TextTransform):
         pairs: list[list[int]] = []
         if len(words) >= 2:
             for _ in range(draw_count(rng, rate, len(words))):
-                a, b = rng.choice(len(words), size=2, replace=False)
-                pairs.append([words[int(a)], words[int(b)]])
+                a = below(rng, len(words))
+                b = (a + 1 + below(rng, len(words) - 1)) % len(words)
+                pairs.append([words[a], words[b]])
         return {"rate": rate, "pairs": pairs}
 
     @staticmethod
@@ -171,14 +173,14 @@ class SpanMask(TextTransform):
 
     def sample(self, rng: np.random.Generator, tokens: Tokens) -> Params:
         lo, hi = self.config["length"]
-        length = int(rng.integers(lo, hi, endpoint=True))
+        length = lo + below(rng, hi - lo + 1)
         length = min(length, max(len(tokens) - 1, 1))
         starts = [
             s
             for s in range(len(tokens) - length + 1)
             if not any(t[2] for t in tokens[s : s + length])
         ]
-        start = starts[int(rng.integers(len(starts)))] if starts and len(tokens) > 1 else None
+        start = starts[below(rng, len(starts))] if starts and len(tokens) > 1 else None
         mask = self.config["token"] if self.config["mode"] == "mask" else None
         return {"start": start, "length": length, "mask": mask}
 
@@ -229,7 +231,7 @@ class TemplateFill(TextTransform):
             placeholder = tokens[i][0] == "{" and tokens[i + 2][0] == "}" and name in slots
             if placeholder and not any(t[2] for t in tokens[i : i + 3]):
                 values = slots[name]
-                fills.append([i, values[int(rng.integers(len(values)))]])
+                fills.append([i, values[below(rng, len(values))]])
         return {"fills": fills}
 
     @staticmethod
