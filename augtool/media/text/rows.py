@@ -70,8 +70,10 @@ def _augment(steps: Sequence[Any], text: str, rng: np.random.Generator, rails: R
         if rng.random() >= step.p:
             continue
         params = step.sample(rng, tokens)
-        tokens = step.apply(tokens, params)
-        records.append({"name": step.name, "params": params})
+        changed = step.apply(tokens, params)
+        if changed != tokens:  # a step that changed nothing is not recorded: replay needs it not
+            records.append({"name": step.name, "params": params})
+        tokens = changed
     return detokenise(lead, tokens), records
 
 
