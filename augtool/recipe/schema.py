@@ -171,6 +171,18 @@ def _sections() -> dict[str, list[Any]]:
     return sections
 
 
+def _medium_sections(kinds: dict[type, Callable[[Any], Schema]]) -> Schema:
+    """The top-level sections media add, named after them (``text: {protect: [...]}``)."""
+    from augtool.media import registry
+
+    found: Schema = {}
+    for medium in registry.media():
+        section = getattr(medium, "recipe_section", None)
+        if section:
+            found[medium.name] = _mapping(list(section), kinds)
+    return found
+
+
 def _shared_specs() -> dict[str, list[Any]]:
     """Each step name's specs, one per medium that has it (``random_crop``: image and audio)."""
     from augtool.media import registry
@@ -274,6 +286,7 @@ def recipe_schema() -> Schema:
         properties[name] = _mapping(fields, kinds)
     for name in model.TOP_FIELDS:  # a key the loader knows and this module does not yet
         properties.setdefault(name, {})
+    properties.update(_medium_sections(kinds))
     return {
         "$schema": DIALECT,
         "title": "augtool recipe",
