@@ -12,7 +12,7 @@ import os
 import re
 import sys
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 from augtool.errors import ParamError
 from augtool.media.base import DecodeError, EncodeError
@@ -64,6 +64,13 @@ class Patterns:
     """A list of regular expressions (each must compile)."""
 
     form = "a list of regular expressions"
+    json_schema: ClassVar[dict[str, Any]] = {
+        "anyOf": [
+            {"type": "null"},
+            {"type": "string", "minLength": 1},
+            {"type": "array", "items": {"type": "string", "minLength": 1}},
+        ]
+    }
 
     def __call__(self, value: Any) -> list[str]:
         if value is None:
@@ -84,6 +91,7 @@ class Name:
     """One non-empty name (a column)."""
 
     form = "a column name"
+    json_schema: ClassVar[dict[str, Any]] = {"type": ["string", "null"], "minLength": 1}
 
     def __call__(self, value: Any) -> str | None:
         if value is None or (isinstance(value, str) and value):

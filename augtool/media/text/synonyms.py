@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from augtool.errors import ParamError
 
@@ -60,6 +60,22 @@ class SynonymTable:
     @property
     def form(self) -> str:
         return "null (the shipped English table), a mapping word: [synonyms], or a .yaml/.tsv path"
+
+    json_schema: ClassVar[dict[str, Any]] = {
+        "anyOf": [
+            {"type": "null"},
+            {"type": "string", "minLength": 1},
+            {
+                "type": "object",
+                "additionalProperties": {
+                    "anyOf": [
+                        {"type": "string", "minLength": 1},
+                        {"type": "array", "items": {"type": "string", "minLength": 1}},
+                    ]
+                },
+            },
+        ]
+    }
 
     def __call__(self, value: Any) -> Table | None:
         if value is None:

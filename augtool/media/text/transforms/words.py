@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -23,6 +23,23 @@ from augtool.media.text.transforms.base import (
     retext,
     with_case,
 )
+
+
+class Word:
+    """One non-empty string without a line break."""
+
+    form = "a non-empty string"
+    json_schema: ClassVar[dict[str, Any]] = {
+        "type": "string",
+        "minLength": 1,
+        "pattern": "^[^\\n]+$",
+    }
+
+    def __call__(self, value: Any) -> str:
+        if not isinstance(value, str) or not value or "\n" in value:
+            raise ParamError(f"expected {self.form}, got {value!r}")
+        return value
+
 
 SYNONYMS = Param("synonyms", SynonymTable(), None, "the synonym table")
 
@@ -167,7 +184,7 @@ class SpanMask(TextTransform):
     params = (
         Param("length", Range(1, 20, integer=True), [1, 3], "words in the span ([min, max])"),
         Param("mode", Choice(("mask", "delete")), "mask", "mask (one token) or delete"),
-        Param("token", str, "[MASK]", "the mask token"),
+        Param("token", Word(), "[MASK]", "the mask token"),
     )
     example = "- span_mask: {length: [1, 3], mode: mask}"
 
@@ -200,6 +217,15 @@ class Slots:
     """``{slot: [values]}``: the values each ``{slot}`` placeholder may take."""
 
     form = "a mapping slot: [values] (non-empty lists of one-line strings)"
+    json_schema: ClassVar[dict[str, Any]] = {
+        "type": "object",
+        "minProperties": 1,
+        "additionalProperties": {
+            "type": "array",
+            "items": {"type": "string", "minLength": 1},
+            "minItems": 1,
+        },
+    }
 
     def __call__(self, value: Any) -> dict[str, list[str]]:
         if not isinstance(value, dict) or not value:
