@@ -232,6 +232,13 @@ def test_bad_rows_are_skipped_with_their_line_or_fail_the_file(tmp_path: Path) -
         {"line": 4, "reason": "no 'text' field"},
         {"line": 5, "reason": "not JSON (Expecting property name enclosed in double quotes)"},
     ]
+    # A row's number is its place among the data rows, the skipped ones counted.
+    written = [json.loads(x) for x in (out / "rows__v00.jsonl").read_text("utf-8").splitlines()]
+    assert {w["source_row"] for w in written} == {1}
+    _csv(data / "more.csv", [("a", "  ", "x"), *ROWS[:2]])
+    _expand(_recipe(tmp_path, ext=".csv"), data, tmp_path / "csv")
+    rows = {int(r["source_row"]) for r in _read_csv(tmp_path / "csv" / "more__v00.csv")}
+    assert rows == {2, 3}
     strict = _recipe(tmp_path, ext=".jsonl", extra=", bad_rows: error")
     result = invoke("expand", strict, data, "-o", tmp_path / "out2", "--quiet")
     assert result.exit_code == 1  # the one input was skipped

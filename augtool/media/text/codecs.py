@@ -67,27 +67,34 @@ def decode_text(data: bytes) -> tuple[str, bool]:
 
 
 class RowCollector:
-    """Collects rows and bad rows by the ``bad_rows`` rule."""
+    """Collects rows and bad rows by the ``bad_rows`` rule. Every data row counts, a bad one
+    too, so a row's number is its place among the file's data rows whatever was skipped."""
 
     def __init__(self, bad_rows: str) -> None:
         self.bad_rows = bad_rows
+        self.count = 0
         self.rows: list[Row] = []
         self.skipped: list[tuple[int, str]] = []
 
     def bad(self, line: int, reason: str) -> None:
+        self.count += 1
+        self._refuse(line, reason)
+
+    def _refuse(self, line: int, reason: str) -> None:
         if self.bad_rows == "error":
             raise DecodeError(f"line {line}: {reason}")
         self.skipped.append((line, reason))
 
     def add(self, line: int, values: Any, texts: list[Any], names: tuple[str, ...]) -> None:
+        self.count += 1
         for name, text in zip(names, texts, strict=True):
             if not isinstance(text, str):
-                self.bad(line, f"{name!r} is not a string")
+                self._refuse(line, f"{name!r} is not a string")
                 return
             if not text.strip():
-                self.bad(line, f"empty text in {name!r}")
+                self._refuse(line, f"empty text in {name!r}")
                 return
-        self.rows.append(Row(len(self.rows) + 1, line, values, tuple(texts)))
+        self.rows.append(Row(self.count, line, values, tuple(texts)))
 
 
 def decode_csv(text: str, columns: tuple[str, ...], label: str | None, bad_rows: str) -> Any:
