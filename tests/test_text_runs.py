@@ -268,8 +268,8 @@ def test_a_text_in_two_splits_is_reported_as_leakage(tmp_path: Path) -> None:
     result = invoke("validate", "manifest", out / "manifest.jsonl")
     assert result.exit_code == 1
     assert (
-        "val.csv: example 2 has the same content as example 2 of train.csv in split 'train'"
-        in result.output
+        "val.csv: example 2 (split 'val') has the same content as example 2 of "
+        "train.csv in split 'train'" in result.output
     )
     _csv(data / "val.csv", [("v1", "A quiet hotel room", "travel")])
     _expand(_recipe(tmp_path), data, tmp_path / "clean")
@@ -299,3 +299,34 @@ def test_preview_shows_the_variants_expand_writes_with_changes_marked(tmp_path: 
     text = page.read_text(encoding="utf-8")
     assert text.startswith("<!doctype html>") and "<mark>" in text
     assert invoke("preview", recipe, data, "-o", tmp_path / "p.pdf").exit_code == 2
+
+
+def test_one_file_with_a_split_column(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    rows = [[i, text, label, "train" if n % 3 else "val"] for n, (i, text, label) in
+            enumerate(ROWS)]  # fmt: skip
+    rows.append(["x", "a row of no known split", "a", "dev"])
+    with (data / "all.csv").open("w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle, lineterminator="\n").writerows([["id", "text", "label", "split"], *rows])
+    out = tmp_path / "out"
+    _expand(_recipe(tmp_path, extra=", split: split"), data, out)
+    written = _read_csv(out / "all__v00.csv")
+    assert written and {r["split"] for r in written} == {"train"}  # val rows: no variants
+    assert {r["source_row"] for r in written} <= {"2", "3", "5"}
+    line = next(r for r in _manifest(out) if r.get("role") == "augmented")
+    assert line["decoded"]["skipped_rows"] == [
+        {"line": 7, "reason": "split 'dev' is not among splits.names"}
+    ]
+    result = invoke("validate", "manifest", out / "manifest.jsonl", "--source", data,
+                    "--recompute", "all")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    rows.append(["y", ROWS[1][1], "technical", "val"])  # row 2's text, in val as well
+    with (data / "all.csv").open("w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle, lineterminator="\n").writerows([["id", "text", "label", "split"], *rows])
+    _expand(_recipe(tmp_path, extra=", split: split"), data, tmp_path / "leaky")
+    result = invoke("validate", "manifest", tmp_path / "leaky" / "manifest.jsonl")
+    assert result.exit_code == 1
+    assert "all.csv: example 6 (split 'val') has the same content as example 2 of all.csv" in (
+        result.output
+    )

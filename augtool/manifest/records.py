@@ -94,7 +94,8 @@ class FileRecord:
     flipped_labels: list[str] | None = None  # the classes a mirror swapped (flip pairs)
     clipped: list[JSON] | None = None  # label lines outside the image as read, clipped to it
     #: the examples a file holds (a text file's rows, in order): the first 16 hex digits of the
-    #: sha256 of each one's content; validate reports one in two splits as leakage
+    #: sha256 of each one's content (then a space and its split, when a file holds several);
+    #: validate reports one in two splits as leakage
     examples: list[str] | None = None
 
     def to_json(self) -> dict[str, Any]:

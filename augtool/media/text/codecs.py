@@ -33,6 +33,7 @@ class Row:
     line: int
     values: Any
     texts: tuple[str, ...]
+    split: str | None = None  # from the recipe's split column, when it names one
 
 
 @dataclass(frozen=True)
@@ -78,9 +79,9 @@ class RowCollector:
 
     def bad(self, line: int, reason: str) -> None:
         self.count += 1
-        self._refuse(line, reason)
+        self.refuse(line, reason)
 
-    def _refuse(self, line: int, reason: str) -> None:
+    def refuse(self, line: int, reason: str) -> None:
         if self.bad_rows == "error":
             raise DecodeError(f"line {line}: {reason}")
         self.skipped.append((line, reason))
@@ -89,15 +90,17 @@ class RowCollector:
         self.count += 1
         for name, text in zip(names, texts, strict=True):
             if not isinstance(text, str):
-                self._refuse(line, f"{name!r} is not a string")
+                self.refuse(line, f"{name!r} is not a string")
                 return
             if not text.strip():
-                self._refuse(line, f"empty text in {name!r}")
+                self.refuse(line, f"empty text in {name!r}")
                 return
         self.rows.append(Row(self.count, line, values, tuple(texts)))
 
 
-def decode_csv(text: str, columns: tuple[str, ...], label: str | None, bad_rows: str) -> Any:
+def decode_csv(
+    text: str, columns: tuple[str, ...], required: tuple[str, ...], bad_rows: str
+) -> Any:
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
         header = next(reader, None)
@@ -105,7 +108,7 @@ def decode_csv(text: str, columns: tuple[str, ...], label: str | None, bad_rows:
         raise DecodeError(f"line {reader.line_num}: malformed CSV ({exc})") from None
     if header is None:
         raise DecodeError("an empty CSV file (no header line)")
-    _check_columns(tuple(header), columns, label, "column")
+    _check_columns(tuple(header), columns, required, "column")
     where = [header.index(c) for c in columns]
     found = RowCollector(bad_rows)
     line = reader.line_num + 1
@@ -126,7 +129,9 @@ def decode_csv(text: str, columns: tuple[str, ...], label: str | None, bad_rows:
     return tuple(header), found
 
 
-def decode_jsonl(text: str, columns: tuple[str, ...], label: str | None, bad_rows: str) -> Any:
+def decode_jsonl(
+    text: str, columns: tuple[str, ...], required: tuple[str, ...], bad_rows: str
+) -> Any:
     found = RowCollector(bad_rows)
     for line, raw in enumerate(text.split("\n"), start=1):
         if not raw.strip():
@@ -139,7 +144,7 @@ def decode_jsonl(text: str, columns: tuple[str, ...], label: str | None, bad_row
         if not isinstance(value, dict):
             found.bad(line, f"a JSON {type(value).__name__}, not an object")
             continue
-        missing = [c for c in (*columns, *([label] if label else [])) if c not in value]
+        missing = [c for c in (*columns, *required) if c not in value]
         if missing:
             found.bad(line, f"no {missing[0]!r} field")
             continue
@@ -151,9 +156,9 @@ def decode_jsonl(text: str, columns: tuple[str, ...], label: str | None, bad_row
 
 
 def _check_columns(
-    header: tuple[str, ...], columns: tuple[str, ...], label: str | None, what: str
+    header: tuple[str, ...], columns: tuple[str, ...], required: tuple[str, ...], what: str
 ) -> None:
-    for name in (*columns, *([label] if label else [])):
+    for name in (*columns, *required):
         if name not in header:
             raise DecodeError(f"line 1: no {what} {name!r} (the header has {', '.join(header)})")
     taken = [name for name in ADDED if name in header]

@@ -12,6 +12,7 @@ import os
 import re
 import sys
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any, ClassVar
 
 from augtool.errors import ParamError
@@ -40,16 +41,33 @@ def _options(settings: str) -> dict[str, Any]:
         "variants": int(recipe.get("variants", 1)),
         "text": tuple(section.get("text") or DEFAULT_TEXT),
         "label": section.get("label"),
+        "split": section.get("split"),
+        "names": tuple((recipe.get("splits") or {}).get("names") or ()),
+        "augment": tuple((recipe.get("splits") or {}).get("augment") or ()),
         "bad_rows": section.get("bad_rows") or "skip",
         "protect": tuple(text.get("protect") or ()),
         "max_token_distance": float(text.get("max_token_distance", 1.0)),
     }
 
 
-def example_key(texts: tuple[str, ...]) -> str:
+def with_splits(found: codecs.RowCollector, options: dict[str, Any], header: Sequence[str]) -> None:
+    """Each row's split from the split column; a row naming no known split is a bad row."""
+    column = options["split"]
+    kept = []
+    for row in found.rows:
+        value = row.values[header.index(column)] if header else row.values.get(column)
+        if value not in options["names"]:
+            found.refuse(row.line, f"split {value!r} is not among splits.names")
+            continue
+        kept.append(replace(row, split=value))
+    found.rows = kept
+
+
+def example_key(texts: tuple[str, ...], split: str | None = None) -> str:
     """16 hex digits of the sha256 of an example's texts (stripped)."""
     joined = "\x1f".join(text.strip() for text in texts)
-    return hashlib.sha256(joined.encode("utf-8")).hexdigest()[:16]
+    key = hashlib.sha256(joined.encode("utf-8")).hexdigest()[:16]
+    return key if split is None else f"{key} {split}"
 
 
 def _format(name: str, packed: bool) -> str:
@@ -107,6 +125,7 @@ def input_fields() -> tuple[Param, ...]:
         Param("extensions", StrList(lower=True), [".csv", ".jsonl", ".txt"], "file endings read"),
         Param("text", StrList(), list(DEFAULT_TEXT), "the text column(s) the steps change"),
         Param("label", Name(), None, "the label column, carried unchanged (checked present)"),
+        Param("split", Name(), None, "a column naming each row's split (one file, many splits)"),
         Param("bad_rows", Choice(("skip", "error")), "skip", "skip a bad row, or the whole file"),
     )
 
@@ -188,12 +207,11 @@ class TextMedium:
         text, bom = codecs.decode_text(data)
         columns: tuple[str, ...] = ()
         text_columns = options["text"]
+        required = tuple(c for c in (options["label"], options["split"]) if c)
         if kind == "csv":
-            columns, found = codecs.decode_csv(
-                text, text_columns, options["label"], options["bad_rows"]
-            )
+            columns, found = codecs.decode_csv(text, text_columns, required, options["bad_rows"])
         elif kind == "jsonl":
-            found = codecs.decode_jsonl(text, text_columns, options["label"], options["bad_rows"])
+            found = codecs.decode_jsonl(text, text_columns, required, options["bad_rows"])
         elif kind == "lines":
             found, text_columns = codecs.decode_lines(text, options["bad_rows"]), ("line",)
         else:
@@ -201,6 +219,8 @@ class TextMedium:
                 raise DecodeError("an empty text")
             found, text_columns = codecs.RowCollector("error"), ("text",)
             found.add(1, text, [text], text_columns)
+        if options["split"] and kind in ("csv", "jsonl"):
+            with_splits(found, options, columns)
         try:
             protect = tuple(re.compile(p) for p in options["protect"])
         except re.error as exc:
@@ -261,8 +281,9 @@ class TextMedium:
     def example_keys(self, decoded: Table, content: list[Written] | None = None) -> list[str]:
         """A key per row (of the source, or of the variant file) from its texts, so that a text
         in two splits is found by validate."""
-        texts = [row.texts for row in decoded.rows] if content is None else [c[2] for c in content]
-        return [example_key(t) for t in texts]
+        if content is None:
+            return [example_key(row.texts, row.split) for row in decoded.rows]
+        return [example_key(texts, row.split) for row, _, texts in content]
 
     def preview(self, *args: Any) -> Any:
         """``augtool preview``: a table and an HTML page (augtool.media.text.preview)."""

@@ -119,7 +119,10 @@ def run_rows(
     generators = RowGenerators()
     written: list[Written] = []
     entries: list[Record] = []
+    augment = table.options.get("augment", ())
     for row in table.rows:
+        if row.split is not None and row.split not in augment:
+            continue  # a row of a split the recipe does not augment (a split column)
         for variant in range(variants):
             own = row_seed(seed, row.number, variant)
             rng = generators.at(own)

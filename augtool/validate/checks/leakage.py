@@ -82,16 +82,19 @@ class Provenance:
     def _examples(self, path: str, split: Any, keys: list[Any]) -> None:
         """An example (a row of a text file) whose content is one in another split: reported
         once for each pair of files."""
-        reported: set[str] = set()
-        for place, key in enumerate(keys, start=1):
-            first = self.by_example.setdefault(str(key), (split, path, place))
-            if first[0] != split and first[1] not in reported:
-                reported.add(first[1])
+        reported: set[tuple[str, Any]] = set()
+        for place, entry in enumerate(keys, start=1):
+            # "key split": an example of a file that holds several splits names its own
+            key, _, own = str(entry).partition(" ")
+            where = own or split
+            first = self.by_example.setdefault(key, (where, path, place))
+            if first[0] != where and (first[1], where) not in reported:
+                reported.add((first[1], where))
                 self.found.add(
                     "leakage",
                     path,
-                    f"example {place} has the same content as example {first[2]} of "
-                    f"{first[1]} in split {first[0]!r}",
+                    f"example {place} (split {where!r}) has the same content as example "
+                    f"{first[2]} of {first[1]} in split {first[0]!r}",
                 )
 
     def _augmentable(self, split: Any) -> bool:
