@@ -8,7 +8,6 @@ it: they say where a job runs, not what it does, and the manifest holds no absol
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from augtool.layouts import registry
 from augtool.media.image.transforms.kernels import DEFAULT as DEFAULT_KERNELS
 from augtool.media.image.transforms.kernels import INSTALL_HINT, KERNELS, opencv_installed
 from augtool.media.image.transforms.params import Bool, Choice, Float, Int, Param
+from augtool.recipe.by_medium import fields_of, named_medium
 from augtool.recipe.yaml_source import Located, load
 
 RECIPE_VERSION = 1
@@ -237,9 +237,9 @@ def parse_recipe(doc: Located) -> Recipe:
     pipeline = top.get("pipeline", [])
     if not isinstance(pipeline, list):
         raise doc.error(("pipeline",), "expected a list of steps, e.g. '- hflip: {p: 0.5}'")
-    steps, normalised_steps = _steps(doc, ("pipeline",), pipeline, _named_medium(pipeline))
+    steps, normalised_steps = _steps(doc, ("pipeline",), pipeline, named_medium(pipeline))
     medium = _medium(doc, normalised_steps)
-    input_fields, output_fields, to_core = _medium_fields(medium)
+    input_fields, output_fields, to_core = fields_of(medium, INPUT_FIELDS, OUTPUT_FIELDS)
     input_ = _section(doc, "input", top.get("input"), input_fields)
     output = _section(doc, "output", top.get("output"), output_fields)
     splits = _section(doc, "splits", top.get("splits"), SPLIT_FIELDS)
@@ -280,38 +280,6 @@ def parse_recipe(doc: Located) -> Recipe:
         sha256=recipe_sha256(normalised),
         medium=medium,
     )
-
-
-Sections = tuple[dict[str, Any], dict[str, Any]]
-ToCore = Callable[[dict[str, Any], dict[str, Any]], Sections]
-#: the input and output fields every medium has (the rest are the medium's own)
-COMMON_INPUT = ("path", "layout", "follow_links")
-COMMON_OUTPUT = ("path", "originals", "strip_metadata")
-
-
-def _no_core_settings(input_: dict[str, Any], output: dict[str, Any]) -> Sections:
-    return {}, {}
-
-
-def _medium_fields(
-    medium: str,
-) -> tuple[tuple[Param, ...], tuple[Param, ...], ToCore]:
-    """The ``input`` and ``output`` fields of a recipe of ``medium``, and what turns its
-    sections into the settings the core hands back to it (``formats``, ``max_pixels``,
-    ``format``, ``quality``). Images have the fields above; another medium names its own
-    (``recipe_fields``) beside the common ones."""
-    if medium == "image":
-        return INPUT_FIELDS, OUTPUT_FIELDS, _no_core_settings
-    from augtool.media import registry
-
-    found = registry.get(medium)
-    own = getattr(found, "recipe_fields", None)
-    if own is None:
-        return INPUT_FIELDS, OUTPUT_FIELDS, _no_core_settings
-    own_input, own_output = own()
-    input_fields = (*(f for f in INPUT_FIELDS if f.name in COMMON_INPUT), *own_input)
-    output_fields = (*(f for f in OUTPUT_FIELDS if f.name in COMMON_OUTPUT), *own_output)
-    return input_fields, output_fields, getattr(found, "core_settings", _no_core_settings)
 
 
 def _medium_sections() -> tuple[str, ...]:
@@ -410,35 +378,6 @@ def _suggest(name: str, known: Any) -> str:
     if close:
         return f"; did you mean {close[0]!r}?"
     return f"; expected one of: {', '.join(sorted(known))}"
-
-
-def _named(items: list[Any]) -> list[dict[str, Any]]:
-    """The step names of a pipeline as written, in the normalised form (``[{name: config}]``,
-    blocks' ``transforms`` opened); items of no known form are left out."""
-    named: list[dict[str, Any]] = []
-    for item in items:
-        if isinstance(item, str):
-            named.append({item: {}})
-        elif isinstance(item, dict) and len(item) == 1:
-            name, config = next(iter(item.items()))
-            config = config if isinstance(config, dict) else {}
-            children = config.get("transforms")
-            if isinstance(children, list):
-                config = {**config, "transforms": _named(children)}
-            named.append({str(name): config})
-    return named
-
-
-def _named_medium(pipeline: list[Any]) -> str:
-    """The medium a pipeline's names belong to, known before its steps are built, so that a
-    name two media share (``random_crop``) is built as the recipe's medium's. When the names
-    say no one medium, the default: building the steps then says what is wrong."""
-    from augtool.media import registry
-
-    try:
-        return registry.medium_of(_named(pipeline))
-    except ValueError:
-        return registry.DEFAULT
 
 
 def _steps(
