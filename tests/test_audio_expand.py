@@ -159,3 +159,18 @@ def test_a_name_two_media_share_is_built_as_the_recipes_medium(tmp_path: Path) -
     assert crop.config == {"seconds": 0.5, "p": 1.0}
     image = _recipe(tmp_path, "version: 1\npipeline:\n  - random_crop: {size: [8, 8]}\n")
     assert augtool.load_recipe(image).medium == "image"
+
+
+def test_a_rerun_keeps_every_output_and_a_changed_clip_is_redone(tmp_path: Path) -> None:
+    data = make_speech_like(tmp_path / "data")
+    out = tmp_path / "out"
+    augtool.expand(_recipe(tmp_path), data, out, jobs=1)
+    first = (out / "manifest.jsonl").read_bytes()
+    again = augtool.expand(_recipe(tmp_path), data, out, jobs=1)
+    assert again.activity["made"] == 0 and (out / "manifest.jsonl").read_bytes() == first
+    changed = data / "train" / "low" / "low_0.wav"
+    changed.write_bytes(pcm16_wav(tone(250.0, 0.5)))
+    third = augtool.expand(_recipe(tmp_path), data, out, jobs=1)
+    assert third.activity["made"] == 3  # that source: its copy and its two variants
+    report = augtool.validate_manifest(out / "manifest.jsonl", source=data, recompute="all")
+    assert report.ok, report.problems
