@@ -174,3 +174,25 @@ def test_a_rerun_keeps_every_output_and_a_changed_clip_is_redone(tmp_path: Path)
     assert third.activity["made"] == 3  # that source: its copy and its two variants
     report = augtool.validate_manifest(out / "manifest.jsonl", source=data, recompute="all")
     assert report.ok, report.problems
+
+
+def test_flac_and_ogg_sources_expand_to_flac_and_validate(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    clip = np.repeat(tone(440.0, 0.5), 2, axis=1)  # stereo
+    soundfile.write(str(data / "a.flac"), clip, RATE, subtype="PCM_24")
+    soundfile.write(str(data / "b.ogg"), clip, RATE, subtype="VORBIS")
+    recipe = _recipe(tmp_path, "version: 1\nvariants: 2\ninput: {layout: flat}\n"
+                     "pipeline:\n  - gain: {}\n")  # fmt: skip
+    made = []
+    for run in ("one", "two"):
+        out = tmp_path / run
+        augtool.expand(recipe, data, out, jobs=1)
+        made.append((out / "SHA256SUMS").read_text())
+        report = augtool.validate_manifest(out / "manifest.jsonl", source=data, recompute="all")
+        assert report.ok, report.problems
+    assert made[0] == made[1]  # FLAC bytes are the same run after run
+    out = tmp_path / "one"
+    assert soundfile.info(str(out / "a__v00.flac")).subtype == "PCM_24"
+    b = soundfile.info(str(out / "b__v00.flac"))
+    assert (b.format, b.subtype, b.channels) == ("FLAC", "PCM_24", 2)
