@@ -332,7 +332,10 @@ def test_data_yaml_that_does_not_parse_is_one_line(tmp_path: Path, text: str, pr
             "no data.yaml and no labels/ folder of .txt files beside an images/ one (a YOLO "
             "dataset's labels)",
         ),
-        ("coco", "no annotations/*.json (a COCO dataset's labels)"),
+        (
+            "coco",
+            "no annotations/*.json and no <split>/_annotations.coco.json (a COCO dataset's labels)",
+        ),
         ("masks", "no masks/ folder beside an images/ one (a masks dataset's labels)"),
     ],
 )
@@ -670,14 +673,28 @@ def test_coco_duplicate_image_ids_and_orphan_annotations_are_refused(tmp_path: P
 
 
 def test_coco_image_listed_by_two_splits_is_refused(tmp_path: Path) -> None:
+    # Split JSONs whose images share one folder could list an image in two splits (and no
+    # split could be checked for leakage): the shape itself is refused.
     source = make_coco(tmp_path / "in", ONE, [coco_box(1, 1)])
     (source / "train").rename(source / "images")  # one image folder for every split
     val = {"images": [coco_image(5, "a.jpg")], "annotations": [], "categories": []}
     (source / "annotations/instances_val.json").write_text(json.dumps(val))
     line = refused(tmp_path, source)
     assert line == (
-        "Error: annotations/instances_val.json and annotations/instances_train.json: "
-        "images/a.jpg is listed twice (image 1 and image 5); list each image once"
+        f"Error: {source}: several COCO JSONs (annotations/instances_train.json, "
+        "annotations/instances_val.json), and annotations/instances_train.json names no split "
+        "folder (train/ or images/train/ holding its images); put each split's images in the "
+        "folder named after its JSON, or keep one JSON for a dataset without splits"
+    )
+    # Two JSONs of one split (train.json beside instances_train.json) would list its images
+    # twice.
+    (source / "images").rename(source / "train")
+    (source / "annotations/instances_val.json").rename(source / "annotations/train.json")
+    (tmp_path / "again").mkdir()
+    line = refused(tmp_path / "again", source)
+    assert line == (
+        f"Error: {source}: annotations/instances_train.json and annotations/train.json are "
+        "both the JSON of split 'train'; keep one JSON per split"
     )
 
 

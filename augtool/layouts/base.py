@@ -156,9 +156,10 @@ class Layout:
         return []
 
     def derived_file(self, state: Any, name: str, images: dict[str, list[Record]]) -> bytes | None:
-        """The bytes of the derived file ``name`` from the image lines of each split (in path
-        order; each with ``path``, ``image_size`` and the record fields); None when ``name`` is
-        not one of this dataset's."""
+        """The bytes of the derived file ``name`` from the image lines of each split (keyed by
+        ``str(split)``: ``"None"`` for a dataset without splits; in path order; each with
+        ``path``, ``image_size`` and the record fields); None when ``name`` is not one of this
+        dataset's."""
         return None
 
     # --- validate -------------------------------------------------------------------------
@@ -181,3 +182,14 @@ def partners(pairs: tuple[tuple[str, str], ...], ids: dict[Any, Any]) -> dict[An
         if left in ids and right in ids:
             swap[ids[left]], swap[ids[right]] = ids[right], ids[left]
     return swap
+
+
+def split_augmented(split: object, augmented: set[str]) -> bool:
+    """Whether a split is augmented: no split (the dataset is one, augmented as a whole), a
+    split the recipe augments, or one named like it with a year (COCO's ``train2017`` when
+    ``train`` is augmented)."""
+    if split is None:
+        return True
+    if not isinstance(split, str):
+        return False
+    return split in augmented or (split[-4:].isdigit() and split[:-4] in augmented)

@@ -1,5 +1,6 @@
-"""The ``coco`` layout: one JSON per split (``annotations/instances_<split>.json``), images
-beside it (the file format itself: :mod:`augtool.layouts.coco_format`).
+"""The ``coco`` layout: a JSON per split, one JSON for all, or Roboflow's per-split folders
+(the shapes: :mod:`augtool.layouts.coco_shapes`; the file format itself:
+:mod:`augtool.layouts.coco_format`).
 
 A source's task carries its image entry and annotations (the payload); each output image's line
 records its moved annotations (``coco``, with ``from``: the payload's hash) and the ids of the
@@ -21,9 +22,9 @@ from augtool.layouts.base import (
     Record,
     SourceLabels,
     partners,
+    split_augmented,
 )
 from augtool.layouts.coco_format import (
-    ANNOTATIONS_FOLDER,
     CocoDataset,
     CocoSplit,
     annotation_problem,
@@ -35,6 +36,7 @@ from augtool.layouts.coco_format import (
     split_json,
     to_targets,
 )
+from augtool.layouts.coco_shapes import ANNOTATIONS_FOLDER, has_coco_files
 from augtool.layouts.discovery import Dataset, Skip, Source, Walk, sorted_skips
 from augtool.media.image.targets import Targets
 
@@ -50,8 +52,7 @@ class CocoLayout(Layout):
     recorded_words = ("the source's COCO JSON", "COCO annotations (or dropped ids)")
 
     def detect(self, root: Path, candidates: list[str], split_names: set[str]) -> bool:
-        folder = root / ANNOTATIONS_FOLDER
-        return folder.is_dir() and any(folder.glob("*.json"))
+        return has_coco_files(root)
 
     def discover(
         self,
@@ -61,7 +62,8 @@ class CocoLayout(Layout):
         augmented: set[str],
         follow_links: bool,
     ) -> Dataset:
-        """The images its split JSONs list; each names its split's JSON as its labels."""
+        """The images its JSONs list; each names its JSON as its labels. A split is augmented
+        when ``splits.augment`` names it, or names it less a year (COCO's ``train2017``)."""
         try:
             coco = read_coco_dataset(root)
         except AnnotationError as exc:
@@ -72,16 +74,15 @@ class CocoLayout(Layout):
         for rel in walk.candidates:
             listed = coco.images.get(rel)
             if listed is None:
-                skipped.append(Skip(rel, "not listed in any annotations/*.json"))
+                skipped.append(Skip(rel, f"not listed in {_json_names(coco)}"))
                 continue
             if rel in coco.refused:  # an annotation that cannot be moved with its image
                 skipped.append(Skip(rel, coco.refused[rel]))
                 continue
             split = listed[0]
             annotation = coco.splits[split].json_path
-            sources.append(
-                Source(rel, split, None, split in augmented, rel in walk.links, annotation)
-            )
+            augment = split_augmented(split, augmented)
+            sources.append(Source(rel, split, None, augment, rel in walk.links, annotation))
         for rel, (split, _, _) in coco.images.items():
             if rel not in on_disk:
                 where = coco.splits[split].json_path
@@ -154,7 +155,7 @@ class CocoLayout(Layout):
     def derived_names(self, state: CocoDataset | None) -> list[str]:
         if state is None:
             return []
-        return [split.json_path for _, split in sorted(state.splits.items())]
+        return sorted(split.json_path for split in state.splits.values())
 
     def derived_file(
         self, state: CocoDataset | None, name: str, images: dict[str, list[Record]]
@@ -162,12 +163,17 @@ class CocoLayout(Layout):
         """The split's JSON, from its image lines: ids from 1, in path order."""
         for split_name, split in (state.splits if state is not None else {}).items():
             if split.json_path == name:
-                return split_json(split, images.get(split_name, []))
+                return split_json(split, images.get(str(split_name), []))
         return None
 
     def source_rules(self, source_root: Path) -> tuple[tuple[Any, ...], Any]:
         dataset = read_coco_dataset(source_root)
         return tuple(categories_of(dataset)), dataset
+
+
+def _json_names(coco: CocoDataset) -> str:
+    paths = sorted(split.json_path for split in coco.splits.values())
+    return paths[0] if len(paths) == 1 else f"any of {', '.join(paths)}"
 
 
 __all__ = [

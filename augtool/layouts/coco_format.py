@@ -1,9 +1,8 @@
-"""The COCO instances file format: one JSON per split (``annotations/instances_<split>.json``),
-images beside it.
+"""The COCO instances file format: a JSON per split, or one for all (where they lie, and which
+split each is: :mod:`augtool.layouts.coco_shapes`).
 
-Read: each split's JSON names its images (``file_name``, relative to the split's image folder:
-``<split>/``, ``images/<split>/``, ``images/`` or the dataset root, the first that exists) and
-their annotations: ``bbox`` [x, y, w, h], polygon ``segmentation``, optional ``keypoints``.
+Read: each JSON names its images (``file_name``, relative to its image folder) and their
+annotations: ``bbox`` [x, y, w, h], polygon ``segmentation``, optional ``keypoints``.
 RLE masks (``iscrowd: 1``) are not transformed: such an image is refused with the reason, never
 written with a mask that no longer matches it. So is an image with any other annotation that
 cannot be moved (:func:`annotation_problem`). A JSON whose structure cannot be trusted (an entry
@@ -28,9 +27,8 @@ from typing import Any
 import numpy as np
 
 from augtool.layouts.base import AnnotationError
+from augtool.layouts.coco_shapes import coco_files, image_folder
 from augtool.media.image.targets import Targets, polygon_area
-
-ANNOTATIONS_FOLDER = "annotations"
 
 
 @dataclass
@@ -42,9 +40,10 @@ class CocoSplit:
 
 @dataclass
 class CocoDataset:
-    splits: dict[str, CocoSplit] = field(default_factory=dict)
+    #: by split; the one JSON of a dataset without splits is under None
+    splits: dict[str | None, CocoSplit] = field(default_factory=dict)
     #: image path (relative to the root) -> (split, image entry, its annotations)
-    images: dict[str, tuple[str, dict[str, Any], list[dict[str, Any]]]] = field(
+    images: dict[str, tuple[str | None, dict[str, Any], list[dict[str, Any]]]] = field(
         default_factory=dict
     )
     #: image path -> why its annotations cannot be moved (the image is skipped, with that reason)
@@ -67,20 +66,15 @@ def categories_of(dataset: CocoDataset) -> list[dict[str, Any]]:
 
 
 def read_coco_dataset(root: Path) -> CocoDataset:
-    """Every split JSON under ``annotations/``. Raises :class:`AnnotationError` naming the JSON
-    when its structure cannot be trusted (nothing is written then): an entry that is not an
-    object, an image id or ``file_name`` used twice, an annotation of no listed image, an
-    annotation id used twice."""
-    folder = root / ANNOTATIONS_FOLDER
-    files = sorted(folder.glob("*.json")) if folder.is_dir() else []
-    if not files:
-        raise AnnotationError(f"{root}: no {ANNOTATIONS_FOLDER}/*.json (a COCO dataset's labels)")
+    """Every COCO JSON of the dataset (:func:`~augtool.layouts.coco_shapes.coco_files`).
+    Raises :class:`AnnotationError` naming the JSON when its structure cannot be trusted
+    (nothing is written then): an entry that is not an object, an image id or ``file_name``
+    used twice, an annotation of no listed image, an annotation id used twice."""
     dataset = CocoDataset()
-    for path in files:
-        split = path.stem.removeprefix("instances_")
-        rel = f"{ANNOTATIONS_FOLDER}/{path.name}"
+    for file in coco_files(root):
+        split, rel = file.split, file.json_path
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
+            data = json.loads((root / rel).read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
             raise AnnotationError(f"{rel}: cannot read: {exc}") from None
         if not isinstance(data, dict) or not isinstance(data.get("images"), list):
@@ -88,9 +82,10 @@ def read_coco_dataset(root: Path) -> CocoDataset:
         images = _objects(data, "images", rel)
         annotations = _objects(data, "annotations", rel)
         keypoint_counts = _keypoint_counts(rel, _objects(data, "categories", rel))
-        image_folder = _image_folder(root, split)
+        names = [e["file_name"] for e in images if isinstance(e.get("file_name"), str)]
+        folder = image_folder(root, file, names)
         head = {k: v for k, v in data.items() if k not in ("images", "annotations")}
-        dataset.splits[split] = CocoSplit(rel, image_folder, head)
+        dataset.splits[split] = CocoSplit(rel, folder, head)
         by_image = _annotations_by_image(rel, images, annotations)
         for entry in images:
             name = entry.get("file_name")
@@ -99,7 +94,7 @@ def read_coco_dataset(root: Path) -> CocoDataset:
                     f"{rel}: image {entry.get('id')!r}: file_name {name!r} points outside the "
                     "dataset; use a path inside it"
                 )
-            path_in_root = str(PurePosixPath(image_folder) / name) if image_folder else name
+            path_in_root = str(PurePosixPath(folder) / name) if folder else name
             if path_in_root in dataset.images:
                 other_split, other, _ = dataset.images[path_in_root]
                 other_json = dataset.splits[other_split].json_path
@@ -289,13 +284,6 @@ def _kind(value: Any) -> str:
 
 def _is_id(value: Any) -> bool:
     return isinstance(value, (int, str)) and not isinstance(value, bool)
-
-
-def _image_folder(root: Path, split: str) -> str:
-    for candidate in (split, f"images/{split}", "images"):
-        if (root / candidate).is_dir():
-            return candidate
-    return ""
 
 
 def _unsafe(name: str) -> bool:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from augtool.layouts.base import split_augmented
 from augtool.validate.checks import HEX64, mapping
 from augtool.validate.checks.paths import source_path_safe
 from augtool.validate.report import Findings
@@ -99,7 +100,9 @@ class Provenance:
 
     def _augmentable(self, split: Any) -> bool:
         # An unsplit dataset (split null) is one split, and it is augmented.
-        return split in self.augment or (split is None and not self.found_splits)
+        if split is None:
+            return not self.found_splits
+        return split_augmented(split, self.augment)
 
     def _source_split(self, number: int, source_path: str, split: Any, sha: str) -> None:
         seen = self.sources_seen.get(source_path)
