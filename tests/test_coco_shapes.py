@@ -273,3 +273,23 @@ def test_an_augmented_shape_validates_and_loads(tmp_path: Path, shape: str) -> N
     # Each object once in its original and twice moved in the augmented split.
     originals = sum(1 for r in records if r["role"] == "original")
     assert boxes == originals + sum(1 for r in records if r["role"] == "augmented")
+
+
+def test_a_dataset_of_two_layouts_is_refused_naming_both(tmp_path: Path) -> None:
+    """A YOLO data.yaml beside a COCO annotations/ folder: auto once took YOLO and dropped the
+    COCO labels without a word."""
+    source = tmp_path / "in"
+    _instances(source)
+    (source / "data.yaml").write_text("train: images\nval: images\nnames: [square]\n")
+    result = invoke("expand", _recipe(tmp_path, " []"), source, "-o", tmp_path / "out")
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"Error: {source}: the input is both a yolo and a coco dataset; say which with "
+        "input.layout: yolo or input.layout: coco in the recipe\n"
+    )
+    assert not (tmp_path / "out").exists()
+    # Named in the recipe, either is read.
+    recipe = tmp_path / "coco.yaml"
+    recipe.write_text("version: 1\nvariants: 0\ninput: {layout: coco}\npipeline: []\n")
+    out = expand(recipe, source, tmp_path / "coco")
+    assert (out / "annotations/instances.json").is_file()

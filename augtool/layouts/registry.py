@@ -52,8 +52,29 @@ def find(name: Any) -> Layout | None:
     return LAYOUTS.get(name) if isinstance(name, str) else None
 
 
+#: Layouts asked before this ``detect_order`` find their own files; those after take any tree
+#: of images, so only the first kind can make an input ambiguous.
+OWN_FILES_ORDER = 50
+
+
 def detect(root: Path, candidates: list[str], split_names: set[str]) -> Layout:
-    """The first layout, in registry order, that takes the input as one of its own."""
+    """The first layout, in registry order, that takes the input as one of its own. An input
+    that two layouts finding their own files both take (a ``data.yaml`` and an
+    ``annotations/`` folder) is refused with both names: guessing would drop one's labels."""
+    found = [
+        layout
+        for layout in DETECT_ORDER
+        if layout.detect_order < OWN_FILES_ORDER and layout.detect(root, candidates, split_names)
+    ]
+    if len(found) > 1:
+        names = [layout.name for layout in found]
+        choices = " or ".join(f"input.layout: {name}" for name in names)
+        raise InputError(
+            f"{root}: the input is both a {' and a '.join(names)} dataset; say which with "
+            f"{choices} in the recipe"
+        )
+    if found:
+        return found[0]
     for layout in DETECT_ORDER:
         if layout.detect(root, candidates, split_names):
             return layout
