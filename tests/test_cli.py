@@ -27,6 +27,7 @@ from PIL import Image, ImageCms, ImageOps
 
 from augtool import __version__
 from augtool.cli import app
+from augtool.manifest import LOCK_NAME, STAT_CACHE_NAME, STATE_DIR
 from augtool.media import registry as media_registry
 
 REPO = Path(__file__).resolve().parent.parent
@@ -395,7 +396,7 @@ def test_output_path_that_cannot_be_a_folder(
 def test_resume_without_an_earlier_run_writes_nothing(
     tmp_path: Path, dataset: Path, recipe: Path, exists: bool
 ) -> None:
-    """The refusal once came after the folder and its .augtool/lock were made."""
+    """The refusal once came after the folder and its lock were made."""
     out = tmp_path / "out"
     if exists:
         out.mkdir()
@@ -438,16 +439,17 @@ def foreign_output(tmp_path: Path) -> Path:
     [(), ("--force",), ("--dry-run",), ("--force", "--dry-run")],
     ids=["run", "force", "dry-run", "force-dry-run"],
 )
-@pytest.mark.parametrize("lock", [False, True], ids=["", "left-lock"])
+@pytest.mark.parametrize("lock", ["", LOCK_NAME, f"{STATE_DIR}/lock"], ids=["", "lock", "old"])
 def test_a_folder_with_another_tools_manifest_is_refused(
-    tmp_path: Path, dataset: Path, recipe: Path, options: tuple[str, ...], lock: bool
+    tmp_path: Path, dataset: Path, recipe: Path, options: tuple[str, ...], lock: str
 ) -> None:
-    """It was taken for an augtool output: "damaged" (exit 2) after making .augtool/lock, and
-    --force deleted every file in it. A lock left by that is not augtool's output either."""
+    """It was taken for an augtool output: "damaged" (exit 2) after making its lock, and
+    --force deleted every file in it. A lock left by that (where this version or an earlier
+    one keeps it) is not augtool's output either."""
     out = foreign_output(tmp_path)
     if lock:
-        (out / ".augtool").mkdir()
-        (out / ".augtool" / "lock").write_text("")
+        (out / lock).parent.mkdir(exist_ok=True)
+        (out / lock).write_text("")
     before = tree_digest(out)
     result = invoke("expand", recipe, dataset, "-o", out, *options)
     assert result.exit_code == 2
@@ -458,16 +460,19 @@ def test_a_folder_with_another_tools_manifest_is_refused(
     assert tree_digest(out) == before
 
 
+@pytest.mark.parametrize("lock", [LOCK_NAME, f"{STATE_DIR}/lock"], ids=["lock", "old"])
 def test_a_folder_holding_only_augtools_lock_is_taken_as_empty(
-    tmp_path: Path, dataset: Path, recipe: Path
+    tmp_path: Path, dataset: Path, recipe: Path, lock: str
 ) -> None:
-    """What a run stopped before it wrote anything leaves: the next run goes through."""
+    """What a run stopped before it wrote anything leaves (this version, or an earlier one):
+    the next run goes through."""
     out = tmp_path / "out"
-    (out / ".augtool").mkdir(parents=True)
-    (out / ".augtool" / "lock").write_text("")
+    (out / lock).parent.mkdir(parents=True)
+    (out / lock).write_text("")
     result = invoke("expand", recipe, dataset, "-o", out, "--quiet")
     assert result.exit_code == 0, result.output
     assert (out / "manifest.jsonl").is_file()
+    assert not (out / STATE_DIR).exists()
 
 
 def test_a_damaged_augtool_manifest_is_refused_and_force_rebuilds_it(
@@ -492,7 +497,7 @@ def test_a_damaged_augtool_manifest_is_refused_and_force_rebuilds_it(
     rebuilt = tree_digest(out)
     for digest in (clean, rebuilt):
         digest.pop("run.json")
-        digest.pop(".augtool/stat-cache.jsonl")
+        digest.pop(STAT_CACHE_NAME)
     assert rebuilt == clean
 
 
@@ -597,7 +602,7 @@ def test_resume_after_a_finished_run_is_refused(
 def test_a_read_only_output_is_refused_in_one_line(
     tmp_path: Path, dataset: Path, recipe: Path, exists: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Opening .augtool/lock on a read-only file system was a traceback and exit 1."""
+    """Opening the lock on a read-only file system was a traceback and exit 1."""
     out = tmp_path / "out"
     if exists:
         assert invoke("expand", recipe, dataset, "-o", out, "--quiet").exit_code == 0
@@ -605,7 +610,7 @@ def test_a_read_only_output_is_refused_in_one_line(
     real_open = os.open
 
     def read_only(path: Any, flags: int, *args: Any, **kwargs: Any) -> int:
-        if str(path).endswith("/.augtool/lock"):
+        if str(path).endswith(f"/{LOCK_NAME}"):
             raise OSError(errno.EROFS, os.strerror(errno.EROFS), str(path))
         return real_open(path, flags, *args, **kwargs)
 
@@ -653,10 +658,11 @@ def test_rerun_keeps_everything_and_force_rebuilds_identically(
     result = invoke("expand", recipe, dataset, "-o", out, "--force")
     assert result.exit_code == 0, result.output
     second = tree_digest(out)
-    # run.json (timings) and .augtool/ (lock, stat cache) are outside the determinism contract.
+    # run.json (timings) and the run state (lock, stat cache) are outside the determinism
+    # contract.
     for digest in (first, second):
         digest.pop("run.json")
-        digest.pop(".augtool/stat-cache.jsonl")
+        digest.pop(STAT_CACHE_NAME)
     # A file augtool did not write is never deleted, even by --force.
     assert second.pop("train/cat/stray.jpg") == sha(out / "train" / "cat" / "stray.jpg")
     assert second == first

@@ -26,6 +26,7 @@ from processes import children_of, wait_gone
 pytest.importorskip("distributed")
 
 from augtool.errors import EXIT_FAILED
+from augtool.manifest import JOURNAL_NAME
 from augtool.run.executors import WorkerLost
 from augtool.run.executors import cluster as dask_cluster
 from augtool.run.executors.local import run_batches
@@ -197,7 +198,7 @@ def test_an_interrupted_dask_run_leaves_no_process_and_resumes(tmp_path: Path) -
     proc = subprocess.Popen(
         command(out), stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=environment()
     )
-    journal = out / ".augtool" / "journal.jsonl"
+    journal = out / JOURNAL_NAME
     deadline = time.monotonic() + 60
     while not (journal.exists() and journal.read_bytes().count(b"\n") >= 10):
         assert proc.poll() is None, "the run ended before it could be interrupted"

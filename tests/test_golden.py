@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 
 import pytest
+from contract import is_state
 from golden_jobs import JOBS, library_versions, run_job
 
 GOLDEN = json.loads((Path(__file__).parent / "golden" / "outputs.json").read_text())
@@ -18,7 +19,7 @@ def _digests(out: Path) -> dict[str, str]:
     return {
         path.relative_to(out).as_posix(): hashlib.sha256(path.read_bytes()).hexdigest()
         for path in sorted(out.rglob("*"))
-        if path.is_file() and ".augtool" not in path.parts and path.name != "run.json"
+        if path.is_file() and not is_state(out, path) and path.name != "run.json"
     }
 
 

@@ -30,9 +30,10 @@ from conftest import (
 from PIL import Image
 
 from augtool.atomic import TEMP_PREFIX
+from augtool.manifest import STATE_DIR, STATE_FILES
 
 SIZE = (16, 12)  # (width, height) of every test image
-CONTRACT = {"manifest.jsonl", "SHA256SUMS", "run.json", ".augtool"}
+CONTRACT = {"manifest.jsonl", "SHA256SUMS", "run.json", STATE_DIR, *STATE_FILES}
 
 RECIPE = """\
 version: 1
@@ -288,9 +289,11 @@ def test_disk_full_at_close_fails_cleanly_and_a_rerun_completes(
         handle = real_fdopen(fd, mode, *args, **kwargs)
         if mode != "wb":
             return handle
-        # Count only the dataset's outputs, not the run-state files under .augtool/.
-        where = Path(os.readlink(f"/proc/self/fd/{fd}")).parent
-        if where in (out.resolve(), (out / "sub").resolve()):
+        # Count only the dataset's outputs, not the run-state files (their temp files are
+        # named after them).
+        opened = Path(os.readlink(f"/proc/self/fd/{fd}"))
+        state = any(name in opened.name for name in STATE_FILES)
+        if not state and opened.parent in (out.resolve(), (out / "sub").resolve()):
             outputs_opened += 1
             if outputs_opened == fail_at:
                 return _FullAtClose(handle)
@@ -311,7 +314,7 @@ def test_disk_full_at_close_fails_cleanly_and_a_rerun_completes(
     assert not (out / "b.jpg").exists()  # the file whose close failed is not there
 
     expand(recipe, root, out)
-    excluded = frozenset({"run.json", ".augtool"})
+    excluded = frozenset({"run.json", STATE_DIR, *STATE_FILES})
     assert tree_digest(out, excluded) == tree_digest(clean, excluded)
     assert invoke("validate", "manifest", out / "manifest.jsonl").exit_code == 0
 

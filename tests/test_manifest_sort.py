@@ -65,7 +65,7 @@ def test_the_manifest_bytes_do_not_depend_on_the_run_size(
         outputs.append(
             (digest, (out / "manifest.jsonl").read_bytes(), (out / "SHA256SUMS").read_bytes())
         )
-        assert not any(p.name.startswith("augtool-sort-") for p in out.iterdir())
+        assert not any(p.name.startswith(manifest.SORT_PREFIX) for p in out.iterdir())
     assert outputs[0] == outputs[1] == outputs[2]
     lines = outputs[0][1].decode().splitlines()
     assert json.loads(lines[0]) == header
@@ -90,7 +90,7 @@ def test_the_merge_never_opens_more_than_its_fan_in(
     def counting_open(file: object, mode: str = "r", *args: object, **kwargs: object) -> object:
         nonlocal most
         handle = real_open(file, mode, *args, **kwargs)
-        if "r" in mode and "augtool-sort-" in str(file):
+        if "r" in mode and manifest.SORT_PREFIX in str(file):
             opened.append(handle)
             most = max(most, sum(not h.closed for h in opened))  # type: ignore[attr-defined]
         return handle
@@ -99,4 +99,4 @@ def test_the_merge_never_opens_more_than_its_fan_in(
     lines = list(sort_lines(records, tmp_path))
     assert [path for path, _, _ in lines] == [f"{i:03d}.jpg" for i in range(40)]
     assert most == 3
-    assert not any(p.name.startswith("augtool-sort-") for p in tmp_path.iterdir())
+    assert not any(p.name.startswith(manifest.SORT_PREFIX) for p in tmp_path.iterdir())

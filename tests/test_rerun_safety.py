@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from conftest import invoke, write_images
+from contract import is_state
 from PIL import Image
 
 RECIPE = """\
@@ -38,7 +39,7 @@ def tree(root: Path) -> dict[str, bytes]:
     return {
         p.relative_to(root).as_posix(): p.read_bytes()
         for p in sorted(root.rglob("*"))
-        if p.is_file() and ".augtool" not in p.parts and p.name != "run.json"
+        if p.is_file() and not is_state(root, p) and p.name != "run.json"
     }
 
 

@@ -22,6 +22,7 @@ from contract import tree
 from PIL import Image
 from processes import children_of, drop_an_interrupt, wait_gone
 
+from augtool.manifest import JOURNAL_NAME, LOCK_NAME, STAT_CACHE_NAME, STATE_DIR
 from augtool.run.journal import TaskResult
 from augtool.run.worker import SourceChanged, read_stable
 
@@ -78,7 +79,7 @@ def start_and_wait_for_progress(
         stderr=subprocess.PIPE,
         env=env,
     )
-    journal = out / ".augtool" / "journal.jsonl"
+    journal = out / JOURNAL_NAME
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if journal.exists() and journal.read_bytes().count(b"\n") >= lines:
@@ -105,7 +106,7 @@ def test_an_interrupted_run_stops_cleanly_and_resumes_to_the_same_bytes(
     assert wait_gone(workers) == set(), "worker processes outlived the run"
     assert not list(out.rglob(".augtool-tmp-*")), "a temp file was left behind"
     assert not (out / "manifest.jsonl").exists()
-    journaled = (out / ".augtool" / "journal.jsonl").read_bytes().count(b"\n")
+    journaled = (out / JOURNAL_NAME).read_bytes().count(b"\n")
     assert journaled >= 20
     summary = run_json(recipe, source, out, "--resume", "--jobs", "2")
     assert summary["kept"] >= 20 * 3
@@ -201,7 +202,7 @@ def test_an_interrupt_python_drops_still_stops_the_run(
         "Interrupted: finished work is kept; run the same command again to resume.\n"
     )
     assert not (out / "manifest.jsonl").exists()
-    assert (out / ".augtool" / "journal.jsonl").read_bytes().count(b"\n") == at + 1
+    assert (out / JOURNAL_NAME).read_bytes().count(b"\n") == at + 1
     monkeypatch.undo()
     summary = run_json(recipe, source, out)
     assert (summary["kept"], summary["made"]) == ((at + 1) * 4, (9 - at) * 4)
@@ -259,16 +260,18 @@ def test_kill_9_of_the_main_process_leaves_a_resumable_state(
     assert not list(out.rglob(".augtool-tmp-*"))
 
 
+@pytest.mark.parametrize("name", [LOCK_NAME, f"{STATE_DIR}/lock"], ids=["lock", "old-lock"])
 def test_a_second_run_into_the_same_output_is_refused_while_the_first_holds_the_lock(
-    tmp_path: Path,
+    tmp_path: Path, name: str
 ) -> None:
+    """The first run may be of an earlier version, which holds its lock in .augtool/."""
     source = tmp_path / "in"
     make_images(source, 3, size=32)
     recipe = tmp_path / "recipe.yaml"
     recipe.write_text(RECIPE)
     out = tmp_path / "out"
-    lock = out / ".augtool" / "lock"
-    lock.parent.mkdir(parents=True)
+    lock = out / name
+    lock.parent.mkdir(parents=True, exist_ok=True)
     with open(lock, "w") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         done = subprocess.run(command(recipe, source, out), capture_output=True, text=True)
@@ -307,7 +310,7 @@ def test_a_rerun_interrupted_after_keeping_resumes_to_the_same_bytes(
     proc.send_signal(signal.SIGINT)
     _, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 130, stderr
-    journal = (out / ".augtool" / "journal.jsonl").read_text().splitlines()
+    journal = (out / JOURNAL_NAME).read_text().splitlines()
     entries = [json.loads(line) for line in journal]
     carried = [entry for entry in entries if "lines" in entry]
     assert len(carried) == 240 and all(entry["kept"] for entry in carried)
@@ -340,7 +343,7 @@ def test_a_run_interrupted_under_other_versions_keeps_none_of_the_older_outputs(
     proc.send_signal(signal.SIGINT)
     _, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 130, stderr
-    journal = (out / ".augtool" / "journal.jsonl").read_text().splitlines()
+    journal = (out / JOURNAL_NAME).read_text().splitlines()
     made_then = sum(r["type"] == "file" for line in journal for r in json.loads(line)["records"])
     summary = run_json(recipe, source, out, env=other)
     total = sum("__v" in path or path.endswith(".jpg") for path in clean)
@@ -454,7 +457,7 @@ class TestIncremental:
         the rerun hashes, keeps everything, and writes a cache the next rerun trusts."""
         recipe, source, out = setup
         before = tree(out)
-        cache = out / ".augtool" / "stat-cache.jsonl"
+        cache = out / STAT_CACHE_NAME
         header, *entries = [json.loads(line) for line in cache.read_text().splitlines()]
         assert all("ctime_ns" in entry for entry in entries)
         old = [header] + [{k: v for k, v in e.items() if k != "ctime_ns"} for e in entries]

@@ -6,7 +6,7 @@ import json
 import tracemalloc
 from pathlib import Path
 
-from augtool.manifest import STATE_DIR, as_line, write_manifest
+from augtool.manifest import as_line, write_manifest
 from augtool.run.incremental import load_previous
 from augtool.run.journal import TaskResult
 from augtool.run.statcache import STAT_CACHE_NAME
@@ -70,14 +70,12 @@ def test_stats_without_a_ctime_are_unknown(tmp_path: Path) -> None:
 
     header = {"type": "header", "recipe_sha256": "r", "tool": {"version": "x"}, "recipe": {}}
     write_manifest(tmp_path, header, iter([as_line(record)]), {"files": 1})
-    state = tmp_path / STATE_DIR
-    state.mkdir()
     entries = [
         {"input_root": "/in"},
         {"root": "in", "path": "a.jpg", "ino": 1, "mtime_ns": 2, "size": 3, "sha256": "s"},
         {"root": "out", "path": "a__v00.jpg", "ino": 4, "mtime_ns": 5, "size": 6},
     ]
-    (state / STAT_CACHE_NAME).write_text("".join(json.dumps(e) + "\n" for e in entries))
+    (tmp_path / STAT_CACHE_NAME).write_text("".join(json.dumps(e) + "\n" for e in entries))
     previous = load_previous(tmp_path)
     try:
         assert (previous.source_stats, previous.output_stats) == ({}, {})

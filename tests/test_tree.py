@@ -11,6 +11,7 @@ import pytest
 from conftest import invoke, write_images
 
 from augtool.atomic import TEMP_PREFIX
+from augtool.manifest import STATE_FILES
 from augtool.run.executors import WorkerLost, map_in_order
 from augtool.run.tree import scan, tree_files, walk
 
@@ -43,6 +44,16 @@ def test_the_state_folder_is_skipped_at_the_root_only(tmp_path: Path) -> None:
     (tmp_path / "manifest.jsonl").write_text("")
     assert sorted(e.path for e in walk(tmp_path)) == ["manifest.jsonl", "train/.augtool/theirs.txt"]
     assert list(tree_files(tmp_path)) == ["train/.augtool/theirs.txt"]
+
+
+def test_the_state_files_are_skipped_at_the_root_only(tmp_path: Path) -> None:
+    for name in STATE_FILES:
+        (tmp_path / name).write_text("")
+        (tmp_path / "train" / name).parent.mkdir(exist_ok=True)
+        (tmp_path / "train" / name).write_text("theirs")
+    theirs = sorted(f"train/{name}" for name in STATE_FILES)
+    assert sorted(e.path for e in walk(tmp_path)) == theirs
+    assert sorted(tree_files(tmp_path)) == theirs
 
 
 def test_links_are_entries_and_never_followed(tmp_path: Path) -> None:

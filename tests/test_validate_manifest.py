@@ -28,7 +28,7 @@ from PIL import Image
 from typer.testing import Result
 
 from augtool.canonical import canonical_sha256
-from augtool.manifest import dump_line, sums_line
+from augtool.manifest import JOURNAL_NAME, dump_line, sums_line
 from augtool.run.executors import hashing
 from augtool.run.executors.hashing import hash_files
 from augtool.validate import report as validate_report
@@ -170,6 +170,7 @@ def test_sha256sums_that_disagrees_with_the_manifest_fails(out: Path) -> None:
 def test_contract_files_are_not_extras(out: Path) -> None:
     (out / ".augtool").mkdir(exist_ok=True)
     (out / ".augtool" / "journal.jsonl").write_text("{}\n")
+    (out / JOURNAL_NAME).write_text("{}\n")
     assert (out / "run.json").is_file() and (out / "SHA256SUMS").is_file()
     assert run(out).exit_code == 0
 

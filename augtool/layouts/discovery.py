@@ -26,11 +26,11 @@ from pathlib import Path
 from typing import Any
 
 from augtool.errors import InputError
-from augtool.manifest import CONTRACT_FILES, STATE_DIR
+from augtool.manifest import CONTRACT_FILES, STATE_DIR, STATE_FILES
 
 #: Top-level names the output folder keeps for itself: an input file below one of them would be
 #: written over augtool's own files (or hidden from ``validate``), so it is skipped.
-RESERVED = frozenset({STATE_DIR, *CONTRACT_FILES})
+RESERVED = frozenset({STATE_DIR, *STATE_FILES, *CONTRACT_FILES})
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,9 +19,15 @@ from __future__ import annotations
 
 from augtool.manifest.names import (
     CONTRACT_FILES,
+    JOURNAL_NAME,
+    LEGACY_STATE_NAMES,
+    LOCK_NAME,
     MANIFEST_NAME,
     RUN_NAME,
+    RUN_STATE_NAME,
+    STAT_CACHE_NAME,
     STATE_DIR,
+    STATE_FILES,
     SUMS_NAME,
 )
 from augtool.manifest.reader import Entry, ManifestDamaged, ManifestReader, has_header, listed_paths
@@ -51,11 +57,17 @@ from augtool.manifest.writer import (
 
 __all__ = [
     "CONTRACT_FILES",
+    "JOURNAL_NAME",
+    "LEGACY_STATE_NAMES",
+    "LOCK_NAME",
     "MANIFEST_NAME",
     "RUN_NAME",
+    "RUN_STATE_NAME",
     "SCHEMA",
     "SCHEMA_VERSION",
     "STATE_DIR",
+    "STATE_FILES",
+    "STAT_CACHE_NAME",
     "SUMS_NAME",
     "Entry",
     "FileRecord",

@@ -13,12 +13,13 @@ import hashlib
 import heapq
 import itertools
 import json
+import os
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from augtool.atomic import atomic_open
+from augtool.atomic import TEMP_PREFIX, atomic_open
 from augtool.canonical import canonical_json
 from augtool.manifest.names import MANIFEST_NAME, SUMS_NAME
 from augtool.manifest.records import Footer, Header
@@ -88,34 +89,57 @@ def sort_prepared(lines: Iterable[Line], workdir: Path | None = None) -> Iterato
     in memory when there is only one), then a k-way merge from disk that opens at most
     ``_MERGE_FAN_IN`` runs at once (more runs are first merged in groups, so a dataset of any
     size neither holds a buffer per run nor runs out of file descriptors). A run file line is
-    ``[path, sums]`` in JSON, a tab (which JSON never leaves raw), then the record's line."""
+    ``[path, sums]`` in JSON, a tab (which JSON never leaves raw), then the record's line.
+
+    Run files are temp files right in ``workdir`` (an output's root: no folder that a loader
+    would take for a class), removed at the end; one a kill left is a temp file the next run
+    removes."""
     iterator = iter(lines)
     chunk = sorted(itertools.islice(iterator, _SORT_RUN_LINES))
     following = list(itertools.islice(iterator, 1))
     if not following:
         yield from chunk
         return
-    with tempfile.TemporaryDirectory(prefix="augtool-sort-", dir=workdir) as folder:
+    with _run_files(workdir) as new_file:
         runs: list[Path] = []
         rest = itertools.chain(following, iterator)
         while chunk:
-            runs.append(_write_run(Path(folder) / f"run-{len(runs):06d}.jsonl", chunk))
+            runs.append(_write_run(new_file(), chunk))
             chunk = []  # let the written run go before the next is read: one run in memory
             chunk = sorted(itertools.islice(rest, _SORT_RUN_LINES))
-        generation = 0
         while len(runs) > _MERGE_FAN_IN:
-            generation += 1
             merged = []
             for start in range(0, len(runs), _MERGE_FAN_IN):
                 group = runs[start : start + _MERGE_FAN_IN]
-                name = f"merge-{generation}-{len(merged):06d}.jsonl"
                 with _merged(group) as lines:
-                    merged.append(_write_run(Path(folder) / name, lines))
+                    merged.append(_write_run(new_file(), lines))
                 for run in group:
                     run.unlink()
             runs = merged
         with _merged(runs) as lines:
             yield from lines
+
+
+#: The names of the sort's run files: temp files, which a run that finds them removes.
+SORT_PREFIX = f"{TEMP_PREFIX}sort-"
+
+
+@contextlib.contextmanager
+def _run_files(workdir: Path | None) -> Iterator[Callable[[], Path]]:
+    """A maker of new, empty temp files in ``workdir``; every one it made is gone after."""
+    made: list[Path] = []
+
+    def new_file() -> Path:
+        handle, name = tempfile.mkstemp(prefix=SORT_PREFIX, suffix=".jsonl", dir=workdir)
+        os.close(handle)
+        made.append(Path(name))
+        return made[-1]
+
+    try:
+        yield new_file
+    finally:
+        for path in made:
+            path.unlink(missing_ok=True)
 
 
 def _write_run(path: Path, lines: Iterable[Line]) -> Path:

@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import IO
 
 from augtool import __version__
+from augtool.atomic import TEMP_PREFIX
 from augtool.errors import InputError, WriteError
 from augtool.layouts import registry
 from augtool.layouts.base import LabelRules
@@ -42,7 +43,6 @@ from augtool.layouts.unread import unread_warning
 from augtool.manifest import (
     SCHEMA,
     SCHEMA_VERSION,
-    STATE_DIR,
     Header,
     Line,
     RecordDict,
@@ -82,6 +82,7 @@ from augtool.run.output import (
 )
 from augtool.run.plan import Plan, Task, make_plan
 from augtool.run.statcache import stat_cache_writer
+from augtool.run.state import adopt_legacy_state
 from augtool.run.summary import Summary, write_run_json
 from augtool.run.tree import remove_temp_files, scan, unlisted_files
 from augtool.run.worker import JobContext, library_versions, process_tasks
@@ -201,7 +202,7 @@ def expand(
                 # The files the earlier run recorded, listed as they are removed (on disk, not
                 # in memory), to count afterwards the ones this run does not write again.
                 removed = stack.enter_context(
-                    tempfile.TemporaryFile("w+", dir=output_root / STATE_DIR)
+                    tempfile.TemporaryFile("w+", prefix=TEMP_PREFIX, dir=output_root)
                 )
                 clear_previous_output(output_root, removed)
             _run(job, previous, summary, temp_files)
@@ -239,7 +240,7 @@ def _dry_run(job: _Job, previous: Previous, force: bool, summary: Summary) -> No
 def _run(job: _Job, previous: Previous, summary: Summary, temp_files: list[str] | None) -> None:
     """The run under the lock: earlier work kept, the rest made, the manifest written last."""
     output_root = job.output_root
-    state_dir = output_root / STATE_DIR
+    adopt_legacy_state(output_root)
     remove_temp_files(output_root, temp_files)
     libraries = library_versions(job.recipe.kernels, job.recipe.medium)
     previous.trust_only(libraries, job.input_abs)
@@ -251,7 +252,7 @@ def _run(job: _Job, previous: Previous, summary: Summary, temp_files: list[str] 
     earlier_work = _earlier_work(job, previous, todo)
     recipe = job.recipe
     write_run_state(
-        state_dir, recipe.sha256, recipe.normalised, __version__, libraries, job.input_abs
+        output_root, recipe.sha256, recipe.normalised, __version__, libraries, job.input_abs
     )
     done = 0
 
@@ -262,7 +263,7 @@ def _run(job: _Job, previous: Previous, summary: Summary, temp_files: list[str] 
             done += result.kept
             yield result
 
-    journal = Journal.start(state_dir, counted(earlier_work))
+    journal = Journal.start(output_root, counted(earlier_work))
     try:
         work: Sequence[Task] = todo if previous.tasks else job.tasks  # fresh: all, on demand
         _make(job, work, previous, journal, summary, done)
@@ -276,7 +277,7 @@ def _run(job: _Job, previous: Previous, summary: Summary, temp_files: list[str] 
         _write_manifest(job, journal, summary, libraries)
     finally:
         journal.close()
-    finish_run(state_dir)
+    finish_run(output_root)
     # Files someone else put in the output are never removed (nothing is lost), but they make
     # the output fail validation, so the run names them.
     summary.unlisted = unlisted_files(output_root, summary.counts["files"])
@@ -362,10 +363,9 @@ def _write_manifest(
     counts = summary.counts
     counts["sources"] = len(job.tasks)
     header = _header(job.recipe, job.dataset, counts, libraries)
-    state_dir = job.output_root / STATE_DIR
     # One read of the journal feeds both the manifest and the stat cache; the cache is
     # committed after the manifest, and not at all if writing the manifest fails.
-    with stat_cache_writer(state_dir, job.input_abs) as note:
+    with stat_cache_writer(job.output_root, job.input_abs) as note:
 
         def lines() -> Iterator[Line]:
             for result in journal.results():
@@ -373,7 +373,7 @@ def _write_manifest(
                 texts = result.lines or [None] * len(result.records)
                 yield from map(as_line, result.records, texts)
 
-        sorted_lines = sort_prepared(lines(), state_dir)
+        sorted_lines = sort_prepared(lines(), job.output_root)
         write_manifest(job.output_root, header, sorted_lines, dict(sorted(counts.items())))
 
 
@@ -436,7 +436,7 @@ def _write_derived(
     # (keyed as validate keys them: an unsplit dataset's under "None").
     images: dict[str, list[RecordDict]] = {}
     records = (r for result in journal.results() for r in result.records)
-    for record in sort_records(records, output_root / STATE_DIR):
+    for record in sort_records(records, output_root):
         if record["type"] == "file" and field in record:
             images.setdefault(str(record.get("split")), []).append(record)
     results = []

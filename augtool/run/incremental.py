@@ -26,23 +26,20 @@ from augtool.canonical import canonical_sha256
 from augtool.errors import OutputError
 from augtool.layouts import registry
 from augtool.manifest import (
+    JOURNAL_NAME,
     MANIFEST_NAME,
-    STATE_DIR,
+    RUN_STATE_NAME,
+    STAT_CACHE_NAME,
     FileRecord,
     ManifestDamaged,
     ManifestReader,
     RecordDict,
     SourceRef,
 )
-from augtool.run.journal import JOURNAL_NAME, RUN_STATE_NAME, TaskResult, journal_entries
+from augtool.run.journal import TaskResult, journal_entries
 from augtool.run.plan import Task
-from augtool.run.statcache import (
-    STAT_CACHE_NAME,
-    Stat,
-    load_stat_cache,
-    source_shas,
-    stat_of,
-)
+from augtool.run.statcache import Stat, load_stat_cache, source_shas, stat_of
+from augtool.run.state import state_file
 
 #: The augtool version and the medium's library versions (the header's ``libraries``) outputs were
 #: made with; ``None`` where unknown.
@@ -168,15 +165,14 @@ def load_previous(output_root: Path) -> Previous:
 
 
 def _load(output_root: Path, previous: Previous) -> None:
-    state_dir = output_root / STATE_DIR
     manifest = output_root / MANIFEST_NAME
     if manifest.is_file():
         _load_manifest(manifest, previous)
-        load_stat_cache(state_dir / STAT_CACHE_NAME, previous)
-    state_file = state_dir / RUN_STATE_NAME
-    if state_file.is_file():
+        load_stat_cache(state_file(output_root, STAT_CACHE_NAME), previous)
+    run_state = state_file(output_root, RUN_STATE_NAME)
+    if run_state.is_file():
         try:
-            state = json.loads(state_file.read_text(encoding="utf-8"))
+            state = json.loads(run_state.read_text(encoding="utf-8"))
         except ValueError:
             state = None
         if state is not None:
@@ -185,7 +181,7 @@ def _load(output_root: Path, previous: Previous) -> None:
             previous.recipe = state["recipe"]
             # "libraries" is absent from run states written before 2026-11-29: unknown.
             made_with = (state["tool_version"], state.get("libraries"))
-            _load_journal(state_dir / JOURNAL_NAME, previous, made_with)
+            _load_journal(state_file(output_root, JOURNAL_NAME), previous, made_with)
 
 
 def _load_journal(path: Path, previous: Previous, made_with: MadeWith) -> None:

@@ -1,10 +1,11 @@
-"""The journal of a run in progress, in ``OUT/.augtool/``.
+"""The journal of a run in progress, hidden files at the output's root
+(:mod:`augtool.run.state`).
 
-- ``journal.jsonl``: one line per finished task (its records and the stat of every file it
+- ``.augtool-journal.jsonl``: one line per finished task (its records and the stat of every file it
   read or wrote), flushed as each task finishes. A run that is interrupted, killed or out of disk
   leaves every finished task here; the next run keeps them instead of redoing them. A torn last
   line (a kill mid-write) is ignored.
-- ``run-state.json``: the recipe hash and input folder of the run in progress.
+- ``.augtool-run-state.json``: the recipe hash and input folder of the run in progress.
 
 Neither is part of the determinism contract or the manifest; both go once the manifest is
 written.
@@ -20,11 +21,8 @@ from pathlib import Path
 from typing import IO, Any
 
 from augtool.atomic import atomic_open
-from augtool.manifest import RecordDict, dump_line
+from augtool.manifest import JOURNAL_NAME, RUN_STATE_NAME, RecordDict, dump_line
 from augtool.run.statcache import Stat, stats_by_path
-
-JOURNAL_NAME = "journal.jsonl"
-RUN_STATE_NAME = "run-state.json"
 
 
 @dataclass
@@ -76,10 +74,10 @@ class Journal:
         self._handle = handle
 
     @classmethod
-    def start(cls, state_dir: Path, kept: Iterable[TaskResult]) -> Journal:
+    def start(cls, output_root: Path, kept: Iterable[TaskResult]) -> Journal:
         """A new journal holding ``kept``, replacing any old one atomically (so what the old one
         proved is never lost, even if this run is interrupted at once)."""
-        path = state_dir / JOURNAL_NAME
+        path = output_root / JOURNAL_NAME
         with atomic_open(path, fsync=True) as handle:
             for result in kept:
                 handle.write(result.as_line().encode("utf-8"))
@@ -127,7 +125,7 @@ def _with_offsets(handle: IO[bytes]) -> Iterator[tuple[int, bytes]]:
 
 
 def write_run_state(
-    state_dir: Path,
+    output_root: Path,
     recipe_sha256: str,
     recipe: dict[str, Any],
     version: str,
@@ -141,12 +139,12 @@ def write_run_state(
         "libraries": libraries,
         "input_root": input_root,
     }
-    with atomic_open(state_dir / RUN_STATE_NAME, fsync=True) as handle:
+    with atomic_open(output_root / RUN_STATE_NAME, fsync=True) as handle:
         handle.write(dump_line(data).encode("utf-8"))
 
 
-def finish_run(state_dir: Path) -> None:
+def finish_run(output_root: Path) -> None:
     """The manifest is written: the journal and run state have served their purpose."""
     for name in (JOURNAL_NAME, RUN_STATE_NAME):
         with contextlib.suppress(FileNotFoundError):
-            (state_dir / name).unlink()
+            (output_root / name).unlink()

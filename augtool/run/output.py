@@ -13,7 +13,6 @@ import contextlib
 import errno
 import json
 import os
-import shutil
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -22,17 +21,22 @@ from augtool.atomic import TEMP_PREFIX
 from augtool.errors import OutputError
 from augtool.manifest import (
     CONTRACT_FILES,
+    JOURNAL_NAME,
+    LEGACY_STATE_NAMES,
+    LOCK_NAME,
     MANIFEST_NAME,
+    RUN_STATE_NAME,
+    STAT_CACHE_NAME,
     STATE_DIR,
     ManifestReader,
     has_header,
 )
 from augtool.recipe import Recipe
 from augtool.run.incremental import Previous, load_previous, recipe_difference, unlink_output
-from augtool.run.journal import JOURNAL_NAME, RUN_STATE_NAME, read_journal
+from augtool.run.journal import read_journal
 from augtool.run.statcache import Stat, stat_of
+from augtool.run.state import remove_legacy_state, state_file
 
-LOCK_NAME = "lock"
 BROKEN_LINK = "a broken symbolic link (or a link loop)"
 
 
@@ -74,25 +78,30 @@ def refuse_folder_links(output_root: Path, links: list[str], planned: Iterable[s
 
 
 def is_augtool_output(folder: Path) -> bool:
-    """Its manifest begins with an augtool header, or augtool's state folder holds the state of
-    a run (an interrupted one has no manifest yet). A ``manifest.jsonl`` of another tool, or a
-    bare ``.augtool/lock``, does not make a folder augtool's."""
-    state = folder / STATE_DIR
-    if any((state / name).is_file() for name in (RUN_STATE_NAME, JOURNAL_NAME)):
+    """Its manifest begins with an augtool header, or augtool's state holds the state of a run
+    (an interrupted one has no manifest yet). A ``manifest.jsonl`` of another tool, or a bare
+    lock, does not make a folder augtool's."""
+    if any(state_file(folder, name).is_file() for name in (RUN_STATE_NAME, JOURNAL_NAME)):
         return True
     return has_header(folder / MANIFEST_NAME)
 
 
 def _holds_nothing(folder: Path) -> bool:
-    """Empty, or holding only augtool's state folder with no more than its lock (and temp
-    files) in it: what a run stopped before it wrote anything leaves."""
+    """Empty, or holding no more than augtool's lock (and temp files), at the root or in an
+    earlier version's state folder: what a run stopped before it wrote anything leaves."""
     for child in folder.iterdir():
-        if child.name != STATE_DIR or child.is_symlink() or not child.is_dir():
+        if child.is_symlink():
             return False
-        for inner in child.iterdir():
-            if inner.name != LOCK_NAME and not inner.name.startswith(TEMP_PREFIX):
+        if child.name == STATE_DIR and child.is_dir():
+            if not all(_bare_lock(inner) for inner in child.iterdir()):
                 return False
+        elif child.name != LOCK_NAME and not child.name.startswith(TEMP_PREFIX):
+            return False
     return True
+
+
+def _bare_lock(path: Path) -> bool:
+    return path.name == LEGACY_STATE_NAMES[LOCK_NAME] or path.name.startswith(TEMP_PREFIX)
 
 
 def _nearest_existing(path: Path) -> Path:
@@ -119,8 +128,7 @@ def check_writable(output_root: Path) -> None:
     """--dry-run: the refusal the real run meets when it makes the folder or takes its lock in
     a read-only or forbidden place (the real run tells them by the error it gets)."""
     if os.path.lexists(output_root):
-        state = output_root / STATE_DIR
-        probe = state if state.is_dir() else output_root
+        probe = output_root
         problem = "cannot write in the output folder"
     else:
         probe = _nearest_existing(output_root.parent)
@@ -165,7 +173,7 @@ def earlier_run(recipe: Recipe, input_root: Path, output_root: Path, resume: boo
 
 def _check_resumable(output_root: Path) -> None:
     """--resume needs a run to finish: the state an interrupted run leaves."""
-    if (output_root / STATE_DIR / RUN_STATE_NAME).is_file():
+    if state_file(output_root, RUN_STATE_NAME).is_file():
         return
     if (output_root / MANIFEST_NAME).is_file():
         raise OutputError(
@@ -178,8 +186,11 @@ def _check_resumable(output_root: Path) -> None:
 def run_files_stamp(output_root: Path) -> tuple[Stat | None, ...]:
     """The stat of the files :func:`load_previous` reads: another run that finished or wrote
     here between the read and the lock changes it."""
-    state = output_root / STATE_DIR
-    paths = (output_root / MANIFEST_NAME, state / RUN_STATE_NAME, state / JOURNAL_NAME)
+    paths = (
+        output_root / MANIFEST_NAME,
+        state_file(output_root, RUN_STATE_NAME),
+        state_file(output_root, JOURNAL_NAME),
+    )
     return tuple(stat_of(path) for path in paths)
 
 
@@ -210,16 +221,15 @@ def clear_previous_output(output_root: Path, removed: IO[str]) -> None:
     """--force: delete what earlier runs wrote here, and nothing else: every file their manifest
     (read as far as it parses, when damaged) and an interrupted run's journal record, the
     folders that leaves empty, the contract files and augtool's state but for the lock this run
-    holds. A file augtool did not write stays. Each deleted file's path goes to ``removed``."""
+    holds (an earlier version's state folder goes whole). A file augtool did not write stays.
+    Each deleted file's path goes to ``removed``."""
     for relative in recorded_files(output_root):
         if unlink_output(output_root, relative):
             removed.write(json.dumps(relative) + "\n")
             _remove_empty_folders(output_root, relative)
-    for name in CONTRACT_FILES:
+    for name in (*CONTRACT_FILES, JOURNAL_NAME, RUN_STATE_NAME, STAT_CACHE_NAME):
         (output_root / name).unlink(missing_ok=True)
-    for inner in (output_root / STATE_DIR).iterdir():
-        if inner.name != LOCK_NAME:
-            shutil.rmtree(inner) if inner.is_dir() and not inner.is_symlink() else inner.unlink()
+    remove_legacy_state(output_root)
 
 
 def recorded_files(output_root: Path) -> Iterator[str]:
@@ -229,7 +239,7 @@ def recorded_files(output_root: Path) -> Iterator[str]:
     if has_header(manifest):
         salvaged = ManifestReader(manifest, mode="salvage").entries()
         yield from _file_paths(entry.value for entry in salvaged)
-    for result in read_journal(output_root / STATE_DIR / JOURNAL_NAME):
+    for result in read_journal(state_file(output_root, JOURNAL_NAME)):
         yield from _file_paths(result.records)
 
 
@@ -259,46 +269,52 @@ def not_written_again(output_root: Path, removed: IO[str]) -> int:
 
 
 class OutputLock:
-    """An exclusive lock on an output folder for the length of a run."""
+    """An exclusive lock on an output folder for the length of a run. In an output an earlier
+    version made, the lock in its ``.augtool/`` folder is taken too, so that a run of that
+    version still writing there is refused like any other, not raced."""
 
     def __init__(self, output_root: Path) -> None:
-        self.path = output_root / STATE_DIR / LOCK_NAME
-        self._fd: int | None = None
+        self.path = output_root / LOCK_NAME
+        self.legacy = output_root / STATE_DIR / LEGACY_STATE_NAMES[LOCK_NAME]
+        self._fds: list[int] = []
 
     def __enter__(self) -> OutputLock:
+        fd = self._open()
+        try:
+            self._take(fd, self.path)
+            if self.legacy.is_file() and not self.legacy.is_symlink():
+                with contextlib.suppress(OSError):  # gone, or not ours to open: no run's
+                    legacy = os.open(self.legacy, os.O_RDWR)
+                    self._take(legacy, self.legacy)
+        except BaseException:
+            self.__exit__()
+            raise
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        return self
+
+    def _take(self, fd: int, path: Path) -> None:
         import fcntl
 
-        fd = self._open()
+        self._fds.append(fd)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            os.close(fd)
             raise OutputError(
-                f"{self.path.parent.parent}: another augtool run is writing here "
-                f"(it holds the lock {self.path})"
+                f"{self.path.parent}: another augtool run is writing here (it holds the lock "
+                f"{path})"
             ) from None
-        os.ftruncate(fd, 0)
-        os.write(fd, f"{os.getpid()}\n".encode())
-        self._fd = fd
-        return self
 
     def _open(self) -> int:
-        """The lock file, made with its folder if need be. A folder augtool cannot write in
-        (read-only, not permitted) is an unusable output: refused, with nothing left behind."""
-        state_dir = self.path.parent
-        made = not state_dir.exists()
+        """The lock file. A folder augtool cannot write in (read-only, not permitted) is an
+        unusable output: refused, with nothing left behind."""
         try:
-            state_dir.mkdir(parents=True, exist_ok=True)
             return os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         except OSError as exc:
-            if made:
-                with contextlib.suppress(OSError):
-                    state_dir.rmdir()
             raise OutputError(
-                f"{state_dir.parent}: cannot write in the output folder: {exc.strerror}"
+                f"{self.path.parent}: cannot write in the output folder: {exc.strerror}"
             ) from None
 
     def __exit__(self, *exc: object) -> None:
-        if self._fd is not None:
-            os.close(self._fd)  # closing releases the flock
-            self._fd = None
+        while self._fds:
+            os.close(self._fds.pop())  # closing releases the flock

@@ -1,4 +1,4 @@
-"""The stat cache, ``OUT/.augtool/stat-cache.jsonl``: (inode, mtime, size, ctime, sha256) of
+"""The stat cache, ``OUT/.augtool-stat-cache.jsonl``: (inode, mtime, size, ctime, sha256) of
 every source and output after the last complete run, so that a rerun recognises unchanged files
 without hashing them (as DVC does). The ctime is what catches a file edited in place whose size
 and mtime were put back (``touch -r``, ``os.utime``): only the kernel sets it. A cache or journal
@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from augtool.atomic import atomic_open
-from augtool.manifest import RecordDict, dump_line
+from augtool.manifest import STAT_CACHE_NAME, RecordDict, dump_line
 
 if TYPE_CHECKING:
     from augtool.run.incremental import Previous
@@ -27,7 +27,6 @@ if TYPE_CHECKING:
 #: to the file's data or inode (a write, a rename, a new hard link) and cannot be set back.
 Stat = tuple[int, int, int, int]
 STAT_FIELDS = 4
-STAT_CACHE_NAME = "stat-cache.jsonl"
 
 
 def stat_of(path: Path, follow: bool = False) -> Stat | None:
@@ -96,10 +95,10 @@ def _first_json(handle: IO[str]) -> dict[str, Any] | None:
 
 
 @contextlib.contextmanager
-def stat_cache_writer(state_dir: Path, input_root: str) -> Iterator[Callable[[TaskResult], None]]:
+def stat_cache_writer(output_root: Path, input_root: str) -> Iterator[Callable[[TaskResult], None]]:
     """A function that notes a task's files in a new stat cache, committed (atomically) when the
     block ends without an error."""
-    with atomic_open(state_dir / STAT_CACHE_NAME) as handle:
+    with atomic_open(output_root / STAT_CACHE_NAME) as handle:
         handle.write(dump_line({"input_root": input_root}).encode("utf-8"))
 
         def note(result: TaskResult) -> None:

@@ -1,8 +1,9 @@
 """The one walk of an output folder, and what the run and validate take from it.
 
 The walk never follows a link (a link below the output is an entry, not a folder to enter: its
-target is not the output's) and skips augtool's state folder at the root only: a ``.augtool``
-folder deeper down is someone's file like any other. Every reader of the output tree goes
+target is not the output's) and skips augtool's state files (and an earlier version's
+``.augtool`` state folder) at the root only: the same names deeper down are someone's files
+like any other. Every reader of the output tree goes
 through :func:`walk`, so they agree on what the tree holds: the engine (folder links it must not
 write through, temp files a killed run left, files augtool did not make) and validate (the files
 and sizes it checks against the manifest).
@@ -19,7 +20,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from augtool.atomic import TEMP_PREFIX
-from augtool.manifest import CONTRACT_FILES, STATE_DIR, listed_paths
+from augtool.manifest import CONTRACT_FILES, STATE_DIR, STATE_FILES, listed_paths
 
 
 class Entry(NamedTuple):
@@ -42,9 +43,9 @@ class Entry(NamedTuple):
 
 def walk(root: Path, skip: Iterable[str] = ()) -> Iterator[Entry]:
     """Every non-folder entry below ``root`` (and each folder that cannot be read), without
-    following links, skipping ``root/.augtool`` and the names in ``skip`` at the root. A
-    missing ``root`` holds nothing."""
-    skipped = {STATE_DIR, *skip}
+    following links, skipping augtool's state at the root (its files, an earlier version's
+    ``.augtool`` folder) and the names in ``skip`` there. A missing ``root`` holds nothing."""
+    skipped = {STATE_DIR, *STATE_FILES, *skip}
     stack = [""]
     while stack:
         folder = stack.pop()

@@ -16,6 +16,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
+from contract import is_state  # noqa: E402
 from golden_jobs import JOBS, library_versions, run_job  # noqa: E402
 
 
@@ -27,7 +28,7 @@ def main() -> None:
             digests[name] = {
                 path.relative_to(out).as_posix(): hashlib.sha256(path.read_bytes()).hexdigest()
                 for path in sorted(out.rglob("*"))
-                if path.is_file() and ".augtool" not in path.parts and path.name != "run.json"
+                if path.is_file() and not is_state(out, path) and path.name != "run.json"
             }
     document = {"versions": library_versions(), "outputs": digests}
     (HERE / "outputs.json").write_text(json.dumps(document, indent=1, sort_keys=True) + "\n")
