@@ -240,3 +240,36 @@ def test_unknown_fail_on_and_threshold_are_usage_errors(tmp_path: Path) -> None:
     assert invoke("report", root, "--fail-on", "drift,typo").exit_code == 2
     result = invoke("report", root, "--no-cache", "--quality", "min_sim=0.3")
     assert result.exit_code == 2 and "min_ssim" in result.output
+
+
+def test_a_recipe_quality_section_sets_thresholds_the_command_line_overrides(
+    tmp_path: Path,
+) -> None:
+    source = write_scenes(tmp_path / "src", 6)
+    recipe = tmp_path / "strict.yaml"
+    recipe.write_text(MILD + "quality: {min_ssim: 0.9999, max_over_augmented: 0.1}\n")
+    out = expand(recipe, source, tmp_path / "out", "--jobs", "1")
+    manifest = out / "manifest.jsonl"
+    strict = report(manifest)
+    assert strict.thresholds.min_ssim == 0.9999 and strict.over is not None
+    assert strict.over["verdict"]
+    relaxed = invoke(
+        "report",
+        manifest,
+        "--no-cache",
+        "--quality",
+        "min_ssim=0.2",
+        "--json",
+        "--fail-on",
+        "over-augmentation",
+    )
+    assert relaxed.exit_code == 0, relaxed.output
+    assert json.loads(relaxed.stdout)["thresholds"]["min_ssim"] == 0.2
+
+
+def test_an_unknown_quality_threshold_is_a_recipe_error(tmp_path: Path) -> None:
+    recipe = tmp_path / "typo.yaml"
+    recipe.write_text(MILD + "quality:\n  min_sim: 0.3\n")
+    result = invoke("validate", "recipe", recipe)
+    assert result.exit_code == 2
+    assert "typo.yaml:" in result.output and "did you mean 'min_ssim'" in result.output

@@ -180,7 +180,8 @@ TARGET_FIELDS = (
     Param("flip_pairs", FlipPairs(), [], "class names swapped on a horizontal flip"),
 )
 TOP_FIELDS = (
-    "version", "seed", "input", "output", "splits", "variants", "targets", "kernels", "pipeline"
+    "version", "seed", "input", "output", "splits", "variants", "targets", "kernels", "pipeline",
+    "quality",
 )  # fmt: skip
 
 
@@ -265,6 +266,10 @@ def parse_recipe(doc: Located) -> Recipe:
         # Only when chosen: recipes written before the key existed keep their sha256.
         normalised["kernels"] = kernels
     normalised.update(_medium_section(doc, top, medium))
+    quality = _quality(doc, top.get("quality"))
+    if quality:
+        # Only when given (for the same reason); augtool report reads it from the manifest.
+        normalised["quality"] = quality
     core_input, core_output = to_core(input_, output)
     return Recipe(
         file=doc.file,
@@ -350,6 +355,23 @@ def _field(doc: Located, path: tuple[Any, ...], value: Any, kind: Any) -> Any:
         return kind(value)
     except ParamError as exc:
         raise doc.error(path, f"{'.'.join(map(str, path))}: {exc}") from None
+
+
+def _quality(doc: Located, value: Any) -> dict[str, float]:
+    """The ``quality:`` thresholds of ``augtool report`` (docs/report.md): names it knows,
+    each a number of at least 0."""
+    from augtool.report.thresholds import threshold_names
+
+    if value is None:
+        return {}
+    known = threshold_names()
+    if not isinstance(value, dict):
+        raise doc.error(("quality",), f"quality: expected a mapping of {', '.join(known)}")
+    _refuse_unknown(doc, ("quality",), value, known, "quality threshold")
+    for key, number in value.items():
+        if isinstance(number, bool) or not isinstance(number, int | float) or number < 0:
+            raise doc.error(("quality", key), f"quality.{key}: expected a number >= 0")
+    return {key: value[key] for key in sorted(value)}
 
 
 def _section(doc: Located, name: str, value: Any, fields: tuple[Param, ...]) -> dict[str, Any]:

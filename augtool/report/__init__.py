@@ -14,12 +14,14 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from augtool.report.collect import Collected, Progress
 from augtool.report.drift import RULES, DriftResult
-from augtool.report.model import Side
-from augtool.report.quality import Thresholds
+from augtool.report.thresholds import Thresholds
+
+if TYPE_CHECKING:
+    from augtool.report.collect import Collected, Progress
+    from augtool.report.model import Side
 
 __all__ = ["FAIL_ON", "DatasetReport", "build_report"]
 

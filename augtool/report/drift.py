@@ -22,8 +22,6 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-
 #: Evidently's defaults, stated in the report.
 SMALL = 1000
 P_VALUE = 0.05
@@ -64,6 +62,8 @@ class DriftResult:
 
 def column_drift(name: str, kind: str, reference: list[Any], current: list[Any]) -> DriftResult:
     """The drift verdict of one statistic (``kind``: numeric or categorical)."""
+    import numpy as np
+
     n_ref, n_cur = len(reference), len(current)
     if n_ref < 2 or n_cur < 2:
         return DriftResult(name, "", None, 0.0, False, n_ref, n_cur, "too few values to test")
@@ -82,14 +82,15 @@ def column_drift(name: str, kind: str, reference: list[Any], current: list[Any])
     return _jensenshannon(name, ref_counts, cur_counts, n_ref, n_cur)
 
 
-def _ks(name: str, ref: np.ndarray, cur: np.ndarray) -> DriftResult:
+def _ks(name: str, ref: Any, cur: Any) -> DriftResult:
     from scipy.stats import ks_2samp
 
     p = float(ks_2samp(ref, cur).pvalue)
     return DriftResult(name, "ks", p, P_VALUE, p < P_VALUE, len(ref), len(cur))
 
 
-def _wasserstein(name: str, ref: np.ndarray, cur: np.ndarray) -> DriftResult:
+def _wasserstein(name: str, ref: Any, cur: Any) -> DriftResult:
+    import numpy as np
     from scipy.stats import wasserstein_distance
 
     norm = max(float(np.std(ref)), 0.001)
@@ -100,6 +101,7 @@ def _wasserstein(name: str, ref: np.ndarray, cur: np.ndarray) -> DriftResult:
 
 
 def _chi2(name: str, ref: Counter[str], cur: Counter[str], n_ref: int, n_cur: int) -> DriftResult:
+    import numpy as np
     from scipy.stats import chisquare
 
     keys = sorted(set(ref) | set(cur))
@@ -118,6 +120,7 @@ def _chi2(name: str, ref: Counter[str], cur: Counter[str], n_ref: int, n_cur: in
 def _jensenshannon(
     name: str, ref: Counter[str], cur: Counter[str], n_ref: int, n_cur: int
 ) -> DriftResult:
+    import numpy as np
     from scipy.spatial.distance import jensenshannon
 
     keys = sorted(set(ref) | set(cur))

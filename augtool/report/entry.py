@@ -78,7 +78,7 @@ def cli_report(
     ``--fail-on``."""
     from augtool import api
     from augtool.report import FAIL_ON
-    from augtool.report.quality import parse_overrides
+    from augtool.report.thresholds import parse_overrides
 
     wanted = {w.strip() for w in (fail_on or "").split(",") if w.strip()}
     unknown = sorted(wanted - set(FAIL_ON))
