@@ -273,3 +273,35 @@ def test_an_unknown_quality_threshold_is_a_recipe_error(tmp_path: Path) -> None:
     result = invoke("validate", "recipe", recipe)
     assert result.exit_code == 2
     assert "typo.yaml:" in result.output and "did you mean 'min_ssim'" in result.output
+
+
+def test_the_statistics_match_their_direct_definitions() -> None:
+    from augtool.report.stats import image_stats
+
+    rgb = scene(5, (80, 60))
+    stats = image_stats(rgb, 80, 60, "PNG")
+    channels = rgb.astype(np.float64)
+    grey = channels @ np.array([0.299, 0.587, 0.114])
+    rg = channels[..., 0] - channels[..., 1]
+    yb = 0.5 * (channels[..., 0] + channels[..., 1]) - channels[..., 2]
+    colourful = np.hypot(rg.std(), yb.std()) + 0.3 * np.hypot(rg.mean(), yb.mean())
+    assert stats["colourfulness"] == pytest.approx(colourful, abs=1e-4)
+    assert stats["mean_g"] == pytest.approx(channels[..., 1].mean(), abs=1e-4)
+    assert stats["std_b"] == pytest.approx(channels[..., 2].std(), abs=1e-4)
+    assert stats["brightness"] == pytest.approx(grey.mean() / 255, abs=0.003)
+    assert stats["contrast"] == pytest.approx(grey.std() / 255, abs=0.003)
+    assert stats["aspect"] == pytest.approx(80 / 60)
+
+
+def test_ssim_is_scikit_images() -> None:
+    metrics = pytest.importorskip("skimage.metrics")
+    from augtool.report.stats import mirror_ssim, ssim
+
+    rng = np.random.default_rng(1)
+    for noise in (5, 30, 80):
+        a = rng.integers(0, 256, (16, 16)).astype(np.float64)
+        b = np.clip(a + rng.normal(0, noise, a.shape), 0, 255)
+        expected = metrics.structural_similarity(a, b, data_range=255, win_size=7)
+        assert ssim(a, b) == pytest.approx(expected, abs=1e-9)
+    mirrored = a[:, ::-1].copy()
+    assert mirror_ssim(np.stack([mirrored, b]), a) == pytest.approx([1.0, ssim(b, a)])

@@ -76,10 +76,13 @@ def read_group(group: Group, cache_path: str | None) -> GroupResult:
             result.fresh[item.sha256] = entry
         item.stats, thumbs[-1] = entry
     if group.paired and thumbs and thumbs[0] is not None:
-        source = thumb_array(thumbs[0])
-        for item, thumb in zip(result.files[1:], thumbs[1:], strict=True):
-            if thumb is not None:
-                item.ssim = round(mirror_ssim(thumb_array(thumb), source), 6)
+        scored = [(f, t) for f, t in zip(result.files[1:], thumbs[1:], strict=True) if t]
+        if scored:
+            stack = np.stack([thumb_array(t) for _, t in scored])
+            for (item, _), value in zip(
+                scored, mirror_ssim(stack, thumb_array(thumbs[0])), strict=True
+            ):
+                item.ssim = round(value, 6)
     return result
 
 
@@ -109,5 +112,5 @@ def measure(data: bytes) -> cache.Entry:
         picture = picture.copy()
         picture.thumbnail((WORK_SIDE, WORK_SIDE), Image.Resampling.BOX)
     rgb = np.asarray(picture)
-    stats = image_stats(rgb, width, height, decoded.format)
-    return stats, thumbnail(luma(rgb))
+    grey = luma(rgb)
+    return image_stats(rgb, width, height, decoded.format, grey), thumbnail(grey)

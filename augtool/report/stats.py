@@ -45,33 +45,50 @@ IMAGE_STATS: dict[str, str] = {
 
 
 def luma(rgb: np.ndarray) -> np.ndarray:
-    """The float64 luma (0-255) of an (H, W, 3) RGB image."""
-    return rgb[..., :3].astype(np.float64) @ _LUMA
+    """The float32 luma (0-255) of an (H, W, 3) RGB image."""
+    return rgb[..., :3].astype(np.float32) @ _LUMA.astype(np.float32)
 
 
 def laplacian_variance(grey: np.ndarray) -> float:
     """The variance of the 4-neighbour Laplacian over the interior: low for a blurry image."""
     if grey.shape[0] < 3 or grey.shape[1] < 3:
         return 0.0
-    lap = grey[:-2, 1:-1] + grey[2:, 1:-1] + grey[1:-1, :-2] + grey[1:-1, 2:] - 4 * grey[1:-1, 1:-1]
-    return float(lap.var())
+    g = grey.astype(np.float32)
+    lap = g[:-2, 1:-1] + g[2:, 1:-1] + g[1:-1, :-2] + g[1:-1, 2:] - 4 * g[1:-1, 1:-1]
+    return float(lap.astype(np.float64).var())
+
+
+def histogram_moments(counts: np.ndarray, offset: float = 0.0) -> tuple[float, float]:
+    """The mean and standard deviation of values ``offset + i`` counted ``counts[i]`` times:
+    one pass of ``bincount`` over an image gives every moment a statistic needs."""
+    values = np.arange(len(counts), dtype=np.float64) + offset
+    total = counts.sum()
+    mean = float((values * counts).sum() / total)
+    var = float(((values - mean) ** 2 * counts).sum() / total)
+    return mean, var**0.5
 
 
 def colourfulness(rgb: np.ndarray) -> float:
-    """Hasler and Süsstrunk's colourfulness M (2003): sigma_rgyb + 0.3 mu_rgyb."""
-    r, g, b = (rgb[..., i].astype(np.float64) for i in range(3))
-    rg = r - g
-    yb = 0.5 * (r + g) - b
-    sigma = np.hypot(rg.std(), yb.std())
-    mu = np.hypot(rg.mean(), yb.mean())
+    """Hasler and Süsstrunk's colourfulness M (2003): sigma_rgyb + 0.3 mu_rgyb, with
+    rg = R - G and yb = (R + G) / 2 - B."""
+    r, g, b = (rgb[..., i].astype(np.int16).ravel() for i in range(3))
+    rg_mean, rg_std = histogram_moments(np.bincount(r - g + 255, minlength=511), -255)
+    yb2_mean, yb2_std = histogram_moments(np.bincount(r + g - 2 * b + 510, minlength=1021), -510)
+    sigma = np.hypot(rg_std, yb2_std / 2)
+    mu = np.hypot(rg_mean, yb2_mean / 2)
     return float(sigma + 0.3 * mu)
 
 
-def entropy(grey: np.ndarray) -> float:
-    """The Shannon entropy, in bits, of the 256-bin histogram of ``grey`` (0-255)."""
-    counts = np.bincount(np.clip(grey, 0, 255).astype(np.uint8).ravel(), minlength=256)
+def entropy(counts: np.ndarray) -> float:
+    """The Shannon entropy, in bits, of a histogram."""
     p = counts[counts > 0] / counts.sum()
     return float(-(p * np.log2(p)).sum()) + 0.0
+
+
+def percentile(counts: np.ndarray, q: float) -> float:
+    """The smallest value at or below which ``q`` percent of a 256-bin histogram lies."""
+    cumulative = np.cumsum(counts)
+    return float(np.searchsorted(cumulative, cumulative[-1] * q / 100))
 
 
 def dhash(grey: np.ndarray) -> int:
@@ -100,31 +117,31 @@ def thumb_array(data: bytes) -> np.ndarray:
     return np.frombuffer(data, dtype=np.uint8).reshape(THUMB_SIDE, THUMB_SIDE)
 
 
-def image_stats(rgb: np.ndarray, width: int, height: int, fmt: str) -> dict[str, Any]:
-    """Every statistic of an image: ``rgb`` is its (H, W, 3) uint8 working copy, ``width`` and
-    ``height`` the file's own size, ``fmt`` its format."""
-    grey = luma(rgb)
-    channels = rgb[..., :3].astype(np.float64)
-    means = channels.mean(axis=(0, 1))
-    stds = channels.std(axis=(0, 1))
-    low, high = np.percentile(grey, [5, 99])
+def image_stats(
+    rgb: np.ndarray, width: int, height: int, fmt: str, grey: np.ndarray | None = None
+) -> dict[str, Any]:
+    """Every statistic of an image: ``rgb`` is its (H, W, 3) uint8 working copy (``grey`` its
+    luma, when the caller has it), ``width`` and ``height`` the file's own size, ``fmt`` its
+    format."""
+    grey = luma(rgb) if grey is None else grey
+    levels = np.bincount(np.rint(grey).astype(np.uint8).ravel(), minlength=256)
+    brightness, contrast = histogram_moments(levels)
+    channels = [
+        histogram_moments(np.bincount(rgb[..., i].ravel(), minlength=256)) for i in range(3)
+    ]
     stats: dict[str, Any] = {
         "width": int(width),
         "height": int(height),
         "aspect": width / height if height else 0.0,
-        "brightness": grey.mean() / 255,
-        "contrast": grey.std() / 255,
+        "brightness": brightness / 255,
+        "contrast": contrast / 255,
         "sharpness": laplacian_variance(grey),
         "colourfulness": colourfulness(rgb),
-        "entropy": entropy(np.rint(grey)),
-        "mean_r": means[0],
-        "mean_g": means[1],
-        "mean_b": means[2],
-        "std_r": stds[0],
-        "std_g": stds[1],
-        "std_b": stds[2],
-        "luma_p05": low / 255,
-        "luma_p99": high / 255,
+        "entropy": entropy(levels),
+        **{f"mean_{c}": channels[i][0] for i, c in enumerate("rgb")},
+        **{f"std_{c}": channels[i][1] for i, c in enumerate("rgb")},
+        "luma_p05": percentile(levels, 5) / 255,
+        "luma_p99": percentile(levels, 99) / 255,
         "format": fmt,
         "dhash": f"{dhash(grey):016x}",
         "pixels_sha256": hashlib.sha256(np.ascontiguousarray(rgb[..., :3]).tobytes()).hexdigest(),
@@ -134,35 +151,47 @@ def image_stats(rgb: np.ndarray, width: int, height: int, fmt: str) -> dict[str,
     }
 
 
-def ssim(a: np.ndarray, b: np.ndarray, window: int = 7) -> float:
+def ssim(a: np.ndarray, b: np.ndarray, window: int = 7) -> np.ndarray | float:
     """The mean structural similarity (Wang et al. 2004) of two grey images of one shape,
     0-255, with a ``window`` x ``window`` uniform window and K1 = 0.01, K2 = 0.03 (the defaults
-    of scikit-image's ``structural_similarity``)."""
-    x = a.astype(np.float64)
-    y = b.astype(np.float64)
+    of scikit-image's ``structural_similarity``). Stacks of images (N, H, W) give N values."""
+    x = np.asarray(a, dtype=np.float64)
+    y = np.asarray(b, dtype=np.float64)
     c1 = (0.01 * 255) ** 2
     c2 = (0.03 * 255) ** 2
     n = window * window
-    mx, my = _box(x, window), _box(y, window)
-    # sample (co)variances, as scikit-image computes them
-    cov = n / (n - 1)
-    vx = (_box(x * x, window) - mx * mx) * cov
-    vy = (_box(y * y, window) - my * my) * cov
-    vxy = (_box(x * y, window) - mx * my) * cov
+    mx, my, xx, yy, xy = _box(np.stack([x, y, x * x, y * y, x * y]), window)
+    cov = n / (n - 1)  # sample (co)variances, as scikit-image computes them
+    vx = (xx - mx * mx) * cov
+    vy = (yy - my * my) * cov
+    vxy = (xy - mx * my) * cov
     num = (2 * mx * my + c1) * (2 * vxy + c2)
     den = (mx * mx + my * my + c1) * (vx + vy + c2)
-    return float((num / den).mean())
+    means = (num / den).mean(axis=(-2, -1))
+    return float(means) if means.ndim == 0 else means
 
 
-def _box(image: np.ndarray, window: int) -> np.ndarray:
-    """The mean over every ``window`` x ``window`` block fully inside ``image`` (valid mode)."""
-    summed = np.pad(image, ((1, 0), (1, 0))).cumsum(axis=0).cumsum(axis=1)
+def _box(images: np.ndarray, window: int) -> np.ndarray:
+    """The mean over every ``window`` x ``window`` block fully inside each image of the stack
+    (valid mode), from summed-area tables."""
+    *lead, height, width = images.shape
+    summed = np.zeros((*lead, height + 1, width + 1))
+    summed[..., 1:, 1:] = images.cumsum(axis=-2).cumsum(axis=-1)
     w = window
-    total = summed[w:, w:] - summed[:-w, w:] - summed[w:, :-w] + summed[:-w, :-w]
+    total = (
+        summed[..., w:, w:] - summed[..., :-w, w:] - summed[..., w:, :-w] + summed[..., :-w, :-w]
+    )
     return total / (w * w)
 
 
-def mirror_ssim(variant: np.ndarray, source: np.ndarray) -> float:
-    """The SSIM of a variant to its source or to the source mirrored, whichever is higher: a
-    horizontal flip changes no content, and is not counted as a departure from the source."""
-    return max(ssim(variant, source), ssim(variant, source[:, ::-1]))
+def mirror_ssim(variants: np.ndarray, source: np.ndarray) -> list[float]:
+    """The SSIM of each variant (a stack) to its source or to the source mirrored, whichever
+    is higher: a horizontal flip changes no content, and is not counted as a departure from
+    the source."""
+    count = len(variants)
+    if count == 0:
+        return []
+    sources = np.broadcast_to(source, (count, *source.shape))
+    mirrored = np.broadcast_to(source[:, ::-1], (count, *source.shape))
+    both = ssim(np.concatenate([variants, variants]), np.concatenate([sources, mirrored]))
+    return [float(v) for v in np.maximum(both[:count], both[count:])]
