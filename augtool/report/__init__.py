@@ -124,7 +124,30 @@ def side_json(side: Side) -> dict[str, Any]:
             if values
         },
         "statistics": summary,
+        "by_split": _medians(side, side.categories["split"]),
+        "by_class": _medians(side, side.image_classes),
         "unreadable": side.unreadable,
+    }
+
+
+def _medians(side: Side, groups: list[Any]) -> dict[str, Any]:
+    """Each group's image count and the median of each image statistic."""
+    import numpy as np
+
+    from augtool.report.stats import IMAGE_STATS
+
+    members: dict[str, list[int]] = {}
+    for index, group in enumerate(groups):
+        if group is not None:
+            members.setdefault(str(group), []).append(index)
+    return {
+        group: {
+            "images": len(indices),
+            "median": {
+                key: float(np.median(np.asarray(side.numeric[key])[indices])) for key in IMAGE_STATS
+            },
+        }
+        for group, indices in sorted(members.items())
     }
 
 

@@ -42,6 +42,8 @@ class Side:
     boxes_per_image: list[float] = field(default_factory=list)
     boxes: dict[str, list[float]] = field(default_factory=lambda: {k: [] for k in BOX_STATS})
     box_classes: list[str] = field(default_factory=list)
+    #: each image's class (None: the layout gives none), aligned with ``paths``
+    image_classes: list[str | None] = field(default_factory=list)
     dhashes: list[int] = field(default_factory=list)
     pixel_shas: list[str] = field(default_factory=list)
     unreadable: list[dict[str, str]] = field(default_factory=list)
@@ -59,6 +61,7 @@ class Side:
             column.append(float(stats[key]))
         self.categories["format"].append(str(stats["format"]))
         self.categories["split"].append("(none)" if split is None else split)
+        self.image_classes.append(label)
         if label is not None:
             self.categories["class"].append(label)
         self.dhashes.append(int(stats["dhash"], 16))
