@@ -305,3 +305,25 @@ def test_ssim_is_scikit_images() -> None:
         assert ssim(a, b) == pytest.approx(expected, abs=1e-9)
     mirrored = a[:, ::-1].copy()
     assert mirror_ssim(np.stack([mirrored, b]), a) == pytest.approx([1.0, ssim(b, a)])
+
+
+def test_an_expansion_without_originals_reports_against_source(tmp_path: Path) -> None:
+    """A detection expansion written with ``originals: skip``: the sources are named with
+    --source, and boxes are counted per class on both sides through the layout."""
+    samples = Path(__file__).resolve().parent.parent / "samples" / "detection-yolo"
+    recipe = tmp_path / "yolo.yaml"
+    recipe.write_text(MILD + "output: {originals: skip}\n")
+    out = expand(recipe, samples, tmp_path / "out", "--jobs", "1")
+    refused = invoke("report", out / "manifest.jsonl", "--no-cache")
+    assert refused.exit_code == 2 and "--source" in refused.output
+    result = invoke(
+        "report", out / "manifest.jsonl", "--source", samples, "--no-cache", "--json", "-j", "1"
+    )
+    assert result.exit_code == 0, result.output
+    found = json.loads(result.stdout)
+    sources, expanded = found["sides"]
+    assert sources["layout"] == expanded["layout"] == "yolo"
+    assert sources["root"] == str(samples)
+    assert set(sources["counts"]["box_class"]) == set(expanded["counts"]["box_class"])
+    assert found["over_augmentation"]["variants"] == expanded["images"]
+    assert {r["statistic"] for r in found["drift"]["statistics"]} >= {"box_width", "box_class"}

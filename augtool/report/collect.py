@@ -50,6 +50,19 @@ def discover(root: Path) -> Dataset:
     return walk(root, "auto", DEFAULT_EXTENSIONS, ["train", "val", "test"], [])
 
 
+def discover_as_recorded(root: Path, header: dict[str, Any]) -> Dataset:
+    """The dataset in ``root`` in the layout, split names and file endings the manifest's
+    header records (with the default endings: an output may be written in another format)."""
+    from augtool.layouts.discovery import discover as walk
+    from augtool.recipe.model import DEFAULT_EXTENSIONS
+
+    recipe = header.get("recipe") if isinstance(header.get("recipe"), dict) else {}
+    names = (recipe.get("splits") or {}).get("names") or ["train", "val", "test"]
+    endings = (recipe.get("input") or {}).get("extensions") or []
+    extensions = sorted({*DEFAULT_EXTENSIONS, *endings})
+    return walk(root, str(header.get("layout") or "auto"), extensions, names, [])
+
+
 def medium_of(root: Path, dataset: Dataset) -> str:
     """``image`` when the folder holds images; else the medium its files' endings name."""
     if dataset.sources:
@@ -199,17 +212,9 @@ def _read_expansion(
     jobs: int,
     progress: Progress | None,
 ) -> Collected:
-    from augtool.layouts.discovery import discover as walk
-    from augtool.recipe.model import DEFAULT_EXTENSIONS
-
-    layout = str(header.get("layout") or "auto")
-    expanded = walk(out_root, layout, DEFAULT_EXTENSIONS, ["train", "val", "test"], [])
     before_root = out_root if source_root is None else source_root
-    before = (
-        expanded
-        if source_root is None
-        else walk(before_root, layout, DEFAULT_EXTENSIONS, ["train", "val", "test"], [])
-    )
+    expanded = discover_as_recorded(out_root, header)
+    before = expanded if source_root is None else discover_as_recorded(before_root, header)
     check_media([before_root, out_root], [before, expanded])
     sides = [new_side("sources", before_root, before), new_side("expanded", out_root, expanded)]
     by_path = [{s.path: s for s in before.sources}, {s.path: s for s in expanded.sources}]
