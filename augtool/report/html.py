@@ -266,7 +266,25 @@ def _over(report: DatasetReport) -> str:
         "<h3>Most over-augmented variants (source left, variant right)</h3>"
         f'<div class="grid" id="grid">{"".join(pairs)}</div>'
     )
-    return table + grid
+    return table + grid + _variant_lists(over)
+
+
+def _variant_lists(over: dict[str, Any]) -> str:
+    """Every listed variant, by finding (folded: a long list stays out of the way)."""
+    parts = []
+    for key in ("over_augmented", "near_blank", "out_of_distribution", "near_identical"):
+        items = over.get(key) or []
+        rows = "".join(
+            f"<tr><td>{_e(e['path'])}</td><td>{_e(e['source'])}</td><td>{_num(e['ssim'])}</td>"
+            f"<td>{_e(e['mix'])}</td><td>{_e(', '.join(e.get('statistics', [])))}</td></tr>"
+            for e in items
+        )
+        parts.append(
+            f"<details><summary>{_e(key.replace('_', ' '))}: {len(items)}</summary>"
+            "<table><tr><th>variant</th><th>source</th><th>SSIM</th><th>step mix</th>"
+            f"<th>outside on</th></tr>{rows}</table></details>"
+        )
+    return "".join(parts)
 
 
 def _lowest(report: DatasetReport) -> list[dict[str, Any]]:
