@@ -327,3 +327,16 @@ def test_an_expansion_without_originals_reports_against_source(tmp_path: Path) -
     assert set(sources["counts"]["box_class"]) == set(expanded["counts"]["box_class"])
     assert found["over_augmentation"]["variants"] == expanded["images"]
     assert {r["statistic"] for r in found["drift"]["statistics"]} >= {"box_width", "box_class"}
+
+
+def test_the_recipe_schema_knows_the_quality_section() -> None:
+    jsonschema = pytest.importorskip("jsonschema")
+    import yaml
+
+    from augtool.recipe.schema import recipe_schema
+
+    validator = jsonschema.Draft202012Validator(recipe_schema())
+    good = yaml.safe_load(MILD + "quality: {min_ssim: 0.3, near_duplicate_bits: 8}\n")
+    assert list(validator.iter_errors(good)) == []
+    for bad in ("quality: {min_sim: 0.3}\n", "quality: {min_ssim: -1}\n"):
+        assert list(validator.iter_errors(yaml.safe_load(MILD + bad))), bad

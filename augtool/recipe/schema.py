@@ -257,6 +257,23 @@ def _step_form(spec: Any, kinds: dict[type, Callable[[Any], Schema]]) -> Schema:
     return {"description": spec.summary, **_mapping(params, kinds)}
 
 
+def _quality() -> Schema:
+    """The ``quality:`` thresholds of ``augtool report``, each a number >= 0."""
+    import dataclasses
+
+    from augtool.report.thresholds import Thresholds
+
+    return {
+        "description": "thresholds augtool report judges the expansion by (docs/report.md)",
+        "type": "object",
+        "properties": {
+            f.name: {"type": "number", "minimum": 0, "default": f.default}
+            for f in dataclasses.fields(Thresholds)
+        },
+        "additionalProperties": False,
+    }
+
+
 def recipe_schema() -> Schema:
     """The JSON Schema of a recipe file."""
     kinds = _kinds()
@@ -281,6 +298,7 @@ def recipe_schema() -> Schema:
             "type": ["array", "null"],
             "items": {"$ref": "#/$defs/step"},
         },
+        "quality": _quality(),
     }
     for name, fields in _sections().items():
         properties[name] = _mapping(fields, kinds)
