@@ -9,10 +9,12 @@ request the page made.
 from __future__ import annotations
 
 import base64
+import contextlib
 import fcntl
 import json
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 from dataclasses import dataclass, field
@@ -94,7 +96,8 @@ def load_page(path: Path, selector: str, width: int = 1280) -> Page:
         raise FileNotFoundError("no chromium on PATH")
     commands_read, commands_write = os.pipe()
     replies_read, replies_write = os.pipe()
-    with tempfile.TemporaryDirectory() as profile:
+    # ignore_cleanup_errors: a helper process may still be leaving the profile as it is removed
+    with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as profile:
         process = subprocess.Popen(
             [
                 chromium,
@@ -110,6 +113,7 @@ def load_page(path: Path, selector: str, width: int = 1280) -> Page:
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            start_new_session=True,  # its own process group: its helpers end with it
             close_fds=False,  # the pipe's ends become 3 and 4; every other fd is close-on-exec
             preexec_fn=lambda: _as_fds_3_and_4(commands_read, replies_write),
         )
@@ -119,10 +123,21 @@ def load_page(path: Path, selector: str, width: int = 1280) -> Page:
         try:
             return _drive(pipe, path, selector, width)
         finally:
-            pipe.out.close()
-            process.kill()
-            process.wait()
-            pipe.into.close()
+            _close(pipe, process)
+
+
+def _close(pipe: _Pipe, process: subprocess.Popen[bytes]) -> None:
+    """Ask the browser to quit, then end its process group (renderer and GPU helpers
+    included) if it has not within a few seconds."""
+    with contextlib.suppress(OSError, RuntimeError):
+        pipe.send("Browser.close")
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(timeout=10)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    pipe.out.close()
+    pipe.into.close()
 
 
 def _drive(pipe: _Pipe, path: Path, selector: str, width: int) -> Page:
