@@ -330,3 +330,15 @@ def test_one_file_with_a_split_column(tmp_path: Path) -> None:
     assert "all.csv: example 6 (split 'val') has the same content as example 2 of all.csv" in (
         result.output
     )
+
+
+def test_preview_sweep_shows_each_step_alone_at_its_rates(tmp_path: Path) -> None:
+    data, recipe = _dataset(tmp_path), _recipe(tmp_path)
+    result = invoke("preview", recipe, data, "-o", tmp_path / "s.html", "--sweep",
+                    "--sources", "1", "--json")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    made = json.loads(result.stdout)
+    assert made["mode"] == "sweep"
+    points = [(r["steps"], r["at"].split()[0]) for r in made["rows"] if r.get("at")]
+    names = ["synonym_replace", "random_swap", "char_typo"]
+    assert points == [([n], at) for n in names for at in ("low", "mid", "high")]

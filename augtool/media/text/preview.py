@@ -17,7 +17,7 @@ from typing import Any
 from augtool.atomic import write_atomic
 from augtool.errors import InputError, WriteError
 from augtool.media.text.codecs import Table
-from augtool.media.text.rows import Rails, replay_text, run_rows
+from augtool.media.text.rows import Rails, augment_text, replay_text, run_rows
 from augtool.media.text.tokens import tokenise
 
 Piece = tuple[str, str]  # (kind: same | new | gone, text)
@@ -50,6 +50,7 @@ class Shown:
     pieces: list[Piece]
     steps: list[str] = field(default_factory=list)
     dropped: str | None = None
+    at: str | None = None  # a sweep's point (``low``, ``mid``, ``high``, ``once``)
 
 
 @dataclass(frozen=True)
@@ -72,7 +73,7 @@ class TextPreview:
                 else _escape(t)
                 for kind, t in item.pieces
             )
-            what = "source" if item.variant is None else f"v{item.variant}"
+            what = item.at or ("source" if item.variant is None else f"v{item.variant}")
             note = ", ".join(item.steps) + (f" (dropped: {item.dropped})" if item.dropped else "")
             lines.append([f"{item.path}:{item.row}", what, marked, note])
         return ["row", "variant", "text (changes marked)", "steps"], lines
@@ -88,7 +89,7 @@ class TextPreview:
                 else html.escape(t)
                 for kind, t in item.pieces
             )
-            what = "source" if item.variant is None else f"v{item.variant}"
+            what = item.at or ("source" if item.variant is None else f"v{item.variant}")
             note = html.escape(", ".join(item.steps))
             if item.dropped:
                 note += f' <span class="drop">dropped: {html.escape(item.dropped)}</span>'
@@ -108,10 +109,11 @@ class TextPreview:
     def as_json(self) -> dict[str, Any]:
         rows = [
             {"path": s.path, "row": s.row, "variant": s.variant, "text": s.text,
-             "steps": s.steps, "dropped": s.dropped}
+             "steps": s.steps, "dropped": s.dropped, **({"at": s.at} if s.at else {})}
             for s in self.shown
         ]  # fmt: skip
-        return {"mode": "variants", "seed": self.seed, "rows": rows, "skipped": self.skipped}
+        mode = "sweep" if any(s.at for s in self.shown) else "variants"
+        return {"mode": mode, "seed": self.seed, "rows": rows, "skipped": self.skipped}
 
     def summary(self) -> str:
         return f"{sum(s.variant is None for s in self.shown)} source rows and their variants"
@@ -142,11 +144,7 @@ def shown_rows(
     path: str, table: Table, file_seed: int, steps: list[Any], sources: int, variants: int
 ) -> list[Shown]:
     """``sources`` rows spread over the file, each then its ``variants`` (expand's)."""
-    if not table.rows:
-        raise InputError(f"{path}: no rows to show")
-    count = min(sources, len(table.rows))
-    step = len(table.rows) / count
-    chosen = [table.rows[int(i * step)] for i in range(count)]
+    chosen = _spread(path, table, sources)
     picked = Table(table.format, tuple(chosen), table.columns, table.text_columns,
                    table.bom, (), table.options)  # fmt: skip
     options = table.options
@@ -177,6 +175,52 @@ def shown_rows(
     return shown
 
 
+#: a sweep's points: where in each rate range a step is shown alone
+POINTS = (("low", 0.0), ("mid", 0.5), ("high", 1.0))
+
+
+def sweep_rows(
+    path: str, table: Table, file_seed: int, steps: list[Any], sources: int, variants: int
+) -> list[Shown]:
+    """``sources`` rows, each then every step alone (p 1) at the low, middle and high end of
+    its ``rate`` range (once for a step without one), from the row's first variant's seed."""
+    from augtool.media.text.rows import RowGenerators, row_seed
+
+    options = table.options
+    rails = Rails(options["protect"], options["max_token_distance"])
+    generators = RowGenerators()
+    shown: list[Shown] = []
+    for row in _spread(path, table, sources):
+        source = " | ".join(row.texts)
+        shown.append(Shown(path, row.number, None, source, [("same", source)]))
+        for step in steps:
+            points = POINTS if "rate" in step.config else (("once", 0.0),)
+            for at, where in points:
+                config = dict(step.config, p=1.0)
+                if "rate" in config:
+                    lo, hi = config["rate"]
+                    config["rate"] = [lo + (hi - lo) * where] * 2
+                alone = type(step)(**config)
+                rng = generators.at(row_seed(file_seed, row.number, 0))
+                texts = [augment_text([alone], text, rng, rails)[0] for text in row.texts]
+                after = " | ".join(texts)
+                label = at if at == "once" else f"{at} (rate {config['rate'][0]:.3g})"
+                shown.append(
+                    Shown(
+                        path, row.number, None, after, changes(source, after), [step.name], at=label
+                    )
+                )
+    return shown
+
+
+def _spread(path: str, table: Table, count: int) -> list[Any]:
+    if not table.rows:
+        raise InputError(f"{path}: no rows to show")
+    count = min(count, len(table.rows))
+    step = len(table.rows) / count
+    return [table.rows[int(i * step)] for i in range(count)]
+
+
 def render(
     recipe: Any,
     input_root: Path,
@@ -190,10 +234,8 @@ def render(
     ``.png`` ending, preview's default, becomes ``.html``)."""
     from dataclasses import replace
 
-    from augtool.errors import OutputError, UsageError
+    from augtool.errors import OutputError
 
-    if sweep:
-        raise UsageError("--sweep is not available for text recipes yet")
     page = None if output is None else Path(output)
     if page is not None:
         if page.suffix.lower() in ("", ".png"):
@@ -205,13 +247,15 @@ def render(
         for folder in (input_root, expand_output):
             if folder is not None and folder.resolve() in page.resolve().parents:
                 raise OutputError(f"{page}: inside {folder}; write the preview elsewhere")
-    made = preview_text(recipe, input_root, sources, variants)
+    made = preview_text(recipe, input_root, sources, variants, sweep)
     if page is not None:
         made.write(page)
     return replace(made, input=str(input_root), written=page)
 
 
-def preview_text(recipe: Any, input_root: Path, sources: int, variants: int) -> TextPreview:
+def preview_text(
+    recipe: Any, input_root: Path, sources: int, variants: int, sweep: bool = False
+) -> TextPreview:
     """Rows of the recipe's augmented files (in path order), each with ``variants`` of its
     variants as expand writes them. Raises ``InputError`` when no file can be shown."""
     from augtool.run.derive import InputLimits, open_source, recipe_settings
@@ -234,7 +278,8 @@ def preview_text(recipe: Any, input_root: Path, sources: int, variants: int) -> 
             skipped.append({"path": source.path, "reason": str(exc)})
             continue
         seed = variant_seed(recipe.seed, source.path, 0)
-        rows = shown_rows(source.path, opened.decoded, seed, recipe.steps, left, variants)
+        show = sweep_rows if sweep else shown_rows
+        rows = show(source.path, opened.decoded, seed, recipe.steps, left, variants)
         left -= sum(item.variant is None for item in rows)
         shown.extend(rows)
     if not shown:

@@ -63,7 +63,9 @@ class RowGenerators:
         return self.rng
 
 
-def _augment(steps: Sequence[Any], text: str, rng: np.random.Generator, rails: Rails) -> Any:
+def augment_text(steps: Sequence[Any], text: str, rng: np.random.Generator, rails: Rails) -> Any:
+    """``text`` through ``steps`` (each fires with its p) from ``rng``: the new text and the
+    records of the steps that changed it."""
     lead, tokens = tokenise(text, rails.protect)
     records = []
     for step in steps:
@@ -128,7 +130,7 @@ def run_rows(
             rng = generators.at(own)
             texts, done = [], {}
             for column, text in zip(table.text_columns, row.texts, strict=True):
-                new, done[column] = _augment(steps, text, rng, rails)
+                new, done[column] = augment_text(steps, text, rng, rails)
                 texts.append(new)
             entry: Record = {"row": row.number, "variant": variant, "seed": own, "steps": done}
             _judged(judge, row, variant, tuple(texts), entry, written)
@@ -172,4 +174,12 @@ def replay_rows(records: list[Record], table: Table, rails: Rails) -> list[Writt
     return written
 
 
-__all__ = ["Rails", "RowGenerators", "replay_rows", "replay_text", "row_seed", "run_rows"]
+__all__ = [
+    "Rails",
+    "RowGenerators",
+    "augment_text",
+    "replay_rows",
+    "replay_text",
+    "row_seed",
+    "run_rows",
+]
