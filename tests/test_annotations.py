@@ -673,23 +673,41 @@ def test_coco_duplicate_image_ids_and_orphan_annotations_are_refused(tmp_path: P
 
 
 def test_coco_image_listed_by_two_splits_is_refused(tmp_path: Path) -> None:
-    # Split JSONs whose images share one folder could list an image in two splits (and no
-    # split could be checked for leakage): the shape itself is refused.
     source = make_coco(tmp_path / "in", ONE, [coco_box(1, 1)])
     (source / "train").rename(source / "images")  # one image folder for every split
     val = {"images": [coco_image(5, "a.jpg")], "annotations": [], "categories": []}
     (source / "annotations/instances_val.json").write_text(json.dumps(val))
     line = refused(tmp_path, source)
     assert line == (
+        "Error: annotations/instances_val.json and annotations/instances_train.json: "
+        "images/a.jpg is listed twice (image 1 and image 5); list each image once"
+    )
+    # Split JSONs whose images lie at the root: no split could be checked for leakage.
+    for path in (source / "images").iterdir():
+        path.rename(source / path.name)
+    (source / "images").rmdir()
+    (tmp_path / "root").mkdir()
+    line = refused(tmp_path / "root", source)
+    assert line == (
         f"Error: {source}: several COCO JSONs (annotations/instances_train.json, "
-        "annotations/instances_val.json), and annotations/instances_train.json names no split "
-        "folder (train/ or images/train/ holding its images); put each split's images in the "
-        "folder named after its JSON, or keep one JSON for a dataset without splits"
+        "annotations/instances_val.json) and no split folder (train/ or images/train/) nor "
+        "images/ folder holding their images; put them in images/ or each split's in the "
+        "folder named after its JSON"
+    )
+    # A JSON of a dataset without splits beside a split's.
+    (source / "annotations/instances_val.json").rename(source / "annotations/instances.json")
+    (tmp_path / "unsplit").mkdir()
+    line = refused(tmp_path / "unsplit", source)
+    assert line == (
+        f"Error: {source}: annotations/instances.json is the JSON of a dataset without splits, "
+        "beside others (annotations/instances.json, annotations/instances_train.json); keep "
+        "it alone, or name each JSON after its split"
     )
     # Two JSONs of one split (train.json beside instances_train.json) would list its images
     # twice.
-    (source / "images").rename(source / "train")
-    (source / "annotations/instances_val.json").rename(source / "annotations/train.json")
+    (source / "train").mkdir()
+    (source / "a.jpg").rename(source / "train/a.jpg")
+    (source / "annotations/instances.json").rename(source / "annotations/train.json")
     (tmp_path / "again").mkdir()
     line = refused(tmp_path / "again", source)
     assert line == (

@@ -1,11 +1,11 @@
 """COCO as tools export it: a JSON per split (COCO's ``instances_train2017.json``, plain
-``train.json``), one JSON for all (``instances.json``, CVAT's ``instances_default.json`` beside
-a flat ``images/``) and Roboflow's per-split folders (``train/``, ``valid/``, ``test/`` each with
-``_annotations.coco.json``). For each shape, on real ``augtool expand`` outputs: ``auto`` finds
-it, the training images (all of them without splits) are augmented and no other, a run without
-steps writes the annotations back exactly (ids aside), moved boxes lie on the object's pixels,
-``validate --recompute all`` passes, and pycocotools loads each JSON and scores it against
-itself at AP 1.0."""
+``train.json``, or split JSONs sharing one ``images/`` folder), one JSON for all
+(``instances.json``, CVAT's ``instances_default.json`` beside a flat ``images/``) and Roboflow's
+per-split folders (``train/``, ``valid/``, ``test/`` each with ``_annotations.coco.json``). For
+each shape, on real ``augtool expand`` outputs: ``auto`` finds it, the training images (all of
+them without splits) are augmented and no other, a run without steps writes the annotations
+back exactly (ids aside), moved boxes lie on the object's pixels, ``validate --recompute all``
+passes, and pycocotools loads each JSON and scores it against itself at AP 1.0."""
 
 from __future__ import annotations
 
@@ -132,6 +132,13 @@ def _split_named(root: Path) -> dict[str, Any]:
     return {"splits": {"train": "images/train", "val": "images/val"}, "augmented": "train"}
 
 
+def _shared_images(root: Path) -> dict[str, Any]:
+    """A JSON per split, every split's images in one images/ folder."""
+    _write(root, "annotations/instances_train.json", "images", TRAIN, _plain)
+    _write(root, "annotations/instances_val.json", "images", VAL, _plain)
+    return {"splits": {"train": "images", "val": "images"}, "augmented": "train"}
+
+
 def _instances(root: Path) -> dict[str, Any]:
     _write(root, "annotations/instances.json", "images", [*TRAIN, *VAL], _plain)
     return {"splits": {None: "images"}, "augmented": None}
@@ -155,6 +162,7 @@ def _roboflow_export(root: Path) -> dict[str, Any]:
 SHAPES: dict[str, Callable[[Path], dict[str, Any]]] = {
     "instances_train2017.json": _coco2017,
     "train.json": _split_named,
+    "split JSONs, one images/": _shared_images,
     "instances.json": _instances,
     "cvat instances_default.json": _cvat_default,
     "roboflow _annotations.coco.json": _roboflow_export,

@@ -94,6 +94,7 @@ class CocoLayout(Layout):
             sources=tuple(sources),
             skipped=sorted_skips(skipped),
             state=coco,
+            split_folders=_shared_folders(coco),
         )
 
     def payload(self, state: CocoDataset | None, path: str) -> Any:
@@ -169,6 +170,15 @@ class CocoLayout(Layout):
     def source_rules(self, source_root: Path) -> tuple[tuple[Any, ...], Any]:
         dataset = read_coco_dataset(source_root)
         return tuple(categories_of(dataset)), dataset
+
+
+def _shared_folders(coco: CocoDataset) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """Each split's image folder, when one is not named after its split (splits sharing one
+    ``images/`` folder): the manifest header records them, and validate checks paths by them."""
+    folders = {name: split.image_folder for name, split in coco.splits.items() if name}
+    if all(folder in (name, f"images/{name}") for name, folder in folders.items()):
+        return ()
+    return tuple((name, (folder,)) for name, folder in sorted(folders.items()))
 
 
 def _json_names(coco: CocoDataset) -> str:

@@ -5,7 +5,8 @@ them; ``auto`` finds them all):
 
 - **one JSON per split** under ``annotations/``: ``instances_<split>.json`` (COCO's own
   ``instances_train2017.json``) or ``<split>.json``, the split's images in ``<split>/`` or
-  ``images/<split>/``. A JSON is a split's when a folder of its name holds images.
+  ``images/<split>/``, or all splits' in one shared ``images/`` folder. A lone JSON is a
+  split's when a folder of its name holds images; of several JSONs, each is a split's.
 - **one JSON for all** under ``annotations/`` (``instances.json``, CVAT's
   ``instances_default.json``, or any lone JSON whose name is no folder's): a dataset without
   splits, augmented as a whole; its images in ``images/`` (CVAT: ``images/default/``) or beside
@@ -18,8 +19,8 @@ A JSON's ``file_name`` entries are relative to its image folder: its split's fol
 dataset without splits the first candidate in which they are found (a tool that writes
 ``images/x.jpg`` relative to the root is read too). Shapes that cannot be told apart safely
 are refused, never guessed: both an ``annotations/`` folder and Roboflow JSONs, two JSONs of
-one split, or several JSONs of which one has no split folder (their images would share a
-folder, and no split could be checked for leakage).
+one split, a JSON of a dataset without splits beside others, or split JSONs sharing the root
+as their image folder (no split could be checked for leakage there).
 """
 
 from __future__ import annotations
@@ -78,25 +79,39 @@ def coco_files(root: Path) -> list[CocoFile]:
     files = [_annotations_file(root, path) for path in listed]
     if len(files) == 1 and files[0].split is None:
         return files
-    unsplit = [f for f in files if f.split is None]
+    files = [_shared_split(root, file, files) for file in files]
     seen: dict[str | None, str] = {}
     for file in files:
-        if file.split is not None and file.split in seen:
+        if file.split in seen:
             raise AnnotationError(
                 f"{root}: {seen[file.split]} and {file.json_path} are both the JSON of split "
                 f"{file.split!r}; keep one JSON per split"
             )
         seen[file.split] = file.json_path
-    if unsplit:
-        names = ", ".join(f.json_path for f in files)
-        lone = unsplit[0].json_path
-        name = _split_name(Path(lone).stem)
-        raise AnnotationError(
-            f"{root}: several COCO JSONs ({names}), and {lone} names no split folder "
-            f"({name}/ or images/{name}/ holding its images); put each split's images in the "
-            "folder named after its JSON, or keep one JSON for a dataset without splits"
-        )
     return files
+
+
+def _shared_split(root: Path, file: CocoFile, files: list[CocoFile]) -> CocoFile:
+    """One of several JSONs: a split's even without a folder of its own, its images then in
+    the one ``images/`` folder all such splits share. Refuses a JSON of a dataset without
+    splits beside others, and split JSONs whose images lie at the root (where no split could
+    be checked for leakage)."""
+    if file.split is not None:
+        return file
+    names = ", ".join(f.json_path for f in files)
+    name = _split_name(Path(file.json_path).stem)
+    if not name or name in UNSPLIT_NAMES or name in NOT_SPLITS:
+        raise AnnotationError(
+            f"{root}: {file.json_path} is the JSON of a dataset without splits, beside others "
+            f"({names}); keep it alone, or name each JSON after its split"
+        )
+    if not (root / "images").is_dir():
+        raise AnnotationError(
+            f"{root}: several COCO JSONs ({names}) and no split folder ({name}/ or "
+            f"images/{name}/) nor images/ folder holding their images; put them in images/ or "
+            "each split's in the folder named after its JSON"
+        )
+    return CocoFile(file.json_path, name, ("images",))
 
 
 def _annotations_file(root: Path, path: Path) -> CocoFile:
