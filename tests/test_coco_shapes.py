@@ -150,6 +150,13 @@ def _cvat_default(root: Path) -> dict[str, Any]:
     return {"splits": {None: "images"}, "augmented": None}
 
 
+def _cvat_images_default(root: Path) -> dict[str, Any]:
+    """CVAT's export with the images in a folder named after the subset "default"."""
+    files = [("frame_000000.jpg", TRAIN[1][1]), ("frame_000001.jpg", TEST[0][1])]
+    _write(root, "annotations/instances_default.json", "images/default", files, _cvat)
+    return {"splits": {None: "images/default"}, "augmented": None}
+
+
 def _roboflow_export(root: Path) -> dict[str, Any]:
     rename = [(f"{n[0]}_jpg.rf.{i:032x}.jpg", box) for i, (n, box) in enumerate(TRAIN)]
     _write(root, "train/_annotations.coco.json", "train", rename, _roboflow)
@@ -165,6 +172,7 @@ SHAPES: dict[str, Callable[[Path], dict[str, Any]]] = {
     "split JSONs, one images/": _shared_images,
     "instances.json": _instances,
     "cvat instances_default.json": _cvat_default,
+    "cvat images/default/": _cvat_images_default,
     "roboflow _annotations.coco.json": _roboflow_export,
 }
 

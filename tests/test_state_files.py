@@ -145,6 +145,19 @@ def test_an_earlier_versions_output_is_read_then_moved_out_of_the_classes(
     assert (out / STAT_CACHE_NAME).is_file()
 
 
+def test_force_removes_an_earlier_versions_state_folder(
+    tmp_path: Path, dataset: tuple[Path, Path]
+) -> None:
+    recipe, source = dataset
+    out = tmp_path / "out"
+    _expand(recipe, source, out)
+    _to_legacy(out)
+    summary = _expand(recipe, source, out, "--force")
+    assert summary["made"] == 24
+    assert imagefolder_classes(out) == CLASSES
+    assert not (out / STATE_DIR).exists()
+
+
 def test_an_earlier_versions_interrupted_run_resumes(
     tmp_path: Path, dataset: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
