@@ -17,6 +17,8 @@ pytest.importorskip("scipy", reason="augtool report needs the report extra (scip
 from augtool import api
 from augtool.report import DatasetReport
 
+REPO = Path(__file__).resolve().parent.parent
+
 MILD = """\
 version: 1
 seed: 1
@@ -226,13 +228,25 @@ def test_datasets_of_different_media_are_a_clear_error(tmp_path: Path) -> None:
     assert "one medium" in result.output
 
 
-def test_detection_boxes_are_counted_per_class(tmp_path: Path) -> None:
-    found = report(Path(__file__).resolve().parent.parent / "samples" / "detection-yolo")
+@pytest.mark.parametrize("sample", ["detection-yolo", "detection-coco"])
+def test_detection_boxes_are_counted_per_class(sample: str) -> None:
+    found = report(REPO / "samples" / sample)
     side = found.as_json()["sides"][0]
-    assert side["layout"] == "yolo"
+    assert side["layout"] == sample.split("-")[1]
     assert side["boxes"] and sum(side["counts"]["box_class"].values()) == side["boxes"]
-    assert all(name for name in side["counts"]["box_class"])
+    assert {"cat", "rocket"} <= set(side["counts"]["box_class"])
     assert {"box_width", "box_cx", "boxes_per_image"} <= set(side["statistics"])
+    assert side["unreadable"] == []
+
+
+def test_an_unreadable_label_file_is_listed_and_the_report_goes_on(tmp_path: Path) -> None:
+    root = tmp_path / "yolo"
+    shutil.copytree(REPO / "samples" / "detection-yolo", root)
+    broken = sorted((root / "labels" / "train").glob("*.txt"))[0]
+    broken.write_text("0 0.5 0.5 not-a-number 0.2\n")
+    side = report(root).as_json()["sides"][0]
+    assert [u["path"] for u in side["unreadable"]] == [broken.relative_to(root).as_posix()]
+    assert side["images"] == 14 and side["boxes"] > 0
 
 
 def test_unknown_fail_on_and_threshold_are_usage_errors(tmp_path: Path) -> None:
@@ -310,7 +324,7 @@ def test_ssim_is_scikit_images() -> None:
 def test_an_expansion_without_originals_reports_against_source(tmp_path: Path) -> None:
     """A detection expansion written with ``originals: skip``: the sources are named with
     --source, and boxes are counted per class on both sides through the layout."""
-    samples = Path(__file__).resolve().parent.parent / "samples" / "detection-yolo"
+    samples = REPO / "samples" / "detection-yolo"
     recipe = tmp_path / "yolo.yaml"
     recipe.write_text(MILD + "output: {originals: skip}\n")
     out = expand(recipe, samples, tmp_path / "out", "--jobs", "1")
