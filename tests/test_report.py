@@ -354,3 +354,23 @@ def test_the_recipe_schema_knows_the_quality_section() -> None:
     assert list(validator.iter_errors(good)) == []
     for bad in ("quality: {min_sim: 0.3}\n", "quality: {min_ssim: -1}\n"):
         assert list(validator.iter_errors(yaml.safe_load(MILD + bad))), bad
+
+
+def test_near_blank_and_near_identical_variants_are_listed(tmp_path: Path) -> None:
+    source = write_scenes(tmp_path / "src", 4)
+    recipe = tmp_path / "extremes.yaml"
+    recipe.write_text(
+        "version: 1\nseed: 3\nvariants: 3\npipeline:\n"
+        "  - coarse_dropout: {num_holes_range: 1, hole_height_range: 1.0,"
+        " hole_width_range: 1.0, fill: 128, p: 0.5}\n"
+    )
+    out = expand(recipe, source, tmp_path / "out", "--jobs", "1")
+    over = report(out / "manifest.jsonl").over
+    assert over is not None
+    mixes = {m["mix"]: m for m in over["mixes"]}
+    blank = {e["path"] for e in over["near_blank"]}
+    same = {e["path"] for e in over["near_identical"]}
+    assert blank and same and not blank & same
+    assert len(blank) == mixes["coarse_dropout"]["count"]
+    assert len(same) == mixes["(none)"]["count"]
+    assert all(e["ssim"] >= 0.995 for e in over["near_identical"])
