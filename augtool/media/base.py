@@ -98,7 +98,9 @@ class Medium(Protocol):
 
     # -- the derive path (called by :mod:`augtool.run.derive`) ------------------------------
     def decode(self, data: bytes, formats: Sequence[str], max_pixels: int | None) -> Any:
-        """A source's bytes decoded within the limits; raises :class:`DecodeError`."""
+        """A source's bytes decoded within the limits; raises :class:`DecodeError`. A medium
+        that keeps more than 8 bits per sample takes a ``bit_depth`` keyword too, passed only
+        when a recipe sets ``output.bit_depth`` to other than 8."""
         ...
 
     def decoded_facts(self, decoded: Any) -> dict[str, Any]:

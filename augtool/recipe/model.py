@@ -117,6 +117,25 @@ INPUT_FIELDS = (
         "read) and descend into linked folders",
     ),
 )
+
+
+@dataclass(frozen=True)
+class BitDepth:
+    """``output.bit_depth``: ``8`` (every output 8 bits per sample) or ``source`` (a 16-bit
+    source keeps its 16 bits)."""
+
+    @property
+    def form(self) -> str:
+        return "8 or source"
+
+    def __call__(self, value: Any) -> int | str:
+        if value == 8 and not isinstance(value, bool):
+            return 8
+        if value == "source":
+            return "source"
+        raise ParamError(f"expected {self.form}, got {value!r}")
+
+
 OUTPUT_FIELDS = (
     Param(
         "path",
@@ -128,6 +147,12 @@ OUTPUT_FIELDS = (
     Param("quality", Int(1, 100), 92, "JPEG/WebP quality of augmented images"),
     Param("originals", Choice(("copy", "link", "skip")), "copy", "what to do with the sources"),
     Param("strip_metadata", Bool(), True, "drop EXIF, GPS and XMP from augmented images"),
+    Param(
+        "bit_depth",
+        BitDepth(),
+        8,
+        "8, or source: 16-bit sources give 16-bit PNG variants (needs kernels: opencv)",
+    ),
 )
 SPLIT_FIELDS = (
     Param("augment", StrList(), ["train"], "splits that are augmented; others are copied"),
@@ -252,12 +277,17 @@ def parse_recipe(doc: Located) -> Recipe:
             f"split {unknown_splits[0]!r} is not among splits.names {splits['names']}",
         )
     kernels = _kernels(doc, top, medium)
+    if output.get("bit_depth", 8) != 8:
+        _check_bit_depth(doc, output, kernels, steps)
     normalised = {
         "version": RECIPE_VERSION,
         "seed": seed,
         "variants": variants,
         "input": {k: v for k, v in input_.items() if k != "path"},
-        "output": {k: v for k, v in output.items() if k != "path"},
+        # bit_depth only when chosen: recipes written before the key existed keep their sha256.
+        "output": {
+            k: v for k, v in output.items() if k != "path" and not (k == "bit_depth" and v == 8)
+        },
         "splits": splits,
         "targets": targets,
         "pipeline": normalised_steps,
@@ -307,6 +337,43 @@ def _medium_section(doc: Located, top: dict[str, Any], medium: str) -> dict[str,
         return {}
     fields = getattr(registry.get(medium), "recipe_section", ())
     return {medium: _section(doc, medium, top[medium], fields)}
+
+
+def _check_bit_depth(doc: Located, output: dict[str, Any], kernels: str, steps: list[Any]) -> None:
+    """``bit_depth: source`` needs a format that holds 16 bits, OpenCV (which reads and writes
+    16-bit colour and warps 16-bit samples) and steps that work at 16 bits."""
+    where = ("output", "bit_depth")
+    if output["format"] in ("jpeg", "webp"):
+        raise doc.error(
+            where,
+            f"output.bit_depth: source cannot be written as {output['format']}, which holds 8 "
+            "bits per sample only: use format: png (or same)",
+        )
+    if kernels != "opencv":
+        raise doc.error(
+            where,
+            "output.bit_depth: source needs kernels: opencv (OpenCV reads and writes 16-bit "
+            f"colour and warps 16-bit samples; {INSTALL_HINT})",
+        )
+    narrow = sorted(set(_eight_bit_steps(steps)))
+    if narrow:
+        raise doc.error(
+            where,
+            f"output.bit_depth: source: {', '.join(narrow)} work(s) on 8-bit samples only "
+            "and would crush 16-bit sources; remove them or use bit_depth: 8",
+        )
+
+
+def _eight_bit_steps(steps: list[Any]) -> list[str]:
+    """The names of the transforms among ``steps`` (blocks opened) that do not keep 16 bits."""
+    found: list[str] = []
+    for step in steps:
+        children = getattr(step, "children", None)
+        if children is not None:
+            found.extend(_eight_bit_steps(children))
+        elif not getattr(step, "sixteen_bits", False):
+            found.append(str(step.name))
+    return found
 
 
 def _default_kernels(medium: str) -> str:

@@ -44,6 +44,8 @@ class InputLimits:
     #: what a medium that reads a source by its name and the recipe (one with ``decode_file``)
     #: is told: :func:`recipe_settings` of the run; "" for the media that need only the above
     settings: str = ""
+    #: the recipe's ``output.bit_depth``: 8, or ``source`` (16-bit sources keep 16 bits)
+    bit_depth: int | str = 8
 
 
 def recipe_settings(normalised: dict[str, Any] | None, layout: Any) -> str:
@@ -131,7 +133,8 @@ def open_source(
     if decode_file is not None:
         decoded = decode_file(data, limits, name)
     else:
-        decoded = kind.decode(data, limits.formats, limits.max_pixels)
+        wide = {} if limits.bit_depth == 8 else {"bit_depth": limits.bit_depth}
+        decoded = kind.decode(data, limits.formats, limits.max_pixels, **wide)
     chosen = kind.check_kernels(kind.default_kernels if kernels_name is None else kernels_name)
     opened = Opened(decoded, chosen, medium=kind)
     return opened if labels is None or rules is None else with_labels(opened, labels, rules)

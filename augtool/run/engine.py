@@ -353,6 +353,7 @@ def _job_context(job: _Job) -> JobContext:
         same_format=recipe.output["format"] == "same",
         rules=_label_rules(recipe, dataset),
         settings=recipe_settings(recipe.normalised, dataset.layout),
+        bit_depth=recipe.output.get("bit_depth", 8),
     )
 
 

@@ -61,10 +61,13 @@ class JobContext:
     #: rules); None for a layout without labels
     rules: LabelRules | None = None
     settings: str = ""  # the run's recipe_settings (augtool.run.derive), for decode_file
+    bit_depth: int | str = 8  # ``output.bit_depth``: 8, or source
 
     @property
     def limits(self) -> InputLimits:
-        return InputLimits(self.formats, self.max_pixels, self.medium, self.settings)
+        return InputLimits(
+            self.formats, self.max_pixels, self.medium, self.settings, self.bit_depth
+        )
 
 
 def process_tasks(

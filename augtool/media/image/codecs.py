@@ -9,6 +9,10 @@ the image as it is displayed. Modes are normalised to L, RGB or RGBA:
 - CMYK, YCbCr, LAB and HSV become RGB;
 - multi-frame files (GIF, TIFF) use their first frame.
 
+With ``bit_depth="source"`` (the recipe's ``output.bit_depth: source``), a 16-bit grey image and
+a 16-bit RGB/RGBA PNG or TIFF keep their samples: the kernel array is ``uint16``, neither scaled
+nor clipped (:mod:`augtool.media.image.wide`), and is written back as a 16-bit PNG.
+
 Only a whole-number Orientation from 1 to 8 is applied: a malformed one (stored as a fraction or
 as text, or out of range) is taken as 1, the image as stored. Pillow's warnings about damaged
 metadata (a corrupt EXIF block is read as far as it goes) are not shown.
@@ -36,6 +40,7 @@ from PIL import Image
 
 from augtool.media.base import DecodeError as MediumDecodeError
 from augtool.media.base import EncodeError as MediumEncodeError
+from augtool.media.image import wide
 
 ORIENTATION = 0x0112
 #: What undoes each EXIF orientation (the same as ``ImageOps.exif_transpose``).
@@ -124,9 +129,20 @@ class Decoded:
     lossless: bool = False  # a WebP stored losslessly (VP8L)
     #: the [low, high] taken as black and white when the data, not the format, decided it
     range: tuple[float, float] | None = None
+    #: the uint16 array of a 16-bit source kept at 16 bits (``bit_depth="source"``)
+    wide: np.ndarray | None = None
+    #: the bit depth asked for: 8, or ``source`` (recorded then, with what the source gave)
+    depth: int | str = 8
+
+    @property
+    def bits(self) -> int:
+        """The bits per sample of the kernel array (and of every output made from it)."""
+        return 16 if self.wide is not None else 8
 
     @cached_property
     def image(self) -> np.ndarray:
+        if self.wide is not None:
+            return self.wide
         if self.scaled is not None:
             return self.scaled
         assert self.picture is not None
@@ -140,15 +156,20 @@ class Decoded:
         """(height, width), without making the array."""
         if self.picture is not None:
             return (self.picture.height, self.picture.width)
-        assert self.scaled is not None
-        return (int(self.scaled.shape[0]), int(self.scaled.shape[1]))
+        array = self.wide if self.wide is not None else self.scaled
+        assert array is not None
+        return (int(array.shape[0]), int(array.shape[1]))
 
 
-def decode(data: bytes, formats: list[str], max_pixels: int | None = None) -> Decoded:
+def decode(
+    data: bytes, formats: list[str], max_pixels: int | None = None, bit_depth: int | str = 8
+) -> Decoded:
     """Decode ``data``; raise :class:`DecodeError` with a one-line reason on any failure.
 
     The pixel limit is this call's: ``max_pixels`` (the recipe's ``input.max_pixels``), else
-    Pillow's default. Pillow's own process-wide limit is read, never written."""
+    Pillow's default. Pillow's own process-wide limit is read, never written. With
+    ``bit_depth="source"`` a 16-bit source keeps its samples (see the module's docstring)."""
+    kept: np.ndarray | None = None
     try:
         with quiet_metadata_warnings(), open_limited(data, formats, max_pixels) as img:
             img.load()
@@ -161,7 +182,11 @@ def decode(data: bytes, formats: list[str], max_pixels: int | None = None) -> De
                 # Malformed: dropped, so the EXIF can be written back (as orientation 1).
                 del exif[ORIENTATION]
             icc = img.info.get("icc_profile")
-            picture, scaled, found = _normalise_mode(upright(img, orientation))
+            if bit_depth == "source" and wide.is_wide(img, data):
+                kept = wide.wide_pixels(img, data, orientation)
+                picture, scaled, found = None, None, None
+            else:
+                picture, scaled, found = _normalise_mode(upright(img, orientation))
             if picture is not None:
                 picture = _bare(picture)
     except Image.DecompressionBombError as exc:
@@ -171,7 +196,10 @@ def decode(data: bytes, formats: list[str], max_pixels: int | None = None) -> De
     except (OSError, SyntaxError, ValueError, EOFError, MemoryError) as exc:
         raise DecodeError(f"cannot decode: {error_text(exc)}") from None
     lossless = fmt == "WEBP" and webp_is_lossless(data)
-    return Decoded(picture, scaled, fmt, mode, orientation, frames, icc, exif, lossless, found)
+    depth = "source" if bit_depth == "source" else 8
+    return Decoded(
+        picture, scaled, fmt, mode, orientation, frames, icc, exif, lossless, found, kept, depth
+    )
 
 
 def webp_is_lossless(data: bytes) -> bool:
@@ -348,6 +376,10 @@ def encode(
     given (metadata kept): an ``Image.Exif`` goes through :func:`kept_exif`, bytes are its result.
     Raise :class:`EncodeError` when the format cannot hold the image."""
     fmt = settings["format"]
+    if isinstance(image, np.ndarray) and image.dtype == np.uint16:
+        check_encodable(fmt, image.shape[0], image.shape[1])
+        kept = None if exif is None else exif if isinstance(exif, bytes) else kept_exif(exif)
+        return wide.encode_wide(image, settings, icc_profile, kept)
     if isinstance(image, Image.Image):
         check_encodable(fmt, image.height, image.width)
         img = image

@@ -90,12 +90,20 @@ class ImageMedium:
         lossless = same_format and decoded.format == encoder == "WEBP" and decoded.lossless
         return codecs.encoder_settings(encoder, quality, lossless)
 
-    def decode(self, data: bytes, formats: Sequence[str], max_pixels: int | None) -> Decoded:
-        return codecs.decode(data, list(formats), max_pixels)
+    def decode(
+        self,
+        data: bytes,
+        formats: Sequence[str],
+        max_pixels: int | None,
+        bit_depth: int | str = 8,
+    ) -> Decoded:
+        """``bit_depth="source"``: a 16-bit source keeps its 16 bits (``Decoded.wide``)."""
+        return codecs.decode(data, list(formats), max_pixels, bit_depth)
 
     def decoded_facts(self, decoded: Decoded) -> dict[str, Any]:
         """``range`` when the data, not the format, decided the values taken as black and
-        white (see ``codecs.value_range``)."""
+        white (see ``codecs.value_range``); ``bit_depth`` (8 or 16: the samples' bits, the
+        output's too) when the recipe set ``output.bit_depth: source``."""
         facts: dict[str, Any] = {
             "format": decoded.format,
             "mode": decoded.mode,
@@ -104,6 +112,8 @@ class ImageMedium:
         }
         if decoded.range is not None:
             facts["range"] = [_number(v) for v in decoded.range]
+        if decoded.depth == "source":
+            facts["bit_depth"] = decoded.bits
         return facts
 
     def size(self, decoded: Decoded, content: np.ndarray | None = None) -> list[int]:

@@ -200,18 +200,21 @@ def _choose(total: int, count: Recompute) -> list[int]:
 
 
 def _limits(header: dict[str, Any]) -> Any:
-    """The run's input limits (formats, max_pixels), as its recipe stated them."""
+    """The run's input limits (formats, max_pixels, output bit depth), as its recipe stated
+    them."""
     from augtool.media import registry
     from augtool.run.derive import InputLimits, recipe_settings
 
     recipe = header.get("recipe") or {}
     section = recipe.get("input") or {}
     max_pixels = section.get("max_pixels")
+    bit_depth = (recipe.get("output") or {}).get("bit_depth", 8)
     return InputLimits(
         tuple(section.get("formats") or []),
         max_pixels if isinstance(max_pixels, int) and not isinstance(max_pixels, bool) else None,
         registry.medium_of_recipe(recipe),
         recipe_settings(recipe, header.get("layout")),
+        bit_depth if bit_depth == "source" else 8,
     )
 
 

@@ -7,7 +7,8 @@ that :meth:`Transform.apply` needs nothing else: ``apply`` is a pure function of
 those parameters. That is what lets the manifest replay any output from its record alone.
 
 Images are ``uint8`` arrays of shape ``(height, width, channels)`` with 1 (grey), 3 (RGB) or
-4 (RGBA) channels. Kernels return a new array and never edit their input.
+4 (RGBA) channels; ``uint16`` for a 16-bit source kept at 16 bits, for the transforms that set
+``sixteen_bits``. Kernels return a new array and never edit their input.
 """
 
 from __future__ import annotations
@@ -38,6 +39,9 @@ class Transform:
     example: ClassVar[str]
     #: Probability of firing when the recipe gives no ``p``.
     default_p: ClassVar[float] = 1.0
+    #: Whether :meth:`apply` keeps ``uint16`` samples at 16 bits (``output.bit_depth: source``);
+    #: a recipe with that setting refuses the steps that work on 8-bit samples only.
+    sixteen_bits: ClassVar[bool] = False
 
     def __init__(self, **config: Any) -> None:
         self.config = self.normalise(config)

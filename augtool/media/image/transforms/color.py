@@ -439,6 +439,7 @@ class ChannelShuffle(Transform):
     summary = "Randomly permute the colour channels (grey images are left as they are)."
     family = FAMILY
     example = "- channel_shuffle: {p: 0.1}"
+    sixteen_bits = True
 
     def sample(self, rng: np.random.Generator, shape: Shape) -> Params:
         if shape[2] == 1:
@@ -456,13 +457,17 @@ class ChannelShuffle(Transform):
 @register
 class Invert(Transform):
     name = "invert"
-    summary = "Invert the colour channels: out = 255 - x."
+    summary = "Invert the colour channels: out = 255 - x (65535 - x at 16 bits)."
     family = FAMILY
     example = "- invert: {p: 0.1}"
+    sixteen_bits = True
 
     def sample(self, rng: np.random.Generator, shape: Shape) -> Params:
         return {}
 
     @staticmethod
     def apply(image: np.ndarray, params: Params) -> np.ndarray:
+        if image.dtype == np.uint16:
+            colour, alpha = split_alpha(image)
+            return join_alpha(65535 - colour, alpha)
         return lut_apply(image, 255 - np.arange(256, dtype=np.uint8))

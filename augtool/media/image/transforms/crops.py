@@ -20,8 +20,8 @@ from augtool.media.image.transforms.base import (
 from augtool.media.image.transforms.geometric import BORDER, FILL
 from augtool.media.image.transforms.imaging import (
     INTERPOLATIONS,
-    fill_value,
     resize_image,
+    sample_fill,
 )
 from augtool.media.image.transforms.params import (
     Choice,
@@ -59,6 +59,7 @@ class RandomCrop(Transform):
     name = "random_crop"
     summary = "Cut a [height, width] window at a random place; a smaller image is padded with fill."
     family = FAMILY
+    sixteen_bits = True
     params = (CROP_SIZE, CROP_FILL)
     example = "- random_crop: {size: [224, 224]}"
     geometry = staticmethod(lambda params, size: _crop_geometry(params, size))
@@ -80,6 +81,7 @@ class CenterCrop(Transform):
     name = "center_crop"
     summary = "Cut the central [height, width] window; a smaller image is padded with fill."
     family = FAMILY
+    sixteen_bits = True
     params = (CROP_SIZE, CROP_FILL)
     example = "- center_crop: {size: [224, 224]}"
     geometry = staticmethod(lambda params, size: _crop_geometry(params, size))
@@ -124,7 +126,7 @@ def _crop(
     crop_h, crop_w = size
     if top >= 0 and left >= 0 and top + crop_h <= height and left + crop_w <= width:
         return image[top : top + crop_h, left : left + crop_w].copy()
-    out = _canvas(crop_h, crop_w, channels, fill)
+    out = _canvas(crop_h, crop_w, channels, fill, image.dtype)
     y0, y1 = max(top, 0), min(top + crop_h, height)
     x0, x1 = max(left, 0), min(left + crop_w, width)
     if y0 < y1 and x0 < x1:
@@ -132,8 +134,10 @@ def _crop(
     return out
 
 
-def _canvas(height: int, width: int, channels: int, fill: int | list[int]) -> np.ndarray:
-    colour = np.array(fill_value(fill, channels), dtype=np.uint8).reshape(-1)
+def _canvas(
+    height: int, width: int, channels: int, fill: int | list[int], dtype: np.dtype
+) -> np.ndarray:
+    colour = np.array(sample_fill(fill, channels, dtype), dtype=dtype)
     return np.broadcast_to(colour, (height, width, channels)).copy()
 
 
@@ -150,6 +154,7 @@ class RandomResizedCrop(Transform):
         "(torchvision's algorithm, one resampling)."
     )
     family = FAMILY
+    sixteen_bits = True
     params = (
         Param("size", Size(), [224, 224], "output [height, width]"),
         Param("scale", Range(0.0, 1.0), [0.08, 1.0], "window area as a fraction of the image"),
@@ -266,6 +271,7 @@ class Resize(Transform):
         "Resize to [height, width], or make the shorter side a given length keeping the aspect."
     )
     family = FAMILY
+    sixteen_bits = True
     params = (
         Param(
             "size",
@@ -331,6 +337,7 @@ class Pad(Transform):
     name = "pad"
     summary = "Add a border of fixed width on each side (fill colour, reflection, edge or wrap)."
     family = FAMILY
+    sixteen_bits = True
     params = (
         Param(
             "padding",
@@ -363,7 +370,8 @@ class Pad(Transform):
         left, top, right, bottom = params["padding"]
         height, width, channels = image.shape
         if params["border"] == "constant":
-            out = _canvas(top + height + bottom, left + width + right, channels, params["fill"])
+            size = (top + height + bottom, left + width + right)
+            out = _canvas(*size, channels, params["fill"], image.dtype)
             out[top : top + height, left : left + width] = image
             return out
         # numpy reflects (and wraps) repeatedly when the pad is wider than the image, and

@@ -36,7 +36,7 @@ import numpy as np
 
 from augtool.media.image.transforms import kernels
 from augtool.media.image.transforms.base import REGISTRY
-from augtool.media.image.transforms.imaging import from_pil, resize_image, to_pil
+from augtool.media.image.transforms.imaging import from_pil, resize_image, to_pil, wide_planes
 from augtool.media.image.transforms.warp import Geometry, is_affine, scaling, warp
 
 
@@ -199,6 +199,8 @@ class Reductions:
 
 def _box_reduce(image: np.ndarray, factor: int) -> np.ndarray:
     """Box-average ``factor`` x ``factor`` blocks (partial blocks at the far edges included)."""
+    if image.dtype == np.uint16:
+        return wide_planes(image, lambda plane, _: plane.reduce(factor))
     if image.shape[2] == 4:
         colour = from_pil(to_pil(np.ascontiguousarray(image[:, :, :3])).reduce(factor))
         alpha = from_pil(to_pil(np.ascontiguousarray(image[:, :, 3:])).reduce(factor))

@@ -1,6 +1,14 @@
-"""Small bridges between the kernels' ``(H, W, C)`` uint8 arrays and Pillow images."""
+"""Small bridges between the kernels' ``(H, W, C)`` uint8 arrays and Pillow images.
+
+A ``uint16`` array (a 16-bit source kept at 16 bits, ``output.bit_depth: source``) goes through
+Pillow one channel at a time as a 32-bit float image (mode ``F``, which holds every 16-bit value
+exactly) and is rounded back to 16 bits: :func:`wide_planes`. Fill colours stay on the 0-255
+scale of the recipe and are multiplied by 257 (255 is 65535, white) for such an array.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import numpy as np
 from PIL import Image
@@ -52,6 +60,27 @@ def fill_value(fill: int | list[int], channels: int) -> int | tuple[int, ...]:
     if channels == 4:
         return (*fill[:3], fill[3] if len(fill) == 4 else 255)
     return tuple(fill[:3])
+
+
+def sample_fill(fill: int | list[int], channels: int, dtype: np.dtype) -> tuple[int, ...]:
+    """:func:`fill_value` as one value per channel, on the scale of ``dtype`` (uint8 or
+    uint16)."""
+    colour = fill_value(fill, channels)
+    values = (colour,) * channels if isinstance(colour, int) else colour
+    scale = 257 if dtype == np.uint16 else 1
+    return tuple(int(v) * scale for v in values)
+
+
+def wide_planes(image: np.ndarray, op: Callable[[Image.Image, int], Image.Image]) -> np.ndarray:
+    """``op(plane, channel)`` of each channel of a ``uint16`` ``image`` as a Pillow ``F``
+    image, rounded and clipped back to ``uint16``: Pillow's resampling at 16-bit precision
+    (it has no 16-bit colour mode). Channels are filtered independently, alpha included."""
+    planes = []
+    for channel in range(image.shape[2]):
+        plane = Image.fromarray(image[:, :, channel].astype(np.float32), "F")
+        values = np.asarray(op(plane, channel))
+        planes.append(np.clip(np.rint(values), 0, 65535).astype(np.uint16))
+    return np.stack(planes, axis=2)
 
 
 def split_alpha(image: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
@@ -162,6 +191,9 @@ def resize_image(
 ) -> np.ndarray:
     """Pillow's resize (optionally of the ``box`` window) to ``size`` = [height, width]."""
     height, width = size
+    if image.dtype == np.uint16:
+        method = RESAMPLE[interpolation]
+        return wide_planes(image, lambda plane, _: plane.resize((width, height), method, box=box))
     if image.shape[2] == 4 and interpolation != "nearest":
         # As in warp: Pillow would premultiply RGBA by alpha and round the translucent colours.
         colour = resize_image(np.ascontiguousarray(image[:, :, :3]), size, interpolation, box)

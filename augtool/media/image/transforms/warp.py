@@ -15,7 +15,14 @@ import numpy as np
 from PIL import Image
 
 from augtool.media.image.transforms import kernels
-from augtool.media.image.transforms.imaging import RESAMPLE, fill_value, from_pil, to_pil
+from augtool.media.image.transforms.imaging import (
+    RESAMPLE,
+    fill_value,
+    from_pil,
+    sample_fill,
+    to_pil,
+    wide_planes,
+)
 
 
 @dataclass(frozen=True)
@@ -124,6 +131,18 @@ def warp(
     else:
         method = Image.Transform.AFFINE
         data = tuple(float(v) for v in inverse[:2].flatten())
+    if image.dtype == np.uint16:
+        fills = sample_fill(fill, channels, image.dtype)
+        return wide_planes(
+            source,
+            lambda plane, channel: plane.transform(
+                (out_w, out_h),
+                method,
+                data,
+                resample=RESAMPLE[interpolation],
+                fillcolor=float(fills[channel]),
+            ),
+        )
     fillcolor = fill_value(fill, channels)
 
     def transform(array: np.ndarray, colour: int | tuple[int, ...]) -> np.ndarray:
@@ -174,8 +193,7 @@ def _warp_opencv(
     to_edges = translation(0.5, 0.5)
     to_centres = translation(-0.5, -0.5)
     inverse = to_centres @ inverse @ to_edges
-    colour = fill_value(fill, channels)
-    values = [float(colour)] if isinstance(colour, int) else [float(v) for v in colour]
+    values = [float(v) for v in sample_fill(fill, channels, image.dtype)]
     border_value = tuple(values + [values[-1] if len(values) == 1 else 0.0] * (4 - len(values)))
     flags = _OPENCV_INTERPOLATION[interpolation] | _OPENCV_INVERSE_MAP
     mode = _OPENCV_BORDER[border]
