@@ -84,7 +84,8 @@ class FileRecord:
     #: label (a label file), annotations (a COCO JSON), dataset (``data.yaml``); absent: an image
     kind: Literal["label", "annotations", "dataset"] | None = None
     image: str | None = None  # a label file: the image it labels
-    how: Literal["copy", "link"] | None = None  # an original image: how it was written
+    #: an original image: how it was written (``normalize``: re-encoded, see ``encoder``)
+    how: Literal["copy", "link", "normalize"] | None = None
     encoder: dict[str, JSON] | None = None
     image_size: list[int] | None = None  # (height, width)
     decoded: dict[str, JSON] | None = None  # format, mode, orientation, frames of the source

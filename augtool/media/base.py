@@ -21,6 +21,10 @@ Optional hooks, asked with ``getattr`` (a medium without them is treated as imag
 - ``tile(decoded, content) -> uint8 array (h, w, 3)``: the picture a preview tile shows of
   ``content`` (None: the source) when the content is not a picture itself, and
   ``sample_step(step, rng, decoded)``: a step's parameters for a preview sweep.
+- ``original_encoder(decoded, quality)``: the encoder settings of an original written with
+  ``output.originals: normalize`` (a medium without it cannot normalize: the recipe is
+  refused); ``loader_trouble(decoded)``: a few words when a source copied as it is holds what
+  common loaders mishandle (one warning per run), else None.
 """
 
 from __future__ import annotations

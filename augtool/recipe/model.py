@@ -145,7 +145,13 @@ OUTPUT_FIELDS = (
     ),
     Param("format", Choice(OUTPUT_FORMATS), "same", "same (as the source), jpeg, png or webp"),
     Param("quality", Int(1, 100), 92, "JPEG/WebP quality of augmented images"),
-    Param("originals", Choice(("copy", "link", "skip")), "copy", "what to do with the sources"),
+    Param(
+        "originals",
+        Choice(("copy", "link", "skip", "normalize")),
+        "copy",
+        "what to do with the sources: copy, link, skip, or normalize (re-encoded upright in "
+        "L, RGB or RGBA, in their own format)",
+    ),
     Param("strip_metadata", Bool(), True, "drop EXIF, GPS and XMP from augmented images"),
     Param(
         "bit_depth",
@@ -279,6 +285,12 @@ def parse_recipe(doc: Located) -> Recipe:
     kernels = _kernels(doc, top, medium)
     if output.get("bit_depth", 8) != 8:
         _check_bit_depth(doc, output, kernels, steps)
+    if output["originals"] == "normalize" and not _normalizes(medium):
+        raise doc.error(
+            ("output", "originals"),
+            f"output.originals: normalize: a {medium} recipe's originals cannot be re-encoded; "
+            "use copy, link or skip",
+        )
     normalised = {
         "version": RECIPE_VERSION,
         "seed": seed,
@@ -337,6 +349,15 @@ def _medium_section(doc: Located, top: dict[str, Any], medium: str) -> dict[str,
         return {}
     fields = getattr(registry.get(medium), "recipe_section", ())
     return {medium: _section(doc, medium, top[medium], fields)}
+
+
+def _normalizes(medium: str) -> bool:
+    """Whether ``medium`` can write originals re-encoded (``original_encoder``)."""
+    if medium == "image":
+        return True
+    from augtool.media import registry
+
+    return hasattr(registry.get(medium), "original_encoder")
 
 
 def _check_bit_depth(doc: Located, output: dict[str, Any], kernels: str, steps: list[Any]) -> None:

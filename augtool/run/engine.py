@@ -217,6 +217,7 @@ def expand(
         if removed is not None:
             summary.activity["removed"] += not_written_again(output_root, removed)
     summary.warn_of_ranges()
+    summary.warn_of_loaders()
     summary.seconds = time.perf_counter() - started
     write_run_json(output_root, summary, jobs, backend)
     return summary

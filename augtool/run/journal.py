@@ -38,6 +38,9 @@ class TaskResult:
     #: are: the journal and the new manifest take these texts instead of dumping the records
     #: again (most of a no-op rerun's time was JSON)
     lines: list[str] | None = None
+    #: originals copied as they are that common loaders mishandle: path -> what (a warning;
+    #: not journalled)
+    troubles: dict[str, str] = field(default_factory=dict)
 
     def as_line(self) -> str:
         entry: dict[str, Any] = {

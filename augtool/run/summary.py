@@ -42,6 +42,8 @@ class Summary:
     ranges: dict[str, list[float]] = field(default_factory=dict)
     #: input files the run looked at: its sources and those skipped when the input was read
     inputs: int = 0
+    #: originals copied as they are that common loaders mishandle: path -> what
+    troubles: dict[str, str] = field(default_factory=dict)
 
     def failure(self, strict: bool = False) -> str | None:
         """Why the run counts as failed though it ran (exit 1), or ``None``: every input was
@@ -96,6 +98,7 @@ class Summary:
                 scaled = (record.get("decoded") or {}).get("range")
                 if scaled is not None:
                     self.ranges[record["source"]["path"]] = scaled
+        self.troubles.update(result.troubles)
 
     def warn_of_ranges(self) -> None:
         """One warning naming the sources whose black and white came from their data."""
@@ -106,6 +109,19 @@ class Summary:
         self.warnings.append(
             f"{len(named)} high-bit-depth source(s) were scaled to 8 bits by the range of their "
             f"data, which their format does not state: {', '.join(named[:10])}{more}"
+        )
+
+    def warn_of_loaders(self) -> None:
+        """One warning naming (a few of) the originals copied as they are in a mode that
+        common loaders mishandle, with their count and the setting that fixes them."""
+        if not self.troubles:
+            return
+        named = [f"{path} ({what})" for path, what in sorted(self.troubles.items())]
+        more = f" and {len(named) - 5} more" if len(named) > 5 else ""
+        self.warnings.append(
+            f"{len(named)} original(s) were copied as they are in a mode that common loaders "
+            f"mishandle (PIL's convert('RGB') in torchvision's loader): {', '.join(named[:5])}"
+            f"{more}; output.originals: normalize writes them as L, RGB or RGBA"
         )
 
 

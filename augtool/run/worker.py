@@ -50,7 +50,7 @@ class JobContext:
     steps: tuple[Step, ...]
     formats: tuple[str, ...]
     quality: int
-    originals: str  # copy | link | skip
+    originals: str  # copy | link | skip | normalize
     strip_metadata: bool
     max_pixels: int | None = None
     main_pid: int = 0  # the process that runs the job; a worker exits when it is gone
@@ -128,19 +128,23 @@ def _process(
     origin = SourceRef(path=source.path, sha256=source_sha)
     records: list[FileRecord] = []  # one per file written so far, each written before the next
     labels = iter(task.labels)
-    if task.original is not None:
-        how = _write_original(source_file, out_root / task.original, data, ctx.originals)
-        fields = (
-            {} if ctx.rules is None else _layout(ctx).original_fields(read, opened.decoded.size)
-        )
-        fields.update(_examples(opened, None))
-        records.append(_original_record(task, origin, len(data), how, fields))
-        if label is not None:
-            records.append(
-                _label_record(source, label, next(labels), task.original, label[0], None, None)
-            )
-            write_atomic(out_root / records[-1].path, label[0])
     try:
+        if task.original is not None:
+            fields = (
+                {} if ctx.rules is None else _layout(ctx).original_fields(read, opened.decoded.size)
+            )
+            fields.update(_examples(opened, None))
+            if ctx.originals == "normalize":
+                records.append(_normalized_original(task, ctx, opened, origin, fields))
+            else:
+                how = _write_original(source_file, out_root / task.original, data, ctx.originals)
+                records.append(_original_record(task, origin, len(data), how, fields))
+                _note_loader_trouble(opened, task.original, result)
+            if label is not None:
+                records.append(
+                    _label_record(source, label, next(labels), task.original, label[0], None, None)
+                )
+                write_atomic(out_root / records[-1].path, label[0])
         _write_variants(task, ctx, opened, origin, label, labels, records)
     except EncodeError as exc:
         # The source is skipped: none of the files written for it may be left unlisted.
@@ -288,6 +292,47 @@ def _original_record(
         steps=[],
         **{"image_size": None, **fields},
     )
+
+
+def _normalized_original(
+    task: Task, ctx: JobContext, opened: Opened, origin: SourceRef, fields: Record
+) -> FileRecord:
+    """Write the original re-encoded through the variants' decode (orientation applied, mode
+    made L, RGB or RGBA, or kept at 16 bits with ``bit_depth: source``) in its own format, and
+    return its record; raise :class:`EncodeError` when it cannot be written."""
+    assert task.original is not None
+    encoder = getattr(opened.medium, "original_encoder", None)
+    if encoder is None:
+        raise EncodeError(f"the {opened.medium.name} medium cannot normalize originals")
+    settings = encoder(opened.decoded, ctx.quality)
+    variant = derive(opened, (), None, None, settings, not ctx.strip_metadata)
+    assert variant.data is not None
+    write_atomic(Path(ctx.output_root) / task.original, variant.data)
+    return FileRecord(
+        path=task.original,
+        sha256=hashlib.sha256(variant.data).hexdigest(),
+        bytes=len(variant.data),
+        role="original",
+        split=task.source.split,
+        label=task.source.label,
+        source=origin,
+        how="normalize",
+        variant=None,
+        seed=None,
+        steps=[],
+        encoder=settings,
+        decoded=opened.medium.decoded_facts(opened.decoded),
+        metadata="stripped" if ctx.strip_metadata else "kept",
+        **{"image_size": variant.size, **fields},
+    )
+
+
+def _note_loader_trouble(opened: Opened, path: str, result: TaskResult) -> None:
+    """Note an original copied as it is that common loaders mishandle (the run warns once)."""
+    trouble = getattr(opened.medium, "loader_trouble", None)
+    found = None if trouble is None else trouble(opened.decoded)
+    if found is not None:
+        result.troubles[path] = found
 
 
 def _label_record(

@@ -133,6 +133,8 @@ class Decoded:
     wide: np.ndarray | None = None
     #: the bit depth asked for: 8, or ``source`` (recorded then, with what the source gave)
     depth: int | str = 8
+    #: what common loaders mishandle in the file as it is (:func:`loader_trouble`), or None
+    trouble: str | None = None
 
     @property
     def bits(self) -> int:
@@ -182,6 +184,7 @@ def decode(
                 # Malformed: dropped, so the EXIF can be written back (as orientation 1).
                 del exif[ORIENTATION]
             icc = img.info.get("icc_profile")
+            trouble = loader_trouble(img)
             if bit_depth == "source" and wide.is_wide(img, data):
                 kept = wide.wide_pixels(img, data, orientation)
                 picture, scaled, found = None, None, None
@@ -198,8 +201,43 @@ def decode(
     lossless = fmt == "WEBP" and webp_is_lossless(data)
     depth = "source" if bit_depth == "source" else 8
     return Decoded(
-        picture, scaled, fmt, mode, orientation, frames, icc, exif, lossless, found, kept, depth
+        picture,
+        scaled,
+        fmt,
+        mode,
+        orientation,
+        frames,
+        icc,
+        exif,
+        lossless,
+        found,
+        kept,
+        depth,
+        trouble,
     )
+
+
+#: Modes that common loaders mishandle when a file is read as it is (torchvision's
+#: ``pil_loader`` is ``Image.open(p).convert("RGB")``): high bit depths clip to white or black,
+#: CMYK comes out beside RGB, a palette's transparency is dropped (Pillow warns).
+_TROUBLE = {
+    "I;16": "16-bit",
+    "I;16B": "16-bit",
+    "I;16L": "16-bit",
+    "I;16N": "16-bit",
+    "I": "32-bit integer",
+    "F": "32-bit float",
+    "CMYK": "CMYK",
+}
+
+
+def loader_trouble(img: Image.Image) -> str | None:
+    """What common loaders mishandle in ``img`` as stored (see :data:`_TROUBLE`; a palette
+    with transparency too), or None."""
+    found = _TROUBLE.get(img.mode)
+    if found is None and img.mode in ("P", "PA") and "transparency" in img.info:
+        return "palette with transparency"
+    return found
 
 
 def webp_is_lossless(data: bytes) -> bool:

@@ -90,6 +90,23 @@ class ImageMedium:
         lossless = same_format and decoded.format == encoder == "WEBP" and decoded.lossless
         return codecs.encoder_settings(encoder, quality, lossless)
 
+    def original_encoder(self, decoded: Decoded, quality: int) -> dict[str, Any]:
+        """The settings of an original written with ``originals: normalize``: its own format
+        (its name stays), a lossless WebP kept lossless, an MPO (a JPEG with more pictures) a
+        JPEG. Raise :class:`~augtool.media.base.EncodeError` for a format Pillow cannot
+        write."""
+        from PIL import Image
+
+        fmt = "JPEG" if decoded.format == "MPO" else decoded.format
+        Image.init()
+        if fmt not in Image.SAVE:
+            raise codecs.EncodeError(f"cannot normalize: Pillow cannot write {fmt}")
+        return codecs.encoder_settings(fmt, quality, fmt == "WEBP" and decoded.lossless)
+
+    def loader_trouble(self, decoded: Decoded) -> str | None:
+        """What common loaders mishandle in the source as stored (``codecs.loader_trouble``)."""
+        return decoded.trouble
+
     def decode(
         self,
         data: bytes,

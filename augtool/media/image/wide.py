@@ -98,15 +98,16 @@ def orient(array: np.ndarray, orientation: int) -> np.ndarray:
 def encode_wide(
     image: np.ndarray, settings: dict[str, Any], icc_profile: bytes | None, exif: bytes | None
 ) -> bytes:
-    """A ``uint16`` array as a 16-bit PNG (see the module's docstring); raise
-    :class:`EncodeError` for any other format, which cannot hold 16-bit samples."""
+    """A ``uint16`` array as a 16-bit PNG (see the module's docstring), or TIFF (an original
+    normalized in its own format); raise :class:`EncodeError` for any other format, which
+    cannot hold 16-bit samples."""
     fmt = settings["format"]
-    if fmt != "PNG":
-        raise EncodeError(f"cannot encode 16-bit samples as {fmt}: only PNG holds them")
+    if fmt not in ("PNG", "TIFF"):
+        raise EncodeError(f"cannot encode 16-bit samples as {fmt}: only PNG and TIFF hold them")
     level = int(settings.get("compress_level", 6))
     channels = image.shape[2]
     if channels == 1:
-        options: dict[str, Any] = {"compress_level": level}
+        options: dict[str, Any] = {"compress_level": level} if fmt == "PNG" else {}
         if icc_profile:
             options["icc_profile"] = icc_profile
         if exif is not None:
@@ -114,19 +115,22 @@ def encode_wide(
         buffer = io.BytesIO()
         grey = Image.fromarray(np.ascontiguousarray(image[:, :, 0], dtype=np.uint16))  # I;16
         try:
-            grey.save(buffer, format="PNG", **options)
+            grey.save(buffer, format=fmt, **options)
         except (OSError, ValueError, struct.error) as exc:
-            raise EncodeError(f"cannot encode as PNG: {exc}") from None
+            raise EncodeError(f"cannot encode as {fmt}: {exc}") from None
         return buffer.getvalue()
     from augtool.media.image.transforms import kernels
 
     cv2 = kernels.opencv()
     order = [2, 1, 0, 3][:channels]
-    ok, encoded = cv2.imencode(
-        ".png",
-        np.ascontiguousarray(image[:, :, order]),
-        [cv2.IMWRITE_PNG_COMPRESSION, level],
-    )
+    pixels = np.ascontiguousarray(image[:, :, order])
+    if fmt == "TIFF":
+        # An original kept at 16 bits (originals: normalize); OpenCV's TIFF holds no ICC.
+        ok, encoded = cv2.imencode(".tiff", pixels)
+        if not ok:
+            raise EncodeError("cannot encode as TIFF: OpenCV's encoder refused the image")
+        return bytes(encoded.tobytes())
+    ok, encoded = cv2.imencode(".png", pixels, [cv2.IMWRITE_PNG_COMPRESSION, level])
     if not ok:
         raise EncodeError("cannot encode as PNG: OpenCV's encoder refused the image")
     chunks = []

@@ -69,7 +69,9 @@ class Recomputation:
         """Augmented images are re-derived, each with its label lines; derived dataset files
         are made again from their image lines (only what such a file is made of is kept)."""
         kind, role = record.get("kind", "image"), record["role"]
-        if role == "augmented" and kind == "image":
+        normalized = role == "original" and record.get("how") == "normalize"
+        if (role == "augmented" or normalized) and kind == "image":
+            # A normalized original is derived too: with no steps, by its recorded encoder.
             self.augmented_lines.append(number)
         elif role == "augmented" and kind == "label" and isinstance(record.get("image"), str):
             self.label_lines.setdefault(record["image"], []).append(number)
@@ -145,7 +147,8 @@ class Recomputation:
             fields = _replay_fields(record)
             if rules is not None:
                 fields["labels"] = labels.get(path, [])
-                if dataset is not None and dataset.record_fields[0] in record:
+                recorded = dataset is not None and dataset.record_fields[0] in record
+                if recorded and record["role"] == "augmented":
                     fields["recorded"] = {k: record.get(k) for k in dataset.record_fields}
                     fields["payload"] = dataset.payload(rel)
                     fields["words"] = dataset.layout.recorded_words
