@@ -125,6 +125,11 @@ class BitDepth:
     source keeps its 16 bits)."""
 
     @property
+    def json_schema(self) -> dict[str, Any]:
+        """Its part of the recipe's JSON Schema (``augtool.recipe.schema``)."""
+        return {"enum": [8, "source"]}
+
+    @property
     def form(self) -> str:
         return "8 or source"
 
@@ -149,15 +154,16 @@ OUTPUT_FIELDS = (
         "originals",
         Choice(("copy", "link", "skip", "normalize")),
         "copy",
-        "what to do with the sources: copy, link, skip, or normalize (re-encoded upright in "
-        "L, RGB or RGBA, in their own format)",
+        "what to do with the sources (normalize: re-encoded upright in L, RGB or RGBA, in "
+        "their own format)",
     ),
     Param("strip_metadata", Bool(), True, "drop EXIF, GPS and XMP from augmented images"),
     Param(
         "bit_depth",
         BitDepth(),
         8,
-        "8, or source: 16-bit sources give 16-bit PNG variants (needs kernels: opencv)",
+        "bits per sample of the outputs (source: a 16-bit source gives 16-bit PNG variants; "
+        "needs kernels: opencv)",
     ),
 )
 SPLIT_FIELDS = (
