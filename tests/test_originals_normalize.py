@@ -16,6 +16,8 @@ from PIL import Image
 from test_layouts import DATASETS
 
 NORMALIZE = "output: {originals: normalize}\n"
+#: the layouts of image datasets (``table`` holds text rows)
+IMAGE_LAYOUTS = sorted(name for name in DATASETS if name != "table")
 RAMP = np.tile(np.rint(np.linspace(0, 4095, 64)), (24, 1)).astype(np.uint16)
 
 
@@ -115,7 +117,7 @@ def test_orientation_is_applied_to_a_normalized_original(tmp_path: Path) -> None
     assert file_records(out)["turned.jpg"]["image_size"] == [64, 24]
 
 
-@pytest.mark.parametrize("layout", sorted(DATASETS))
+@pytest.mark.parametrize("layout", IMAGE_LAYOUTS)
 def test_every_layout_normalizes_and_validates(tmp_path: Path, layout: str) -> None:
     source = tmp_path / "in"
     source.mkdir()
@@ -126,6 +128,14 @@ def test_every_layout_normalizes_and_validates(tmp_path: Path, layout: str) -> N
     manifest = out / "manifest.jsonl"
     result = invoke("validate", "manifest", manifest, "--source", source, "--recompute", "all")
     assert result.exit_code == 0, result.output
+
+
+def test_a_text_recipe_cannot_normalize(tmp_path: Path) -> None:
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text("version: 1\noutput: {originals: normalize}\npipeline:\n  - char_typo: {}\n")
+    result = invoke("validate", "recipe", recipe)
+    assert result.exit_code == 2, result.output
+    assert "originals cannot be re-encoded" in result.output
 
 
 def test_copied_originals_that_loaders_mishandle_are_one_warning(tmp_path: Path) -> None:
