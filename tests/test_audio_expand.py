@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import sys
 import wave
 from pathlib import Path
 
@@ -196,3 +197,22 @@ def test_flac_and_ogg_sources_expand_to_flac_and_validate(tmp_path: Path) -> Non
     assert soundfile.info(str(out / "a__v00.flac")).subtype == "PCM_24"
     b = soundfile.info(str(out / "b__v00.flac"))
     assert (b.format, b.subtype, b.channels) == ("FLAC", "PCM_24", 2)
+
+
+def test_without_soundfile_flac_is_refused_early_and_skipped_with_the_hint(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "soundfile", None)  # import soundfile fails
+    flac = _recipe(tmp_path, "version: 1\noutput: {format: flac}\npipeline:\n  - gain: {}\n")
+    with pytest.raises(augtool.RecipeError, match=r"augtool\[audio\]"):
+        augtool.load_recipe(flac)
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "a.wav").write_bytes(pcm16_wav(tone(440.0, 0.2)))
+    (data / "b.flac").write_bytes(b"fLaC" + bytes(60))
+    recipe = _recipe(tmp_path, "version: 1\nvariants: 1\ninput: {layout: flat}\n"
+                     "pipeline:\n  - gain: {}\n")  # fmt: skip
+    summary = augtool.expand(recipe, data, tmp_path / "out", jobs=1)
+    assert [(s["path"], s["reason"]) for s in summary.skipped] == [
+        ("b.flac", "FLAC needs soundfile, not installed (pip install 'augtool[audio]')")
+    ]

@@ -174,12 +174,20 @@ def _read_soundfile(data: bytes, kind: str) -> Decoded:
         raise DecodeError(f"unreadable {kind}: {str(exc).splitlines()[0]}") from None
 
 
-def _soundfile(kind: str) -> Any:
+def _soundfile(kind: str, error: type[Exception] = DecodeError) -> Any:
     try:
         import soundfile
     except ImportError:
-        raise DecodeError(f"{kind} needs soundfile, not installed ({INSTALL_HINT})") from None
+        raise error(f"{kind} needs soundfile, not installed ({INSTALL_HINT})") from None
     return soundfile
+
+
+def soundfile_installed() -> bool:
+    try:
+        import soundfile  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def soundfile_version() -> str | None:
@@ -204,7 +212,7 @@ def encode(samples: np.ndarray, rate: int, container: str, subtype: str) -> byte
         raise EncodeError(f"{container} cannot hold {subtype} samples")
     if container == "WAV":
         return write_wav(samples, rate, subtype)
-    soundfile = _soundfile(container)
+    soundfile = _soundfile(container, EncodeError)
     out = io.BytesIO()
     soundfile.write(out, samples, rate, subtype=subtype, format=container)
     return out.getvalue()

@@ -77,6 +77,22 @@ class SampleRate:
         return int(value)
 
 
+@dataclass(frozen=True)
+class OutputFormat(Choice):
+    """``output.format``: FLAC is refused when the recipe is read if soundfile is missing,
+    before anything is written."""
+
+    @property
+    def json_schema(self) -> dict[str, Any]:
+        return {"enum": list(self.options)}
+
+    def __call__(self, value: Any) -> str:
+        chosen = super().__call__(value)
+        if chosen == "flac" and not codecs.soundfile_installed():
+            raise ParamError(f"flac needs soundfile, not installed ({codecs.INSTALL_HINT})")
+        return chosen
+
+
 def input_fields() -> tuple[Param, ...]:
     from augtool.recipe.model import StrList
 
@@ -88,7 +104,12 @@ def input_fields() -> tuple[Param, ...]:
 
 
 OUTPUT_FIELDS = (
-    Param("format", Choice(("same", *OUTPUT_FORMATS)), "same", "same (as the source), wav or flac"),
+    Param(
+        "format",
+        OutputFormat(("same", *OUTPUT_FORMATS)),
+        "same",
+        "same (as the source), wav or flac",
+    ),
     Param("subtype", Choice(SUBTYPES), "same", "the sample format written (soundfile's names)"),
     Param("sample_rate", SampleRate(), "same", "the rate written (band-limited resampling)"),
 )
