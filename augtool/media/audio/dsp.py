@@ -6,6 +6,9 @@ Every function is pure: float64 samples of shape (frames, channels) in, a new ar
 
 from __future__ import annotations
 
+import bisect
+from functools import cache
+
 import numpy as np
 
 #: Butterworth orders a filter step may name
@@ -33,9 +36,7 @@ def resample(samples: np.ndarray, frames_out: int) -> np.ndarray:
     frames = samples.shape[0]
     if frames_out == frames:
         return samples.copy()
-    pad = max(64, frames // 8)
-    n_in = fast_length(frames + pad)
-    n_out = max(1, round(n_in * frames_out / frames))
+    n_in, n_out = _resample_lengths(frames, frames_out)
     spectrum = np.fft.rfft(samples, n=n_in, axis=0)
     bins = n_out // 2 + 1
     if bins <= spectrum.shape[0]:
@@ -48,6 +49,47 @@ def resample(samples: np.ndarray, frames_out: int) -> np.ndarray:
     if out.shape[0] < frames_out:
         out = np.concatenate([out, np.zeros((frames_out - out.shape[0], out.shape[1]))])
     return out[:frames_out]
+
+
+#: the prime factors numpy's FFT (pocketfft) has fast passes for; a length with a larger
+#: prime factor can be tens of times slower
+FFT_PRIMES = (2, 3, 5, 7, 11)
+
+
+@cache
+def _quick_lengths(limit: int) -> tuple[int, ...]:
+    """Every length up to ``limit`` whose prime factors are all in :data:`FFT_PRIMES`."""
+    found = [1]
+    for prime in FFT_PRIMES:
+        grown = []
+        for n in found:
+            while n <= limit:
+                grown.append(n)
+                n *= prime
+        found = grown
+    return tuple(sorted(found))
+
+
+def _resample_lengths(frames: int, frames_out: int) -> tuple[int, int]:
+    """The padded lengths a resampling works at: both quick FFT lengths, the first at least
+    the clip and some silence, their ratio the closest to ``frames_out / frames`` among the
+    next 256 candidates (or the first within 1e-5). The time scale is then off by that ratio's
+    error: a median of 2e-5 and at most 6e-4 over 2,000 random ratios from 1/4 to 4."""
+    target = frames_out / frames
+    low = frames + max(64, frames // 8)
+    lengths = _quick_lengths(1 << int(4 * low * max(1.0, target)).bit_length())
+    first = bisect.bisect_left(lengths, low)
+    best = (float("inf"), lengths[first], max(1, round(lengths[first] * target)))
+    for n_in in lengths[first : first + 256]:
+        want = n_in * target
+        near = bisect.bisect_left(lengths, want)
+        for n_out in lengths[max(0, near - 1) : near + 1]:
+            error = abs(n_out - want) / want
+            if error < best[0]:
+                best = (error, n_in, n_out)
+        if best[0] < 1e-5:
+            break
+    return best[1], best[2]
 
 
 def stft_size(rate: int) -> int:
@@ -82,8 +124,11 @@ def _istft(spectra: np.ndarray, n_fft: int, hop: int, length: int) -> np.ndarray
 
 def time_stretch(samples: np.ndarray, rate: float, sample_rate: int) -> np.ndarray:
     """``samples`` played ``rate`` times as fast with the pitch kept: a phase vocoder (Hann
-    window of :func:`stft_size`, hop a quarter of it, phases advanced by each bin's measured
-    instantaneous frequency). The result has ``round(frames / rate)`` frames."""
+    window of :func:`stft_size`, hop a quarter of it). Each output frame takes the magnitudes
+    interpolated between two input frames and advances every bin's phase by its measured
+    advance between them. Phases are kept as unit phasors (the advance is the product of one
+    frame with the other's conjugate), so no trigonometric function is evaluated. The result
+    has ``round(frames / rate)`` frames."""
     frames = samples.shape[0]
     length = max(1, round(frames / rate))
     n_fft = stft_size(sample_rate)
@@ -93,16 +138,18 @@ def time_stretch(samples: np.ndarray, rate: float, sample_rate: int) -> np.ndarr
     steps = np.arange(0.0, count - 1, rate)
     left = np.floor(steps).astype(int)
     frac = (steps - left)[None, :, None]
-    magnitudes, phases = np.abs(spectra), np.angle(spectra)
+    magnitudes = np.abs(spectra)
     magnitude = (1 - frac) * magnitudes[:, left] + frac * magnitudes[:, left + 1]
-    expected = 2 * np.pi * hop * np.arange(spectra.shape[2]) / n_fft
-    delta = phases[:, left + 1] - phases[:, left] - expected
-    delta -= 2 * np.pi * np.round(delta / (2 * np.pi))
-    advance = expected + delta
-    phase = phases[:, :1] + np.concatenate(
-        [np.zeros_like(advance[:, :1]), np.cumsum(advance[:, :-1], axis=1)], axis=1
-    )
-    return _istft(magnitude * np.exp(1j * phase), n_fft, hop, length)
+    advance = _unit(spectra[:, left + 1] * np.conj(spectra[:, left]))
+    turns = np.concatenate([_unit(spectra[:, :1]), advance[:, :-1]], axis=1)
+    phasors = _unit(np.cumprod(turns, axis=1))  # renormalised: products drift off 1
+    return _istft(magnitude * phasors, n_fft, hop, length)
+
+
+def _unit(values: np.ndarray) -> np.ndarray:
+    """Each complex value scaled to magnitude 1 (a zero one becomes 1: no turn)."""
+    size = np.abs(values)
+    return np.where(size > 0, values / np.where(size > 0, size, 1.0), 1.0)
 
 
 def pitch_shift(samples: np.ndarray, semitones: float, sample_rate: int) -> np.ndarray:
@@ -151,10 +198,11 @@ def band_stop(samples: np.ndarray, sample_rate: int, low: float, high: float) ->
     """``samples`` with every frequency in [``low``, ``high``] Hz removed (SpecAugment's
     frequency mask, over the whole clip's spectrum)."""
     frames = samples.shape[0]
-    spectrum = np.fft.rfft(samples, axis=0)
-    freqs = _frequencies(frames, sample_rate)
+    n = fast_length(frames)
+    spectrum = np.fft.rfft(samples, n=n, axis=0)
+    freqs = _frequencies(n, sample_rate)
     keep = ~((freqs >= low) & (freqs <= high))
-    return np.fft.irfft(spectrum * keep[:, None], n=frames, axis=0)
+    return np.fft.irfft(spectrum * keep[:, None], n=n, axis=0)[:frames]
 
 
 NOISE_SLOPES = {"white": 0.0, "pink": 0.5, "brown": 1.0}
@@ -164,15 +212,16 @@ def coloured_noise(seed: int, frames: int, channels: int, colour: str) -> np.nda
     """Noise of unit RMS whose power falls as 1/f**(2*slope): white, pink (1/f) or brown
     (1/f**2), from its own ``seed`` (so a record replays it)."""
     rng = np.random.Generator(np.random.PCG64(seed))
-    white = rng.standard_normal((frames, channels))
     slope = NOISE_SLOPES[colour]
+    # Coloured noise is shaped at a quick FFT length, then cut to the clip.
+    white = rng.standard_normal((fast_length(frames) if slope else frames, channels))
     if slope:
         spectrum = np.fft.rfft(white, axis=0)
         index = np.arange(spectrum.shape[0], dtype=np.float64)
         index[0] = 1.0
         spectrum *= (1.0 / index**slope)[:, None]
         spectrum[0] = 0.0
-        white = np.fft.irfft(spectrum, n=frames, axis=0)
+        white = np.fft.irfft(spectrum, n=white.shape[0], axis=0)[:frames]
     rms = np.sqrt(np.mean(white**2))
     return white / rms if rms > 0 else white
 
