@@ -187,3 +187,19 @@ def test_normalize_reaches_its_peak_or_rms_level() -> None:
     assert abs(20 * np.log10(np.max(np.abs(peak))) + 6.0) < 1e-9
     rms = REGISTRY["normalize"].apply(samples, RATE, {"mode": "rms", "target_db": -20.0})
     assert abs(_db(dsp.power(rms)) + 20.0) < 1e-9
+
+
+@pytest.mark.parametrize(("frames", "frames_out"), [(16000, 15011), (16000, 17250), (997, 3001)])
+def test_resampling_works_at_quick_fft_lengths_near_the_ratio(frames: int, frames_out: int) -> None:
+    """A resampled length with a large prime factor made numpy's FFT tens of times slower;
+    the padded lengths are products of 2, 3, 5, 7, 11 and keep the ratio within 0.1 %."""
+    n_in, n_out = dsp._resample_lengths(frames, frames_out)
+    for n in (n_in, n_out):
+        for prime in dsp.FFT_PRIMES:
+            while n % prime == 0:
+                n //= prime
+        assert n == 1
+    assert n_in >= frames + 64
+    assert abs(n_out / n_in / (frames_out / frames) - 1) < 1e-3
+    out = REGISTRY["speed"].apply(tone(440.0, 1.0), RATE, {"factor": frames / frames_out})
+    assert out.shape[0] == round(RATE * frames_out / frames)
