@@ -139,6 +139,8 @@ def test_a_strong_recipe_trips_over_augmentation_and_a_mild_one_does_not(tmp_pat
     mixes = strong["over_augmentation"]["mixes"]
     assert mixes[0]["mix"] == "rotate + random_resized_crop + gaussian_noise + gaussian_blur"
     assert mild["over_augmentation"]["mean_ssim"] > 0.9 > strong["over_augmentation"]["mean_ssim"]
+    lowest = [e["ssim"] for e in mild["over_augmentation"]["lowest_ssim"]]
+    assert len(lowest) == 12 and lowest == sorted(lowest)  # the page's grid, even when all pass
 
 
 def test_planted_blurry_dark_and_duplicate_images_are_found(tmp_path: Path) -> None:

@@ -245,12 +245,8 @@ def _over(report: DatasetReport) -> str:
         f"<th>mean SSIM</th><th>min SSIM</th><th>flagged</th></tr>{rows}</table>"
     )
     sources, expanded = report.sides
-    worst = sorted(
-        (e for e in over.get("over_augmented", []) + over.get("near_blank", [])),
-        key=lambda e: (e["ssim"] is None, e["ssim"] or 0.0),
-    )
-    if not worst:
-        worst = [] if not over.get("mixes") else _lowest(report)
+    # near-blank variants first (their SSIM may not be the lowest), then the lowest SSIM
+    worst = over.get("near_blank", []) + over.get("lowest_ssim", [])
     seen, pairs = set(), []
     for entry in worst:
         if entry["path"] in seen or len(pairs) == GRID:
@@ -263,7 +259,8 @@ def _over(report: DatasetReport) -> str:
             f"<br>{_e(entry['path'])}<br>SSIM {_num(entry['ssim'])}: {_e(entry['mix'])}</div>"
         )
     grid = (
-        "<h3>Most over-augmented variants (source left, variant right)</h3>"
+        "<h3>The variants furthest from their sources: near-blank ones, then the lowest SSIM "
+        "(source left, variant right)</h3>"
         f'<div class="grid" id="grid">{"".join(pairs)}</div>'
     )
     return table + grid + _variant_lists(over)
@@ -285,18 +282,6 @@ def _variant_lists(over: dict[str, Any]) -> str:
             f"<th>outside on</th></tr>{rows}</table></details>"
         )
     return "".join(parts)
-
-
-def _lowest(report: DatasetReport) -> list[dict[str, Any]]:
-    """The lowest-SSIM variants, when none is flagged: what the recipe does at its strongest."""
-    return sorted(
-        (
-            e
-            for key in ("near_identical", "out_of_distribution")
-            for e in (report.over or {}).get(key, [])
-        ),
-        key=lambda e: (e["ssim"] is None, e["ssim"] or 0.0),
-    )[:GRID]
 
 
 def _source_file(report: DatasetReport, source: str) -> str:

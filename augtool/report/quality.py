@@ -5,6 +5,7 @@ over-augmented variants of an expansion, by the thresholds of
 
 from __future__ import annotations
 
+import heapq
 from collections import defaultdict
 from typing import Any
 
@@ -83,6 +84,8 @@ def near_duplicates(hashes: list[int], bits: int, skip: set[int] | None = None) 
 
 # ---- over-augmentation -----------------------------------------------------------------------
 
+#: How many of the lowest-SSIM variants a report names (the HTML page's grid).
+LOWEST = 12
 #: Fewer sources than this give quartiles too unsteady to call anything out of distribution.
 OOD_MIN_SOURCES = 20
 _OOD_STATS = ("brightness", "contrast", "sharpness", "colourfulness", "entropy")
@@ -134,6 +137,7 @@ def over_augmentation(
         listed[key].sort(key=lambda e: (e["ssim"] is None, e["ssim"] or 0.0, e["path"]))
     scored = [v for v in variants if v.ssim is not None]
     share = flagged / len(variants) if variants else 0.0
+    lowest = heapq.nsmallest(LOWEST, scored, key=lambda v: (v.ssim, v.path))
     return {
         "variants": len(variants),
         "mean_ssim": float(np.mean([v.ssim for v in scored])) if scored else None,
@@ -153,6 +157,9 @@ def over_augmentation(
             ),
             key=lambda m: (-m["count"], m["mix"]),
         ),
+        "lowest_ssim": [
+            {"path": v.path, "source": v.source, "mix": v.mix, "ssim": v.ssim} for v in lowest
+        ],
         **listed,
     }
 
