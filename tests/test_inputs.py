@@ -33,7 +33,7 @@ from augtool.atomic import TEMP_PREFIX
 from augtool.manifest import STATE_DIR, STATE_FILES
 
 SIZE = (16, 12)  # (width, height) of every test image
-CONTRACT = {"manifest.jsonl", "SHA256SUMS", "run.json", STATE_DIR, *STATE_FILES}
+CONTRACT = {"manifest.jsonl", "SHA256SUMS", "run.json", "croissant.json", STATE_DIR, *STATE_FILES}
 
 RECIPE = """\
 version: 1

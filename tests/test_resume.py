@@ -448,6 +448,7 @@ class TestIncremental:
             "img_0004__v01.jpg",
             "img_0004__v02.jpg",
             "manifest.jsonl",
+            "croissant.json",  # it names the manifest's sha256
         }
 
     def test_a_stat_cache_without_ctimes_is_hashed_once(
@@ -487,6 +488,7 @@ class TestIncremental:
         clean = self.clean_tree(recipe, source, tmp_path)
         found = tree(out)
         assert found.pop("manifest.jsonl") != clean.pop("manifest.jsonl")  # the header differs
+        assert found.pop("croissant.json") != clean.pop("croissant.json")  # names its sha256
         assert found == clean  # the files (numpy did not really change)
         # Back under the first run's versions: remade once, then kept.
         assert run_json(recipe, source, out)["made"] == 36

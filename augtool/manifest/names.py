@@ -5,8 +5,9 @@ from __future__ import annotations
 MANIFEST_NAME = "manifest.jsonl"
 SUMS_NAME = "SHA256SUMS"
 RUN_NAME = "run.json"
+CROISSANT_NAME = "croissant.json"
 #: Files in an output folder that the manifest does not list, by contract.
-CONTRACT_FILES = (MANIFEST_NAME, SUMS_NAME, RUN_NAME)
+CONTRACT_FILES = (MANIFEST_NAME, SUMS_NAME, RUN_NAME, CROISSANT_NAME)
 
 # The run's state: hidden files at the output's root. Loaders look for data in folders (a
 # folder at the root is a class to torchvision's ImageFolder, which lists every sub-folder,

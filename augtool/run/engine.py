@@ -52,6 +52,7 @@ from augtool.manifest import (
     sort_records,
     write_manifest,
 )
+from augtool.manifest.croissant import write_croissant
 from augtool.media import registry as media
 from augtool.recipe import Recipe
 from augtool.run.derive import label_rules, recipe_settings
@@ -377,6 +378,7 @@ def _write_manifest(
 
         sorted_lines = sort_prepared(lines(), job.output_root)
         write_manifest(job.output_root, header, sorted_lines, dict(sorted(counts.items())))
+        write_croissant(job.output_root)  # from the manifest and SHA256SUMS just written
 
 
 def _dataset_files(dataset: Dataset) -> list[str]:
