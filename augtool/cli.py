@@ -9,13 +9,16 @@ from __future__ import annotations
 import json
 import signal
 import sys
-import time
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
 
-from augtool import __version__, api, entry
+from augtool import api, entry
+from augtool.cli_help import UsualHelpGroup
+from augtool.cli_output import ProgressPrinter as _progress_printer
+from augtool.cli_output import print_summary as _print_summary
+from augtool.cli_output import version_text
 from augtool.cli_recipe import recipe_app
 from augtool.errors import (
     EXIT_FAILED,
@@ -28,6 +31,7 @@ from augtool.errors import (
 )
 
 app = typer.Typer(
+    cls=UsualHelpGroup,
     name="augtool",
     help="Expand image datasets offline from a YAML recipe, reproducibly, with a manifest.\n\n"
     "Example: augtool expand configs/quickstart.yaml",
@@ -65,7 +69,7 @@ def _error(message: str, code: int) -> dict[str, Any]:
 
 def _version(value: bool) -> None:
     if value:
-        typer.echo(f"augtool {__version__}")
+        typer.echo(version_text())
         raise typer.Exit(EXIT_OK)
 
 
@@ -73,7 +77,12 @@ def _version(value: bool) -> None:
 def main_callback(
     version: Annotated[
         bool,
-        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+        typer.Option(
+            "--version",
+            callback=_version,
+            is_eager=True,
+            help="Print the version, and Pillow's and numpy's.",
+        ),
     ] = False,
 ) -> None:
     """Expand image datasets offline from a YAML recipe, reproducibly, with a manifest."""
@@ -87,11 +96,18 @@ def expand(
     ] = None,
     output: Annotated[
         str | None,
-        typer.Option("-o", "--output", help="Output folder (default: the recipe's output.path)."),
+        typer.Option(
+            "-o",
+            "--output",
+            metavar="OUT",
+            help="Output folder (default: the recipe's output.path).",
+        ),
     ] = None,
     jobs: Annotated[
         int | None,
-        typer.Option("--jobs", "-j", min=1, help="Worker processes (default: all cores)."),
+        typer.Option(
+            "--jobs", "-j", min=1, metavar="N", help="Worker processes (default: all cores)."
+        ),
     ] = None,
     seed: Annotated[
         int | None, typer.Option("--seed", help="Override the recipe's seed (0 to 2**63 - 1).")
@@ -131,6 +147,10 @@ def expand(
     strict: Annotated[
         bool, typer.Option("--strict", help="Exit 1 when any input was skipped.")
     ] = False,
+    verbose: Annotated[
+        bool,
+        typer.Option("-v", "--verbose", help="Also print every count and every unlisted file."),
+    ] = False,
 ) -> None:
     """Expand a dataset: N augmented variants per training image, plus a manifest.
 
@@ -166,7 +186,7 @@ def expand(
             found["error"] = _error(failure, EXIT_FAILED)
         typer.echo(json.dumps(found, indent=2))
     elif not quiet:
-        _print_summary(summary)
+        _print_summary(summary, verbose)
     for warning in summary.warnings:
         typer.echo(f"warning: {warning}", err=True)
     if summary.unlisted:
@@ -253,43 +273,73 @@ def preview(
 @app.command()
 def transforms(
     name: Annotated[str | None, typer.Argument(help="Show one transform in full.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print them as JSON.")] = False,
+    verbose: Annotated[bool, typer.Option("-v", "--verbose", help="Every one in full.")] = False,
 ) -> None:
     """List every transform, or show one: parameters, defaults, what it does, a recipe snippet.
 
     Example: augtool transforms rotate
     """
-    with _errors_to_exit():
-        typer.echo(api.describe_transforms(name))
+    from augtool import docs
+
+    with _errors_to_exit(as_json):
+        if as_json:
+            typer.echo(json.dumps(docs.as_json(name), indent=2))
+        elif verbose and name is None:
+            typer.echo("\n\n".join(docs.describe(n["name"]) for n in docs.as_json()))
+        else:
+            typer.echo(api.describe_transforms(name))
 
 
 @validate_app.command("recipe")
 def validate_recipe(
     recipe: Annotated[Path, typer.Argument(help="The YAML recipe to check.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    verbose: Annotated[
+        bool, typer.Option("-v", "--verbose", help="Also print the normalised recipe.")
+    ] = False,
 ) -> None:
     """Check a recipe without running it: exit 0 when valid, 2 with the error otherwise.
 
     Example: augtool validate recipe configs/quickstart.yaml
     """
-    with _errors_to_exit():
+    with _errors_to_exit(as_json):
         loaded = api.validate_recipe(recipe)
+    if as_json:
+        found = {"recipe": str(recipe), "ok": True, "steps": len(loaded.steps)}
+        found.update(sha256=loaded.sha256, medium=loaded.medium, normalised=loaded.normalised)
+        typer.echo(json.dumps(found, indent=2))
+        return
     typer.echo(f"{recipe}: OK ({len(loaded.steps)} steps, recipe sha256 {loaded.sha256})")
+    if verbose:
+        typer.echo(json.dumps(loaded.normalised, indent=2))
 
 
 @validate_app.command("manifest")
 def validate_manifest(
     manifest: Annotated[Path, typer.Argument(help="OUT/manifest.jsonl")],
     source: Annotated[
-        Path | None, typer.Option("--source", help="Also check the sources in this folder.")
+        Path | None,
+        typer.Option("--source", metavar="INPUT", help="Also check the sources in this folder."),
     ] = None,
     recompute: Annotated[
         str | None,
-        typer.Option("--recompute", help="Re-derive K random outputs (or 'all'); needs --source."),
+        typer.Option(
+            "--recompute",
+            metavar="K|all",
+            help="Re-derive K random outputs (or 'all'); needs --source.",
+        ),
     ] = None,
     jobs: Annotated[
-        int | None, typer.Option("--jobs", "-j", min=1, help="Hashing processes (default: all).")
+        int | None,
+        typer.Option("--jobs", "-j", min=1, metavar="N", help="Hashing processes (default: all)."),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON report.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the summary.")] = False,
+    verbose: Annotated[
+        bool,
+        typer.Option("-v", "--verbose", help=f"Every problem, not the first {PROBLEMS_SHOWN}."),
+    ] = False,
 ) -> None:
     """Check an expanded dataset against its manifest: digests, completeness, leakage, provenance.
 
@@ -301,7 +351,7 @@ def validate_manifest(
         typer.echo(json.dumps(report.as_json(), indent=2))
     else:
         if not quiet:
-            for line in report.problem_lines(limit=PROBLEMS_SHOWN):
+            for line in report.problem_lines(limit=None if verbose else PROBLEMS_SHOWN):
                 typer.echo(line)
         typer.echo(report.summary_line())
     raise typer.Exit(EXIT_OK if report.ok else EXIT_FAILED)
@@ -430,65 +480,6 @@ def _caused_by_an_interrupt(exc: BaseException | None) -> bool:
 def _option(name: str) -> str:
     """An API argument as the command line spells it: ``--backend``; OUT is -o's metavar."""
     return "OUT" if name == "output" else "--" + name.replace("_", "-")
-
-
-class _progress_printer:
-    """A rich progress bar on a terminal; otherwise a plain line every few seconds (CI logs)."""
-
-    def __init__(self, every: float = 5.0, what: str = "expanding", unit: str = "sources") -> None:
-        self.every = every
-        self.what = what
-        self.unit = unit
-        self.last = time.monotonic()  # the first line comes after `every` seconds (or at the end)
-        self.bar: Any = None
-        self.task: Any = None
-        if sys.stderr.isatty():
-            from rich.console import Console
-            from rich.progress import Progress
-
-            self.bar = Progress(console=Console(stderr=True), transient=True)
-
-    def __call__(self, done: int, total: int) -> None:
-        if self.bar is not None:
-            if self.task is None:
-                self.bar.start()
-                self.task = self.bar.add_task(self.what, total=total)
-            self.bar.update(self.task, completed=done)
-            return
-        now = time.monotonic()
-        if now - self.last >= self.every or done == total:
-            self.last = now
-            typer.echo(f"augtool: {done}/{total} {self.unit}", err=True)
-
-    def close(self) -> None:
-        if self.bar is not None and self.task is not None:
-            self.bar.stop()
-
-
-def _print_summary(summary: Any) -> None:
-    counts = summary.counts
-    if summary.dry_run:
-        typer.echo(
-            f"Plan: {summary.sources} sources ({summary.layout}) -> "
-            f"{summary.planned_outputs} files in {summary.output}; would make "
-            f"{summary.activity['made']}, keep {summary.activity['kept']}, remove "
-            f"{summary.activity['removed']}; nothing written (--dry-run)"
-        )
-    else:
-        activity = summary.activity
-        where = ""
-        if summary.cluster is not None:
-            scheduler = summary.cluster["scheduler"] or "a local cluster"
-            workers = summary.cluster["workers"]
-            where = f" on Dask ({scheduler}, {workers} worker{'s' if workers != 1 else ''})"
-        typer.echo(
-            f"{summary.output}: {counts.get('files', 0)} files "
-            f"({counts.get('augmented', 0)} augmented, {counts.get('original', 0)} originals); "
-            f"made {activity['made']}, kept {activity['kept']}, removed {activity['removed']}; "
-            f"skipped inputs: {counts.get('skipped', 0)}; {summary.seconds:.1f} s{where}"
-        )
-    for item in summary.skipped:
-        typer.echo(f"skipped {item['path']}: {item['reason']}")
 
 
 def main() -> None:

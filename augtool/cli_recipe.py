@@ -5,6 +5,7 @@ Registered on the main app by :mod:`augtool.cli`; the work is in :mod:`augtool.r
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated
 
@@ -26,6 +27,9 @@ def schema(
             "-o", "--output", metavar="FILE", help="Write the schema to FILE (default: stdout)."
         ),
     ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Accepted for uniformity: the schema is JSON.")
+    ] = False,
 ) -> None:
     """Print the recipe's JSON Schema (draft 2020-12), for editors and other tools.
 
@@ -54,6 +58,7 @@ def new(
         ),
     ] = "imagefolder",
     force: Annotated[bool, typer.Option("--force", help="Replace FILE if it exists.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Write a commented starter recipe for a dataset layout; it runs as written once the
     dataset is in data/ beside it.
@@ -63,6 +68,12 @@ def new(
     from augtool.cli import _errors_to_exit  # the main app: loaded by now
     from augtool.recipe.starter import write_starter
 
-    with _errors_to_exit():
+    with _errors_to_exit(as_json):
         write_starter(file, layout, force)
-    typer.echo(f"{file}: a starter recipe for the {layout} layout; next: augtool preview {file}")
+    if as_json:
+        typer.echo(json.dumps({"file": str(file), "layout": layout}, indent=2))
+    else:
+        typer.echo(
+            f"{file}: a starter recipe for the {layout} layout; next: augtool preview {file}"
+        )
+

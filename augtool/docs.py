@@ -81,6 +81,33 @@ def _described(name: str, spec: Any, owner: str) -> str:
     return "\n".join(lines)
 
 
+def as_json(name: str | None = None) -> list[dict[str, Any]]:
+    """Every transform and block (or the one called ``name``) as plain JSON: what
+    ``augtool transforms --json`` prints."""
+    specs = _specs()
+    if name is not None and name not in specs:
+        describe(name)  # raises UnknownTransform with its suggestion
+    chosen = [name] if name is not None else sorted(specs)
+    return [
+        {
+            "name": n,
+            "family": specs[n].family,
+            "summary": specs[n].summary,
+            "params": [
+                {
+                    "name": p.name,
+                    "default": p.default,
+                    "help": p.help,
+                    "form": getattr(p.kind, "form", ""),
+                }
+                for p in specs[n].all_params()
+            ],
+            "example": specs[n].example,
+        }
+        for n in chosen
+    ]
+
+
 def markdown() -> str:
     """docs/transforms.md: the listing and every transform in full, as Markdown, so the page
     says exactly what ``augtool transforms NAME`` says."""
