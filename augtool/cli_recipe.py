@@ -77,3 +77,63 @@ def new(
             f"{file}: a starter recipe for the {layout} layout; next: augtool preview {file}"
         )
 
+
+@recipe_app.command("import")
+def import_(
+    file: Annotated[
+        Path, typer.Argument(metavar="FILE", help="A pipeline saved by Albumentations' A.save.")
+    ],
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "-o", "--output", metavar="RECIPE", help="Write the recipe here (default: stdout)."
+        ),
+    ] = None,
+    allow_partial: Annotated[
+        bool,
+        typer.Option("--allow-partial", help="Write the recipe even when something was left out."),
+    ] = False,
+    force: Annotated[bool, typer.Option("--force", help="Replace RECIPE if it exists.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    verbose: Annotated[
+        bool, typer.Option("-v", "--verbose", help="Also say what was changed on the way.")
+    ] = False,
+) -> None:
+    """Convert an Albumentations pipeline (A.save, JSON or YAML, 1.x or 2.x) into a recipe.
+    Each transform or parameter that cannot be converted is named with the nearest augtool
+    setting, and the exit code is 1 unless --allow-partial.
+
+    Example: augtool recipe import pipeline.json -o recipe.yaml
+    """
+    from augtool.cli import _errors_to_exit  # the main app: loaded by now
+    from augtool.recipe.albu_import import import_file, recipe_text
+    from augtool.recipe.starter import StarterExists
+
+    with _errors_to_exit(as_json):
+        imported = import_file(file)
+        if output is not None and output.exists() and not force:
+            raise StarterExists(f"{output}: already exists; give another name, or --force")
+    partial = bool(imported.lost) and not allow_partial
+    text = recipe_text(imported, file.name)
+    if not partial and output is not None:
+        output.write_text(text, encoding="utf-8")
+    count = len(imported.lost)
+    failure = (
+        f"{file}: {count} thing{'s' if count != 1 else ''} could not be converted (listed "
+        "above); nothing written (--allow-partial writes the rest)"
+    )
+    if as_json:
+        found = {"recipe": imported.recipe, "lost": imported.lost, "changed": imported.notes}
+        found["written"] = None if partial or output is None else str(output)
+        if partial:
+            found["error"] = {"message": failure, "exit_code": 1}
+        typer.echo(json.dumps(found, indent=2))
+    elif not partial and output is None:
+        typer.echo(text, nl=False)
+    for line in imported.lost:
+        typer.echo(f"left out: {line}", err=True)
+    for line in imported.notes if verbose else []:
+        typer.echo(f"changed: {line}", err=True)
+    if partial:
+        typer.echo(f"Error: {failure}", err=True)
+        raise typer.Exit(1)

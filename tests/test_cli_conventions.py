@@ -29,6 +29,7 @@ COMMANDS = [
     ["validate", "recipe"],
     ["recipe", "new"],
     ["recipe", "schema"],
+    ["recipe", "import"],
 ]
 
 
@@ -94,6 +95,15 @@ def expanded(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
+def _saved_pipeline(folder: Path) -> Path:
+    """The smallest pipeline Albumentations' A.save writes."""
+    flip = {"__class_fullname__": "HorizontalFlip", "p": 0.5}
+    saved = {"__class_fullname__": "Compose", "p": 1.0, "transforms": [flip]}
+    path = folder / "pipeline.json"
+    path.write_text(json.dumps({"__version__": "2.0.8", "transform": saved}), encoding="utf-8")
+    return path
+
+
 def _json_of(command: str, tmp_path: Path, expanded: Path) -> object:
     arguments = {
         "expand": ["expand", QUICKSTART, "-o", tmp_path / "out", "-j", "1"],
@@ -103,6 +113,7 @@ def _json_of(command: str, tmp_path: Path, expanded: Path) -> object:
         "validate recipe": ["validate", "recipe", QUICKSTART],
         "recipe new": ["recipe", "new", tmp_path / "r.yaml", "--layout", "yolo"],
         "recipe schema": ["recipe", "schema"],
+        "recipe import": ["recipe", "import", _saved_pipeline(tmp_path)],
     }[command]
     result = invoke(*arguments, "--json")
     assert result.exit_code == 0, result.output
