@@ -6,7 +6,6 @@ Every function is pure: float64 samples of shape (frames, channels) in, a new ar
 
 from __future__ import annotations
 
-import bisect
 from functools import cache
 
 import numpy as np
@@ -57,7 +56,7 @@ FFT_PRIMES = (2, 3, 5, 7, 11)
 
 
 @cache
-def _quick_lengths(limit: int) -> tuple[int, ...]:
+def _quick_lengths(limit: int) -> np.ndarray:
     """Every length up to ``limit`` whose prime factors are all in :data:`FFT_PRIMES`."""
     found = [1]
     for prime in FFT_PRIMES:
@@ -67,29 +66,28 @@ def _quick_lengths(limit: int) -> tuple[int, ...]:
                 grown.append(n)
                 n *= prime
         found = grown
-    return tuple(sorted(found))
+    lengths = np.array(sorted(found), dtype=np.int64)
+    lengths.flags.writeable = False  # shared by every call (a cache, never a byte of output)
+    return lengths
 
 
 def _resample_lengths(frames: int, frames_out: int) -> tuple[int, int]:
     """The padded lengths a resampling works at: both quick FFT lengths, the first at least
     the clip and some silence, their ratio the closest to ``frames_out / frames`` among the
-    next 256 candidates (or the first within 1e-5). The time scale is then off by that ratio's
-    error: a median of 2e-5 and at most 6e-4 over 2,000 random ratios from 1/4 to 4."""
+    next 256 candidates. The time scale is then off by that ratio's error: a median of 2e-5
+    and at most 6e-4 over 2,000 random ratios from 1/4 to 4."""
     target = frames_out / frames
     low = frames + max(64, frames // 8)
     lengths = _quick_lengths(1 << int(4 * low * max(1.0, target)).bit_length())
-    first = bisect.bisect_left(lengths, low)
-    best = (float("inf"), lengths[first], max(1, round(lengths[first] * target)))
-    for n_in in lengths[first : first + 256]:
-        want = n_in * target
-        near = bisect.bisect_left(lengths, want)
-        for n_out in lengths[max(0, near - 1) : near + 1]:
-            error = abs(n_out - want) / want
-            if error < best[0]:
-                best = (error, n_in, n_out)
-        if best[0] < 1e-5:
-            break
-    return best[1], best[2]
+    first = int(np.searchsorted(lengths, low))
+    n_in = lengths[first : first + 256]
+    want = n_in * target
+    near = np.searchsorted(lengths, want)
+    below = lengths[np.maximum(near - 1, 0)]
+    above = lengths[np.minimum(near, len(lengths) - 1)]
+    n_out = np.where(np.abs(below - want) <= np.abs(above - want), below, above)
+    best = int(np.argmin(np.abs(n_out - want) / want))
+    return int(n_in[best]), max(1, int(n_out[best]))
 
 
 def stft_size(rate: int) -> int:
@@ -140,15 +138,19 @@ def time_stretch(samples: np.ndarray, rate: float, sample_rate: int) -> np.ndarr
     frac = (steps - left)[None, :, None]
     magnitudes = np.abs(spectra)
     magnitude = (1 - frac) * magnitudes[:, left] + frac * magnitudes[:, left + 1]
-    advance = _unit(spectra[:, left + 1] * np.conj(spectra[:, left]))
-    turns = np.concatenate([_unit(spectra[:, :1]), advance[:, :-1]], axis=1)
-    phasors = _unit(np.cumprod(turns, axis=1))  # renormalised: products drift off 1
+    advance = _unit(
+        spectra[:, left + 1] * np.conj(spectra[:, left]),
+        magnitudes[:, left + 1] * magnitudes[:, left],
+    )
+    start = _unit(spectra[:, :1], magnitudes[:, :1])
+    turns = np.concatenate([start, advance[:, :-1]], axis=1)
+    phasors = np.cumprod(turns, axis=1)
+    phasors = _unit(phasors, np.abs(phasors))  # renormalised: products drift off 1
     return _istft(magnitude * phasors, n_fft, hop, length)
 
 
-def _unit(values: np.ndarray) -> np.ndarray:
-    """Each complex value scaled to magnitude 1 (a zero one becomes 1: no turn)."""
-    size = np.abs(values)
+def _unit(values: np.ndarray, size: np.ndarray) -> np.ndarray:
+    """Complex ``values`` of magnitude ``size`` scaled to 1 (a zero one becomes 1: no turn)."""
     return np.where(size > 0, values / np.where(size > 0, size, 1.0), 1.0)
 
 
