@@ -174,3 +174,24 @@ def test_token_distance_is_levenshtein() -> None:
     assert distance(["a", "b", "c"], ["a", "c"]) == 1
     assert distance(["x"], []) == 1
     assert distance(["a", "b"], ["b", "a"]) == 2
+
+
+def test_a_user_synonym_table_from_a_mapping_or_a_tsv_file(tmp_path, monkeypatch) -> None:
+    (tmp_path / "syn.tsv").write_text("# mine\nparcel\tpackage,box\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    from_file = REGISTRY["synonym_replace"](rate=1.0, synonyms="syn.tsv")
+    inline = REGISTRY["synonym_replace"](rate=1.0, synonyms={"Parcel": ["package", "box"]})
+    assert (
+        from_file.config["synonyms"] == inline.config["synonyms"] == {"parcel": ["package", "box"]}
+    )
+    for step in (from_file, inline):
+        out = _run(step, "Parcel 123 lost, parcel 123 late", 3)[3]
+        assert out[0][0] in ("Package", "Box")  # the case follows the word's
+        assert [t[0] for t in out if t[2]] == ["123", "123"]
+    from augtool.errors import ParamError
+
+    (tmp_path / "bad.tsv").write_text("parcel package\n", encoding="utf-8")
+    with pytest.raises(
+        ParamError, match=re.escape("bad.tsv:1: expected 'word<TAB>synonym,synonym'")
+    ):
+        REGISTRY["synonym_replace"](synonyms="bad.tsv")
