@@ -7,8 +7,9 @@ character after it, or an emoji skin tone, stays with the token before it, so an
 or an accented letter is never cut. Whitespace is kept as the separator after each token:
 ``detokenise(tokenise(s)) == s`` for every string.
 
-A token is ``(text, space, locked)``: ``locked`` when it overlaps a protected span, which no
-step changes, moves or deletes.
+A token is ``(text, space, locked, word)``: ``locked`` when it overlaps a protected span, which
+no step changes, moves or deletes; ``word`` when it is made of letters or digits (found once,
+here, as steps ask it of every token many times).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 
-Token = tuple[str, str, bool]
+Token = tuple[str, str, bool, bool]
 Tokens = list[Token]
 
 _ASCII = re.compile(r"([A-Za-z0-9]+(?:'[A-Za-z0-9]+)*|\S)(\s*)")
@@ -92,19 +93,30 @@ def tokenise(text: str, protect: Sequence[re.Pattern[str]] = ()) -> tuple[str, T
     for index, (start, end) in enumerate(spans):
         following = spans[index + 1][0] if index + 1 < len(spans) else len(text)
         locked = bool(locked_spans) and any(s < end and start < e for s, e in locked_spans)
-        tokens.append((text[start:end], text[end:following], locked))
+        tokens.append(make(text[start:end], text[end:following], locked))
     lead = text[: spans[0][0]] if spans else text
     return lead, tokens
 
 
 def detokenise(lead: str, tokens: Sequence[Token]) -> str:
-    return lead + "".join(text + space for text, space, _ in tokens)
+    return lead + "".join([token[0] + token[1] for token in tokens])
+
+
+def make(text: str, space: str, locked: bool = False) -> Token:
+    """A token of ``text`` followed by ``space``."""
+    first = text[:1]
+    word = bool(first) and (first.isalnum() if first.isascii() else _is_word(first))
+    return (text, space, locked, word)
+
+
+def respace(token: Token, space: str) -> Token:
+    """``token`` followed by ``space`` instead."""
+    return (token[0], space, token[2], token[3])
 
 
 def is_word(token: Token) -> bool:
     """A token made of letters or digits (not punctuation, not an emoji)."""
-    first = token[0][0]
-    return first.isalnum() if first.isascii() else _is_word(first)
+    return token[3]
 
 
 def distance(a: Sequence[str], b: Sequence[str]) -> int:
@@ -120,4 +132,14 @@ def distance(a: Sequence[str], b: Sequence[str]) -> int:
     return previous[-1]
 
 
-__all__ = ["Token", "Tokens", "detokenise", "distance", "is_word", "split_words", "tokenise"]
+__all__ = [
+    "Token",
+    "Tokens",
+    "detokenise",
+    "distance",
+    "is_word",
+    "make",
+    "respace",
+    "split_words",
+    "tokenise",
+]

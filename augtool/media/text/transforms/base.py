@@ -17,7 +17,7 @@ import numpy as np
 from augtool.errors import ParamError
 from augtool.media.image.transforms.base import BadParam, UnknownParam
 from augtool.media.image.transforms.params import PROBABILITY, Param, Range
-from augtool.media.text.tokens import Token, Tokens, is_word
+from augtool.media.text.tokens import Token, Tokens, make
 
 Params = dict[str, Any]
 
@@ -103,7 +103,7 @@ def draw_count(rng: np.random.Generator, rate: float, total: int) -> int:
 
 def free_words(tokens: Tokens) -> list[int]:
     """The indices of the words a step may touch (not locked)."""
-    return [i for i, token in enumerate(tokens) if not token[2] and is_word(token)]
+    return [i for i, token in enumerate(tokens) if token[3] and not token[2]]
 
 
 def choose(rng: np.random.Generator, items: list[Any], count: int) -> list[Any]:
@@ -127,7 +127,7 @@ def with_case(word: str, like: str) -> str:
 
 
 def retext(token: Token, text: str) -> Token:
-    return (text, token[1], token[2])
+    return make(text, token[1], token[2])
 
 
 __all__ = [

@@ -7,10 +7,12 @@ from the last edit back, so a replacement of another length (``m`` for ``rn``, o
 
 from __future__ import annotations
 
+from itertools import repeat
+
 import numpy as np
 
 from augtool.media.image.transforms.params import Choice, Param
-from augtool.media.text.tokens import Tokens, is_word
+from augtool.media.text.tokens import Tokens, is_word, make, respace
 from augtool.media.text.transforms.base import (
     RATE,
     Params,
@@ -46,17 +48,26 @@ def _neighbours(rows: tuple[str, ...]) -> dict[str, str]:
 
 KEYBOARDS = {name: _neighbours(rows) for name, rows in _ROWS.items()}
 KEYS = {name: frozenset(board) for name, board in KEYBOARDS.items()}
+assert all(set("abcdefghijklmnopqrstuvwxyz") <= keys for keys in KEYS.values())
 
 
 def _letters(tokens: Tokens, accept: frozenset[str] | None = None) -> list[tuple[int, int]]:
-    """(token, character) of every character of an unlocked word a step may edit."""
-    return [
-        (t, c)
-        for t, token in enumerate(tokens)
-        if not token[2] and is_word(token)
-        for c, char in enumerate(token[0])
-        if (char.lower() in accept if accept is not None else char.isalpha())
-    ]
+    """(token, character) of every character of an unlocked word a step may edit: a letter,
+    and with ``accept`` (a keyboard's keys) one whose lower case is a key."""
+    places: list[tuple[int, int]] = []
+    for t, token in enumerate(tokens):
+        if token[2] or not token[3]:
+            continue
+        text = token[0]
+        if text.isascii() and text.isalpha():  # every keyboard has the 26 letters
+            places.extend(zip(repeat(t), range(len(text))))
+            continue
+        places.extend(
+            (t, c)
+            for c, char in enumerate(text)
+            if (char.lower() in accept if accept is not None else char.isalpha())
+        )
+    return places
 
 
 def apply_edits(tokens: Tokens, edits: list[list]) -> Tokens:
@@ -195,8 +206,8 @@ class PunctuationNoise(TextTransform):
         gone = set(params["delete"])
         for i, token in enumerate(tokens):
             if i in after:
-                out.append((token[0], "", token[2]))
-                out.append((after[i], token[1], False))
+                out.append(respace(token, ""))
+                out.append(make(after[i], token[1]))
             else:
                 out.append(token)
         # Positions of the deletions are in the input's numbering: shift them past inserts.

@@ -9,7 +9,7 @@ import numpy as np
 from augtool.errors import ParamError
 from augtool.media.image.transforms.params import Choice, Param, Range
 from augtool.media.text.synonyms import SynonymTable, table_of
-from augtool.media.text.tokens import Tokens, is_word, tokenise
+from augtool.media.text.tokens import Tokens, is_word, make, respace, tokenise
 from augtool.media.text.transforms.base import (
     RATE,
     Params,
@@ -110,10 +110,10 @@ class RandomInsert(TextTransform):
             if at == len(out) and out:
                 # At the end: the new word takes the row's closing space, the last one a blank.
                 last = out[-1]
-                out[-1] = (last[0], " ", last[2])
-                out.append((word, last[1], False))
+                out[-1] = respace(last, " ")
+                out.append(make(word, last[1]))
             else:
-                out.insert(at, (word, " ", False))
+                out.insert(at, make(word, " "))
         return out
 
 
@@ -150,7 +150,7 @@ def delete_tokens(tokens: Tokens, positions: list[int]) -> Tokens:
     out = [token for i, token in enumerate(tokens) if i not in gone]
     if out and tokens and len(tokens) - 1 in gone:
         last = out[-1]
-        out[-1] = (last[0], tokens[-1][1], last[2])
+        out[-1] = respace(last, tokens[-1][1])
     return out
 
 
@@ -209,7 +209,7 @@ class SpanMask(TextTransform):
         end = start + params["length"]
         if params["mask"] is None:
             return delete_tokens(tokens, list(range(start, end)))
-        masked = (params["mask"], tokens[end - 1][1], False)
+        masked = make(params["mask"], tokens[end - 1][1])
         return [*tokens[:start], masked, *tokens[end:]]
 
 
@@ -266,7 +266,7 @@ class TemplateFill(TextTransform):
         for at, value in reversed(params["fills"]):
             _, filled = tokenise(value)
             closing = out[at + 2][1]
-            filled = [*filled[:-1], (filled[-1][0], closing, False)] if filled else []
+            filled = [*filled[:-1], respace(filled[-1], closing)] if filled else []
             out[at : at + 3] = filled
         return out
 
@@ -298,7 +298,7 @@ class SentenceShuffle(TextTransform):
             part = list(parts[index])
             last = part[-1]
             space = closing if n == len(parts) - 1 else (last[1] if last[1] else " ")
-            part[-1] = (last[0], space, last[2])
+            part[-1] = respace(last, space)
             out.extend(part)
         return out
 
