@@ -155,11 +155,22 @@ class Layout:
         """The dataset files the run makes from the image lines (each split's COCO JSON)."""
         return []
 
+    def derived_line(self, record: Record) -> Record | None:
+        """What the derived files need of an output's manifest line (None: nothing). By
+        default an image line that records the layout's first record field: its ``path``,
+        ``image_size`` and that field."""
+        field = self.record_fields[0] if self.record_fields else None
+        if field is None or record.get("kind") is not None:
+            return None
+        if not isinstance(record.get(field), dict):
+            return None
+        return {"path": record.get("path"), "image_size": record.get("image_size"),
+                field: record[field]}  # fmt: skip
+
     def derived_file(self, state: Any, name: str, images: dict[str, list[Record]]) -> bytes | None:
-        """The bytes of the derived file ``name`` from the image lines of each split (keyed by
-        ``str(split)``: ``"None"`` for a dataset without splits; in path order; each with
-        ``path``, ``image_size`` and the record fields); None when ``name`` is not one of this
-        dataset's."""
+        """The bytes of the derived file ``name`` from the lines of each split (keyed by
+        ``str(split)``: ``"None"`` for a dataset without splits; in path order; each as
+        :meth:`derived_line` keeps it); None when ``name`` is not one of this dataset's."""
         return None
 
     # --- validate -------------------------------------------------------------------------

@@ -435,14 +435,14 @@ def _write_derived(
     """The dataset files its layout derives from the image lines (each split's, in path
     order); each is recorded with the hash of the input file of the same name."""
     layout = registry.get(dataset.layout)
-    field = layout.record_fields[0] if layout.record_fields else None
     # One sorted pass over the journal: each split's image records, already in path order
     # (keyed as validate keys them: an unsplit dataset's under "None").
     images: dict[str, list[RecordDict]] = {}
     records = (r for result in journal.results() for r in result.records)
     for record in sort_records(records, output_root):
-        if record["type"] == "file" and field in record:
-            images.setdefault(str(record.get("split")), []).append(record)
+        kept = layout.derived_line(record) if record["type"] == "file" else None
+        if kept is not None:
+            images.setdefault(str(record.get("split")), []).append(kept)
     results = []
     for name in layout.derived_names(dataset.state):
         data = layout.derived_file(dataset.state, name, images)

@@ -61,9 +61,7 @@ class Recomputation:
         self.derived_lines: list[dict[str, Any]] = []
         from augtool.layouts import registry
 
-        layout = registry.find(header.get("layout"))
-        fields = () if layout is None else layout.record_fields
-        self.payload_field = fields[0] if fields else None
+        self.layout = registry.find(header.get("layout"))
 
     def take(self, number: int, record: dict[str, Any]) -> None:
         """Augmented images are re-derived, each with its label lines; derived dataset files
@@ -75,9 +73,8 @@ class Recomputation:
             self.augmented_lines.append(number)
         elif role == "augmented" and kind == "label" and isinstance(record.get("image"), str):
             self.label_lines.setdefault(record["image"], []).append(number)
-        field = self.payload_field
-        if kind == "image" and field is not None and isinstance(record.get(field), dict):
-            kept = {k: record.get(k) for k in ("path", "image_size", field)}
+        kept = None if self.layout is None else self.layout.derived_line(record)
+        if kept is not None:
             self.payload_lines.setdefault(str(record.get("split")), []).append(kept)
         elif role == "dataset" and kind == "annotations":
             self.derived_lines.append(record)
@@ -147,7 +144,8 @@ class Recomputation:
             fields = _replay_fields(record)
             if rules is not None:
                 fields["labels"] = labels.get(path, [])
-                recorded = dataset is not None and dataset.record_fields[0] in record
+                fields_of = () if dataset is None else dataset.record_fields
+                recorded = bool(fields_of) and fields_of[0] in record
                 if recorded and record["role"] == "augmented":
                     fields["recorded"] = {k: record.get(k) for k in dataset.record_fields}
                     fields["payload"] = dataset.payload(rel)
