@@ -211,7 +211,7 @@ def test_data_yaml_split_lists_and_nc(tmp_path: Path) -> None:
     ("text", "problem"),
     [
         ("train: images/train\nnc: 2\nnames: [a]\n", "nc is 2 but names has 1 classes"),
-        ("train: train.txt\nnames: [a]\n", "train: train.txt is a file (a list of images)"),
+        ("train: train.txt\nnames: [a]\n", "train.txt lists '../x.png', outside the dataset"),
         ("train: ../elsewhere/images\nnames: [a]\n", "points outside the dataset"),
         ("train: images/train\nnames: [a]\nkpt_shape: [17, 3]\n", "pose labels (keypoints)"),
     ],
@@ -220,7 +220,7 @@ def test_data_yaml_that_cannot_be_followed_is_refused(
     tmp_path: Path, text: str, problem: str
 ) -> None:
     source = ultralytics(tmp_path / "in")
-    (source / "train.txt").write_text("images/train/a0.png\n")
+    (source / "train.txt").write_text("images/train/a0.png\n../x.png\n")
     (source / "data.yaml").write_text(text)
     (tmp_path / "r.yaml").write_text(RECIPE)
     result = invoke("expand", tmp_path / "r.yaml", source, "-o", tmp_path / "out")
@@ -265,3 +265,50 @@ def test_split_folders_named_otherwise_validate(tmp_path: Path) -> None:
         "val": ["images/val2017", "labels/val2017"],
     }
     assert _augmented_splits(records) == {"train"}
+
+
+def cvat(root: Path) -> Path:
+    """CVAT's YOLOv8 export: ``data.yaml`` names list files (``train: train.txt``)."""
+    ultralytics(root)
+    _image(root / "images/train/b.png", 7)
+    _label(root / "labels/train/b.txt")
+    (root / "data.yaml").write_text(
+        "path: ./\ntrain: train.txt\nval: val.txt\nnames:\n  0: thing\n"
+    )
+    (root / "train.txt").write_text("images/train/a0.png\nimages/train/b.png\n")
+    (root / "val.txt").write_text("images/val/a1.png\n")
+    return root
+
+
+def test_cvat_list_files_are_written_again_with_the_variants(tmp_path: Path) -> None:
+    """Once refused; copied as they are, the lists would leave every variant out of training."""
+    source = cvat(tmp_path / "in")
+    out, records = _expand(tmp_path, source)
+    assert records[0]["splits"]["found"] == ["train", "val"]
+    assert _augmented_splits(records) == {"train"}
+    assert (out / "train.txt").read_text().splitlines() == [
+        "images/train/a0.png", "images/train/a0__v00.png", "images/train/a0__v01.png",
+        "images/train/b.png", "images/train/b__v00.png", "images/train/b__v01.png",
+    ]  # fmt: skip
+    assert (out / "val.txt").read_bytes() == (source / "val.txt").read_bytes()
+    assert (out / "data.yaml").read_bytes() == (source / "data.yaml").read_bytes()
+    _, splits = yolo_reader.read_dataset(out)
+    assert len(splits["train"].images) == 6
+    assert all(rows for rows in splits["train"].labels.values())
+
+
+def test_images_a_list_leaves_out_or_names_wrongly_are_skipped(tmp_path: Path) -> None:
+    source = cvat(tmp_path / "in")
+    (source / "train.txt").write_text("./images/train/a0.png\n./images/train/gone.png\n")
+    (tmp_path / "r.yaml").write_text(RECIPE)
+    out = tmp_path / "out"
+    result = invoke("expand", tmp_path / "r.yaml", source, "-o", out, "--quiet")
+    assert result.exit_code == 0, result.output
+    skips = {r["path"]: r["reason"] for r in read_manifest(out) if r["type"] == "skipped"}
+    assert skips == {
+        "images/train/b.png": "outside the image folders (train.txt, val.txt)",
+        "images/train/gone.png": "listed in train.txt but not a readable image file here",
+    }
+    assert (out / "train.txt").read_text().splitlines() == [
+        "./images/train/a0.png", "./images/train/a0__v00.png", "./images/train/a0__v01.png"
+    ]  # fmt: skip

@@ -3,7 +3,8 @@
 torch, too heavy for the test extra):
 
 - ``data.yaml``: split paths relative to the dataset root; a ``../X`` that does not exist is
-  ``X`` below the root (Roboflow's exports); ``names`` a list or a mapping; ``nc`` must agree.
+  ``X`` below the root (Roboflow's exports); a split may be a ``.txt`` list of images (CVAT),
+  read here relative to the list's folder; ``names`` a list or a mapping; ``nc`` must agree.
 - An image's labels: the last ``/images/`` of its path becomes ``/labels/``, the ending ``.txt``.
 - A label line: ``class cx cy w h`` or ``class x1 y1 x2 y2 ...`` (a polygon; an oriented box is
   one of four corners), every coordinate within [0, 1], the class below ``nc``. An image whose
@@ -55,15 +56,27 @@ def read_dataset(root: Path) -> tuple[dict[int, str], dict[str, Split]]:
         folder = (root / data[key]).resolve()
         if not folder.exists() and data[key].startswith("../"):
             folder = (root / data[key][3:]).resolve()
-        if not folder.is_dir():
+        if folder.is_file():  # a list of images, each relative to the list's folder
+            lines = folder.read_text(encoding="utf-8").split()
+            images = [(folder.parent / line.removeprefix("./")).resolve() for line in lines]
+            splits[key] = read_images(images, len(names))
+        elif folder.is_dir():
+            splits[key] = read_split(folder, len(names))
+        else:
             raise Corrupt(f"{key}: {folder} not found")
-        splits[key] = read_split(folder, len(names))
     return names, splits
 
 
 def read_split(folder: Path, classes: int) -> Split:
+    images = sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_ENDINGS)
+    return read_images(images, classes)
+
+
+def read_images(images: list[Path], classes: int) -> Split:
     split = Split()
-    for image in sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_ENDINGS):
+    for image in images:
+        if not image.is_file():
+            raise Corrupt(f"{image}: listed but not there")
         split.images.append(image)
         labels = label_path(image)
         split.labels[image] = read_labels(labels, classes) if labels.is_file() else []

@@ -5,6 +5,8 @@ left/right classes swapped on a mirror)."""
 from __future__ import annotations
 
 import os
+import posixpath
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -71,6 +73,26 @@ class LabelFormat:
         return {"objects": len(targets.boxes) + len(targets.polygons)}
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """What a label-file layout reads of its dataset before its images: the files copied as
+    they are (``data.yaml``), the class names, each split's image folders, the images that
+    list files name (image -> split; ``lists``: split -> list file) and the layout's state."""
+
+    extra: tuple[str, ...] = ()
+    names: dict[int, str] = field(default_factory=dict)
+    folders: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    listed: dict[str, str] = field(default_factory=dict)
+    lists: dict[str, str] = field(default_factory=dict)
+    state: Any = None
+
+    def where(self) -> str:
+        """Where the dataset's images are, for the reason an image elsewhere is skipped."""
+        places = sorted({f for found in self.folders.values() for f in found})
+        places += sorted(self.lists.values())
+        return ", ".join(places) if places else "an images/ folder"
+
+
 class LabelFileLayout(Layout):
     """A layout whose images each have a label file in ``format``, found by
     :meth:`LabelFormat.label_path`."""
@@ -81,12 +103,10 @@ class LabelFileLayout(Layout):
     #: An image without a label file is skipped (masks), not taken as a background image.
     label_required: ClassVar[bool] = False
 
-    def prepare(
-        self, root: Path, split_names: set[str]
-    ) -> tuple[tuple[str, ...], dict[int, str], dict[str, tuple[str, ...]]]:
-        """The dataset files copied as they are, the class names and each split's image
-        folders. Raises ``InputError`` when the layout's own files are missing."""
-        return (), {}, {}
+    def prepare(self, root: Path, split_names: set[str]) -> Prepared:
+        """What the layout reads of the dataset before its images. Raises ``InputError`` when
+        the layout's own files are missing."""
+        return Prepared()
 
     def split_of(
         self, rel: str, folders: dict[str, tuple[str, ...]], names: set[str]
@@ -102,19 +122,18 @@ class LabelFileLayout(Layout):
         augmented: set[str],
         follow_links: bool,
     ) -> Dataset:
-        extra, class_names, folders = self.prepare(root, split_names)
+        prepared = self.prepare(root, split_names)
+        folders = prepared.folders
         skipped = list(walk.skipped)
         sources: list[Source] = []
         found: set[str] = set()
         for rel in walk.candidates:
             if self.format.folder in rel.split("/")[:-1]:
                 continue  # a label file (a mask is a PNG too), not an image of the dataset
-            split = self.split_of(rel, folders, split_names)
+            split = prepared.listed.get(rel) or self.split_of(rel, folders, split_names)
             annotation = self.format.label_path(rel)
             if split is False or annotation is None:
-                places = sorted(f for found in folders.values() for f in found)
-                where = ", ".join(places) if places else "an images/ folder"
-                skipped.append(Skip(rel, f"outside the image folders ({where})"))
+                skipped.append(Skip(rel, f"outside the image folders ({prepared.where()})"))
                 continue
             has_label, refusal = _label_file(root, annotation, follow_links)
             if refusal is not None:
@@ -142,21 +161,25 @@ class LabelFileLayout(Layout):
             layout=self.name,
             splits=tuple(sorted(found)),
             sources=tuple(sources),
-            skipped=sorted_skips(skipped),
-            extra_files=extra,
-            names=tuple(sorted(class_names.items())),
-            split_folders=self._split_folders(folders, found),
+            skipped=sorted_skips([*skipped, *_missing(prepared, walk)]),
+            extra_files=prepared.extra,
+            names=tuple(sorted(prepared.names.items())),
+            state=prepared.state,
+            split_folders=self._split_folders(prepared, found),
         )
 
     def _split_folders(
-        self, folders: dict[str, tuple[str, ...]], found: set[str]
+        self, prepared: Prepared, found: set[str]
     ) -> tuple[tuple[str, tuple[str, ...]], ...]:
         """Each split's image and label folders, when a split's files do not lie in a folder
         named after it at the top or one below (``val: valid/images``); else none, and
         validate looks for the split's name in the path."""
+        listed: dict[str, set[str]] = {}
+        for image, split in prepared.listed.items():
+            listed.setdefault(split, set()).add(posixpath.dirname(image))
         places: dict[str, tuple[str, ...]] = {}
         for split in sorted(found):
-            images = folders.get(split, ())
+            images = {*prepared.folders.get(split, ()), *listed.get(split, ())}
             labels = (self.format.label_folder(f) for f in images)
             places[split] = tuple(sorted({*images, *(f for f in labels if f is not None)}))
         if all(s in f.split("/")[:2] for s, found_in in places.items() for f in found_in):
@@ -188,6 +211,16 @@ class LabelFileLayout(Layout):
             kept, said["flipped_labels"] = _swap_classes(kept, rules)
         label_format = self.format(dict(rules.vocabulary))
         return Moved(kept, label=label_format.write(kept), said=said)
+
+
+def _missing(prepared: Prepared, walk: Walk) -> list[Skip]:
+    """The images a list file names that are not among the files read."""
+    seen = {*walk.candidates, *(skip.path for skip in walk.skipped)}
+    return [
+        Skip(image, f"listed in {prepared.lists[split]} but not a readable image file here")
+        for image, split in sorted(prepared.listed.items())
+        if image not in seen
+    ]
 
 
 def _clipped_lines(labels: list[Any]) -> list[int]:
@@ -233,4 +266,4 @@ def missing_files(root: Path, message: str) -> InputError:
     return InputError(f"{root}: {message}")
 
 
-__all__ = ["AnnotationError", "LabelFileLayout", "LabelFormat", "missing_files"]
+__all__ = ["AnnotationError", "LabelFileLayout", "LabelFormat", "Prepared", "missing_files"]

@@ -11,7 +11,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from augtool.layouts.base import AnnotationError
-from augtool.layouts.labelfiles import LabelFileLayout, LabelFormat, missing_files
+from augtool.layouts.labelfiles import LabelFileLayout, LabelFormat, Prepared, missing_files
 from augtool.media.image.codecs import error_text
 from augtool.media.image.targets import Targets
 
@@ -76,14 +76,12 @@ class MasksLayout(LabelFileLayout):
     def detect(self, root: Path, candidates: list[str], split_names: set[str]) -> bool:
         return has_mask_folders(root)
 
-    def prepare(
-        self, root: Path, split_names: set[str]
-    ) -> tuple[tuple[str, ...], dict[int, str], dict[str, tuple[str, ...]]]:
+    def prepare(self, root: Path, split_names: set[str]) -> Prepared:
         if not has_mask_folders(root):
             raise missing_files(
                 root, "no masks/ folder beside an images/ one (a masks dataset's labels)"
             )
-        return (), {}, {}
+        return Prepared()
 
     def split_of(
         self, rel: str, folders: dict[str, tuple[str, ...]], names: set[str]

@@ -15,20 +15,24 @@ was dropped (too little of it left in the image) is left out, and the manifest s
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from augtool.errors import InputError
-from augtool.layouts.base import AnnotationError
-from augtool.layouts.labelfiles import LabelFileLayout, LabelFormat, missing_files
+from augtool.layouts.base import AnnotationError, Record
+from augtool.layouts.labelfiles import LabelFileLayout, LabelFormat, Prepared, missing_files
 from augtool.layouts.oriented import enclosing_rectangle
 from augtool.layouts.yolo_data import (
     IMAGES,
+    YoloSplits,
+    dotted,
     find_yaml,
     folder_splits,
     has_label_folders,
+    list_text,
     read_data_yaml,
     yaml_splits,
 )
@@ -152,9 +156,7 @@ class YoloLayout(LabelFileLayout):
     def detect(self, root: Path, candidates: list[str], split_names: set[str]) -> bool:
         return find_yaml(root) is not None or has_label_folders(root, split_names)
 
-    def prepare(
-        self, root: Path, split_names: set[str]
-    ) -> tuple[tuple[str, ...], dict[int, str], dict[str, tuple[str, ...]]]:
+    def prepare(self, root: Path, split_names: set[str]) -> Prepared:
         try:
             if find_yaml(root) is None:
                 if not has_label_folders(root, split_names):
@@ -165,7 +167,9 @@ class YoloLayout(LabelFileLayout):
         except AnnotationError as exc:
             raise InputError(str(exc)) from None
         extra = () if splits.yaml_name is None else (splits.yaml_name,)
-        return extra, splits.names, splits.folders
+        return Prepared(
+            extra, splits.names, splits.folders, splits.listed, splits.lists, _state(root, splits)
+        )
 
     def split_of(
         self, rel: str, folders: dict[str, tuple[str, ...]], names: set[str]
@@ -177,13 +181,52 @@ class YoloLayout(LabelFileLayout):
                 return split
         return False
 
+    def derived_line(self, record: Record) -> Record | None:
+        """An image line of a split: its path goes into the split's list file."""
+        if record.get("kind") is not None or record.get("split") is None:
+            return None
+        return {"path": record.get("path")}
+
+    def derived_names(self, state: YoloLists | None) -> list[str]:
+        return [] if state is None else [state.lists[split] for split in sorted(state.lists)]
+
+    def derived_file(
+        self, state: YoloLists | None, name: str, images: dict[str, list[Record]]
+    ) -> bytes | None:
+        """A split's list file: every output image of the split, in path order."""
+        for split, list_path in (state.lists if state is not None else {}).items():
+            if list_path == name:
+                paths = [str(r["path"]) for r in images.get(split, [])]
+                return list_text(list_path, paths, list_path in state.dotted)
+        return None
+
     def source_rules(self, source_root: Path) -> tuple[tuple[Any, ...], Any]:
         if find_yaml(source_root) is None:
             return (), None
-        return tuple(sorted(read_data_yaml(source_root)[1].items())), None
+        splits = yaml_splits(source_root)
+        return tuple(sorted(splits.names.items())), _state(source_root, splits)
+
+
+@dataclass(frozen=True)
+class YoloLists:
+    """The splits given as list files (split -> list file), written again with every output
+    image; ``dotted``: the lists whose lines start with ``./``."""
+
+    lists: dict[str, str]
+    dotted: frozenset[str]
+
+
+def _state(root: Path, splits: YoloSplits) -> YoloLists | None:
+    if not splits.lists:
+        return None
+    lists = splits.lists
+    return YoloLists(lists, frozenset(f for f in lists.values() if dotted(root, f)))
 
 
 NO_FILES = (
     "no data.yaml and no labels/ folder of .txt files beside an images/ one (a YOLO dataset's "
     "labels)"
 )
+
+
+__all__ = ["YoloFormat", "YoloLayout", "read_data_yaml"]

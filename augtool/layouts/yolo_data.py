@@ -39,6 +39,11 @@ class YoloSplits:
     yaml_name: str | None
     names: dict[int, str] = field(default_factory=dict)
     folders: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    #: each split given as a list file (``train: train.txt``): the file, written again with
+    #: every output image of the split
+    lists: dict[str, str] = field(default_factory=dict)
+    #: the images the list files name: image -> split
+    listed: dict[str, str] = field(default_factory=dict)
 
 
 def find_yaml(root: Path) -> str | None:
@@ -72,12 +77,20 @@ def folder_splits(root: Path, split_names: set[str]) -> YoloSplits:
         )
         if found:
             folders[split] = found
-    return YoloSplits(None, {}, folders)
+    return YoloSplits(None, {}, folders, {})
 
 
 def read_data_yaml(root: Path) -> tuple[str, dict[int, str], dict[str, tuple[str, ...]]]:
     """``data.yaml`` (or ``dataset.yaml``): its file name, the class names and each split's
     image folders (relative to the dataset root). Paths that leave the dataset are refused."""
+    splits = yaml_splits(root)
+    assert splits.yaml_name is not None
+    return splits.yaml_name, splits.names, splits.folders
+
+
+def yaml_splits(root: Path) -> YoloSplits:
+    """What ``data.yaml`` says; a split given as a list file (``train: train.txt``, as CVAT
+    exports) has the file in ``lists`` and its images in ``listed``."""
     name = find_yaml(root)
     if name is None:
         raise AnnotationError(f"{root}: no data.yaml (a YOLO dataset names its splits there)")
@@ -94,6 +107,8 @@ def read_data_yaml(root: Path) -> tuple[str, dict[int, str], dict[str, tuple[str
     names = _names(data.get("names"), data.get("nc"), path)
     base = _base(root, data.get("path"))
     splits: dict[str, tuple[str, ...]] = {}
+    lists: dict[str, str] = {}
+    listed: dict[str, str] = {}
     for key in SPLIT_KEYS:
         value = data.get(key)
         if value is None or value == []:
@@ -101,22 +116,59 @@ def read_data_yaml(root: Path) -> tuple[str, dict[int, str], dict[str, tuple[str
         values = value if isinstance(value, list) else [value]
         if not all(isinstance(v, str) and v for v in values):
             raise AnnotationError(f"{path}: {key}: expected a folder path, got {value!r}")
-        folders = tuple(_folder(root, base, v, path, key) for v in values)
-        listed = [f for f in folders if (root / f).is_file()]
-        if listed:
-            raise AnnotationError(
-                f"{path}: {key}: {listed[0]} is a file (a list of images); augtool reads split "
-                "folders: name the folder that holds the split's images instead"
-            )
-        splits[key] = folders
+        places: list[str] = []
+        for folder in (_folder(root, base, v, path, key) for v in values):
+            if not (root / folder).is_file():
+                places.append(folder)
+            elif key in lists:
+                raise AnnotationError(f"{path}: {key}: name one list file, not several")
+            else:
+                lists[key] = folder
+                for image in _listed(root, folder, path, key):
+                    listed.setdefault(image, key)
+        splits[key] = tuple(places)
     if not splits:
         raise AnnotationError(f"{path}: names no split folder (train:, val:, test:)")
-    return name, names, splits
+    return YoloSplits(name, names, splits, lists, listed)
 
 
-def yaml_splits(root: Path) -> YoloSplits:
-    name, names, folders = read_data_yaml(root)
-    return YoloSplits(name, names, folders)
+def _listed(root: Path, rel: str, path: Path, key: str) -> list[str]:
+    """The images a list file names, each relative to the list's folder (Ultralytics reads a
+    ``./x`` line so; CVAT writes ``images/train/x.jpg`` beside ``data.yaml``)."""
+    try:
+        text = (root / rel).read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise AnnotationError(f"{path}: {key}: cannot read {rel}: {exc}") from None
+    folder = posixpath.dirname(rel)
+    images = []
+    for line in text.splitlines():
+        entry = line.strip()
+        if not entry:
+            continue
+        try:
+            images.append(_inside(posixpath.join(folder, entry.removeprefix("./"))))
+        except ValueError:
+            raise AnnotationError(
+                f"{path}: {key}: {rel} lists {entry!r}, outside the dataset; list paths "
+                "relative to the list file"
+            ) from None
+    return images
+
+
+def list_text(list_path: str, images: list[str], dotted: bool) -> bytes:
+    """A split's list file naming ``images`` (relative to the root), relative to the list's
+    folder, with ``./`` when the source's lines had it."""
+    folder = posixpath.dirname(list_path)
+    lines = [posixpath.relpath(image, folder) if folder else image for image in images]
+    return "".join(("./" if dotted else "") + line + "\n" for line in lines).encode("utf-8")
+
+
+def dotted(root: Path, list_path: str) -> bool:
+    """Whether the source's list file writes its lines as ``./x``."""
+    for line in (root / list_path).read_text(encoding="utf-8-sig").splitlines():
+        if line.strip():
+            return line.strip().startswith("./")
+    return False
 
 
 def _load(path: Path) -> Any:
