@@ -198,3 +198,17 @@ def test_warps_resizes_and_reductions_keep_sixteen_bits(kernels_name: str) -> No
         assert out.dtype == np.uint16
         assert 3000 < out.max() <= 4095
         assert len(np.unique(out)) > 256
+
+
+def test_format_tiff_writes_sixteen_bit_tiffs(tmp_path: Path) -> None:
+    source = _sources(tmp_path / "in")
+    output = "kernels: opencv\noutput: {format: tiff, originals: skip, bit_depth: source}\n"
+    out = expand(_recipe(tmp_path, "  - vflip: {p: 1}\n", output, 1), source, tmp_path / "out")
+    with Image.open(out / "grey__v00.tif") as img:
+        assert (img.format, img.mode) == ("TIFF", "I;16")
+        assert np.array_equal(np.asarray(img), RAMP[::-1])
+    read = cv2.imread(str(out / "rgbt__v00.tif"), cv2.IMREAD_UNCHANGED)
+    assert read.dtype == np.uint16 and np.array_equal(read[:, :, ::-1], _rgb()[::-1])
+    manifest = out / "manifest.jsonl"
+    result = invoke("validate", "manifest", manifest, "--source", source, "--recompute", "all")
+    assert result.exit_code == 0, result.output

@@ -24,7 +24,7 @@ from augtool.recipe.yaml_source import Located, load
 RECIPE_VERSION = 1
 # Every registered layout is a valid ``input.layout``: adding one needs no edit here.
 LAYOUTS = ("auto", *registry.LAYOUTS)
-OUTPUT_FORMATS = ("same", "jpeg", "png", "webp")
+OUTPUT_FORMATS = ("same", "jpeg", "png", "webp", "tiff")
 DEFAULT_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif")
 # No "MPO": Pillow opens MPO files through its JPEG plugin and has no "MPO" open format.
 DEFAULT_FORMATS = ("JPEG", "PNG", "WEBP", "BMP", "TIFF", "GIF")
@@ -148,7 +148,9 @@ OUTPUT_FIELDS = (
         None,
         "where the expanded dataset goes (a relative path is from the recipe file's folder)",
     ),
-    Param("format", Choice(OUTPUT_FORMATS), "same", "same (as the source), jpeg, png or webp"),
+    Param(
+        "format", Choice(OUTPUT_FORMATS), "same", "same (as the source), jpeg, png, webp or tiff"
+    ),
     Param("quality", Int(1, 100), 92, "JPEG/WebP quality of augmented images"),
     Param(
         "originals",
@@ -162,8 +164,8 @@ OUTPUT_FIELDS = (
         "bit_depth",
         BitDepth(),
         8,
-        "bits per sample of the outputs (source: a 16-bit source gives 16-bit PNG variants; "
-        "needs kernels: opencv)",
+        "bits per sample of the outputs (source: a 16-bit source gives 16-bit PNG or TIFF "
+        "variants; needs kernels: opencv)",
     ),
 )
 SPLIT_FIELDS = (
@@ -374,7 +376,7 @@ def _check_bit_depth(doc: Located, output: dict[str, Any], kernels: str, steps: 
         raise doc.error(
             where,
             f"output.bit_depth: source cannot be written as {output['format']}, which holds 8 "
-            "bits per sample only: use format: png (or same)",
+            "bits per sample only: use format: png, tiff or same",
         )
     if kernels != "opencv":
         raise doc.error(

@@ -11,7 +11,7 @@ the image as it is displayed. Modes are normalised to L, RGB or RGBA:
 
 With ``bit_depth="source"`` (the recipe's ``output.bit_depth: source``), a 16-bit grey image and
 a 16-bit RGB/RGBA PNG or TIFF keep their samples: the kernel array is ``uint16``, neither scaled
-nor clipped (:mod:`augtool.media.image.wide`), and is written back as a 16-bit PNG.
+nor clipped (:mod:`augtool.media.image.wide`), and is written back as a 16-bit PNG (or TIFF).
 
 Only a whole-number Orientation from 1 to 8 is applied: a malformed one (stored as a fraction or
 as text, or out of range) is taken as 1, the image as stored. Pillow's warnings about damaged

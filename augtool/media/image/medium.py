@@ -27,7 +27,12 @@ from augtool.media.image.transforms.fusion import Reductions
 Record = dict[str, Any]
 
 
-FORMAT_EXTENSIONS = {"jpeg": ("JPEG", ".jpg"), "png": ("PNG", ".png"), "webp": ("WEBP", ".webp")}
+FORMAT_EXTENSIONS = {
+    "jpeg": ("JPEG", ".jpg"),
+    "png": ("PNG", ".png"),
+    "webp": ("WEBP", ".webp"),
+    "tiff": ("TIFF", ".tif"),
+}
 # With ``format: same`` these endings are written back in their own format; any other (GIF, TIFF)
 # becomes PNG, which holds the same pixels losslessly.
 SAME_FORMATS = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".webp": "WEBP", ".bmp": "BMP"}

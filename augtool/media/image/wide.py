@@ -10,6 +10,8 @@ format, pixel limit, EXIF orientation and ICC profile. A wide source's kernel ar
 A ``uint16`` array is written as a 16-bit PNG: grey by Pillow (mode ``I;16``), colour by
 OpenCV's PNG encoder at the recorded ``compress_level``, with the ICC profile (and the EXIF
 block, when metadata is kept) put back as ``iCCP``/``eXIf`` chunks, since OpenCV writes none.
+A 16-bit TIFF is written the same way (grey by Pillow, colour by OpenCV, which writes no ICC
+profile or EXIF into it).
 """
 
 from __future__ import annotations
@@ -98,9 +100,9 @@ def orient(array: np.ndarray, orientation: int) -> np.ndarray:
 def encode_wide(
     image: np.ndarray, settings: dict[str, Any], icc_profile: bytes | None, exif: bytes | None
 ) -> bytes:
-    """A ``uint16`` array as a 16-bit PNG (see the module's docstring), or TIFF (an original
-    normalized in its own format); raise :class:`EncodeError` for any other format, which
-    cannot hold 16-bit samples."""
+    """A ``uint16`` array as a 16-bit PNG (see the module's docstring) or TIFF (``format:
+    tiff``, or an original normalized in its own format); raise :class:`EncodeError` for any
+    other format, which cannot hold 16-bit samples."""
     fmt = settings["format"]
     if fmt not in ("PNG", "TIFF"):
         raise EncodeError(f"cannot encode 16-bit samples as {fmt}: only PNG and TIFF hold them")
@@ -125,7 +127,7 @@ def encode_wide(
     order = [2, 1, 0, 3][:channels]
     pixels = np.ascontiguousarray(image[:, :, order])
     if fmt == "TIFF":
-        # An original kept at 16 bits (originals: normalize); OpenCV's TIFF holds no ICC.
+        # OpenCV's TIFF writer holds no ICC profile or EXIF: none is written.
         ok, encoded = cv2.imencode(".tiff", pixels)
         if not ok:
             raise EncodeError("cannot encode as TIFF: OpenCV's encoder refused the image")
