@@ -291,7 +291,7 @@ ERRORS = {
     ),
     "output format misspelt": (
         "version: 1\noutput: {format: jpg}\n",
-        "2:18: output.format: expected one of same, jpeg, png, webp, got 'jpg'; "
+        "2:18: output.format: expected one of same, jpeg, png, webp, tiff, got 'jpg'; "
         "did you mean 'jpeg'?",
     ),
     "layout in capitals": (
