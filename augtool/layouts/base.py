@@ -150,6 +150,12 @@ class Layout:
         """What an original's image line records besides the common fields."""
         return {}
 
+    def label_for(self, label: bytes, image_path: str) -> bytes:
+        """A variant's label file as written beside the output image ``image_path``: ``label``
+        as :meth:`moved` made it, with the image's name set where the format records it (a VOC
+        XML's ``filename``). Unchanged by default."""
+        return label
+
     # --- dataset-level files --------------------------------------------------------------
     def derived_names(self, state: Any) -> list[str]:
         """The dataset files the run makes from the image lines (each split's COCO JSON)."""

@@ -208,9 +208,10 @@ def _write_variants(
         write_atomic(out_root / path, encoded)
         moved = variant.moved
         if moved is not None and moved.label is not None and label is not None:
-            record = _label_record(source, label, next(labels), path, moved.label, index, seed)
+            written = _layout(ctx).label_for(moved.label, path)
+            record = _label_record(source, label, next(labels), path, written, index, seed)
             records.append(dataclasses.replace(record, **moved.said))
-            write_atomic(out_root / record.path, moved.label)
+            write_atomic(out_root / record.path, written)
         records.append(
             FileRecord(
                 path=path,

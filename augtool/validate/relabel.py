@@ -76,14 +76,19 @@ def label_rules(
 
 
 def moved_label(
-    opened: Opened, rules: LabelRules, steps: list[RecordDict], data: bytes, where: str
+    opened: Opened,
+    rules: LabelRules,
+    steps: list[RecordDict],
+    data: bytes,
+    where: str,
+    image: str,
 ) -> tuple[bytes, RecordDict]:
     """A label file of the decoded source ``opened``, moved through ``steps`` by
-    :mod:`augtool.run.derive` as ``expand`` writes it, and what its manifest line says besides
-    (dropped objects, mirrored classes)."""
+    :mod:`augtool.run.derive` as ``expand`` writes it beside the output image ``image``, and
+    what its manifest line says besides (dropped objects, mirrored classes)."""
     moved = move_targets(with_labels(opened, SourceLabels(where, data=data), rules), steps)
     assert moved.label is not None
-    return moved.label, moved.said
+    return registry.get(rules.layout).label_for(moved.label, image), moved.said
 
 
 def moved_payload(

@@ -351,7 +351,9 @@ def _recompute_labels(
             results.append((path, "error", f"{label['source']}'s sha256 is not the recorded one"))
             continue
         try:
-            written, said = moved_label(opened, rules, record["steps"], data, label["source"])
+            written, said = moved_label(
+                opened, rules, record["steps"], data, label["source"], record["path"]
+            )
         except Exception as exc:  # a hand-edited record may hold anything: report, don't crash
             results.append((path, "error", f"{type(exc).__name__}: {exc}"))
             continue
