@@ -19,6 +19,7 @@ from augtool.layouts.flat import FlatLayout
 from augtool.layouts.imagefolder import ImageFolderLayout
 from augtool.layouts.masks import MasksLayout
 from augtool.layouts.table import TableLayout
+from augtool.layouts.voc import VocLayout
 from augtool.layouts.yolo import YoloLayout
 
 #: Every layout, in the order the recipe's documentation lists them.
@@ -31,6 +32,7 @@ LAYOUTS: dict[str, Layout] = {
         CocoLayout(),
         MasksLayout(),
         TableLayout(),
+        VocLayout(),
     )
 }
 #: The order ``auto`` asks them in.
