@@ -3,6 +3,8 @@
 * ``samples/detection-voc``: Pascal VOC (``JPEGImages/``, ``Annotations/*.xml``,
   ``ImageSets/Main/{train,val,trainval}.txt``), from ``samples/detection-yolo``: each YOLO
   box (or a polygon's extent) becomes an object's ``bndbox`` in integer pixels.
+* ``samples/detection-labelme``: LabelMe (``<split>/x.jpg`` + ``<split>/x.json``), from the
+  same images: each YOLO box a ``rectangle``, each YOLO polygon a ``polygon``, in pixels.
 
 Regenerate with ``python samples/make_layout_samples.py`` (deterministic: the images are
 copied byte for byte, the label files are made from the YOLO labels alone).
@@ -10,6 +12,7 @@ copied byte for byte, the label files are made from the YOLO labels alone).
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -42,6 +45,45 @@ def yolo_boxes(label: Path, width: int, height: int) -> list[tuple[str, list[int
         scaled = [box[0] * width, box[1] * height, box[2] * width, box[3] * height]
         out.append((NAMES[cls], [round(v) for v in scaled]))
     return out
+
+
+def yolo_shapes(label: Path, width: int, height: int) -> list[dict]:
+    """Each line as a LabelMe shape: a box as a rectangle, a polygon as a polygon."""
+    shapes = []
+    for line in label.read_text().splitlines():
+        parts = line.split()
+        if not parts:
+            continue
+        cls, values = int(parts[0]), [float(v) for v in parts[1:]]
+        if len(values) == 4:
+            cx, cy, w, h = values
+            corners = [[cx - w / 2, cy - h / 2], [cx + w / 2, cy + h / 2]]
+            kind = "rectangle"
+        else:
+            corners = [list(p) for p in zip(values[0::2], values[1::2], strict=True)]
+            kind = "polygon"
+        points = [[round(x * width, 2), round(y * height, 2)] for x, y in corners]
+        shape = {"label": NAMES[cls], "points": points, "group_id": None, "description": ""}
+        shapes.append({**shape, "shape_type": kind, "flags": {}, "mask": None})
+    return shapes
+
+
+def make_labelme(out: Path) -> None:
+    if out.exists():
+        shutil.rmtree(out)
+    for split, names in PICK.items():
+        (out / split).mkdir(parents=True)
+        for name in names:
+            image = YOLO / f"images/{split}/{name}.jpg"
+            shutil.copyfile(image, out / f"{split}/{name}.jpg")
+            with Image.open(image) as img:
+                width, height = img.size
+            shapes = yolo_shapes(YOLO / f"labels/{split}/{name}.txt", width, height)
+            document = {"version": "5.5.0", "flags": {}, "shapes": shapes,
+                        "imagePath": f"{name}.jpg", "imageData": None,
+                        "imageHeight": height, "imageWidth": width}  # fmt: skip
+            text = json.dumps(document, ensure_ascii=False, indent=2)
+            (out / f"{split}/{name}.json").write_text(text)
 
 
 def voc_xml(name: str, width: int, height: int, objects: list[tuple[str, list[int]]]) -> str:
@@ -91,3 +133,4 @@ def make_voc(out: Path) -> None:
 
 if __name__ == "__main__":
     make_voc(HERE / "detection-voc")
+    make_labelme(HERE / "detection-labelme")

@@ -168,6 +168,32 @@ def _voc(root: Path) -> dict[str, Any]:
     }
 
 
+def labelme_json(name: str, shapes: list[dict[str, Any]]) -> str:
+    """A LabelMe JSON as LabelMe writes it (two-space indents, no final newline)."""
+    document = {"version": "5.5.0", "flags": {}, "shapes": shapes, "imagePath": name,
+                "imageData": None, "imageHeight": H, "imageWidth": W}  # fmt: skip
+    return json.dumps(document, ensure_ascii=False, indent=2)
+
+
+def _labelme(root: Path) -> dict[str, Any]:
+    _image(root / "train/a.jpg", 1)
+    _image(root / "val/b.jpg", 2)
+    shape = {"label": "cat", "group_id": None, "description": "", "flags": {}, "mask": None}
+    shapes = [
+        {**shape, "points": [[2.0, 3.0], [12.5, 11.0]], "shape_type": "rectangle"},
+        {**shape, "label": "dog", "points": [[4.0, 4.0], [20.0, 4.0], [10.0, 20.0]],
+         "shape_type": "polygon"},
+    ]  # fmt: skip
+    (root / "train/a.json").write_text(labelme_json("a.jpg", shapes))
+    (root / "val/b.json").write_text(labelme_json("b.jpg", shapes[1:]))
+    return {
+        "sources": {
+            "train/a.jpg": ("train", None, "train/a.json"),
+            "val/b.jpg": ("val", None, "val/b.json"),
+        },
+    }
+
+
 #: One tiny dataset per layout: what it writes, and what discovery must find in it.
 DATASETS: dict[str, Callable[[Path], dict[str, Any]]] = {
     "flat": _flat,
@@ -177,6 +203,7 @@ DATASETS: dict[str, Callable[[Path], dict[str, Any]]] = {
     "coco": _coco,
     "table": _table,
     "voc": _voc,
+    "labelme": _labelme,
 }
 
 

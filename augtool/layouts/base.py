@@ -191,6 +191,14 @@ class Layout:
         return (), None
 
 
+class EveryName(frozenset[str]):
+    """The names of a layout whose labels are named only in each image's own file (read by
+    the workers): every flip pair's names are taken as its."""
+
+    def __contains__(self, item: object) -> bool:
+        return True
+
+
 def partners(pairs: tuple[tuple[str, str], ...], ids: dict[Any, Any]) -> dict[Any, Any]:
     """Each id named by a flip pair, mapped to its partner's (pairs naming unknown names
     are left out)."""

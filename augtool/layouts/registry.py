@@ -17,6 +17,7 @@ from augtool.layouts.base import Layout
 from augtool.layouts.coco import CocoLayout
 from augtool.layouts.flat import FlatLayout
 from augtool.layouts.imagefolder import ImageFolderLayout
+from augtool.layouts.labelme import LabelMeLayout
 from augtool.layouts.masks import MasksLayout
 from augtool.layouts.table import TableLayout
 from augtool.layouts.voc import VocLayout
@@ -33,6 +34,7 @@ LAYOUTS: dict[str, Layout] = {
         MasksLayout(),
         TableLayout(),
         VocLayout(),
+        LabelMeLayout(),
     )
 }
 #: The order ``auto`` asks them in.

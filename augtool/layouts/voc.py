@@ -20,6 +20,7 @@ from typing import Any
 from augtool.errors import InputError
 from augtool.layouts import voc_format
 from augtool.layouts.base import (
+    EveryName,
     LabelRules,
     Layout,
     Moved,
@@ -44,13 +45,6 @@ class VocLists:
 
     lists: dict[str, str] = field(default_factory=dict)
     trainval: str | None = None
-
-
-class _AnyName(frozenset[str]):
-    """Every name: VOC's class names are in each image's XML, read only by the workers."""
-
-    def __contains__(self, item: object) -> bool:
-        return True
 
 
 class VocLayout(Layout):
@@ -133,7 +127,7 @@ class VocLayout(Layout):
         return ()
 
     def known_names(self, vocabulary: tuple[Any, ...]) -> set[str]:
-        return _AnyName()
+        return EveryName()
 
     def read(self, labels: SourceLabels, rules: LabelRules, size: tuple[int, int]) -> Targets:
         assert labels.data is not None

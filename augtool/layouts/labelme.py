@@ -1,0 +1,271 @@
+"""The ``labelme`` layout: LabelMe's one JSON per image, beside it (``x.jpg`` + ``x.json``).
+
+A LabelMe JSON lists ``shapes``, each a ``label`` and ``points`` in pixels: a ``rectangle``
+(two opposite corners) is a box, a ``polygon`` (three points or more) a polygon. Any other
+shape (circle, line, point, mask) cannot be moved as the format writes it, so an image with
+one is skipped with that reason, never written with a stale shape. An image without a JSON is
+an unlabelled image (LabelMe writes none until something is drawn) and stays one.
+
+Written back: the same JSON (every key and every shape's other fields carried, in their
+order, indented as LabelMe writes it), each shape's points moved (a rectangle as its moved
+box's corners, a polygon clipped to the image), the shapes with nothing (or too little, by
+``targets.bbox``) left in view removed and listed as the label file's ``dropped``,
+``imageHeight``/``imageWidth`` set, ``imageData`` (the source's pixels, base64) set to null so
+that LabelMe opens the variant's image, and ``imagePath`` naming the variant's image. Splits
+are top-level folders named like splits, as for ``flat`` and ``imagefolder``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import numpy as np
+
+from augtool.layouts.base import (
+    AnnotationError,
+    EveryName,
+    LabelRules,
+    Layout,
+    Moved,
+    Record,
+    SourceLabels,
+)
+from augtool.layouts.discovery import Dataset, Walk, found_split_folders, sorted_skips
+from augtool.layouts.labelfiles import _label_file
+from augtool.media.image.targets import Targets, box_areas, clip_polygon
+
+MOVED_SHAPES = ("rectangle", "polygon")
+
+
+def json_path(image_path: str) -> str:
+    """``a/x.jpg`` -> ``a/x.json``."""
+    return str(PurePosixPath(image_path).with_suffix(".json"))
+
+
+def _load(data: bytes, where: str) -> dict[str, Any]:
+    try:
+        value = json.loads(data.decode("utf-8-sig"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise AnnotationError(f"{where}: not a LabelMe JSON: {exc}") from None
+    if not isinstance(value, dict) or not isinstance(value.get("shapes"), list):
+        raise AnnotationError(f"{where}: not a LabelMe JSON (an object with 'shapes')")
+    return value
+
+
+def _points(shape: Any, index: int, where: str) -> np.ndarray:
+    if not isinstance(shape, dict):
+        raise AnnotationError(f"{where}: shapes[{index}] is not an object")
+    kind = shape.get("shape_type") or "polygon"  # LabelMe 3 wrote no shape_type: polygons
+    if kind not in MOVED_SHAPES:
+        raise AnnotationError(
+            f"{where}: shapes[{index}] is a {kind!r}, which augtool does not move "
+            f"(it moves {', '.join(MOVED_SHAPES)})"
+        )
+    points = shape.get("points")
+    ok = isinstance(points, list) and all(
+        isinstance(p, list)
+        and len(p) == 2
+        and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in p)
+        and all(math.isfinite(v) for v in p)
+        for p in points
+    )
+    needed = 2 if kind == "rectangle" else 3
+    if not ok or len(points) < needed or (kind == "rectangle" and len(points) != 2):
+        raise AnnotationError(
+            f"{where}: shapes[{index}] ({kind}) must have "
+            f"{'two corner points' if kind == 'rectangle' else 'three points or more'} "
+            "[[x, y], ...] of finite numbers"
+        )
+    return np.array(points, dtype=np.float64)
+
+
+def read(data: bytes, where: str, size: tuple[int, int]) -> Targets:
+    """The shapes of a LabelMe JSON: rectangles as boxes, polygons as polygons, each labelled
+    ``{"shape": index, "label": ...}``. Raises :class:`AnnotationError` naming ``where``."""
+    document = _load(data, where)
+    boxes, box_labels, polygons, polygon_labels = [], [], [], []
+    for index, shape in enumerate(document["shapes"]):
+        points = _points(shape, index, where)
+        label = {"shape": index, "label": shape.get("label")}
+        if (shape.get("shape_type") or "polygon") == "rectangle":
+            boxes.append([*points.min(axis=0), *points.max(axis=0)])
+            box_labels.append(label)
+        else:
+            polygons.append(points)
+            polygon_labels.append(label)
+    # Shapes reaching outside the image are clipped to it: a box keeps the fraction left in
+    # view as its visibility, so it is dropped or kept as a box a step moved out would be.
+    height, width = size
+    array = np.array(boxes, dtype=np.float64).reshape(-1, 4)
+    clipped = np.clip(array, 0.0, [width, height, width, height])
+    before, after = box_areas(array), box_areas(clipped)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        visible = np.where(
+            before > 0, after / before, np.all(clipped == array, axis=1).astype(float)
+        )
+    inside = [p if _within(p, size) else clip_polygon(p, size) for p in polygons]
+    return Targets(
+        size,
+        boxes=clipped,
+        box_labels=box_labels,
+        box_visibility=visible,
+        polygons=inside,
+        polygon_labels=polygon_labels,
+    )
+
+
+def _within(points: np.ndarray, size: tuple[int, int]) -> bool:
+    height, width = size
+    return bool((points >= 0).all() and (points[:, 0] <= width).all()
+                and (points[:, 1] <= height).all())  # fmt: skip
+
+
+def _dump(document: dict[str, Any]) -> bytes:
+    """As LabelMe writes its files: two-space indents, UTF-8 kept as it is, no final newline."""
+    return json.dumps(document, ensure_ascii=False, indent=2).encode("utf-8")
+
+
+def write(
+    data: bytes, where: str, targets: Targets, swap: dict[str, str]
+) -> tuple[bytes, list[str]]:
+    """The source JSON ``data`` with the kept, moved ``targets`` of :func:`read`; and the
+    labels a mirror swapped (by ``swap``)."""
+    document = _load(data, where)
+    moved: dict[int, list[list[float]]] = {}
+    for box, label in zip(targets.boxes, targets.box_labels, strict=True):
+        x0, y0, x1, y1 = (float(v) for v in box)
+        moved[label["shape"]] = [[x0, y0], [x1, y1]]
+    for polygon, label in zip(targets.polygons, targets.polygon_labels, strict=True):
+        moved[label["shape"]] = [[float(x), float(y)] for x, y in polygon]
+    shapes, swapped = [], set()
+    for index, shape in enumerate(document["shapes"]):
+        if index not in moved:
+            continue
+        out = {**shape, "points": moved[index]}
+        if shape.get("label") in swap:
+            swapped.add(shape["label"])
+            out["label"] = swap[shape["label"]]
+        shapes.append(out)
+    height, width = targets.size
+    document.update(shapes=shapes, imageHeight=height, imageWidth=width)
+    if document.get("imageData") is not None:
+        document["imageData"] = None
+    return _dump(document), sorted(swapped)
+
+
+def named(data: bytes, where: str, image_name: str) -> bytes:
+    """The JSON ``data`` with ``imagePath``'s file name set to ``image_name``."""
+    document = _load(data, where)
+    path = document.get("imagePath")
+    if isinstance(path, str) and path:
+        cut = max(path.rfind("/"), path.rfind("\\"))
+        document["imagePath"] = path[: cut + 1] + image_name
+    else:
+        document["imagePath"] = image_name
+    return _dump(document)
+
+
+def _is_labelme(path: Path) -> bool:
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(1 << 20)
+        value = json.loads(head.decode("utf-8-sig"))
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError):
+        return False
+    return isinstance(value, dict) and isinstance(value.get("shapes"), list)
+
+
+class LabelMeLayout(Layout):
+    name = "labelme"
+    detect_order = 40
+    labelled = True
+    label_files = True
+    object_labels = True
+    min_box_side = 1.0
+
+    def detect(self, root: Path, candidates: list[str], split_names: set[str]) -> bool:
+        """An image with a LabelMe JSON beside it (the first such JSON is read)."""
+        for rel in candidates:
+            label = root / json_path(rel)
+            if label.is_file():
+                return _is_labelme(label)
+        return False
+
+    def discover(
+        self,
+        root: Path,
+        walk: Walk,
+        split_names: set[str],
+        augmented: set[str],
+        follow_links: bool,
+    ) -> Dataset:
+        from augtool.layouts.discovery import Skip, Source
+
+        skipped = list(walk.skipped)
+        found = found_split_folders(walk.candidates, split_names)
+        sources = []
+        for rel in walk.candidates:
+            parts = rel.split("/")
+            split = None
+            if found:
+                if len(parts) < 2 or parts[0] not in split_names:
+                    folders = ", ".join(sorted(split_names))
+                    skipped.append(Skip(rel, f"outside the split folders ({folders})"))
+                    continue
+                split = parts[0]
+            annotation = json_path(rel)
+            has_label, refusal = _label_file(root, annotation, follow_links)
+            if refusal is not None:
+                skipped.append(Skip(rel, refusal))
+                continue
+            augment = split is None or split in augmented
+            label_file = annotation if has_label else None
+            sources.append(Source(rel, split, None, augment, rel in walk.links, label_file))
+        return Dataset(
+            root=root,
+            layout=self.name,
+            splits=tuple(found),
+            sources=tuple(sources),
+            skipped=sorted_skips(skipped),
+        )
+
+    def label_path(self, image_path: str) -> str | None:
+        return json_path(image_path)
+
+    def vocabulary(self, dataset: Dataset) -> tuple[Any, ...]:
+        return ()
+
+    def known_names(self, vocabulary: tuple[Any, ...]) -> set[str]:
+        return EveryName()
+
+    def read(self, labels: SourceLabels, rules: LabelRules, size: tuple[int, int]) -> Targets:
+        assert labels.data is not None
+        return read(labels.data, labels.where, size)
+
+    def moved(
+        self,
+        labels: SourceLabels,
+        kept: Targets,
+        dropped: list[Any],
+        rules: LabelRules,
+        flipped: bool,
+    ) -> Moved:
+        assert labels.data is not None
+        swap: dict[str, str] = {}
+        if flipped:
+            for left, right in rules.flip_pairs:
+                swap[left], swap[right] = right, left
+        said: Record = {"dropped": sorted(dropped, key=lambda d: d["shape"])}
+        data, swapped = write(labels.data, labels.where, kept, swap)
+        if swapped:
+            said["flipped_labels"] = swapped
+        return Moved(kept, label=data, said=said)
+
+    def label_for(self, label: bytes, image_path: str) -> bytes:
+        return named(label, image_path, PurePosixPath(image_path).name)
+
+
+__all__ = ["LabelMeLayout", "json_path", "named", "read", "write"]
