@@ -3,6 +3,9 @@
 * ``samples/detection-voc``: Pascal VOC (``JPEGImages/``, ``Annotations/*.xml``,
   ``ImageSets/Main/{train,val,trainval}.txt``), from ``samples/detection-yolo``: each YOLO
   box (or a polygon's extent) becomes an object's ``bndbox`` in integer pixels.
+* ``samples/classification-list``: a classification list as Hugging Face's
+  ``imagefolder`` reads it (``metadata.csv`` with ``file_name``, ``label`` and a caption),
+  over a few of ``samples/photos``, in flat ``train/`` and ``val/`` folders.
 * ``samples/detection-labelme``: LabelMe (``<split>/x.jpg`` + ``<split>/x.json``), from the
   same images: each YOLO box a ``rectangle``, each YOLO polygon a ``polygon``, in pixels.
 
@@ -12,6 +15,7 @@ copied byte for byte, the label files are made from the YOLO labels alone).
 
 from __future__ import annotations
 
+import csv
 import json
 import shutil
 from pathlib import Path
@@ -86,6 +90,32 @@ def make_labelme(out: Path) -> None:
             (out / f"{split}/{name}.json").write_text(text)
 
 
+PHOTOS = HERE / "photos"
+LISTED = {
+    "train": ("cat/cat_001.jpg", "cat/cat_002.jpg", "coffee/coffee_001.jpg",
+              "coffee/coffee_002.jpg"),
+    "val": ("cat/cat_010.jpg", "coffee/coffee_010.jpg"),
+}  # fmt: skip
+CAPTIONS = {"cat": "a cat, photographed", "coffee": "a cup of coffee"}
+
+
+def make_list(out: Path) -> None:
+    if out.exists():
+        shutil.rmtree(out)
+    rows = []
+    for split, names in LISTED.items():
+        (out / split).mkdir(parents=True)
+        for name in names:
+            label, file_name = name.split("/")
+            shutil.copyfile(PHOTOS / split / name, out / split / file_name)
+            rows.append({"file_name": f"{split}/{file_name}", "label": label,
+                         "caption": CAPTIONS[label]})  # fmt: skip
+    with (out / "metadata.csv").open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, ["file_name", "label", "caption"], lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+
+
 def voc_xml(name: str, width: int, height: int, objects: list[tuple[str, list[int]]]) -> str:
     lines = [
         '<?xml version="1.0" encoding="utf-8"?>',
@@ -134,3 +164,4 @@ def make_voc(out: Path) -> None:
 if __name__ == "__main__":
     make_voc(HERE / "detection-voc")
     make_labelme(HERE / "detection-labelme")
+    make_list(HERE / "classification-list")

@@ -194,6 +194,24 @@ def _labelme(root: Path) -> dict[str, Any]:
     }
 
 
+def _imagelist(root: Path) -> dict[str, Any]:
+    _image(root / "train/cat/a.jpg", 1)
+    _image(root / "train/b.jpg", 2)
+    _image(root / "val/c.jpg", 3)
+    csv_text = 'file_name,label,caption\ncat/a.jpg,cat,"a cat, sitting"\nb.jpg,dog,a dog\n'
+    (root / "train/metadata.csv").write_text(csv_text)
+    jsonl = '{"file_name": "val/c.jpg", "label": "cat", "extra": [1, 2]}\n'
+    (root / "metadata.jsonl").write_text(jsonl)
+    return {
+        "sources": {
+            "train/cat/a.jpg": ("train", "cat", None),
+            "train/b.jpg": ("train", "dog", None),
+            "val/c.jpg": ("val", "cat", None),
+        },
+        "derived": {"metadata.jsonl": jsonl.encode(), "train/metadata.csv": csv_text.encode()},
+    }
+
+
 #: One tiny dataset per layout: what it writes, and what discovery must find in it.
 DATASETS: dict[str, Callable[[Path], dict[str, Any]]] = {
     "flat": _flat,
@@ -204,6 +222,7 @@ DATASETS: dict[str, Callable[[Path], dict[str, Any]]] = {
     "table": _table,
     "voc": _voc,
     "labelme": _labelme,
+    "imagelist": _imagelist,
 }
 
 
@@ -276,8 +295,13 @@ def test_dataset_files_come_out_as_they_went_in(tmp_path: Path, name: str) -> No
     for task in make_plan(dataset, 0, 0, "png", "copy"):
         labels = None if task.payload is None else SourceLabels("x", payload=task.payload)
         fields = layout.original_fields(labels, (H, W))
-        record = {"path": task.source.path, "image_size": [H, W], **fields}
-        images.setdefault(str(task.source.split), []).append(record)
+        source = {"path": task.source.path, "sha256": "0" * 64}
+        record = {"type": "file", "path": task.source.path, "split": task.source.split,
+                  "source": source, "image_size": [H, W], **fields}  # fmt: skip
+        # As the engine and validate keep them: what the layout's derived files are made of.
+        kept = layout.derived_line(record)
+        if kept is not None:
+            images.setdefault(str(task.source.split), []).append(kept)
     for file_name, data in derived.items():
         made = layout.derived_file(dataset.state, file_name, images)
         assert made is not None
@@ -289,7 +313,7 @@ def test_dataset_files_come_out_as_they_went_in(tmp_path: Path, name: str) -> No
     assert layout.derived_file(dataset.state, "no/such.json", images) is None
 
 
-@pytest.mark.parametrize("name", ["yolo", "masks", "coco", "voc"])
+@pytest.mark.parametrize("name", ["yolo", "masks", "coco", "voc", "imagelist"])
 def test_a_layout_asked_for_without_its_files_is_an_input_error(tmp_path: Path, name: str) -> None:
     from augtool.errors import InputError
 

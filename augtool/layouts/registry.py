@@ -17,6 +17,7 @@ from augtool.layouts.base import Layout
 from augtool.layouts.coco import CocoLayout
 from augtool.layouts.flat import FlatLayout
 from augtool.layouts.imagefolder import ImageFolderLayout
+from augtool.layouts.imagelist import ImageListLayout
 from augtool.layouts.labelme import LabelMeLayout
 from augtool.layouts.masks import MasksLayout
 from augtool.layouts.table import TableLayout
@@ -35,6 +36,7 @@ LAYOUTS: dict[str, Layout] = {
         TableLayout(),
         VocLayout(),
         LabelMeLayout(),
+        ImageListLayout(),
     )
 }
 #: The order ``auto`` asks them in.

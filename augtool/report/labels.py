@@ -65,11 +65,14 @@ class LabelReader:
         return found, None
 
     def _name(self, label: Any, anns: list[Any] | None) -> str:
-        """A box's class name: a label file's class id by its name, an annotation's category."""
+        """A box's class name: a label file's class id by its name, an annotation's category,
+        or the name a label file gives it."""
         key: Any = None
         if isinstance(label, dict) and "class" in label:
             key = label["class"]
         elif isinstance(label, dict) and "ann" in label and anns is not None:
             key = anns[label["ann"]].get("category_id")
+        elif isinstance(label, dict):  # a label file that names its classes (VOC, LabelMe)
+            key = label.get("name", label.get("label"))
         name = self.classes.get(key, key)
         return "" if name is None else str(name)
