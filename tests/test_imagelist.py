@@ -141,7 +141,12 @@ def test_an_unusable_table_is_an_input_error(tmp_path: Path, text: str, message:
     assert message in result.output
 
 
-def test_hugging_face_imagefolder_loads_the_output(tmp_path: Path) -> None:
+def test_hugging_face_imagefolder_loads_the_output(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The imagefolder builder ships inside the package: nothing is fetched.
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     datasets = pytest.importorskip("datasets")
     out = run(tmp_path, make_jsonl(tmp_path / "in"))
     loaded = datasets.load_dataset("imagefolder", data_dir=str(out), cache_dir=str(tmp_path / "c"))
