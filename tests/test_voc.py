@@ -274,3 +274,29 @@ def test_a_third_party_voc_reader_reads_the_output(tmp_path: Path) -> None:
         for box in annotation.boxes:
             x0, y0, x1, y1 = box.ltrb
             assert 0 <= x0 < x1 <= image.size[0] and 0 <= y0 < y1 <= image.size[1]
+
+
+def test_split_lists_decide_each_images_split(tmp_path: Path) -> None:
+    from augtool.layouts.discovery import discover
+
+    source = make_voc(tmp_path / "voc")
+    for name in ("c", "d", "e"):
+        Image.fromarray(picture(5)).save(source / f"JPEGImages/{name}.png")
+        (source / f"Annotations/{name}.xml").write_text(xml(f"{name}.png", {}))
+    (source / "Annotations/c.xml").unlink()
+    (source / "ImageSets/Main/train.txt").write_text("a\nc\nd\nghost\n")
+    (source / "ImageSets/Main/val.txt").write_text("b\nd\n")
+    Image.fromarray(picture(6)).save(source / "stray.png")
+    dataset = discover(source, "auto", (".png",), ("train", "val", "test"), ("train",))
+    assert dataset.layout == "voc"
+    assert {s.path: s.split for s in dataset.sources} == {
+        "JPEGImages/a.png": "train",
+        "JPEGImages/b.png": "val",
+    }
+    assert {s.path: s.reason for s in dataset.skipped} == {
+        "JPEGImages/c.png": "no annotation Annotations/c.xml",
+        "JPEGImages/d.png": "listed in more than one split list (train, val)",
+        "JPEGImages/e.png": "not listed in ImageSets/Main/train.txt, ImageSets/Main/val.txt",
+        "JPEGImages/ghost": "listed in ImageSets/Main/train.txt, no image here",
+        "stray.png": "outside JPEGImages/",
+    }
