@@ -170,9 +170,8 @@ def named(data: bytes, where: str, image_name: str) -> bytes:
 
 def _is_labelme(path: Path) -> bool:
     try:
-        with path.open("rb") as handle:
-            head = handle.read(1 << 20)
-        value = json.loads(head.decode("utf-8-sig"))
+        # Read whole: a JSON that embeds its image (imageData) runs to megabytes.
+        value = json.loads(path.read_bytes().decode("utf-8-sig"))
     except (OSError, UnicodeDecodeError, ValueError, RecursionError):
         return False
     return isinstance(value, dict) and isinstance(value.get("shapes"), list)

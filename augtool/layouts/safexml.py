@@ -15,6 +15,7 @@ encoding), text and tails as read.
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from dataclasses import dataclass
 from xml.parsers import expat
 
@@ -31,7 +32,7 @@ class Document:
     declaration: str
 
 
-def _refuse(what: str):  # type: ignore[no-untyped-def]
+def _refuse(what: str) -> Callable[..., None]:
     def handler(*_: object) -> None:
         raise UnsafeXML(f"it declares {what}, which augtool does not read")
 
