@@ -300,3 +300,13 @@ def test_split_lists_decide_each_images_split(tmp_path: Path) -> None:
         "JPEGImages/ghost": "listed in ImageSets/Main/train.txt, no image here",
         "stray.png": "outside JPEGImages/",
     }
+
+
+def test_the_report_names_the_classes_of_voc_boxes(tmp_path: Path) -> None:
+    import json
+
+    out = run(tmp_path, make_voc(tmp_path / "voc"))
+    result = invoke("report", out, "--json")
+    assert result.exit_code == 0, result.output
+    side = json.loads(result.stdout)["sides"][0]
+    assert side["counts"]["box_class"] == {"blue": 8, "green": 8, "red": 8}
