@@ -29,16 +29,21 @@ def voc(root: Path, count: int = 2) -> Path:
     return root
 
 
-def _expand(tmp_path: Path, source: Path, *args: str) -> tuple[int, str, list[dict]]:
-    (tmp_path / "r.yaml").write_text(RECIPE)
+def _expand(
+    tmp_path: Path, source: Path, *args: str, layout: str = "auto"
+) -> tuple[int, str, list[dict]]:
+    (tmp_path / "r.yaml").write_text(RECIPE + f"input: {{layout: {layout}}}\n")
     out = tmp_path / "out"
     result = invoke("expand", tmp_path / "r.yaml", source, "-o", out, "--quiet", *args)
     return result.exit_code, result.stderr, read_manifest(out)
 
 
 def test_voc_taken_as_an_imagefolder_says_its_xml_is_not_read(tmp_path: Path) -> None:
-    """Once exit 0 under --strict, the XMLs neither copied nor moved, without a word."""
-    code, stderr, records = _expand(tmp_path, voc(tmp_path / "in"), "--strict")
+    """Once exit 0 under --strict, the XMLs neither copied nor moved, without a word. (``auto``
+    now takes such a folder as ``voc``; asked for, ``imagefolder`` still does not read them.)"""
+    code, stderr, records = _expand(
+        tmp_path, voc(tmp_path / "in"), "--strict", layout="imagefolder"
+    )
     assert code == 1
     assert records[0]["layout"] == "imagefolder"
     reason = "a label file the imagefolder layout does not read; it is not in the output"
@@ -53,7 +58,7 @@ def test_voc_taken_as_an_imagefolder_says_its_xml_is_not_read(tmp_path: Path) ->
 
 
 def test_without_strict_it_is_a_warning_naming_the_first_few(tmp_path: Path) -> None:
-    code, stderr, _ = _expand(tmp_path, voc(tmp_path / "in", count=7))
+    code, stderr, _ = _expand(tmp_path, voc(tmp_path / "in", count=7), layout="imagefolder")
     assert code == 0
     (line,) = stderr.splitlines()
     assert line.startswith("warning: 7 label files the imagefolder layout does not read")

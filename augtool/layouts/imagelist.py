@@ -20,7 +20,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -29,10 +29,9 @@ from augtool.layouts.base import AnnotationError, Layout, Record
 from augtool.layouts.discovery import (
     Dataset,
     Skip,
-    Source,
     Walk,
-    found_split_folders,
     sorted_skips,
+    split_folder_sources,
 )
 
 TABLE_NAMES = ("metadata.csv", "metadata.jsonl")
@@ -162,36 +161,22 @@ class ImageListLayout(Layout):
             raise InputError(str(exc)) from None
         if not tables.tables:
             raise InputError(f"{root}: no {' or '.join(TABLE_NAMES)} (the table of the images)")
-        found = found_split_folders(walk.candidates, split_names)
-        skipped = list(walk.skipped)
+        found = split_folder_sources(root, self.name, walk, split_names, augmented, False)
+        skipped = list(found.skipped)
         sources = []
-        for rel in walk.candidates:
-            listed = tables.rows.get(rel)
-            split = rel.split("/", 1)[0] if found else None
+        for source in found.sources:
+            listed = tables.rows.get(source.path)
             if listed is None:
                 names = " or ".join(sorted(tables.tables))
-                skipped.append(Skip(rel, f"not listed in {names}"))
-                continue
-            if found and split not in found:
-                folders = ", ".join(sorted(split_names))
-                skipped.append(Skip(rel, f"outside the split folders ({folders})"))
+                skipped.append(Skip(source.path, f"not listed in {names}"))
                 continue
             label = listed[1].get(LABEL_COLUMN)
-            text = None if label is None else str(label)
-            augment = split is None or split in augmented
-            sources.append(Source(rel, split, text, augment, rel in walk.links))
+            sources.append(replace(source, label=None if label is None else str(label)))
         on_disk = set(walk.candidates)
         for path, (table, _) in sorted(tables.rows.items()):
             if path not in on_disk:
                 skipped.append(Skip(path, f"listed in {table} but not a readable image here"))
-        return Dataset(
-            root=root,
-            layout=self.name,
-            splits=tuple(found),
-            sources=tuple(sources),
-            skipped=sorted_skips(skipped),
-            state=tables,
-        )
+        return replace(found, sources=tuple(sources), skipped=sorted_skips(skipped), state=tables)
 
     def vocabulary(self, dataset: Dataset) -> tuple[Any, ...]:
         return ()

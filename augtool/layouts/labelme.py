@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -33,7 +34,13 @@ from augtool.layouts.base import (
     Record,
     SourceLabels,
 )
-from augtool.layouts.discovery import Dataset, Walk, found_split_folders, sorted_skips
+from augtool.layouts.discovery import (
+    Dataset,
+    Skip,
+    Walk,
+    sorted_skips,
+    split_folder_sources,
+)
 from augtool.layouts.labelfiles import _label_file
 from augtool.media.image.targets import Targets, box_areas, clip_polygon
 
@@ -201,35 +208,18 @@ class LabelMeLayout(Layout):
         augmented: set[str],
         follow_links: bool,
     ) -> Dataset:
-        from augtool.layouts.discovery import Skip, Source
-
-        skipped = list(walk.skipped)
-        found = found_split_folders(walk.candidates, split_names)
+        """The images as ``flat`` finds them, each with the JSON beside it when it has one."""
+        found = split_folder_sources(root, self.name, walk, split_names, augmented, False)
+        skipped = list(found.skipped)
         sources = []
-        for rel in walk.candidates:
-            parts = rel.split("/")
-            split = None
-            if found:
-                if len(parts) < 2 or parts[0] not in split_names:
-                    folders = ", ".join(sorted(split_names))
-                    skipped.append(Skip(rel, f"outside the split folders ({folders})"))
-                    continue
-                split = parts[0]
-            annotation = json_path(rel)
+        for source in found.sources:
+            annotation = json_path(source.path)
             has_label, refusal = _label_file(root, annotation, follow_links)
             if refusal is not None:
-                skipped.append(Skip(rel, refusal))
+                skipped.append(Skip(source.path, refusal))
                 continue
-            augment = split is None or split in augmented
-            label_file = annotation if has_label else None
-            sources.append(Source(rel, split, None, augment, rel in walk.links, label_file))
-        return Dataset(
-            root=root,
-            layout=self.name,
-            splits=tuple(found),
-            sources=tuple(sources),
-            skipped=sorted_skips(skipped),
-        )
+            sources.append(replace(source, annotation=annotation if has_label else None))
+        return replace(found, sources=tuple(sources), skipped=sorted_skips(skipped))
 
     def label_path(self, image_path: str) -> str | None:
         return json_path(image_path)
