@@ -145,7 +145,15 @@ class ImageListLayout(Layout):
     labelled = True
 
     def detect(self, root: Path, candidates: list[str], split_names: set[str]) -> bool:
-        return bool(find_tables(root))
+        """A table that lists one of the input's files (a table that cannot be read is taken
+        too: discovery then says why)."""
+        if not find_tables(root):
+            return False
+        try:
+            rows = read_tables(root).rows
+        except AnnotationError:
+            return True
+        return any(rel in rows for rel in candidates)
 
     def discover(
         self,

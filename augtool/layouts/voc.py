@@ -55,7 +55,6 @@ class VocLayout(Layout):
     object_labels = True
     # A moved box under a pixel wide or high labels nothing a detector can use.
     min_box_side = 1.0
-    split_folders = False
 
     def detect(self, root: Path, candidates: list[str], split_names: set[str]) -> bool:
         return (root / IMAGES).is_dir() and (root / ANNOTATIONS).is_dir()
@@ -181,6 +180,10 @@ class VocLayout(Layout):
         splits = ["train", "val"] if split == "trainval" and split not in images else [split]
         ids = sorted({image_id_of(r["path"]) for s in splits for r in images.get(s, [])})
         return "".join(f"{image_id}\n" for image_id in ids).encode("utf-8")
+
+    def in_split(self, path: str, split: Any) -> bool:
+        """Any path: the split lists, not folders, hold the splits."""
+        return True
 
     def source_rules(self, source_root: Path) -> tuple[tuple[Any, ...], Any]:
         """Every list file of the source: validate asks for the ones the manifest records."""

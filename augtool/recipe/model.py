@@ -99,8 +99,8 @@ INPUT_FIELDS = (
         "layout",
         Choice(LAYOUTS),
         "auto",
-        "auto, flat (images anywhere), imagefolder (class subfolders), yolo, coco, masks, voc, "
-        "labelme or imagelist (metadata.csv/jsonl)",
+        "auto, flat (images anywhere), imagefolder (class subfolders), yolo, coco, masks, "
+        "table (text), voc, labelme or imagelist (metadata.csv/jsonl)",
     ),
     Param("extensions", StrList(lower=True), list(DEFAULT_EXTENSIONS), "file endings to read"),
     Param("formats", FormatList(upper=True), list(DEFAULT_FORMATS), "Pillow formats accepted"),
