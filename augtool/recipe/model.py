@@ -15,8 +15,9 @@ from typing import Any
 from augtool.canonical import canonical_sha256
 from augtool.errors import ParamError, RecipeError
 from augtool.layouts import registry
+from augtool.media.image.transforms.kernels import CHOICES as KERNEL_CHOICES
 from augtool.media.image.transforms.kernels import DEFAULT as DEFAULT_KERNELS
-from augtool.media.image.transforms.kernels import INSTALL_HINT, KERNELS, opencv_installed
+from augtool.media.image.transforms.kernels import INSTALL_HINT, opencv_installed
 from augtool.media.image.transforms.params import Bool, Choice, Float, Int, Param
 from augtool.recipe.by_medium import fields_of, named_medium
 from augtool.recipe.yaml_source import Located, load
@@ -237,7 +238,8 @@ class Recipe:
     splits: dict[str, Any]
     targets: dict[str, Any]
     steps: list[Any]
-    #: which library resamples the warps (augtool.media.image.transforms.kernels): pillow or opencv
+    #: which library resamples the warps (augtool.media.image.transforms.kernels): pillow or
+    #: opencv (what ``auto`` picked)
     kernels: str
     normalised: dict[str, Any]
     sha256: str
@@ -313,8 +315,9 @@ def parse_recipe(doc: Located) -> Recipe:
         "targets": targets,
         "pipeline": normalised_steps,
     }
-    if kernels != _default_kernels(medium):
-        # Only when chosen: recipes written before the key existed keep their sha256.
+    if kernels != _default_kernels(medium) or top.get("kernels") == "auto":
+        # Only when chosen: recipes written before the key existed keep their sha256. What
+        # ``auto`` picked is written even when Pillow: the bytes depend on the pick.
         normalised["kernels"] = kernels
     normalised.update(_medium_section(doc, top, medium))
     quality = _quality(doc, top.get("quality"))
@@ -417,7 +420,7 @@ def _default_kernels(medium: str) -> str:
 def _kernels(doc: Located, top: dict[str, Any], medium: str) -> str:
     """The recipe's ``kernels``: one its medium knows, whose library is installed."""
     if medium == "image":
-        names, missing = KERNELS, None
+        names, missing = KERNEL_CHOICES, None
         if top.get("kernels") == "opencv" and not opencv_installed():
             missing = ("OpenCV", INSTALL_HINT)
     else:
@@ -430,6 +433,8 @@ def _kernels(doc: Located, top: dict[str, Any], medium: str) -> str:
     if missing is not None and "kernels" in top:
         library, hint = missing
         raise doc.error(("kernels",), f"{kernels} needs {library}, not installed ({hint})")
+    if kernels == "auto":
+        return "opencv" if opencv_installed() else "pillow"
     return str(kernels)
 
 

@@ -55,7 +55,7 @@ class ImageMedium:
 
     name = "image"
     default_kernels = kernels.DEFAULT
-    kernel_names = kernels.KERNELS
+    kernel_names = kernels.CHOICES
 
     def transforms(self) -> Mapping[str, Any]:
         return REGISTRY

@@ -230,7 +230,8 @@ def kernels_of(manifest: Path, header: dict[str, Any]) -> str:
     except (LookupError, ValueError) as exc:
         raise ManifestError(f"{manifest}:1: {exc}") from None
     chosen = recipe.get("kernels", medium.default_kernels)
-    if chosen not in medium.kernel_names:
+    # A run records the library ``auto`` picked: re-resolving it here could pick another.
+    if chosen not in medium.kernel_names or chosen == "auto":
         raise ManifestError(f"{manifest}:1: the recipe names unknown kernels {chosen!r}")
     missing = medium.kernels_missing(chosen)
     if missing is not None:

@@ -1,6 +1,9 @@
 """Which library resamples the warps: Pillow (the default, always installed) or OpenCV (opt-in).
 
-A recipe chooses with its top-level ``kernels`` key. The choice changes the bytes of every
+A recipe chooses with its top-level ``kernels`` key (``auto``: OpenCV when installed, else
+Pillow; settled once, when the recipe is read, and recorded as the library it picked, so the run,
+its manifest and ``validate --recompute`` only ever see a library: a manifest replays with what
+made it, never with what the validating machine has). The choice changes the bytes of every
 output that goes through a warp (rotate, affine, perspective, and the fused runs that contain
 them), so it is part of the normalised recipe and OpenCV's version is recorded in the manifest
 header beside Pillow's and numpy's. Everything else (resizes, crops, flips, colour, noise, blur,
@@ -9,7 +12,8 @@ the codecs) is the same code whichever is chosen.
 Why OpenCV at all: Pillow's bilinear and bicubic affine transforms run a generic per-pixel loop,
 about three times slower than OpenCV's fixed-point ``warpAffine``; at 640x480 that loop was half
 of augtool's time per output. OpenCV is an optional extra (``pip install 'augtool[opencv]'``),
-never a silent switch: the same recipe gives the same bytes wherever it runs.
+never a silent switch: the same recipe gives the same bytes wherever it runs, unless it says
+``kernels: auto`` (then the bytes depend on the pick, which the manifest records).
 
 The choice is an argument: :func:`augtool.run.derive` hands the recipe's ``kernels`` to the
 pipeline runner (``compose.run``/``replay``), which hands it to every warp. Lookup tables and
@@ -24,6 +28,8 @@ from types import ModuleType
 
 KERNELS = ("pillow", "opencv")
 DEFAULT = "pillow"
+#: what a recipe may write: a library, or ``auto`` (OpenCV when installed, else Pillow)
+CHOICES = (*KERNELS, "auto")
 INSTALL_HINT = "pip install 'augtool[opencv]'"
 
 
