@@ -95,6 +95,12 @@ def print_summary(summary: Any, verbose: bool = False) -> None:
             f"made {activity['made']}, kept {activity['kept']}, removed {activity['removed']}; "
             f"skipped inputs: {counts.get('skipped', 0)}; {summary.seconds:.1f} s{where}"
         )
+    balance = getattr(summary, "balance", None)
+    if balance is not None:
+        # per class: examples in its augmented split before -> after (sources plus variants)
+        classes = balance["classes"]
+        shown = (f"{name}: {c['before']} -> {c['after']}" for name, c in classes.items())
+        typer.echo("balance: " + ", ".join(shown))
     for item in summary.skipped:
         typer.echo(f"skipped {item['path']}: {item['reason']}")
     if verbose:

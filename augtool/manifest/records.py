@@ -56,6 +56,9 @@ class Header:
     layout: str
     splits: dict[str, JSON]  # found (a list), augmented (the recipe's choice)
     counts: dict[str, int]
+    #: per-class counts when the recipe balances classes: classes -> name -> before, target,
+    #: after (absent without ``balance:``)
+    balance: dict[str, JSON] | None = None
 
     def to_json(self) -> dict[str, Any]:
         return _to_json(self)

@@ -19,6 +19,7 @@ from augtool.media.image.transforms.kernels import CHOICES as KERNEL_CHOICES
 from augtool.media.image.transforms.kernels import DEFAULT as DEFAULT_KERNELS
 from augtool.media.image.transforms.kernels import INSTALL_HINT, opencv_installed
 from augtool.media.image.transforms.params import Bool, Choice, Float, Int, Param
+from augtool.recipe.balance import parse_balance
 from augtool.recipe.by_medium import fields_of, named_medium
 from augtool.recipe.yaml_source import Located, load
 
@@ -222,7 +223,7 @@ TARGET_FIELDS = (
 )
 TOP_FIELDS = (
     "version", "seed", "input", "output", "splits", "variants", "targets", "kernels", "pipeline",
-    "quality",
+    "quality", "balance",
 )  # fmt: skip
 
 
@@ -246,6 +247,8 @@ class Recipe:
     #: the medium its steps belong to (augtool.media.registry); not part of the normalised
     #: recipe, which it is read from
     medium: str = "image"
+    #: per-class variant counts in place of ``variants`` (augtool.recipe.balance); None: none
+    balance: dict[str, Any] | None = None
 
     @property
     def base_dir(self) -> Path:
@@ -324,6 +327,9 @@ def parse_recipe(doc: Located) -> Recipe:
     if quality:
         # Only when given (for the same reason); augtool report reads it from the manifest.
         normalised["quality"] = quality
+    balance = parse_balance(doc, top.get("balance"))
+    if balance is not None:
+        normalised["balance"] = balance  # only when given, for the same reason
     core_input, core_output = to_core(input_, output)
     return Recipe(
         file=doc.file,
@@ -338,6 +344,7 @@ def parse_recipe(doc: Located) -> Recipe:
         normalised=normalised,
         sha256=recipe_sha256(normalised),
         medium=medium,
+        balance=balance,
     )
 
 

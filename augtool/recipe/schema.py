@@ -274,6 +274,38 @@ def _quality() -> Schema:
     }
 
 
+def _balance() -> Schema:
+    """The ``balance:`` section (augtool.recipe.balance): per-class variant counts."""
+    from augtool.recipe.balance import LIMIT, MAX_VARIANTS, STRATEGIES
+
+    count = {"type": "integer", "minimum": 0, "maximum": LIMIT}
+    return {
+        "description": "per-class variant counts in place of 'variants' (docs/governance.md)",
+        "type": "object",
+        "properties": {
+            "strategy": {
+                "description": "which classes grow, or class -> the count it should reach",
+                "default": "not_majority",
+                "oneOf": [
+                    {"enum": list(STRATEGIES)},
+                    {"type": "object", "additionalProperties": count, "minProperties": 1},
+                ],
+            },
+            "target": {
+                "description": "the count each chosen class reaches ('max': the largest's)",
+                "default": "max",
+                "oneOf": [{"const": "max"}, {**count, "minimum": 1}],
+            },
+            "max_variants": {
+                "description": "the most variants any one source gets",
+                "default": MAX_VARIANTS,
+                **count,
+            },
+        },
+        "additionalProperties": False,
+    }
+
+
 def recipe_schema() -> Schema:
     """The JSON Schema of a recipe file."""
     kinds = _kinds()
@@ -299,6 +331,7 @@ def recipe_schema() -> Schema:
             "items": {"$ref": "#/$defs/step"},
         },
         "quality": _quality(),
+        "balance": _balance(),
     }
     for name, fields in _sections().items():
         properties[name] = _mapping(fields, kinds)

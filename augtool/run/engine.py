@@ -55,6 +55,7 @@ from augtool.manifest import (
 from augtool.manifest.croissant import write_croissant
 from augtool.media import registry as media
 from augtool.recipe import Recipe
+from augtool.run.balance import Balanced, plan_balance
 from augtool.run.derive import label_rules, recipe_settings
 from augtool.run.executors import WorkerLost, open_pool, stop_workers
 from augtool.run.executors.cluster import Needs
@@ -125,6 +126,7 @@ class _Job:
     jobs: int
     backend: str
     progress: Progress | None
+    balanced: Balanced | None = None  # each source's variants, when the recipe balances
 
     @property
     def input_abs(self) -> str:
@@ -155,6 +157,7 @@ def expand(
     ``force`` is not set; ``dry_run`` makes the same checks and writes nothing."""
     started = time.perf_counter()
     dataset = discover_dataset(recipe, input_root)
+    balanced = plan_balance(dataset, recipe)
     tasks = make_plan(
         dataset,
         recipe.variants,
@@ -162,8 +165,9 @@ def expand(
         recipe.output["format"],
         recipe.output["originals"],
         recipe.medium,
+        None if balanced is None else balanced.counts,
     )
-    job = _Job(recipe, dataset, tasks, input_root, output_root, jobs, backend, progress)
+    job = _Job(recipe, dataset, tasks, input_root, output_root, jobs, backend, progress, balanced)
     check_output(input_root, output_root)
     found = scan(output_root)
     refuse_folder_links(output_root, found.folder_links, job.planned_names())
@@ -179,7 +183,9 @@ def expand(
             *_unknown_flip_names(recipe, dataset),
             *_copying_borders(recipe, dataset),
             *unread_warning(dataset),
+            *(balanced.warnings if balanced else ()),
         ],
+        balance=None if balanced is None else balanced.as_json(),
     )
     stamp = run_files_stamp(output_root)
     # --force reads nothing of the earlier run: what it recorded is removed under the lock.
@@ -365,7 +371,7 @@ def _write_manifest(
     """The manifest, sorted from the journal, and the stat cache beside it."""
     counts = summary.counts
     counts["sources"] = len(job.tasks)
-    header = _header(job.recipe, job.dataset, counts, libraries)
+    header = _header(job, counts, libraries)
     # One read of the journal feeds both the manifest and the stat cache; the cache is
     # committed after the manifest, and not at all if writing the manifest fails.
     with stat_cache_writer(job.output_root, job.input_abs) as note:
@@ -493,9 +499,8 @@ def _folders(dataset: Dataset) -> dict[str, list[str]]:
     return {split: list(folders) for split, folders in dataset.split_folders}
 
 
-def _header(
-    recipe: Recipe, dataset: Dataset, counts: Counter[str], libraries: dict[str, str]
-) -> Header:
+def _header(job: _Job, counts: Counter[str], libraries: dict[str, str]) -> Header:
+    recipe, dataset, balanced = job.recipe, job.dataset, job.balanced
     return Header(
         schema=SCHEMA,
         schema_version=SCHEMA_VERSION,
@@ -511,4 +516,5 @@ def _header(
             **({"folders": _folders(dataset)} if dataset.split_folders else {}),
         },
         counts=dict(sorted(counts.items())),
+        balance=None if balanced is None else balanced.as_json(),
     )

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, overload
 
@@ -56,12 +56,16 @@ class Task:
     #: what the layout gives this source's task of its labels besides a label file (opaque
     #: here; hashed into the outputs it labels)
     payload: Any = None
+    #: its own variant count, when balancing gives each source one (None: ``variants``)
+    count: int | None = None
 
     @property
     def variant_count(self) -> int:
         """The variant files the task writes (one for a packed layout's source)."""
         if not self.source.augment:
             return 0
+        if self.count is not None:
+            return self.count
         return min(self.naming.variants, 1) if self.naming.packed else self.naming.variants
 
     @property
@@ -142,6 +146,8 @@ class Plan(Sequence[Task]):
     originals: str  # the recipe's output.originals setting
     layout: str | None = None  # the dataset's, for the registry
     state: Any = None  # what the layout keeps of the dataset (it makes each task's payload)
+    #: each source's variant count when the recipe balances classes (a source left out: none)
+    counts: Mapping[str, int] | None = None
 
     def __len__(self) -> int:
         return len(self.sources)
@@ -164,7 +170,8 @@ class Plan(Sequence[Task]):
         payload = None
         if self.state is not None and self.layout is not None:
             payload = registry.get(self.layout).payload(self.state, source.path)
-        return Task(source, self.naming, original, encoder, payload)
+        count = None if self.counts is None else self.counts.get(source.path, 0)
+        return Task(source, self.naming, original, encoder, payload, count)
 
 
 #: Pairs of clashing sources listed by name; the count says how many more there are.
@@ -178,6 +185,7 @@ def make_plan(
     output_format_setting: str,
     originals: str,
     medium: str = media.DEFAULT,
+    counts: Mapping[str, int] | None = None,
 ) -> Plan:
     """One task per source, in path order; refuses two sources that would write the same name.
 
@@ -187,7 +195,11 @@ def make_plan(
     order the later one's stem is then at least as long, and every path between the two begins
     with the earlier one's stem. So each source is checked only against the earlier sources whose
     stem begins its path, a window that stays a few entries long, instead of against every name
-    of the plan held in memory."""
+    of the plan held in memory.
+
+    ``counts`` gives each source its own variant count (balancing) in place of ``variants``."""
+    if counts is not None:
+        variants = max(counts.values(), default=0)
     width = max(2, len(str(max(variants - 1, 0))))
     layout = registry.get(dataset.layout)
     label_layout = dataset.layout if layout.label_files else None
@@ -197,7 +209,7 @@ def make_plan(
     sources = dataset.sources
     if any(a.path > b.path for a, b in itertools.pairwise(sources)):
         sources = tuple(sorted(sources, key=lambda s: s.path))
-    plan = Plan(sources, naming, originals, dataset.layout, dataset.state)
+    plan = Plan(sources, naming, originals, dataset.layout, dataset.state, counts)
     window: list[tuple[str, str, frozenset[str]]] = []  # (stem, source path, its names)
     clashes: list[str] = []
     for task in plan:

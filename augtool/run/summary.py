@@ -44,6 +44,8 @@ class Summary:
     inputs: int = 0
     #: originals copied as they are that common loaders mishandle: path -> what
     troubles: dict[str, str] = field(default_factory=dict)
+    #: per-class counts before and after, when the recipe balances classes
+    balance: dict[str, Any] | None = None
 
     def failure(self, strict: bool = False) -> str | None:
         """Why the run counts as failed though it ran (exit 1), or ``None``: every input was
@@ -82,6 +84,8 @@ class Summary:
         }
         if self.cluster is not None:
             found["cluster"] = self.cluster
+        if self.balance is not None:
+            found["balance"] = self.balance
         return found
 
     def add(self, result: TaskResult) -> None:
