@@ -59,6 +59,8 @@ class Header:
     #: per-class counts when the recipe balances classes: classes -> name -> before, target,
     #: after (absent without ``balance:``)
     balance: dict[str, JSON] | None = None
+    #: how many sources each licence covers (absent when no source has one)
+    licences: dict[str, int] | None = None
 
     def to_json(self) -> dict[str, Any]:
         return _to_json(self)
@@ -101,6 +103,9 @@ class FileRecord:
     #: sha256 of each one's content (then a space and its split, when a file holds several);
     #: validate reports one in two splits as leakage
     examples: list[str] | None = None
+    #: an image's source's licence (an SPDX id) and author, where the input or recipe gives one
+    licence: str | None = None
+    author: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return _to_json(self)

@@ -11,7 +11,7 @@ from augtool.media.image.transforms.params import Param
 Sections = tuple[dict[str, Any], dict[str, Any]]
 ToCore = Callable[[dict[str, Any], dict[str, Any]], Sections]
 #: the input and output fields every medium has (the rest are the medium's own)
-COMMON_INPUT = ("path", "layout", "follow_links")
+COMMON_INPUT = ("path", "layout", "follow_links", "licence", "require_licence", "allow_licences")
 COMMON_OUTPUT = ("path", "originals", "strip_metadata")
 
 

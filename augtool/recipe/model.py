@@ -21,6 +21,8 @@ from augtool.media.image.transforms.kernels import INSTALL_HINT, opencv_installe
 from augtool.media.image.transforms.params import Bool, Choice, Float, Int, Param
 from augtool.recipe.balance import parse_balance
 from augtool.recipe.by_medium import fields_of, named_medium
+from augtool.recipe.licences import DEFAULTS as LICENCE_DEFAULTS
+from augtool.recipe.licences import LICENCE_FIELDS
 from augtool.recipe.yaml_source import Located, load
 
 RECIPE_VERSION = 1
@@ -119,6 +121,7 @@ INPUT_FIELDS = (
         "read symbolic links that point outside the input folder (links to files inside it are "
         "read) and descend into linked folders",
     ),
+    *LICENCE_FIELDS,
 )
 
 
@@ -309,7 +312,12 @@ def parse_recipe(doc: Located) -> Recipe:
         "version": RECIPE_VERSION,
         "seed": seed,
         "variants": variants,
-        "input": {k: v for k, v in input_.items() if k != "path"},
+        # the licence keys only when set, so that other recipes keep their sha256
+        "input": {
+            k: v
+            for k, v in input_.items()
+            if k != "path" and not (k in LICENCE_DEFAULTS and v == LICENCE_DEFAULTS[k])
+        },
         # bit_depth only when chosen: recipes written before the key existed keep their sha256.
         "output": {
             k: v for k, v in output.items() if k != "path" and not (k == "bit_depth" and v == 8)

@@ -26,7 +26,6 @@ import itertools
 import os
 import tempfile
 import time
-from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -41,9 +40,6 @@ from augtool.layouts.base import LabelRules
 from augtool.layouts.discovery import Dataset, discover
 from augtool.layouts.unread import unread_warning
 from augtool.manifest import (
-    SCHEMA,
-    SCHEMA_VERSION,
-    Header,
     Line,
     RecordDict,
     Skipped,
@@ -61,6 +57,7 @@ from augtool.run.executors import WorkerLost, open_pool, stop_workers
 from augtool.run.executors.cluster import Needs
 from augtool.run.executors.interrupts import raise_if_interrupted
 from augtool.run.forecast import forced_removals, forecast
+from augtool.run.header import make_header
 from augtool.run.incremental import (
     Previous,
     copy_extra,
@@ -71,6 +68,13 @@ from augtool.run.incremental import (
     write_dataset_file,
 )
 from augtool.run.journal import Journal, TaskResult, finish_run, write_run_state
+from augtool.run.licences import (
+    Licences,
+    notice_names,
+    recipe_licences,
+    with_licence,
+    write_notice,
+)
 from augtool.run.output import (
     check_output,
     check_writable,
@@ -127,6 +131,9 @@ class _Job:
     backend: str
     progress: Progress | None
     balanced: Balanced | None = None  # each source's variants, when the recipe balances
+    licences: Licences = dataclasses.field(
+        default_factory=Licences
+    )  # each source's licence and author, where known
 
     @property
     def input_abs(self) -> str:
@@ -135,6 +142,7 @@ class _Job:
     def planned_names(self) -> Iterator[str]:
         """Every file the run writes: the dataset's own, then each task's."""
         yield from _dataset_files(self.dataset)
+        yield from notice_names(self.licences)
         for task in self.tasks:
             yield from task.names
 
@@ -158,6 +166,8 @@ def expand(
     started = time.perf_counter()
     dataset = discover_dataset(recipe, input_root)
     balanced = plan_balance(dataset, recipe)
+    paths = [source.path for source in dataset.sources]
+    licences = recipe_licences(input_root, paths, recipe.input)
     tasks = make_plan(
         dataset,
         recipe.variants,
@@ -167,7 +177,9 @@ def expand(
         recipe.medium,
         None if balanced is None else balanced.counts,
     )
-    job = _Job(recipe, dataset, tasks, input_root, output_root, jobs, backend, progress, balanced)
+    job = _Job(
+        recipe, dataset, tasks, input_root, output_root, jobs, backend, progress, balanced, licences
+    )
     check_output(input_root, output_root)
     found = scan(output_root)
     refuse_folder_links(output_root, found.folder_links, job.planned_names())
@@ -238,7 +250,7 @@ def _dry_run(job: _Job, previous: Previous, force: bool, summary: Summary) -> No
     summary.skipped = [{"path": s.path, "reason": s.reason} for s in skipped]
     summary.counts["skipped"] = len(skipped)
     previous.trust_only(library_versions(job.recipe.kernels, job.recipe.medium), job.input_abs)
-    extra = _dataset_files(job.dataset)
+    extra = [*_dataset_files(job.dataset), *notice_names(job.licences)]
     summary.activity = forecast(job.tasks, extra, previous, job.input_root, job.output_root)
     if force:
         planned = set(job.planned_names())
@@ -254,6 +266,7 @@ def _run(job: _Job, previous: Previous, summary: Summary, temp_files: list[str] 
     previous.trust_only(libraries, job.input_abs)
     if previous.tasks:
         planned = {s.path for s in job.dataset.sources} | set(_dataset_files(job.dataset))
+        planned |= set(notice_names(job.licences))
         # Whoever made them, the outputs of sources that are gone would be left unlisted.
         summary.activity["removed"] = remove_vanished(output_root, previous, planned)
     todo: list[Task] = []
@@ -281,6 +294,10 @@ def _run(job: _Job, previous: Previous, summary: Summary, temp_files: list[str] 
             ):
                 journal.add(result)
                 summary.add(result)
+        if notice_names(job.licences):
+            notice = write_notice(output_root, job.licences, previous)
+            journal.add(notice)
+            summary.add(notice)
         raise_if_interrupted()  # not a manifest for a run that was interrupted
         _write_manifest(job, journal, summary, libraries)
     finally:
@@ -371,7 +388,9 @@ def _write_manifest(
     """The manifest, sorted from the journal, and the stat cache beside it."""
     counts = summary.counts
     counts["sources"] = len(job.tasks)
-    header = _header(job, counts, libraries)
+    balance = None if job.balanced is None else job.balanced.as_json()
+    licences = job.licences.counts() or None
+    header = make_header(job.recipe, job.dataset, counts, libraries, balance, licences)
     # One read of the journal feeds both the manifest and the stat cache; the cache is
     # committed after the manifest, and not at all if writing the manifest fails.
     with stat_cache_writer(job.output_root, job.input_abs) as note:
@@ -380,7 +399,9 @@ def _write_manifest(
             for result in journal.results():
                 note(result)
                 texts = result.lines or [None] * len(result.records)
-                yield from map(as_line, result.records, texts)
+                for record, text in zip(result.records, texts, strict=True):
+                    licensed = with_licence(record, job.licences)
+                    yield as_line(record, text) if licensed is None else as_line(licensed)
 
         sorted_lines = sort_prepared(lines(), job.output_root)
         write_manifest(job.output_root, header, sorted_lines, dict(sorted(counts.items())))
@@ -493,28 +514,3 @@ def _versions(kernels: str | None, medium: str) -> dict[str, str]:
     """The versions a worker's bytes depend on, augtool's included (run here and on every Dask
     worker, to compare)."""
     return {"augtool": __version__, **library_versions(kernels or "", medium)}
-
-
-def _folders(dataset: Dataset) -> dict[str, list[str]]:
-    return {split: list(folders) for split, folders in dataset.split_folders}
-
-
-def _header(job: _Job, counts: Counter[str], libraries: dict[str, str]) -> Header:
-    recipe, dataset, balanced = job.recipe, job.dataset, job.balanced
-    return Header(
-        schema=SCHEMA,
-        schema_version=SCHEMA_VERSION,
-        tool={"name": "augtool", "version": __version__},
-        libraries=libraries,
-        recipe=recipe.normalised,
-        recipe_sha256=recipe.sha256,
-        seed=recipe.seed,
-        layout=dataset.layout,
-        splits={
-            "found": list(dataset.splits),
-            "augmented": recipe.splits["augment"],
-            **({"folders": _folders(dataset)} if dataset.split_folders else {}),
-        },
-        counts=dict(sorted(counts.items())),
-        balance=None if balanced is None else balanced.as_json(),
-    )
