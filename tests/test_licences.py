@@ -143,3 +143,32 @@ def test_an_edited_sidecar_rewrites_the_records_of_kept_images(tmp_path: Path) -
     licensed = {line["path"]: line.get("licence") for line in lines if line.get("licence")}
     assert set(licensed) == {"train/cat/c1.png", "train/cat/c1__v00.png", "train/cat/c1__v01.png"}
     assert not any("author" in line for line in lines)
+
+
+def test_coco_license_fields_give_the_licences_when_licences_are_asked_about(
+    tmp_path: Path,
+) -> None:
+    import shutil
+
+    import yaml
+    from conftest import ROOT
+
+    source = tmp_path / "in"
+    shutil.copytree(ROOT / "samples" / "detection-coco", source)
+    doc = yaml.safe_load((ROOT / "configs" / "detection-coco.yaml").read_text())
+    doc["input"] = {**doc["input"], "require_licence": True}
+    doc["input"].pop("path", None)
+    doc["output"].pop("path", None)
+    path = tmp_path / "coco.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    out = tmp_path / "out"
+    result = invoke("expand", path, source, "-o", out)
+    assert result.exit_code == 0, result.output
+    licences = {
+        line["path"]: line.get("licence")
+        for line in read_manifest(out)
+        if line["type"] == "file" and line["role"] == "original"
+    }
+    assert licences["train/cat_001.jpg"] == "CC0-1.0"  # from its creativecommons.org URL
+    assert licences["train/rocket_001.jpg"] == "Public Domain"  # no SPDX id: its name
+    assert not (out / "NOTICE").exists()

@@ -167,7 +167,7 @@ def expand(
     dataset = discover_dataset(recipe, input_root)
     balanced = plan_balance(dataset, recipe)
     paths = [source.path for source in dataset.sources]
-    licences = recipe_licences(input_root, paths, recipe.input)
+    licences = recipe_licences(input_root, paths, recipe.input, dataset.state)
     tasks = make_plan(
         dataset,
         recipe.variants,

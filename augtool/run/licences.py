@@ -13,6 +13,7 @@ import csv
 import fnmatch
 import hashlib
 import io
+import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -100,15 +101,22 @@ def _rule(row: dict[str, Any], name: str, number: int) -> Rule:
 
 
 def resolve(
-    paths: Iterable[str], rules: list[Rule], default: str | None
+    paths: Iterable[str],
+    rules: list[Rule],
+    default: str | None,
+    embedded: dict[str, tuple[str, str | None]] | None = None,
 ) -> dict[str, tuple[str, str | None]]:
-    """Each path's (licence, author): the first matching rule's, else the default's; a path
-    neither gives a licence is left out."""
+    """Each path's (licence, author): the first matching rule's, else the one its dataset's
+    own annotations give (``embedded``), else the default's; a path none gives a licence is
+    left out."""
     found: dict[str, tuple[str, str | None]] = {}
+    embedded = embedded or {}
     for path in paths:
         rule = next((r for r in rules if _matches(r.pattern, path)), None)
         if rule is not None:
             found[path] = (rule.licence, rule.author)
+        elif path in embedded:
+            found[path] = embedded[path]
         elif default is not None:
             found[path] = (default, None)
     return found
@@ -119,11 +127,20 @@ def _matches(pattern: str, path: str) -> bool:
 
 
 def source_licences(
-    root: Path, paths: list[str], default: str | None, required: bool, allowed: list[str] | None
+    root: Path,
+    paths: list[str],
+    default: str | None,
+    required: bool,
+    allowed: list[str] | None,
+    state: Any = None,
 ) -> Licences:
     """The licences of ``paths``, refusing (exit 2) those without one when ``required`` and
-    those outside ``allowed`` when given, naming them."""
-    by_source = resolve(paths, read_sidecar(root), default)
+    those outside ``allowed`` when given, naming them. A COCO dataset's own ``license``
+    fields (its layout ``state``) are read when licences are asked about at all: a sidecar, or
+    any of the recipe's licence keys."""
+    rules = read_sidecar(root)
+    asked = bool(rules) or default is not None or required or allowed is not None
+    by_source = resolve(paths, rules, default, coco_licences(state) if asked else None)
     if required:
         refuse(root, [p for p in paths if p not in by_source], "have no licence")
     if allowed is not None:
@@ -188,7 +205,9 @@ def with_licence(record: dict[str, Any], licences: Licences) -> dict[str, Any] |
     }
 
 
-def recipe_licences(root: Path, paths: list[str], input_section: dict[str, Any]) -> Licences:
+def recipe_licences(
+    root: Path, paths: list[str], input_section: dict[str, Any], state: Any = None
+) -> Licences:
     """:func:`source_licences` by the recipe's ``input`` keys."""
     return source_licences(
         root,
@@ -196,4 +215,46 @@ def recipe_licences(root: Path, paths: list[str], input_section: dict[str, Any])
         input_section.get("licence"),
         bool(input_section.get("require_licence")),
         input_section.get("allow_licences"),
+        state,
     )
+
+
+#: a Creative Commons licence or public-domain tool URL: its kind and version
+CC_URL = re.compile(r"creativecommons\.org/(licenses|publicdomain)/([a-z-]+)/(\d+(?:\.\d+)?)")
+
+
+def spdx_of(entry: dict[str, Any]) -> str | None:
+    """The SPDX id of a COCO ``licenses`` entry, from its Creative Commons URL
+    (``.../licenses/by-nc-sa/2.0/``: ``CC-BY-NC-SA-2.0``; ``.../publicdomain/zero/1.0/``:
+    ``CC0-1.0``), else its name as written."""
+    match = CC_URL.search(str(entry.get("url") or ""))
+    if match and match[1] == "licenses":
+        return f"CC-{match[2].upper()}-{match[3]}"
+    if match and match[2] == "zero":
+        return f"CC0-{match[3]}"
+    name = entry.get("name")
+    return name.strip() if isinstance(name, str) and name.strip() else None
+
+
+def coco_licences(state: Any) -> dict[str, tuple[str, str | None]]:
+    """Each COCO image's licence, from its ``license`` id and its JSON's ``licenses`` list
+    (its ``author``, when the image entry has one); nothing for other layouts."""
+    from augtool.layouts.coco_format import CocoDataset
+
+    if not isinstance(state, CocoDataset):
+        return {}
+    found: dict[str, tuple[str, str | None]] = {}
+    for path, (split, entry, _) in state.images.items():
+        head = state.splits[split].head if split in state.splits else {}
+        listed = head.get("licenses")
+        entries = (
+            {e.get("id"): e for e in listed if isinstance(e, dict)}
+            if isinstance(listed, list)
+            else {}
+        )
+        licence = entries.get(entry.get("license"))
+        name = None if licence is None else spdx_of(licence)
+        if name is not None:
+            author = entry.get("author")
+            found[path] = (name, author if isinstance(author, str) and author else None)
+    return found
