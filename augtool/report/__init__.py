@@ -111,6 +111,7 @@ def side_json(side: Side) -> dict[str, Any]:
         "name": side.name,
         "root": side.root,
         "layout": side.layout,
+        "medium": side.medium,
         "images": side.count,
         "boxes": len(side.box_classes) if side.detection else None,
         "counts": {
@@ -124,17 +125,19 @@ def side_json(side: Side) -> dict[str, Any]:
             if values
         },
         "statistics": summary,
-        "by_split": _medians(side, side.categories["split"]),
-        "by_class": _medians(side, side.image_classes),
+        **(
+            {"rows": side.rows, "vocabulary": len(side.vocabulary)} if side.medium == "text" else {}
+        ),
+        "by_split": {} if side.medium == "text" else _medians(side, side.categories["split"]),
+        "by_class": {} if side.medium == "text" else _medians(side, side.image_classes),
         "unreadable": side.unreadable,
     }
 
 
 def _medians(side: Side, groups: list[Any]) -> dict[str, Any]:
-    """Each group's image count and the median of each image statistic."""
+    """Each group's file count and the median of each statistic of the side's medium (one
+    value per file: images and audio)."""
     import numpy as np
-
-    from augtool.report.stats import IMAGE_STATS
 
     members: dict[str, list[int]] = {}
     for index, group in enumerate(groups):
@@ -144,7 +147,7 @@ def _medians(side: Side, groups: list[Any]) -> dict[str, Any]:
         group: {
             "images": len(indices),
             "median": {
-                key: float(np.median(np.asarray(side.numeric[key])[indices])) for key in IMAGE_STATS
+                key: float(np.median(np.asarray(side.numeric[key])[indices])) for key in side.stats
             },
         }
         for group, indices in sorted(members.items())
@@ -179,7 +182,8 @@ def build_report(
     report.source_files = collected.source_files
     report.cache = None if cache_path is None else str(cache_path)
     checked = collected.sides[:1] if mode == "expansion" else collected.sides
-    report.issues = {s.name: quality.issues(s, limits) for s in checked}
+    # The quality checks (blur, exposure, duplicates by pixels) are image ones.
+    report.issues = {s.name: quality.issues(s, limits) for s in checked if s.medium == "image"}
     if len(collected.sides) == 2:
         _compare(report, collected)
     report.seconds = time.monotonic() - started
@@ -210,7 +214,21 @@ def _compare(report: DatasetReport, collected: Collected) -> None:
                 report.findings.append(f"classes only in {side.name}: {', '.join(only)}")
         if not classes[0] & classes[1] and classes[0] and classes[1]:
             report.findings.append("the two sides have no class in common")
-    if report.mode == "expansion":
+    if before.medium == "text":
+        report.findings.append(vocabulary_overlap(before, after))
+    if report.mode == "expansion" and before.medium == "image":  # SSIM: images only
         report.over = quality.over_augmentation(
             before, after, collected.variants, report.thresholds
         )
+
+
+def vocabulary_overlap(before: Side, after: Side) -> str:
+    """How much of the two sides' words they share, as a finding."""
+    common = before.vocabulary & after.vocabulary
+    union = before.vocabulary | after.vocabulary
+    seen = len(common) / len(after.vocabulary) if after.vocabulary else 1.0
+    jaccard = len(common) / len(union) if union else 1.0
+    return (
+        f"vocabulary overlap: {seen:.0%} of {after.name}'s {len(after.vocabulary)} words are "
+        f"in {before.name}'s {len(before.vocabulary)} (Jaccard {jaccard:.2f})"
+    )

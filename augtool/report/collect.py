@@ -42,12 +42,22 @@ class Collected:
     source_files: dict[str, str] = field(default_factory=dict)
 
 
-def discover(root: Path) -> Dataset:
-    """The dataset in ``root``, in the layout ``auto`` finds, as expand would read it."""
+def discover(root: Path) -> tuple[str, Dataset]:
+    """The medium of the folder ``root`` and its dataset, in the layout ``auto`` finds, as
+    expand would read it: images by the default endings, else the files of the medium their
+    endings name (``.wav`` in class folders, ``.csv`` tables)."""
     from augtool.layouts.discovery import discover as walk
     from augtool.recipe.model import DEFAULT_EXTENSIONS
 
-    return walk(root, "auto", DEFAULT_EXTENSIONS, ["train", "val", "test"], [])
+    splits = ["train", "val", "test"]
+    dataset = walk(root, "auto", DEFAULT_EXTENSIONS, splits, [])
+    if dataset.sources:
+        return "image", dataset
+    endings = {p.suffix.lower() for p in root.rglob("*") if p.is_file()}
+    for medium, known in MEDIA_ENDINGS.items():
+        if endings & set(known):
+            return medium, walk(root, "auto", sorted(endings & set(known)), splits, [])
+    return "none", dataset
 
 
 def discover_as_recorded(root: Path, header: dict[str, Any]) -> Dataset:
@@ -63,27 +73,13 @@ def discover_as_recorded(root: Path, header: dict[str, Any]) -> Dataset:
     return walk(root, str(header.get("layout") or "auto"), extensions, names, [])
 
 
-def medium_of(root: Path, dataset: Dataset) -> str:
-    """``image`` when the folder holds images; else the medium its files' endings name."""
-    if dataset.sources:
-        return "image"
-    endings = {p.suffix.lower() for p in root.rglob("*") if p.is_file()}
-    for medium, known in MEDIA_ENDINGS.items():
-        if endings & set(known):
-            return medium
-    return "none"
-
-
-def check_media(roots: list[Path], datasets: list[Dataset]) -> None:
-    """Refuse datasets that are not all images (the one medium with report statistics)."""
-    media = [medium_of(root, dataset) for root, dataset in zip(roots, datasets, strict=True)]
+def check_media(roots: list[Path], media: list[str]) -> None:
+    """Refuse datasets of different media, or of none."""
     if len(set(media)) > 1:
         said = ", ".join(f"{root} holds {m}" for root, m in zip(roots, media, strict=True))
         raise InputError(f"{said}: a report compares datasets of one medium")
     if media[0] == "none":
-        raise InputError(f"{roots[0]}: no image files found")
-    if media[0] != "image":
-        raise InputError(f"{roots[0]}: holds {media[0]}; report has statistics for images only")
+        raise InputError(f"{roots[0]}: no image, audio or text files found")
 
 
 def run_groups(
@@ -121,24 +117,33 @@ def run_groups(
             writer.close()
 
 
-def new_side(name: str, root: Path, dataset: Dataset) -> Side:
+def new_side(name: str, root: Path, dataset: Dataset, medium: str = "image") -> Side:
     from augtool.layouts import registry
 
     layout = registry.get(dataset.layout)
-    return Side(name, str(root), dataset.layout, detection=layout.labelled and layout.object_labels)
+    detection = layout.labelled and layout.object_labels and medium == "image"
+    return Side(name, str(root), dataset.layout, detection=detection, medium=medium)
+
+
+def new_group(files: tuple[tuple[str, str], ...], side: Side, paired: bool, recipe: Any) -> Group:
+    """The files of one source (and its variants) read together, decoded as ``side``'s medium."""
+    from augtool.report.media_stats import text_settings
+
+    settings = text_settings(side.layout, recipe) if side.medium == "text" else ""
+    return Group(files, paired=paired, medium=side.medium, settings=settings)
 
 
 def collect_folders(
     roots: list[Path], cache_path: Path | None, jobs: int, progress: Progress | None
 ) -> Collected:
     """One side per folder."""
-    datasets = [discover(root) for root in roots]
-    check_media(roots, datasets)
+    media, datasets = zip(*(discover(root) for root in roots), strict=True)
+    check_media(roots, list(media))
     names = ["dataset"] if len(roots) == 1 else ["A", "B"]
-    sides = [new_side(n, r, d) for n, r, d in zip(names, roots, datasets, strict=True)]
+    sides = [new_side(*found) for found in zip(names, roots, datasets, media, strict=True)]
     readers = [LabelReader(r, d) for r, d in zip(roots, datasets, strict=True)]
     groups = [
-        (Group(((str(root / s.path), s.path),)), (index, s))
+        (new_group(((str(root / s.path), s.path),), sides[index], False, None), (index, s))
         for index, (root, dataset) in enumerate(zip(roots, datasets, strict=True))
         for s in dataset.sources
     ]
@@ -154,7 +159,7 @@ def _add(side: Side, reader: LabelReader, source: Source, found: Any) -> None:
         side.unreadable.append({"path": source.path, "reason": str(found.error)})
         return
     boxes = None
-    if side.detection:
+    if side.detection:  # images only (new_side)
         size = (found.stats["height"], found.stats["width"])
         boxes, problem = reader.boxes(source, size)
         if problem is not None:
@@ -215,8 +220,14 @@ def _read_expansion(
     before_root = out_root if source_root is None else source_root
     expanded = discover_as_recorded(out_root, header)
     before = expanded if source_root is None else discover_as_recorded(before_root, header)
-    check_media([before_root, out_root], [before, expanded])
-    sides = [new_side("sources", before_root, before), new_side("expanded", out_root, expanded)]
+    from augtool.media.registry import medium_of_recipe
+
+    recipe = header.get("recipe") if isinstance(header.get("recipe"), dict) else None
+    medium = medium_of_recipe(recipe)
+    sides = [
+        new_side("sources", before_root, before, medium),
+        new_side("expanded", out_root, expanded, medium),
+    ]
     by_path = [{s.path: s for s in before.sources}, {s.path: s for s in expanded.sources}]
     readers = [LabelReader(before_root, before), LabelReader(out_root, expanded)]
     groups = []
@@ -226,7 +237,7 @@ def _read_expansion(
         made = variants.get(source, [])
         files += [(str(out_root / path), path) for path, _ in made]
         tag = (source, in_before, originals.get(source), made)
-        groups.append((Group(tuple(files), paired=in_before is not None), tag))
+        groups.append((new_group(tuple(files), sides[0], in_before is not None, recipe), tag))
     collected = Collected(sides, files=sum(len(g.files) for g, _ in groups), manifest=header)
     for (source, in_before, original, made), result in run_groups(
         groups, cache_path, jobs, progress

@@ -18,7 +18,6 @@ from augtool.atomic import write_atomic
 from augtool.report import DatasetReport
 from augtool.report.drift import RULES
 from augtool.report.model import BOX_STATS, Side
-from augtool.report.stats import IMAGE_STATS
 
 #: How many of the most over-augmented variants the grid shows beside their sources.
 GRID = 12
@@ -144,7 +143,7 @@ def _charts(report: DatasetReport) -> str:
     """A histogram per statistic with the sides overlaid, and class bars."""
     sides = report.sides
     figures = []
-    names = list(IMAGE_STATS)
+    names = list(sides[0].stats)
     if any(s.detection for s in sides):
         names += ["boxes_per_image", *BOX_STATS]
     for name in names:
@@ -206,7 +205,8 @@ def _histogram(name: str, sides: list[Side], columns: list[list[float]]) -> str:
                 color=colour,
                 label=f"{side.name} ({len(column)})",
             )
-    axes.set_title(f"{name} ({IMAGE_STATS.get(name) or BOX_STATS.get(name, 'count')})", fontsize=9)
+    unit = sides[0].stats.get(name) or BOX_STATS.get(name, "count")
+    axes.set_title(f"{name} ({unit})", fontsize=9)
     axes.set_ylabel("share", fontsize=8)
     axes.tick_params(labelsize=7)
     axes.legend(fontsize=7)

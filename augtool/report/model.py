@@ -47,6 +47,23 @@ class Side:
     dhashes: list[int] = field(default_factory=list)
     pixel_shas: list[str] = field(default_factory=list)
     unreadable: list[dict[str, str]] = field(default_factory=list)
+    #: the dataset's medium: which statistics its files have (media_stats.STATS_BY_MEDIUM)
+    medium: str = "image"
+    #: text: every word of every row, lower-cased (the vocabulary overlap between two sides)
+    vocabulary: set[str] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        if self.medium != "image":
+            from augtool.report.media_stats import STATS_BY_MEDIUM
+
+            self.numeric = {k: [] for k in STATS_BY_MEDIUM[self.medium]}
+
+    @property
+    def stats(self) -> dict[str, str]:
+        """The drift-tested numeric statistics of this side's medium, with their units."""
+        from augtool.report.media_stats import STATS_BY_MEDIUM
+
+        return STATS_BY_MEDIUM[self.medium]
 
     def add(
         self,
@@ -56,6 +73,9 @@ class Side:
         label: str | None,
         boxes: list[Box] | None,
     ) -> None:
+        if self.medium != "image":
+            self._add_media(path, stats, split, label)
+            return
         self.paths.append(path)
         for key, column in self.numeric.items():
             column.append(float(stats[key]))
@@ -73,6 +93,28 @@ class Side:
                 for key, value in zip(BOX_STATS, values, strict=True):
                     self.boxes[key].append(float(value))
 
+    def _add_media(
+        self, path: str, stats: dict[str, Any], split: str | None, label: str | None
+    ) -> None:
+        """An audio file (one value per statistic) or a text table (one per row)."""
+        self.paths.append(path)
+        self.categories["format"].append(str(stats["format"]))
+        self.categories["split"].append("(none)" if split is None else split)
+        self.image_classes.append(label)
+        if label is not None:
+            self.categories["class"].append(label)
+        if self.medium == "text":
+            self.numeric["tokens"].extend(float(n) for n in stats["tokens"])
+            self.vocabulary.update(stats["vocabulary"])
+            return
+        for key, column in self.numeric.items():
+            column.append(float(stats[key]))
+
+    @property
+    def rows(self) -> int:
+        """Text: the rows read (of every file)."""
+        return len(self.numeric.get("tokens", ()))
+
     @property
     def count(self) -> int:
         return len(self.paths)
@@ -81,7 +123,7 @@ class Side:
         """Every drift-tested column: name -> (kind, values); kind is ``numeric`` or
         ``categorical``."""
         found: dict[str, tuple[str, list[Any]]] = {
-            key: ("numeric", self.numeric[key]) for key in IMAGE_STATS
+            key: ("numeric", self.numeric[key]) for key in self.stats
         }
         found["format"] = ("categorical", self.categories["format"])
         if self.categories["class"]:

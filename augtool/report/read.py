@@ -26,6 +26,9 @@ class Group:
 
     files: tuple[tuple[str, str], ...]
     paired: bool = False
+    medium: str = "image"
+    #: the run's settings a text source is decoded with (``media_stats.text_settings``)
+    settings: str = ""
 
 
 @dataclass
@@ -59,21 +62,22 @@ def read_group(group: Group, cache_path: str | None) -> GroupResult:
         blobs.append(data)
     found = cache.lookup(
         None if cache_path is None else Path(cache_path),
-        [f.sha256 for f in result.files if f.sha256 is not None],
+        [cache_key(f.sha256, group) for f in result.files if f.sha256 is not None],
     )
     thumbs: list[bytes | None] = []
     for item, data in zip(result.files, blobs, strict=True):
         thumbs.append(None)
         if data is None or item.sha256 is None:
             continue
-        entry = found.get(item.sha256) or result.fresh.get(item.sha256)
+        key = cache_key(item.sha256, group)
+        entry = found.get(key) or result.fresh.get(key)
         if entry is None:
             try:
-                entry = measure(data)
+                entry = measure(data, group.medium, item.rel, group.settings)
             except _Unreadable as exc:
                 item.error = str(exc)
                 continue
-            result.fresh[item.sha256] = entry
+            result.fresh[key] = entry
         item.stats, thumbs[-1] = entry
     if group.paired and thumbs and thumbs[0] is not None:
         scored = [(f, t) for f, t in zip(result.files[1:], thumbs[1:], strict=True) if t]
@@ -90,7 +94,30 @@ class _Unreadable(Exception):
     pass
 
 
-def measure(data: bytes) -> cache.Entry:
+def cache_key(sha256: str, group: Group) -> str:
+    """A file's key in the cache: its sha256, with the settings a text table is decoded with
+    (which columns are text) when they matter."""
+    if group.medium != "text":
+        return sha256
+    return hashlib.sha256(f"{sha256}\n{group.settings}".encode()).hexdigest()
+
+
+def measure(data: bytes, medium: str = "image", name: str = "", settings: str = "") -> cache.Entry:
+    """The statistics of a file of ``medium`` (and its SSIM thumbnail: images only)."""
+    if medium == "image":
+        return measure_image(data)
+    from augtool.media.base import DecodeError
+    from augtool.report import media_stats
+
+    try:
+        if medium == "audio":
+            return media_stats.measure_audio(data), b""
+        return media_stats.measure_text(data, name, settings), b""
+    except DecodeError as exc:
+        raise _Unreadable(str(exc)) from None
+
+
+def measure_image(data: bytes) -> cache.Entry:
     """Decode ``data`` as an image (EXIF orientation applied, as expand decodes it) and
     measure it; raises :class:`_Unreadable` with the reason."""
     from PIL import Image
