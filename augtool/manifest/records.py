@@ -106,6 +106,9 @@ class FileRecord:
     #: an image's source's licence (an SPDX id) and author, where the input or recipe gives one
     licence: str | None = None
     author: str | None = None
+    #: an image line: its source's 64-bit pHash (16 hex digits), recorded when the recipe names
+    #: ``splits.on_leak``; validate compares sources across splits by it
+    source_phash: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return _to_json(self)

@@ -177,6 +177,14 @@ OUTPUT_FIELDS = (
 SPLIT_FIELDS = (
     Param("augment", StrList(), ["train"], "splits that are augmented; others are copied"),
     Param("names", StrList(), ["train", "val", "test"], "folder names recognised as splits"),
+    Param(
+        "on_leak",
+        Choice(("warn", "fail", "drop_from_train")),
+        "warn",
+        "an image source near-duplicating one in another split: warn, fail (exit 1, before "
+        "anything is written) or drop_from_train (leave the train copy out); when named, the "
+        "manifest records each source's hash",
+    ),
 )
 
 
@@ -322,7 +330,8 @@ def parse_recipe(doc: Located) -> Recipe:
         "output": {
             k: v for k, v in output.items() if k != "path" and not (k == "bit_depth" and v == 8)
         },
-        "splits": splits,
+        # on_leak only when named: recipes written before the key existed keep their sha256.
+        "splits": {k: v for k, v in splits.items() if k != "on_leak" or _named(top, "splits", k)},
         "targets": targets,
         "pipeline": normalised_steps,
     }
@@ -354,6 +363,12 @@ def parse_recipe(doc: Located) -> Recipe:
         medium=medium,
         balance=balance,
     )
+
+
+def _named(top: dict[str, Any], section: str, key: str) -> bool:
+    """Whether the recipe file itself sets ``section.key``."""
+    value = top.get(section)
+    return isinstance(value, dict) and key in value
 
 
 def _medium_sections() -> tuple[str, ...]:

@@ -99,6 +99,24 @@ def dhash(grey: np.ndarray) -> int:
     return int(sum(1 << i for i, bit in enumerate(bits) if bit))
 
 
+def phash(grey: np.ndarray) -> int:
+    """The 64-bit perceptual hash (imagededup's pHash): which of the 8x8 lowest frequencies of
+    the DCT of a 32x32 grey thumbnail lie above their median (the DC term left out of it).
+    Steadier than :func:`dhash` under crops and more apart on distinct photos."""
+    basis = _dct_matrix(32)
+    low = (basis @ resize_grey(grey, 32, 32) @ basis.T)[:8, :8].ravel()
+    bits = low >= np.median(low[1:])
+    return int(sum(1 << i for i, bit in enumerate(bits) if bit))
+
+
+def _dct_matrix(n: int) -> np.ndarray:
+    """The orthonormal DCT-II matrix of size ``n``."""
+    k = np.arange(n)[:, None]
+    basis = np.cos(np.pi * (2 * np.arange(n)[None, :] + 1) * k / (2 * n)) * np.sqrt(2 / n)
+    basis[0] /= np.sqrt(2)
+    return basis
+
+
 def resize_grey(grey: np.ndarray, height: int, width: int) -> np.ndarray:
     """``grey`` resampled to (height, width) by box averaging (Pillow's BOX filter)."""
     from PIL import Image

@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from augtool import __version__
 from augtool.atomic import TEMP_PREFIX
@@ -68,6 +68,7 @@ from augtool.run.incremental import (
     write_dataset_file,
 )
 from augtool.run.journal import Journal, TaskResult, finish_run, write_run_state
+from augtool.run.leak import check_leaks
 from augtool.run.licences import (
     Licences,
     notice_names,
@@ -134,6 +135,8 @@ class _Job:
     licences: Licences = dataclasses.field(
         default_factory=Licences
     )  # each source's licence and author, where known
+    #: each image source's pHash (16 hex digits), written into its image lines
+    source_hashes: dict[str, str] = dataclasses.field(default_factory=dict)
 
     @property
     def input_abs(self) -> str:
@@ -164,7 +167,14 @@ def expand(
     plan or the output folder is unusable, or when the output was made by another recipe and
     ``force`` is not set; ``dry_run`` makes the same checks and writes nothing."""
     started = time.perf_counter()
-    dataset = discover_dataset(recipe, input_root)
+    leaks = check_leaks(
+        discover_dataset(recipe, input_root),
+        input_root,
+        recipe.splits["on_leak"],
+        set(recipe.splits["augment"]),
+        recipe.medium,
+    )
+    dataset = leaks.dataset
     balanced = plan_balance(dataset, recipe)
     paths = [source.path for source in dataset.sources]
     licences = recipe_licences(input_root, paths, recipe.input, dataset.state)
@@ -177,8 +187,21 @@ def expand(
         recipe.medium,
         None if balanced is None else balanced.counts,
     )
+    # The hashes are recorded only when the recipe names on_leak, so that a recipe written
+    # before the check existed gives the same manifest bytes.
+    recorded = leaks.hashes if "on_leak" in recipe.normalised["splits"] else {}
     job = _Job(
-        recipe, dataset, tasks, input_root, output_root, jobs, backend, progress, balanced, licences
+        recipe,
+        dataset,
+        tasks,
+        input_root,
+        output_root,
+        jobs,
+        backend,
+        progress,
+        balanced,
+        licences,
+        recorded,
     )
     check_output(input_root, output_root)
     found = scan(output_root)
@@ -196,6 +219,7 @@ def expand(
             *_copying_borders(recipe, dataset),
             *unread_warning(dataset),
             *(balanced.warnings if balanced else ()),
+            *leaks.warnings,
         ],
         balance=None if balanced is None else balanced.as_json(),
     )
@@ -398,14 +422,30 @@ def _write_manifest(
         def lines() -> Iterator[Line]:
             for result in journal.results():
                 note(result)
-                texts = result.lines or [None] * len(result.records)
-                for record, text in zip(result.records, texts, strict=True):
-                    licensed = with_licence(record, job.licences)
-                    yield as_line(record, text) if licensed is None else as_line(licensed)
+                yield from _lines(result, job.licences, job.source_hashes)
 
         sorted_lines = sort_prepared(lines(), job.output_root)
         write_manifest(job.output_root, header, sorted_lines, dict(sorted(counts.items())))
         write_croissant(job.output_root)  # from the manifest and SHA256SUMS just written
+
+
+def _lines(result: TaskResult, licences: Licences, hashes: dict[str, str]) -> Iterator[Line]:
+    """A result's manifest lines: each image line with its source's licence and author as they
+    are now, and its source's hash when there are any."""
+    texts = result.lines or [None] * len(result.records)
+    for record, text in zip(result.records, texts, strict=True):
+        licensed = with_licence(record, licences)
+        current = record if licensed is None else licensed
+        hashed = _with_hash(current, hashes) if hashes else current
+        yield as_line(hashed, text if hashed is record else None)
+
+
+def _with_hash(record: dict[str, Any], hashes: dict[str, str]) -> dict[str, Any]:
+    """An image line with its source's pHash (any other record as it is)."""
+    if record.get("type") != "file" or record.get("kind") is not None:
+        return record
+    value = hashes.get(record["source"]["path"])
+    return record if value is None else {**record, "source_phash": value}
 
 
 def _dataset_files(dataset: Dataset) -> list[str]:

@@ -1,0 +1,70 @@
+"""Leakage by content, before expand writes anything: image sources in two splits whose
+perceptual hashes are near (:mod:`augtool.neardup`), handled as ``splits.on_leak`` says."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from augtool.errors import EXIT_FAILED, AugtoolError
+from augtool.layouts.base import split_augmented
+from augtool.layouts.discovery import Dataset, Skip
+from augtool.neardup import Hashed, Pair, cross_split_pairs, file_phash, hex_hash
+
+
+class LeakError(AugtoolError):
+    """``on_leak: fail`` and a near-duplicate pair across splits."""
+
+    exit_code = EXIT_FAILED
+
+
+@dataclass
+class Leaks:
+    """What the check found: the dataset to run (without the sources dropped), each source's
+    hash (16 hex digits) and the warnings to show."""
+
+    dataset: Dataset
+    hashes: dict[str, str] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+
+def check_leaks(
+    dataset: Dataset, input_root: Path, on_leak: str, augmented: set[str], medium: str
+) -> Leaks:
+    """Hash each image source of a dataset with two or more splits and act on the pairs."""
+    if medium != "image" or len(dataset.splits) < 2:
+        return Leaks(dataset)
+    items = []
+    for source in dataset.sources:
+        value = file_phash(input_root / source.path)
+        if value is not None:  # one that cannot be decoded is skipped later, with its reason
+            items.append(Hashed(source.path, source.split, value))
+    leaks = Leaks(dataset, {item.path: hex_hash(item.hash) for item in items})
+    pairs = cross_split_pairs(items)
+    if not pairs:
+        return leaks
+    named = "; ".join(pair.describe() for pair in pairs)
+    if on_leak == "fail":
+        raise LeakError(f"{len(pairs)} near-duplicate pair(s) across splits: {named}")
+    leaks.warnings.append(f"{len(pairs)} near-duplicate pair(s) across splits: {named}")
+    if on_leak == "drop_from_train":
+        leaks.dataset = _dropped(dataset, pairs, augmented)
+    return leaks
+
+
+def _dropped(dataset: Dataset, pairs: list[Pair], augmented: set[str]) -> Dataset:
+    """The dataset without the augmented-split side of each pair whose other side is in a split
+    the recipe does not augment (a pair of two such splits is only warned of)."""
+    drop: dict[str, str] = {}
+    for pair in pairs:
+        for mine, other in ((pair.first, pair.second), (pair.second, pair.first)):
+            if split_augmented(mine.split, augmented) and not split_augmented(
+                other.split, augmented
+            ):
+                drop.setdefault(
+                    mine.path, f"near-duplicate of {other.path} in split {other.split!r}"
+                )
+    kept = tuple(s for s in dataset.sources if s.path not in drop)
+    skipped = (*dataset.skipped, *(Skip(path, reason) for path, reason in sorted(drop.items())))
+    return dataclasses.replace(dataset, sources=kept, skipped=skipped)
