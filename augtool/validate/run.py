@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from augtool.errors import UsageError
+from augtool.media.registry import medium_of_recipe
+from augtool.validate.checks import mapping
 from augtool.validate.checks.completeness import Completeness, Tree, walk
 from augtool.validate.checks.fixity import Fixity, SumsFile
 from augtool.validate.checks.leakage import Provenance
@@ -45,6 +47,8 @@ def validate(
     stream.completeness.finish()
     stream.fixity.run(root, jobs)
     check_recipe_hash(found, str(manifest), header)
+    medium = medium_of_recipe(mapping(header.get("recipe")))
+    stream.provenance.near_duplicates(source, medium)
     stream.sums.check(root)
     report = Report(
         manifest=str(manifest),

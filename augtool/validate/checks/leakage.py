@@ -5,9 +5,11 @@ and an original hashes as its source does."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from augtool.layouts.base import split_augmented
+from augtool.neardup import Hashed, cross_split_pairs, file_phash
 from augtool.validate.checks import HEX64, mapping
 from augtool.validate.checks.paths import source_path_safe
 from augtool.validate.report import Findings
@@ -28,6 +30,8 @@ class Provenance:
         self.found = found
         self.sources_seen: dict[str, SeenSource] = {}
         self.by_content: dict[str, tuple[Any, str]] = {}
+        #: each image source's split and recorded pHash (None when the manifest has none)
+        self.image_sources: dict[str, tuple[Any, str | None]] = {}
         #: where each example key was first seen: (split, path, its 1-based place in the file)
         self.by_example: dict[str, tuple[Any, str, int]] = {}
         # The recipe's own list (covered by the recipe hash), not the header's copy of it.
@@ -76,6 +80,25 @@ class Provenance:
         if record.get("kind", "image") == "image":
             # Label files may share content across splits (two empty background labels do).
             self._source_split(number, source_path, split, source_sha.lower())
+            recorded = record.get("source_phash")
+            known = self.image_sources.get(source_path)
+            if known is None or (known[1] is None and isinstance(recorded, str)):
+                self.image_sources[source_path] = (split, recorded)
+
+    def near_duplicates(self, source: Path | None, medium: str) -> None:
+        """Image sources in two splits whose pHashes are near: the recorded ones, else (an
+        older manifest) those of the ``source`` files, when given."""
+        if medium != "image" or len({s for s, _ in self.image_sources.values()}) < 2:
+            return
+        items = []
+        for path, (split, recorded) in self.image_sources.items():
+            value = int(recorded, 16) if recorded else None
+            if value is None and source is not None:
+                value = file_phash(source / path)
+            if value is not None:
+                items.append(Hashed(path, split, value))
+        for pair in cross_split_pairs(items):
+            self.found.add("leakage", pair.second.path, pair.describe())
 
     def _under(self, path: str, split: Any) -> bool:
         if self.folders:
