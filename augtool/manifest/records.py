@@ -61,6 +61,9 @@ class Header:
     balance: dict[str, JSON] | None = None
     #: how many sources each licence covers (absent when no source has one)
     licences: dict[str, int] | None = None
+    #: with ``strip_metadata: originals_too``: what was stripped from the variants and from the
+    #: originals (exif, gps, maker_notes, xmp, iptc, png_text); the ICC profile is kept
+    stripped: dict[str, list[str]] | None = None
 
     def to_json(self) -> dict[str, Any]:
         return _to_json(self)

@@ -147,6 +147,25 @@ class BitDepth:
         raise ParamError(f"expected {self.form}, got {value!r}")
 
 
+@dataclass(frozen=True)
+class StripMetadata:
+    """``output.strip_metadata``: ``true``, ``false`` or ``originals_too``."""
+
+    @property
+    def json_schema(self) -> dict[str, Any]:
+        """Its part of the recipe's JSON Schema (``augtool.recipe.schema``)."""
+        return {"enum": [True, False, "originals_too"]}
+
+    @property
+    def form(self) -> str:
+        return "true, false or originals_too"
+
+    def __call__(self, value: Any) -> bool | str:
+        if isinstance(value, bool) or value == "originals_too":
+            return value
+        raise ParamError(f"expected {self.form}, got {value!r}")
+
+
 OUTPUT_FIELDS = (
     Param(
         "path",
@@ -165,7 +184,14 @@ OUTPUT_FIELDS = (
         "what to do with the sources (normalize: re-encoded upright in L, RGB or RGBA, in "
         "their own format)",
     ),
-    Param("strip_metadata", Bool(), True, "drop EXIF, GPS and XMP from augmented images"),
+    Param(
+        "strip_metadata",
+        StripMetadata(),
+        True,
+        "drop EXIF (GPS, maker notes), XMP, IPTC and PNG text from augmented images "
+        "(originals_too: from the originals too, which are then re-encoded as by "
+        "originals: normalize)",
+    ),
     Param(
         "bit_depth",
         BitDepth(),
@@ -348,6 +374,8 @@ def parse_recipe(doc: Located) -> Recipe:
     if balance is not None:
         normalised["balance"] = balance  # only when given, for the same reason
     core_input, core_output = to_core(input_, output)
+    if output.get("strip_metadata") == "originals_too":
+        _strip_originals(doc, output, medium)
     return Recipe(
         file=doc.file,
         seed=seed,
@@ -363,6 +391,19 @@ def parse_recipe(doc: Located) -> Recipe:
         medium=medium,
         balance=balance,
     )
+
+
+def _strip_originals(doc: Located, output: dict[str, Any], medium: str) -> None:
+    """``strip_metadata: originals_too``: the originals a run copies or links are re-encoded
+    (``normalize``), without their metadata; the normalised recipe keeps what was written."""
+    if not _normalizes(medium):
+        raise doc.error(
+            ("output", "strip_metadata"),
+            f"strip_metadata: originals_too: a {medium} recipe's originals cannot be re-encoded",
+        )
+    output["strip_metadata"] = True
+    if output["originals"] in ("copy", "link"):
+        output["originals"] = "normalize"
 
 
 def _named(top: dict[str, Any], section: str, key: str) -> bool:

@@ -41,4 +41,17 @@ def make_header(
         counts=dict(sorted(counts.items())),
         balance=balance,
         licences=licences,
+        stripped=_stripped(recipe),
     )
+
+
+#: what a stripped output leaves out of its source's metadata (its ICC profile is kept)
+STRIPPED = ["exif", "gps", "maker_notes", "xmp", "iptc", "png_text"]
+
+
+def _stripped(recipe: Recipe) -> dict[str, list[str]] | None:
+    """What was stripped, with ``strip_metadata: originals_too`` (only then, so that other
+    recipes keep their manifest bytes)."""
+    if recipe.normalised["output"].get("strip_metadata") != "originals_too":
+        return None
+    return {"variants": list(STRIPPED), "originals": list(STRIPPED)}
