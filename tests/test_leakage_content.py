@@ -92,6 +92,18 @@ def test_on_leak_drop_from_train_leaves_the_train_copy_out(tmp_path: Path) -> No
     assert VAL_IMAGE in records
 
 
+def test_on_leak_off_skips_the_check_in_expand_and_validate(tmp_path: Path) -> None:
+    # off is the way out of the extra decode per source, for datasets known to be clean
+    out, source = tmp_path / "out", planted(tmp_path)
+    result = invoke("expand", recipe(tmp_path, "off"), source, "-o", out)
+    assert result.exit_code == 0, result.output
+    assert "near-duplicate" not in result.output
+    assert not any("source_phash" in r for r in file_records(out).values())
+    checked = invoke("validate", "manifest", out / "manifest.jsonl", "--source", source)
+    assert checked.exit_code == 0, checked.output
+    assert "near-duplicate" not in checked.output
+
+
 def test_validate_finds_the_pair_from_the_recorded_hashes(tmp_path: Path) -> None:
     out = tmp_path / "out"
     result = invoke("expand", recipe(tmp_path, "warn"), planted(tmp_path), "-o", out)
