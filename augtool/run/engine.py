@@ -38,7 +38,6 @@ from augtool.errors import InputError, WriteError
 from augtool.layouts import registry
 from augtool.layouts.base import LabelRules
 from augtool.layouts.discovery import Dataset, discover
-from augtool.layouts.unread import unread_warning
 from augtool.manifest import (
     Line,
     RecordDict,
@@ -49,7 +48,6 @@ from augtool.manifest import (
     write_manifest,
 )
 from augtool.manifest.croissant import write_croissant
-from augtool.media import registry as media
 from augtool.recipe import Recipe
 from augtool.run.balance import Balanced, plan_balance
 from augtool.run.derive import label_rules, recipe_settings
@@ -68,7 +66,7 @@ from augtool.run.incremental import (
     write_dataset_file,
 )
 from augtool.run.journal import Journal, TaskResult, finish_run, write_run_state
-from augtool.run.leak import check_leaks
+from augtool.run.leak import Leaks, check_leaks
 from augtool.run.licences import (
     Licences,
     notice_names,
@@ -92,6 +90,7 @@ from augtool.run.statcache import stat_cache_writer
 from augtool.run.state import adopt_legacy_state
 from augtool.run.summary import Summary, write_run_json
 from augtool.run.tree import remove_temp_files, scan, unlisted_files
+from augtool.run.warnings import dataset_warnings
 from augtool.run.worker import JobContext, library_versions, process_tasks
 
 BACKENDS = ("loky", "threading", "sequential", "dask")
@@ -150,23 +149,16 @@ class _Job:
             yield from task.names
 
 
-def expand(
+def _plan_job(
     recipe: Recipe,
     input_root: Path,
     output_root: Path,
     jobs: int,
     backend: str,
-    force: bool = False,
-    resume: bool = False,
-    dry_run: bool = False,
-    progress: Progress | None = None,
-) -> Summary:
-    """Run the whole job, or finish or refresh it when the output holds an earlier run.
-
-    Raises an :class:`~augtool.errors.AugtoolError` before writing anything when the input, the
-    plan or the output folder is unusable, or when the output was made by another recipe and
-    ``force`` is not set; ``dry_run`` makes the same checks and writes nothing."""
-    started = time.perf_counter()
+    progress: Progress | None,
+) -> tuple[_Job, Leaks]:
+    """The dataset (after the near-duplicate check), each source's variants and licence, and
+    the plan; nothing is written."""
     leaks = check_leaks(
         discover_dataset(recipe, input_root),
         input_root,
@@ -190,7 +182,7 @@ def expand(
     # The hashes are recorded only when the recipe names on_leak, so that a recipe written
     # before the check existed gives the same manifest bytes.
     recorded = leaks.hashes if "on_leak" in recipe.normalised["splits"] else {}
-    job = _Job(
+    return _Job(
         recipe,
         dataset,
         tasks,
@@ -202,7 +194,28 @@ def expand(
         balanced,
         licences,
         recorded,
-    )
+    ), leaks
+
+
+def expand(
+    recipe: Recipe,
+    input_root: Path,
+    output_root: Path,
+    jobs: int,
+    backend: str,
+    force: bool = False,
+    resume: bool = False,
+    dry_run: bool = False,
+    progress: Progress | None = None,
+) -> Summary:
+    """Run the whole job, or finish or refresh it when the output holds an earlier run.
+
+    Raises an :class:`~augtool.errors.AugtoolError` before writing anything when the input, the
+    plan or the output folder is unusable, or when the output was made by another recipe and
+    ``force`` is not set; ``dry_run`` makes the same checks and writes nothing."""
+    started = time.perf_counter()
+    job, leaks = _plan_job(recipe, input_root, output_root, jobs, backend, progress)
+    dataset, tasks, balanced = job.dataset, job.tasks, job.balanced
     check_output(input_root, output_root)
     found = scan(output_root)
     refuse_folder_links(output_root, found.folder_links, job.planned_names())
@@ -214,13 +227,7 @@ def expand(
         planned_outputs=sum(t.image_count for t in tasks),
         dry_run=dry_run,
         inputs=len(tasks) + len(dataset.skipped),
-        warnings=[
-            *_unknown_flip_names(recipe, dataset),
-            *_copying_borders(recipe, dataset),
-            *unread_warning(dataset),
-            *(balanced.warnings if balanced else ()),
-            *leaks.warnings,
-        ],
+        warnings=dataset_warnings(recipe, dataset, balanced, leaks),
         balance=None if balanced is None else balanced.as_json(),
     )
     stamp = run_files_stamp(output_root)
@@ -459,41 +466,6 @@ def _label_rules(recipe: Recipe, dataset: Dataset) -> LabelRules | None:
     """How the workers move the dataset's labels (None for a layout without labels)."""
     vocabulary = registry.get(dataset.layout).vocabulary(dataset)
     return label_rules(dataset.layout, vocabulary, recipe.targets)
-
-
-def _unknown_flip_names(recipe: Recipe, dataset: Dataset) -> list[str]:
-    """A warning for each ``targets.flip_pairs`` name the dataset does not use (a class, a
-    category or keypoint name, as its layout says): such a pair swaps nothing, silently."""
-    pairs = recipe.targets["flip_pairs"]
-    if not pairs:
-        return []
-    layout = registry.get(dataset.layout)
-    known = layout.known_names(layout.vocabulary(dataset))
-    unknown = [n for pair in pairs for n in pair if n not in known]
-    if not unknown:
-        return []
-    names = ", ".join(repr(n) for n in dict.fromkeys(unknown))
-    return [
-        f"targets.flip_pairs names {names}, which the dataset ({dataset.layout}) does not name: "
-        "those pairs swap nothing"
-    ]
-
-
-def _copying_borders(recipe: Recipe, dataset: Dataset) -> list[str]:
-    """A warning when a step that may fire uses a ``reflect`` or ``wrap`` border on a dataset
-    with boxes or polygons: the border copies objects near the edge into the image, and no box
-    or polygon labels the copies (a mask does: its pixels are copied alike)."""
-    if not registry.get(dataset.layout).object_labels:
-        return []
-    found = media.get(recipe.medium).copying_steps(recipe.steps)
-    if not found:
-        return []
-    named = ", ".join(f"{name} (border: {border})" for name, border in dict.fromkeys(found))
-    return [
-        f"{named} copies image content across the border: mirrored or wrapped copies of objects "
-        f"near the edge appear with no label ({dataset.layout} boxes and polygons label only the "
-        "moved originals); use border: constant (the default) or replicate for detection data"
-    ]
 
 
 def _write_derived(
