@@ -92,10 +92,10 @@ def test_on_leak_drop_from_train_leaves_the_train_copy_out(tmp_path: Path) -> No
     assert VAL_IMAGE in records
 
 
-def test_on_leak_off_skips_the_check_in_expand_and_validate(tmp_path: Path) -> None:
-    # off is the way out of the extra decode per source, for datasets known to be clean
+def test_on_leak_ignore_skips_the_check_in_expand_and_validate(tmp_path: Path) -> None:
+    # ignore is the way out of the extra decode per source, for datasets known to be clean
     out, source = tmp_path / "out", planted(tmp_path)
-    result = invoke("expand", recipe(tmp_path, "off"), source, "-o", out)
+    result = invoke("expand", recipe(tmp_path, "ignore"), source, "-o", out)
     assert result.exit_code == 0, result.output
     assert "near-duplicate" not in result.output
     assert not any("source_phash" in r for r in file_records(out).values())

@@ -205,10 +205,10 @@ SPLIT_FIELDS = (
     Param("names", StrList(), ["train", "val", "test"], "folder names recognised as splits"),
     Param(
         "on_leak",
-        Choice(("warn", "fail", "drop_from_train", "off")),
+        Choice(("warn", "fail", "drop_from_train", "ignore")),
         "warn",
         "an image source near-duplicating one in another split: warn, fail (exit 1, before "
-        "anything is written), drop_from_train (leave the train copy out) or off (no check: it "
+        "anything is written), drop_from_train (leave the train copy out) or ignore (no check: it "
         "decodes every source once more); when named, the manifest records each source's hash",
     ),
 )

@@ -33,7 +33,7 @@ def check_leaks(
     dataset: Dataset, input_root: Path, on_leak: str, augmented: set[str], medium: str
 ) -> Leaks:
     """Hash each image source of a dataset with two or more splits and act on the pairs."""
-    if on_leak == "off" or medium != "image" or len(dataset.splits) < 2:
+    if on_leak == "ignore" or medium != "image" or len(dataset.splits) < 2:
         return Leaks(dataset)
     items = []
     for source in dataset.sources:
