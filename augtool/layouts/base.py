@@ -157,6 +157,11 @@ class Layout:
         return label
 
     # --- dataset-level files --------------------------------------------------------------
+    def source_licences(self, state: Any) -> dict[str, tuple[str, str | None]]:
+        """The licence (an SPDX id where known) and author the dataset's own files state for
+        each source path; none by default."""
+        return {}
+
     def derived_names(self, state: Any) -> list[str]:
         """The dataset files the run makes from the image lines (each split's COCO JSON)."""
         return []

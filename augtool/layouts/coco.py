@@ -36,6 +36,7 @@ from augtool.layouts.coco_format import (
     split_json,
     to_targets,
 )
+from augtool.layouts.coco_licences import coco_licences
 from augtool.layouts.coco_shapes import ANNOTATIONS_FOLDER, has_coco_files
 from augtool.layouts.discovery import Dataset, Skip, Source, Walk, sorted_skips
 from augtool.media.image.targets import Targets
@@ -152,6 +153,9 @@ class CocoLayout(Layout):
         kept = [{k: v for k, v in a.items() if k not in ("id", "image_id")} for a in anns]
         coco = {"image": entry, "annotations": kept, "from": labels.payload_sha256}
         return {"image_size": list(size), "coco": coco}
+
+    def source_licences(self, state: CocoDataset | None) -> dict[str, tuple[str, str | None]]:
+        return coco_licences(state)
 
     def derived_names(self, state: CocoDataset | None) -> list[str]:
         if state is None:

@@ -65,8 +65,8 @@ def balance(
             by_class.setdefault(source.label, []).append(source.path)
     if not by_class:
         raise InputError(
-            "balance: no augmented source has a class (balance needs class folders, e.g. "
-            "the imagefolder layout)"
+            "balance: no augmented source has a class (balance needs a layout with classes, "
+            "such as class folders)"
         )
     sizes = Counter({name: len(paths) for name, paths in by_class.items()})
     targets = _targets(sizes, settings, recipe_file)

@@ -169,7 +169,10 @@ def _plan_job(
     dataset = leaks.dataset
     balanced = plan_balance(dataset, recipe)
     paths = [source.path for source in dataset.sources]
-    licences = recipe_licences(input_root, paths, recipe.input, dataset.state)
+    layout = registry.get(dataset.layout)
+    licences = recipe_licences(
+        input_root, paths, recipe.input, lambda: layout.source_licences(dataset.state)
+    )
     tasks = make_plan(
         dataset,
         recipe.variants,

@@ -13,9 +13,8 @@ import csv
 import fnmatch
 import hashlib
 import io
-import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -132,15 +131,15 @@ def source_licences(
     default: str | None,
     required: bool,
     allowed: list[str] | None,
-    state: Any = None,
+    own: Callable[[], dict[str, tuple[str, str | None]]] | None = None,
 ) -> Licences:
     """The licences of ``paths``, refusing (exit 2) those without one when ``required`` and
-    those outside ``allowed`` when given, naming them. A COCO dataset's own ``license``
-    fields (its layout ``state``) are read when licences are asked about at all: a sidecar, or
-    any of the recipe's licence keys."""
+    those outside ``allowed`` when given, naming them. The dataset's ``own`` licences (its
+    layout's reading of the dataset's own licence fields) are read when licences are asked
+    about at all: a sidecar, or any of the recipe's licence keys."""
     rules = read_sidecar(root)
     asked = bool(rules) or default is not None or required or allowed is not None
-    by_source = resolve(paths, rules, default, coco_licences(state) if asked else None)
+    by_source = resolve(paths, rules, default, own() if asked and own else None)
     if required:
         refuse(root, [p for p in paths if p not in by_source], "have no licence")
     if allowed is not None:
@@ -206,7 +205,10 @@ def with_licence(record: dict[str, Any], licences: Licences) -> dict[str, Any] |
 
 
 def recipe_licences(
-    root: Path, paths: list[str], input_section: dict[str, Any], state: Any = None
+    root: Path,
+    paths: list[str],
+    input_section: dict[str, Any],
+    own: Callable[[], dict[str, tuple[str, str | None]]] | None = None,
 ) -> Licences:
     """:func:`source_licences` by the recipe's ``input`` keys."""
     return source_licences(
@@ -215,46 +217,5 @@ def recipe_licences(
         input_section.get("licence"),
         bool(input_section.get("require_licence")),
         input_section.get("allow_licences"),
-        state,
+        own,
     )
-
-
-#: a Creative Commons licence or public-domain tool URL: its kind and version
-CC_URL = re.compile(r"creativecommons\.org/(licenses|publicdomain)/([a-z-]+)/(\d+(?:\.\d+)?)")
-
-
-def spdx_of(entry: dict[str, Any]) -> str | None:
-    """The SPDX id of a COCO ``licenses`` entry, from its Creative Commons URL
-    (``.../licenses/by-nc-sa/2.0/``: ``CC-BY-NC-SA-2.0``; ``.../publicdomain/zero/1.0/``:
-    ``CC0-1.0``), else its name as written."""
-    match = CC_URL.search(str(entry.get("url") or ""))
-    if match and match[1] == "licenses":
-        return f"CC-{match[2].upper()}-{match[3]}"
-    if match and match[2] == "zero":
-        return f"CC0-{match[3]}"
-    name = entry.get("name")
-    return name.strip() if isinstance(name, str) and name.strip() else None
-
-
-def coco_licences(state: Any) -> dict[str, tuple[str, str | None]]:
-    """Each COCO image's licence, from its ``license`` id and its JSON's ``licenses`` list
-    (its ``author``, when the image entry has one); nothing for other layouts."""
-    from augtool.layouts.coco_format import CocoDataset
-
-    if not isinstance(state, CocoDataset):
-        return {}
-    found: dict[str, tuple[str, str | None]] = {}
-    for path, (split, entry, _) in state.images.items():
-        head = state.splits[split].head if split in state.splits else {}
-        listed = head.get("licenses")
-        entries = (
-            {e.get("id"): e for e in listed if isinstance(e, dict)}
-            if isinstance(listed, list)
-            else {}
-        )
-        licence = entries.get(entry.get("license"))
-        name = None if licence is None else spdx_of(licence)
-        if name is not None:
-            author = entry.get("author")
-            found[path] = (name, author if isinstance(author, str) and author else None)
-    return found
