@@ -39,6 +39,14 @@ class LabelRules:
     bbox: tuple[float, float] = (0.0, 0.0)  # min_visibility, min_area
     flip_pairs: tuple[tuple[str, str], ...] = ()
 
+    def swapped_names(self, flipped: bool) -> dict[str, str]:
+        """Each flip-pair name and the one it becomes on a mirrored variant (none unmirrored)."""
+        swap: dict[str, str] = {}
+        if flipped:
+            for left, right in self.flip_pairs:
+                swap[left], swap[right] = right, left
+        return swap
+
 
 @dataclass(frozen=True)
 class SourceLabels:

@@ -243,10 +243,7 @@ class LabelMeLayout(Layout):
         flipped: bool,
     ) -> Moved:
         assert labels.data is not None
-        swap: dict[str, str] = {}
-        if flipped:
-            for left, right in rules.flip_pairs:
-                swap[left], swap[right] = right, left
+        swap = rules.swapped_names(flipped)
         said: Record = {"dropped": sorted(dropped, key=lambda d: d["shape"])}
         data, swapped = write(labels.data, labels.where, kept, swap)
         if swapped:

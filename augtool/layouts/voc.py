@@ -141,10 +141,7 @@ class VocLayout(Layout):
         flipped: bool,
     ) -> Moved:
         assert labels.data is not None
-        swap: dict[str, str] = {}
-        if flipped:
-            for left, right in rules.flip_pairs:
-                swap[left], swap[right] = right, left
+        swap = rules.swapped_names(flipped)
         said: Record = {"dropped": sorted(dropped, key=lambda d: (d["object"], d.get("part", -1)))}
         data, swapped = voc_format.write(labels.data, labels.where, kept, swap)
         if swapped:
