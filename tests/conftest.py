@@ -89,6 +89,22 @@ def random_pixels(shape: tuple[int, ...], seed: int = 0) -> np.ndarray:
     return np.random.default_rng(seed).integers(0, 256, size=shape, dtype=np.uint8)
 
 
+def painted(
+    size: tuple[int, int], box: tuple[int, int, int, int], colour: tuple[int, int, int]
+) -> np.ndarray:
+    """A grey RGB image of ``size`` = (height, width) with the pixels of ``box`` = (x0, y0, x1,
+    y1) (pixel edges) painted ``colour``: an object whose moved labels a test can check."""
+    image = np.full((*size, 3), 90, dtype=np.uint8)
+    x0, y0, x1, y1 = box
+    image[y0:y1, x0:x1] = colour
+    return image
+
+
+def coloured(image: np.ndarray, colour: tuple[int, int, int], tolerance: int = 40) -> np.ndarray:
+    """(H, W) bool: the pixels of ``image`` within ``tolerance`` of ``colour``."""
+    return np.all(np.abs(image[:, :, :3].astype(int) - colour) < tolerance, axis=2)
+
+
 def random_image(seed: int = 0, size: tuple[int, int] = SIZE) -> Image.Image:
     """An RGB image of noise, ``size`` = (width, height)."""
     return Image.fromarray(random_pixels((size[1], size[0], 3), seed), "RGB")

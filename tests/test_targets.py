@@ -49,9 +49,30 @@ CONFIGS: dict[str, list[dict]] = {
     ],
     "resize": [{}, {"size": [13, 70]}, {"size": 9}],
     "pad": [{}, {"padding": [0, 3, 5, 1]}, {"padding": 2, "border": "reflect"}],
+    "transpose": [{}],
+    "d4": [{}],
+    "shift_scale_rotate": [
+        {},
+        {"shift_limit": 0.3, "scale_limit": [-0.5, 1.0], "rotate_limit": 180},
+        {"rotate_limit": 30, "border": "reflect"},
+    ],
+    "random_scale": [{}, {"scale_limit": [-0.7, 1.5]}],
+    "longest_max_size": [{}, {"max_size": [9, 31, 70]}],
+    "smallest_max_size": [{"max_size": 20}, {"max_size": [5, 50]}],
+    "pad_if_needed": [
+        {},
+        {"min_height": 50, "min_width": 9, "position": "random"},
+        {"min_height": None, "pad_height_divisor": 32, "position": "bottom_right"},
+        {"min_width": None, "pad_width_divisor": 7, "border": "reflect"},
+    ],
 }
 # Transforms that move pixels by whole pixels: the kernel is exact, so is the map.
-EXACT = ("hflip", "vflip", "rot90", "random_crop", "center_crop", "pad")
+EXACT = (
+    "hflip", "vflip", "rot90", "random_crop", "center_crop", "pad", "transpose", "d4",
+    "pad_if_needed",
+)  # fmt: skip
+#: Transforms that turn by any angle: their enclosing boxes are wider than the object.
+TURNING = ("rotate", "affine", "perspective", "shift_scale_rotate")
 TOL = 0.01  # Pillow's nearest affine path runs in 16.16 fixed point
 
 
@@ -155,9 +176,7 @@ def test_box_and_its_mask_move_together(case) -> None:
     # The enclosing box of the mapped corners contains the mask (half a pixel: centres inside).
     assert np.all(bbox[:2] >= out.boxes[0, :2] - 0.5 - TOL)
     assert np.all(bbox[2:] <= out.boxes[0, 2:] + 0.5 + TOL)
-    axis_aligned = name not in ("rotate", "affine", "perspective") or (
-        name == "rotate" and params["angle"] % 90 == 0
-    )
+    axis_aligned = name not in TURNING or (name == "rotate" and params["angle"] % 90 == 0)
     if axis_aligned:
         assert np.abs(bbox - out.boxes[0]).max() <= 1.0 + TOL
     if name in EXACT:

@@ -9,9 +9,11 @@ from __future__ import annotations
 from augtool.media.image.transforms import (  # noqa: F401
     color,
     crops,
+    dihedral,
     geometric,
     noise,
     occlusion,
+    scales,
 )
 from augtool.media.image.transforms.base import REGISTRY, Transform
 from augtool.media.image.transforms.compose import (

@@ -227,6 +227,66 @@ class Affine(Transform):
 
 
 @register
+class ShiftScaleRotate(Transform):
+    name = "shift_scale_rotate"
+    summary = (
+        "Shift, scale and rotate about the centre in one resampling, keeping the size "
+        "(Albumentations' ShiftScaleRotate: the factor is 1 + scale)."
+    )
+    family = FAMILY
+    sixteen_bits = True
+    params = (
+        Param(
+            "shift_limit",
+            Range(-1.0, 1.0, around=0),
+            [-0.0625, 0.0625],
+            "shift as a fraction of the width (x) and height (y), drawn independently",
+        ),
+        Param(
+            "scale_limit",
+            Range(-0.99, 10.0, around=0),
+            [-0.1, 0.1],
+            "range of s: the zoom factor is 1 + s",
+        ),
+        Param("rotate_limit", Range(-360, 360, around=0), [-45.0, 45.0], "angle range in degrees"),
+        INTERPOLATION,
+        BORDER,
+        FILL,
+    )
+    example = "- shift_scale_rotate: {shift_limit: 0.1, scale_limit: 0.2, rotate_limit: 30}"
+
+    def sample(self, rng: np.random.Generator, shape: Shape) -> Params:
+        height, width = shape[:2]
+        config = self.config
+        return {
+            "angle": uniform(rng, config["rotate_limit"]),
+            "scale": 1.0 + uniform(rng, config["scale_limit"]),
+            "translate": [
+                uniform(rng, config["shift_limit"]) * width,
+                uniform(rng, config["shift_limit"]) * height,
+            ],
+            "interpolation": config["interpolation"],
+            "border": config["border"],
+            "fill": config["fill"],
+        }
+
+    @staticmethod
+    def apply(image: np.ndarray, params: Params) -> np.ndarray:
+        return _warp_step(image, ShiftScaleRotate.geometry(params, image.shape[:2]))
+
+    @staticmethod
+    def geometry(params: Params, size: tuple[int, int]) -> Geometry:
+        height, width = size
+        matrix = affine_matrix(
+            (width / 2, height / 2),
+            angle=params["angle"],
+            scale=params["scale"],
+            translate=tuple(params["translate"]),
+        )
+        return _reading(matrix, size, params)
+
+
+@register
 class Perspective(Transform):
     name = "perspective"
     summary = (
