@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from augtool.canonical import canonical_sha256
-from augtool.media.image.targets import Targets
 
 if TYPE_CHECKING:
     from augtool.layouts.discovery import Dataset, Walk
+    from augtool.media.image.targets import Targets
 
 Record = dict[str, Any]
 

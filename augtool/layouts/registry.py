@@ -1,5 +1,5 @@
 """The layouts by name. Adding one is a module with a :class:`~augtool.layouts.base.Layout`
-subclass and one line in ``LAYOUTS``; nothing outside ``augtool/layouts`` names a layout.
+subclass and one line in ``_CLASSES``; nothing outside ``augtool/layouts`` names a layout.
 
 ``auto`` asks each layout whether the input is one of its, in the order of their
 ``detect_order``: those that find their own files first (``yolo``: a ``data.yaml``; ``coco``:
@@ -9,53 +9,74 @@ subclass and one line in ``LAYOUTS``; nothing outside ``augtool/layouts`` names 
 
 from __future__ import annotations
 
+import importlib
+from collections.abc import Iterator, Mapping
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 from augtool.errors import InputError
 from augtool.layouts.base import Layout
-from augtool.layouts.coco import CocoLayout
-from augtool.layouts.flat import FlatLayout
-from augtool.layouts.imagefolder import ImageFolderLayout
-from augtool.layouts.imagelist import ImageListLayout
-from augtool.layouts.labelme import LabelMeLayout
-from augtool.layouts.masks import MasksLayout
-from augtool.layouts.table import TableLayout
-from augtool.layouts.voc import VocLayout
-from augtool.layouts.yolo import YoloLayout
 
-#: Every layout, in the order the recipe's documentation lists them.
-LAYOUTS: dict[str, Layout] = {
-    layout.name: layout
-    for layout in (
-        FlatLayout(),
-        ImageFolderLayout(),
-        YoloLayout(),
-        CocoLayout(),
-        MasksLayout(),
-        TableLayout(),
-        VocLayout(),
-        LabelMeLayout(),
-        ImageListLayout(),
-    )
+#: Every layout (its module and class), in the order the recipe's documentation lists them.
+_CLASSES: dict[str, tuple[str, str]] = {
+    "flat": ("augtool.layouts.flat", "FlatLayout"),
+    "imagefolder": ("augtool.layouts.imagefolder", "ImageFolderLayout"),
+    "yolo": ("augtool.layouts.yolo", "YoloLayout"),
+    "coco": ("augtool.layouts.coco", "CocoLayout"),
+    "masks": ("augtool.layouts.masks", "MasksLayout"),
+    "table": ("augtool.layouts.table", "TableLayout"),
+    "voc": ("augtool.layouts.voc", "VocLayout"),
+    "labelme": ("augtool.layouts.labelme", "LabelMeLayout"),
+    "imagelist": ("augtool.layouts.imagelist", "ImageListLayout"),
 }
-#: The order ``auto`` asks them in.
-DETECT_ORDER: tuple[Layout, ...] = tuple(
-    sorted(LAYOUTS.values(), key=lambda layout: layout.detect_order)
-)
+
+
+class _Layouts(Mapping[str, Layout]):
+    """The layouts by name, each imported when first asked for: most load numpy and Pillow,
+    which reading one manifest (``validate manifest``) does without."""
+
+    def __getitem__(self, name: str) -> Layout:
+        return _load(name)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(_CLASSES)
+
+    def __len__(self) -> int:
+        return len(_CLASSES)
+
+    def __contains__(self, name: object) -> bool:
+        return name in _CLASSES
+
+
+@cache
+def _load(name: str) -> Layout:
+    module, cls = _CLASSES[name]
+    layout: Layout = getattr(importlib.import_module(module), cls)()
+    if layout.name != name:
+        raise AssertionError(f"{module}.{cls} is named {layout.name!r}, registered as {name!r}")
+    return layout
+
+
+LAYOUTS: Mapping[str, Layout] = _Layouts()
+
+
+@cache
+def detect_order() -> tuple[Layout, ...]:
+    """The order ``auto`` asks the layouts in."""
+    return tuple(sorted(LAYOUTS.values(), key=lambda layout: layout.detect_order))
 
 
 def get(name: str) -> Layout:
     """The layout called ``name``; raises ``InputError`` for a name no layout has."""
-    found = LAYOUTS.get(name)
-    if found is None:
+    if name not in _CLASSES:
         raise InputError(f"unknown layout {name!r}; expected one of {', '.join(LAYOUTS)}")
-    return found
+    return _load(name)
 
 
 def find(name: Any) -> Layout | None:
     """The layout a manifest header names, or None (a header may hold anything)."""
-    return LAYOUTS.get(name) if isinstance(name, str) else None
+    return _load(name) if isinstance(name, str) and name in _CLASSES else None
 
 
 #: Layouts asked before this ``detect_order`` find their own files; those after take any tree
@@ -69,7 +90,7 @@ def detect(root: Path, candidates: list[str], split_names: set[str]) -> Layout:
     ``annotations/`` folder) is refused with both names: guessing would drop one's labels."""
     found = [
         layout
-        for layout in DETECT_ORDER
+        for layout in detect_order()
         if layout.detect_order < OWN_FILES_ORDER and layout.detect(root, candidates, split_names)
     ]
     if len(found) > 1:
@@ -81,7 +102,7 @@ def detect(root: Path, candidates: list[str], split_names: set[str]) -> Layout:
         )
     if found:
         return found[0]
-    for layout in DETECT_ORDER:
+    for layout in detect_order():
         if layout.detect(root, candidates, split_names):
             return layout
     raise InputError(f"{root}: no layout takes this input")  # flat takes any: never here
@@ -106,4 +127,4 @@ def payload_current(record: dict[str, Any], payload_sha: str | None) -> bool:
     return True
 
 
-__all__ = ["DETECT_ORDER", "LAYOUTS", "detect", "find", "get", "payload_current", "payload_from"]
+__all__ = ["LAYOUTS", "detect", "detect_order", "find", "get", "payload_current", "payload_from"]

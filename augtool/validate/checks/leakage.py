@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 from augtool.layouts.base import split_augmented
-from augtool.neardup import Hashed, cross_split_pairs, file_phash
 from augtool.validate.checks import HEX64, mapping
 from augtool.validate.checks.paths import source_path_safe
 from augtool.validate.report import Findings
@@ -85,11 +84,19 @@ class Provenance:
             if known is None or (known[1] is None and isinstance(recorded, str)):
                 self.image_sources[source_path] = (split, recorded)
 
+    @property
+    def splits_to_compare(self) -> bool:
+        """Whether image sources were seen in two splits or more."""
+        return len({split for split, _ in self.image_sources.values()}) >= 2
+
     def near_duplicates(self, source: Path | None, medium: str) -> None:
         """Image sources in two splits whose pHashes are near: the recorded ones, else (an
         older manifest) those of the ``source`` files, when given."""
-        if medium != "image" or len({s for s, _ in self.image_sources.values()}) < 2:
+        if medium != "image" or not self.splits_to_compare:
             return
+        # Here, not at the top: numpy is loaded only for a manifest with splits to compare.
+        from augtool.neardup import Hashed, cross_split_pairs, file_phash
+
         items = []
         for path, (split, recorded) in self.image_sources.items():
             value = int(recorded, 16) if recorded else None
