@@ -38,6 +38,7 @@ __all__ = [
     "expand",
     "load_recipe",
     "make_report",
+    "merge",
     "preview_recipe",
     "validate_manifest",
     "validate_recipe",
@@ -75,9 +76,13 @@ def expand(
     force: bool = False,
     dry_run: bool = False,
     progress: Progress | None = None,
+    shard: str | None = None,
 ) -> Summary:
     """Expand the dataset at ``input`` into ``output`` (each defaults to the recipe's
     ``input.path`` / ``output.path``): what ``augtool expand`` does.
+
+    ``shard`` (``"K/N"``) makes only the K-th of N deterministic slices of the sources, with a
+    partial manifest; :func:`merge` combines the N outputs.
 
     ``jobs`` worker processes (default: all cores); ``seed`` overrides the recipe's; ``backend``
     is ``loky``, ``threading``, ``sequential`` or ``dask``. A rerun into the same output is
@@ -102,7 +107,9 @@ def expand(
         )
     from augtool.recipe.paths import input_folder, output_folder
     from augtool.run.engine import expand as run_expand
+    from augtool.run.shards import Shard
 
+    sliced = None if shard is None else Shard.parse(shard)
     loaded = _recipe(recipe, seed)
     input_root = input_folder(loaded, _text(input))
     output_root = output_folder(loaded, _text(output))
@@ -116,6 +123,56 @@ def expand(
         resume=resume,
         dry_run=dry_run,
         progress=progress,
+        shard=sliced,
+    )
+
+
+def merge(
+    recipe: RecipeLike,
+    parts: list[PathLike],
+    input: PathLike | None = None,
+    output: PathLike | None = None,
+    *,
+    jobs: int | None = None,
+    seed: int | None = None,
+    backend: str = "loky",
+    progress: Progress | None = None,
+) -> Summary:
+    """Merge the outputs of ``expand(..., shard="K/N")`` for K = 1..N (``parts``, in any order)
+    into ``output``: what ``augtool merge`` does. The result, manifest included, is what one
+    unsharded run writes, byte for byte. Each part's files are hard-linked into ``output`` (copied
+    across file systems); the parts are left as they are.
+
+    Raises :class:`~augtool.errors.OutputError` before writing anything when a shard is missing
+    or given twice, or a part was made by another recipe or other library versions."""
+    workers = _jobs(jobs)
+    _check_backend(backend)
+    seed = _seed(seed)
+    from augtool.recipe.paths import input_folder, output_folder
+    from augtool.run.engine import expand as run_expand
+    from augtool.run.shards import read_parts
+    from augtool.run.worker import library_versions
+
+    loaded = _recipe(recipe, seed)
+    input_root = input_folder(loaded, _text(input))
+    output_root = output_folder(loaded, _text(output))
+    libraries = library_versions(loaded.kernels, loaded.medium)
+    roots = [Path(os.fspath(part)) for part in parts]
+    checked = read_parts(roots, loaded.sha256, libraries)
+    for part in checked:
+        if part.root.resolve() == output_root.resolve():
+            raise UsageError(
+                "{output} {value}: is one of the parts; merge into another folder",
+                value=str(output_root),
+            )
+    return run_expand(
+        loaded,
+        input_root,
+        output_root,
+        jobs=workers,
+        backend=backend,
+        progress=progress,
+        parts=checked,
     )
 
 

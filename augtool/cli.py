@@ -1,4 +1,4 @@
-"""The command line: parse, call the library, format. Errors become exit codes here, and only here.
+"""The command line: parse, call the library, format (errors become exit codes in ``cli_errors``).
 
 Heavy modules (numpy, Pillow, joblib, the transform families) are imported inside the commands,
 so that ``augtool --help`` starts fast.
@@ -7,27 +7,21 @@ so that ``augtool --help`` starts fast.
 from __future__ import annotations
 
 import json
-import signal
-import sys
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated
 
 import typer
 
-from augtool import api, entry
+from augtool import api
+from augtool.cli_errors import errors_to_exit
 from augtool.cli_help import UsualHelpGroup
 from augtool.cli_output import ProgressPrinter as _progress_printer
-from augtool.cli_output import print_summary as _print_summary
+from augtool.cli_output import report_run as _report_run
 from augtool.cli_output import version_text
 from augtool.cli_recipe import recipe_app
 from augtool.errors import (
     EXIT_FAILED,
-    EXIT_INTERRUPTED,
     EXIT_OK,
-    EXIT_USAGE,
-    INTERRUPTED,
-    AugtoolError,
-    UsageError,
 )
 
 app = typer.Typer(
@@ -52,19 +46,6 @@ app.add_typer(recipe_app, name="recipe")
 
 #: ``validate manifest`` prints this many problems, then how many more (``--json``: all).
 PROBLEMS_SHOWN = 50
-
-
-def fail(message: str, code: int = EXIT_USAGE, as_json: bool = False) -> NoReturn:
-    """One ``Error: …`` line on stderr and exit ``code``; under ``--json`` also the error as
-    a JSON object on stdout, where a script reads the command's result."""
-    if as_json:
-        typer.echo(json.dumps({"error": _error(message, code)}, indent=2))
-    typer.echo(f"Error: {message}", err=True)
-    raise typer.Exit(code)
-
-
-def _error(message: str, code: int) -> dict[str, Any]:
-    return {"message": message, "exit_code": code}
 
 
 def _version(value: bool) -> None:
@@ -151,6 +132,15 @@ def expand(
         bool,
         typer.Option("-v", "--verbose", help="Also print every count and every unlisted file."),
     ] = False,
+    shard: Annotated[
+        str | None,
+        typer.Option(
+            "--shard",
+            metavar="K/N",
+            help="Make only the K-th of N slices of the sources (a partial output); "
+            "augtool merge combines the N outputs.",
+        ),
+    ] = None,
 ) -> None:
     """Expand a dataset: N augmented variants per training image, plus a manifest.
 
@@ -160,7 +150,7 @@ def expand(
 
     # Ctrl-C and SIGTERM end the command with one line and exit 130 from here on, even one
     # landing while the library imports its modules, where Python may drop its exception.
-    with interrupts_stop_the_run(), _errors_to_exit(as_json):
+    with interrupts_stop_the_run(), errors_to_exit(as_json):
         progress = None if quiet else _progress_printer()
         try:
             summary = api.expand(
@@ -174,32 +164,68 @@ def expand(
                 resume=resume,
                 dry_run=dry_run,
                 progress=progress,
+                shard=shard,
             )
         finally:
             if progress is not None:
                 progress.close()
         raise_if_interrupted()  # one whose exception Python dropped after the engine's last look
-    failure = summary.failure(strict=strict)
-    if as_json:
-        found = summary.as_json()
-        if failure is not None:
-            found["error"] = _error(failure, EXIT_FAILED)
-        typer.echo(json.dumps(found, indent=2))
-    elif not quiet:
-        _print_summary(summary, verbose)
-    for warning in summary.warnings:
-        typer.echo(f"warning: {warning}", err=True)
-    if summary.unlisted:
-        count = len(summary.unlisted)
-        typer.echo(
-            f"warning: {summary.output}: {count} file{'s' if count != 1 else ''} augtool did not "
-            f"make ({summary.unlisted[0]}{', …' if count > 1 else ''}): left in place, and "
-            "validate manifest reports them",
-            err=True,
-        )
-    if failure is not None:
-        typer.echo(f"Error: {failure}", err=True)
-        raise typer.Exit(EXIT_FAILED)
+    _report_run(summary, as_json, quiet, verbose, strict)
+
+
+@app.command()
+def merge(
+    recipe: Annotated[Path, typer.Argument(help="The YAML recipe the shards were made with.")],
+    parts: Annotated[
+        list[Path], typer.Argument(metavar="PART...", help="The output folder of every shard.")
+    ],
+    input: Annotated[
+        str | None,
+        typer.Option(
+            "--input", metavar="INPUT", help="Dataset folder (default: the recipe's input.path)."
+        ),
+    ] = None,
+    output: Annotated[
+        str | None,
+        typer.Option(
+            "-o",
+            "--output",
+            metavar="OUT",
+            help="Output folder (default: the recipe's output.path).",
+        ),
+    ] = None,
+    jobs: Annotated[
+        int | None,
+        typer.Option(
+            "--jobs", "-j", min=1, metavar="N", help="Worker processes (default: all cores)."
+        ),
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print a machine-readable summary on stdout.")
+    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")] = False,
+    verbose: Annotated[
+        bool,
+        typer.Option("-v", "--verbose", help="Also print every count and every unlisted file."),
+    ] = False,
+) -> None:
+    """Merge the outputs of expand --shard 1/N … N/N into one output: the files and manifest a
+    single run writes, byte for byte. Parts are hard-linked in (copied across file systems) and
+    left as they are; a missing or repeated shard is an error before anything is written.
+
+    Example: augtool merge configs/quickstart.yaml out/part-1 out/part-2 -o out/photos
+    """
+    from augtool.run.executors.interrupts import interrupts_stop_the_run, raise_if_interrupted
+
+    with interrupts_stop_the_run(), errors_to_exit(as_json):
+        progress = None if quiet else _progress_printer()
+        try:
+            summary = api.merge(recipe, list(parts), input, output, jobs=jobs, progress=progress)
+        finally:
+            if progress is not None:
+                progress.close()
+        raise_if_interrupted()
+    _report_run(summary, as_json, quiet, verbose, strict=False)
 
 
 @app.command()
@@ -240,7 +266,7 @@ def preview(
 
     Example: augtool preview configs/quickstart.yaml -o preview.png --sources 3 --variants 4
     """
-    with _errors_to_exit(as_json):
+    with errors_to_exit(as_json):
         made = api.preview_recipe(
             recipe,
             input,
@@ -282,7 +308,7 @@ def transforms(
     """
     from augtool import docs
 
-    with _errors_to_exit(as_json):
+    with errors_to_exit(as_json):
         if as_json:
             typer.echo(json.dumps(docs.as_json(name), indent=2))
         elif verbose and name is None:
@@ -303,7 +329,7 @@ def validate_recipe(
 
     Example: augtool validate recipe configs/quickstart.yaml
     """
-    with _errors_to_exit(as_json):
+    with errors_to_exit(as_json):
         loaded = api.validate_recipe(recipe)
     if as_json:
         found = {"recipe": str(recipe), "ok": True, "steps": len(loaded.steps)}
@@ -345,7 +371,7 @@ def validate_manifest(
 
     Example: augtool validate manifest out/photos/manifest.jsonl --source samples/photos
     """
-    with _errors_to_exit(as_json):
+    with errors_to_exit(as_json):
         report = api.validate_manifest(manifest, source=source, recompute=recompute, jobs=jobs)
     if as_json:
         typer.echo(json.dumps(report.as_json(), indent=2))
@@ -402,7 +428,7 @@ def report(
     """
     from augtool.report.entry import cli_report
 
-    with _errors_to_exit(as_json):
+    with errors_to_exit(as_json):
         progress = None if as_json or quiet else _progress_printer(what="reading", unit="files")
         try:
             found, failures = cli_report(
@@ -432,54 +458,6 @@ def report(
     for failure in failures:
         typer.echo(f"Error: {failure}", err=True)
     raise typer.Exit(EXIT_FAILED if failures else EXIT_OK)
-
-
-class _errors_to_exit:
-    """Turn domain errors into one ``Error: …`` line and their exit code; Ctrl-C into 130.
-
-    Within it, the start-up handlers of :mod:`augtool.entry` (exit at once) give way to
-    Python's own (SIGINT raises ``KeyboardInterrupt``, SIGTERM ends the process), so that a
-    command cleans up on the way out: a temporary file, a worker pool."""
-
-    def __init__(self, as_json: bool = False) -> None:
-        self.as_json = as_json
-
-    def __enter__(self) -> None:
-        self.startup: dict[int, Any] = {}
-        if signal.getsignal(signal.SIGINT) is entry.stop:
-            self.startup[signal.SIGINT] = signal.signal(signal.SIGINT, signal.default_int_handler)
-        if signal.getsignal(signal.SIGTERM) is entry.stop:
-            self.startup[signal.SIGTERM] = signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        return None
-
-    def __exit__(self, kind: Any, exc: BaseException | None, tb: Any) -> bool:
-        for number, handler in self.startup.items():
-            signal.signal(number, handler)
-        if isinstance(exc, UsageError):
-            fail(exc.spelled(_option), exc.exit_code, self.as_json)
-        if isinstance(exc, AugtoolError):
-            fail(str(exc), exc.exit_code, self.as_json)
-        if isinstance(exc, KeyboardInterrupt) or _caused_by_an_interrupt(exc):
-            if self.as_json:
-                typer.echo(json.dumps({"error": _error(INTERRUPTED, EXIT_INTERRUPTED)}, indent=2))
-            typer.echo(INTERRUPTED, err=True)
-            raise typer.Exit(EXIT_INTERRUPTED)
-        return False
-
-
-def _caused_by_an_interrupt(exc: BaseException | None) -> bool:
-    """An unexpected error after Ctrl-C or SIGTERM came during ``expand``, whose exception
-    Python or a library dropped or turned into another: numpy, interrupted while importing,
-    raised ``ImportError: numpy._core.multiarray failed to import`` (exit 1, a traceback)."""
-    if not isinstance(exc, Exception) or isinstance(exc, typer.Exit):
-        return False
-    interrupts = sys.modules.get("augtool.run.executors.interrupts")  # not imported: no run
-    return interrupts is not None and bool(interrupts.interrupt_came())
-
-
-def _option(name: str) -> str:
-    """An API argument as the command line spells it: ``--backend``; OUT is -o's metavar."""
-    return "OUT" if name == "output" else "--" + name.replace("_", "-")
 
 
 def main() -> None:

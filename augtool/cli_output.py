@@ -6,6 +6,7 @@ rich's progress bar on a terminal, and rich leaves it out when ``NO_COLOR`` is s
 
 from __future__ import annotations
 
+import json
 import platform
 import sys
 import time
@@ -14,6 +15,7 @@ from typing import Any
 import typer
 
 from augtool import __version__
+from augtool.errors import EXIT_FAILED
 
 
 def version_text() -> str:
@@ -107,3 +109,28 @@ def print_summary(summary: Any, verbose: bool = False) -> None:
         typer.echo("counts: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
         for path in summary.unlisted:
             typer.echo(f"unlisted {path}")
+
+
+def report_run(summary: Any, as_json: bool, quiet: bool, verbose: bool, strict: bool) -> None:
+    """What expand and merge print after a run; exit 1 when the run failed."""
+    failure = summary.failure(strict=strict)
+    if as_json:
+        found = summary.as_json()
+        if failure is not None:
+            found["error"] = {"message": failure, "exit_code": EXIT_FAILED}
+        typer.echo(json.dumps(found, indent=2))
+    elif not quiet:
+        print_summary(summary, verbose)
+    for warning in summary.warnings:
+        typer.echo(f"warning: {warning}", err=True)
+    if summary.unlisted:
+        count = len(summary.unlisted)
+        typer.echo(
+            f"warning: {summary.output}: {count} file{'s' if count != 1 else ''} augtool did not "
+            f"make ({summary.unlisted[0]}{', …' if count > 1 else ''}): left in place, and "
+            "validate manifest reports them",
+            err=True,
+        )
+    if failure is not None:
+        typer.echo(f"Error: {failure}", err=True)
+        raise typer.Exit(EXIT_FAILED)

@@ -65,10 +65,10 @@ def new(
 
     Example: augtool recipe new --layout yolo
     """
-    from augtool.cli import _errors_to_exit  # the main app: loaded by now
+    from augtool.cli_errors import errors_to_exit
     from augtool.recipe.starter import write_starter
 
-    with _errors_to_exit(as_json):
+    with errors_to_exit(as_json):
         write_starter(file, layout, force)
     if as_json:
         typer.echo(json.dumps({"file": str(file), "layout": layout}, indent=2))
@@ -105,11 +105,11 @@ def import_(
 
     Example: augtool recipe import pipeline.json -o recipe.yaml
     """
-    from augtool.cli import _errors_to_exit  # the main app: loaded by now
+    from augtool.cli_errors import errors_to_exit
     from augtool.recipe.albu_import import import_file, recipe_text
     from augtool.recipe.starter import StarterExists
 
-    with _errors_to_exit(as_json):
+    with errors_to_exit(as_json):
         imported = import_file(file)
         if output is not None and output.exists() and not force:
             raise StarterExists(f"{output}: already exists; give another name, or --force")

@@ -64,6 +64,9 @@ class Header:
     #: with ``strip_metadata: originals_too``: what was stripped from the variants and from the
     #: originals (exif, gps, maker_notes, xmp, iptc, png_text); the ICC profile is kept
     stripped: dict[str, list[str]] | None = None
+    #: a shard's partial manifest (``expand --shard K/N``): index (from 1) and count; absent
+    #: from a whole run's, and from the one ``augtool merge`` writes
+    shard: dict[str, int] | None = None
 
     def to_json(self) -> dict[str, Any]:
         return _to_json(self)

@@ -34,7 +34,7 @@ from typing import IO, Any
 
 from augtool import __version__
 from augtool.atomic import TEMP_PREFIX
-from augtool.errors import InputError, WriteError
+from augtool.errors import InputError, OutputError, WriteError
 from augtool.layouts import registry
 from augtool.layouts.base import LabelRules
 from augtool.layouts.discovery import Dataset, discover
@@ -86,6 +86,7 @@ from augtool.run.output import (
     run_files_stamp,
 )
 from augtool.run.plan import Plan, Task, make_plan
+from augtool.run.shards import Part, Shard, adopt_parts
 from augtool.run.statcache import stat_cache_writer
 from augtool.run.state import adopt_legacy_state
 from augtool.run.summary import Summary, write_run_json
@@ -136,6 +137,11 @@ class _Job:
     )  # each source's licence and author, where known
     #: each image source's pHash (16 hex digits), written into its image lines
     source_hashes: dict[str, str] = dataclasses.field(default_factory=dict)
+    shard: Shard | None = None  # the slice of the sources this run makes (None: all)
+
+    @property
+    def shard_json(self) -> dict[str, int] | None:
+        return None if self.shard is None else self.shard.as_json()
 
     @property
     def input_abs(self) -> str:
@@ -156,9 +162,11 @@ def _plan_job(
     jobs: int,
     backend: str,
     progress: Progress | None,
+    shard: Shard | None = None,
 ) -> tuple[_Job, Leaks]:
     """The dataset (after the near-duplicate check), each source's variants and licence, and
-    the plan; nothing is written."""
+    the plan (of the shard's sources only, with ``shard``: all of the above is decided over
+    the whole dataset first); nothing is written."""
     leaks = check_leaks(
         discover_dataset(recipe, input_root),
         input_root,
@@ -182,6 +190,13 @@ def _plan_job(
         recipe.medium,
         None if balanced is None else balanced.counts,
     )
+    if shard is not None:
+        dataset = dataclasses.replace(
+            dataset,
+            sources=tuple(s for s in dataset.sources if shard.holds(s.path)),
+            skipped=tuple(s for s in dataset.skipped if shard.holds(s.path)),
+        )
+        tasks = dataclasses.replace(tasks, sources=dataset.sources)
     # The hashes are recorded only when the recipe names on_leak, so that a recipe written
     # before the check existed gives the same manifest bytes.
     recorded = leaks.hashes if "on_leak" in recipe.normalised["splits"] else {}
@@ -197,6 +212,7 @@ def _plan_job(
         balanced,
         licences,
         recorded,
+        shard,
     ), leaks
 
 
@@ -210,14 +226,19 @@ def expand(
     resume: bool = False,
     dry_run: bool = False,
     progress: Progress | None = None,
+    shard: Shard | None = None,
+    parts: Sequence[Part] = (),
 ) -> Summary:
     """Run the whole job, or finish or refresh it when the output holds an earlier run.
+
+    ``shard`` makes only that slice of the sources (a partial manifest); ``parts`` are the
+    checked outputs of every shard, merged into this output (see :mod:`augtool.run.shards`).
 
     Raises an :class:`~augtool.errors.AugtoolError` before writing anything when the input, the
     plan or the output folder is unusable, or when the output was made by another recipe and
     ``force`` is not set; ``dry_run`` makes the same checks and writes nothing."""
     started = time.perf_counter()
-    job, leaks = _plan_job(recipe, input_root, output_root, jobs, backend, progress)
+    job, leaks = _plan_job(recipe, input_root, output_root, jobs, backend, progress, shard)
     dataset, tasks, balanced = job.dataset, job.tasks, job.balanced
     check_output(input_root, output_root)
     found = scan(output_root)
@@ -235,7 +256,7 @@ def expand(
     )
     stamp = run_files_stamp(output_root)
     # --force reads nothing of the earlier run: what it recorded is removed under the lock.
-    previous = Previous() if force else earlier_run(recipe, input_root, output_root, resume)
+    previous = Previous() if force else _earlier_run(job, resume)
     with contextlib.ExitStack() as stack:
         stack.callback(lambda: previous.close())  # the one in use at the end (see below)
         if dry_run:
@@ -258,6 +279,8 @@ def expand(
                     tempfile.TemporaryFile("w+", prefix=TEMP_PREFIX, dir=output_root)
                 )
                 clear_previous_output(output_root, removed)
+            if parts:
+                adopt_parts(previous, list(parts), output_root, job.input_abs)
             _run(job, previous, summary, temp_files)
         except (KeyboardInterrupt, WorkerLost):
             stop_workers()
@@ -274,6 +297,23 @@ def expand(
     summary.seconds = time.perf_counter() - started
     write_run_json(output_root, summary, jobs, backend)
     return summary
+
+
+def _earlier_run(job: _Job, resume: bool) -> Previous:
+    """What an earlier run left in the output (see :func:`earlier_run`), refused when it is
+    another slice of the sources than this run's: another shard's, or a whole run's."""
+    previous = earlier_run(job.recipe, job.input_root, job.output_root, resume)
+    if not previous.empty and previous.shard != job.shard_json:
+        previous.close()
+
+        def made(shard: dict[str, int] | None) -> str:
+            return "a whole run" if shard is None else f"shard {shard['index']}/{shard['count']}"
+
+        raise OutputError(
+            f"{job.output_root}: holds {made(previous.shard)}, this run makes "
+            f"{made(job.shard_json)}; use another output folder, or --force to rebuild it"
+        )
+    return previous
 
 
 def _dry_run(job: _Job, previous: Previous, force: bool, summary: Summary) -> None:
@@ -307,7 +347,13 @@ def _run(job: _Job, previous: Previous, summary: Summary, temp_files: list[str] 
     earlier_work = _earlier_work(job, previous, todo)
     recipe = job.recipe
     write_run_state(
-        output_root, recipe.sha256, recipe.normalised, __version__, libraries, job.input_abs
+        output_root,
+        recipe.sha256,
+        recipe.normalised,
+        __version__,
+        libraries,
+        job.input_abs,
+        job.shard_json,
     )
     done = 0
 
@@ -424,7 +470,9 @@ def _write_manifest(
     counts["sources"] = len(job.tasks)
     balance = None if job.balanced is None else job.balanced.as_json()
     licences = job.licences.counts() or None
-    header = make_header(job.recipe, job.dataset, counts, libraries, balance, licences)
+    header = make_header(
+        job.recipe, job.dataset, counts, libraries, balance, licences, job.shard_json
+    )
     # One read of the journal feeds both the manifest and the stat cache; the cache is
     # committed after the manifest, and not at all if writing the manifest fails.
     with stat_cache_writer(job.output_root, job.input_abs) as note:

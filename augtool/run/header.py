@@ -22,8 +22,9 @@ def make_header(
     libraries: dict[str, str],
     balance: dict[str, Any] | None = None,
     licences: dict[str, int] | None = None,
+    shard: dict[str, int] | None = None,
 ) -> Header:
-    """The header line; ``balance`` and ``licences`` only when the run has them."""
+    """The header line; ``balance``, ``licences`` and ``shard`` only when the run has them."""
     return Header(
         schema=SCHEMA,
         schema_version=SCHEMA_VERSION,
@@ -42,6 +43,7 @@ def make_header(
         balance=balance,
         licences=licences,
         stripped=_stripped(recipe),
+        shard=shard,
     )
 
 

@@ -123,6 +123,8 @@ class Previous:
     source_stats: dict[str, tuple[Stat, str]] = field(default_factory=dict)  # stat, sha256
     output_stats: dict[str, Stat] = field(default_factory=dict)
     files: list[_Spans] = field(default_factory=list)  # the files the records are read from
+    #: the shard (index, count) the earlier run made, when it made one (``expand --shard``)
+    shard: dict[str, int] | None = None
 
     @property
     def empty(self) -> bool:
@@ -167,7 +169,7 @@ def load_previous(output_root: Path) -> Previous:
 def _load(output_root: Path, previous: Previous) -> None:
     manifest = output_root / MANIFEST_NAME
     if manifest.is_file():
-        _load_manifest(manifest, previous)
+        load_manifest_tasks(manifest, previous)
         load_stat_cache(state_file(output_root, STAT_CACHE_NAME), previous)
     run_state = state_file(output_root, RUN_STATE_NAME)
     if run_state.is_file():
@@ -179,6 +181,7 @@ def _load(output_root: Path, previous: Previous) -> None:
             previous.recipe_sha256 = state["recipe_sha256"]
             previous.input_root = state["input_root"]
             previous.recipe = state["recipe"]
+            previous.shard = state.get("shard")
             # "libraries" is absent from run states written before 2026-11-29: unknown.
             made_with = (state["tool_version"], state.get("libraries"))
             _load_journal(state_file(output_root, JOURNAL_NAME), previous, made_with)
@@ -202,9 +205,13 @@ def _load_journal(path: Path, previous: Previous, made_with: MadeWith) -> None:
                 previous.source_stats[in_path] = (seen, shas[in_path])
 
 
-def _load_manifest(path: Path, previous: Previous) -> None:
-    """The previous run's records by source, as byte spans of its manifest (read strictly: a
-    manifest that is truncated or edited is refused)."""
+def load_manifest_tasks(
+    path: Path,
+    previous: Previous,
+    damaged: str = "the manifest of the previous run is damaged (use --force to rebuild)",
+) -> None:
+    """A finished run's records by source, as byte spans of its manifest (read strictly: a
+    manifest that is truncated or edited is refused, with ``damaged`` as the reason)."""
     header: dict[str, Any] | None = None
     file = _Spans(path, journal=False)
     previous.files.append(file)
@@ -232,15 +239,14 @@ def _load_manifest(path: Path, previous: Previous) -> None:
     except ManifestDamaged:
         header = None
     if header is None:
-        raise OutputError(
-            f"{path}: the manifest of the previous run is damaged (use --force to rebuild)"
-        )
+        raise OutputError(f"{path}: {damaged}")
     for offset, length, image, source in labels:
         owner = image_source.get(image, source)
         _earlier(tasks, owner, file).add(offset, length)
     previous.recipe_sha256 = header["recipe_sha256"]
     file.made_with = (header["tool"]["version"], header.get("libraries"))
     previous.recipe = header["recipe"]
+    previous.shard = header.get("shard")
     previous.tasks.update(tasks)
 
 

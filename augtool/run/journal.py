@@ -134,6 +134,7 @@ def write_run_state(
     version: str,
     libraries: dict[str, str],
     input_root: str,
+    shard: dict[str, int] | None = None,
 ) -> None:
     data = {
         "recipe_sha256": recipe_sha256,
@@ -141,6 +142,7 @@ def write_run_state(
         "tool_version": version,
         "libraries": libraries,
         "input_root": input_root,
+        **({"shard": shard} if shard is not None else {}),
     }
     with atomic_open(output_root / RUN_STATE_NAME, fsync=True) as handle:
         handle.write(dump_line(data).encode("utf-8"))
