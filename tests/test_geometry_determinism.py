@@ -21,6 +21,9 @@ STEPS = {
     "longest_max_size": {"max_size": [160, 200]},
     "smallest_max_size": {"max_size": 150},
     "pad_if_needed": {"min_height": None, "pad_height_divisor": 32, "min_width": 180},
+    "bbox_safe_random_crop": {"erosion_rate": 0.1},
+    "random_sized_bbox_safe_crop": {"size": [120, 140]},
+    "crop_non_empty_mask": {"size": [100, 120]},
 }
 
 

@@ -26,6 +26,9 @@ CASES = [
     ("smallest_max_size", {"max_size": [30, 90], **NEAREST}),
     ("pad_if_needed", {"min_height": 90, "min_width": 100, "position": "random"}),
     ("pad_if_needed", {"min_height": None, "pad_height_divisor": 32, "min_width": 81}),
+    ("bbox_safe_random_crop", {"erosion_rate": 0.2}),
+    ("random_sized_bbox_safe_crop", {"size": [40, 50], **NEAREST}),
+    ("crop_non_empty_mask", {"size": [30, 30]}),
 ]
 #: Steps that turn by any angle: the moved box encloses the turned rectangle, so it is larger.
 TURNING = {"shift_scale_rotate"}
@@ -43,7 +46,8 @@ def _moved(name: str, config: dict, seed: int) -> tuple[np.ndarray, Targets]:
         SIZE, boxes=[OBJECT], box_labels=[0], keypoints=[[[(x0 + x1) / 2, (y0 + y1) / 2, 2]]]
     )
     step = REGISTRY[name](**config, p=1.0)
-    out, records = run([step], image, np.random.default_rng(seed))
+    located = lambda records: apply_targets(records, targets)  # noqa: E731
+    out, records = run([step], image, np.random.default_rng(seed), located=located)
     return out, apply_targets(records, targets)
 
 
@@ -65,7 +69,9 @@ def test_the_box_and_keypoint_land_on_the_object(name: str, config: dict, seed: 
         assert np.all(found[:2] >= box[:2] - 1) and np.all(found[2:] <= box[2:] + 1)
     else:
         assert np.abs(found - box).max() <= 1.0, (found, box)
-    if visible:
+    if visible and moved.box_visibility[0] < 1:  # cut by the border: within what is left
+        assert np.all(found[:2] - 1 <= (kx, ky)) and np.all((kx, ky) <= found[2:] + 1)
+    elif visible:
         rows, cols = np.nonzero(lit)
         centre = np.array([cols.mean() + 0.5, rows.mean() + 0.5])
         assert np.hypot(*(centre - (kx, ky))) <= 1.0, (centre, (kx, ky))

@@ -65,11 +65,14 @@ CONFIGS: dict[str, list[dict]] = {
         {"min_height": None, "pad_height_divisor": 32, "position": "bottom_right"},
         {"min_width": None, "pad_width_divisor": 7, "border": "reflect"},
     ],
+    "bbox_safe_random_crop": [{}, {"erosion_rate": 0.6}],
+    "random_sized_bbox_safe_crop": [{}, {"size": [7, 30], "erosion_rate": 0.3}],
+    "crop_non_empty_mask": [{}, {"size": [5, 9]}],
 }
 # Transforms that move pixels by whole pixels: the kernel is exact, so is the map.
 EXACT = (
     "hflip", "vflip", "rot90", "random_crop", "center_crop", "pad", "transpose", "d4",
-    "pad_if_needed",
+    "pad_if_needed", "bbox_safe_random_crop", "crop_non_empty_mask",
 )  # fmt: skip
 #: Transforms that turn by any angle: their enclosing boxes are wider than the object.
 TURNING = ("rotate", "affine", "perspective", "shift_scale_rotate")

@@ -124,10 +124,17 @@ class Medium(Protocol):
         ...
 
     def run(
-        self, steps: Sequence[Any], decoded: Any, seed: int, kernels: str, cache: Any
+        self,
+        steps: Sequence[Any],
+        decoded: Any,
+        seed: int,
+        kernels: str,
+        cache: Any,
+        targets: Any = None,
     ) -> tuple[Any, list[Record]]:
         """Sample ``steps`` from ``seed`` and apply them: (the new content, or None when
-        nothing changed, and the plain-JSON step records)."""
+        nothing changed, and the plain-JSON step records). ``targets`` are the source's
+        (None without labels), for the steps whose draw depends on where they are."""
         ...
 
     def replay(self, records: list[Record], decoded: Any, kernels: str, cache: Any) -> Any:

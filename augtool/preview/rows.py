@@ -284,7 +284,7 @@ def _sweep_source(recipe: Recipe, item: _Loaded) -> Iterator[Row]:
         for at, point in sweep_points(step):
             rng = np.random.Generator(np.random.PCG64(seed))
             opened = item.opened
-            params = _sample_point(opened, point, rng, image)
+            params = _sample_point(opened, point, rng, image, item.targets)
             fired = [{"name": point.name, "fired": True, "params": params}]
             out, out_size = _swept(opened, fired, image, recipe.kernels)
             name = step.name if at is None else f"{step.name} {at}"
@@ -313,12 +313,18 @@ def tile_of(opened: Opened, content: Any = None) -> np.ndarray:
 
 
 def _sample_point(
-    opened: Opened | None, point: Transform, rng: np.random.Generator, image: np.ndarray
+    opened: Opened | None,
+    point: Transform,
+    rng: np.random.Generator,
+    image: np.ndarray,
+    targets: Any = None,
 ) -> dict[str, Any]:
     """A swept step's parameters, drawn as the medium draws them (``Medium.sample_step``; an
-    image step is told its image's shape)."""
+    image step is told its image's shape, and the source's ``targets`` if it reads them)."""
     sample = None if opened is None else getattr(opened.medium, "sample_step", None)
     if sample is None:
+        if getattr(point, "reads_targets", False):
+            return point.sample(rng, image.shape, targets=targets)
         return point.sample(rng, image.shape)
     return sample(point, rng, opened.decoded)
 

@@ -174,7 +174,9 @@ def derive(
         image = medium.replay(records, decoded, opened.kernels, opened.reductions)
     elif steps:
         assert seed is not None
-        image, records = medium.run(steps, decoded, seed, opened.kernels, opened.reductions)
+        image, records = medium.run(
+            steps, decoded, seed, opened.kernels, opened.reductions, opened.targets
+        )
     records = [] if records is None else records
     size = medium.size(decoded, image)
     data = None

@@ -232,7 +232,13 @@ class AudioMedium:
         return None
 
     def run(
-        self, steps: Sequence[Any], decoded: Decoded, seed: int, kernels_name: str, cache: Any
+        self,
+        steps: Sequence[Any],
+        decoded: Decoded,
+        seed: int,
+        kernels_name: str,
+        cache: Any,
+        targets: Any = None,
     ) -> tuple[np.ndarray | None, list[Record]]:
         rng = np.random.Generator(np.random.PCG64(seed))
         samples, records = run(list(steps), decoded.samples, decoded.rate, rng)

@@ -5,7 +5,7 @@ polygons, keypoints and masks moved with the pixels. Registered in
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -151,11 +151,20 @@ class ImageMedium:
         return kernels.check(name)
 
     def run(
-        self, steps: Sequence[Any], decoded: Decoded, seed: int, kernels_name: str, cache: Any
+        self,
+        steps: Sequence[Any],
+        decoded: Decoded,
+        seed: int,
+        kernels_name: str,
+        cache: Any,
+        targets: Targets | None = None,
     ) -> tuple[np.ndarray | None, list[Record]]:
+        """``targets``: the source's, which the steps that read them (``bbox_safe_random_crop``)
+        are shown as the steps before them moved them."""
         rng = np.random.Generator(np.random.PCG64(seed))
         array = decoded.image
-        image, records = run(list(steps), array, rng, kernels_name, cache)
+        located = None if targets is None else _locator(targets, kernels_name)
+        image, records = run(list(steps), array, rng, kernels_name, cache, located)
         return (None if image is array else image), records
 
     def replay(
@@ -202,6 +211,11 @@ class ImageMedium:
 
     def mirrored(self, records: list[Record]) -> bool:
         return mirrored(records)
+
+
+def _locator(targets: Targets, kernels_name: str) -> Callable[[list[Record]], Targets]:
+    """Where ``targets`` are after the fired steps given."""
+    return lambda records: apply_targets(records, targets, kernels_name)
 
 
 def _number(value: float) -> int | float:

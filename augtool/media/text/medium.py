@@ -263,7 +263,13 @@ class TextMedium:
         return Rails(options["protect"], options["max_token_distance"], not one_example)
 
     def run(
-        self, steps: Sequence[Any], decoded: Table, seed: int, kernels: str, cache: Any
+        self,
+        steps: Sequence[Any],
+        decoded: Table,
+        seed: int,
+        kernels: str,
+        cache: Any,
+        targets: Any = None,
     ) -> tuple[list[Written], list[Record]]:
         packed = decoded.options.get("packed", False)
         variants = decoded.options.get("variants", 1) if packed else 1

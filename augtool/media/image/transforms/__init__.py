@@ -13,6 +13,7 @@ from augtool.media.image.transforms import (  # noqa: F401
     geometric,
     noise,
     occlusion,
+    safe_crops,
     scales,
 )
 from augtool.media.image.transforms.base import REGISTRY, Transform

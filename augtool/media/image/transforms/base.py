@@ -42,6 +42,10 @@ class Transform:
     #: Whether :meth:`apply` keeps ``uint16`` samples at 16 bits (``output.bit_depth: source``);
     #: a recipe with that setting refuses the steps that work on 8-bit samples only.
     sixteen_bits: ClassVar[bool] = False
+    #: Whether :meth:`sample` takes a ``targets`` keyword: the image's boxes, polygons,
+    #: keypoints and mask where the earlier steps moved them (None for an image without
+    #: labels), for the steps that place themselves by the objects (``bbox_safe_random_crop``).
+    reads_targets: ClassVar[bool] = False
 
     def __init__(self, **config: Any) -> None:
         self.config = self.normalise(config)

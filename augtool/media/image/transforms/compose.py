@@ -15,7 +15,7 @@ child whose ``p`` is 0 is never picked.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -93,36 +93,59 @@ BLOCKS: dict[str, BlockSpec] = {
 }
 
 
+Locator = Callable[[list[Record]], Any]
+
+
+@dataclass
+class _Running:
+    """One variant's run: where it is applied, its generator, the fired steps so far and, for
+    the steps that read them, where the source's targets are after those steps."""
+
+    applier: Applier
+    rng: np.random.Generator
+    located: Locator | None
+    fired: list[Record] = field(default_factory=list)
+
+    def sample(self, step: Transform) -> dict[str, Any]:
+        if not step.reads_targets:
+            return step.sample(self.rng, self.applier.shape)
+        targets = None if self.located is None else self.located(list(self.fired))
+        return step.sample(self.rng, self.applier.shape, targets=targets)
+
+
 def run(
     steps: list[Step],
     image: np.ndarray,
     rng: np.random.Generator,
     kernels_name: str = kernels.DEFAULT,
     reductions: Reductions | None = None,
+    located: Locator | None = None,
 ) -> tuple[np.ndarray, list[Record]]:
     """Sample and apply ``steps`` in order; return the new image and one record per step.
-    ``kernels_name`` and ``reductions`` are the :class:`~fusion.Applier`'s."""
-    applier = Applier(image, kernels_name, reductions)
-    records = [_run_step(step, applier, rng, forced=False) for step in steps]
-    return applier.image(), records
+    ``kernels_name`` and ``reductions`` are the :class:`~fusion.Applier`'s. ``located`` says
+    where the image's targets are after a list of fired step records (None: no targets); it is
+    asked only by the steps whose draw depends on them (``Transform.reads_targets``)."""
+    running = _Running(Applier(image, kernels_name, reductions), rng, located)
+    records = [_run_step(step, running, forced=False) for step in steps]
+    return running.applier.image(), records
 
 
-def _run_step(step: Step, applier: Applier, rng: np.random.Generator, forced: bool) -> Record:
-    draw = float(rng.random())
+def _run_step(step: Step, running: _Running, forced: bool) -> Record:
+    draw = float(running.rng.random())
     fired = forced or draw < step.p
     if isinstance(step, Transform):
         if not fired:
             return {"name": step.name, "fired": False, "params": {}}
-        params = step.sample(rng, applier.shape)
-        applier.feed(step.name, params)
-        return {"name": step.name, "fired": True, "params": params}
+        params = running.sample(step)
+        running.applier.feed(step.name, params)
+        record = {"name": step.name, "fired": True, "params": params}
+        running.fired.append(record)
+        return record
     if not fired:
         return {"name": step.kind, "fired": False, "params": {}, "steps": []}
-    chosen = _choose(step, rng)
+    chosen = _choose(step, running.rng)
     forced_children = step.kind != "sequence"
-    child_records = [
-        _run_step(step.children[index], applier, rng, forced_children) for index in chosen
-    ]
+    child_records = [_run_step(step.children[index], running, forced_children) for index in chosen]
     params = {} if step.kind == "sequence" else {"chosen": chosen}
     return {"name": step.kind, "fired": True, "params": params, "steps": child_records}
 
