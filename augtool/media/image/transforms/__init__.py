@@ -10,6 +10,7 @@ from augtool.media.image.transforms import (  # noqa: F401
     color,
     crops,
     dihedral,
+    dropout,
     geometric,
     noise,
     occlusion,

@@ -1,6 +1,6 @@
-"""The geometric steps added for Albumentations users, all in one pipeline, on a COCO and a
-masks dataset: byte-identical outputs at --jobs 1 and --jobs 2, and every output re-derived
-from its manifest line (``validate --recompute all``)."""
+"""The steps added for Albumentations users (geometric and dropouts), all in one pipeline,
+on a COCO and a masks dataset: byte-identical outputs at --jobs 1 and --jobs 2, and every
+output re-derived from its manifest line (``validate --recompute all``)."""
 
 from __future__ import annotations
 
@@ -24,6 +24,8 @@ STEPS = {
     "bbox_safe_random_crop": {"erosion_rate": 0.1},
     "random_sized_bbox_safe_crop": {"size": [120, 140]},
     "crop_non_empty_mask": {"size": [100, 120]},
+    "grid_dropout": {"unit_size_range": [20, 40], "ratio": 0.3},
+    "pixel_dropout": {"dropout_prob": 0.05, "drop_value": "random"},
 }
 
 
@@ -37,7 +39,7 @@ def _recipe(tmp_path: Path) -> Path:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("sample", ["detection-coco", "segmentation"])
-def test_added_geometric_steps_are_deterministic_and_recompute(tmp_path: Path, sample: str) -> None:
+def test_added_steps_are_deterministic_and_recompute(tmp_path: Path, sample: str) -> None:
     recipe = _recipe(tmp_path)
     trees = []
     for jobs in ("1", "2"):
