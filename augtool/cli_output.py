@@ -99,10 +99,11 @@ def print_summary(summary: Any, verbose: bool = False) -> None:
         )
     balance = getattr(summary, "balance", None)
     if balance is not None:
-        # per class: examples in its augmented split before -> after (sources plus variants)
+        # per class: examples (or instances) in its augmented split before -> after
         classes = balance["classes"]
         shown = (f"{name}: {c['before']} -> {c['after']}" for name, c in classes.items())
-        typer.echo("balance: " + ", ".join(shown))
+        unit = " (instances)" if balance.get("count") == "instances" else ""
+        typer.echo(f"balance{unit}: " + ", ".join(shown))
     for item in summary.skipped:
         typer.echo(f"skipped {item['path']}: {item['reason']}")
     if verbose:

@@ -64,6 +64,25 @@ class LabelReader:
             )
         return found, None
 
+    def instances(self, source: Source, size: tuple[int, int]) -> list[str]:
+        """The class name of each object of the source: each box and polygon, except that the
+        parts of one COCO annotation (its box and its polygons) are one object. Raises
+        ``OSError`` or :class:`AnnotationError` when its labels cannot be read."""
+        labels = self.labels(source)
+        if labels is None:
+            return []
+        targets = self.layout.read(labels, self.rules, size)
+        anns = labels.payload[1] if isinstance(labels.payload, tuple) else None
+        names: list[str] = []
+        seen: set[Any] = set()
+        for label in [*targets.box_labels, *targets.polygon_labels]:
+            if isinstance(label, dict) and "ann" in label:
+                if label["ann"] in seen:
+                    continue
+                seen.add(label["ann"])
+            names.append(self._name(label, anns))
+        return names
+
     def _name(self, label: Any, anns: list[Any] | None) -> str:
         """A box's class name: a label file's class id by its name, an annotation's category,
         or the name a label file gives it."""

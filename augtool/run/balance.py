@@ -1,5 +1,7 @@
 """Per-class balancing: the number of variants of each source, from the recipe's ``balance:``
-section and the classes of the sources that are augmented (docs/governance.md).
+section and the classes of the sources that are augmented (docs/governance.md). This module
+counts whole-image classes; a detection layout's instances are planned by
+:mod:`augtool.run.balance_instances`.
 
 A class of ``n`` augmented sources that should reach ``T`` examples needs ``E = T - n``
 variants (none when it has ``T`` already; never more than ``max_variants`` per source). They
@@ -21,6 +23,7 @@ from augtool.errors import InputError, RecipeError
 from augtool.layouts import registry
 from augtool.layouts.discovery import Dataset, Source
 from augtool.recipe import Recipe
+from augtool.run.balance_instances import count_instances, plan_instances
 
 
 @dataclass(frozen=True)
@@ -31,9 +34,14 @@ class Balanced:
     #: class -> before (its augmented sources), target, after (sources plus their variants)
     classes: dict[str, dict[str, int]]
     warnings: list[str] = field(default_factory=list)
+    #: what a class counts: its sources (classification) or its objects (detection)
+    unit: str = "sources"
 
     def as_json(self) -> dict[str, Any]:
-        """What the manifest header and ``--json`` record: the counts of each class."""
+        """What the manifest header and ``--json`` record: the counts of each class (and, for
+        a detection dataset, that they count instances)."""
+        if self.unit == "instances":
+            return {"count": "instances", "classes": self.classes}
         return {"classes": self.classes}
 
 
@@ -112,11 +120,47 @@ def _targets(sizes: Counter[str], settings: dict[str, Any], recipe_file: str) ->
     return {name: target for name in chosen}
 
 
+def balance_instances(
+    held: dict[str, Counter[str]], settings: dict[str, Any], seed: int, recipe_file: str
+) -> Balanced:
+    """Each augmented source's variant count for a detection dataset, whose classes count
+    instances (``held``: each source's instances by class; the rule is
+    :mod:`augtool.run.balance_instances`'). Raises as :func:`balance` does."""
+    sizes: Counter[str] = Counter()
+    for count in held.values():
+        sizes.update(count)
+    if not sizes:
+        raise InputError("balance: no augmented source has a labelled object to count")
+    targets = _targets(sizes, settings, recipe_file)
+    order = sorted(held, key=lambda path: rank_key(seed, path))
+    counts, given_up = plan_instances(held, targets, settings["max_variants"], order)
+    after = Counter(sizes)
+    for path, variants in counts.items():
+        for name, n in held[path].items():
+            after[name] += variants * n
+    classes = {
+        name: {"before": size, "target": targets.get(name, size), "after": after[name]}
+        for name, size in sorted(sizes.items())
+    }
+    warnings = [
+        f"balance: class {name!r} reaches {after[name]} of its target {targets[name]} instances "
+        f"(its images are at most {settings['max_variants']} variants each: raise "
+        f"balance.max_variants)"
+        for name in sorted(given_up)
+    ]
+    return Balanced(counts, classes, warnings, unit="instances")
+
+
 def plan_balance(dataset: Dataset, recipe: Recipe) -> Balanced | None:
-    """:func:`balance` for a recipe's plan, or ``None`` when the recipe does not balance."""
+    """:func:`balance` (classes of whole images) or :func:`balance_instances` (a layout of
+    objects) for a recipe's plan, or ``None`` when the recipe does not balance."""
     if recipe.balance is None:
         return None
-    if registry.get(dataset.layout).packs_variants:
+    layout = registry.get(dataset.layout)
+    if layout.object_labels:
+        held = count_instances(dataset, dataset.root)
+        return balance_instances(held, recipe.balance, recipe.seed, recipe.file)
+    if layout.packs_variants:
         raise RecipeError(
             recipe.file,
             "balance: the layout packs every example of a file into one variant file; "
