@@ -170,6 +170,13 @@ def test_tokens_give_back_the_text_exactly(text: str) -> None:
     assert detokenise(lead, tokens) == text
 
 
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.characters(max_codepoint=127)))
+def test_the_ascii_fast_path_tokenises_as_the_general_one(text: str) -> None:
+    never = re.compile("\x00(?!\x00)\x00")  # a protect pattern sends tokenise the long way
+    assert tokenise(text) == tokenise(text, (never,))
+
+
 def test_token_distance_is_levenshtein() -> None:
     assert distance(["a", "b", "c"], ["a", "c"]) == 1
     assert distance(["x"], []) == 1

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from augtool.media.text.codecs import Row, Table
-from augtool.media.text.tokens import detokenise, distance, tokenise
+from augtool.media.text.tokens import Tokens, detokenise, distance, tokenise
 from augtool.media.text.transforms import REGISTRY
 
 Record = dict[str, Any]
@@ -40,8 +40,19 @@ class Rails:
 
 def row_seed(file_seed: int, row: int, variant: int) -> int:
     """A 63-bit seed from the file's seed, the row's number and the variant's index."""
-    key = f"augtool-row\0{file_seed}\0{row}\0{variant}".encode()
-    return int.from_bytes(hashlib.sha256(key).digest()[:8], "big") >> 1
+    return RowSeeds(file_seed)(row, variant)
+
+
+class RowSeeds:
+    """:func:`row_seed` of one file: the hash of the file's part is taken once."""
+
+    def __init__(self, file_seed: int) -> None:
+        self.head = hashlib.sha256(f"augtool-row\0{file_seed}\0".encode())
+
+    def __call__(self, row: int, variant: int) -> int:
+        digest = self.head.copy()
+        digest.update(f"{row}\0{variant}".encode())
+        return int.from_bytes(digest.digest()[:8], "big") >> 1
 
 
 class RowGenerators:
@@ -67,6 +78,14 @@ def augment_text(steps: Sequence[Any], text: str, rng: np.random.Generator, rail
     """``text`` through ``steps`` (each fires with its p) from ``rng``: the new text and the
     records of the steps that changed it."""
     lead, tokens = tokenise(text, rails.protect)
+    return augment_tokens(steps, lead, tokens, rng)
+
+
+def augment_tokens(
+    steps: Sequence[Any], lead: str, tokens: Tokens, rng: np.random.Generator
+) -> tuple[str, list[Record]]:
+    """:func:`augment_text` of a text already tokenised (a row's variants share its tokens:
+    steps never change the list they are given)."""
     records = []
     for step in steps:
         if rng.random() >= step.p:
@@ -119,18 +138,21 @@ def run_rows(
     """Every row's variants sampled and judged: (the rows written, the row table)."""
     judge = _Judge(table, rails)
     generators = RowGenerators()
+    seeds = RowSeeds(seed)
     written: list[Written] = []
     entries: list[Record] = []
     augment = table.options.get("augment", ())
+    columns = table.text_columns
     for row in table.rows:
         if row.split is not None and row.split not in augment:
             continue  # a row of a split the recipe does not augment (a split column)
+        tokenised = [tokenise(text, rails.protect) for text in row.texts]
         for variant in range(variants):
-            own = row_seed(seed, row.number, variant)
+            own = seeds(row.number, variant)
             rng = generators.at(own)
             texts, done = [], {}
-            for column, text in zip(table.text_columns, row.texts, strict=True):
-                new, done[column] = augment_text(steps, text, rng, rails)
+            for column, (lead, tokens) in zip(columns, tokenised, strict=True):
+                new, done[column] = augment_tokens(steps, lead, tokens, rng)
                 texts.append(new)
             entry: Record = {"row": row.number, "variant": variant, "seed": own, "steps": done}
             _judged(judge, row, variant, tuple(texts), entry, written)
@@ -177,7 +199,9 @@ def replay_rows(records: list[Record], table: Table, rails: Rails) -> list[Writt
 __all__ = [
     "Rails",
     "RowGenerators",
+    "RowSeeds",
     "augment_text",
+    "augment_tokens",
     "replay_rows",
     "replay_text",
     "row_seed",

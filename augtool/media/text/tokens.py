@@ -81,6 +81,10 @@ def split_words(text: str) -> list[tuple[int, int]]:
 def tokenise(text: str, protect: Sequence[re.Pattern[str]] = ()) -> tuple[str, Tokens]:
     """The leading whitespace and the tokens of ``text``; a token overlapping a match of a
     ``protect`` pattern is locked."""
+    if not protect and text.isascii():
+        # The common case in one regex pass: each match is a token and the space after it.
+        lead = text[: len(text) - len(text.lstrip())]
+        return lead, [(w, s, False, w[0].isalnum()) for w, s in _ASCII.findall(text)]
     spans = split_words(text)
     locked_spans = (
         []
