@@ -42,15 +42,22 @@ def test_family_holds_the_expected_transforms():
         [
             "autocontrast",
             "channel_shuffle",
+            "clahe",
             "color_jitter",
+            "emboss",
             "equalize",
+            "fancy_pca",
             "gamma",
             "grayscale",
+            "hue_saturation_value",
             "invert",
             "posterize",
             "random_brightness_contrast",
+            "rgb_shift",
             "sharpen",
             "solarize",
+            "to_sepia",
+            "unsharp_mask",
         ]
     )
     assert expected == COLOR

@@ -8,9 +8,11 @@ from __future__ import annotations
 # Each family module registers its transforms when imported.
 from augtool.media.image.transforms import (  # noqa: F401
     color,
+    color_mix,
     crops,
     dihedral,
     dropout,
+    filters,
     geometric,
     noise,
     occlusion,
