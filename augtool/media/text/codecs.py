@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -98,10 +99,16 @@ class RowCollector:
         self.rows.append(Row(self.count, line, values, tuple(texts)))
 
 
-def decode_csv(
-    text: str, columns: tuple[str, ...], required: tuple[str, ...], bad_rows: str
-) -> Any:
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+Bad = tuple[int, str]  # (line, reason) of a data row that cannot be used
+
+
+def iter_csv(
+    lines: Iterable[str], columns: tuple[str, ...], required: tuple[str, ...]
+) -> tuple[tuple[str, ...], Iterator[Any]]:
+    """The header of a CSV read from ``lines`` (its file opened with ``newline=""``), and its
+    data rows as ``(line, values, texts)``, or a :data:`Bad` row. Raises :class:`DecodeError`
+    for a file that cannot be read (as the rows are read too)."""
+    reader = csv.reader(lines, strict=True)
     try:
         header = next(reader, None)
     except csv.Error as exc:
@@ -109,8 +116,10 @@ def decode_csv(
     if header is None:
         raise DecodeError("an empty CSV file (no header line)")
     _check_columns(tuple(header), columns, required, "column")
-    where = [header.index(c) for c in columns]
-    found = RowCollector(bad_rows)
+    return tuple(header), _csv_rows(reader, len(header), [header.index(c) for c in columns])
+
+
+def _csv_rows(reader: Any, width: int, where: list[int]) -> Iterator[Any]:
     line = reader.line_num + 1
     while True:
         try:
@@ -118,41 +127,73 @@ def decode_csv(
         except csv.Error as exc:
             raise DecodeError(f"line {line}: malformed CSV ({exc})") from None
         if values is None:
-            break
+            return
         if values == []:
             pass  # a blank line
-        elif len(values) != len(header):
-            found.bad(line, f"{len(values)} fields where the header has {len(header)}")
+        elif len(values) != width:
+            yield line, f"{len(values)} fields where the header has {width}"
         else:
-            found.add(line, values, [values[i] for i in where], columns)
+            yield line, values, [values[i] for i in where]
         line = reader.line_num + 1
-    return tuple(header), found
 
 
-def decode_jsonl(
-    text: str, columns: tuple[str, ...], required: tuple[str, ...], bad_rows: str
-) -> Any:
-    found = RowCollector(bad_rows)
-    for line, raw in enumerate(text.split("\n"), start=1):
+def iter_jsonl(
+    lines: Iterable[str], columns: tuple[str, ...], required: tuple[str, ...]
+) -> Iterator[Any]:
+    """The objects of a JSONL text's ``lines`` (split at ``\\n`` only) as ``(line, value,
+    texts)``, or a :data:`Bad` row."""
+    for line, raw in enumerate(lines, start=1):
         if not raw.strip():
             continue
         try:
             value = json.loads(raw)
         except json.JSONDecodeError as exc:
-            found.bad(line, f"not JSON ({exc.msg})")
+            yield line, f"not JSON ({exc.msg})"
             continue
         if not isinstance(value, dict):
-            found.bad(line, f"a JSON {type(value).__name__}, not an object")
+            yield line, f"a JSON {type(value).__name__}, not an object"
             continue
         missing = [c for c in (*columns, *required) if c not in value]
         if missing:
-            found.bad(line, f"no {missing[0]!r} field")
-            continue
-        if any(k in value for k in ADDED):
-            found.bad(line, f"has a field augtool adds ({', '.join(ADDED)})")
-            continue
-        found.add(line, value, [value[c] for c in columns], columns)
+            yield line, f"no {missing[0]!r} field"
+        elif any(k in value for k in ADDED):
+            yield line, f"has a field augtool adds ({', '.join(ADDED)})"
+        else:
+            yield line, value, [value[c] for c in columns]
+
+
+def iter_lines(lines: Iterable[str]) -> Iterator[Any]:
+    """The non-blank lines of a text as ``(line, text, [text])``, numbered as
+    ``str.splitlines`` numbers them (``lines`` split at ``\\n`` only)."""
+    line = 0
+    for physical in lines:
+        for raw in physical.splitlines():
+            line += 1
+            if raw.strip():
+                yield line, raw, [raw]
+
+
+def collect(found: RowCollector, items: Iterable[Any], names: tuple[str, ...]) -> RowCollector:
+    """``items`` of the iterators above into ``found``."""
+    for item in items:
+        if len(item) == 2:
+            found.bad(*item)
+        else:
+            found.add(item[0], item[1], item[2], names)
     return found
+
+
+def decode_csv(
+    text: str, columns: tuple[str, ...], required: tuple[str, ...], bad_rows: str
+) -> Any:
+    header, rows = iter_csv(io.StringIO(text, newline=""), columns, required)
+    return header, collect(RowCollector(bad_rows), rows, columns)
+
+
+def decode_jsonl(
+    text: str, columns: tuple[str, ...], required: tuple[str, ...], bad_rows: str
+) -> Any:
+    return collect(RowCollector(bad_rows), iter_jsonl(text.split("\n"), columns, required), columns)
 
 
 def _check_columns(
@@ -167,11 +208,7 @@ def _check_columns(
 
 
 def decode_lines(text: str, bad_rows: str) -> RowCollector:
-    found = RowCollector(bad_rows)
-    for line, raw in enumerate(text.splitlines(), start=1):
-        if raw.strip():
-            found.add(line, raw, [raw], ("line",))
-    return found
+    return collect(RowCollector(bad_rows), iter_lines([text]), ("line",))
 
 
 def encode_rows(table: Table, rows: list[tuple[Row, int, tuple[str, ...]]]) -> bytes:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -106,17 +106,55 @@ def replay_text(records: list[Record], text: str, rails: Rails) -> str:
     return detokenise(lead, tokens)
 
 
-class _Judge:
-    """The rails over one file: what has been seen, and why a variant is left out."""
+def texts_hash(texts: Sequence[str]) -> int:
+    """A 63-bit hash of a row's texts (each length-prefixed, so no two tuples share a text)."""
+    digest = hashlib.blake2b(digest_size=8)
+    for text in texts:
+        data = text.encode("utf-8", "surrogatepass")
+        digest.update(len(data).to_bytes(8, "big"))
+        digest.update(data)
+    return int.from_bytes(digest.digest(), "big") >> 1
 
-    def __init__(self, table: Table, rails: Rails) -> None:
+
+class Seen:
+    """The texts seen in one file, as hashes only (8 bytes each once merged): the newest in a
+    set, the rest in a sorted array, so that memory does not grow with the texts' length."""
+
+    MERGE = 1 << 16  # hashes held in the set before they join the array
+
+    def __init__(self, hashes: Iterable[int] = ()) -> None:
+        self.sorted = np.zeros(0, dtype=np.int64)
+        self.recent: set[int] = set()
+        for value in hashes:
+            self.add(value)
+
+    def __contains__(self, value: int) -> bool:
+        if value in self.recent:
+            return True
+        at = int(self.sorted.searchsorted(value))
+        return at < len(self.sorted) and int(self.sorted[at]) == value
+
+    def add(self, value: int) -> None:
+        self.recent.add(value)
+        if len(self.recent) >= self.MERGE:
+            new = np.sort(np.fromiter(self.recent, dtype=np.int64, count=len(self.recent)))
+            self.sorted = np.insert(self.sorted, self.sorted.searchsorted(new), new)
+            self.recent = set()
+
+
+class Judge:
+    """The rails over one file: the texts seen (every source row's, from the start, and each
+    variant's kept so far), and why a variant is left out."""
+
+    def __init__(self, rails: Rails, seen: Seen) -> None:
         self.rails = rails
-        self.seen = {row.texts for row in table.rows}
+        self.seen = seen
 
     def verdict(self, row: Row, texts: tuple[str, ...]) -> str | None:
         if texts == row.texts:
             return "unchanged"
-        if texts in self.seen:
+        key = texts_hash(texts)
+        if key in self.seen:
             return "duplicate"
         if self.rails.max_distance < 1.0:
             before = [t for text in row.texts for t in _words(text)]
@@ -124,7 +162,7 @@ class _Judge:
             share = distance(before, after) / max(len(before), 1)
             if share > self.rails.max_distance:
                 return f"over-augmented (distance {share:.2f} > {self.rails.max_distance:g})"
-        self.seen.add(texts)
+        self.seen.add(key)
         return None
 
 
@@ -132,51 +170,70 @@ def _words(text: str) -> list[str]:
     return [token[0] for token in tokenise(text)[1]]
 
 
+class Deriver:
+    """Every (row, variant) of one file sampled and judged, a row at a time."""
+
+    def __init__(
+        self, steps: Sequence[Any], table: Table, seed: int, variants: int, judge: Judge
+    ) -> None:
+        self.steps, self.table, self.variants, self.judge = steps, table, variants, judge
+        self.generators = RowGenerators()
+        self.seeds = RowSeeds(seed)
+        self.augment = table.options.get("augment", ())
+
+    def row(self, row: Row) -> list[tuple[Record, tuple[str, ...] | None]]:
+        """Each variant's row-table entry, and its texts when it is written."""
+        if row.split is not None and row.split not in self.augment:
+            return []  # a row of a split the recipe does not augment (a split column)
+        rails = self.judge.rails
+        tokenised = [tokenise(text, rails.protect) for text in row.texts]
+        out = []
+        for variant in range(self.variants):
+            own = self.seeds(row.number, variant)
+            rng = self.generators.at(own)
+            texts, done = [], {}
+            for column, (lead, tokens) in zip(self.table.text_columns, tokenised, strict=True):
+                new, done[column] = augment_tokens(self.steps, lead, tokens, rng)
+                texts.append(new)
+            entry: Record = {"row": row.number, "variant": variant, "seed": own, "steps": done}
+            out.append((entry, _judged(self.judge, row, tuple(texts), entry)))
+        return out
+
+
 def run_rows(
     steps: Sequence[Any], table: Table, seed: int, variants: int, rails: Rails
 ) -> tuple[list[Written], list[Record]]:
     """Every row's variants sampled and judged: (the rows written, the row table)."""
-    judge = _Judge(table, rails)
-    generators = RowGenerators()
-    seeds = RowSeeds(seed)
+    judge = Judge(rails, Seen(texts_hash(row.texts) for row in table.rows))
+    deriver = Deriver(steps, table, seed, variants, judge)
     written: list[Written] = []
     entries: list[Record] = []
-    augment = table.options.get("augment", ())
-    columns = table.text_columns
     for row in table.rows:
-        if row.split is not None and row.split not in augment:
-            continue  # a row of a split the recipe does not augment (a split column)
-        tokenised = [tokenise(text, rails.protect) for text in row.texts]
-        for variant in range(variants):
-            own = seeds(row.number, variant)
-            rng = generators.at(own)
-            texts, done = [], {}
-            for column, (lead, tokens) in zip(columns, tokenised, strict=True):
-                new, done[column] = augment_tokens(steps, lead, tokens, rng)
-                texts.append(new)
-            entry: Record = {"row": row.number, "variant": variant, "seed": own, "steps": done}
-            _judged(judge, row, variant, tuple(texts), entry, written)
+        for entry, texts in deriver.row(row):
+            if texts is not None:
+                written.append((row, entry["variant"], texts))
             entries.append(entry)
     return written, entries
 
 
-def _judged(
-    judge: _Judge, row: Row, variant: int, texts: tuple[str, ...], entry: Record, out: list
-) -> None:
+def _judged(judge: Judge, row: Row, texts: tuple[str, ...], entry: Record) -> Any:
+    """``texts`` when they are written (the rails' verdict noted in ``entry``), else None."""
     verdict = judge.verdict(row, texts)
     if verdict is not None:
         entry["dropped" if judge.rails.drop else "flagged"] = verdict
-    if verdict is None or not judge.rails.drop:
-        out.append((row, variant, texts))
+    return texts if verdict is None or not judge.rails.drop else None
 
 
-def replay_rows(records: list[Record], table: Table, rails: Rails) -> list[Written]:
-    """The rows a recorded row table writes. Raises ``ValueError`` for a record that names an
-    unknown row or step, or whose recorded drop is not the rails' verdict."""
-    judge = _Judge(table, rails)
+def replay_rows(records: Iterable[Record], table: Table, rails: Rails) -> list[Written]:
+    """The rows a recorded row table writes (its entries without a seed, a streamed file's
+    source rows, are passed over). Raises ``ValueError`` for a record that names an unknown
+    row or step, or whose recorded drop is not the rails' verdict."""
+    judge = Judge(rails, Seen(texts_hash(row.texts) for row in table.rows))
     rows = {row.number: row for row in table.rows}
     written: list[Written] = []
     for entry in records:
+        if "seed" not in entry:
+            continue
         row = rows.get(entry.get("row"))  # type: ignore[arg-type]
         if row is None:
             raise ValueError(f"the row table names row {entry.get('row')!r}, not in the source")
@@ -186,7 +243,9 @@ def replay_rows(records: list[Record], table: Table, rails: Rails) -> list[Writt
             for column, text in zip(table.text_columns, row.texts, strict=True)
         )
         replayed: Record = {}
-        _judged(judge, row, int(entry.get("variant", 0)), texts, replayed, written)
+        kept = _judged(judge, row, texts, replayed)
+        if kept is not None:
+            written.append((row, int(entry.get("variant", 0)), kept))
         for key in ("dropped", "flagged"):
             if replayed.get(key) != entry.get(key):
                 raise ValueError(
@@ -197,13 +256,17 @@ def replay_rows(records: list[Record], table: Table, rails: Rails) -> list[Writt
 
 
 __all__ = [
+    "Deriver",
+    "Judge",
     "Rails",
     "RowGenerators",
     "RowSeeds",
+    "Seen",
     "augment_text",
     "augment_tokens",
     "replay_rows",
     "replay_text",
     "row_seed",
     "run_rows",
+    "texts_hash",
 ]
