@@ -287,13 +287,17 @@ def _medium_preview(recipe: Recipe) -> Any:
     return getattr(registry.get(recipe.medium), "preview", None)
 
 
-def describe_transforms(name: str | None = None) -> str:
-    """What ``augtool transforms [NAME]`` prints: every transform and block grouped by family,
-    or one in full (parameters, defaults, targets, a recipe snippet). An unknown name raises an
-    :class:`~augtool.errors.AugtoolError` suggesting the closest one."""
+def describe_transforms(name: str | None = None, target: str | None = None) -> str:
+    """What ``augtool transforms [NAME] [--target KIND]`` prints: every transform and block
+    grouped by family and the targets table (only the transforms that handle labels of kind
+    ``target``, when given), or one in full (parameters, defaults, targets, a recipe snippet).
+    An unknown name raises an :class:`~augtool.errors.AugtoolError` suggesting the closest
+    one; a name and a target together are refused."""
     from augtool.docs import describe, listing
 
-    return describe(name) if name else listing()
+    if name and target:
+        raise UsageError("{target} filters the list: give a transform name or it, not both")
+    return describe(name) if name else listing(target)
 
 
 def _recipe(recipe: RecipeLike, seed: int | None) -> Recipe:

@@ -299,22 +299,33 @@ def preview(
 @app.command()
 def transforms(
     name: Annotated[str | None, typer.Argument(help="Show one transform in full.")] = None,
+    target: Annotated[
+        str | None,
+        typer.Option(
+            "--target",
+            metavar="KIND",
+            help="Only the transforms that handle this kind of label (masks, boxes, polygons, "
+            "keypoints): move it with the pixels, or keep it in place.",
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print them as JSON.")] = False,
     verbose: Annotated[bool, typer.Option("-v", "--verbose", help="Every one in full.")] = False,
 ) -> None:
-    """List every transform, or show one: parameters, defaults, what it does, a recipe snippet.
+    """List every transform and which labels each handles, or show one: parameters, defaults,
+    targets, what it does, a recipe snippet.
 
-    Example: augtool transforms rotate
+    Example: augtool transforms --target boxes
     """
     from augtool import docs
 
     with errors_to_exit(as_json):
         if as_json:
-            typer.echo(json.dumps(docs.as_json(name), indent=2))
+            typer.echo(json.dumps(docs.as_json(name, target), indent=2))
         elif verbose and name is None:
-            typer.echo("\n\n".join(docs.describe(n["name"]) for n in docs.as_json()))
+            chosen = docs.as_json(target=target)
+            typer.echo("\n\n".join(docs.describe(n["name"]) for n in chosen))
         else:
-            typer.echo(api.describe_transforms(name))
+            typer.echo(api.describe_transforms(name, target))
 
 
 @validate_app.command("recipe")

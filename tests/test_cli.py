@@ -29,6 +29,7 @@ from augtool import __version__
 from augtool.cli import app
 from augtool.manifest import LOCK_NAME, STAT_CACHE_NAME, STATE_DIR
 from augtool.media import registry as media_registry
+from augtool.media.image.transforms import REGISTRY, Transform
 
 REPO = Path(__file__).resolve().parent.parent
 SIZE = (32, 24)  # (width, height) of every test image
@@ -163,9 +164,94 @@ def _every_medium_spec() -> set[str]:
 def test_transforms_lists_every_registered_name() -> None:
     result = invoke("transforms")
     assert result.exit_code == 0
-    listed = {line.split()[0] for line in result.stdout.splitlines() if line.startswith("  ")}
+    listing = result.stdout.split("\nimage targets")[0]
+    listed = {line.split()[0] for line in listing.splitlines() if line.startswith("  ")}
     assert set(ALL_SPECS) <= listed
     assert listed == _every_medium_spec()
+
+
+class Unmappable(Transform):
+    """A geometric test double without a ``geometry``: it cannot move any label."""
+
+    name = "unmappable"
+    summary = "Move pixels in a way no label can follow."
+    family = "geometric"
+    example = "- unmappable: {}"
+
+
+class KeypointsOnly(Unmappable):
+    """A geometric test double that moves keypoints only."""
+
+    name = "keypoints_only"
+
+    @classmethod
+    def supported_targets(cls) -> tuple[str, ...]:
+        return ("keypoints",)
+
+
+@pytest.fixture
+def partial_transforms(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(REGISTRY, "unmappable", Unmappable)
+    monkeypatch.setitem(REGISTRY, "keypoints_only", KeypointsOnly)
+
+
+def _table(stdout: str) -> dict[str, list[str]]:
+    """The rows of ``augtool transforms``' targets table, by transform."""
+    lines = stdout.split("\nimage targets")[1].split("\n\n")[0].splitlines()[1:]
+    assert lines[0].split() == ["transform", "image", "masks", "boxes", "polygons", "keypoints"]
+    return {line.split()[0]: line.split()[1:] for line in lines[1:]}
+
+
+@pytest.mark.usefixtures("partial_transforms")
+def test_transforms_shows_the_targets_table_of_every_image_transform() -> None:
+    result = invoke("transforms")
+    assert result.exit_code == 0, result.output
+    table = _table(result.stdout)
+    assert set(table) == set(REGISTRY)
+    assert table["rotate"] == ["✓"] * 5  # moved through its geometry
+    assert table["to_sepia"] == ["✓"] * 5  # kept in place: it moves no pixel
+    assert table["unmappable"] == ["✓", "-", "-", "-", "-"]
+    assert table["keypoints_only"] == ["✓", "-", "-", "-", "✓"]
+
+
+@pytest.mark.usefixtures("partial_transforms")
+@pytest.mark.parametrize("kind", ["masks", "boxes", "polygons", "keypoints"])
+def test_transforms_target_lists_only_those_that_handle_it(kind: str) -> None:
+    result = invoke("transforms", "--target", kind)
+    assert result.exit_code == 0, result.output
+    listing = result.stdout.split("\nimage targets")[0]
+    listed = {line.split()[0] for line in listing.splitlines() if line.startswith("  ")}
+    expected = {n for n, cls in REGISTRY.items() if kind in cls.supported_targets()}
+    assert listed == expected == set(_table(result.stdout))
+    assert {"hflip", "hue_saturation_value", "bbox_safe_random_crop"} <= listed
+    assert ("keypoints_only" in listed) == (kind == "keypoints")
+    assert "unmappable" not in listed and "reverse" not in listed  # nor an audio one
+    assert "one_of" not in listed  # a block handles what its children do
+
+    as_json = json.loads(invoke("transforms", "--target", kind, "--json").stdout)
+    assert {item["name"] for item in as_json} == expected
+    assert all(kind in item["targets"] for item in as_json)
+
+
+def test_transforms_names_a_transform_s_targets() -> None:
+    assert "targets: masks, boxes, polygons, keypoints" in invoke("transforms", "emboss").stdout
+    (entry,) = json.loads(invoke("transforms", "affine", "--json").stdout)
+    assert entry["targets"] == ["masks", "boxes", "polygons", "keypoints"]
+    (audio,) = json.loads(invoke("transforms", "reverse", "--json").stdout)
+    assert "targets" not in audio  # a clip has no labels to move
+
+
+def test_transforms_target_refuses_an_unknown_kind_and_a_name() -> None:
+    result = invoke("transforms", "--target", "bxes")
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "Error: unknown target 'bxes'; expected one of masks, boxes, polygons, keypoints\n"
+    )
+    result = invoke("transforms", "rotate", "--target", "boxes")
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "Error: --target filters the list: give a transform name or it, not both\n"
+    )
 
 
 def test_transforms_rotate_shows_params_defaults_and_example() -> None:

@@ -21,6 +21,7 @@ from augtool.media.image.targets import (
     moved_geometry,
 )
 from augtool.media.image.transforms import BLOCKS, FAMILIES, REGISTRY, Block, kernels, replay, run
+from augtool.media.image.transforms.base import TARGET_KINDS
 from augtool.media.image.transforms.compose import copying_border_steps
 from augtool.media.image.transforms.fusion import Reductions
 
@@ -65,6 +66,10 @@ class ImageMedium:
 
     def families(self) -> tuple[str, ...]:
         return FAMILIES
+
+    #: The columns of ``augtool transforms``' targets table (each transform's own say is its
+    #: ``supported_targets()``).
+    target_kinds = TARGET_KINDS
 
     def make_block(
         self, kind: str, p: float, children: list[Any], n: Any, config: dict[str, Any]

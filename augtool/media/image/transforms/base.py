@@ -25,6 +25,9 @@ Shape = tuple[int, int, int]
 
 REGISTRY: dict[str, type[Transform]] = {}
 
+#: The kinds of label an image can carry besides its pixels, in the targets table's order.
+TARGET_KINDS = ("masks", "boxes", "polygons", "keypoints")
+
 
 class Transform:
     """Base class of the image transforms. Subclasses set the class attributes and implement
@@ -72,6 +75,17 @@ class Transform:
     def all_params(cls) -> tuple[Param, ...]:
         p = Param("p", PROBABILITY, cls.default_p, "probability that the step fires")
         return (*cls.params, p)
+
+    @classmethod
+    def supported_targets(cls) -> tuple[str, ...]:
+        """The label kinds (of :data:`TARGET_KINDS`) this transform handles correctly. A step
+        that moves no pixel keeps every kind where it is; a geometric step moves them all
+        through its ``geometry`` (:mod:`augtool.media.image.targets`), and without one moves
+        none (moving labels through it raises ``UnsupportedTransform``). A step that can move
+        some kinds only says so by overriding this."""
+        if cls.family != "geometric":
+            return TARGET_KINDS
+        return TARGET_KINDS if hasattr(cls, "geometry") else ()
 
     def check(self, config: dict[str, Any]) -> None:
         """Cross-parameter checks (override when two params constrain each other)."""
