@@ -54,9 +54,15 @@ def reference(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def cluster(folder: Path, worker_site: str | None = None) -> Iterator[str]:
-    """A scheduler and one single-threaded worker in their own processes, as on a cluster; the
-    worker runs ``worker_site`` as its ``sitecustomize`` (to make it differ)."""
+def cluster(
+    folder: Path,
+    worker_site: str | None = None,
+    workers: int = 1,
+    nannies: list[int] | None = None,
+) -> Iterator[str]:
+    """A scheduler and ``workers`` single-threaded workers in their own processes, as on a
+    cluster; each worker runs ``worker_site`` as its ``sitecustomize`` (to make it differ).
+    ``nannies`` receives the process id of each worker's nanny (the worker is its child)."""
     address_file = folder / "scheduler.json"
     common = ["--no-dashboard", "--scheduler-file", str(address_file)]
     env = environment(PYTHONWARNINGS="ignore")
@@ -66,9 +72,10 @@ def cluster(folder: Path, worker_site: str | None = None) -> Iterator[str]:
         (folder / "site" / "sitecustomize.py").write_text(worker_site)
         worker_env["PYTHONPATH"] = str(folder / "site")
     run = [sys.executable, "-m"]
+    worker = [*run, "distributed.cli.dask_worker", "--nthreads", "1", *common]
     commands = [
         ([*run, "distributed.cli.dask_scheduler", "--port", "0", *common], env),
-        ([*run, "distributed.cli.dask_worker", "--nthreads", "1", *common], worker_env),
+        *[(worker, worker_env)] * workers,
     ]
     processes: list[subprocess.Popen[bytes]] = []
     try:
@@ -86,6 +93,8 @@ def cluster(folder: Path, worker_site: str | None = None) -> Iterator[str]:
             while not address_file.exists() or not address_file.read_text().strip():
                 assert time.monotonic() < deadline, "the scheduler did not start"
                 time.sleep(0.1)
+        if nannies is not None:
+            nannies[:] = [proc.pid for proc in processes[1:]]
         yield json.loads(address_file.read_text())["address"]
     finally:
         for proc in reversed(processes):
@@ -216,6 +225,42 @@ def test_an_interrupted_dask_run_leaves_no_process_and_resumes(tmp_path: Path) -
     assert resumed.stderr == ""
     clean = tmp_path / "clean"
     assert subprocess.run([*command(clean)[:-1], "sequential"]).returncode == 0
+    assert tree(out) == tree(clean)
+
+
+@pytest.mark.slow
+def test_a_worker_killed_mid_run_loses_no_work_and_changes_no_byte(tmp_path: Path) -> None:
+    source = tmp_path / "in"
+    write_images(source, {f"img_{i:04d}.jpg": i for i in range(160)}, (96, 96))
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text(
+        "version: 1\nseed: 3\nvariants: 3\npipeline:\n"
+        "  - rotate: {limit: 20, border: reflect}\n  - gaussian_blur: {sigma: [0.5, 1.0]}\n"
+    )
+    out = tmp_path / "out"
+    nannies: list[int] = []
+    (tmp_path / "dask").mkdir()
+    with cluster(tmp_path / "dask", workers=2, nannies=nannies) as address:
+        env = environment(DASK_SCHEDULER_ADDRESS=address)
+        command = expand_argv(recipe, source, out, "--quiet", "--backend", "dask")
+        proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+        journal = out / JOURNAL_NAME
+        deadline = time.monotonic() + 120
+        while not (journal.exists() and journal.read_bytes().count(b"\n") >= 5):
+            assert proc.poll() is None, "the run ended before a worker could be killed"
+            assert time.monotonic() < deadline, "no progress within 120 s"
+            time.sleep(0.02)
+        victims = children_of(nannies[0])
+        assert victims, "the first nanny has no worker process"
+        for pid in victims:  # as the kernel's OOM killer would: no warning, no cleanup
+            os.kill(pid, signal.SIGKILL)
+        assert proc.poll() is None, "the run ended before the worker was killed"
+        _, stderr = proc.communicate(timeout=300)
+    assert proc.returncode == 0, stderr
+    clean = tmp_path / "clean"
+    sequential = [*command[:-1], "sequential"]
+    sequential[sequential.index(str(out))] = str(clean)
+    assert subprocess.run(sequential, env=environment()).returncode == 0
     assert tree(out) == tree(clean)
 
 

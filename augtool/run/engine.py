@@ -384,7 +384,7 @@ def _run(job: _Job, previous: Previous, summary: Summary, temp_files: list[str] 
         journal.close()
     finish_run(output_root)
     # Files someone else put in the output are never removed (nothing is lost), but they make
-    # the output fail validation, so the run names them.
+    # the output fail validation, so the run names them (and removes a lost worker's temp files).
     summary.unlisted = unlisted_files(output_root, summary.counts["files"])
 
 

@@ -134,10 +134,19 @@ def tree_files(root: Path) -> Iterator[str]:
 
 
 def unlisted_files(root: Path, listed: int) -> list[str]:
-    """The files in ``root`` that its manifest does not list (put there by someone else), in
-    path order; empty when the tree holds just the ``listed`` files besides augtool's own. One
+    """After a run: the files in ``root`` that its manifest does not list (put there by
+    someone else), in path order; empty when the tree holds just the ``listed`` files besides
+    augtool's own. The same walk removes temp files a lost worker left (a Dask worker killed
+    mid-write, whose batch ran again elsewhere): nothing writes into the output any more. One
     walk counts; the manifest's paths are read only when the count is off."""
-    if sum(1 for _ in tree_files(root)) == listed:
+    count = 0
+    for path in tree_files(root):
+        if path.rpartition("/")[2].startswith(TEMP_PREFIX):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(root / path)
+        else:
+            count += 1
+    if count == listed:
         return []
     paths = listed_paths(root)
     return sorted(path for path in tree_files(root) if path not in paths)
