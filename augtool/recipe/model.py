@@ -193,6 +193,13 @@ OUTPUT_FIELDS = (
         "originals: normalize)",
     ),
     Param(
+        "hf_metadata",
+        Bool(),
+        False,
+        "a metadata.jsonl in each split folder of a class-folder output (label, source path "
+        "and sha256, variant, recipe sha256) for Hugging Face imagefolder/audiofolder",
+    ),
+    Param(
         "bit_depth",
         BitDepth(),
         8,
@@ -200,6 +207,8 @@ OUTPUT_FIELDS = (
         "variants; needs kernels: opencv)",
     ),
 )
+#: output keys written into the normalised recipe only when set
+OPT_IN = ("hf_metadata",)
 SPLIT_FIELDS = (
     Param("augment", StrList(), ["train"], "splits that are augmented; others are copied"),
     Param("names", StrList(), ["train", "val", "test"], "folder names recognised as splits"),
@@ -352,9 +361,12 @@ def parse_recipe(doc: Located) -> Recipe:
             for k, v in input_.items()
             if k != "path" and not (k in LICENCE_DEFAULTS and v == LICENCE_DEFAULTS[k])
         },
-        # bit_depth only when chosen: recipes written before the key existed keep their sha256.
+        # bit_depth and the opt-in flags only when chosen: recipes written before the keys
+        # existed keep their sha256.
         "output": {
-            k: v for k, v in output.items() if k != "path" and not (k == "bit_depth" and v == 8)
+            k: v
+            for k, v in output.items()
+            if k != "path" and not (k == "bit_depth" and v == 8) and not (k in OPT_IN and not v)
         },
         # on_leak only when named: recipes written before the key existed keep their sha256.
         "splits": {k: v for k, v in splits.items() if k != "on_leak" or _named(top, "splits", k)},

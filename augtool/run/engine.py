@@ -56,6 +56,12 @@ from augtool.run.executors.cluster import Needs
 from augtool.run.executors.interrupts import raise_if_interrupted
 from augtool.run.forecast import forced_removals, forecast
 from augtool.run.header import make_header
+from augtool.run.hf_metadata import (
+    check_layout,
+    metadata_files,
+    metadata_names,
+    write_metadata_files,
+)
 from augtool.run.incremental import (
     Previous,
     copy_extra,
@@ -147,10 +153,16 @@ class _Job:
     def input_abs(self) -> str:
         return str(self.input_root.resolve())
 
+    @property
+    def hf_names(self) -> list[str]:
+        """The Hugging Face metadata files the run writes (``output.hf_metadata``)."""
+        return metadata_names(self.dataset, bool(self.recipe.output.get("hf_metadata")))
+
     def planned_names(self) -> Iterator[str]:
         """Every file the run writes: the dataset's own, then each task's."""
         yield from _dataset_files(self.dataset)
         yield from notice_names(self.licences)
+        yield from self.hf_names
         for task in self.tasks:
             yield from task.names
 
@@ -175,6 +187,7 @@ def _plan_job(
         recipe.medium,
     )
     dataset = leaks.dataset
+    check_layout(dataset, recipe.medium, bool(recipe.output.get("hf_metadata")))
     balanced = plan_balance(dataset, recipe)
     paths = [source.path for source in dataset.sources]
     layout = registry.get(dataset.layout)
@@ -324,7 +337,7 @@ def _dry_run(job: _Job, previous: Previous, force: bool, summary: Summary) -> No
     summary.skipped = [{"path": s.path, "reason": s.reason} for s in skipped]
     summary.counts["skipped"] = len(skipped)
     previous.trust_only(library_versions(job.recipe.kernels, job.recipe.medium), job.input_abs)
-    extra = [*_dataset_files(job.dataset), *notice_names(job.licences)]
+    extra = [*_dataset_files(job.dataset), *notice_names(job.licences), *job.hf_names]
     summary.activity = forecast(job.tasks, extra, previous, job.input_root, job.output_root)
     if force:
         planned = set(job.planned_names())
@@ -340,7 +353,7 @@ def _run(job: _Job, previous: Previous, summary: Summary, temp_files: list[str] 
     previous.trust_only(libraries, job.input_abs)
     if previous.tasks:
         planned = {s.path for s in job.dataset.sources} | set(_dataset_files(job.dataset))
-        planned |= set(notice_names(job.licences))
+        planned |= {*notice_names(job.licences), *job.hf_names}
         # Whoever made them, the outputs of sources that are gone would be left unlisted.
         summary.activity["removed"] = remove_vanished(output_root, previous, planned)
     todo: list[Task] = []
@@ -378,6 +391,9 @@ def _run(job: _Job, previous: Previous, summary: Summary, temp_files: list[str] 
             notice = write_notice(output_root, job.licences, previous)
             journal.add(notice)
             summary.add(notice)
+        for result in _write_hf_metadata(job, journal, previous):
+            journal.add(result)
+            summary.add(result)
         raise_if_interrupted()  # not a manifest for a run that was interrupted
         _write_manifest(job, journal, summary, libraries)
     finally:
@@ -504,6 +520,17 @@ def _with_hash(record: dict[str, Any], hashes: dict[str, str]) -> dict[str, Any]
         return record
     value = hashes.get(record["source"]["path"])
     return record if value is None else {**record, "source_phash": value}
+
+
+def _write_hf_metadata(job: _Job, journal: Journal, previous: Previous) -> list[TaskResult]:
+    """The Hugging Face metadata files, from one sorted pass over the journal's lines."""
+    names = job.hf_names
+    if not names:
+        return []
+    records = (r for result in journal.results() for r in result.records)
+    lines = sort_records(records, job.output_root)
+    files = metadata_files(lines, names, set(job.dataset.splits), job.recipe.sha256)
+    return write_metadata_files(job.output_root, files, previous)
 
 
 def _dataset_files(dataset: Dataset) -> list[str]:

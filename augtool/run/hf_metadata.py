@@ -1,0 +1,119 @@
+"""``output.hf_metadata: true``: a ``metadata.jsonl`` in each split folder of a classification
+output, so that Hugging Face ``datasets.load_dataset("imagefolder", data_dir=OUT)`` (or
+``"audiofolder"``) loads each file's label and provenance.
+
+The loader's rules decide the shape: a metadata file describes the files in its folder and
+below, ``file_name`` is relative to that folder, and once a metadata file exists the loader no
+longer takes labels from folder names, so the label is a column here. Every split's file must
+have the same columns with the same types, so a row never holds a null (Arrow types a column
+that is null throughout as null, which would differ from a split that has numbers): an
+original's ``variant`` is ``-1``. Each metadata file is listed in the manifest as a file of
+the dataset (role ``dataset``, kind ``dataset``), so fixity covers it; croissant.json
+describes media files only and leaves it out.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from pathlib import Path
+
+from augtool.canonical import canonical_json
+from augtool.errors import InputError
+from augtool.layouts.discovery import Dataset, split_parts
+from augtool.manifest import RecordDict
+from augtool.run.incremental import Previous, write_dataset_file
+from augtool.run.journal import TaskResult
+
+#: the name the loaders look for (``metadata.csv`` and ``.parquet`` are the others)
+HF_METADATA_NAME = "metadata.jsonl"
+#: the layouts whose labels are class folders, as the loaders' own folder convention has them
+HF_LAYOUTS = ("imagefolder",)
+#: ``variant`` of an original (the column must not be null, see the module's docstring)
+ORIGINAL_VARIANT = -1
+
+
+#: the media the loaders read from class folders (``imagefolder``, ``audiofolder``)
+HF_MEDIA = ("image", "audio")
+
+
+def check_layout(dataset: Dataset, medium: str, wanted: bool) -> None:
+    """Refuse ``hf_metadata`` for a medium no folder loader reads, or a layout whose labels
+    are not class folders."""
+    if wanted and medium not in HF_MEDIA:
+        raise InputError(
+            f"{dataset.root}: output.hf_metadata: Hugging Face has no folder loader for "
+            f"{medium} files (only {', '.join(HF_MEDIA)})"
+        )
+    if wanted and dataset.layout not in HF_LAYOUTS:
+        raise InputError(
+            f"{dataset.root}: output.hf_metadata needs a classification layout "
+            f"({', '.join(HF_LAYOUTS)}), this input is {dataset.layout}"
+        )
+
+
+def metadata_names(dataset: Dataset, wanted: bool) -> list[str]:
+    """The metadata files a run writes: one in each split folder (at the root when the dataset
+    has no splits), in path order; none unless ``wanted``."""
+    if not wanted:
+        return []
+    folders = {_split_folder(s.path, set(dataset.splits)) for s in dataset.sources}
+    return sorted(_in(folder, HF_METADATA_NAME) for folder in folders)
+
+
+def _split_folder(path: str, splits: set[str]) -> str:
+    """The split folder ``path`` lies in ("" for the root of an unsplit dataset)."""
+    split, below = split_parts(path, splits)
+    if split is None:
+        return ""
+    return path[: len(path) - len("/".join(below)) - 1]
+
+
+def _in(folder: str, name: str) -> str:
+    return f"{folder}/{name}" if folder else name
+
+
+def metadata_row(record: RecordDict, folder: str, recipe_sha256: str) -> str:
+    """The canonical JSON line (with its newline) describing one output file to the loader."""
+    source = record["source"]
+    variant = record.get("variant")
+    row = {
+        "file_name": record["path"][len(folder) + 1 :] if folder else record["path"],
+        "label": record["label"],
+        "role": record["role"],
+        "source_path": source["path"],
+        "source_sha256": source["sha256"],
+        "variant": ORIGINAL_VARIANT if variant is None else variant,
+        "recipe_sha256": recipe_sha256,
+    }
+    return canonical_json(row) + "\n"
+
+
+def metadata_files(
+    records: Iterable[RecordDict], names: list[str], splits: set[str], recipe_sha256: str
+) -> dict[str, bytes]:
+    """Each metadata file's bytes from the output lines (in path order): every original and
+    augmented media file, in the metadata file of its split folder."""
+    rows: dict[str, list[str]] = {name: [] for name in names}
+    for record in records:
+        if record.get("type") != "file" or record.get("kind") is not None:
+            continue
+        if record.get("role") not in ("original", "augmented"):
+            continue
+        folder = _split_folder(record["path"], splits)
+        name = _in(folder, HF_METADATA_NAME)
+        if name in rows:
+            rows[name].append(metadata_row(record, folder, recipe_sha256))
+    return {name: "".join(lines).encode("utf-8") for name, lines in rows.items()}
+
+
+def write_metadata_files(
+    output_root: Path, files: dict[str, bytes], previous: Previous
+) -> list[TaskResult]:
+    """Write the metadata files as files of the dataset (listed in the manifest and
+    SHA256SUMS; each its own source, being made from the manifest's lines alone)."""
+    results = []
+    for name, data in sorted(files.items()):
+        sha = hashlib.sha256(data).hexdigest()
+        results.append(write_dataset_file(output_root, name, data, sha, previous, "dataset"))
+    return results
