@@ -20,7 +20,9 @@ JOURNAL_NAME = ".augtool-journal.jsonl"
 RUN_STATE_NAME = ".augtool-run-state.json"
 #: Each file's stat after the last complete run, so a rerun need not hash it.
 STAT_CACHE_NAME = ".augtool-stat-cache.jsonl"
-STATE_FILES = (LOCK_NAME, JOURNAL_NAME, RUN_STATE_NAME, STAT_CACHE_NAME)
+#: Each image source's perceptual hash, so a rerun's near-duplicate check decodes only new ones.
+PHASH_CACHE_NAME = ".augtool-phash-cache.jsonl"
+STATE_FILES = (LOCK_NAME, JOURNAL_NAME, RUN_STATE_NAME, STAT_CACHE_NAME, PHASH_CACHE_NAME)
 #: The folder where earlier augtool versions kept the same files (each name here is the state
 #: file's there): read when the root holds none, and removed by the next run.
 STATE_DIR = ".augtool"

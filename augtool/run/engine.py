@@ -91,6 +91,7 @@ from augtool.run.output import (
     refuse_folder_links,
     run_files_stamp,
 )
+from augtool.run.phashcache import write_phashes
 from augtool.run.plan import Plan, Task, make_plan
 from augtool.run.shards import Part, Shard, adopt_parts
 from augtool.run.statcache import stat_cache_writer
@@ -185,6 +186,10 @@ def _plan_job(
         recipe.splits["on_leak"],
         set(recipe.splits["augment"]),
         recipe.medium,
+        output_root,
+        # the hashes missing from the cache are computed on loky's processes, when the run's
+        # own work goes there too
+        jobs if backend == "loky" else 1,
     )
     dataset = leaks.dataset
     check_layout(dataset, recipe.medium, bool(recipe.output.get("hf_metadata")))
@@ -294,6 +299,8 @@ def expand(
                 clear_previous_output(output_root, removed)
             if parts:
                 adopt_parts(previous, list(parts), output_root, job.input_abs)
+            if leaks.cache is not None:
+                write_phashes(output_root, input_root, leaks.cache)
             _run(job, previous, summary, temp_files)
         except (KeyboardInterrupt, WorkerLost):
             stop_workers()

@@ -1,5 +1,7 @@
 """Leakage by content, before expand writes anything: image sources in two splits whose
-perceptual hashes are near (:mod:`augtool.neardup`), handled as ``splits.on_leak`` says."""
+perceptual hashes are near (:mod:`augtool.neardup`), handled as ``splits.on_leak`` says. The
+hashes come from the output's cache (:mod:`augtool.run.phashcache`) or, for the sources new or
+changed since, from the run's worker processes."""
 
 from __future__ import annotations
 
@@ -10,7 +12,8 @@ from pathlib import Path
 from augtool.errors import EXIT_FAILED, AugtoolError
 from augtool.layouts.base import split_augmented
 from augtool.layouts.discovery import Dataset, Skip
-from augtool.neardup import Hashed, Pair, cross_split_pairs, file_phash, hex_hash
+from augtool.neardup import Hashed, Pair, cross_split_pairs, hex_hash
+from augtool.run.phashcache import Entry, load_phashes, source_phashes
 
 
 class LeakError(AugtoolError):
@@ -22,25 +25,37 @@ class LeakError(AugtoolError):
 @dataclass
 class Leaks:
     """What the check found: the dataset to run (without the sources dropped), each source's
-    hash (16 hex digits) and the warnings to show."""
+    hash (16 hex digits), the warnings to show and the entries of the cache to write (None:
+    the check did not run)."""
 
     dataset: Dataset
     hashes: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    cache: dict[str, Entry] | None = None
 
 
 def check_leaks(
-    dataset: Dataset, input_root: Path, on_leak: str, augmented: set[str], medium: str
+    dataset: Dataset,
+    input_root: Path,
+    on_leak: str,
+    augmented: set[str],
+    medium: str,
+    output_root: Path,
+    jobs: int = 1,
 ) -> Leaks:
-    """Hash each image source of a dataset with two or more splits and act on the pairs."""
+    """Hash each image source of a dataset with two or more splits (reading the cache in
+    ``output_root``, the missing ones across ``jobs`` processes) and act on the pairs."""
     if on_leak == "ignore" or medium != "image" or len(dataset.splits) < 2:
         return Leaks(dataset)
+    paths = [source.path for source in dataset.sources]
+    entries = source_phashes(input_root, paths, load_phashes(output_root, input_root), jobs)
     items = []
     for source in dataset.sources:
-        value = file_phash(input_root / source.path)
-        if value is not None:  # one that cannot be decoded is skipped later, with its reason
-            items.append(Hashed(source.path, source.split, value))
-    leaks = Leaks(dataset, {item.path: hex_hash(item.hash) for item in items})
+        entry = entries.get(source.path)
+        if entry is not None and entry[1] is not None:
+            # one that cannot be decoded is skipped later, with its reason
+            items.append(Hashed(source.path, source.split, entry[1]))
+    leaks = Leaks(dataset, {item.path: hex_hash(item.hash) for item in items}, cache=entries)
     pairs = cross_split_pairs(items)
     if not pairs:
         return leaks

@@ -53,7 +53,7 @@ def validate(
         stream.provenance.splits_to_compare
         and mapping(recipe.get("splits")).get("on_leak") != "ignore"
     ):
-        stream.provenance.near_duplicates(source, medium_of_recipe(recipe))
+        stream.provenance.near_duplicates(source, medium_of_recipe(recipe), jobs)
     stream.sums.check(root)
     report = Report(
         manifest=str(manifest),

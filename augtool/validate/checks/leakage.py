@@ -89,21 +89,26 @@ class Provenance:
         """Whether image sources were seen in two splits or more."""
         return len({split for split, _ in self.image_sources.values()}) >= 2
 
-    def near_duplicates(self, source: Path | None, medium: str) -> None:
+    def near_duplicates(self, source: Path | None, medium: str, jobs: int = 1) -> None:
         """Image sources in two splits whose pHashes are near: the recorded ones, else (an
-        older manifest) those of the ``source`` files, when given."""
+        older manifest) those of the ``source`` files, when given, hashed across ``jobs``
+        processes."""
         if medium != "image" or not self.splits_to_compare:
             return
         # Here, not at the top: numpy is loaded only for a manifest with splits to compare.
-        from augtool.neardup import Hashed, cross_split_pairs, file_phash
+        from augtool.neardup import Hashed, cross_split_pairs
+        from augtool.run.executors.hashing import phash_files
 
+        values = {path: int(rec, 16) for path, (_, rec) in self.image_sources.items() if rec}
+        if source is not None:
+            unrecorded = [path for path in self.image_sources if path not in values]
+            for path, value in zip(unrecorded, phash_files(source, unrecorded, jobs), strict=True):
+                if value is not None:
+                    values[path] = value
         items = []
-        for path, (split, recorded) in self.image_sources.items():
-            value = int(recorded, 16) if recorded else None
-            if value is None and source is not None:
-                value = file_phash(source / path)
-            if value is not None:
-                items.append(Hashed(path, split, value))
+        for path, (split, _) in self.image_sources.items():
+            if path in values:
+                items.append(Hashed(path, split, values[path]))
         for pair in cross_split_pairs(items):
             self.found.add("leakage", pair.second.path, pair.describe())
 
