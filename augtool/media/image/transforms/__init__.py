@@ -7,6 +7,7 @@ from __future__ import annotations
 
 # Each family module registers its transforms when imported.
 from augtool.media.image.transforms import (  # noqa: F401
+    blur,
     color,
     color_mix,
     crops,
@@ -18,6 +19,7 @@ from augtool.media.image.transforms import (  # noqa: F401
     occlusion,
     safe_crops,
     scales,
+    sensor_noise,
 )
 from augtool.media.image.transforms.base import REGISTRY, Transform
 from augtool.media.image.transforms.compose import (
