@@ -1,4 +1,4 @@
-"""The steps added for Albumentations users (geometric and dropouts), all in one pipeline,
+"""The steps added for Albumentations users (geometric, warps and dropouts), all in one pipeline,
 on a COCO and a masks dataset: byte-identical outputs at --jobs 1 and --jobs 2, and every
 output re-derived from its manifest line (``validate --recompute all``)."""
 
@@ -26,6 +26,10 @@ STEPS = {
     "crop_non_empty_mask": {"size": [100, 120]},
     "grid_dropout": {"unit_size_range": [20, 40], "ratio": 0.3},
     "pixel_dropout": {"dropout_prob": 0.05, "drop_value": "random"},
+    "elastic": {"alpha": 100, "sigma": 10},
+    "grid_distortion": {"distort_limit": 0.3},
+    "optical_distortion": {"distort_limit": 0.3},
+    "piecewise_affine": {"scale": [0.01, 0.03]},
 }
 
 

@@ -21,7 +21,12 @@ from augtool.media.image.targets import (
 )
 from augtool.media.image.transforms import REGISTRY, Block, replay, run
 
-GEOMETRIC = sorted(name for name, cls in REGISTRY.items() if cls.family == "geometric")
+#: The geometric transforms a matrix describes; the curved warps (``elastic``...) are checked
+#: in tests/test_distort.py against where their pixels went.
+CURVED = sorted(name for name, cls in REGISTRY.items() if hasattr(cls, "move_points"))
+GEOMETRIC = sorted(
+    name for name, cls in REGISTRY.items() if cls.family == "geometric" and name not in CURVED
+)
 PIXEL_ONLY = sorted(name for name, cls in REGISTRY.items() if cls.family != "geometric")
 
 # The defaults of each transform, then wider configs that reach padding crops, big turns,
@@ -270,10 +275,21 @@ def test_a_pipeline_with_blocks_moves_every_fired_geometric_step(
     assert 0 <= x0 <= x1 <= out.size[1] and 0 <= y0 <= y1 <= out.size[0]
 
 
+@pytest.mark.parametrize("name", CURVED)
+def test_every_curved_warp_moves_points_and_keeps_the_size(name: str) -> None:
+    cls = REGISTRY[name]
+    assert cls.family == "geometric" and not hasattr(cls, "geometry")
+    params = cls().sample(np.random.default_rng(0), (40, 50, 3))
+    mapping, size = point_map(name, params, (40, 50))
+    assert size == (40, 50) and mapping(np.zeros((3, 2))).shape == (3, 2)
+    assert cls.apply(np.zeros((40, 50, 3), np.uint8), params).shape[:2] == size
+
+
 @pytest.mark.parametrize("name", GEOMETRIC)
 def test_every_geometric_transform_describes_its_geometry(name: str) -> None:
     """Targets and fused resampling both read a transform's ``geometry``: a geometric transform
-    without one could move its pixels but not its boxes."""
+    without one (or a ``move_points`` map, the curved warps') could move its pixels but not its
+    boxes."""
     cls = REGISTRY[name]
     assert callable(getattr(cls, "geometry", None)), f"{name} has no geometry()"
     params = cls().sample(np.random.default_rng(0), (40, 50, 3))

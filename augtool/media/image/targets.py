@@ -13,7 +13,9 @@ Coordinates are **pixel-edge** coordinates, the convention of Pillow's ``transfo
 The geometry of each transform (:func:`point_map`) is written against its kernel in
 ``augtool.media.image.transforms.geometric``, using the same matrices, so a transform whose
 kernel changes must change here too; ``tests/test_targets.py`` checks every kernel against its
-map pixel by pixel (nearest interpolation).
+map pixel by pixel (nearest interpolation). The warps no matrix describes (``elastic`` and the
+others in ``distort``) give a ``move_points`` map instead: the inverse of the map their kernel
+samples through (``tests/test_distort.py`` checks them against where coloured pixels went).
 """
 
 from __future__ import annotations
@@ -161,9 +163,18 @@ def point_map(name: str, params: Params, size: Size) -> tuple[PointMap, Size] | 
         return None
     describe = getattr(cls, "geometry", None)
     if describe is None:
-        raise UnsupportedTransform(name)
+        curved = getattr(cls, "move_points", None)
+        if curved is None:
+            raise UnsupportedTransform(name)
+        return curved(params, size), (int(size[0]), int(size[1]))
     geometry = describe(params, size)
     return _homogeneous(geometry.matrix), (int(geometry.size[0]), int(geometry.size[1]))
+
+
+def curved(name: str) -> bool:
+    """Whether ``name`` bends straight lines (``elastic``): a box is followed along its edges."""
+    cls = REGISTRY.get(name)
+    return cls is not None and getattr(cls, "move_points", None) is not None
 
 
 # ---- moving each kind of target --------------------------------------------------------------
@@ -185,19 +196,45 @@ def polygon_area(polygon: np.ndarray) -> float:
     return float(abs(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))) / 2)
 
 
+#: Points per box edge followed through a curved map (corners included once per edge).
+OUTLINE_POINTS = 16
+
+
+def _outlines(boxes: np.ndarray, per_edge: int) -> np.ndarray:
+    """(N, 4 * per_edge, 2) points around each box, clockwise from the top left: the corners
+    alone when ``per_edge`` is 1."""
+    x0, y0, x1, y1 = (column[:, None] for column in boxes.T)
+    t = np.arange(per_edge, dtype=np.float64)[None, :] / per_edge
+    still = 0.0 * t
+    edges = [
+        (x0 + (x1 - x0) * t, y0 + still),
+        (x1 + still, y0 + (y1 - y0) * t),
+        (x1 - (x1 - x0) * t, y1 + still),
+        (x0 + still, y1 - (y1 - y0) * t),
+    ]
+    xs = np.concatenate([x for x, _ in edges], axis=1)
+    ys = np.concatenate([y for _, y in edges], axis=1)
+    return np.stack([xs, ys], axis=-1)
+
+
 def _move_boxes(
-    boxes: np.ndarray, visibility: np.ndarray, mapping: PointMap, size: Size
+    boxes: np.ndarray,
+    visibility: np.ndarray,
+    mapping: PointMap,
+    size: Size,
+    per_edge: int = 1,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Enclosing boxes of the mapped corners, clipped, and the visibility after this step.
+    """Enclosing boxes of the mapped outlines (the corners, or ``per_edge`` points along each
+    edge for a curved map), clipped, and the visibility after this step.
 
     The enclosing box is what the box formats can hold; under a rotation it is larger than the
     object, which is the usual price (Albumentations, torchvision do the same).
     """
     if len(boxes) == 0:
         return boxes.copy(), visibility.copy()
-    x0, y0, x1, y1 = boxes.T
-    corners = np.stack([np.c_[x0, y0], np.c_[x1, y0], np.c_[x1, y1], np.c_[x0, y1]], axis=1)
-    mapped = mapping(corners.reshape(-1, 2)).reshape(-1, 4, 2)
+    outline = _outlines(boxes, per_edge)
+    points = outline.shape[1]
+    mapped = mapping(outline.reshape(-1, 2)).reshape(-1, points, 2)
     moved = np.c_[mapped.min(axis=1), mapped.max(axis=1)]
     height, width = size
     clipped = np.clip(moved, 0.0, [width, height, width, height])
@@ -282,7 +319,8 @@ def _apply_step(name: str, params: Params, targets: Targets) -> Targets:
     if found is None:
         return targets
     mapping, size = found
-    boxes, visibility = _move_boxes(targets.boxes, targets.box_visibility, mapping, size)
+    per_edge = OUTLINE_POINTS if curved(name) else 1
+    boxes, visibility = _move_boxes(targets.boxes, targets.box_visibility, mapping, size, per_edge)
     polygons = [clip_polygon(mapping(p) if len(p) else p, size) for p in targets.polygons]
     keypoints = [_move_keypoints(k, mapping, size) for k in targets.keypoints]
     return targets.replace(

@@ -12,6 +12,7 @@ from augtool.media.image.transforms import (  # noqa: F401
     color_mix,
     crops,
     dihedral,
+    distort,
     dropout,
     filters,
     geometric,

@@ -80,12 +80,14 @@ class Transform:
     def supported_targets(cls) -> tuple[str, ...]:
         """The label kinds (of :data:`TARGET_KINDS`) this transform handles correctly. A step
         that moves no pixel keeps every kind where it is; a geometric step moves them all
-        through its ``geometry`` (:mod:`augtool.media.image.targets`), and without one moves
-        none (moving labels through it raises ``UnsupportedTransform``). A step that can move
-        some kinds only says so by overriding this."""
+        through its ``geometry`` or, for a warp no matrix describes, its ``move_points``
+        (:mod:`augtool.media.image.targets`), and without either moves none (moving labels
+        through it raises ``UnsupportedTransform``). A step that can move some kinds only says
+        so by overriding this."""
         if cls.family != "geometric":
             return TARGET_KINDS
-        return TARGET_KINDS if hasattr(cls, "geometry") else ()
+        moves = hasattr(cls, "geometry") or hasattr(cls, "move_points")
+        return TARGET_KINDS if moves else ()
 
     def check(self, config: dict[str, Any]) -> None:
         """Cross-parameter checks (override when two params constrain each other)."""
