@@ -74,7 +74,15 @@ def _manifest(out: Path) -> list[dict]:
 
 
 def _row_tables(out: Path) -> dict[str, list[dict]]:
-    return {r["path"]: r["steps"] for r in _manifest(out) if r.get("role") == "augmented"}
+    """Each variant file's row table: its variants' entries (a streamed file's row table, the
+    file its line names, also lists its source rows)."""
+    tables = {}
+    for r in _manifest(out):
+        if r.get("role") == "augmented" and r.get("kind") is None:
+            lines = (out / r["rows"]).read_text("utf-8").splitlines() if "rows" in r else []
+            entries = [json.loads(line) for line in lines]
+            tables[r["path"]] = [e for e in entries if "seed" in e] if "rows" in r else r["steps"]
+    return tables
 
 
 def test_csv_outputs_read_back_with_the_source_columns_and_labels(tmp_path: Path) -> None:
@@ -147,9 +155,10 @@ def test_replay_refuses_an_edited_row_record(tmp_path: Path) -> None:
     line = next(r for r in _manifest(out) if r.get("path") == "train__v00.csv")
     limits = InputLimits((), None, "text", recipe_settings(recipe.normalised, "table"))
     opened = open_source((data / "train.csv").read_bytes(), limits, name="train.csv")
-    again = derive(opened, records=line["steps"], encoder=line["encoder"])
+    table = _row_tables(out)["train__v00.csv"]
+    again = derive(opened, records=table, encoder=line["encoder"])
     assert again.data == (out / "train__v00.csv").read_bytes()
-    edited = json.loads(json.dumps(line["steps"]))
+    edited = json.loads(json.dumps(table))
     first = next(e for e in edited if e["steps"]["text"] and "dropped" not in e)
     first["steps"]["text"] = []  # the row replays unchanged: the rails now drop it
     with pytest.raises(ValueError, match="recorded dropped None, but the rails say 'unchanged'"):
@@ -210,7 +219,7 @@ def test_bad_files_are_skipped_with_their_line_and_strict_fails(tmp_path: Path) 
     assert skips["quote.csv"].startswith("line 2: malformed CSV")
     assert skips["nolabel.csv"] == "line 1: no column 'label' (the header has text, category)"
     assert (out / "bom__v00.csv").read_bytes().startswith(b"id,text,label,")  # BOM not kept
-    decoded = {r["path"]: r["decoded"] for r in _manifest(out) if r.get("role") == "augmented"}
+    decoded = {r["path"]: r.get("decoded") for r in _manifest(out) if r.get("role") == "augmented"}
     assert decoded["bom__v00.csv"] == {"format": "csv", "rows": 5, "bom": True}
     result = invoke("expand", _recipe(tmp_path), data, "-o", tmp_path / "o2", "--strict", "-q")
     assert result.exit_code == 1

@@ -17,6 +17,9 @@ from typing import Any
 from augtool.layouts.base import Layout
 from augtool.layouts.discovery import Dataset, Skip, Source, Walk, sorted_skips
 
+#: the ending of a variant file's row table (augtool.media.text.stream)
+ROWS_ENDING = ".rows.jsonl"
+
 #: the endings ``auto`` takes as a table (a ``.txt`` alone is an image-less flat file)
 TABLE_ENDINGS = (".csv", ".jsonl")
 
@@ -70,9 +73,9 @@ class TableLayout(Layout):
         )
 
     def in_split(self, path: str, split: Any) -> bool:
-        """In the split's folder, or at the top named as the split (``train.csv``, and its
-        variant file ``train__v00.csv``)."""
-        parts = path.split("/")
+        """In the split's folder, or at the top named as the split (``train.csv``, its
+        variant file ``train__v00.csv`` and that file's row table)."""
+        parts = path.removesuffix(ROWS_ENDING).split("/")
         if len(parts) > 1:
             return parts[0] == split
         return _VARIANT.sub("", os.path.splitext(parts[0])[0]) == split

@@ -93,8 +93,11 @@ class FileRecord:
     seed: int | None
     steps: list[dict[str, JSON]]
     #: label (a label file), annotations (a COCO JSON), dataset (``data.yaml``); absent: an image
-    kind: Literal["label", "annotations", "dataset"] | None = None
-    image: str | None = None  # a label file: the image it labels
+    #: rows (the row table of a variant file of many rows, see docs/text.md)
+    kind: Literal["label", "annotations", "dataset", "rows"] | None = None
+    image: str | None = None  # a label file: the image it labels; a row table: its file
+    #: a variant file of many rows (text): its row table's path, which holds the rows' steps
+    rows: str | None = None
     #: an original image: how it was written (``normalize``: re-encoded, see ``encoder``)
     how: Literal["copy", "link", "normalize"] | None = None
     encoder: dict[str, JSON] | None = None

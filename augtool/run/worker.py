@@ -24,6 +24,7 @@ from augtool.layouts.base import AnnotationError
 from augtool.manifest.records import FileRecord, Skipped, SourceRef
 from augtool.media import registry as media
 from augtool.media.base import DecodeError, EncodeError
+from augtool.run import packed
 from augtool.run.allocator import keep_freed_memory
 from augtool.run.derive import (
     InputLimits,
@@ -104,6 +105,8 @@ def _process(
 ) -> None:
     source = task.source
     source_file = Path(ctx.input_root) / source.path
+    if packed.streams(ctx.medium) and _streamed(task, ctx, previous, result):
+        return
     data, source_sha, label = _read_inputs(task, ctx, result)
     out_root = Path(ctx.output_root)
     shas = {source.path: source_sha}
@@ -156,6 +159,53 @@ def _process(
         stat = stat_of(out_root / record.path)
         if stat is not None:
             result.outputs[record.path] = stat
+
+
+def _streamed(
+    task: Task, ctx: JobContext, previous: list[Record] | None, result: TaskResult
+) -> bool:
+    """A source of one variant file that its medium streams (:mod:`augtool.run.packed`),
+    hashed, copied and derived from its file; False when the medium reads this one whole."""
+    source, out_root = task.source, Path(ctx.output_root)
+    if source.annotation is not None or task.payload is not None or len(task.variants) != 1:
+        return False
+    source_file = Path(ctx.input_root) / source.path
+    try:
+        sha, size, stat = packed.hash_stable(source_file, source.link)
+    except ValueError:
+        raise _Skip("changed while it was being read") from None
+    except OSError as exc:
+        raise _Skip(f"cannot read: {exc.strerror or exc}") from None
+    result.sources[source.path] = stat
+    if previous is not None and still_valid(previous, {source.path: sha}, out_root, result):
+        result.records, result.kept = previous, True
+        return True
+    medium = media.get(ctx.medium)
+    try:
+        opened = medium.open_packed(source_file, ctx.limits, source.path)
+    except DecodeError as exc:
+        raise _Skip(str(exc), sha) from None
+    if opened is None:
+        return False
+    how = None
+    if task.original is not None:
+        how = packed.copy_original(source_file, out_root / task.original, ctx.originals)
+    origin = SourceRef(path=source.path, sha256=sha)
+    try:
+        records = packed.packed_records(task, ctx, opened, origin, size, how)
+        if not packed.unchanged(source_file, stat):
+            raise DecodeError("changed while it was being read")
+    except (DecodeError, EncodeError) as exc:
+        for path in (task.original, *task.variants, medium.rows_path(task.variants[0])):
+            if path is not None:
+                (out_root / path).unlink(missing_ok=True)
+        raise _Skip(str(exc), sha) from None
+    result.records = [record.to_json() for record in records]
+    for record in records:
+        found = stat_of(out_root / record.path)
+        if found is not None:
+            result.outputs[record.path] = found
+    return True
 
 
 def _read_inputs(

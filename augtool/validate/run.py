@@ -40,7 +40,7 @@ def validate(
     found = Findings()
     stream = _Stream(str(manifest), header, walk(root, manifest.name), found)
     if recompute is not None:
-        stream.recomputation = Recomputation(header, found)
+        stream.recomputation = Recomputation(header, found, root)
     for number, record in reader.records():
         stream.record(number, record)
     found.problems.extend(reader.problems)

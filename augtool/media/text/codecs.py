@@ -15,7 +15,7 @@ import io
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import IO, Any
 
 from augtool.media.base import DecodeError
 
@@ -66,37 +66,6 @@ def decode_text(data: bytes) -> tuple[str, bool]:
     if text.startswith(BOM):
         return text[1:], True
     return text, False
-
-
-class RowCollector:
-    """Collects rows and bad rows by the ``bad_rows`` rule. Every data row counts, a bad one
-    too, so a row's number is its place among the file's data rows whatever was skipped."""
-
-    def __init__(self, bad_rows: str) -> None:
-        self.bad_rows = bad_rows
-        self.count = 0
-        self.rows: list[Row] = []
-        self.skipped: list[tuple[int, str]] = []
-
-    def bad(self, line: int, reason: str) -> None:
-        self.count += 1
-        self.refuse(line, reason)
-
-    def refuse(self, line: int, reason: str) -> None:
-        if self.bad_rows == "error":
-            raise DecodeError(f"line {line}: {reason}")
-        self.skipped.append((line, reason))
-
-    def add(self, line: int, values: Any, texts: list[Any], names: tuple[str, ...]) -> None:
-        self.count += 1
-        for name, text in zip(names, texts, strict=True):
-            if not isinstance(text, str):
-                self.refuse(line, f"{name!r} is not a string")
-                return
-            if not text.strip():
-                self.refuse(line, f"empty text in {name!r}")
-                return
-        self.rows.append(Row(self.count, line, values, tuple(texts)))
 
 
 Bad = tuple[int, str]  # (line, reason) of a data row that cannot be used
@@ -173,29 +142,6 @@ def iter_lines(lines: Iterable[str]) -> Iterator[Any]:
                 yield line, raw, [raw]
 
 
-def collect(found: RowCollector, items: Iterable[Any], names: tuple[str, ...]) -> RowCollector:
-    """``items`` of the iterators above into ``found``."""
-    for item in items:
-        if len(item) == 2:
-            found.bad(*item)
-        else:
-            found.add(item[0], item[1], item[2], names)
-    return found
-
-
-def decode_csv(
-    text: str, columns: tuple[str, ...], required: tuple[str, ...], bad_rows: str
-) -> Any:
-    header, rows = iter_csv(io.StringIO(text, newline=""), columns, required)
-    return header, collect(RowCollector(bad_rows), rows, columns)
-
-
-def decode_jsonl(
-    text: str, columns: tuple[str, ...], required: tuple[str, ...], bad_rows: str
-) -> Any:
-    return collect(RowCollector(bad_rows), iter_jsonl(text.split("\n"), columns, required), columns)
-
-
 def _check_columns(
     header: tuple[str, ...], columns: tuple[str, ...], required: tuple[str, ...], what: str
 ) -> None:
@@ -207,45 +153,88 @@ def _check_columns(
         raise DecodeError(f"line 1: the {what} {taken[0]!r} is one augtool adds; rename it")
 
 
-def decode_lines(text: str, bad_rows: str) -> RowCollector:
-    return collect(RowCollector(bad_rows), iter_lines([text]), ("line",))
+def classify(
+    items: Iterable[Any],
+    names: tuple[str, ...],
+    split: tuple[int | str, tuple[str, ...]] | None = None,
+) -> Iterator[Row | Bad]:
+    """The rows of ``items`` (of the iterators above) as :class:`Row`, each numbered by its
+    place among the data rows (a bad one counted), or a :data:`Bad` row: a text that is not a
+    string or is empty, or (``split``: the split column's index or name, and the known
+    splits) a row naming no known split."""
+    count = 0
+    for item in items:
+        count += 1
+        if len(item) == 2:
+            yield item
+            continue
+        line, values, texts = item
+        reason = next((r for r in map(_text_problem, names, texts) if r), None)
+        if reason is not None:
+            yield line, reason
+            continue
+        where = None
+        if split is not None:
+            where = values[split[0]] if isinstance(values, list) else values.get(split[0])
+            if where not in split[1]:
+                yield line, f"split {where!r} is not among splits.names"
+                continue
+        yield Row(count, line, values, tuple(texts), where)
+
+
+def _text_problem(name: str, text: Any) -> str | None:
+    if not isinstance(text, str):
+        return f"{name!r} is not a string"
+    return None if text.strip() else f"empty text in {name!r}"
+
+
+class RowWriter:
+    """Writes a variant file's rows in the source's format to ``out`` (text)."""
+
+    def __init__(self, table: Table, out: IO[str]) -> None:
+        self.table, self.out = table, out
+        if table.format == "csv":
+            self.csv = csv.writer(out, lineterminator="\n")
+            self.csv.writerow([*table.columns, *ADDED])
+            self.where = [table.columns.index(c) for c in table.text_columns]
+
+    def write(self, row: Row, variant: int, texts: tuple[str, ...]) -> None:
+        kind = self.table.format
+        if kind == "csv":
+            values = list(row.values)
+            for i, text in zip(self.where, texts, strict=True):
+                values[i] = text
+            self.csv.writerow([*values, row.number, variant])
+        elif kind == "jsonl":
+            value = dict(row.values)
+            value.update(zip(self.table.text_columns, texts, strict=True))
+            value.update({"source_row": row.number, "variant": variant})
+            self.out.write(json.dumps(value, ensure_ascii=False) + "\n")
+        else:
+            self.out.write(texts[0] + ("\n" if kind == "lines" else ""))
 
 
 def encode_rows(table: Table, rows: list[tuple[Row, int, tuple[str, ...]]]) -> bytes:
     """The variant file: each (source row, variant index, new texts), in the source's format,
     the source's columns carried and ``source_row`` and ``variant`` added."""
-    if table.format == "csv":
-        out = io.StringIO(newline="")
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow([*table.columns, *ADDED])
-        where = [table.columns.index(c) for c in table.text_columns]
-        for row, variant, texts in rows:
-            values = list(row.values)
-            for i, text in zip(where, texts, strict=True):
-                values[i] = text
-            writer.writerow([*values, row.number, variant])
-        return out.getvalue().encode("utf-8")
-    if table.format == "jsonl":
-        lines = []
-        for row, variant, texts in rows:
-            value = dict(row.values)
-            value.update(zip(table.text_columns, texts, strict=True))
-            value.update({"source_row": row.number, "variant": variant})
-            lines.append(json.dumps(value, ensure_ascii=False) + "\n")
-        return "".join(lines).encode("utf-8")
-    if table.format == "lines":
-        return "".join(texts[0] + "\n" for _, _, texts in rows).encode("utf-8")
-    return "".join(texts[0] for _, _, texts in rows).encode("utf-8")
+    out = io.StringIO(newline="")
+    writer = RowWriter(table, out)
+    for row, variant, texts in rows:
+        writer.write(row, variant, texts)
+    return out.getvalue().encode("utf-8")
 
 
 __all__ = [
     "ADDED",
     "FORMATS",
+    "Bad",
     "Row",
+    "RowWriter",
     "Table",
-    "decode_csv",
-    "decode_jsonl",
-    "decode_lines",
+    "classify",
     "decode_text",
     "encode_rows",
+    "iter_csv",
+    "iter_jsonl",
+    "iter_lines",
 ]

@@ -7,19 +7,20 @@ the row table of their seeds and parameters. Registered in
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import re
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from pathlib import Path
 from typing import Any, ClassVar
 
 from augtool.errors import ParamError
 from augtool.media.base import DecodeError, EncodeError
 from augtool.media.image.transforms.params import Choice, Float, Param
-from augtool.media.text import codecs
-from augtool.media.text.codecs import FORMATS, Table
+from augtool.media.text import codecs, stream
+from augtool.media.text.codecs import FORMATS, Row, Table
 from augtool.media.text.rows import Rails, Written, replay_rows, run_rows
 from augtool.media.text.transforms import FAMILIES, REGISTRY
 
@@ -50,24 +51,20 @@ def _options(settings: str) -> dict[str, Any]:
     }
 
 
-def with_splits(found: codecs.RowCollector, options: dict[str, Any], header: Sequence[str]) -> None:
-    """Each row's split from the split column; a row naming no known split is a bad row."""
-    column = options["split"]
-    kept = []
-    for row in found.rows:
-        value = row.values[header.index(column)] if header else row.values.get(column)
-        if value not in options["names"]:
-            found.refuse(row.line, f"split {value!r} is not among splits.names")
-            continue
-        kept.append(replace(row, split=value))
-    found.rows = kept
-
-
 def example_key(texts: tuple[str, ...], split: str | None = None) -> str:
     """16 hex digits of the sha256 of an example's texts (stripped)."""
     joined = "\x1f".join(text.strip() for text in texts)
     key = hashlib.sha256(joined.encode("utf-8")).hexdigest()[:16]
     return key if split is None else f"{key} {split}"
+
+
+def _compiled(options: dict[str, Any]) -> dict[str, Any]:
+    """``options`` with the protect patterns compiled."""
+    try:
+        protect = tuple(re.compile(p) for p in options["protect"])
+    except re.error as exc:
+        raise DecodeError(f"a protect pattern does not compile: {exc}") from None
+    return {**options, "protect": protect}
 
 
 def _format(name: str, packed: bool) -> str:
@@ -206,34 +203,44 @@ class TextMedium:
         kind = _format(name, options["packed"])
         text, bom = codecs.decode_text(data)
         columns: tuple[str, ...] = ()
-        text_columns = options["text"]
-        required = tuple(c for c in (options["label"], options["split"]) if c)
-        if kind == "csv":
-            columns, found = codecs.decode_csv(text, text_columns, required, options["bad_rows"])
-        elif kind == "jsonl":
-            found = codecs.decode_jsonl(text, text_columns, required, options["bad_rows"])
-        elif kind == "lines":
-            found, text_columns = codecs.decode_lines(text, options["bad_rows"]), ("line",)
-        else:
+        skipped: list[codecs.Bad] = []
+        if kind == "document":
             if not text.strip():
                 raise DecodeError("an empty text")
-            found, text_columns = codecs.RowCollector("error"), ("text",)
-            found.add(1, text, [text], text_columns)
-        if options["split"] and kind in ("csv", "jsonl"):
-            with_splits(found, options, columns)
-        try:
-            protect = tuple(re.compile(p) for p in options["protect"])
-        except re.error as exc:
-            raise DecodeError(f"a protect pattern does not compile: {exc}") from None
-        return Table(
-            kind,
-            tuple(found.rows),
-            columns,
-            text_columns,
-            bom,
-            tuple(found.skipped),
-            {**options, "protect": protect},
+            rows: tuple[Row, ...] = (Row(1, 1, text, (text,)),)
+            text_columns: tuple[str, ...] = ("text",)
+        else:
+            lines = io.StringIO(text, newline="") if kind == "csv" else text.split("\n")
+            if kind == "lines":
+                lines = text.splitlines(keepends=True)
+            columns, text_columns, found = stream.read_rows(kind, lines, options)
+            rows = tuple(stream.kept(found, options["bad_rows"], skipped))
+        return Table(kind, rows, columns, text_columns, bom, tuple(skipped), _compiled(options))
+
+    def open_packed(self, path: Path, limits: Any, name: str) -> stream.Packed | None:
+        """A source of many rows opened for streaming (its rows checked and hashed, not
+        kept); None for a one-example file, decoded whole by :meth:`decode_file`."""
+        options = _options(limits.settings)
+        kind = _format(name, options["packed"])
+        if kind == "document":
+            return None
+        return stream.open_packed(path, kind, _compiled(options))
+
+    def packed_facts(self, packed: stream.Packed) -> dict[str, Any]:
+        return {**self.decoded_facts(packed.table), "rows": packed.count}
+
+    def write_packed(
+        self, steps: Sequence[Any], packed: stream.Packed, seed: int, targets: tuple[Path, Path]
+    ) -> dict[str, Any]:
+        """The variant file and its row table written to ``targets`` as a stream: their
+        (sha256, bytes), and the rows written (see :mod:`augtool.media.text.stream`)."""
+        options = packed.table.options
+        return stream.write_packed(
+            packed, steps, seed, options["variants"], self._rails(packed.table), targets
         )
+
+    def rows_path(self, variant: str) -> str:
+        return stream.rows_path(variant)
 
     def decoded_facts(self, decoded: Table) -> dict[str, Any]:
         facts: dict[str, Any] = {

@@ -4,13 +4,14 @@ and an original hashes as its source does."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from augtool.layouts.base import split_augmented
 from augtool.validate.checks import HEX64, mapping
-from augtool.validate.checks.paths import source_path_safe
+from augtool.validate.checks.paths import source_path_safe, unsafe_reason
 from augtool.validate.report import Findings
 
 
@@ -71,6 +72,8 @@ class Provenance:
             self.found.add("source", path, "an original whose sha256 differs from its source's")
         if isinstance(record.get("examples"), list):
             self._examples(path, split, record["examples"])
+        elif record.get("kind") == "rows" and isinstance(record.get("image"), str):
+            self._row_table(path, split, record)
         if not source_path_safe(self.found, source_path):
             return
         if not isinstance(source_sha, str) or not HEX64.match(source_sha):
@@ -137,6 +140,23 @@ class Provenance:
                     f"example {place} (split {where!r}) has the same content as example "
                     f"{first[2]} of {first[1]} in split {first[0]!r}",
                 )
+
+    def _row_table(self, path: str, split: Any, record: dict[str, Any]) -> None:
+        """The examples a row table lists: its source rows' (of the source file) and its
+        written variants' (of the file it describes)."""
+        if unsafe_reason(path) is not None:
+            return
+        source, variant = [], []
+        try:
+            with open(Path(self.manifest).parent / path, encoding="utf-8") as handle:
+                for line in handle:
+                    entry = json.loads(line)
+                    if isinstance(entry, dict) and "example" in entry:
+                        (variant if "seed" in entry else source).append(entry["example"])
+        except (OSError, ValueError):
+            return  # a missing or edited row table is fixity's finding
+        self._examples(str(record["source"].get("path")), split, source)
+        self._examples(record["image"], split, variant)
 
     def _augmentable(self, split: Any) -> bool:
         # An unsplit dataset (split null) is one split, and it is augmented.

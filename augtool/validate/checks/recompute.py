@@ -15,7 +15,9 @@ fast.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
 
@@ -49,7 +51,8 @@ def parse_recompute(value: str | None) -> Recompute | None:
 class Recomputation:
     """Keeps, as the manifest streams by, what re-deriving needs; then re-derives."""
 
-    def __init__(self, header: dict[str, Any], found: Findings) -> None:
+    def __init__(self, header: dict[str, Any], found: Findings, root: Path | None = None) -> None:
+        self.root = root  # the manifest's folder, where a row table named by a line is
         self.header = header
         self.found = found
         self.augmented_lines: list[int] = []
@@ -142,6 +145,9 @@ class Recomputation:
             if rel in sources.bad or unsafe_reason(rel) is not None:
                 continue  # already reported as a source problem
             fields = _replay_fields(record)
+            rows = record.get("rows")
+            if isinstance(rows, str) and unsafe_reason(rows) is None and self.root is not None:
+                fields["rows"] = str(self.root / record["rows"])
             if rules is not None:
                 fields["labels"] = labels.get(path, [])
                 fields_of = () if dataset is None else dataset.record_fields
@@ -306,7 +312,8 @@ def _recompute_group(
     for record in records:
         try:
             kept = record["metadata"] == "kept"
-            variant = derive(opened, records=record["steps"], encoder=record["encoder"],
+            steps = record["steps"] if "rows" not in record else row_table(record["rows"])
+            variant = derive(opened, records=steps, encoder=record["encoder"],
                              keep_metadata=kept)  # fmt: skip
         except Exception as exc:  # a hand-edited record may hold anything: report, don't crash
             results.append((record["path"], "error", f"{type(exc).__name__}: {exc}"))
@@ -374,6 +381,14 @@ def _recompute_labels(
         if said != record["recorded"]:
             results.append((path, "differs", f"of its {record['words'][1]}"))
     return results
+
+
+def row_table(path: str) -> Iterator[dict[str, Any]]:
+    """The entries of a row table (a JSON object a line), read as they are replayed."""
+    fd = os.open(path, OPEN_FLAGS)
+    with os.fdopen(fd, "r", encoding="utf-8") as handle:
+        for line in handle:
+            yield json.loads(line)
 
 
 def read_no_follow(path: str) -> bytes:
