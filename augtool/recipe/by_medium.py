@@ -12,7 +12,7 @@ Sections = tuple[dict[str, Any], dict[str, Any]]
 ToCore = Callable[[dict[str, Any], dict[str, Any]], Sections]
 #: the input and output fields every medium has (the rest are the medium's own)
 COMMON_INPUT = ("path", "layout", "follow_links", "licence", "require_licence", "allow_licences")
-COMMON_OUTPUT = ("path", "originals", "strip_metadata", "hf_metadata")
+COMMON_OUTPUT = ("path", "originals", "strip_metadata", "hf_metadata", "provenance_tag")
 
 
 def _no_core_settings(input_: dict[str, Any], output: dict[str, Any]) -> Sections:

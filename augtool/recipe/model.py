@@ -200,6 +200,13 @@ OUTPUT_FIELDS = (
         "and sha256, variant, recipe sha256) for Hugging Face imagefolder/audiofolder",
     ),
     Param(
+        "provenance_tag",
+        Bool(),
+        False,
+        "each variant's own metadata (PNG/JPEG/WebP XMP, WAV LIST/INFO) says it is derived, "
+        "with its source's sha256, the recipe's sha256 and the tool version",
+    ),
+    Param(
         "bit_depth",
         BitDepth(),
         8,
@@ -208,7 +215,7 @@ OUTPUT_FIELDS = (
     ),
 )
 #: output keys written into the normalised recipe only when set
-OPT_IN = ("hf_metadata",)
+OPT_IN = ("hf_metadata", "provenance_tag")
 SPLIT_FIELDS = (
     Param("augment", StrList(), ["train"], "splits that are augmented; others are copied"),
     Param("names", StrList(), ["train", "val", "test"], "folder names recognised as splits"),
@@ -350,6 +357,11 @@ def parse_recipe(doc: Located) -> Recipe:
             ("output", "originals"),
             f"output.originals: normalize: a {medium} recipe's originals cannot be re-encoded; "
             "use copy, link or skip",
+        )
+    if output.get("provenance_tag") and medium not in ("image", "audio"):
+        raise doc.error(
+            ("output", "provenance_tag"),
+            f"output.provenance_tag: a {medium} file has no metadata to carry the tag",
         )
     normalised = {
         "version": RECIPE_VERSION,

@@ -482,6 +482,11 @@ def _job_context(job: _Job) -> JobContext:
         rules=_label_rules(recipe, dataset),
         settings=recipe_settings(recipe.normalised, dataset.layout),
         bit_depth=recipe.output.get("bit_depth", 8),
+        provenance=(
+            (recipe.sha256, f"augtool {__version__}")
+            if recipe.output.get("provenance_tag")
+            else None
+        ),
     )
 
 

@@ -24,6 +24,7 @@ from augtool.layouts.base import AnnotationError
 from augtool.manifest.records import FileRecord, Skipped, SourceRef
 from augtool.media import registry as media
 from augtool.media.base import DecodeError, EncodeError
+from augtool.provenance import KEY, provenance
 from augtool.run import packed
 from augtool.run.allocator import keep_freed_memory
 from augtool.run.derive import (
@@ -63,6 +64,9 @@ class JobContext:
     rules: LabelRules | None = None
     settings: str = ""  # the run's recipe_settings (augtool.run.derive), for decode_file
     bit_depth: int | str = 8  # ``output.bit_depth``: 8, or source
+    #: ``output.provenance_tag``: the recipe's sha256 and the tool, which each variant's own
+    #: metadata names with its source's sha256; None: no tag
+    provenance: tuple[str, str] | None = None
 
     @property
     def limits(self) -> InputLimits:
@@ -251,6 +255,8 @@ def _write_variants(
     source, out_root = task.source, Path(ctx.output_root)
     decoded, medium = opened.decoded, opened.medium
     settings = medium.encoder_settings(task.encoder, ctx.quality, decoded, ctx.same_format)
+    if ctx.provenance is not None:
+        settings = {**settings, KEY: provenance(origin.sha256, *ctx.provenance)}
     for index, (path, seed) in enumerate(zip(task.variants, task.seeds, strict=True)):
         variant = derive(opened, ctx.steps, seed, None, settings, not ctx.strip_metadata)
         encoded = variant.data

@@ -18,6 +18,7 @@ from augtool.media.audio.codecs import Decoded
 from augtool.media.audio.transforms import FAMILIES, REGISTRY, Clip, replay, run
 from augtool.media.base import EncodeError
 from augtool.media.image.transforms.params import Choice, Float, Param
+from augtool.provenance import split_tag, tag_wav
 
 Record = dict[str, Any]
 
@@ -257,6 +258,11 @@ class AudioMedium:
     def encode(
         self, decoded: Decoded, content: np.ndarray | None, encoder: dict[str, Any], metadata: Any
     ) -> bytes:
+        encoder, tag = split_tag(encoder)
+        if tag is not None and encoder["format"] != "WAV":
+            raise EncodeError(
+                f"provenance_tag: a {encoder['format']} output cannot carry the tag (WAV can)"
+            )
         samples = decoded.samples if content is None else content
         rate = int(encoder["sample_rate"])
         samples = np.clip(samples, -1.0, 1.0)
@@ -264,7 +270,8 @@ class AudioMedium:
             frames = max(1, round(samples.shape[0] * rate / decoded.rate))
             # The resampler's ringing round a clipped peak is clipped again, by a hair.
             samples = np.clip(dsp.resample(samples, frames), -1.0, 1.0)
-        return codecs.encode(samples, rate, encoder["format"], encoder["subtype"])
+        data = codecs.encode(samples, rate, encoder["format"], encoder["subtype"])
+        return data if tag is None else tag_wav(data, tag)
 
     # -- preview (asked by augtool.preview) ---------------------------------------------------
     def tile(self, decoded: Decoded, content: np.ndarray | None = None) -> np.ndarray:

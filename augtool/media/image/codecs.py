@@ -41,6 +41,7 @@ from PIL import Image
 from augtool.media.base import DecodeError as MediumDecodeError
 from augtool.media.base import EncodeError as MediumEncodeError
 from augtool.media.image import wide
+from augtool.provenance import split_tag, tag_png, xmp_packet
 
 ORIENTATION = 0x0112
 #: What undoes each EXIF orientation (the same as ``ImageOps.exif_transpose``).
@@ -412,12 +413,20 @@ def encode(
     """Encode ``image`` (an array, or a Pillow image in L, RGB or RGBA: the same pixels give the
     same bytes) with ``settings`` (from :func:`encoder_settings`). ``exif`` is written only when
     given (metadata kept): an ``Image.Exif`` goes through :func:`kept_exif`, bytes are its result.
+    A ``provenance`` tag in ``settings`` is written as XMP (:mod:`augtool.provenance`).
     Raise :class:`EncodeError` when the format cannot hold the image."""
+    settings, tag = split_tag(settings)
     fmt = settings["format"]
+    if tag is not None and fmt not in ("JPEG", "PNG", "WEBP"):
+        raise EncodeError(
+            f"provenance_tag: a {_NAMES.get(fmt, fmt)} output cannot carry the tag "
+            "(PNG, JPEG and WebP can)"
+        )
     if isinstance(image, np.ndarray) and image.dtype == np.uint16:
         check_encodable(fmt, image.shape[0], image.shape[1])
         kept = None if exif is None else exif if isinstance(exif, bytes) else kept_exif(exif)
-        return wide.encode_wide(image, settings, icc_profile, kept)
+        data = wide.encode_wide(image, settings, icc_profile, kept)
+        return data if tag is None else tag_png(data, tag)
     if isinstance(image, Image.Image):
         check_encodable(fmt, image.height, image.width)
         img = image
@@ -440,6 +449,8 @@ def encode(
         options["icc_profile"] = icc_profile
     if exif is not None and fmt in ("JPEG", "PNG", "WEBP", "TIFF"):
         options["exif"] = exif if isinstance(exif, bytes) else kept_exif(exif)
+    if tag is not None and fmt in ("JPEG", "WEBP"):
+        options["xmp"] = xmp_packet(tag)
     buffer = io.BytesIO()
     try:
         img.save(buffer, format=fmt, **options)
@@ -447,4 +458,6 @@ def encode(
         # A limit found by the encoder itself; the buffer is in memory, so not a disk error.
         name = _NAMES.get(fmt, fmt)
         raise EncodeError(f"cannot encode as {name}: {error_text(exc)}") from None
+    if tag is not None and fmt == "PNG":
+        return tag_png(buffer.getvalue(), tag)
     return buffer.getvalue()
