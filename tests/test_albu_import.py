@@ -10,6 +10,7 @@ check stays off (NO_ALBUMENTATIONS_UPDATE).
 from __future__ import annotations
 
 import json
+import math
 import os
 import subprocess
 import sys
@@ -119,6 +120,72 @@ CASES: list[tuple[str, str, dict[str, Any]]] = [
         "A.Erasing(scale=(0.05, 0.2), ratio=(0.5, 2.0), fill='random')",
         "random_erasing",
         {"scale": [0.05, 0.2], "ratio": [0.5, 2.0], "value": "random"},
+    ),
+    ("A.Transpose(p=0.4)", "transpose", {"p": 0.4}),
+    ("A.D4()", "d4", {"p": 1.0}),
+    (
+        "A.ShiftScaleRotate(shift_limit=0.1, scale_limit=(-0.2, 0.3), rotate_limit=20,"
+        " border_mode=1)",
+        "shift_scale_rotate",
+        {
+            "shift_limit": [-0.1, 0.1],
+            "scale_limit": [-0.2, 0.3],
+            "rotate_limit": [-20.0, 20.0],
+            "border": "replicate",
+        },
+    ),
+    ("A.RandomScale(scale_limit=0.3)", "random_scale", {"scale_limit": [-0.3, 0.3]}),
+    ("A.LongestMaxSize(max_size=[320, 640])", "longest_max_size", {"max_size": [320, 640]}),
+    (
+        "A.PadIfNeeded(min_height=None, min_width=300, pad_height_divisor=32, position='top_left')",
+        "pad_if_needed",
+        {"min_height": None, "pad_height_divisor": 32, "min_width": 300, "position": "top_left"},
+    ),
+    ("A.BBoxSafeRandomCrop(erosion_rate=0.2)", "bbox_safe_random_crop", {"erosion_rate": 0.2}),
+    (
+        "A.RandomSizedBBoxSafeCrop(height=64, width=80, erosion_rate=0.1)",
+        "random_sized_bbox_safe_crop",
+        {"size": [64, 80], "erosion_rate": 0.1},
+    ),
+    (
+        "A.CropNonEmptyMaskIfExists(height=40, width=50, ignore_values=[255])",
+        "crop_non_empty_mask",
+        {"size": [40, 50], "ignore_values": [0, 255]},
+    ),
+    (
+        "A.GridDropout(ratio=0.3, unit_size_range=(10, 20))",
+        "grid_dropout",
+        {"ratio": 0.3, "unit_size_range": [10, 20], "random_offset": True},
+    ),
+    (
+        "A.PixelDropout(dropout_prob=0.05, per_channel=True, drop_value=None)",
+        "pixel_dropout",
+        {"dropout_prob": 0.05, "per_channel": True, "drop_value": "random"},
+    ),
+    (
+        "A.ElasticTransform(alpha=120, sigma=6, noise_distribution='uniform')",
+        "elastic",
+        {"alpha": 120.0, "sigma": 6.0, "interpolation": "bilinear"},
+    ),
+    (
+        "A.ElasticTransform(alpha=300, sigma=10)",  # gaussian noise: alpha for the same spread
+        "elastic",
+        {"alpha": 300 * (math.sqrt(3) / 4.9), "sigma": 10.0},
+    ),
+    (
+        "A.GridDistortion(num_steps=6, distort_limit=(-0.2, 0.4), interpolation=0)",
+        "grid_distortion",
+        {"num_steps": 6, "distort_limit": [-0.2, 0.4], "interpolation": "nearest"},
+    ),
+    (
+        "A.OpticalDistortion(distort_limit=0.2, border_mode=4)",
+        "optical_distortion",
+        {"distort_limit": [-0.2, 0.2], "border": "reflect"},
+    ),
+    (
+        "A.PiecewiseAffine(scale=(0.02, 0.04), nb_rows=5, nb_cols=3)",
+        "piecewise_affine",
+        {"scale": [0.02, 0.04], "nb_rows": 5, "nb_cols": 3},
     ),
 ]
 

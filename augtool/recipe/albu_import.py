@@ -23,6 +23,7 @@ from typing import Any
 import yaml
 
 from augtool.errors import AugtoolError
+from augtool.recipe.albu_geometry import GEOMETRY_CONVERTERS
 from augtool.recipe.albu_transforms import CONVERTERS, NEAREST, Notes, Params
 
 BLOCKS = {"Compose", "Sequential", "OneOf", "SomeOf"}
@@ -138,7 +139,7 @@ def _step(transform: dict[str, Any], where: str, notes: Notes) -> dict[str, Any]
     notes.where = f"{where} {name}"
     if name in BLOCKS:
         return _composition(name, transform, where, notes)
-    converter = CONVERTERS.get(name)
+    converter = CONVERTERS.get(name) or GEOMETRY_CONVERTERS.get(name)
     if converter is None:
         nearest = NEAREST.get(name)
         if name in NEAREST and nearest is None:

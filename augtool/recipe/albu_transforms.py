@@ -436,19 +436,9 @@ CONVERTERS: dict[str, Callable[[Params], Step]] = {
 
 #: Albumentations transforms augtool has no step for, with the nearest one it has
 NEAREST = {
-    "ShiftScaleRotate": "affine",
     "SafeRotate": "rotate",
-    "RandomScale": "affine (scale)",
-    "Transpose": "rot90 with hflip",
-    "D4": "rot90 with hflip",
-    "LongestMaxSize": "resize",
-    "PadIfNeeded": "pad or center_crop",
     "RandomSizedCrop": "random_resized_crop",
-    "RandomSizedBBoxSafeCrop": "random_resized_crop",
     "CropAndPad": "pad then random_crop",
-    "ElasticTransform": "perspective",
-    "GridDistortion": "perspective",
-    "OpticalDistortion": "perspective",
     "HueSaturationValue": "color_jitter",
     "RGBShift": "color_jitter",
     "RandomBrightness": "random_brightness_contrast",
@@ -463,7 +453,6 @@ NEAREST = {
     "MultiplicativeNoise": "gaussian_noise",
     "ShotNoise": "gaussian_noise",
     "Cutout": "coarse_dropout",
-    "GridDropout": "coarse_dropout",
     "XYMasking": "coarse_dropout",
     "ToSepia": "grayscale",
     "FancyPCA": "color_jitter",
