@@ -43,10 +43,10 @@ class Pair:
     second: Hashed
     distance: int
 
-    def describe(self) -> str:
+    def describe(self, what: str = "64-bit pHashes") -> str:
         return (
             f"{self.second.path} (split {self.second.split!r}) is a near-duplicate of "
-            f"{self.first.path} (split {self.first.split!r}): their 64-bit pHashes differ in "
+            f"{self.first.path} (split {self.first.split!r}): their {what} differ in "
             f"{self.distance} bits"
         )
 

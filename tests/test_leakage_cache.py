@@ -16,7 +16,7 @@ from test_leakage_content import PLANTED, planted, recipe
 import augtool.neardup
 from augtool.manifest import PHASH_CACHE_NAME
 from augtool.neardup import file_phash
-from augtool.run.executors.hashing import PHASH_POOL_MIN, phash_files
+from augtool.run.executors.hashing import FINGERPRINT_POOL_MIN, fingerprint_files
 from augtool.run.phashcache import load_phashes, source_phashes, write_phashes
 
 
@@ -79,20 +79,18 @@ def test_a_dry_run_or_a_stopped_run_caches_nothing(tmp_path: Path) -> None:
 
 def test_a_cache_of_another_input_or_kind_vouches_for_nothing(tmp_path: Path) -> None:
     source = write_images(tmp_path / "in", {"a.png": 1, "b.png": 2})
-    entries = source_phashes(source, ["a.png", "b.png"], {}, 1)
-    write_phashes(tmp_path, source, entries)
-    assert load_phashes(tmp_path, source) == entries
-    assert load_phashes(tmp_path, tmp_path / "other") == {}
-    text = (tmp_path / PHASH_CACHE_NAME).read_text().replace("phash64-v1", "dhash64-v0")
-    (tmp_path / PHASH_CACHE_NAME).write_text(text)
-    assert load_phashes(tmp_path, source) == {}
+    entries = source_phashes(source, ["a.png", "b.png"], {}, 1, "image")
+    write_phashes(tmp_path, source, entries, "phash64-v1")
+    assert load_phashes(tmp_path, source, "phash64-v1") == entries
+    assert load_phashes(tmp_path, tmp_path / "other", "phash64-v1") == {}
+    assert load_phashes(tmp_path, source, "audio-bands64-v1") == {}
 
 
 def test_the_pool_hashes_as_this_process_does(tmp_path: Path) -> None:
-    count = PHASH_POOL_MIN + 6
+    count = FINGERPRINT_POOL_MIN + 6
     source = write_images(tmp_path, {f"{i:03d}.png": i for i in range(count)}, size=(48, 40))
     (source / "broken.png").write_bytes(b"not an image")
     paths = [*sorted(p.name for p in source.glob("[0-9]*.png")), "broken.png"]
-    alone = phash_files(source, paths, 1)
-    assert alone == phash_files(source, paths, 2)
+    alone = fingerprint_files("image", source, paths, 1)
+    assert alone == fingerprint_files("image", source, paths, 2)
     assert alone[-1] is None and len(set(alone[:-1])) == count

@@ -300,7 +300,7 @@ def expand(
             if parts:
                 adopt_parts(previous, list(parts), output_root, job.input_abs)
             if leaks.cache is not None:
-                write_phashes(output_root, input_root, leaks.cache)
+                write_phashes(output_root, input_root, leaks.cache, leaks.kind)
             _run(job, previous, summary, temp_files)
         except (KeyboardInterrupt, WorkerLost):
             stop_workers()

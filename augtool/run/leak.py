@@ -1,7 +1,8 @@
-"""Leakage by content, before expand writes anything: image sources in two splits whose
-perceptual hashes are near (:mod:`augtool.neardup`), handled as ``splits.on_leak`` says. The
-hashes come from the output's cache (:mod:`augtool.run.phashcache`) or, for the sources new or
-changed since, from the run's worker processes."""
+"""Leakage by content, before expand writes anything: sources in two splits whose fingerprints are
+near (:mod:`augtool.neardup`; each medium with a ``fingerprint`` hook gives its own: an image's
+pHash, a clip's band hash), handled as ``splits.on_leak`` says. The hashes come from the output's
+cache (:mod:`augtool.run.phashcache`) or, for the sources new or changed since, from the run's
+worker processes."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from pathlib import Path
 from augtool.errors import EXIT_FAILED, AugtoolError
 from augtool.layouts.base import split_augmented
 from augtool.layouts.discovery import Dataset, Skip
+from augtool.media import registry
 from augtool.neardup import Hashed, Pair, cross_split_pairs, hex_hash
 from augtool.run.phashcache import Entry, load_phashes, source_phashes
 
@@ -32,6 +34,8 @@ class Leaks:
     hashes: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     cache: dict[str, Entry] | None = None
+    #: the medium's ``fingerprint_kind``, which the cache is written with
+    kind: str = ""
 
 
 def check_leaks(
@@ -43,23 +47,28 @@ def check_leaks(
     output_root: Path,
     jobs: int = 1,
 ) -> Leaks:
-    """Hash each image source of a dataset with two or more splits (reading the cache in
-    ``output_root``, the missing ones across ``jobs`` processes) and act on the pairs."""
-    if on_leak == "ignore" or medium != "image" or len(dataset.splits) < 2:
+    """Fingerprint each source of a dataset with two or more splits (reading the cache in
+    ``output_root``, the missing ones across ``jobs`` processes) and act on the pairs; a
+    medium without a ``fingerprint`` hook is not checked."""
+    found = registry.get(medium)
+    if on_leak == "ignore" or not hasattr(found, "fingerprint") or len(dataset.splits) < 2:
         return Leaks(dataset)
+    kind: str = found.fingerprint_kind  # type: ignore[attr-defined]
     paths = [source.path for source in dataset.sources]
-    entries = source_phashes(input_root, paths, load_phashes(output_root, input_root), jobs)
+    cached = load_phashes(output_root, input_root, kind)
+    entries = source_phashes(input_root, paths, cached, jobs, medium)
     items = []
     for source in dataset.sources:
         entry = entries.get(source.path)
         if entry is not None and entry[1] is not None:
             # one that cannot be decoded is skipped later, with its reason
             items.append(Hashed(source.path, source.split, entry[1]))
-    leaks = Leaks(dataset, {item.path: hex_hash(item.hash) for item in items}, cache=entries)
-    pairs = cross_split_pairs(items)
+    leaks = Leaks(dataset, {item.path: hex_hash(item.hash) for item in items}, [], entries, kind)
+    pairs = cross_split_pairs(items, found.fingerprint_bits)  # type: ignore[attr-defined]
     if not pairs:
         return leaks
-    named = "; ".join(pair.describe() for pair in pairs)
+    what = found.fingerprint_name  # type: ignore[attr-defined]
+    named = "; ".join(pair.describe(what) for pair in pairs)
     if on_leak == "fail":
         raise LeakError(f"{len(pairs)} near-duplicate pair(s) across splits: {named}")
     leaks.warnings.append(f"{len(pairs)} near-duplicate pair(s) across splits: {named}")

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -16,7 +17,7 @@ from augtool.errors import ParamError
 from augtool.media.audio import codecs, dsp
 from augtool.media.audio.codecs import Decoded
 from augtool.media.audio.transforms import FAMILIES, REGISTRY, Clip, replay, run
-from augtool.media.base import EncodeError
+from augtool.media.base import DecodeError, EncodeError
 from augtool.media.image.transforms.params import Choice, Float, Param
 from augtool.provenance import split_tag, tag_wav
 
@@ -152,6 +153,23 @@ class AudioMedium:
     name = "audio"
     default_kernels = "numpy"
     kernel_names = ("numpy",)
+    #: the near-duplicate check's fingerprint (augtool.media.audio.fingerprint); audio pairs
+    #: within fewer bits than images do: a copy lands at most 6 bits away on the bundled clips,
+    #: two distinct clips at least 11 (docs/governance.md)
+    fingerprint_kind = "audio-bands64-v1"
+    fingerprint_name = "64-bit audio fingerprints"
+    fingerprint_bits = 8
+
+    def fingerprint(self, path: Path) -> int | None:
+        """The fingerprint of the clip at ``path``, or None when it cannot be decoded (or is
+        silent)."""
+        from augtool.media.audio.fingerprint import fingerprint
+
+        try:
+            decoded = codecs.decode(path.read_bytes(), codecs.FORMATS, None)
+        except (OSError, DecodeError):
+            return None
+        return fingerprint(decoded.samples, decoded.rate)
 
     def transforms(self) -> Mapping[str, Any]:
         return REGISTRY

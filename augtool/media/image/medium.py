@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -57,6 +58,17 @@ class ImageMedium:
     name = "image"
     default_kernels = kernels.DEFAULT
     kernel_names = kernels.CHOICES
+    #: the near-duplicate check's fingerprint (augtool.neardup): what it is, its name in a
+    #: pair's message, and the distance (bits) within which two sources pair
+    fingerprint_kind = "phash64-v1"
+    fingerprint_name = "64-bit pHashes"
+    fingerprint_bits = 10
+
+    def fingerprint(self, path: Path) -> int | None:
+        """The pHash of the image file at ``path``, or None when it is not an image."""
+        from augtool import neardup
+
+        return neardup.file_phash(path)
 
     def transforms(self) -> Mapping[str, Any]:
         return REGISTRY

@@ -1,5 +1,5 @@
 """Files hashed on a pool: validate's fixity and source checks (sha256) and the near-duplicate
-check's perceptual hashes, in batches of similar work,
+check's fingerprints, in batches of similar work,
 with the same interrupt handling as a run's batches (:func:`~augtool.run.executors.map_in_order`).
 """
 
@@ -86,24 +86,27 @@ def _batches(paths: list[str], sizes: list[int], jobs: int) -> list[list[str]]:
     return batches
 
 
-#: Below this many images to decode, a process pool costs more than it saves.
-PHASH_POOL_MIN = 64
-#: The most images a batch of perceptual hashing holds (small batches keep the workers even).
-PHASH_BATCH = 32
+#: Below this many sources to decode, a process pool costs more than it saves.
+FINGERPRINT_POOL_MIN = 64
+#: The most sources a batch of fingerprinting holds (small batches keep the workers even).
+FINGERPRINT_BATCH = 32
 
 
-def _phash_batch(root: str, paths: list[str]) -> list[int | None]:
-    from augtool.neardup import file_phash
+def _fingerprint_batch(medium: str, root: str, paths: list[str]) -> list[int | None]:
+    from augtool.media import registry
 
-    return [file_phash(os.path.join(root, path)) for path in paths]
+    fingerprint = registry.get(medium).fingerprint  # type: ignore[attr-defined]
+    return [fingerprint(Path(root, path)) for path in paths]
 
 
-def phash_files(root: Path, paths: list[str], jobs: int) -> list[int | None]:
-    """The pHash of each image at ``root / path`` (None: not an image), in order; across
-    ``jobs`` processes when there are enough of them to pay for a pool."""
-    per_batch = max(1, min(PHASH_BATCH, -(-len(paths) // (4 * max(jobs, 1)))))
-    tasks = [(str(root), paths[i : i + per_batch]) for i in range(0, len(paths), per_batch)]
+def fingerprint_files(medium: str, root: Path, paths: list[str], jobs: int) -> list[int | None]:
+    """The near-duplicate fingerprint ``medium`` gives each file at ``root / path`` (None: not
+    one it can decode), in order; across ``jobs`` processes when there are enough of them to
+    pay for a pool."""
+    per_batch = max(1, min(FINGERPRINT_BATCH, -(-len(paths) // (4 * max(jobs, 1)))))
+    tasks = [(medium, str(root), paths[i : i + per_batch]) for i in range(0, len(paths), per_batch)]
     found: list[int | None] = []
-    for batch in map_in_order(_phash_batch, tasks, jobs, len(paths) >= PHASH_POOL_MIN):
+    worth = len(paths) >= FINGERPRINT_POOL_MIN
+    for batch in map_in_order(_fingerprint_batch, tasks, jobs, worth):
         found.extend(batch)
     return found

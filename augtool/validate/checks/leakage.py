@@ -93,27 +93,33 @@ class Provenance:
         return len({split for split, _ in self.image_sources.values()}) >= 2
 
     def near_duplicates(self, source: Path | None, medium: str, jobs: int = 1) -> None:
-        """Image sources in two splits whose pHashes are near: the recorded ones, else (an
-        older manifest) those of the ``source`` files, when given, hashed across ``jobs``
-        processes."""
-        if medium != "image" or not self.splits_to_compare:
+        """Sources in two splits whose fingerprints (the medium's: an image's pHash) are near:
+        the recorded ones, else (an older manifest) those of the ``source`` files, when given,
+        fingerprinted across ``jobs`` processes."""
+        if not self.splits_to_compare:
             return
         # Here, not at the top: numpy is loaded only for a manifest with splits to compare.
+        from augtool.media import registry
         from augtool.neardup import Hashed, cross_split_pairs
-        from augtool.run.executors.hashing import phash_files
+        from augtool.run.executors.hashing import fingerprint_files
 
+        found = registry.get(medium)
+        if not hasattr(found, "fingerprint"):
+            return
         values = {path: int(rec, 16) for path, (_, rec) in self.image_sources.items() if rec}
         if source is not None:
             unrecorded = [path for path in self.image_sources if path not in values]
-            for path, value in zip(unrecorded, phash_files(source, unrecorded, jobs), strict=True):
+            computed = fingerprint_files(medium, source, unrecorded, jobs)
+            for path, value in zip(unrecorded, computed, strict=True):
                 if value is not None:
                     values[path] = value
         items = []
         for path, (split, _) in self.image_sources.items():
             if path in values:
                 items.append(Hashed(path, split, values[path]))
-        for pair in cross_split_pairs(items):
-            self.found.add("leakage", pair.second.path, pair.describe())
+        what = found.fingerprint_name  # type: ignore[attr-defined]
+        for pair in cross_split_pairs(items, found.fingerprint_bits):  # type: ignore[attr-defined]
+            self.found.add("leakage", pair.second.path, pair.describe(what))
 
     def _under(self, path: str, split: Any) -> bool:
         if self.folders:
