@@ -21,6 +21,8 @@ from augtool.media.image.transforms import (  # noqa: F401
     safe_crops,
     scales,
     sensor_noise,
+    sunlight,
+    weather,
 )
 from augtool.media.image.transforms.base import REGISTRY, Transform
 from augtool.media.image.transforms.compose import (
@@ -33,7 +35,7 @@ from augtool.media.image.transforms.compose import (
     run,
 )
 
-FAMILIES = ("geometric", "color", "noise", "occlusion", "composition")
+FAMILIES = ("geometric", "color", "noise", "occlusion", "weather", "composition")
 
 __all__ = [
     "BLOCKS",

@@ -7,6 +7,8 @@ so pixels a kernel leaves alone come back as they were.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 _SIXTH, _THIRD, _TWO_THIRDS = np.float32(1 / 6), np.float32(1 / 3), np.float32(2 / 3)
@@ -48,3 +50,21 @@ def _value(m1: np.ndarray, m2: np.ndarray, hue: np.ndarray) -> np.ndarray:
     return np.where(
         hue < _SIXTH, rising, np.where(hue < 0.5, m2, np.where(hue < _TWO_THIRDS, falling, m1))
     )
+
+
+def map_lightness(colour: np.ndarray, change: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+    """``colour`` (uint8, 1 or 3 channels) with its HLS lightness (0-1) replaced by
+    ``change(lightness)``, hue and saturation kept; a grey image's lightness is its value."""
+    values = colour.astype(np.float32) / np.float32(255)
+    if colour.shape[2] == 1:
+        light = np.clip(change(values[:, :, 0]), 0, 1)
+        return _rounded(light[:, :, None])
+    hls = rgb_to_hls(values)
+    hls[:, :, 1] = np.clip(change(hls[:, :, 1]), 0, 1)
+    return _rounded(hls_to_rgb(hls))
+
+
+def _rounded(values: np.ndarray) -> np.ndarray:
+    scaled = values * np.float32(255)
+    np.rint(scaled, out=scaled)
+    return np.clip(scaled, 0, 255).astype(np.uint8)
