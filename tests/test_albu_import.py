@@ -187,6 +187,106 @@ CASES: list[tuple[str, str, dict[str, Any]]] = [
         "piecewise_affine",
         {"scale": [0.02, 0.04], "nb_rows": 5, "nb_cols": 3},
     ),
+    (
+        "A.HueSaturationValue(hue_shift_limit=15, sat_shift_limit=(-20, 40), val_shift_limit=10)",
+        "hue_saturation_value",
+        {
+            "hue_shift_limit": [-15.0, 15.0],
+            "sat_shift_limit": [-20.0, 40.0],
+            "val_shift_limit": [-10.0, 10.0],
+        },
+    ),
+    (
+        "A.RGBShift(r_shift_limit=10, g_shift_limit=(-5, 15), b_shift_limit=0)",
+        "rgb_shift",
+        {
+            "r_shift_limit": [-10.0, 10.0],
+            "g_shift_limit": [-5.0, 15.0],
+            "b_shift_limit": [0.0, 0.0],
+        },
+    ),
+    ("A.ToSepia(p=0.2)", "to_sepia", {"p": 0.2}),
+    ("A.FancyPCA(alpha=0.2)", "fancy_pca", {"alpha": [0.2, 0.2]}),
+    (
+        "A.CLAHE(clip_limit=(1, 3), tile_grid_size=(4, 6))",
+        "clahe",
+        {"clip_limit": [1.0, 3.0], "tile_grid_size": [4, 6]},
+    ),
+    (
+        "A.UnsharpMask(blur_limit=(3, 5), alpha=(0.3, 0.6), threshold=5)",
+        "unsharp_mask",
+        {"blur_limit": [3, 5], "alpha": [0.3, 0.6], "threshold": [5, 5]},
+    ),
+    (
+        "A.Emboss(alpha=(0.1, 0.3), strength=(0.4, 0.8))",
+        "emboss",
+        {"alpha": [0.1, 0.3], "strength": [0.4, 0.8]},
+    ),
+    (
+        "A.ISONoise(color_shift=(0.02, 0.04), intensity=(0.2, 0.4))",
+        "iso_noise",
+        {"color_shift": [0.02, 0.04], "intensity": [0.2, 0.4]},
+    ),
+    (
+        "A.MultiplicativeNoise(multiplier=(0.8, 1.2), per_channel=True, elementwise=True)",
+        "multiplicative_noise",
+        {"multiplier": [0.8, 1.2], "per_channel": True, "elementwise": True},
+    ),
+    ("A.MedianBlur(blur_limit=(3, 5))", "median_blur", {"blur_limit": [3, 5]}),
+    (
+        "A.Defocus(radius=(2, 5), alias_blur=(0.2, 0.4))",
+        "defocus",
+        {"radius": [2, 5], "alias_blur": [0.2, 0.4]},
+    ),
+    (
+        "A.ZoomBlur(max_factor=(1.0, 1.2), step_factor=(0.02, 0.04))",
+        "zoom_blur",
+        {"max_factor": [1.0, 1.2], "step_factor": [0.02, 0.04]},
+    ),
+    (
+        "A.GlassBlur(sigma=0.5, max_delta=3, iterations=1)",
+        "glass_blur",
+        {"sigma": [0.5, 0.5], "max_delta": [3, 3], "iterations": [1, 1]},
+    ),
+    (
+        "A.RandomFog(fog_coef_range=(0.2, 0.6), alpha_coef=0.1)",
+        "random_fog",
+        {"fog_coef_range": [0.2, 0.6], "alpha_coef": [0.1, 0.1]},
+    ),
+    (
+        "A.RandomRain(slant_range=(-5, 5), drop_length=15, rain_type='drizzle')",
+        "random_rain",
+        {"slant_range": [-5.0, 5.0], "drop_length": [15, 15], "rain_type": "drizzle"},
+    ),
+    (
+        "A.RandomSnow(snow_point_range=(0.2, 0.4), brightness_coeff=2.0)",
+        "random_snow",
+        {"snow_point_range": [0.2, 0.4], "brightness_coeff": [2.0, 2.0]},
+    ),
+    (
+        "A.RandomShadow(shadow_roi=(0, 0.6, 1, 1), num_shadows_limit=(1, 3), shadow_dimension=4)",
+        "random_shadow",
+        {
+            "shadow_roi": [0.0, 0.6, 1.0, 1.0],
+            "num_shadows_limit": [1, 3],
+            "shadow_dimension": [4, 4],
+        },
+    ),
+    (
+        "A.RandomSunFlare(flare_roi=(0, 0, 1, 0.3), src_radius=200,"
+        " num_flare_circles_range=(3, 6))",
+        "random_sun_flare",
+        {
+            "flare_roi": [0.0, 0.0, 1.0, 0.3],
+            "src_radius": [200, 200],
+            "num_flare_circles_range": [3, 6],
+        },
+    ),
+    (
+        "A.RandomGravel(gravel_roi=(0.2, 0.5, 0.8, 0.9), number_of_patches=3)",
+        "random_gravel",
+        {"gravel_roi": [0.2, 0.5, 0.8, 0.9], "number_of_patches": [3, 3]},
+    ),
 ]
 
 COMPOSED = """A.Compose(
@@ -344,7 +444,10 @@ def test_not_a_saved_pipeline_is_a_usage_error(tmp_path: Path) -> None:
 
 
 def test_the_docs_list_every_converted_transform() -> None:
+    from augtool.recipe.albu_geometry import GEOMETRY_CONVERTERS
+    from augtool.recipe.albu_pixel import PIXEL_CONVERTERS
     from augtool.recipe.albu_transforms import CONVERTERS
 
     page = (ROOT / "docs" / "albumentations.md").read_text(encoding="utf-8")
-    assert [name for name in CONVERTERS if f"`{name}`" not in page] == []
+    converted = [*CONVERTERS, *GEOMETRY_CONVERTERS, *PIXEL_CONVERTERS]
+    assert [name for name in converted if f"`{name}`" not in page] == []

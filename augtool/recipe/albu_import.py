@@ -24,6 +24,7 @@ import yaml
 
 from augtool.errors import AugtoolError
 from augtool.recipe.albu_geometry import GEOMETRY_CONVERTERS
+from augtool.recipe.albu_pixel import PIXEL_CONVERTERS
 from augtool.recipe.albu_transforms import CONVERTERS, NEAREST, Notes, Params
 
 BLOCKS = {"Compose", "Sequential", "OneOf", "SomeOf"}
@@ -139,7 +140,7 @@ def _step(transform: dict[str, Any], where: str, notes: Notes) -> dict[str, Any]
     notes.where = f"{where} {name}"
     if name in BLOCKS:
         return _composition(name, transform, where, notes)
-    converter = CONVERTERS.get(name) or GEOMETRY_CONVERTERS.get(name)
+    converter = CONVERTERS.get(name) or GEOMETRY_CONVERTERS.get(name) or PIXEL_CONVERTERS.get(name)
     if converter is None:
         nearest = NEAREST.get(name)
         if name in NEAREST and nearest is None:
