@@ -182,10 +182,12 @@ def validate_manifest(
     source: PathLike | None = None,
     recompute: int | Literal["all"] | str | None = None,
     jobs: int | None = None,
+    content: bool = False,
 ) -> Report:
     """Check an expanded dataset against its ``manifest.jsonl``: digests, completeness, leakage,
     the recipe hash; with ``source``, the sources still hash as recorded; with ``recompute`` (a
-    count, or ``"all"``; needs ``source``), re-derived outputs match byte for byte.
+    count, or ``"all"``; needs ``source``), re-derived outputs match byte for byte; with
+    ``content``, each image output's pHash is near its source's (it decodes every output).
 
     Returns the :class:`Report` (``report.ok``; ``report.problems``): a failed check is a result,
     not an exception. Raises :class:`~augtool.errors.UsageError` for a bad argument and
@@ -203,7 +205,7 @@ def validate_manifest(
         )
     workers = _jobs(jobs)
     folder = None if source is None else Path(source)
-    return validate(Path(manifest), source=folder, recompute=count, jobs=workers)
+    return validate(Path(manifest), source=folder, recompute=count, jobs=workers, content=content)
 
 
 def preview_recipe(

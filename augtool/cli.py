@@ -367,6 +367,13 @@ def validate_manifest(
             help="Re-derive K random outputs (or 'all'); needs --source.",
         ),
     ] = None,
+    content: Annotated[
+        bool,
+        typer.Option(
+            "--content",
+            help="Also compare each image output's pHash with its source's (decodes them).",
+        ),
+    ] = False,
     jobs: Annotated[
         int | None,
         typer.Option("--jobs", "-j", min=1, metavar="N", help="Hashing processes (default: all)."),
@@ -383,7 +390,9 @@ def validate_manifest(
     Example: augtool validate manifest out/photos/manifest.jsonl --source samples/photos
     """
     with errors_to_exit(as_json):
-        report = api.validate_manifest(manifest, source=source, recompute=recompute, jobs=jobs)
+        report = api.validate_manifest(
+            manifest, source=source, recompute=recompute, jobs=jobs, content=content
+        )
     if as_json:
         typer.echo(json.dumps(report.as_json(), indent=2))
     else:

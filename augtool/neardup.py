@@ -65,6 +65,22 @@ def file_phash(path: str | Path) -> int | None:
     return phash(luma(np.asarray(upright)))
 
 
+def dihedral_phashes(path: str | Path) -> tuple[int, ...] | None:
+    """The pHashes of the image at ``path`` under the 8 flips and quarter turns (pHash is not
+    invariant to them, and a variant may be mirrored or turned), or ``None`` when it cannot be
+    read as an image."""
+    from PIL import Image, ImageOps
+
+    try:
+        with Image.open(path) as picture:
+            picture.draft("RGB", (DRAFT_SIDE, DRAFT_SIDE))
+            upright = ImageOps.exif_transpose(picture).convert("RGB")
+    except (OSError, ValueError, Image.DecompressionBombError):
+        return None
+    grey = luma(np.asarray(upright))
+    return tuple(phash(np.rot90(m, k)) for m in (grey, grey[:, ::-1]) for k in range(4))
+
+
 def hex_hash(value: int) -> str:
     return f"{value:016x}"
 

@@ -17,7 +17,8 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ from PIL import Image
 from typer.testing import CliRunner, Result
 
 from augtool.cli import app
+from augtool.manifest import dump_line, sums_line
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "samples" / "photos"
@@ -153,6 +155,47 @@ def read_manifest(out: Path) -> list[dict[str, Any]]:
     lines = (out / "manifest.jsonl").read_bytes().split(b"\n")
     assert lines[-1] == b"", "manifest.jsonl does not end with a newline"
     return [json.loads(line) for line in lines[:-1]]
+
+
+#: a manifest's file and skipped records, as :func:`read_manifest` parses them
+Records = list[dict[str, Any]]
+
+
+def manifest_parts(out: Path) -> tuple[dict[str, Any], Records, dict[str, Any]]:
+    lines = read_manifest(out)
+    return lines[0], lines[1:-1], lines[-1]
+
+
+def rewrite(
+    out: Path,
+    edit: Callable[[Records], Records],
+    fix_footer: bool = True,
+    edit_header: Callable[[dict[str, Any]], None] | None = None,
+) -> None:
+    """Rewrite the manifest with ``edit`` applied to its records (kept sorted by path). The footer
+    gets a fresh digest and counts, and the header the same counts, when ``fix_footer``;
+    otherwise the old footer is kept."""
+    header, records, footer = manifest_parts(out)
+    if edit_header is not None:
+        edit_header(header)
+    records = sorted(edit(records), key=lambda r: r["path"])
+    if fix_footer:
+        counts = Counter(r["role"] if r["type"] == "file" else "skipped" for r in records)
+        counts["files"] = sum(r["type"] == "file" for r in records)
+        header["counts"] = {**footer["counts"], **counts}
+    body = "".join(dump_line(r) for r in [header, *records])
+    if fix_footer:
+        footer = {
+            "type": "footer",
+            "counts": header["counts"],
+            "sha256": hashlib.sha256(body.encode()).hexdigest(),
+        }
+        # A careful forger rewrites SHA256SUMS too, so that only the check under test can fail.
+        sums = "".join(
+            sums_line(r["sha256"].lower(), r["path"]) for r in records if r["type"] == "file"
+        )
+        (out / "SHA256SUMS").write_text(sums)
+    (out / "manifest.jsonl").write_text(body + dump_line(footer))
 
 
 def file_records(out: Path) -> dict[str, dict[str, Any]]:

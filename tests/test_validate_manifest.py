@@ -17,18 +17,25 @@ import os
 import shutil
 import subprocess
 import sys
-from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import expand, invoke, read_manifest, unprivileged, write_images
+from conftest import (
+    Records,
+    expand,
+    invoke,
+    manifest_parts,
+    rewrite,
+    unprivileged,
+    write_images,
+)
 from PIL import Image
 from typer.testing import Result
 
 from augtool.canonical import canonical_sha256
-from augtool.manifest import JOURNAL_NAME, dump_line, sums_line
+from augtool.manifest import JOURNAL_NAME, dump_line
 from augtool.run.executors import hashing
 from augtool.run.executors.hashing import hash_files
 from augtool.validate import report as validate_report
@@ -56,8 +63,6 @@ IMAGES = {
 }
 AUGMENTED = "train/cat/cat_1__v00.jpg"
 ORIGINAL = "train/cat/cat_2.jpg"
-
-Records = list[dict[str, Any]]
 
 
 # --- building a real output ---------------------------------------------------------------------
@@ -95,45 +100,8 @@ def problem_lines(result: Result) -> list[str]:
     return result.stdout.splitlines()[:-1]
 
 
-def manifest_parts(out: Path) -> tuple[dict[str, Any], Records, dict[str, Any]]:
-    lines = read_manifest(out)
-    return lines[0], lines[1:-1], lines[-1]
-
-
 def record_of(out: Path, path: str) -> dict[str, Any]:
     return next(r for r in manifest_parts(out)[1] if r["path"] == path)
-
-
-def rewrite(
-    out: Path,
-    edit: Callable[[Records], Records],
-    fix_footer: bool = True,
-    edit_header: Callable[[dict[str, Any]], None] | None = None,
-) -> None:
-    """Rewrite the manifest with ``edit`` applied to its records (kept sorted by path). The footer
-    gets a fresh digest and counts, and the header the same counts, when ``fix_footer``;
-    otherwise the old footer is kept."""
-    header, records, footer = manifest_parts(out)
-    if edit_header is not None:
-        edit_header(header)
-    records = sorted(edit(records), key=lambda r: r["path"])
-    if fix_footer:
-        counts = Counter(r["role"] if r["type"] == "file" else "skipped" for r in records)
-        counts["files"] = sum(r["type"] == "file" for r in records)
-        header["counts"] = {**footer["counts"], **counts}
-    body = "".join(dump_line(r) for r in [header, *records])
-    if fix_footer:
-        footer = {
-            "type": "footer",
-            "counts": header["counts"],
-            "sha256": hashlib.sha256(body.encode()).hexdigest(),
-        }
-        # A careful forger rewrites SHA256SUMS too, so that only the check under test can fail.
-        sums = "".join(
-            sums_line(r["sha256"].lower(), r["path"]) for r in records if r["type"] == "file"
-        )
-        (out / "SHA256SUMS").write_text(sums)
-    (out / "manifest.jsonl").write_text(body + dump_line(footer))
 
 
 def sha256(path: Path) -> str:

@@ -27,6 +27,7 @@ KINDS = (
     "sums",
     "leakage",
     "source",
+    "content",
     "recompute",
 )
 
@@ -72,6 +73,9 @@ class Report:
     skipped: int = 0
     sources_checked: int | None = None
     recomputed: int | None = None
+    #: with ``content``: outputs compared with their source by pHash, and those not judged
+    content_checked: int | None = None
+    content_not_judged: int = 0
 
     @property
     def ok(self) -> bool:
@@ -101,6 +105,11 @@ class Report:
             parts.append(f"{self.sources_checked} sources verified")
         if self.recomputed is not None:
             parts.append(f"{self.recomputed} outputs re-derived")
+        if self.content_checked is not None:
+            parts.append(
+                f"{self.content_checked} outputs compared by content "
+                f"({self.content_not_judged} not judged: their steps move what pHash reads)"
+            )
         return f"{self.manifest}: OK, {', '.join(parts)}"
 
     def as_json(self) -> dict[str, Any]:
@@ -114,6 +123,8 @@ class Report:
             "skipped": self.skipped,
             "sources_checked": self.sources_checked,
             "recomputed": self.recomputed,
+            "content_checked": self.content_checked,
+            "content_not_judged": self.content_not_judged,
             "counts": self.counts(),
             "problems": [problem.as_json() for problem in self.problems],
         }

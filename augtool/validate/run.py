@@ -10,6 +10,7 @@ from augtool.errors import UsageError
 from augtool.media.registry import medium_of_recipe
 from augtool.validate.checks import mapping
 from augtool.validate.checks.completeness import Completeness, Tree, walk
+from augtool.validate.checks.content import Content
 from augtool.validate.checks.fixity import Fixity, SumsFile
 from augtool.validate.checks.leakage import Provenance
 from augtool.validate.checks.paths import listed_path_safe
@@ -25,9 +26,11 @@ def validate(
     source: Path | None = None,
     recompute: Recompute | None = None,
     jobs: int = 1,
+    content: bool = False,
 ) -> Report:
     """Run every check on the output that holds ``manifest``. Raises :class:`ManifestError` when
-    the manifest cannot be read at all or is not an augtool manifest of a known version."""
+    the manifest cannot be read at all or is not an augtool manifest of a known version.
+    ``content`` decodes every image output to compare its pHash with its source's."""
     manifest = Path(manifest)
     if recompute is not None and source is None:
         raise UsageError("{recompute} needs {source} (the folder the outputs were made from)")
@@ -41,6 +44,9 @@ def validate(
     stream = _Stream(str(manifest), header, walk(root, manifest.name), found)
     if recompute is not None:
         stream.recomputation = Recomputation(header, found, root)
+    if content:
+        _check_medium(header)
+        stream.content = Content(found)
     for number, record in reader.records():
         stream.record(number, record)
     found.problems.extend(reader.problems)
@@ -61,6 +67,9 @@ def validate(
         bytes=stream.fixity.bytes,
         skipped=stream.form.skipped,
     )
+    if stream.content is not None:
+        report.content_checked = stream.content.run(root, source, jobs)
+        report.content_not_judged = stream.content.not_judged
     if source is not None:
         sources = check_sources(found, header, stream.provenance.sources_seen, source, jobs)
         report.sources_checked = sources.checked
@@ -83,6 +92,7 @@ class _Stream:
         self.fixity = Fixity(found)
         self.provenance = Provenance(manifest, header, found)
         self.recomputation: Recomputation | None = None
+        self.content: Content | None = None
 
     def record(self, number: int, record: dict[str, Any]) -> None:
         self.sums.take(record)
@@ -97,3 +107,13 @@ class _Stream:
         self.provenance.take(number, record)
         if self.recomputation is not None:
             self.recomputation.take(number, record)
+        if self.content is not None:
+            self.content.take(record)
+
+
+def _check_medium(header: dict[str, Any]) -> None:
+    """``content`` compares images: refuse it for a manifest of another medium."""
+    medium = medium_of_recipe(mapping(header.get("recipe")))
+    if medium != "image":
+        raise UsageError("{content}: compares images by pHash; this manifest is {medium}",
+                         medium=medium)  # fmt: skip

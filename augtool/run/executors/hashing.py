@@ -110,3 +110,20 @@ def fingerprint_files(medium: str, root: Path, paths: list[str], jobs: int) -> l
     for batch in map_in_order(_fingerprint_batch, tasks, jobs, worth):
         found.extend(batch)
     return found
+
+
+def _dihedral_batch(root: str, paths: list[str]) -> list[tuple[int, ...] | None]:
+    from augtool.neardup import dihedral_phashes
+
+    return [dihedral_phashes(os.path.join(root, path)) for path in paths]
+
+
+def dihedral_phash_files(root: Path, paths: list[str], jobs: int) -> list[tuple[int, ...] | None]:
+    """:func:`augtool.neardup.dihedral_phashes` of each image at ``root / path``, in order,
+    batched as :func:`phash_files` batches."""
+    per_batch = max(1, min(FINGERPRINT_BATCH, -(-len(paths) // (4 * max(jobs, 1)))))
+    tasks = [(str(root), paths[i : i + per_batch]) for i in range(0, len(paths), per_batch)]
+    found: list[tuple[int, ...] | None] = []
+    for batch in map_in_order(_dihedral_batch, tasks, jobs, len(paths) >= FINGERPRINT_POOL_MIN):
+        found.extend(batch)
+    return found
