@@ -53,3 +53,16 @@ def make_speech_like(root: Path, splits: tuple[str, ...] = ("train", "val")) -> 
                 clip = clip + 0.01 * rng.standard_normal(clip.shape)
                 (folder / f"{cls}_{i}.wav").write_bytes(pcm16_wav(clip))
     return root
+
+
+def write_noises(folder: Path) -> Path:
+    """A folder of three noises for ``background_noise``: white and a hum at 16 kHz (2 s and
+    0.3 s: shorter than a clip, so it loops) and brown noise at 8 kHz (resampled when mixed)."""
+    rng = np.random.default_rng(21)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "white.wav").write_bytes(pcm16_wav(0.3 * rng.standard_normal((2 * RATE, 1))))
+    (folder / "hum.wav").write_bytes(pcm16_wav(tone(50.0, 0.3) + tone(100.0, 0.3, amp=0.2)))
+    brown = np.cumsum(rng.standard_normal(8000))
+    brown = (0.5 * (brown - brown.mean()) / np.max(np.abs(brown - brown.mean())))[:, None]
+    (folder / "brown.wav").write_bytes(pcm16_wav(brown, 8000))
+    return folder

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import struct
 import sys
 import wave
 from pathlib import Path
@@ -101,20 +102,35 @@ def test_bad_clips_are_skipped_with_a_reason_and_nothing_else_is_lost(tmp_path: 
     (data / "truncated.wav").write_bytes(good[: len(good) // 2])
     (data / "empty.wav").write_bytes(pcm16_wav(np.zeros((0, 1))))
     (data / "long.wav").write_bytes(pcm16_wav(tone(440.0, 3.0)))
-    ulaw = io.BytesIO()
-    soundfile.write(ulaw, tone(440.0, 0.2), RATE, subtype="ULAW", format="WAV")
-    (data / "ulaw.wav").write_bytes(ulaw.getvalue())
+    for subtype in ("ULAW", "IMA_ADPCM"):
+        encoded = io.BytesIO()
+        soundfile.write(encoded, tone(440.0, 0.2), RATE, subtype=subtype, format="WAV")
+        (data / f"{subtype.lower()}.wav").write_bytes(encoded.getvalue())
+    at = good.index(b"data")
+    (data / "no_fmt.wav").write_bytes(
+        b"RIFF" + struct.pack("<I", len(good) - at + 4) + b"WAVE" + good[at:]
+    )
+    wrong = bytearray(good)
+    wrong[at + 4 : at + 8] = struct.pack("<I", len(good))  # more than follow
+    (data / "wrong_size.wav").write_bytes(bytes(wrong))
     recipe = _recipe(
         tmp_path,
         "version: 1\nvariants: 1\ninput: {layout: flat, max_seconds: 2}\npipeline:\n  - gain: {}\n",
     )
     summary = augtool.expand(recipe, data, tmp_path / "out", jobs=1)
     reasons = {s["path"]: s["reason"] for s in summary.skipped}
-    assert set(reasons) == {"truncated.wav", "empty.wav", "long.wav", "ulaw.wav"}
-    assert "truncated WAV" in reasons["truncated.wav"]
-    assert "zero-length" in reasons["empty.wav"]
-    assert "longer than input.max_seconds 2" in reasons["long.wav"]
-    assert "μ-law" in reasons["ulaw.wav"]
+    expected = {
+        "truncated.wav": "truncated WAV",
+        "empty.wav": "zero-length",
+        "long.wav": "longer than input.max_seconds 2",
+        "ulaw.wav": "μ-law",
+        "ima_adpcm.wav": "ADPCM",
+        "no_fmt.wav": "malformed WAV: no 'fmt ' chunk",
+        "wrong_size.wav": "wrong WAV data size",
+    }
+    assert set(reasons) == set(expected)
+    for name, reason in expected.items():
+        assert reason in reasons[name] and "\n" not in reasons[name]
     assert (tmp_path / "out" / "good__v00.wav").exists()
 
 
@@ -216,3 +232,41 @@ def test_without_soundfile_flac_is_refused_early_and_skipped_with_the_hint(
     assert [(s["path"], s["reason"]) for s in summary.skipped] == [
         ("b.flac", "FLAC needs soundfile, not installed (pip install 'augtool[audio]')")
     ]
+
+
+def _listed(root: Path, table: str) -> Path:
+    """make_speech_like's clips without class folders, their classes in ``table`` (CSV or
+    JSONL, Hugging Face's audiofolder tables) only."""
+    data = make_speech_like(root)
+    rows = []
+    for clip in sorted(data.rglob("*.wav")):
+        split, label, name = clip.relative_to(data).parts
+        clip.rename(data / split / name)
+        rows.append({"file_name": f"{split}/{name}", "label": label})
+    for folder in sorted(p for p in data.glob("*/*") if p.is_dir()):
+        folder.rmdir()
+    if table == "metadata.csv":
+        text = "file_name,label\n" + "".join(f"{r['file_name']},{r['label']}\n" for r in rows)
+    else:
+        text = "".join(json.dumps(r) + "\n" for r in rows)
+    (data / table).write_text(text)
+    return data
+
+
+@pytest.mark.parametrize("table", ["metadata.csv", "metadata.jsonl"])
+def test_a_clip_list_with_labels_expands_and_rederives(tmp_path: Path, table: str) -> None:
+    data = _listed(tmp_path / "data", table)
+    out = tmp_path / "out"
+    recipe = _recipe(tmp_path, RECIPE.replace("layout: imagefolder", "layout: auto"))
+    augtool.expand(recipe, data, out, jobs=2)
+    lines = _lines(out)
+    assert lines[0]["layout"] == "imagelist"
+    augmented = [r for r in lines if r.get("role") == "augmented"]
+    assert len(augmented) == 6 * 2
+    for record in augmented:  # each variant carries its source's listed class
+        assert record["label"] == record["source"]["path"].split("/")[1].split("_")[0]
+    written = (out / table).read_text()
+    assert all(r["path"] in written for r in augmented)  # the table lists every output
+    report = augtool.validate_manifest(out / "manifest.jsonl", source=data, recompute="all")
+    assert report.ok, report.problems
+    assert report.recomputed == len(augmented) + 1  # the variants and the table

@@ -98,7 +98,13 @@ class BytesMedium:
         return kernels
 
     def run(
-        self, steps: Sequence[Any], decoded: bytes, seed: int, kernels: str, cache: Any
+        self,
+        steps: Sequence[Any],
+        decoded: bytes,
+        seed: int,
+        kernels: str,
+        cache: Any,
+        targets: Any = None,
     ) -> tuple[bytes | None, list[Record]]:
         rng = np.random.Generator(np.random.PCG64(seed))
         records = [{step.name: {} if rng.random() < step.p else None} for step in steps]

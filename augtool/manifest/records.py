@@ -67,6 +67,10 @@ class Header:
     #: a shard's partial manifest (``expand --shard K/N``): index (from 1) and count; absent
     #: from a whole run's, and from the one ``augtool merge`` writes
     shard: dict[str, int] | None = None
+    #: the files the steps read besides the sources (``background_noise``'s folder): ``root``,
+    #: the recipe's folder from the input folder, and ``files``, the sha256 of each by its
+    #: path from there (absent when the steps read none)
+    resources: dict[str, JSON] | None = None
 
     def to_json(self) -> dict[str, Any]:
         return _to_json(self)

@@ -20,7 +20,7 @@ Optional hooks, asked with ``getattr`` (a medium without them is treated as imag
   kept out of the normalised recipe;
 - ``tile(decoded, content) -> uint8 array (h, w, 3)``: the picture a preview tile shows of
   ``content`` (None: the source) when the content is not a picture itself, and
-  ``sample_step(step, rng, decoded)``: a step's parameters for a preview sweep.
+  ``sample_step(step, rng, decoded, resources=None)``: a step's parameters for a preview sweep.
 - ``original_encoder(decoded, quality)``: the encoder settings of an original written with
   ``output.originals: normalize`` (a medium without it cannot normalize: the recipe is
   refused); ``loader_trouble(decoded)``: a few words when a source copied as it is holds what
@@ -131,14 +131,21 @@ class Medium(Protocol):
         kernels: str,
         cache: Any,
         targets: Any = None,
+        resources: Any = None,
     ) -> tuple[Any, list[Record]]:
         """Sample ``steps`` from ``seed`` and apply them: (the new content, or None when
         nothing changed, and the plain-JSON step records). ``targets`` are the source's
-        (None without labels), for the steps whose draw depends on where they are."""
+        (None without labels), for the steps whose draw depends on where they are;
+        ``resources`` (:class:`augtool.run.resources.Resources`) the files the steps that
+        declare ``resources`` read, passed only when the recipe has such steps (a medium
+        without them need not take the keyword)."""
         ...
 
-    def replay(self, records: list[Record], decoded: Any, kernels: str, cache: Any) -> Any:
-        """Re-apply recorded steps: the new content, or None when nothing changed."""
+    def replay(
+        self, records: list[Record], decoded: Any, kernels: str, cache: Any, resources: Any = None
+    ) -> Any:
+        """Re-apply recorded steps (reading ``resources`` as :meth:`run` does): the new
+        content, or None when nothing changed."""
         ...
 
     def kept_metadata(self, decoded: Any) -> Any:

@@ -47,6 +47,7 @@ from augtool.run.derive import (
     targets_of,
 )
 from augtool.run.plan import variant_seed
+from augtool.run.resources import for_recipe
 
 TILE = 192
 SOURCES = 4
@@ -125,6 +126,7 @@ def _loaded_sources(
         return
     limits = InputLimits(tuple(recipe.input["formats"]), recipe.input["max_pixels"], recipe.medium)
     rules = _rules(recipe, dataset)
+    resources = for_recipe(recipe.steps, recipe.base_dir)
     loaded = 0
     for source in candidates:
         try:
@@ -140,7 +142,9 @@ def _loaded_sources(
             continue
         try:
             if draft is None:
-                opened = open_source(data, limits, recipe.kernels, labels, rules)
+                opened = open_source(
+                    data, limits, recipe.kernels, labels, rules, resources=resources
+                )
                 size = list(opened.decoded.size)
                 item = _Loaded(source, tile_of(opened), size, opened.targets, opened)
             else:
@@ -326,7 +330,8 @@ def _sample_point(
         if getattr(point, "reads_targets", False):
             return point.sample(rng, image.shape, targets=targets)
         return point.sample(rng, image.shape)
-    return sample(point, rng, opened.decoded)
+    extra = {} if opened.resources is None else {"resources": opened.resources}
+    return sample(point, rng, opened.decoded, **extra)
 
 
 def _swept(
@@ -336,7 +341,10 @@ def _swept(
     if opened is None or not _draws_tiles(opened.medium.name):
         out = replay(fired, image, kernels)
         return out, _size(out)
-    content = opened.medium.replay(fired, opened.decoded, opened.kernels, opened.reductions)
+    extra = {} if opened.resources is None else {"resources": opened.resources}
+    content = opened.medium.replay(
+        fired, opened.decoded, opened.kernels, opened.reductions, **extra
+    )
     return tile_of(opened, content), opened.medium.size(opened.decoded, content)
 
 

@@ -27,6 +27,7 @@ from augtool.layouts import registry
 from augtool.layouts.base import LabelRules, Moved, SourceLabels
 from augtool.media import registry as media
 from augtool.media.base import Medium
+from augtool.run.resources import Resources
 
 Record = dict[str, Any]
 Step = Any  # a configured step of the medium (a transform or a block)
@@ -67,6 +68,8 @@ class Opened:
     rules: LabelRules | None = None
     medium: Medium = field(default_factory=media.get)
     reductions: Any = None  # the medium's cache; a fresh one when None
+    #: the files the steps read besides the source (:mod:`augtool.run.resources`), or None
+    resources: Resources | None = None
 
     def __post_init__(self) -> None:
         if self.reductions is None:
@@ -122,11 +125,13 @@ def open_source(
     labels: SourceLabels | None = None,
     rules: LabelRules | None = None,
     name: str = "",
+    resources: Resources | None = None,
 ) -> Opened:
     """Decode ``data`` as the medium of ``limits``, within them (with the medium's default
     kernels when ``kernels_name`` is None), and read its ``labels`` by ``rules``. A medium
     whose sources' format and reading rules come from their name and the recipe (it has
     ``decode_file``) is given the source's relative path ``name`` and ``limits.settings``.
+    ``resources``: the files its steps may read besides it (a background noise).
     Raises ``DecodeError`` or ``AnnotationError`` (whose message is the skip reason)."""
     kind = media.get(limits.medium)
     decode_file = getattr(kind, "decode_file", None)
@@ -136,7 +141,7 @@ def open_source(
         wide = {} if limits.bit_depth == 8 else {"bit_depth": limits.bit_depth}
         decoded = kind.decode(data, limits.formats, limits.max_pixels, **wide)
     chosen = kind.check_kernels(kind.default_kernels if kernels_name is None else kernels_name)
-    opened = Opened(decoded, chosen, medium=kind)
+    opened = Opened(decoded, chosen, medium=kind, resources=resources)
     return opened if labels is None or rules is None else with_labels(opened, labels, rules)
 
 
@@ -170,12 +175,14 @@ def derive(
     written in the output format."""
     decoded, medium = opened.decoded, opened.medium
     image: Any = None  # None: nothing changed, the decoded source is encoded as it is
+    # Only a medium whose steps read resource files is handed them (and takes the keyword).
+    extra = {} if opened.resources is None else {"resources": opened.resources}
     if records is not None:
-        image = medium.replay(records, decoded, opened.kernels, opened.reductions)
+        image = medium.replay(records, decoded, opened.kernels, opened.reductions, **extra)
     elif steps:
         assert seed is not None
         image, records = medium.run(
-            steps, decoded, seed, opened.kernels, opened.reductions, opened.targets
+            steps, decoded, seed, opened.kernels, opened.reductions, opened.targets, **extra
         )
     records = [] if records is None else records
     size = medium.size(decoded, image)

@@ -93,6 +93,7 @@ from augtool.run.output import (
 )
 from augtool.run.phashcache import write_phashes
 from augtool.run.plan import Plan, Task, make_plan
+from augtool.run.resources import Resources, for_recipe
 from augtool.run.shards import Part, Shard, adopt_parts
 from augtool.run.statcache import stat_cache_writer
 from augtool.run.state import adopt_legacy_state
@@ -145,6 +146,12 @@ class _Job:
     #: each image source's pHash (16 hex digits), written into its image lines
     source_hashes: dict[str, str] = dataclasses.field(default_factory=dict)
     shard: Shard | None = None  # the slice of the sources this run makes (None: all)
+    resources: Resources | None = None  # the files the steps read besides the sources
+
+    @property
+    def resource_files(self) -> dict[str, str] | None:
+        """The resource files' hashes: outputs made with others are not kept."""
+        return None if self.resources is None else self.resources.files
 
     @property
     def shard_json(self) -> dict[str, int] | None:
@@ -231,6 +238,7 @@ def _plan_job(
         licences,
         recorded,
         shard,
+        for_recipe(recipe.steps, recipe.base_dir),
     ), leaks
 
 
@@ -343,7 +351,8 @@ def _dry_run(job: _Job, previous: Previous, force: bool, summary: Summary) -> No
     skipped = job.dataset.skipped
     summary.skipped = [{"path": s.path, "reason": s.reason} for s in skipped]
     summary.counts["skipped"] = len(skipped)
-    previous.trust_only(library_versions(job.recipe.kernels, job.recipe.medium), job.input_abs)
+    libraries = library_versions(job.recipe.kernels, job.recipe.medium)
+    previous.trust_only(libraries, job.input_abs, job.resource_files)
     extra = [*_dataset_files(job.dataset), *notice_names(job.licences), *job.hf_names]
     summary.activity = forecast(job.tasks, extra, previous, job.input_root, job.output_root)
     if force:
@@ -357,7 +366,7 @@ def _run(job: _Job, previous: Previous, summary: Summary, temp_files: list[str] 
     adopt_legacy_state(output_root)
     remove_temp_files(output_root, temp_files)
     libraries = library_versions(job.recipe.kernels, job.recipe.medium)
-    previous.trust_only(libraries, job.input_abs)
+    previous.trust_only(libraries, job.input_abs, job.resource_files)
     if previous.tasks:
         planned = {s.path for s in job.dataset.sources} | set(_dataset_files(job.dataset))
         planned |= {*notice_names(job.licences), *job.hf_names}
@@ -374,6 +383,7 @@ def _run(job: _Job, previous: Previous, summary: Summary, temp_files: list[str] 
         libraries,
         job.input_abs,
         job.shard_json,
+        job.resource_files,
     )
     done = 0
 
@@ -487,6 +497,7 @@ def _job_context(job: _Job) -> JobContext:
             if recipe.output.get("provenance_tag")
             else None
         ),
+        resources=job.resources,
     )
 
 
@@ -498,8 +509,9 @@ def _write_manifest(
     counts["sources"] = len(job.tasks)
     balance = None if job.balanced is None else job.balanced.as_json()
     licences = job.licences.counts() or None
+    resources = None if job.resources is None else job.resources.header(job.input_root)
     header = make_header(
-        job.recipe, job.dataset, counts, libraries, balance, licences, job.shard_json
+        job.recipe, job.dataset, counts, libraries, balance, licences, job.shard_json, resources
     )
     # One read of the journal feeds both the manifest and the stat cache; the cache is
     # committed after the manifest, and not at all if writing the manifest fails.

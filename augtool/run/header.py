@@ -23,8 +23,10 @@ def make_header(
     balance: dict[str, Any] | None = None,
     licences: dict[str, int] | None = None,
     shard: dict[str, int] | None = None,
+    resources: dict[str, Any] | None = None,
 ) -> Header:
-    """The header line; ``balance``, ``licences`` and ``shard`` only when the run has them."""
+    """The header line; ``balance``, ``licences``, ``shard`` and ``resources`` only when the
+    run has them."""
     return Header(
         schema=SCHEMA,
         schema_version=SCHEMA_VERSION,
@@ -44,6 +46,7 @@ def make_header(
         licences=licences,
         stripped=_stripped(recipe),
         shard=shard,
+        resources=resources,
     )
 
 

@@ -41,9 +41,10 @@ from augtool.run.plan import Task
 from augtool.run.statcache import Stat, load_stat_cache, source_shas, stat_of
 from augtool.run.state import state_file
 
-#: The augtool version and the medium's library versions (the header's ``libraries``) outputs were
-#: made with; ``None`` where unknown.
-MadeWith = tuple[str | None, dict[str, str] | None]
+#: The augtool version, the medium's library versions (the header's ``libraries``) and the
+#: resource files' hashes (the header's ``resources.files``) outputs were made with; ``None``
+#: where unknown or none.
+MadeWith = tuple[str | None, dict[str, str] | None, dict[str, str] | None]
 
 
 class _Spans:
@@ -55,7 +56,7 @@ class _Spans:
         self._handle = open(path, "rb")  # noqa: SIM115  (closed by Previous.close)
         self._journal = journal
         #: the augtool and library versions its outputs were made with
-        self.made_with: MadeWith = (None, None)
+        self.made_with: MadeWith = (None, None, None)
         #: whether its outputs can be kept (see :meth:`Previous.keep_only_made_with`)
         self.keepable = True
 
@@ -136,14 +137,17 @@ class Previous:
         for file in self.files:
             file.keepable = file.made_with == made_with
 
-    def trust_only(self, libraries: dict[str, str], input_abs: str) -> None:
-        """Forget what a run with these library versions, from this input folder, cannot trust.
-        Another augtool, or another version of a library the medium's bytes depend on, may
-        draw, resample or encode differently, so nothing it made can be kept under a header
-        naming this run's versions (an interrupted run's journal and the manifest before it may
-        differ here).
+    def trust_only(
+        self, libraries: dict[str, str], input_abs: str, resources: dict[str, str] | None = None
+    ) -> None:
+        """Forget what a run with these library versions and resource files, from this input
+        folder, cannot trust. Another augtool, or another version of a library the medium's
+        bytes depend on, may draw, resample or encode differently, and another noise file mixes
+        in other samples (another file list draws other files), so nothing it made can be kept
+        under a header naming this run's (an interrupted run's journal and the manifest before
+        it may differ here).
         Another input folder has other inodes, so no stat can vouch for a file there."""
-        self.keep_only_made_with((__version__, libraries))
+        self.keep_only_made_with((__version__, libraries, resources))
         if self.input_root != input_abs:
             self.source_stats.clear()
             self.output_stats.clear()
@@ -183,7 +187,7 @@ def _load(output_root: Path, previous: Previous) -> None:
             previous.recipe = state["recipe"]
             previous.shard = state.get("shard")
             # "libraries" is absent from run states written before 2026-11-29: unknown.
-            made_with = (state["tool_version"], state.get("libraries"))
+            made_with = (state["tool_version"], state.get("libraries"), state.get("resources"))
             _load_journal(state_file(output_root, JOURNAL_NAME), previous, made_with)
 
 
@@ -244,7 +248,9 @@ def load_manifest_tasks(
         owner = image_source.get(image, source)
         _earlier(tasks, owner, file).add(offset, length)
     previous.recipe_sha256 = header["recipe_sha256"]
-    file.made_with = (header["tool"]["version"], header.get("libraries"))
+    recorded = header.get("resources")
+    files = recorded.get("files") if isinstance(recorded, dict) else None
+    file.made_with = (header["tool"]["version"], header.get("libraries"), files)
     previous.recipe = header["recipe"]
     previous.shard = header.get("shard")
     previous.tasks.update(tasks)

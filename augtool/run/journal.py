@@ -135,6 +135,7 @@ def write_run_state(
     libraries: dict[str, str],
     input_root: str,
     shard: dict[str, int] | None = None,
+    resources: dict[str, str] | None = None,
 ) -> None:
     data = {
         "recipe_sha256": recipe_sha256,
@@ -143,6 +144,7 @@ def write_run_state(
         "libraries": libraries,
         "input_root": input_root,
         **({"shard": shard} if shard is not None else {}),
+        **({"resources": resources} if resources is not None else {}),
     }
     with atomic_open(output_root / RUN_STATE_NAME, fsync=True) as handle:
         handle.write(dump_line(data).encode("utf-8"))

@@ -37,6 +37,7 @@ from augtool.run.derive import (
 )
 from augtool.run.journal import TaskResult
 from augtool.run.plan import Task
+from augtool.run.resources import Resources
 from augtool.run.statcache import Stat, stat_key, stat_of
 
 Record = dict[str, Any]
@@ -67,6 +68,8 @@ class JobContext:
     #: ``output.provenance_tag``: the recipe's sha256 and the tool, which each variant's own
     #: metadata names with its source's sha256; None: no tag
     provenance: tuple[str, str] | None = None
+    #: the files the steps read besides the sources (a noise folder), hashed; None: none
+    resources: Resources | None = None
 
     @property
     def limits(self) -> InputLimits:
@@ -127,7 +130,9 @@ def _process(
         result.kept = True
         return
     try:
-        opened = open_source(data, ctx.limits, ctx.kernels, read, ctx.rules, source.path)
+        opened = open_source(
+            data, ctx.limits, ctx.kernels, read, ctx.rules, source.path, ctx.resources
+        )
         if not ctx.strip_metadata:
             opened.exif  # noqa: B018  (made once, here, so a source it fails for is skipped)
     except (DecodeError, AnnotationError, EncodeError) as exc:

@@ -95,25 +95,53 @@ def stft_size(rate: int) -> int:
     return 1 << max(8, round(np.log2(rate * 0.064)))
 
 
+@cache
+def _window(n_fft: int) -> np.ndarray:
+    """The periodic Hann window of ``n_fft`` (shared, read-only)."""
+    window = np.hanning(n_fft + 1)[:-1]
+    window.flags.writeable = False
+    return window
+
+
 def _stft(samples: np.ndarray, n_fft: int, hop: int) -> np.ndarray:
     """(channels, frames, bins) of the Hann-windowed, centre-padded clip."""
     padded = np.pad(samples, ((n_fft // 2, n_fft // 2 + hop), (0, 0))).T
     windows = np.lib.stride_tricks.sliding_window_view(padded, n_fft, axis=1)[:, ::hop]
-    frames = windows * np.hanning(n_fft + 1)[:-1]
+    frames = windows * _window(n_fft)
     return np.fft.rfft(frames, axis=-1)
 
 
+def overlap_add(frames: np.ndarray, hop: int) -> np.ndarray:
+    """(channels, frames, n) summed at ``hop`` apart: (channels, n + hop * (frames - 1)).
+
+    ``n`` is a multiple of ``hop``: each block of ``hop`` outputs is the sum of one part of each
+    frame over it, added in frame order as a loop over the frames adds them (so the floats
+    round as they would), one vectorised pass per part instead of one per frame."""
+    channels, count, n = frames.shape
+    parts = n // hop
+    blocks = np.zeros((channels, count + parts - 1, hop))
+    split = frames.reshape(channels, count, parts, hop)
+    # Block b is reached by frame b - k through its part k; frame order is k descending.
+    for k in range(parts - 1, -1, -1):
+        blocks[:, k : k + count] += split[:, :, k]
+    return blocks.reshape(channels, -1)
+
+
+@cache
+def _window_norm(n_fft: int, hop: int, count: int) -> np.ndarray:
+    """The summed squared windows of ``count`` frames (never zero: 1.0 where they vanish)."""
+    squared = np.broadcast_to(_window(n_fft) ** 2, (1, count, n_fft))
+    norm = overlap_add(squared, hop)[0]
+    norm = np.where(norm > 1e-8, norm, 1.0)
+    norm.flags.writeable = False
+    return norm
+
+
 def _istft(spectra: np.ndarray, n_fft: int, hop: int, length: int) -> np.ndarray:
-    window = np.hanning(n_fft + 1)[:-1]
-    frames = np.fft.irfft(spectra, n=n_fft, axis=-1) * window
+    frames = np.fft.irfft(spectra, n=n_fft, axis=-1) * _window(n_fft)
     count = frames.shape[1]
-    total = n_fft + hop * (count - 1)
-    out = np.zeros((frames.shape[0], total))
-    norm = np.zeros(total)
-    for i in range(count):
-        out[:, i * hop : i * hop + n_fft] += frames[:, i]
-        norm[i * hop : i * hop + n_fft] += window**2
-    out /= np.where(norm > 1e-8, norm, 1.0)
+    out = overlap_add(frames, hop)
+    out /= _window_norm(n_fft, hop, count)
     out = out[:, n_fft // 2 : n_fft // 2 + length]
     if out.shape[1] < length:
         out = np.pad(out, ((0, 0), (0, length - out.shape[1])))
@@ -137,11 +165,9 @@ def time_stretch(samples: np.ndarray, rate: float, sample_rate: int) -> np.ndarr
     left = np.floor(steps).astype(int)
     frac = (steps - left)[None, :, None]
     magnitudes = np.abs(spectra)
-    magnitude = (1 - frac) * magnitudes[:, left] + frac * magnitudes[:, left + 1]
-    advance = _unit(
-        spectra[:, left + 1] * np.conj(spectra[:, left]),
-        magnitudes[:, left + 1] * magnitudes[:, left],
-    )
+    before, after = magnitudes[:, left], magnitudes[:, left + 1]
+    magnitude = (1 - frac) * before + frac * after
+    advance = _unit(spectra[:, left + 1] * np.conj(spectra[:, left]), after * before)
     start = _unit(spectra[:, :1], magnitudes[:, :1])
     turns = np.concatenate([start, advance[:, :-1]], axis=1)
     phasors = np.cumprod(turns, axis=1)

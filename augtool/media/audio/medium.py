@@ -258,15 +258,21 @@ class AudioMedium:
         kernels_name: str,
         cache: Any,
         targets: Any = None,
+        resources: Any = None,
     ) -> tuple[np.ndarray | None, list[Record]]:
         rng = np.random.Generator(np.random.PCG64(seed))
-        samples, records = run(list(steps), decoded.samples, decoded.rate, rng)
+        samples, records = run(list(steps), decoded.samples, decoded.rate, rng, resources)
         return (None if samples is decoded.samples else samples), records
 
     def replay(
-        self, records: list[Record], decoded: Decoded, kernels_name: str, cache: Any
+        self,
+        records: list[Record],
+        decoded: Decoded,
+        kernels_name: str,
+        cache: Any,
+        resources: Any = None,
     ) -> np.ndarray | None:
-        samples = replay(records, decoded.samples, decoded.rate)
+        samples = replay(records, decoded.samples, decoded.rate, resources)
         return None if samples is decoded.samples else samples
 
     def kept_metadata(self, decoded: Decoded) -> None:
@@ -298,9 +304,12 @@ class AudioMedium:
 
         return picture(decoded.samples if content is None else content, decoded.rate)
 
-    def sample_step(self, step: Any, rng: np.random.Generator, decoded: Decoded) -> Record:
+    def sample_step(
+        self, step: Any, rng: np.random.Generator, decoded: Decoded, resources: Any = None
+    ) -> Record:
         """A step's parameters for the decoded source (a preview sweep's draw)."""
-        return step.sample(rng, Clip(decoded.frames, decoded.channels, decoded.rate))
+        extra = {"resources": resources} if step.resources else {}
+        return step.sample(rng, Clip(decoded.frames, decoded.channels, decoded.rate), **extra)
 
     def move_targets(self, records: list[Record], targets: Any, kernels_name: str) -> Any:
         return targets  # a clip's label is its class: nothing moves

@@ -101,9 +101,12 @@ class Recomputation:
             self.found.add("recompute", str(source_root), f"cannot read the source's labels: {exc}")
             rules, dataset = None, None
         groups = self._groups(reader, sources, count, rules, dataset)
+        from augtool.run.resources import from_header
+
         limits = _limits(self.header)
+        resources = from_header(self.header.get("resources"), source_root)
         tasks = [
-            (sources.files[rel], limits, kernels, g, rules, str(source_root), rel)
+            (sources.files[rel], limits, kernels, g, rules, str(source_root), rel, resources)
             for rel, g in groups.items()
         ]
         versions = _versions_note(self.header, kernels)
@@ -284,9 +287,11 @@ def _recompute_group(
     rules: Any = None,
     source_root: str = "",
     name: str = "",
+    resources: Any = None,
 ) -> list[Outcome]:
     """Decode one source once and re-derive each of its chosen outputs and their labels through
-    :mod:`augtool.run.derive`, as expand derived them (runs in a worker)."""
+    :mod:`augtool.run.derive`, as expand derived them (runs in a worker); ``resources``: the
+    files the run's steps read (a changed one is an error naming it)."""
     from augtool.media.base import DecodeError
     from augtool.run.allocator import keep_freed_memory
     from augtool.run.derive import derive, open_source
@@ -305,7 +310,7 @@ def _recompute_group(
     if hashlib.sha256(data).hexdigest() != records[0]["source_sha256"]:
         return failed("the source's sha256 is not the recorded one")
     try:
-        opened = open_source(data, limits, kernels, name=name)
+        opened = open_source(data, limits, kernels, name=name, resources=resources)
     except DecodeError as exc:
         return failed(f"cannot decode the source: {exc}")
     results: list[Outcome] = []

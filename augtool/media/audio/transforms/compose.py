@@ -21,43 +21,65 @@ CLIP = "clip"
 
 
 def run(
-    steps: list[Any], samples: np.ndarray, rate: int, rng: np.random.Generator
+    steps: list[Any],
+    samples: np.ndarray,
+    rate: int,
+    rng: np.random.Generator,
+    resources: Any = None,
 ) -> tuple[np.ndarray, list[Record]]:
     """Sample and apply ``steps`` in order: the new samples and one record per step, then the
-    ``clip`` record."""
+    ``clip`` record. ``resources`` are handed to the steps that declare them."""
     state = [samples]
-    records = [_run_step(step, state, rate, rng, forced=False) for step in steps]
+    records = [_run_step(step, state, rate, rng, False, resources) for step in steps]
     return state[0], [*records, clip_record(state[0])]
 
 
 def _run_step(
-    step: Any, state: list[np.ndarray], rate: int, rng: np.random.Generator, forced: bool
+    step: Any,
+    state: list[np.ndarray],
+    rate: int,
+    rng: np.random.Generator,
+    forced: bool,
+    resources: Any,
 ) -> Record:
     fired = float(rng.random()) < step.p or forced
     if isinstance(step, AudioTransform):
         if not fired:
             return {"name": step.name, "fired": False, "params": {}}
         frames, channels = state[0].shape
-        params = step.sample(rng, Clip(frames, channels, rate))
-        state[0] = _finite(step.apply(state[0], rate, params))
+        extra = _extra(type(step), resources)
+        params = step.sample(rng, Clip(frames, channels, rate), **extra)
+        state[0] = _finite(step.apply(state[0], rate, params, **extra))
         return {"name": step.name, "fired": True, "params": params}
     if not fired:
         return {"name": step.kind, "fired": False, "params": {}, "steps": []}
     chosen = choose(step, rng)
     forced_children = step.kind != "sequence"
-    children = [_run_step(step.children[i], state, rate, rng, forced_children) for i in chosen]
+    children = [
+        _run_step(step.children[i], state, rate, rng, forced_children, resources) for i in chosen
+    ]
     params = {} if step.kind == "sequence" else {"chosen": chosen}
     return {"name": step.kind, "fired": True, "params": params, "steps": children}
 
 
-def replay(records: list[Record], samples: np.ndarray, rate: int) -> np.ndarray:
-    """Re-apply recorded steps: a pure function of the samples, their rate and the records."""
+def _extra(cls: type[AudioTransform], resources: Any) -> dict[str, Any]:
+    """The keyword a step that reads resource files takes (none for the others)."""
+    return {"resources": resources} if cls.resources else {}
+
+
+def replay(
+    records: list[Record], samples: np.ndarray, rate: int, resources: Any = None
+) -> np.ndarray:
+    """Re-apply recorded steps: a pure function of the samples, their rate, the records and
+    the resource files (verified against their hashes as they are read)."""
     from augtool.media.audio.transforms import REGISTRY
 
     for record in fired_leaves(records):
         if record["name"] == CLIP:
             continue  # a count, not a step: the encoder clips
-        samples = _finite(REGISTRY[record["name"]].apply(samples, rate, record["params"]))
+        cls = REGISTRY[record["name"]]
+        extra = _extra(cls, resources)
+        samples = _finite(cls.apply(samples, rate, record["params"], **extra))
     return samples
 
 

@@ -1,10 +1,15 @@
-"""Noise: coloured noise at a signal-to-noise ratio measured on the clip."""
+"""Noise: coloured noise, or a file from a folder of noises, at a signal-to-noise ratio
+measured on the clip."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 import numpy as np
 
-from augtool.media.audio import dsp
+from augtool.errors import InputError, ParamError
+from augtool.media.audio import codecs, dsp
 from augtool.media.audio.transforms.base import (
     AudioTransform,
     Choices,
@@ -14,6 +19,7 @@ from augtool.media.audio.transforms.base import (
     register,
     seed,
 )
+from augtool.media.base import DecodeError
 from augtool.media.image.transforms.base import uniform
 from augtool.media.image.transforms.params import Param, Range
 
@@ -57,4 +63,83 @@ class AddNoise(AudioTransform):
         return mix_at_snr(samples, noise, params["snr_db"])
 
 
-__all__ = ["AddNoise", "mix_at_snr"]
+@dataclass(frozen=True)
+class Folder:
+    """A folder, relative to the recipe's folder."""
+
+    @property
+    def form(self) -> str:
+        return "a folder relative to the recipe's folder"
+
+    @property
+    def json_schema(self) -> dict[str, Any]:
+        return {"type": "string", "minLength": 1}
+
+    def __call__(self, value: Any) -> str:
+        if not isinstance(value, str) or not value.strip():
+            raise ParamError(f"expected {self.form}, got {value!r}")
+        return value
+
+
+def noise_track(resources: Any, name: str, rate: int) -> np.ndarray:
+    """Resource file ``name`` as one mono track (channels averaged) at ``rate`` (resampled
+    as ``output.sample_rate`` is), decoded once per :class:`~augtool.run.resources.Resources`."""
+
+    def decode() -> np.ndarray:
+        try:
+            decoded = codecs.decode(resources.read(name), codecs.FORMATS, None)
+        except DecodeError as exc:
+            raise InputError(f"{resources.root}/{name}: cannot decode the noise: {exc}") from None
+        mono = decoded.samples.mean(axis=1, keepdims=True)
+        if decoded.rate != rate:
+            mono = dsp.resample(mono, max(1, round(mono.shape[0] * rate / decoded.rate)))
+        return mono
+
+    return resources.remember(("audio noise", name, rate), decode)  # type: ignore[no-any-return]
+
+
+def looped(track: np.ndarray, offset: int, frames: int) -> np.ndarray:
+    """``frames`` of ``track`` from ``offset``, wrapping round to its start."""
+    return track[(offset + np.arange(frames)) % track.shape[0]]
+
+
+@register
+class BackgroundNoise(AudioTransform):
+    name = "background_noise"
+    family = "noise"
+    summary = (
+        "Mix in a file drawn from a folder of noises (mono, at the clip's rate, looped from a "
+        "drawn start) at a signal-to-noise ratio drawn in dB, measured on the clip; the file "
+        "and start are recorded, the folder's files hashed into the manifest header."
+    )
+    example = "- background_noise: {folder: noise, snr_db: [5, 20]}"
+    params = (
+        Param("folder", Folder(), "noise", "the folder of WAV/FLAC/OGG noises"),
+        Param("snr_db", Range(-20.0, 100.0), [5.0, 30.0], "the signal-to-noise ratio"),
+    )
+    resources = ("folder",)
+
+    def sample(self, rng: np.random.Generator, clip: Clip, resources: Any = None) -> Params:  # type: ignore[override]
+        if resources is None:
+            raise ParamError("background_noise: no resource folder was given to read from")
+        names = resources.names(self.config["folder"])
+        name = names[int(rng.integers(len(names)))]
+        track = noise_track(resources, name, clip.rate)
+        return {
+            "file": name,
+            "offset": int(rng.integers(track.shape[0])),
+            "snr_db": uniform(rng, self.config["snr_db"]),
+        }
+
+    @staticmethod
+    def apply(  # type: ignore[override]
+        samples: np.ndarray, rate: int, params: Params, resources: Any = None
+    ) -> np.ndarray:
+        if resources is None:
+            raise ParamError("background_noise: no resource folder was given to read from")
+        track = noise_track(resources, params["file"], rate)
+        noise = looped(track, int(params["offset"]), samples.shape[0])
+        return mix_at_snr(samples, np.broadcast_to(noise, samples.shape), params["snr_db"])
+
+
+__all__ = ["AddNoise", "BackgroundNoise", "looped", "mix_at_snr", "noise_track"]

@@ -49,6 +49,10 @@ class Transform:
     #: keypoints and mask where the earlier steps moved them (None for an image without
     #: labels), for the steps that place themselves by the objects (``bbox_safe_random_crop``).
     reads_targets: ClassVar[bool] = False
+    #: The parameters whose values name folders of files the transform reads (relative to the
+    #: recipe's folder), hashed into the manifest header: see :mod:`augtool.run.resources`.
+    #: Its ``sample`` and ``apply`` then take a ``resources`` keyword.
+    resources: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, **config: Any) -> None:
         self.config = self.normalise(config)
