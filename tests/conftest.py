@@ -83,6 +83,32 @@ def expand_process(
     return done
 
 
+_PEAK_PROBE = """
+import resource, runpy, sys
+sys.argv = sys.argv[1:]
+try:
+    runpy.run_module("augtool", run_name="__main__")
+except SystemExit as exit:
+    code = exit.code or 0
+else:
+    code = 0
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)
+sys.exit(code)
+"""
+
+
+def augtool_peak_mib(*args: str | Path, timeout: float = 600) -> float:
+    """The peak resident set (MiB) of ``augtool ARGS`` run as a process of its own, which must
+    succeed. Measured by the child itself: the parent's RUSAGE_CHILDREN peak is the largest
+    child it ever had."""
+    done = subprocess.run(
+        [sys.executable, "-c", _PEAK_PROBE, "augtool", *(str(a) for a in args)],
+        capture_output=True, text=True, cwd=ROOT, timeout=timeout, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return int(done.stderr.strip().splitlines()[-1]) / 1024
+
+
 # --- images and datasets -----------------------------------------------------------------------
 
 

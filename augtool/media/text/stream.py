@@ -30,8 +30,10 @@ from augtool.media.text import codecs
 from augtool.media.text.codecs import Row, Table
 from augtool.media.text.rows import Deriver, Judge, Rails, Seen, texts_hash
 
-#: rows derived between two writes of the variant file and the row table
+#: rows derived between two writes of the variant file and the row table (or fewer, once
+#: ``CHUNK_CHARS`` of either is waiting: rows may be long)
 CHUNK_ROWS = 1024
+CHUNK_CHARS = 1 << 20
 
 
 def rows_path(variant: str) -> str:
@@ -156,7 +158,7 @@ def write_packed(
                     entry["example"] = key_of(texts, row)
                     written += 1
                 entries.write(canonical_json(entry) + "\n")
-            if number % CHUNK_ROWS == 0:
+            if number % CHUNK_ROWS == 0 or max(buffer.tell(), entries.tell()) > CHUNK_CHARS:
                 _flush(buffer, out)
                 _flush(entries, record)
         _flush(buffer, out)
