@@ -67,15 +67,40 @@ class MedianBlur(Transform):
 
 
 def median(colour: np.ndarray, k: int, kernels_name: str | None = None) -> np.ndarray:
-    """The median of each pixel's k x k square, per channel, the edges repeated. A median is
-    one value, so OpenCV's ``medianBlur`` (taken, as lookup tables are, whenever OpenCV is
-    loaded) gives Pillow's very bytes, in constant time per pixel where Pillow sorts."""
+    """The median of each pixel's k x k square, per channel, the edges repeated (Pillow's
+    MedianFilter, and OpenCV's medianBlur, which is taken, as lookup tables are, whenever
+    OpenCV is loaded). A median is one value, so every path gives the same bytes."""
     if kernels_name is None:
         kernels_name = "opencv" if kernels.loaded() else "pillow"
     if kernels_name == "opencv" and colour.size:
         flat = np.ascontiguousarray(colour if colour.shape[2] == 3 else colour[:, :, 0])
         return kernels.opencv().medianBlur(flat, k).reshape(colour.shape)
-    return from_pil(to_pil(colour).filter(ImageFilter.MedianFilter(k)))
+    return _median_by_counting(colour, k)
+
+
+def _median_by_counting(colour: np.ndarray, k: int) -> np.ndarray:
+    """The median found bit by bit, high to low: it is at least ``candidate`` while fewer than
+    half the window lies below it. Eight rounds of k² whole-array compares, in row tiles that
+    stay in cache: several times faster than Pillow's per-pixel selection at k 5 and 7."""
+    pad = k // 2
+    padded = np.pad(colour, ((pad, pad), (pad, pad), (0, 0)), mode="edge")
+    width = colour.shape[1]
+    rank = (k * k + 1) // 2
+    out = np.empty_like(colour)
+    for rows in row_tiles(colour):
+        count = rows.stop - rows.start
+        band = padded[rows.start : rows.stop + 2 * pad]
+        views = [band[dy : dy + count, dx : dx + width] for dy in range(k) for dx in range(k)]
+        found = np.zeros((count, width, colour.shape[2]), dtype=np.uint8)
+        below = np.empty(found.shape, dtype=np.uint16)  # up to 99 * 99 window values
+        for bit in (128, 64, 32, 16, 8, 4, 2, 1):
+            candidate = found | np.uint8(bit)
+            below[...] = 0
+            for view in views:
+                below += view < candidate
+            np.copyto(found, candidate, where=below < rank)
+        out[rows] = found
+    return out
 
 
 def disc_widths(radius: int) -> list[int]:

@@ -325,7 +325,7 @@ class RandomGravel(Transform):
             return image.copy()
         specks = ~np.isnan(lightness)
         out = colour.copy()
-        out[specks] = map_lightness(colour, lambda light: np.where(specks, lightness, light))[
-            specks
-        ]
+        # Only the specks go through HLS: a column of them, (N, 1, channels).
+        levels = lightness[specks][:, None]
+        out[specks] = map_lightness(colour[specks][:, None, :], lambda _: levels)[:, 0, :]
         return join_alpha(out, alpha)
