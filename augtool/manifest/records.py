@@ -122,6 +122,12 @@ class FileRecord:
     #: an image line: its source's 64-bit pHash (16 hex digits), recorded when the recipe names
     #: ``splits.on_leak``; validate compares sources across splits by it
     source_phash: str | None = None
+    #: an output of synthesis steps (mixup, cutmix …): each partner source its steps took, in
+    #: the steps' order, as ``{"path", "sha256"}``; a step's ``partners`` parameter indexes it
+    partners: list[dict[str, str]] | None = None
+    #: a class-folder output of synthesis steps: each class's share of the image (the
+    #: source's and its partners' classes, summing to 1), the soft label to train on
+    soft_label: dict[str, JSON] | None = None
 
     def to_json(self) -> dict[str, Any]:
         return _to_json(self)

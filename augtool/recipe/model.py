@@ -681,6 +681,14 @@ def _block(
     if not isinstance(children, list) or not children:
         raise doc.error(path, f"{name}: expected 'transforms:' with a non-empty list of steps")
     steps, normalised = _steps(doc, (*path, "transforms"), children, medium)
+    synthesis = [str(step.name) for step in steps if getattr(step, "partner_count", 0)]
+    if synthesis:
+        # A variant's partners are planned per pipeline step, before any block picks a child.
+        raise doc.error(
+            (*path, "transforms"),
+            f"{name}: {synthesis[0]} takes partner images and must be a step of the pipeline "
+            "itself, not of a block (give it its own p instead)",
+        )
     values: dict[str, Any] = {}
     for param in spec.params:
         if param.name == "transforms":

@@ -18,6 +18,7 @@ asked of the :class:`~augtool.media.base.Medium` named by the caller, through
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any
@@ -168,21 +169,28 @@ def derive(
     records: list[Record] | None = None,
     encoder: dict[str, Any] | None = None,
     keep_metadata: bool = False,
+    partners: Sequence[Any] = (),
 ) -> Variant:
     """A variant of ``opened``: ``steps`` sampled from ``seed``, or the recorded steps
     (``records``) replayed; its labels moved; encoded with ``encoder`` settings when given
-    (EXIF kept when ``keep_metadata``). Raises ``EncodeError`` when the pixels cannot be
-    written in the output format."""
+    (EXIF kept when ``keep_metadata``). ``partners``: the decoded partner sources its
+    synthesis steps take, in order (a sequence may decode each when first indexed). Raises
+    ``EncodeError`` when the pixels cannot be written in the output format."""
     decoded, medium = opened.decoded, opened.medium
     image: Any = None  # None: nothing changed, the decoded source is encoded as it is
-    # Only a medium whose steps read resource files is handed them (and takes the keyword).
-    extra = {} if opened.resources is None else {"resources": opened.resources}
+    # Only a medium whose steps read resource files is handed them (and takes the keyword),
+    # and only one with synthesis steps is handed partners.
+    extra: dict[str, Any] = {} if opened.resources is None else {"resources": opened.resources}
+    if partners:
+        extra["partners"] = partners
     if records is not None:
         image = medium.replay(records, decoded, opened.kernels, opened.reductions, **extra)
     elif steps:
         assert seed is not None
+        # Only a medium whose steps may read the source's targets is handed them.
+        located = {} if opened.targets is None else {"targets": opened.targets}
         image, records = medium.run(
-            steps, decoded, seed, opened.kernels, opened.reductions, opened.targets, **extra
+            steps, decoded, seed, opened.kernels, opened.reductions, **located, **extra
         )
     records = [] if records is None else records
     size = medium.size(decoded, image)

@@ -91,6 +91,7 @@ from augtool.run.output import (
     refuse_folder_links,
     run_files_stamp,
 )
+from augtool.run.partners import recipe_needs
 from augtool.run.phashcache import write_phashes
 from augtool.run.plan import Plan, Task, make_plan
 from augtool.run.resources import Resources, for_recipe
@@ -214,6 +215,7 @@ def _plan_job(
         recipe.output["originals"],
         recipe.medium,
         None if balanced is None else balanced.counts,
+        recipe_needs(recipe.steps, recipe.medium, dataset),
     )
     if shard is not None:
         dataset = dataclasses.replace(

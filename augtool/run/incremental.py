@@ -298,7 +298,10 @@ def kept_by_stat(
     task: Task, earlier: Earlier, previous: Previous, input_root: Path, output_root: Path
 ) -> TaskResult | None:
     """The earlier result, when the stat cache vouches for every input (the image, its labels)
-    and every output."""
+    and every output. A task whose variants take partners is never vouched for here: their
+    hashes are checked by the worker."""
+    if task.partners:
+        return None
     inputs = [(task.source.path, task.source.link)]
     if task.source.annotation is not None and task.payload is None:
         # (A task's payload is vouched for by its hash, checked below.)

@@ -8,6 +8,7 @@ order, which is what keeps ``--jobs 1`` and ``--jobs 8`` byte-identical.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import itertools
 import os
@@ -19,6 +20,7 @@ from augtool.errors import InputError
 from augtool.layouts import registry
 from augtool.layouts.discovery import Dataset, Source
 from augtool.media import registry as media
+from augtool.run.partners import Partner, Pools, choose_partners
 
 VARIANT_MARK = "__v"
 
@@ -38,6 +40,9 @@ class Naming:
     #: the layout's sources hold many examples each, and all the variants of a source's
     #: examples go into one output file (the medium makes ``variants`` of each example)
     packed: bool = False
+    #: (partner count, same class) of each synthesis step of the recipe, in order: the
+    #: partners every variant is given (see :mod:`augtool.run.partners`)
+    partner_needs: tuple[tuple[int, bool], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +63,8 @@ class Task:
     payload: Any = None
     #: its own variant count, when balancing gives each source one (None: ``variants``)
     count: int | None = None
+    #: each variant's partners (the sources its synthesis steps take), in the steps' order
+    partners: tuple[tuple[Partner, ...], ...] = ()
 
     @property
     def variant_count(self) -> int:
@@ -148,6 +155,9 @@ class Plan(Sequence[Task]):
     state: Any = None  # what the layout keeps of the dataset (it makes each task's payload)
     #: each source's variant count when the recipe balances classes (a source left out: none)
     counts: Mapping[str, int] | None = None
+    #: the sources synthesis steps pick partners among (the whole dataset's, also in a
+    #: shard's plan); None when the recipe has no synthesis step
+    pools: Pools | None = None
 
     def __len__(self) -> int:
         return len(self.sources)
@@ -171,7 +181,13 @@ class Plan(Sequence[Task]):
         if self.state is not None and self.layout is not None:
             payload = registry.get(self.layout).payload(self.state, source.path)
         count = None if self.counts is None else self.counts.get(source.path, 0)
-        return Task(source, self.naming, original, encoder, payload, count)
+        task = Task(source, self.naming, original, encoder, payload, count)
+        if self.pools is None or not task.variant_count:
+            return task
+        partners = choose_partners(
+            self.pools, source, self.naming.seed, self.naming.partner_needs, task.variant_count
+        )
+        return dataclasses.replace(task, partners=partners)
 
 
 #: Pairs of clashing sources listed by name; the count says how many more there are.
@@ -186,6 +202,7 @@ def make_plan(
     originals: str,
     medium: str = media.DEFAULT,
     counts: Mapping[str, int] | None = None,
+    partner_needs: tuple[tuple[int, bool], ...] = (),
 ) -> Plan:
     """One task per source, in path order; refuses two sources that would write the same name.
 
@@ -197,19 +214,31 @@ def make_plan(
     stem begins its path, a window that stays a few entries long, instead of against every name
     of the plan held in memory.
 
-    ``counts`` gives each source its own variant count (balancing) in place of ``variants``."""
+    ``counts`` gives each source its own variant count (balancing) in place of ``variants``;
+    ``partner_needs``, the partners each synthesis step takes (see :mod:`augtool.run.partners`).
+    """
     if counts is not None:
         variants = max(counts.values(), default=0)
     width = max(2, len(str(max(variants - 1, 0))))
     layout = registry.get(dataset.layout)
     label_layout = dataset.layout if layout.label_files else None
     naming = Naming(
-        variants, width, seed, output_format_setting, label_layout, medium, layout.packs_variants
+        variants,
+        width,
+        seed,
+        output_format_setting,
+        label_layout,
+        medium,
+        layout.packs_variants,
+        partner_needs,
     )
     sources = dataset.sources
     if any(a.path > b.path for a, b in itertools.pairwise(sources)):
         sources = tuple(sorted(sources, key=lambda s: s.path))
-    plan = Plan(sources, naming, originals, dataset.layout, dataset.state, counts)
+    pools = None
+    if partner_needs:
+        pools = Pools.of(sources)
+    plan = Plan(sources, naming, originals, dataset.layout, dataset.state, counts, pools)
     window: list[tuple[str, str, frozenset[str]]] = []  # (stem, source path, its names)
     clashes: list[str] = []
     for task in plan:

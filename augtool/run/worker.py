@@ -10,7 +10,6 @@ import dataclasses
 import errno
 import hashlib
 import os
-import stat as stat_module
 import threading
 import time
 from collections.abc import Iterator
@@ -36,9 +35,11 @@ from augtool.run.derive import (
     open_source,
 )
 from augtool.run.journal import TaskResult
+from augtool.run.partner_reads import Partners, PartnerUnreadable
 from augtool.run.plan import Task
+from augtool.run.reading import SourceChanged, read_partner, read_stable
 from augtool.run.resources import Resources
-from augtool.run.statcache import Stat, stat_key, stat_of
+from augtool.run.statcache import stat_of
 
 Record = dict[str, Any]
 Step = Any  # a configured step of the run's medium
@@ -125,7 +126,13 @@ def _process(
     elif label is not None:
         read = SourceLabels(str(source.annotation), data=label[0])
     payload_sha = None if read is None else read.payload_sha256
-    if previous is not None and still_valid(previous, shas, out_root, result, payload_sha):
+    try:
+        partners = Partners(task, ctx, read_partner, (data, source_sha))
+    except PartnerUnreadable as exc:
+        raise _Skip(str(exc), source_sha) from None
+    shas.update(partners.shas)
+    planned = partners.planned()
+    if previous is not None and still_valid(previous, shas, out_root, result, payload_sha, planned):
         result.records = previous
         result.kept = True
         return
@@ -157,8 +164,9 @@ def _process(
                     _label_record(source, label, next(labels), task.original, label[0], None, None)
                 )
                 write_atomic(out_root / records[-1].path, label[0])
-        _write_variants(task, ctx, opened, origin, label, labels, records)
-    except EncodeError as exc:
+        _write_variants(task, ctx, opened, origin, label, labels, records, partners)
+    except (EncodeError, DecodeError) as exc:
+        # (A DecodeError here is a partner's: the message names it.)
         # The source is skipped: none of the files written for it may be left unlisted.
         for written in records:
             (out_root / written.path).unlink(missing_ok=True)
@@ -254,16 +262,21 @@ def _write_variants(
     label: tuple[bytes, str] | None,
     labels: Iterator[str],
     records: list[FileRecord],
+    partners: Partners,
 ) -> None:
     """Derive, write and record every variant (and its moved label file); raise
-    :class:`EncodeError` when one cannot be written in the output format."""
+    :class:`EncodeError` when one cannot be written in the output format, ``DecodeError``
+    when a partner cannot be decoded."""
     source, out_root = task.source, Path(ctx.output_root)
     decoded, medium = opened.decoded, opened.medium
     settings = medium.encoder_settings(task.encoder, ctx.quality, decoded, ctx.same_format)
     if ctx.provenance is not None:
         settings = {**settings, KEY: provenance(origin.sha256, *ctx.provenance)}
     for index, (path, seed) in enumerate(zip(task.variants, task.seeds, strict=True)):
-        variant = derive(opened, ctx.steps, seed, None, settings, not ctx.strip_metadata)
+        taken = partners.of(index)
+        variant = derive(
+            opened, ctx.steps, seed, None, settings, not ctx.strip_metadata, taken.decoded
+        )
         encoded = variant.data
         assert encoded is not None
         write_atomic(out_root / path, encoded)
@@ -291,35 +304,9 @@ def _write_variants(
                 metadata="stripped" if ctx.strip_metadata else "kept",
                 **({} if moved is None else moved.image_fields),
                 **_examples(opened, variant.image),
+                **taken.fields(source, variant.steps, medium),
             )
         )
-
-
-class SourceChanged(Exception):
-    """The source's size or mtime moved while it was read."""
-
-
-def read_stable(path: Path, follow: bool = False) -> tuple[bytes, Stat]:
-    """The bytes of a regular file, refusing one that changed while it was read. The file is
-    opened without following a link (unless discovery allowed this one) and checked to be
-    regular before reading: a FIFO swapped in after discovery would block."""
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)
-    if not follow:
-        flags |= getattr(os, "O_NOFOLLOW", 0)
-    fd = os.open(path, flags)
-    with os.fdopen(fd, "rb") as handle:
-        before = os.fstat(fd)
-        if not stat_module.S_ISREG(before.st_mode):
-            raise OSError(0, "not a regular file")
-        data = handle.read()
-        after = os.fstat(fd)
-    if (before.st_mtime_ns, before.st_size) != (after.st_mtime_ns, after.st_size) or len(
-        data
-    ) != after.st_size:
-        raise SourceChanged(str(path))
-    # The stat as the file was read; its ctime is compared only by the next run's stat cache
-    # (here a new hard link to the file, as ``originals: link`` makes, is no change).
-    return data, stat_key(after)
 
 
 def _examples(opened: Opened, content: Any) -> Record:
@@ -429,12 +416,18 @@ def still_valid(
     out_root: Path,
     result: TaskResult,
     payload_sha: str | None = None,
+    partners: dict[str, list[dict[str, str]]] | None = None,
 ) -> bool:
     """Whether the previous records of this source (and its labels) still describe the files on
-    disk: every file they came from hashes as recorded (the task's payload too), every output
-    is there, intact."""
+    disk: every file they came from hashes as recorded (the task's payload too), each output
+    took the partners the plan gives it now, as they hash now, and every output is there,
+    intact."""
     for record in previous:
         if not registry.payload_current(record, payload_sha):
+            return False
+        if partners and record.get("partners") != partners.get(
+            record["path"], record.get("partners")
+        ):
             return False
         if record["type"] == "file":
             origin, recorded = record["source"]["path"], record["source"]["sha256"]

@@ -21,7 +21,18 @@ from augtool.media.image.targets import (
     mirrored,
     moved_geometry,
 )
-from augtool.media.image.transforms import BLOCKS, FAMILIES, REGISTRY, Block, kernels, replay, run
+from augtool.media.image.transforms import (
+    BLOCKS,
+    FAMILIES,
+    REGISTRY,
+    SYNTHESIS,
+    Block,
+    fired_leaves,
+    kernels,
+    partner_needs,
+    replay,
+    run,
+)
 from augtool.media.image.transforms.base import TARGET_KINDS
 from augtool.media.image.transforms.compose import copying_border_steps
 from augtool.media.image.transforms.fusion import Reductions
@@ -71,7 +82,7 @@ class ImageMedium:
         return neardup.file_phash(path)
 
     def transforms(self) -> Mapping[str, Any]:
-        return REGISTRY
+        return {**REGISTRY, **SYNTHESIS}
 
     def blocks(self) -> Mapping[str, Any]:
         return BLOCKS
@@ -175,21 +186,48 @@ class ImageMedium:
         kernels_name: str,
         cache: Any,
         targets: Targets | None = None,
+        partners: Sequence[Decoded] = (),
     ) -> tuple[np.ndarray | None, list[Record]]:
         """``targets``: the source's, which the steps that read them (``bbox_safe_random_crop``)
         are shown as the steps before them moved them."""
         rng = np.random.Generator(np.random.PCG64(seed))
         array = decoded.image
         located = None if targets is None else _locator(targets, kernels_name)
-        image, records = run(list(steps), array, rng, kernels_name, cache, located)
+        image, records = run(
+            list(steps), array, rng, kernels_name, cache, located, _Images(partners)
+        )
         return (None if image is array else image), records
 
     def replay(
-        self, records: list[Record], decoded: Decoded, kernels_name: str, cache: Any
+        self,
+        records: list[Record],
+        decoded: Decoded,
+        kernels_name: str,
+        cache: Any,
+        partners: Sequence[Decoded] = (),
     ) -> np.ndarray | None:
         array = decoded.image
-        image = replay(records, array, kernels_name, cache)
+        image = replay(records, array, kernels_name, cache, _Images(partners))
         return None if image is array else image
+
+    def partner_needs(self, steps: Sequence[Any]) -> tuple[tuple[int, bool], ...]:
+        """(partner count, same class) of each synthesis step, in pipeline order."""
+        return partner_needs(list(steps))
+
+    def shares(self, records: list[Record], partners: int) -> list[float]:
+        """The fraction of a variant each source makes (the source's first, then each of its
+        ``partners``'): what a classification output's soft label weighs its classes by."""
+        weights = [1.0] + [0.0] * partners
+        for record in fired_leaves(records):
+            step = SYNTHESIS.get(record["name"])
+            if step is None:
+                continue
+            params = record["params"]
+            own, *theirs = step.shares(params)
+            weights = [w * own for w in weights]
+            for slot, share in zip(params["partners"], theirs, strict=True):
+                weights[1 + int(slot)] += share
+        return weights
 
     def kept_metadata(self, decoded: Decoded) -> bytes | None:
         """The EXIF block (orientation reset) every variant carries when metadata is kept."""
@@ -233,6 +271,19 @@ class ImageMedium:
 def _locator(targets: Targets, kernels_name: str) -> Callable[[list[Record]], Targets]:
     """Where ``targets`` are after the fired steps given."""
     return lambda records: apply_targets(records, targets, kernels_name)
+
+
+class _Images(Sequence[np.ndarray]):
+    """The partners' arrays, made from their decodes only when a step asks for one."""
+
+    def __init__(self, partners: Sequence[Decoded]) -> None:
+        self._partners = partners
+
+    def __len__(self) -> int:
+        return len(self._partners)
+
+    def __getitem__(self, index: Any) -> Any:
+        return self._partners[index].image
 
 
 def _number(value: float) -> int | float:

@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from augtool.media.image.transforms import REGISTRY, fired_leaves, kernels
+from augtool.media.image.transforms import REGISTRY, SYNTHESIS, fired_leaves, kernels
 from augtool.media.image.transforms.base import Params
 
 __all__ = [
@@ -309,7 +309,7 @@ def _move_mask(records: list[Record], mask: np.ndarray, kernels_name: str) -> np
 
     applier = Applier(mask[:, :, None], kernels_name)
     for record in fired_leaves(records):
-        if REGISTRY[record["name"]].family == "geometric":
+        if record["name"] in REGISTRY and REGISTRY[record["name"]].family == "geometric":
             applier.feed(record["name"], _mask_params(record["params"]))
     return np.ascontiguousarray(applier.image()[:, :, 0])
 
@@ -330,16 +330,20 @@ def _apply_step(name: str, params: Params, targets: Targets) -> Targets:
 
 
 def apply_targets(
-    records: list[Record], targets: Targets, kernels_name: str = kernels.DEFAULT
+    records: list[Record],
+    targets: Targets,
+    kernels_name: str = kernels.DEFAULT,
+    partners: Sequence[Targets] = (),
 ) -> Targets:
     """Move ``targets`` (of the image before the steps) through the recorded steps, walking
     blocks like ``compose.replay`` (fired steps only, children in their recorded order).
 
     Points compose exactly, however the image pipeline groups its resamplings. The mask goes
     through the same fused resamplings as the image (warped by ``kernels_name``, the image's),
-    with nearest sampling.
+    with nearest sampling. ``partners``: the targets of the partners the synthesis steps
+    took, by the places their records name (a mask does not go through those steps yet).
     """
-    moved = _move_points(records, targets)
+    moved = _move_points(records, targets, partners)
     if targets.mask is None:
         return moved
     mask = _move_mask(records, targets.mask, kernels_name)
@@ -349,15 +353,27 @@ def apply_targets(
     return moved.replace(mask=mask)
 
 
-def _move_points(records: list[Record], targets: Targets) -> Targets:
+def _move_points(
+    records: list[Record], targets: Targets, partners: Sequence[Targets] = ()
+) -> Targets:
     for record in fired_leaves(records):
-        targets = _apply_step(record["name"], record["params"], targets)
+        if record["name"] in SYNTHESIS:
+            if targets.mask is not None:
+                raise UnsupportedTransform(record["name"])
+            from augtool.media.image.synthesis_targets import synthesised
+
+            targets = synthesised(record["name"], record["params"], targets, partners)
+        else:
+            targets = _apply_step(record["name"], record["params"], targets)
     return fit_boxes(targets) if moved_geometry(records) else targets
 
 
 def moved_geometry(records: list[Record]) -> bool:
-    """Whether any fired step moved pixels (a geometric step)."""
-    return any(REGISTRY[r["name"]].family == "geometric" for r in fired_leaves(records))
+    """Whether any fired step moved pixels (a geometric or a synthesis step)."""
+    return any(
+        r["name"] in SYNTHESIS or REGISTRY[r["name"]].family == "geometric"
+        for r in fired_leaves(records)
+    )
 
 
 def fit_boxes(targets: Targets) -> Targets:

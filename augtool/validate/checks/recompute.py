@@ -273,6 +273,7 @@ def _replay_fields(record: dict[str, Any]) -> dict[str, Any]:
         "steps": record.get("steps") or [],
         "encoder": record.get("encoder"),
         "metadata": record.get("metadata"),
+        "partners": record.get("partners") or [],
     }
 
 
@@ -314,12 +315,18 @@ def _recompute_group(
     except DecodeError as exc:
         return failed(f"cannot decode the source: {exc}")
     results: list[Outcome] = []
+    partners = _PartnerSources(source_root, limits, kernels)
     for record in records:
+        try:
+            taken = partners.decoded(record["partners"])
+        except _PartnerTrouble as exc:
+            results.append((record["path"], "error", str(exc)))
+            continue
         try:
             kept = record["metadata"] == "kept"
             steps = record["steps"] if "rows" not in record else row_table(record["rows"])
             variant = derive(opened, records=steps, encoder=record["encoder"],
-                             keep_metadata=kept)  # fmt: skip
+                             keep_metadata=kept, partners=taken)  # fmt: skip
         except Exception as exc:  # a hand-edited record may hold anything: report, don't crash
             results.append((record["path"], "error", f"{type(exc).__name__}: {exc}"))
             continue
@@ -328,6 +335,45 @@ def _recompute_group(
         if rules is not None:
             results.extend(_recompute_labels(record, opened, rules, source_root))
     return results
+
+
+class _PartnerTrouble(Exception):
+    """A partner a line names cannot be had as recorded; the message says why."""
+
+
+class _PartnerSources:
+    """The partners the lines of one source name, read from ``--source``, checked against
+    their recorded sha256 and decoded once each."""
+
+    def __init__(self, source_root: str, limits: Any, kernels: str) -> None:
+        self._root, self._limits, self._kernels = source_root, limits, kernels
+        self._decoded: dict[tuple[str, str], Any] = {}
+
+    def decoded(self, refs: list[dict[str, str]]) -> list[Any]:
+        return [self._one(str(ref.get("path")), str(ref.get("sha256")).lower()) for ref in refs]
+
+    def _one(self, path: str, sha: str) -> Any:
+        from augtool.media.base import DecodeError
+        from augtool.run.derive import open_source
+
+        found = self._decoded.get((path, sha))
+        if found is not None:
+            return found
+        if unsafe_reason(path) is not None:
+            raise _PartnerTrouble(f"its partner's path {path!r} is unsafe")
+        try:
+            data = read_no_follow(os.path.join(self._root, path))
+        except OSError as exc:
+            reason = exc.strerror or exc
+            raise _PartnerTrouble(f"cannot read its partner {path} ({reason})") from None
+        if hashlib.sha256(data).hexdigest() != sha:
+            raise _PartnerTrouble(f"its partner {path}'s sha256 is not the recorded one")
+        try:
+            opened = open_source(data, self._limits, self._kernels, name=path)
+        except DecodeError as exc:
+            raise _PartnerTrouble(f"cannot decode its partner {path}: {exc}") from None
+        found = self._decoded[(path, sha)] = opened.decoded
+        return found
 
 
 def _compare_bytes(path: str, expected: str, made: bytes) -> Outcome:

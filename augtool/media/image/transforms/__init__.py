@@ -22,6 +22,7 @@ from augtool.media.image.transforms import (  # noqa: F401
     scales,
     sensor_noise,
     sunlight,
+    synthesis,
     weather,
 )
 from augtool.media.image.transforms.base import REGISTRY, Transform
@@ -31,21 +32,26 @@ from augtool.media.image.transforms.compose import (
     BlockSpec,
     Step,
     fired_leaves,
+    partner_needs,
     replay,
     run,
 )
+from augtool.media.image.transforms.synthesis import SYNTHESIS, Synthesis
 
-FAMILIES = ("geometric", "color", "noise", "occlusion", "weather", "composition")
+FAMILIES = ("geometric", "color", "noise", "occlusion", "weather", "synthesis", "composition")
 
 __all__ = [
     "BLOCKS",
     "FAMILIES",
     "REGISTRY",
+    "SYNTHESIS",
     "Block",
     "BlockSpec",
     "Step",
+    "Synthesis",
     "Transform",
     "fired_leaves",
+    "partner_needs",
     "replay",
     "run",
 ]

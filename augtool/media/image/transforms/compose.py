@@ -15,7 +15,7 @@ child whose ``p`` is 0 is never picked.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -25,6 +25,7 @@ from augtool.media.image.transforms import kernels
 from augtool.media.image.transforms.base import Transform, integers
 from augtool.media.image.transforms.fusion import Applier, Reductions
 from augtool.media.image.transforms.params import PROBABILITY, Param, Range
+from augtool.media.image.transforms.synthesis import Synthesis
 
 Record = dict[str, Any]
 
@@ -120,23 +121,51 @@ def run(
     kernels_name: str = kernels.DEFAULT,
     reductions: Reductions | None = None,
     located: Locator | None = None,
+    partners: Sequence[np.ndarray] = (),
 ) -> tuple[np.ndarray, list[Record]]:
     """Sample and apply ``steps`` in order; return the new image and one record per step.
     ``kernels_name`` and ``reductions`` are the :class:`~fusion.Applier`'s. ``located`` says
     where the image's targets are after a list of fired step records (None: no targets); it is
-    asked only by the steps whose draw depends on them (``Transform.reads_targets``)."""
-    running = _Running(Applier(image, kernels_name, reductions), rng, located)
-    records = [_run_step(step, running, forced=False) for step in steps]
+    asked only by the steps whose draw depends on them (``Transform.reads_targets``).
+    ``partners``: the images the synthesis steps take, in the order of :func:`partner_needs`
+    (a sequence that may decode each one when it is first indexed)."""
+    running = _Running(Applier(image, kernels_name, reductions, partners), rng, located)
+    records = []
+    offset = 0
+    for step in steps:
+        count = step.partner_count if isinstance(step, Synthesis) else 0
+        slots = list(range(offset, offset + count))
+        records.append(_run_step(step, running, forced=False, slots=slots))
+        offset += count
     return running.applier.image(), records
 
 
-def _run_step(step: Step, running: _Running, forced: bool) -> Record:
+def partner_needs(steps: list[Step]) -> tuple[tuple[int, bool], ...]:
+    """(partner count, same class) of each synthesis step of a pipeline, in order: the partners
+    the plan picks for every variant (synthesis steps are top-level steps only)."""
+    return tuple(
+        (step.partner_count, bool(step.config["same_class"]))
+        for step in steps
+        if isinstance(step, Synthesis)
+    )
+
+
+def _run_step(
+    step: Step, running: _Running, forced: bool, slots: list[int] | None = None
+) -> Record:
     draw = float(running.rng.random())
     fired = forced or draw < step.p
     if isinstance(step, Transform):
         if not fired:
             return {"name": step.name, "fired": False, "params": {}}
-        params = running.sample(step)
+        if isinstance(step, Synthesis):
+            if slots is None:
+                raise ValueError(f"{step.name} is a synthesis step: it cannot be in a block")
+            applier = running.applier
+            shapes = [applier.partner(slot).shape for slot in slots]
+            params = {**step.sample(running.rng, applier.shape, shapes), "partners": slots}
+        else:
+            params = running.sample(step)
         running.applier.feed(step.name, params)
         record = {"name": step.name, "fired": True, "params": params}
         running.fired.append(record)
@@ -174,9 +203,11 @@ def replay(
     image: np.ndarray,
     kernels_name: str = kernels.DEFAULT,
     reductions: Reductions | None = None,
+    partners: Sequence[np.ndarray] = (),
 ) -> np.ndarray:
-    """Re-apply recorded steps: a pure function of the image, the records and the kernels."""
-    applier = Applier(image, kernels_name, reductions)
+    """Re-apply recorded steps: a pure function of the image, the records, the kernels and the
+    partners' images (those the synthesis steps' records name by place)."""
+    applier = Applier(image, kernels_name, reductions, partners)
     _feed(records, applier)
     return applier.image()
 
@@ -199,7 +230,7 @@ def copying_border_steps(steps: list[Step]) -> list[tuple[str, str]]:
             continue
         if isinstance(step, Block):
             found.extend(copying_border_steps(step.children))
-        elif step.config.get("border") in COPYING_BORDERS:
+        elif not isinstance(step, Synthesis) and step.config.get("border") in COPYING_BORDERS:
             found.append((step.name, step.config["border"]))
     return found
 

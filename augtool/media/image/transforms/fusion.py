@@ -30,6 +30,7 @@ Which library warps (``kernels``) and the cache of box reductions are arguments 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -37,6 +38,7 @@ import numpy as np
 from augtool.media.image.transforms import kernels
 from augtool.media.image.transforms.base import REGISTRY
 from augtool.media.image.transforms.imaging import from_pil, resize_image, to_pil, wide_planes
+from augtool.media.image.transforms.synthesis import SYNTHESIS
 from augtool.media.image.transforms.warp import Geometry, is_affine, scaling, warp
 
 
@@ -45,15 +47,18 @@ class Applier:
     the image has after every step fed so far (what the next step samples against).
 
     ``kernels_name`` resamples the warps; ``reductions`` may be shared by the variants of one
-    source (:class:`Reductions`), a fresh one is made otherwise."""
+    source (:class:`Reductions`), a fresh one is made otherwise; ``partners`` are the images
+    the synthesis steps take, by the places their parameters name."""
 
     def __init__(
         self,
         image: np.ndarray,
         kernels_name: str = kernels.DEFAULT,
         reductions: Reductions | None = None,
+        partners: Sequence[np.ndarray] = (),
     ) -> None:
         self._image = image
+        self._partners = partners
         self._kernels = kernels_name
         self._reductions = Reductions() if reductions is None else reductions
         self._pending: list[tuple[str, dict[str, Any], Geometry]] = []
@@ -63,7 +68,21 @@ class Applier:
     def shape(self) -> tuple[int, int, int]:
         return (*self._size, int(self._image.shape[2]))
 
+    def partner(self, slot: int) -> np.ndarray:
+        """The image of the partner at ``slot``."""
+        if not 0 <= slot < len(self._partners):
+            raise ValueError(f"a synthesis step names partner {slot}, but only "
+                             f"{len(self._partners)} were given")  # fmt: skip
+        return self._partners[slot]
+
     def feed(self, name: str, params: dict[str, Any]) -> None:
+        if name in SYNTHESIS:
+            # Every source is drawn at its own place: the pending geometry is applied first.
+            image = self.image()
+            partners = [self.partner(int(slot)) for slot in params["partners"]]
+            self._image = SYNTHESIS[name].blend(image, partners, params)
+            self._size = (int(self._image.shape[0]), int(self._image.shape[1]))
+            return
         cls = REGISTRY[name]
         describe = getattr(cls, "geometry", None)
         geometry = None if describe is None else describe(params, self._size)

@@ -1,0 +1,111 @@
+"""Which sources a variant's synthesis steps take as partners.
+
+A synthesis step (``mixup``, ``cutmix`` …) makes a variant from its source and partner
+sources. The partners are chosen before any pixel is read, from the variant's identity alone:
+a generator seeded by (recipe seed, source path, variant index) draws, for each step, indices
+into the stable list of the candidates: the other sources of the same split in path order
+(those of the source's class too, when the step says ``same_class``). So ``--jobs``, shards and
+the file system's order never change a choice; adding or removing a source of the split may,
+and the outputs whose partners changed are then made again (their lines record each partner's
+path and sha256).
+
+A source with no other candidate is its own partner.
+"""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+
+from augtool.errors import InputError
+from augtool.layouts import registry
+from augtool.layouts.discovery import Dataset, Source
+from augtool.media import registry as media
+
+#: A partner is a source of the dataset (its path, split, class and label file).
+Partner = Source
+Need = tuple[int, bool]  # (partner count, same class) of one synthesis step
+
+
+@dataclass(frozen=True)
+class Pools:
+    """The candidates, in path order, by split and by (split, class)."""
+
+    by_split: dict[str | None, tuple[Source, ...]]
+    by_class: dict[tuple[str | None, str | None], tuple[Source, ...]]
+
+    @classmethod
+    def of(cls, sources: Iterable[Source]) -> Pools:
+        """The pools of ``sources`` (given in path order)."""
+        by_split: dict[str | None, list[Source]] = {}
+        by_class: dict[tuple[str | None, str | None], list[Source]] = {}
+        for source in sources:
+            by_split.setdefault(source.split, []).append(source)
+            by_class.setdefault((source.split, source.label), []).append(source)
+        return cls(
+            {k: tuple(v) for k, v in by_split.items()},
+            {k: tuple(v) for k, v in by_class.items()},
+        )
+
+    def candidates(self, source: Source, same_class: bool) -> tuple[Source, ...]:
+        if same_class:
+            return self.by_class.get((source.split, source.label), ())
+        return self.by_split.get(source.split, ())
+
+
+def recipe_needs(steps: Iterable[object], medium: str, dataset: Dataset) -> tuple[Need, ...]:
+    """The partners the recipe's steps take (the medium's ``partner_needs`` hook; none for a
+    medium without one). Raises :class:`InputError` when the dataset's labels cannot follow
+    them yet: a layout whose labels move with the pixels."""
+    hook = getattr(media.get(medium), "partner_needs", None)
+    needs: tuple[Need, ...] = () if hook is None else tuple(hook(list(steps)))
+    if needs and registry.get(dataset.layout).labelled:
+        raise InputError(
+            f"{dataset.root}: synthesis steps do not move {dataset.layout} labels yet; use them "
+            "on class-folder or unlabelled datasets"
+        )
+    return needs
+
+
+def partner_seed(recipe_seed: int, source_path: str, variant: int) -> int:
+    """The seed of a variant's partner draws, from its identity alone (not the seed its steps
+    are sampled from: choosing partners never shifts a step's parameters)."""
+    key = f"augtool-partners\0{recipe_seed}\0{source_path}\0{variant}".encode()
+    return int.from_bytes(hashlib.sha256(key).digest()[:8], "big") >> 1
+
+
+def choose_partners(
+    pools: Pools, source: Source, seed: int, needs: tuple[Need, ...], variants: int
+) -> tuple[tuple[Partner, ...], ...]:
+    """Each variant's partners: for each step of ``needs``, its count of draws among the
+    step's candidates other than ``source`` (``source`` itself when there is none)."""
+    chosen = []
+    for variant in range(variants):
+        rng = np.random.Generator(np.random.PCG64(partner_seed(seed, source.path, variant)))
+        picked: list[Partner] = []
+        for count, same_class in needs:
+            candidates = pools.candidates(source, same_class)
+            picked.extend(_draw(rng, candidates, source, count))
+        chosen.append(tuple(picked))
+    return tuple(chosen)
+
+
+def _draw(
+    rng: np.random.Generator, candidates: tuple[Source, ...], source: Source, count: int
+) -> list[Source]:
+    paths = [c.path for c in candidates]
+    at = bisect.bisect_left(paths, source.path)
+    own = at < len(paths) and paths[at] == source.path
+    others = len(candidates) - own
+    if others == 0:
+        return [source] * count
+    drawn = rng.integers(0, others, size=count)
+    # Index ``at`` and above skip the source itself.
+    return [candidates[int(i) + (own and int(i) >= at)] for i in drawn]
+
+
+__all__ = ["Partner", "Pools", "choose_partners", "partner_seed", "recipe_needs"]
