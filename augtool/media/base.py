@@ -190,6 +190,11 @@ class Medium(Protocol):
     # example_keys(decoded, content=None) -> list[str] | None: the keys (16 hex digits of a
     #     sha256) of the examples a source (content None) or a variant holds, recorded as the
     #     file line's ``examples`` so that validate finds an example in two splits.
+    # fingerprint(path) -> int | None, with the attributes fingerprint_kind (what the cache of
+    #     fingerprints is keyed by), fingerprint_name (a pair's message) and fingerprint_bits
+    #     (the distance within which two sources pair): a source's 64-bit fingerprint for the
+    #     near-duplicate check across splits (augtool.run.leak); a medium without it is not
+    #     checked.
 
 
 __all__ = ["DecodeError", "EncodeError", "Medium", "Record"]
