@@ -17,7 +17,7 @@ from augtool.validate.checks.paths import listed_path_safe
 from augtool.validate.checks.reading import RecordForm, ValidatingReader
 from augtool.validate.checks.recipe import check_recipe_hash
 from augtool.validate.checks.recompute import Recomputation, Recompute, kernels_of
-from augtool.validate.checks.sources import check_sources
+from augtool.validate.checks.sources import check_resources, check_sources
 from augtool.validate.report import Findings, Report
 
 
@@ -73,6 +73,7 @@ def validate(
     if source is not None:
         sources = check_sources(found, header, stream.provenance.sources_seen, source, jobs)
         report.sources_checked = sources.checked
+        check_resources(found, header, source)
         if stream.recomputation is not None:
             assert recompute is not None and kernels is not None
             recomputation = stream.recomputation

@@ -62,6 +62,26 @@ def check_sources(
     return result
 
 
+def check_resources(found: Findings, header: dict[str, Any], source_root: Path) -> int:
+    """The files the run's steps read besides the sources (the header's ``resources``, found
+    from ``source_root``) still hash as recorded; how many do."""
+    from augtool.run.resources import ResourceError, from_header
+
+    resources = from_header(header.get("resources"), source_root)
+    if resources is None:
+        return 0
+    checked = 0
+    for name in resources.files:
+        try:
+            resources.read(name)
+        except ResourceError as exc:
+            path, _, reason = str(exc).partition(": ")
+            found.add("source", path, f"FAILED resource: {reason}")
+        else:
+            checked += 1
+    return checked
+
+
 def _source_problem(source_root: Path, rel: str, follow_links: bool) -> tuple[str | None, int, str]:
     """Why a source file cannot be hashed (``None``: it can), its size and the file to read:
     its real path, its links resolved. A link is followed only where expand follows it (the
