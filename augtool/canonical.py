@@ -9,10 +9,13 @@ import hashlib
 import json
 from typing import Any
 
+# One encoder: json.dumps with options other than its defaults builds a new one every call.
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
 
 def canonical_json(value: Any) -> str:
     """Sorted keys, no spaces, UTF-8 kept as is: the same value always gives the same text."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return _ENCODER.encode(value)
 
 
 def canonical_sha256(value: Any) -> str:

@@ -10,6 +10,7 @@ locked token (a protected span) is never chosen by a sampler.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import numpy as np
@@ -106,15 +107,21 @@ def free_words(tokens: Tokens) -> list[int]:
     return [i for i, token in enumerate(tokens) if token[3] and not token[2]]
 
 
-def choose(rng: np.random.Generator, items: list[Any], count: int) -> list[Any]:
+def choose(rng: np.random.Generator, items: Sequence[Any], count: int) -> list[Any]:
     """``count`` distinct items (all of them when there are fewer), in their list order."""
-    if count >= len(items):
+    n = len(items)
+    if count >= n:
         return list(items)
-    order = list(range(len(items)))
-    for i in range(count):  # the first ``count`` steps of a Fisher-Yates shuffle
-        j = i + below(rng, len(order) - i)
-        order[i], order[j] = order[j], order[i]
-    return [items[i] for i in sorted(order[:count])]
+    # The first ``count`` steps of a Fisher-Yates shuffle of range(n), the swapped places
+    # alone kept: the same draws and picks as shuffling the whole list, without making it.
+    moved: dict[int, int] = {}
+    picked = []
+    for i in range(count):
+        j = i + below(rng, n - i)
+        at_i, at_j = moved.get(i, i), moved.get(j, j)
+        moved[i], moved[j] = at_j, at_i
+        picked.append(at_j)
+    return [items[i] for i in sorted(picked)]
 
 
 def with_case(word: str, like: str) -> str:

@@ -7,7 +7,8 @@ from the last edit back, so a replacement of another length (``m`` for ``rn``, o
 
 from __future__ import annotations
 
-from itertools import repeat
+from bisect import bisect_right
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 
@@ -51,21 +52,54 @@ KEYS = {name: frozenset(board) for name, board in KEYBOARDS.items()}
 assert all(set("abcdefghijklmnopqrstuvwxyz") <= keys for keys in KEYS.values())
 
 
-def _letters(tokens: Tokens, accept: frozenset[str] | None = None) -> list[tuple[int, int]]:
+class Places:
+    """The (token, character) places a step may edit, as a sequence, kept as each token's
+    offsets (a ``range`` for a plain ASCII word) rather than one pair per letter."""
+
+    def __init__(self) -> None:
+        self.tokens: list[int] = []
+        self.starts: list[int] = []
+        self.offsets: list[Sequence[int]] = []
+        self.total = 0
+
+    def add(self, token: int, offsets: Sequence[int]) -> None:
+        if offsets:
+            self.tokens.append(token)
+            self.starts.append(self.total)
+            self.offsets.append(offsets)
+            self.total += len(offsets)
+
+    def __len__(self) -> int:
+        return self.total
+
+    def __getitem__(self, index: int) -> tuple[int, int]:
+        k = bisect_right(self.starts, index) - 1
+        return self.tokens[k], self.offsets[k][index - self.starts[k]]
+
+    def __iter__(self) -> Iterator[tuple[int, int]]:
+        for token, offsets in zip(self.tokens, self.offsets, strict=True):
+            for offset in offsets:
+                yield token, offset
+
+
+def _letters(tokens: Tokens, accept: frozenset[str] | None = None) -> Places:
     """(token, character) of every character of an unlocked word a step may edit: a letter,
     and with ``accept`` (a keyboard's keys) one whose lower case is a key."""
-    places: list[tuple[int, int]] = []
+    places = Places()
     for t, token in enumerate(tokens):
         if token[2] or not token[3]:
             continue
         text = token[0]
         if text.isascii() and text.isalpha():  # every keyboard has the 26 letters
-            places.extend(zip(repeat(t), range(len(text))))
+            places.add(t, range(len(text)))
             continue
-        places.extend(
-            (t, c)
-            for c, char in enumerate(text)
-            if (char.lower() in accept if accept is not None else char.isalpha())
+        places.add(
+            t,
+            [
+                c
+                for c, char in enumerate(text)
+                if (char.lower() in accept if accept is not None else char.isalpha())
+            ],
         )
     return places
 

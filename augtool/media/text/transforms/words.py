@@ -166,8 +166,8 @@ class RandomDelete(TextTransform):
         rate = draw_rate(rng, self.config["rate"])
         words = free_words(tokens)
         drawn = rng.random(len(words)) < rate
-        positions = [i for i, gone in zip(words, drawn, strict=True) if gone]
-        if positions and len(positions) == sum(1 for t in tokens if is_word(t)):
+        positions = [i for i, gone in zip(words, drawn.tolist(), strict=True) if gone]
+        if positions and len(positions) == sum(t[3] for t in tokens):
             positions = positions[1:]  # a row is never left without a word
         return {"rate": rate, "positions": positions}
 
