@@ -1,6 +1,6 @@
-"""Per-class balancing of a detection dataset (YOLO, COCO, VOC, LabelMe): classes are counted in
-instances (boxes and polygons), and an image holding several classes counts toward each of them
-(docs/governance.md, "Detection datasets").
+"""Per-class balancing of a dataset whose layout labels objects (``Layout.object_labels``):
+classes are counted in instances (boxes and polygons), and an image holding several classes
+counts toward each of them (docs/governance.md, "Detection datasets").
 
 Each variant of an image is planned to carry every instance of its source, so it adds the
 source's whole row of the instance matrix ``K`` (sources x classes) to the counts. The plan is a
