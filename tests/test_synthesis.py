@@ -128,7 +128,7 @@ def test_partners_come_from_the_same_split_and_class_never_the_source() -> None:
     same = choose_partners(pools, me, 1, ((2, True),), 10)
     assert {p.path for ps in same for p in ps} == {"train/cat/b.png"}
     alone = choose_partners(pools, found[2], 1, ((1, True),), 1)
-    assert alone == ((found[2],),)  # no other dog in train: its own partner
+    assert [[p.source for p in ps] for ps in alone] == [[found[2]]]  # no other dog: itself
     assert choose_partners(pools, me, 1, ((1, False),), 50) == any_class  # deterministic
 
 
@@ -224,14 +224,14 @@ def test_a_synthesis_step_inside_a_block_is_refused(classes: Path, tmp_path: Pat
 
 def test_labels_that_move_and_preview_are_refused_by_name(tmp_path: Path) -> None:
     recipe = write_recipe(tmp_path / "r.yaml", "  - mixup: {}\n")
-    yolo = tmp_path / "yolo"
-    (yolo / "labels").mkdir(parents=True)
-    (yolo / "images").mkdir()
-    Image.fromarray(solid(RED)).save(yolo / "images" / "a.png")
-    (yolo / "labels" / "a.txt").write_text("0 0.5 0.5 0.2 0.2\n")
-    result = invoke("expand", recipe, yolo, "-o", tmp_path / "out")
-    assert result.exit_code == 2
-    assert "synthesis steps do not move yolo labels yet" in result.output
+    masks = tmp_path / "masks"
+    (masks / "images").mkdir(parents=True)
+    (masks / "masks").mkdir()
+    Image.fromarray(solid(RED)).save(masks / "images" / "a.png")
+    Image.fromarray(np.zeros(SIZE, dtype=np.uint8)).save(masks / "masks" / "a.png")
+    result = invoke("expand", recipe, masks, "-o", tmp_path / "out")
+    assert result.exit_code == 2, result.output
+    assert "synthesis steps do not move masks labels yet" in result.output
     shown = invoke("preview", recipe, write_classes(tmp_path / "in", {"red": RED}))
     assert shown.exit_code == 2
     assert "preview does not draw synthesis steps" in shown.output

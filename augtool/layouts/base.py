@@ -56,6 +56,9 @@ class SourceLabels:
     where: str
     data: bytes | None = None
     payload: Any = None
+    #: what :meth:`Layout.with_partners` adds of the partners' labels (the objects a
+    #: synthesis step brought in; not part of the payload's hash)
+    extra: tuple[Any, ...] = ()
 
     @cached_property
     def payload_sha256(self) -> str | None:
@@ -102,6 +105,10 @@ class Layout:
     #: Where ``auto`` asks this layout (lowest first): layouts that find their own files
     #: (0-49) before those that take any tree of images (50+).
     detect_order: ClassVar[int] = 50
+    #: Whether the objects of partner sources (``mosaic``, ``mixup`` …) can join a source's
+    #: labels (:meth:`with_partners`); a recipe with synthesis steps refuses a labelled layout
+    #: that cannot.
+    takes_partners: ClassVar[bool] = False
 
     # --- discovery ------------------------------------------------------------------------
     def detect(self, root: Path, candidates: list[str], split_names: set[str]) -> bool:
@@ -119,6 +126,14 @@ class Layout:
         """The dataset's sources (each with its split, class and label file) and skips, from
         the common walk. Raises ``InputError`` when the layout's own files are unusable."""
         raise NotImplementedError
+
+    def with_partners(
+        self, labels: SourceLabels, partners: dict[int, tuple[SourceLabels, Targets]]
+    ) -> tuple[SourceLabels, dict[int, Targets]]:
+        """A source's labels joined by the partners' a synthesis step took (by slot: their
+        labels and targets as read): the labels :meth:`moved` then writes, and each partner's
+        targets relabelled so that every object's label is its own."""
+        raise NotImplementedError(f"{self.name} labels cannot take partners' objects")
 
     # --- plan and worker ------------------------------------------------------------------
     def label_path(self, image_path: str) -> str | None:

@@ -10,6 +10,7 @@ by ``validate --recompute``.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +52,7 @@ class CocoLayout(Layout):
     # A moved box under a pixel wide or high labels nothing a detector can use.
     min_box_side = 1.0
     recorded_words = ("the source's COCO JSON", "COCO annotations (or dropped ids)")
+    takes_partners = True
 
     def detect(self, root: Path, candidates: list[str], split_names: set[str]) -> bool:
         return has_coco_files(root)
@@ -116,6 +118,23 @@ class CocoLayout(Layout):
     def read(self, labels: SourceLabels, rules: LabelRules, size: tuple[int, int]) -> Targets:
         return to_targets(labels.payload[1], size, labels.where)
 
+    def with_partners(
+        self, labels: SourceLabels, partners: dict[int, tuple[SourceLabels, Targets]]
+    ) -> tuple[SourceLabels, dict[int, Targets]]:
+        """The partners' annotations follow the source's (a dropped one is named by its
+        partner's slot and id, ``"p0:17"``); each partner's targets point at them."""
+        count = len(labels.payload[1]) + len(labels.extra)
+        extra, relabelled = list(labels.extra), {}
+        for slot, (theirs, targets) in sorted(partners.items()):
+            anns = [] if theirs.payload is None else theirs.payload[1]
+            extra += [{**ann, "id": f"p{slot}:{ann.get('id')}"} for ann in anns]
+            relabelled[slot] = targets.replace(
+                box_labels=[{"ann": count + lab["ann"]} for lab in targets.box_labels],
+                polygon_labels=[{"ann": count + lab["ann"]} for lab in targets.polygon_labels],
+            )
+            count += len(anns)
+        return replace(labels, extra=tuple(extra)), relabelled
+
     def moved(
         self,
         labels: SourceLabels,
@@ -127,6 +146,7 @@ class CocoLayout(Layout):
         """The annotations moved: keypoints reordered and left/right categories swapped on a
         mirror; the targets are read back from the annotations written."""
         extra, anns = labels.payload
+        anns = [*anns, *labels.extra]
         categories = list(rules.vocabulary)
         swap = keypoint_swaps(categories, list(rules.flip_pairs)) if flipped else None
         out = from_targets(anns, kept, swap)

@@ -193,6 +193,13 @@ class LabelFileLayout(Layout):
         assert labels.data is not None
         return self.format(dict(rules.vocabulary)).read(labels.data, labels.where, size)
 
+    def with_partners(
+        self, labels: SourceLabels, partners: dict[int, tuple[SourceLabels, Targets]]
+    ) -> tuple[SourceLabels, dict[int, Targets]]:
+        """Each partner's lines follow the source's in the written file, tagged with the
+        partner's slot."""
+        return labels, {slot: _partner_labels(t, slot) for slot, (_, t) in partners.items()}
+
     def moved(
         self,
         labels: SourceLabels,
@@ -201,9 +208,12 @@ class LabelFileLayout(Layout):
         rules: LabelRules,
         flipped: bool,
     ) -> Moved:
-        # A dropped object is named by its line and class; the format's own flags stay inside.
-        named = [{"class": label["class"], "line": label["line"]} for label in dropped]
-        said: Record = {"dropped": sorted(named, key=lambda label: label["line"])}
+        # A dropped object is named by its line and class (and the partner it came from); the
+        # format's own flags stay inside.
+        named = [
+            {k: label[k] for k in ("class", "line", "partner") if k in label} for label in dropped
+        ]
+        said: Record = {"dropped": sorted(named, key=label_order)}
         clipped = _clipped_lines([*kept.box_labels, *kept.polygon_labels, *dropped])
         if clipped:
             said["clipped"] = clipped
@@ -211,6 +221,24 @@ class LabelFileLayout(Layout):
             kept, said["flipped_labels"] = _swap_classes(kept, rules)
         label_format = self.format(dict(rules.vocabulary))
         return Moved(kept, label=label_format.write(kept), said=said)
+
+
+def label_order(label: dict[str, Any]) -> tuple[int, int]:
+    """A label line's place in a written file: the source's lines, then each partner's."""
+    return (int(label.get("partner", -1)), int(label["line"]))
+
+
+def _partner_labels(targets: Targets, slot: int) -> Targets:
+    """A partner's targets labelled as its lines, from ``slot`` (its clipping said nothing of
+    the source's own lines)."""
+
+    def relabel(labels: list[Any]) -> list[Any]:
+        return [{**{k: v for k, v in lab.items() if k != "clipped"}, "partner": slot}
+                for lab in labels]  # fmt: skip
+
+    return targets.replace(
+        box_labels=relabel(targets.box_labels), polygon_labels=relabel(targets.polygon_labels)
+    )
 
 
 def _missing(prepared: Prepared, walk: Walk) -> list[Skip]:

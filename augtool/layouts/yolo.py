@@ -23,7 +23,13 @@ import numpy as np
 
 from augtool.errors import InputError
 from augtool.layouts.base import AnnotationError, Record
-from augtool.layouts.labelfiles import LabelFileLayout, LabelFormat, Prepared, missing_files
+from augtool.layouts.labelfiles import (
+    LabelFileLayout,
+    LabelFormat,
+    Prepared,
+    label_order,
+    missing_files,
+)
 from augtool.layouts.oriented import enclosing_rectangle
 from augtool.layouts.yolo_data import (
     IMAGES,
@@ -81,18 +87,18 @@ class YoloFormat(LabelFormat):
 
     def write(self, targets: Targets) -> bytes:
         height, width = targets.size
-        lines: list[tuple[int, str]] = []
+        lines: list[tuple[tuple[int, int], str]] = []
         for box, label in zip(targets.boxes, targets.box_labels, strict=True):
             x0, y0, x1, y1 = (float(v) for v in box)
             values = [(x0 + x1) / 2 / width, (y0 + y1) / 2 / height,
                       (x1 - x0) / width, (y1 - y0) / height]  # fmt: skip
-            lines.append((label["line"], _line(label["class"], values)))
+            lines.append((label_order(label), _line(label["class"], values)))
         for polygon, label in zip(targets.polygons, targets.polygon_labels, strict=True):
             if label.get("obb") and len(polygon) != 4:
                 # The border cut the oriented box: four corners again, inside the image.
                 polygon = enclosing_rectangle(polygon, targets.size)
             values = (np.asarray(polygon) / (width, height)).reshape(-1).tolist()
-            lines.append((label["line"], _line(label["class"], values)))
+            lines.append((label_order(label), _line(label["class"], values)))
         lines.sort(key=lambda item: item[0])
         return "".join(text + "\n" for _, text in lines).encode("utf-8")
 
@@ -152,6 +158,7 @@ class YoloLayout(LabelFileLayout):
     detect_order = 10
     format = YoloFormat
     object_labels = True
+    takes_partners = True
 
     def detect(self, root: Path, candidates: list[str], split_names: set[str]) -> bool:
         return find_yaml(root) is not None or has_label_folders(root, split_names)

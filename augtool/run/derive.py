@@ -182,7 +182,7 @@ def derive(
     # and only one with synthesis steps is handed partners.
     extra: dict[str, Any] = {} if opened.resources is None else {"resources": opened.resources}
     if partners:
-        extra["partners"] = partners
+        extra["partners"] = _Decodes(partners)
     if records is not None:
         image = medium.replay(records, decoded, opened.kernels, opened.reductions, **extra)
     elif steps:
@@ -198,8 +198,21 @@ def derive(
     if encoder is not None:
         metadata = opened.exif if keep_metadata else None
         data = medium.encode(decoded, image, encoder, metadata)
-    moved = None if opened.targets is None else move_targets(opened, records)
+    moved = None if opened.targets is None else move_targets(opened, records, partners)
     return Variant(image, size, records, moved, data)
+
+
+class _Decodes(Sequence[Any]):
+    """The decoded content of each partner (an :class:`Opened`), fetched when indexed."""
+
+    def __init__(self, partners: Sequence[Opened]) -> None:
+        self._partners = partners
+
+    def __len__(self) -> int:
+        return len(self._partners)
+
+    def __getitem__(self, index: Any) -> Any:
+        return self._partners[index].decoded
 
 
 def pixels(opened: Opened, variant: Variant) -> Any:
@@ -207,15 +220,28 @@ def pixels(opened: Opened, variant: Variant) -> Any:
     return opened.decoded.image if variant.image is None else variant.image
 
 
-def move_targets(opened: Opened, records: list[Record]) -> Moved:
-    """The source's targets moved through ``records``, filtered and mirrored by the rules,
-    written in the source's own format."""
+def move_targets(opened: Opened, records: list[Record], partners: Sequence[Opened] = ()) -> Moved:
+    """The source's targets moved through ``records`` (joined by those of the ``partners``
+    that synthesis steps took), filtered and mirrored by the rules, written in the source's
+    own format."""
     assert opened.targets is not None and opened.rules is not None
     rules = opened.rules
     medium = opened.medium
-    moved = medium.move_targets(records, opened.targets, opened.kernels)
     labels = opened.labels
     layout = registry.get(rules.layout)
+    used = medium.partners_used(records) if partners else []
+    if used:
+        assert labels is not None
+        taken = {}
+        for slot in used:
+            partner = partners[slot]
+            assert partner.labels is not None and partner.targets is not None
+            taken[slot] = (partner.labels, partner.targets)
+        labels, relabelled = layout.with_partners(labels, taken)
+        theirs = [relabelled.get(slot) for slot in range(len(partners))]
+        moved = medium.move_targets(records, opened.targets, opened.kernels, theirs)
+    else:
+        moved = medium.move_targets(records, opened.targets, opened.kernels)
     kept, dropped = medium.filter_targets(moved, rules.bbox, records, layout.min_box_side)
     flipped = bool(rules.flip_pairs) and medium.mirrored(records)
     assert labels is not None

@@ -1,9 +1,10 @@
 """A task's partners in the worker: read and hashed once, decoded when a step first takes one.
 
-The plan names each variant's partners (:mod:`augtool.run.partners`); here their bytes are read
-and hashed (the hashes decide whether earlier outputs still stand), decoded at most once per
-task and only when a synthesis step that fired asks for their pixels, and described in each
-output's line (``partners``, and ``soft_label`` for a class-folder output).
+The plan names each variant's partners (:mod:`augtool.run.partners`); here their bytes (and
+their labels, for a labelled layout) are read and hashed (the hashes decide whether earlier
+outputs still stand), decoded at most once per task and only when a synthesis step that fired
+asks for them, and described in each output's line (``partners``, and ``soft_label`` for a
+class-folder output).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from augtool.layouts.base import AnnotationError, SourceLabels
 from augtool.media.base import DecodeError
 from augtool.run.partners import Partner
 
@@ -25,26 +27,49 @@ class PartnerUnreadable(Exception):
     """A partner could not be read; the message is the reason its source is skipped for."""
 
 
+@dataclass(frozen=True)
+class _Read:
+    data: bytes
+    ref: dict[str, str]  # path, sha256, and labels, labels_sha256 when it has labels
+    labels: SourceLabels | None
+
+
 class Partners:
     """The partners of one task's variants (``task.partners``), read and hashed."""
 
     def __init__(self, task: Any, ctx: Any, read: Reader, source: tuple[bytes, str]) -> None:
         self._task, self._ctx = task, ctx
-        self._data: dict[str, bytes] = {}
+        self._read: dict[str, _Read] = {}
+        self._opened: dict[str, Any] = {}
         self.shas: dict[str, str] = {}
-        self._decoded: dict[str, Any] = {}
-        for partner in dict.fromkeys(p for ps in task.partners for p in ps):
-            if partner.path == task.source.path:
+        for partner in {p.path: p for ps in task.partners for p in ps}.values():
+            path = partner.path
+            if path == task.source.path:
                 data, sha = source
             else:
-                try:
-                    data = read(Path(ctx.input_root) / partner.path, partner.link)
-                except OSError as exc:
-                    raise PartnerUnreadable(
-                        f"cannot read its partner {partner.path}: {exc.strerror or exc}"
-                    ) from None
+                data = _reading(read, Path(ctx.input_root) / path, partner.source.link, path)
                 sha = hashlib.sha256(data).hexdigest()
-            self._data[partner.path], self.shas[partner.path] = data, sha
+            ref = {"path": path, "sha256": sha}
+            labels = self._labels(partner, read, ref)
+            self._read[path] = _Read(data, ref, labels)
+            self.shas[path] = sha
+
+    def _labels(self, partner: Partner, read: Reader, ref: dict[str, str]) -> SourceLabels | None:
+        """The partner's labels as its own task reads them (its payload or label file; no
+        objects for an image without a label file), and their hash into ``ref``."""
+        if self._ctx.rules is None:
+            return None
+        annotation = partner.source.annotation
+        if partner.payload is not None:
+            labels = SourceLabels(f"{annotation}: {partner.path}", payload=partner.payload)
+            sha = labels.payload_sha256
+        elif annotation is not None:
+            data = _reading(read, Path(self._ctx.input_root) / annotation, False, annotation)
+            labels, sha = SourceLabels(annotation, data=data), hashlib.sha256(data).hexdigest()
+        else:
+            return SourceLabels(partner.path, data=b"")
+        ref.update({"labels": str(annotation), "labels_sha256": str(sha)})
+        return labels
 
     def planned(self) -> dict[str, list[dict[str, str]]]:
         """The ``partners`` field each variant's line must hold (by the variant's path; empty
@@ -52,39 +77,45 @@ class Partners:
         if not self._task.partners:
             return {}
         return {
-            path: self._refs(partners)
+            path: [self._read[p.path].ref for p in partners]
             for path, partners in zip(self._task.variants, self._task.partners, strict=True)
         }
-
-    def _refs(self, partners: Sequence[Partner]) -> list[dict[str, str]]:
-        return [{"path": p.path, "sha256": self.shas[p.path]} for p in partners]
 
     def of(self, variant: int) -> Taken:
         """What variant ``variant`` takes (nothing when the recipe has no synthesis step)."""
         if not self._task.partners:
             return Taken((), [])
         partners = self._task.partners[variant]
-        return Taken(_Decodes(self, partners), self._refs(partners), partners)
+        refs = [self._read[p.path].ref for p in partners]
+        return Taken(_Opened(self, partners), refs, partners)
 
-    def decoded(self, partner: Partner) -> Any:
-        """The partner's decode (made once per task); raises ``DecodeError`` naming it."""
-        found = self._decoded.get(partner.path)
+    def opened(self, partner: Partner) -> Any:
+        """The partner decoded, with its labels (made once per task); raises ``DecodeError``
+        naming it."""
+        found = self._opened.get(partner.path)
         if found is None:
             from augtool.run.derive import open_source
 
-            ctx = self._ctx
+            ctx, read = self._ctx, self._read[partner.path]
             try:
-                opened = open_source(
-                    self._data[partner.path], ctx.limits, ctx.kernels, name=partner.path
+                found = open_source(
+                    read.data, ctx.limits, ctx.kernels, read.labels, ctx.rules, partner.path
                 )
-            except DecodeError as exc:
+            except (DecodeError, AnnotationError) as exc:
                 raise DecodeError(f"its partner {partner.path}: {exc}") from None
-            found = self._decoded[partner.path] = opened.decoded
+            self._opened[partner.path] = found
         return found
 
 
-class _Decodes(Sequence[Any]):
-    """A variant's partners' decodes, made when a step first indexes one."""
+def _reading(read: Reader, path: Path, follow: bool, name: str) -> bytes:
+    try:
+        return read(path, follow)
+    except OSError as exc:
+        raise PartnerUnreadable(f"cannot read its partner {name}: {exc.strerror or exc}") from None
+
+
+class _Opened(Sequence[Any]):
+    """A variant's partners, opened when a step first indexes one."""
 
     def __init__(self, owner: Partners, partners: Sequence[Partner]) -> None:
         self._owner, self._partners = owner, partners
@@ -93,14 +124,14 @@ class _Decodes(Sequence[Any]):
         return len(self._partners)
 
     def __getitem__(self, index: Any) -> Any:
-        return self._owner.decoded(self._partners[index])
+        return self._owner.opened(self._partners[index])
 
 
 @dataclass(frozen=True)
 class Taken:
-    """One variant's partners: their decodes (lazy), and their path and sha256."""
+    """One variant's partners: opened (lazily), and their path and sha256."""
 
-    decoded: Sequence[Any]
+    opened: Sequence[Any]
     refs: list[dict[str, str]]
     partners: Sequence[Partner] = ()
 
@@ -111,7 +142,7 @@ class Taken:
             return {}
         found: Record = {"partners": self.refs}
         shares = getattr(medium, "shares", None)
-        classes = [source.label, *(p.label for p in self.partners)]
+        classes = [source.label, *(p.source.label for p in self.partners)]
         if shares is not None and None not in classes:
             soft: dict[str, float] = {}
             for label, share in zip(classes, shares(steps, len(self.partners)), strict=True):

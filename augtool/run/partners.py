@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import bisect
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -26,8 +27,20 @@ from augtool.layouts import registry
 from augtool.layouts.discovery import Dataset, Source
 from augtool.media import registry as media
 
-#: A partner is a source of the dataset (its path, split, class and label file).
-Partner = Source
+
+@dataclass(frozen=True, slots=True)
+class Partner:
+    """A source a variant takes as a partner, with what its task would carry of its labels
+    (the layout's payload; None for a label file or no labels)."""
+
+    source: Source
+    payload: Any = None
+
+    @property
+    def path(self) -> str:
+        return self.source.path
+
+
 Need = tuple[int, bool]  # (partner count, same class) of one synthesis step
 
 
@@ -60,15 +73,25 @@ class Pools:
 def recipe_needs(steps: Iterable[object], medium: str, dataset: Dataset) -> tuple[Need, ...]:
     """The partners the recipe's steps take (the medium's ``partner_needs`` hook; none for a
     medium without one). Raises :class:`InputError` when the dataset's labels cannot follow
-    them yet: a layout whose labels move with the pixels."""
+    them yet: a labelled layout that cannot take the partners' objects."""
     hook = getattr(media.get(medium), "partner_needs", None)
     needs: tuple[Need, ...] = () if hook is None else tuple(hook(list(steps)))
-    if needs and registry.get(dataset.layout).labelled:
+    layout = registry.get(dataset.layout)
+    if needs and layout.labelled and not layout.takes_partners:
         raise InputError(
             f"{dataset.root}: synthesis steps do not move {dataset.layout} labels yet; use them "
-            "on class-folder or unlabelled datasets"
+            f"on datasets in one of these layouts: {', '.join(_taking())}"
         )
     return needs
+
+
+def _taking() -> list[str]:
+    """The layouts a recipe with synthesis steps can expand."""
+    return sorted(
+        name
+        for name, layout in registry.LAYOUTS.items()
+        if layout.takes_partners or not layout.labelled
+    )
 
 
 def partner_seed(recipe_seed: int, source_path: str, variant: int) -> int:
@@ -79,17 +102,24 @@ def partner_seed(recipe_seed: int, source_path: str, variant: int) -> int:
 
 
 def choose_partners(
-    pools: Pools, source: Source, seed: int, needs: tuple[Need, ...], variants: int
+    pools: Pools,
+    source: Source,
+    seed: int,
+    needs: tuple[Need, ...],
+    variants: int,
+    payload_of: Callable[[str], Any] = lambda path: None,
 ) -> tuple[tuple[Partner, ...], ...]:
     """Each variant's partners: for each step of ``needs``, its count of draws among the
-    step's candidates other than ``source`` (``source`` itself when there is none)."""
+    step's candidates other than ``source`` (``source`` itself when there is none), each with
+    its ``payload_of`` its path."""
     chosen = []
     for variant in range(variants):
         rng = np.random.Generator(np.random.PCG64(partner_seed(seed, source.path, variant)))
         picked: list[Partner] = []
         for count, same_class in needs:
             candidates = pools.candidates(source, same_class)
-            picked.extend(_draw(rng, candidates, source, count))
+            drawn = _draw(rng, candidates, source, count)
+            picked.extend(Partner(s, payload_of(s.path)) for s in drawn)
         chosen.append(tuple(picked))
     return tuple(chosen)
 

@@ -184,8 +184,14 @@ class Plan(Sequence[Task]):
         task = Task(source, self.naming, original, encoder, payload, count)
         if self.pools is None or not task.variant_count:
             return task
+        state, layout = self.state, self.layout
         partners = choose_partners(
-            self.pools, source, self.naming.seed, self.naming.partner_needs, task.variant_count
+            self.pools,
+            source,
+            self.naming.seed,
+            self.naming.partner_needs,
+            task.variant_count,
+            lambda path: None if state is None else registry.get(layout).payload(state, path),
         )
         return dataclasses.replace(task, partners=partners)
 

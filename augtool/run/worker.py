@@ -275,7 +275,7 @@ def _write_variants(
     for index, (path, seed) in enumerate(zip(task.variants, task.seeds, strict=True)):
         taken = partners.of(index)
         variant = derive(
-            opened, ctx.steps, seed, None, settings, not ctx.strip_metadata, taken.decoded
+            opened, ctx.steps, seed, None, settings, not ctx.strip_metadata, taken.opened
         )
         encoded = variant.data
         assert encoded is not None

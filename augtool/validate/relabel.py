@@ -17,6 +17,7 @@ layout is named here: the manifest's header names it, and the registry answers.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -82,21 +83,29 @@ def moved_label(
     data: bytes,
     where: str,
     image: str,
+    partners: Sequence[Opened] = (),
 ) -> tuple[bytes, RecordDict]:
     """A label file of the decoded source ``opened``, moved through ``steps`` by
     :mod:`augtool.run.derive` as ``expand`` writes it beside the output image ``image``, and
     what its manifest line says besides (dropped objects, mirrored classes)."""
-    moved = move_targets(with_labels(opened, SourceLabels(where, data=data), rules), steps)
+    labelled = with_labels(opened, SourceLabels(where, data=data), rules)
+    moved = move_targets(labelled, steps, partners)
     assert moved.label is not None
     return registry.get(rules.layout).label_for(moved.label, image), moved.said
 
 
 def moved_payload(
-    opened: Opened, rules: LabelRules, steps: list[RecordDict], payload: Any, where: str
+    opened: Opened,
+    rules: LabelRules,
+    steps: list[RecordDict],
+    payload: Any,
+    where: str,
+    partners: Sequence[Opened] = (),
 ) -> RecordDict:
     """What an augmented image's line records of the labels its task carried (``payload``),
     moved through ``steps``."""
-    moved = move_targets(with_labels(opened, SourceLabels(where, payload=payload), rules), steps)
+    labelled = with_labels(opened, SourceLabels(where, payload=payload), rules)
+    moved = move_targets(labelled, steps, partners)
     return dict(moved.image_fields)
 
 

@@ -245,8 +245,23 @@ class ImageMedium:
             content = decoded.picture if decoded.picture is not None else decoded.image
         return codecs.encode(content, encoder, decoded.icc_profile, metadata)
 
-    def move_targets(self, records: list[Record], targets: Targets, kernels_name: str) -> Targets:
-        return apply_targets(records, targets, kernels_name)
+    def move_targets(
+        self,
+        records: list[Record],
+        targets: Targets,
+        kernels_name: str,
+        partners: Sequence[Targets | None] = (),
+    ) -> Targets:
+        return apply_targets(records, targets, kernels_name, partners)  # type: ignore[arg-type]
+
+    def partners_used(self, records: list[Record]) -> list[int]:
+        """The places of the partners the fired synthesis steps took, in order."""
+        return [
+            int(slot)
+            for record in fired_leaves(records)
+            if record["name"] in SYNTHESIS
+            for slot in record["params"]["partners"]
+        ]
 
     def filter_targets(
         self,

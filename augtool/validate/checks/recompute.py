@@ -24,6 +24,7 @@ from typing import Any, Literal
 from augtool.errors import ManifestError, UsageError
 from augtool.run.executors import map_in_order
 from augtool.run.executors.hashing import OPEN_FLAGS
+from augtool.validate.checks.partners import PartnerSources, PartnerTrouble
 from augtool.validate.checks.paths import unsafe_reason
 from augtool.validate.checks.reading import ValidatingReader
 from augtool.validate.checks.sources import CheckedSources
@@ -159,6 +160,10 @@ class Recomputation:
                     fields["recorded"] = {k: record.get(k) for k in dataset.record_fields}
                     fields["payload"] = dataset.payload(rel)
                     fields["words"] = dataset.layout.recorded_words
+                if dataset is not None and dataset.record_fields and fields["partners"]:
+                    fields["partner_payloads"] = [
+                        dataset.payload(str(ref.get("path"))) for ref in fields["partners"]
+                    ]
             groups.setdefault(rel, []).append(fields)
         return groups
 
@@ -315,11 +320,11 @@ def _recompute_group(
     except DecodeError as exc:
         return failed(f"cannot decode the source: {exc}")
     results: list[Outcome] = []
-    partners = _PartnerSources(source_root, limits, kernels)
+    partners = PartnerSources(source_root, limits, kernels, rules)
     for record in records:
         try:
-            taken = partners.decoded(record["partners"])
-        except _PartnerTrouble as exc:
+            taken = partners.opened(record["partners"], record.get("partner_payloads"))
+        except PartnerTrouble as exc:
             results.append((record["path"], "error", str(exc)))
             continue
         try:
@@ -333,47 +338,8 @@ def _recompute_group(
         assert variant.data is not None
         results.append(_compare_bytes(record["path"], record["sha256"], variant.data))
         if rules is not None:
-            results.extend(_recompute_labels(record, opened, rules, source_root))
+            results.extend(_recompute_labels(record, opened, rules, source_root, taken))
     return results
-
-
-class _PartnerTrouble(Exception):
-    """A partner a line names cannot be had as recorded; the message says why."""
-
-
-class _PartnerSources:
-    """The partners the lines of one source name, read from ``--source``, checked against
-    their recorded sha256 and decoded once each."""
-
-    def __init__(self, source_root: str, limits: Any, kernels: str) -> None:
-        self._root, self._limits, self._kernels = source_root, limits, kernels
-        self._decoded: dict[tuple[str, str], Any] = {}
-
-    def decoded(self, refs: list[dict[str, str]]) -> list[Any]:
-        return [self._one(str(ref.get("path")), str(ref.get("sha256")).lower()) for ref in refs]
-
-    def _one(self, path: str, sha: str) -> Any:
-        from augtool.media.base import DecodeError
-        from augtool.run.derive import open_source
-
-        found = self._decoded.get((path, sha))
-        if found is not None:
-            return found
-        if unsafe_reason(path) is not None:
-            raise _PartnerTrouble(f"its partner's path {path!r} is unsafe")
-        try:
-            data = read_no_follow(os.path.join(self._root, path))
-        except OSError as exc:
-            reason = exc.strerror or exc
-            raise _PartnerTrouble(f"cannot read its partner {path} ({reason})") from None
-        if hashlib.sha256(data).hexdigest() != sha:
-            raise _PartnerTrouble(f"its partner {path}'s sha256 is not the recorded one")
-        try:
-            opened = open_source(data, self._limits, self._kernels, name=path)
-        except DecodeError as exc:
-            raise _PartnerTrouble(f"cannot decode its partner {path}: {exc}") from None
-        found = self._decoded[(path, sha)] = opened.decoded
-        return found
 
 
 def _compare_bytes(path: str, expected: str, made: bytes) -> Outcome:
@@ -389,7 +355,7 @@ def _compare_bytes(path: str, expected: str, made: bytes) -> Outcome:
 
 
 def _recompute_labels(
-    record: dict[str, Any], opened: Any, rules: Any, source_root: str
+    record: dict[str, Any], opened: Any, rules: Any, source_root: str, partners: list[Any]
 ) -> list[Outcome]:
     """An augmented image's label files and the labels its line records (of its task's
     payload), re-derived from the source's."""
@@ -411,7 +377,7 @@ def _recompute_labels(
             continue
         try:
             written, said = moved_label(
-                opened, rules, record["steps"], data, label["source"], record["path"]
+                opened, rules, record["steps"], data, label["source"], record["path"], partners
             )
         except Exception as exc:  # a hand-edited record may hold anything: report, don't crash
             results.append((path, "error", f"{type(exc).__name__}: {exc}"))
@@ -426,7 +392,7 @@ def _recompute_labels(
         if source is None:
             return [*results, (path, "error", f"its image is not in {record['words'][0]}")]
         try:
-            said = moved_payload(opened, rules, record["steps"], source, path)
+            said = moved_payload(opened, rules, record["steps"], source, path, partners)
         except Exception as exc:  # a hand-edited record may hold anything: report, don't crash
             return [*results, (path, "error", f"{type(exc).__name__}: {exc}")]
         if said != record["recorded"]:
