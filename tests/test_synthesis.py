@@ -235,3 +235,28 @@ def test_labels_that_move_and_preview_are_refused_by_name(tmp_path: Path) -> Non
     shown = invoke("preview", recipe, write_classes(tmp_path / "in", {"red": RED}))
     assert shown.exit_code == 2
     assert "preview does not draw synthesis steps" in shown.output
+
+
+def test_a_dry_run_forecasts_the_outputs_a_changed_partner_redoes(
+    classes: Path, tmp_path: Path
+) -> None:
+    import json
+
+    recipe = write_recipe(tmp_path / "r.yaml", "  - mixup: {}\n", variants=3)
+    out = expand(recipe, classes, tmp_path / "out")
+    before = file_records(out)
+    changed = "train/blue/blue_1.png"
+    dependent = {
+        path
+        for path, r in before.items()
+        if any(p["path"] == changed for p in r.get("partners", []))
+        and not path.startswith("train/blue/blue_1")
+    }
+    Image.fromarray(solid(GREEN)).save(classes / changed)
+    result = invoke("expand", recipe, classes, "-o", out, "--dry-run", "--json")
+    assert result.exit_code == 0, result.output
+    forecast = json.loads(result.stdout)
+    # A source's outputs are made again together (its original and 3 variants): the changed
+    # source's, and those of every source with a variant that took it.
+    sources = {before[path]["source"]["path"] for path in dependent}
+    assert forecast["made"] == 4 * (1 + len(sources))

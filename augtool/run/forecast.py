@@ -14,12 +14,15 @@ import hashlib
 from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
+from types import SimpleNamespace
 
 from augtool.canonical import canonical_sha256
 from augtool.run.incremental import Earlier, Previous, kept_by_stat
 from augtool.run.journal import TaskResult
+from augtool.run.partner_reads import Partners, PartnerUnreadable
 from augtool.run.plan import Plan, Task
-from augtool.run.worker import SourceChanged, read_stable, still_valid
+from augtool.run.reading import SourceChanged, read_partner, read_stable
+from augtool.run.worker import still_valid
 
 
 def forecast(
@@ -96,11 +99,23 @@ def _kept(
     inputs = [(task.source.path, task.source.link)]
     if task.source.annotation is not None and task.payload is None:
         inputs.append((task.source.annotation, False))
+    read: dict[str, bytes] = {}
     for path, link in inputs:
         try:
-            data, _ = read_stable(input_root / path, follow=link)
+            read[path], _ = read_stable(input_root / path, follow=link)
         except (OSError, SourceChanged):
             return False
-        shas[path] = hashlib.sha256(data).hexdigest()
+        shas[path] = hashlib.sha256(read[path]).hexdigest()
     payload_sha = None if task.payload is None else canonical_sha256(task.payload)
-    return still_valid(records, shas, output_root, TaskResult(task.source.path, []), payload_sha)
+    planned = None
+    if task.partners:
+        # The partners as the worker would hash them (their labels too: ``rules`` only says
+        # to look for them), so a changed partner forecasts its dependents as made again.
+        source = (read[task.source.path], shas[task.source.path])
+        where = SimpleNamespace(input_root=str(input_root), rules=True)
+        try:
+            planned = Partners(task, where, read_partner, source).planned()
+        except PartnerUnreadable:
+            return False
+    result = TaskResult(task.source.path, [])
+    return still_valid(records, shas, output_root, result, payload_sha, planned)
