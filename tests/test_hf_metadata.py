@@ -162,7 +162,7 @@ def test_a_layout_without_class_folders_is_refused(tmp_path: Path) -> None:
     (source / "labels" / "train" / "a.txt").write_text("0 0.5 0.5 0.2 0.2\n", encoding="utf-8")
     result = invoke("expand", _recipe(tmp_path, layout="yolo"), source, "-o", tmp_path / "out")
     assert result.exit_code == 2, result.output
-    assert "hf_metadata needs a classification layout" in result.output
+    assert "hf_metadata needs class folders" in result.output
     assert not (tmp_path / "out").exists()
 
 

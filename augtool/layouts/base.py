@@ -87,6 +87,9 @@ class Layout:
     labelled: ClassVar[bool] = False
     #: Whether each image has a label file (:meth:`label_path`) that moves along with it.
     label_files: ClassVar[bool] = False
+    #: Whether a source's class is the folder it sits in (what folder loaders such as Hugging
+    #: Face's read labels from).
+    class_folders: ClassVar[bool] = False
     #: Whether its labels are boxes or polygons of objects (which a reflect or wrap border's
     #: copies of objects are not labelled by), rather than pixels or whole-image classes.
     object_labels: ClassVar[bool] = False

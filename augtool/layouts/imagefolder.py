@@ -18,6 +18,7 @@ from augtool.layouts.discovery import (
 class ImageFolderLayout(Layout):
     name = "imagefolder"
     detect_order = 80
+    class_folders = True
 
     def detect(self, root: Path, candidates: list[str], split_names: set[str]) -> bool:
         """Any image in a subfolder of a split folder (of the input, when it has no splits)."""

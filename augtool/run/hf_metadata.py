@@ -1,6 +1,6 @@
 """``output.hf_metadata: true``: a ``metadata.jsonl`` in each split folder of a classification
-output, so that Hugging Face ``datasets.load_dataset("imagefolder", data_dir=OUT)`` (or
-``"audiofolder"``) loads each file's label and provenance.
+output, so that Hugging Face's folder loaders (``datasets.load_dataset`` of image or audio
+folders, ``data_dir=OUT``) load each file's label and provenance.
 
 The loader's rules decide the shape: a metadata file describes the files in its folder and
 below, ``file_name`` is relative to that folder, and once a metadata file exists the loader no
@@ -20,6 +20,7 @@ from pathlib import Path
 
 from augtool.canonical import canonical_json
 from augtool.errors import InputError
+from augtool.layouts import registry
 from augtool.layouts.discovery import Dataset, split_parts
 from augtool.manifest import RecordDict
 from augtool.run.incremental import Previous, write_dataset_file
@@ -27,13 +28,11 @@ from augtool.run.journal import TaskResult
 
 #: the name the loaders look for (``metadata.csv`` and ``.parquet`` are the others)
 HF_METADATA_NAME = "metadata.jsonl"
-#: the layouts whose labels are class folders, as the loaders' own folder convention has them
-HF_LAYOUTS = ("imagefolder",)
 #: ``variant`` of an original (the column must not be null, see the module's docstring)
 ORIGINAL_VARIANT = -1
 
 
-#: the media the loaders read from class folders (``imagefolder``, ``audiofolder``)
+#: the media Hugging Face's folder loaders read
 HF_MEDIA = ("image", "audio")
 
 
@@ -45,10 +44,10 @@ def check_layout(dataset: Dataset, medium: str, wanted: bool) -> None:
             f"{dataset.root}: output.hf_metadata: Hugging Face has no folder loader for "
             f"{medium} files (only {', '.join(HF_MEDIA)})"
         )
-    if wanted and dataset.layout not in HF_LAYOUTS:
+    if wanted and not registry.get(dataset.layout).class_folders:
         raise InputError(
-            f"{dataset.root}: output.hf_metadata needs a classification layout "
-            f"({', '.join(HF_LAYOUTS)}), this input is {dataset.layout}"
+            f"{dataset.root}: output.hf_metadata needs class folders (a layout whose labels "
+            f"are the folders, as the loaders read them), this input is {dataset.layout}"
         )
 
 

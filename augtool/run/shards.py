@@ -11,7 +11,7 @@ source's outputs are the same bytes whichever shard makes them.
 Merging links (or, across file systems, copies) each part's outputs into the merged output and
 hands the parts' records to the incremental machinery as an earlier run's: every output that
 the parts' stat caches vouch for is kept without being read, any other is checked by hashing,
-and the dataset-wide files (COCO JSON, ``data.yaml``, NOTICE, manifest, SHA256SUMS,
+and the dataset-wide files (the layout's own, NOTICE, manifest, SHA256SUMS,
 croissant.json) are written from all the records together. The merged manifest is therefore
 the one a single run writes, byte for byte.
 """
