@@ -331,7 +331,7 @@ def _recipe(recipe: RecipeLike, seed: int | None) -> Recipe:
 def _seed(seed: Any) -> int | None:
     """A seed in the range a recipe's seed must be in, refused the same way."""
     from augtool.errors import ParamError
-    from augtool.recipe.model import SEED
+    from augtool.recipe.fields import SEED
 
     if seed is None:
         return None

@@ -12,7 +12,8 @@ from conftest import invoke
 from augtool.canonical import canonical_json
 from augtool.errors import RecipeError
 from augtool.recipe import load_recipe
-from augtool.recipe.model import LAYOUTS, Recipe
+from augtool.recipe.fields import LAYOUTS
+from augtool.recipe.model import Recipe
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -1,6 +1,6 @@
 """The JSON Schema (draft 2020-12) of a recipe, for editors and other tools.
 
-Generated from what the loader checks with: the recipe's sections (:mod:`augtool.recipe.model`)
+Generated from what the loader checks with: the recipe's sections (:mod:`augtool.recipe.fields`)
 and every registered medium's transforms and blocks, each parameter described by its kind. An
 editor with a YAML language server then completes and checks recipe keys as they are typed.
 
@@ -19,8 +19,8 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from augtool.recipe import model
-from augtool.recipe.model import RECIPE_VERSION
+from augtool.recipe import fields as recipe_fields
+from augtool.recipe.fields import RECIPE_VERSION
 
 SCHEMA_FILE = Path(__file__).resolve().parents[2] / "docs" / "recipe.schema.json"
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
@@ -28,10 +28,10 @@ Schema = dict[str, Any]
 
 #: the recipe's sections: each a mapping of named parameters
 SECTIONS = {
-    "input": model.INPUT_FIELDS,
-    "output": model.OUTPUT_FIELDS,
-    "splits": model.SPLIT_FIELDS,
-    "targets": model.TARGET_FIELDS,
+    "input": recipe_fields.INPUT_FIELDS,
+    "output": recipe_fields.OUTPUT_FIELDS,
+    "splits": recipe_fields.SPLIT_FIELDS,
+    "targets": recipe_fields.TARGET_FIELDS,
 }
 
 
@@ -100,10 +100,10 @@ def _kinds() -> dict[type, Callable[[Any], Schema]]:
             ]
         },
         occlusion.EraseValue: lambda k: {"anyOf": [_fill(True), {"const": "random"}]},
-        model.StrList: _names,
-        model.FormatList: _names,
-        model.PathText: lambda k: {"type": ["string", "null"], "minLength": 1},
-        model.BoxRules: lambda k: {
+        recipe_fields.StrList: _names,
+        recipe_fields.FormatList: _names,
+        recipe_fields.PathText: lambda k: {"type": ["string", "null"], "minLength": 1},
+        recipe_fields.BoxRules: lambda k: {
             "type": ["object", "null"],
             "properties": {
                 "min_visibility": _bounded("number", 0, 1),
@@ -111,7 +111,7 @@ def _kinds() -> dict[type, Callable[[Any], Schema]]:
             },
             "additionalProperties": False,
         },
-        model.FlipPairs: lambda k: {
+        recipe_fields.FlipPairs: lambda k: {
             "type": ["array", "null"],
             "items": _pair({"type": "string"}),
         },
@@ -315,7 +315,7 @@ def recipe_schema() -> Schema:
         "seed": {
             "description": "the seed every variant's seed derives from",
             "default": 0,
-            **_bounded("integer", model.SEED.lo, model.SEED.hi),
+            **_bounded("integer", recipe_fields.SEED.lo, recipe_fields.SEED.hi),
         },
         "variants": {
             "description": "augmented outputs per eligible source",
@@ -335,7 +335,7 @@ def recipe_schema() -> Schema:
     }
     for name, fields in _sections().items():
         properties[name] = _mapping(fields, kinds)
-    for name in model.TOP_FIELDS:  # a key the loader knows and this module does not yet
+    for name in recipe_fields.TOP_FIELDS:  # a key the loader knows and this module does not yet
         properties.setdefault(name, {})
     properties.update(_medium_sections(kinds))
     return {

@@ -47,7 +47,7 @@ def discover(root: Path) -> tuple[str, Dataset]:
     expand would read it: images by the default endings, else the files of the medium their
     endings name (``.wav`` in class folders, ``.csv`` tables)."""
     from augtool.layouts.discovery import discover as walk
-    from augtool.recipe.model import DEFAULT_EXTENSIONS
+    from augtool.recipe.fields import DEFAULT_EXTENSIONS
 
     splits = ["train", "val", "test"]
     dataset = walk(root, "auto", DEFAULT_EXTENSIONS, splits, [])
@@ -64,7 +64,7 @@ def discover_as_recorded(root: Path, header: dict[str, Any]) -> Dataset:
     """The dataset in ``root`` in the layout, split names and file endings the manifest's
     header records (with the default endings: an output may be written in another format)."""
     from augtool.layouts.discovery import discover as walk
-    from augtool.recipe.model import DEFAULT_EXTENSIONS
+    from augtool.recipe.fields import DEFAULT_EXTENSIONS
 
     recipe = header.get("recipe") if isinstance(header.get("recipe"), dict) else {}
     names = (recipe.get("splits") or {}).get("names") or ["train", "val", "test"]

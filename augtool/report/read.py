@@ -124,7 +124,7 @@ def measure_image(data: bytes) -> cache.Entry:
 
     from augtool.media import registry as media
     from augtool.media.base import DecodeError
-    from augtool.recipe.model import DEFAULT_FORMATS
+    from augtool.recipe.fields import DEFAULT_FORMATS
 
     try:
         decoded = media.get("image").decode(data, DEFAULT_FORMATS, None)

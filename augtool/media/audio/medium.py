@@ -96,7 +96,7 @@ class OutputFormat(Choice):
 
 
 def input_fields() -> tuple[Param, ...]:
-    from augtool.recipe.model import StrList
+    from augtool.recipe.fields import StrList
 
     return (
         Param("extensions", StrList(lower=True), [".wav", ".flac", ".ogg"], "file endings read"),

@@ -116,7 +116,7 @@ class Name:
 
 def input_fields() -> tuple[Param, ...]:
     """The ``input`` fields of a text recipe (beside path, layout and links)."""
-    from augtool.recipe.model import StrList
+    from augtool.recipe.fields import StrList
 
     return (
         Param("extensions", StrList(lower=True), [".csv", ".jsonl", ".txt"], "file endings read"),
