@@ -29,7 +29,7 @@ from augtool import __version__
 from augtool.cli import app
 from augtool.manifest import LOCK_NAME, STAT_CACHE_NAME, STATE_DIR
 from augtool.media import registry as media_registry
-from augtool.media.image.transforms import REGISTRY, Transform
+from augtool.media.image.transforms import REGISTRY, SYNTHESIS, Transform
 
 REPO = Path(__file__).resolve().parent.parent
 SIZE = (32, 24)  # (width, height) of every test image
@@ -207,8 +207,9 @@ def test_transforms_shows_the_targets_table_of_every_image_transform() -> None:
     result = invoke("transforms")
     assert result.exit_code == 0, result.output
     table = _table(result.stdout)
-    assert set(table) == set(REGISTRY)
+    assert set(table) == {*REGISTRY, *SYNTHESIS}
     assert table["rotate"] == ["✓"] * 5  # moved through its geometry
+    assert table["mosaic"] == ["✓", "-", "✓", "✓", "✓"]  # every source's objects placed
     assert table["to_sepia"] == ["✓"] * 5  # kept in place: it moves no pixel
     assert table["unmappable"] == ["✓", "-", "-", "-", "-"]
     assert table["keypoints_only"] == ["✓", "-", "-", "-", "✓"]
@@ -221,7 +222,8 @@ def test_transforms_target_lists_only_those_that_handle_it(kind: str) -> None:
     assert result.exit_code == 0, result.output
     listing = result.stdout.split("\nimage targets")[0]
     listed = {line.split()[0] for line in listing.splitlines() if line.startswith("  ")}
-    expected = {n for n, cls in REGISTRY.items() if kind in cls.supported_targets()}
+    steps = {**REGISTRY, **SYNTHESIS}
+    expected = {n for n, cls in steps.items() if kind in cls.supported_targets()}
     assert listed == expected == set(_table(result.stdout))
     assert {"hflip", "hue_saturation_value", "bbox_safe_random_crop"} <= listed
     assert ("keypoints_only" in listed) == (kind == "keypoints")

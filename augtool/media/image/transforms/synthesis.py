@@ -64,6 +64,11 @@ class Synthesis(Transform):
     family = FAMILY
     partner_count: ClassVar[int] = 1
 
+    @classmethod
+    def supported_targets(cls) -> tuple[str, ...]:
+        """Boxes, polygons and keypoints of every source are placed; masks are not yet."""
+        return ("boxes", "polygons", "keypoints")
+
     def sample(
         self, rng: np.random.Generator, shape: Shape, partner_shapes: Sequence[Shape] = ()
     ) -> Params:
