@@ -105,14 +105,11 @@ def expand(
         raise UsageError(
             "{progress}: expected a function of (done, total), got {value!r}", value=progress
         )
-    from augtool.recipe.paths import input_folder, output_folder
     from augtool.run.engine import expand as run_expand
     from augtool.run.shards import Shard
 
     sliced = None if shard is None else Shard.parse(shard)
-    loaded = _recipe(recipe, seed)
-    input_root = input_folder(loaded, _text(input))
-    output_root = output_folder(loaded, _text(output))
+    loaded, input_root, output_root = _job(recipe, seed, input, output)
     return run_expand(
         loaded,
         input_root,
@@ -148,14 +145,11 @@ def merge(
     workers = _jobs(jobs)
     _check_backend(backend)
     seed = _seed(seed)
-    from augtool.recipe.paths import input_folder, output_folder
     from augtool.run.engine import expand as run_expand
     from augtool.run.shards import read_parts
     from augtool.run.worker import library_versions
 
-    loaded = _recipe(recipe, seed)
-    input_root = input_folder(loaded, _text(input))
-    output_root = output_folder(loaded, _text(output))
+    loaded, input_root, output_root = _job(recipe, seed, input, output)
     libraries = library_versions(loaded.kernels, loaded.medium)
     roots = [Path(os.fspath(part)) for part in parts]
     checked = read_parts(roots, loaded.sha256, libraries)
@@ -314,6 +308,16 @@ def describe_transforms(name: str | None = None, target: str | None = None) -> s
     if name and target:
         raise UsageError("{target} filters the list: give a transform name or it, not both")
     return describe(name) if name else listing(target)
+
+
+def _job(
+    recipe: RecipeLike, seed: int | None, input: PathLike | None, output: PathLike | None
+) -> tuple[Recipe, Path, Path]:
+    """The loaded recipe and the input and output folders a run of it uses."""
+    from augtool.recipe.paths import input_folder, output_folder
+
+    loaded = _recipe(recipe, seed)
+    return loaded, input_folder(loaded, _text(input)), output_folder(loaded, _text(output))
 
 
 def _recipe(recipe: RecipeLike, seed: int | None) -> Recipe:

@@ -44,6 +44,26 @@ app.add_typer(validate_app, name="validate")
 app.add_typer(recipe_app, name="recipe")
 
 
+#: Options expand and merge share.
+RunOutput = Annotated[
+    str | None,
+    typer.Option(
+        "-o", "--output", metavar="OUT", help="Output folder (default: the recipe's output.path)."
+    ),
+]
+Jobs = Annotated[
+    int | None,
+    typer.Option("--jobs", "-j", min=1, metavar="N", help="Worker processes (default: all cores)."),
+]
+RunJson = Annotated[
+    bool, typer.Option("--json", help="Print a machine-readable summary on stdout.")
+]
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")]
+Verbose = Annotated[
+    bool, typer.Option("-v", "--verbose", help="Also print every count and every unlisted file.")
+]
+
+
 #: ``validate manifest`` prints this many problems, then how many more (``--json``: all).
 PROBLEMS_SHOWN = 50
 
@@ -75,21 +95,8 @@ def expand(
     input: Annotated[
         str | None, typer.Argument(help="Dataset folder (default: the recipe's input.path).")
     ] = None,
-    output: Annotated[
-        str | None,
-        typer.Option(
-            "-o",
-            "--output",
-            metavar="OUT",
-            help="Output folder (default: the recipe's output.path).",
-        ),
-    ] = None,
-    jobs: Annotated[
-        int | None,
-        typer.Option(
-            "--jobs", "-j", min=1, metavar="N", help="Worker processes (default: all cores)."
-        ),
-    ] = None,
+    output: RunOutput = None,
+    jobs: Jobs = None,
     seed: Annotated[
         int | None, typer.Option("--seed", help="Override the recipe's seed (0 to 2**63 - 1).")
     ] = None,
@@ -121,17 +128,12 @@ def expand(
         bool,
         typer.Option("--dry-run", help="Check and plan, print the plan's counts, write nothing."),
     ] = False,
-    as_json: Annotated[
-        bool, typer.Option("--json", help="Print a machine-readable summary on stdout.")
-    ] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")] = False,
+    as_json: RunJson = False,
+    quiet: Quiet = False,
     strict: Annotated[
         bool, typer.Option("--strict", help="Exit 1 when any input was skipped.")
     ] = False,
-    verbose: Annotated[
-        bool,
-        typer.Option("-v", "--verbose", help="Also print every count and every unlisted file."),
-    ] = False,
+    verbose: Verbose = False,
     shard: Annotated[
         str | None,
         typer.Option(
@@ -177,7 +179,7 @@ def expand(
 def merge(
     recipe: Annotated[Path, typer.Argument(help="The YAML recipe the shards were made with.")],
     parts: Annotated[
-        list[Path], typer.Argument(metavar="PART...", help="The output folder of every shard.")
+        list[Path], typer.Argument(metavar="PART", help="The output folder of every shard.")
     ],
     input: Annotated[
         str | None,
@@ -185,29 +187,11 @@ def merge(
             "--input", metavar="INPUT", help="Dataset folder (default: the recipe's input.path)."
         ),
     ] = None,
-    output: Annotated[
-        str | None,
-        typer.Option(
-            "-o",
-            "--output",
-            metavar="OUT",
-            help="Output folder (default: the recipe's output.path).",
-        ),
-    ] = None,
-    jobs: Annotated[
-        int | None,
-        typer.Option(
-            "--jobs", "-j", min=1, metavar="N", help="Worker processes (default: all cores)."
-        ),
-    ] = None,
-    as_json: Annotated[
-        bool, typer.Option("--json", help="Print a machine-readable summary on stdout.")
-    ] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")] = False,
-    verbose: Annotated[
-        bool,
-        typer.Option("-v", "--verbose", help="Also print every count and every unlisted file."),
-    ] = False,
+    output: RunOutput = None,
+    jobs: Jobs = None,
+    as_json: RunJson = False,
+    quiet: Quiet = False,
+    verbose: Verbose = False,
 ) -> None:
     """Merge the outputs of expand --shard 1/N … N/N into one output: the files and manifest a
     single run writes, byte for byte. Parts are hard-linked in (copied across file systems) and
