@@ -93,6 +93,19 @@ def test_a_damaged_output_in_a_part_is_made_again(tmp_path: Path) -> None:
     assert tree_digest(merged, RUN_FILES) == tree_digest(whole, RUN_FILES)
 
 
+def test_an_output_missing_from_a_part_is_made_again(tmp_path: Path) -> None:
+    config = ROOT / "configs" / "quickstart.yaml"
+    whole, merged = tmp_path / "whole", tmp_path / "merged"
+    _run("expand", config, "-o", whole, "-j", "1", "-q")
+    parts = _shards(config, tmp_path, 2)
+    victim = next(r["path"] for r in read_manifest(parts[0]) if r.get("role") == "augmented")
+    (parts[0] / victim).unlink()
+    result = invoke("merge", config, *parts, "-o", merged, "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["made"] >= 1
+    assert tree_digest(merged, RUN_FILES) == tree_digest(whole, RUN_FILES)
+
+
 def _refused(tmp_path: Path, *args: str | Path) -> str:
     result = invoke("merge", ROOT / "configs" / "quickstart.yaml", *args, "-o", tmp_path / "m")
     assert result.exit_code == 2, result.output

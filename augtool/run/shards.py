@@ -149,6 +149,8 @@ def adopt_parts(previous: Previous, parts: list[Part], output_root: Path, input_
             for record in files:
                 path = record["path"]
                 before = stat_of(part.root / path)
+                if before is None:
+                    continue  # gone from its part: the merge makes it again, as for a damaged one
                 _place(part.root / path, output_root / path)
                 placed += 1
                 if before is not None and before == found.output_stats.get(path):
