@@ -224,14 +224,13 @@ def test_a_synthesis_step_inside_a_block_is_refused(classes: Path, tmp_path: Pat
 
 def test_labels_that_move_and_preview_are_refused_by_name(tmp_path: Path) -> None:
     recipe = write_recipe(tmp_path / "r.yaml", "  - mixup: {}\n")
-    masks = tmp_path / "masks"
-    (masks / "images").mkdir(parents=True)
-    (masks / "masks").mkdir()
-    Image.fromarray(solid(RED)).save(masks / "images" / "a.png")
-    Image.fromarray(np.zeros(SIZE, dtype=np.uint8)).save(masks / "masks" / "a.png")
-    result = invoke("expand", recipe, masks, "-o", tmp_path / "out")
+    listed = tmp_path / "listed"
+    listed.mkdir()
+    Image.fromarray(solid(RED)).save(listed / "a.png")
+    (listed / "metadata.csv").write_text("file_name,label\na.png,red\n")
+    result = invoke("expand", recipe, listed, "-o", tmp_path / "out")
     assert result.exit_code == 2, result.output
-    assert "synthesis steps do not move masks labels yet" in result.output
+    assert "synthesis steps do not move imagelist labels yet" in result.output
     shown = invoke("preview", recipe, write_classes(tmp_path / "in", {"red": RED}))
     assert shown.exit_code == 2
     assert "preview does not draw synthesis steps" in shown.output

@@ -112,6 +112,9 @@ class Layout:
     #: labels (:meth:`with_partners`); a recipe with synthesis steps refuses a labelled layout
     #: that cannot.
     takes_partners: ClassVar[bool] = False
+    #: The kind of target (a column of the targets table) its labels are when some steps
+    #: cannot move that kind (``masks``); a recipe whose synthesis step cannot is refused.
+    target_kind: ClassVar[str | None] = None
 
     # --- discovery ------------------------------------------------------------------------
     def detect(self, root: Path, candidates: list[str], split_names: set[str]) -> bool:

@@ -4,7 +4,8 @@ A LabelMe JSON lists ``shapes``, each a ``label`` and ``points`` in pixels: a ``
 (two opposite corners) is a box, a ``polygon`` (three points or more) a polygon. Any other
 shape (circle, line, point, mask) cannot be moved as the format writes it, so an image with
 one is skipped with that reason, never written with a stale shape. An image without a JSON is
-an unlabelled image (LabelMe writes none until something is drawn) and stays one.
+an unlabelled image (LabelMe writes none until something is drawn) and stays one; an empty
+JSON file is read as no shapes (a partner without a JSON brings none to a synthesis step).
 
 Written back: the same JSON (every key and every shape's other fields carried, in their
 order, indented as LabelMe writes it), each shape's points moved (a rectangle as its moved
@@ -19,7 +20,8 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import replace
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -135,32 +137,52 @@ def _dump(document: dict[str, Any]) -> bytes:
     return json.dumps(document, ensure_ascii=False, indent=2).encode("utf-8")
 
 
+@dataclass(frozen=True)
+class PartnerJSON:
+    """The JSON of a partner whose shapes a synthesis step brought in, by its ``slot``."""
+
+    slot: int
+    data: bytes
+    where: str
+
+
 def write(
-    data: bytes, where: str, targets: Targets, swap: dict[str, str]
+    data: bytes,
+    where: str,
+    targets: Targets,
+    swap: dict[str, str],
+    partners: Sequence[PartnerJSON] = (),
 ) -> tuple[bytes, list[str]]:
     """The source JSON ``data`` with the kept, moved ``targets`` of :func:`read`; and the
-    labels a mirror swapped (by ``swap``)."""
-    document = _load(data, where)
-    moved: dict[int, list[list[float]]] = {}
+    labels a mirror swapped (by ``swap``). The kept shapes of ``partners`` (labelled with
+    their ``"partner"`` slot) follow the source's, each with its own fields."""
+    document = _load(data, where) if data else {"shapes": []}
+    moved: dict[tuple[int, int], list[list[float]]] = {}
     for box, label in zip(targets.boxes, targets.box_labels, strict=True):
         x0, y0, x1, y1 = (float(v) for v in box)
-        moved[label["shape"]] = [[x0, y0], [x1, y1]]
+        moved[_key(label)] = [[x0, y0], [x1, y1]]
     for polygon, label in zip(targets.polygons, targets.polygon_labels, strict=True):
-        moved[label["shape"]] = [[float(x), float(y)] for x, y in polygon]
+        moved[_key(label)] = [[float(x), float(y)] for x, y in polygon]
+    sources = [(-1, document), *((p.slot, _load(p.data, p.where)) for p in partners)]
     shapes, swapped = [], set()
-    for index, shape in enumerate(document["shapes"]):
-        if index not in moved:
-            continue
-        out = {**shape, "points": moved[index]}
-        if shape.get("label") in swap:
-            swapped.add(shape["label"])
-            out["label"] = swap[shape["label"]]
-        shapes.append(out)
+    for slot, owner in sources:
+        for index, shape in enumerate(owner["shapes"]):
+            if (slot, index) not in moved:
+                continue
+            out = {**shape, "points": moved[slot, index]}
+            if shape.get("label") in swap:
+                swapped.add(shape["label"])
+                out["label"] = swap[shape["label"]]
+            shapes.append(out)
     height, width = targets.size
     document.update(shapes=shapes, imageHeight=height, imageWidth=width)
     if document.get("imageData") is not None:
         document["imageData"] = None
     return _dump(document), sorted(swapped)
+
+
+def _key(label: dict[str, Any]) -> tuple[int, int]:
+    return int(label.get("partner", -1)), int(label["shape"])
 
 
 def named(data: bytes, where: str, image_name: str) -> bytes:
@@ -191,6 +213,7 @@ class LabelMeLayout(Layout):
     label_files = True
     object_labels = True
     min_box_side = 1.0
+    takes_partners = True
 
     def detect(self, root: Path, candidates: list[str], split_names: set[str]) -> bool:
         """An image with a LabelMe JSON beside it (the first such JSON is read)."""
@@ -231,8 +254,25 @@ class LabelMeLayout(Layout):
         return EveryName()
 
     def read(self, labels: SourceLabels, rules: LabelRules, size: tuple[int, int]) -> Targets:
+        """The shapes of the JSON; none for an empty one."""
         assert labels.data is not None
-        return read(labels.data, labels.where, size)
+        return read(labels.data, labels.where, size) if labels.data else Targets(size)
+
+    def with_partners(
+        self, labels: SourceLabels, partners: dict[int, tuple[SourceLabels, Targets]]
+    ) -> tuple[SourceLabels, dict[int, Targets]]:
+        """The partners' shapes follow the source's in the written JSON; each partner's are
+        labelled with its slot (``"partner": 0``). A partner without a JSON brings none."""
+        extra = list(labels.extra)
+        relabelled = {}
+        for slot, (theirs, targets) in sorted(partners.items()):
+            if theirs.data:
+                extra.append(PartnerJSON(slot, theirs.data, theirs.where))
+            relabelled[slot] = targets.replace(
+                box_labels=[{**lab, "partner": slot} for lab in targets.box_labels],
+                polygon_labels=[{**lab, "partner": slot} for lab in targets.polygon_labels],
+            )
+        return replace(labels, extra=tuple(extra)), relabelled
 
     def moved(
         self,
@@ -244,8 +284,8 @@ class LabelMeLayout(Layout):
     ) -> Moved:
         assert labels.data is not None
         swap = rules.swapped_names(flipped)
-        said: Record = {"dropped": sorted(dropped, key=lambda d: d["shape"])}
-        data, swapped = write(labels.data, labels.where, kept, swap)
+        said: Record = {"dropped": sorted(dropped, key=_key)}
+        data, swapped = write(labels.data, labels.where, kept, swap, labels.extra)
         if swapped:
             said["flipped_labels"] = swapped
         return Moved(kept, label=data, said=said)
@@ -254,4 +294,4 @@ class LabelMeLayout(Layout):
         return named(label, image_path, PurePosixPath(image_path).name)
 
 
-__all__ = ["LabelMeLayout", "json_path", "named", "read", "write"]
+__all__ = ["LabelMeLayout", "PartnerJSON", "json_path", "named", "read", "write"]

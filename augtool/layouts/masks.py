@@ -72,6 +72,8 @@ class MasksLayout(LabelFileLayout):
     detect_order = 30
     format = MaskFormat
     label_required = True
+    takes_partners = True
+    target_kind = "masks"
 
     def detect(self, root: Path, candidates: list[str], split_names: set[str]) -> bool:
         return has_mask_folders(root)

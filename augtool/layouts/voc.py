@@ -13,7 +13,7 @@ input has one and ``trainval`` is not a split of its own. Other files under ``Im
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -55,6 +55,7 @@ class VocLayout(Layout):
     object_labels = True
     # A moved box under a pixel wide or high labels nothing a detector can use.
     min_box_side = 1.0
+    takes_partners = True
 
     def detect(self, root: Path, candidates: list[str], split_names: set[str]) -> bool:
         return (root / IMAGES).is_dir() and (root / ANNOTATIONS).is_dir()
@@ -132,6 +133,21 @@ class VocLayout(Layout):
         assert labels.data is not None
         return voc_format.read(labels.data, labels.where, size)
 
+    def with_partners(
+        self, labels: SourceLabels, partners: dict[int, tuple[SourceLabels, Targets]]
+    ) -> tuple[SourceLabels, dict[int, Targets]]:
+        """The partners' objects follow the source's in the written XML (copied from their
+        XMLs); each partner's boxes are labelled with its slot (``"partner": 0``)."""
+        extra = list(labels.extra)
+        relabelled = {}
+        for slot, (theirs, targets) in sorted(partners.items()):
+            assert theirs.data is not None
+            extra.append(voc_format.PartnerXML(slot, theirs.data, theirs.where))
+            relabelled[slot] = targets.replace(
+                box_labels=[{**label, "partner": slot} for label in targets.box_labels]
+            )
+        return replace(labels, extra=tuple(extra)), relabelled
+
     def moved(
         self,
         labels: SourceLabels,
@@ -142,8 +158,8 @@ class VocLayout(Layout):
     ) -> Moved:
         assert labels.data is not None
         swap = rules.swapped_names(flipped)
-        said: Record = {"dropped": sorted(dropped, key=lambda d: (d["object"], d.get("part", -1)))}
-        data, swapped = voc_format.write(labels.data, labels.where, kept, swap)
+        said: Record = {"dropped": sorted(dropped, key=voc_format.label_order)}
+        data, swapped = voc_format.write(labels.data, labels.where, kept, swap, labels.extra)
         if swapped:
             said["flipped_labels"] = swapped
         return Moved(kept, label=data, said=said)

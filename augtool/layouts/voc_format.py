@@ -19,8 +19,11 @@ dropped removed, ``segmented`` set to 0 (a variant has no segmentation PNG), and
 
 from __future__ import annotations
 
+import copy
 import math
 import xml.etree.ElementTree as ET
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -104,34 +107,40 @@ def read(data: bytes, where: str, size: tuple[int, int]) -> Targets:
     return Targets(size, boxes=clipped, box_labels=labels, box_visibility=visible)
 
 
+@dataclass(frozen=True)
+class PartnerXML:
+    """The XML of a partner whose objects a synthesis step brought in, by its ``slot``."""
+
+    slot: int
+    data: bytes
+    where: str
+
+
 def write(
-    data: bytes, where: str, targets: Targets, swap: dict[str, str]
+    data: bytes,
+    where: str,
+    targets: Targets,
+    swap: dict[str, str],
+    partners: Sequence[PartnerXML] = (),
 ) -> tuple[bytes, list[str]]:
     """The source XML ``data`` with the kept, moved ``targets`` (of :func:`read`'s labels):
     dropped objects and parts removed, boxes and ``size`` set, ``truncated`` set on a box that
-    was clipped, ``name`` and ``pose`` swapped by ``swap``; and the names it swapped."""
+    was clipped, ``name`` and ``pose`` swapped by ``swap``; and the names it swapped. The kept
+    objects of ``partners`` (labelled with their ``"partner"`` slot) follow the source's,
+    copied from their XMLs and written the same way."""
     swapped: set[str] = set()
     document = _document(data, where)
     root = document.root
-    integers = _all_integers(root)
+    theirs = [(p.slot, _document(p.data, p.where).root) for p in partners]
+    integers = _all_integers(root) and all(_all_integers(r) for _, r in theirs)
     kept = {_key(label): i for i, label in enumerate(targets.box_labels)}
-    for index, obj in enumerate(root.findall("object")):
-        box = kept.get((index, None))
-        if box is None:
-            _remove(root, obj)
-            continue
-        _set_box(obj, targets, box, integers)
-        for part_index, part in enumerate(obj.findall("part")):
-            part_box = kept.get((index, part_index))
-            if part_box is None:
-                _remove(obj, part)
-            else:
-                _set_box(part, targets, part_box, integers)
-        for field in ("name", "pose"):
-            element = obj.find(field)
-            if element is not None and element.text and element.text.strip() in swap:
-                swapped.add(element.text.strip())
-                element.text = swap[element.text.strip()]
+    for obj in _moved_objects(root, -1, kept, targets, integers):
+        swapped |= _swap(obj, swap)
+    for slot, their_root in theirs:
+        for obj in _moved_objects(their_root, slot, kept, targets, integers):
+            brought = copy.deepcopy(obj)
+            _append(root, brought)
+            swapped |= _swap(brought, swap)
     height, width = targets.size
     size = _child(root, "size", before="object")
     _child(size, "width").text = str(width)
@@ -154,8 +163,62 @@ def named(data: bytes, where: str, image_name: str) -> bytes:
     return safexml.to_bytes(document)
 
 
-def _key(label: dict[str, Any]) -> tuple[int, int | None]:
-    return int(label["object"]), label.get("part")
+def _moved_objects(
+    root: ET.Element, slot: int, kept: dict[Any, int], targets: Targets, integers: bool
+) -> list[ET.Element]:
+    """The objects of ``root`` (the source's, slot -1, or a partner's) that are kept, with
+    their boxes set and their dropped parts removed; the dropped objects removed from it."""
+    found = []
+    for index, obj in enumerate(root.findall("object")):
+        box = kept.get((slot, index, None))
+        if box is None:
+            _remove(root, obj)
+            continue
+        _set_box(obj, targets, box, integers)
+        for part_index, part in enumerate(obj.findall("part")):
+            part_box = kept.get((slot, index, part_index))
+            if part_box is None:
+                _remove(obj, part)
+            else:
+                _set_box(part, targets, part_box, integers)
+        found.append(obj)
+    return found
+
+
+def _swap(obj: ET.Element, swap: dict[str, str]) -> set[str]:
+    """Swap the object's ``name`` and ``pose`` by ``swap``; the names swapped."""
+    swapped = set()
+    for field in ("name", "pose"):
+        element = obj.find(field)
+        if element is not None and element.text and element.text.strip() in swap:
+            swapped.add(element.text.strip())
+            element.text = swap[element.text.strip()]
+    return swapped
+
+
+def label_order(label: dict[str, Any]) -> tuple[int, int, int]:
+    """A box's place in a written file: the source's objects, then each partner's."""
+    return int(label.get("partner", -1)), int(label["object"]), int(label.get("part", -1))
+
+
+def _key(label: dict[str, Any]) -> tuple[int, int, int | None]:
+    return int(label.get("partner", -1)), int(label["object"]), label.get("part")
+
+
+def _append(parent: ET.Element, child: ET.Element) -> None:
+    """Add ``child`` after ``parent``'s last object (at the end when it has none), indented
+    like its siblings."""
+    children = list(parent)
+    objects = [i for i, c in enumerate(children) if c.tag == "object"]
+    at = objects[-1] + 1 if objects else len(children)
+    if at > 0:
+        before = children[at - 1]
+        child.tail = before.tail
+        if at == len(children):
+            before.tail = children[at - 2].tail if at > 1 else parent.text
+    else:
+        child.tail = parent.text
+    parent.insert(at, child)
 
 
 def _all_integers(root: ET.Element) -> bool:
@@ -211,4 +274,4 @@ def _remove(parent: ET.Element, child: ET.Element) -> None:
     parent.remove(child)
 
 
-__all__ = ["CORNERS", "named", "read", "write"]
+__all__ = ["CORNERS", "PartnerXML", "label_order", "named", "read", "write"]

@@ -301,16 +301,27 @@ def _mask_params(params: Params) -> Params:
     return out
 
 
-def _move_mask(records: list[Record], mask: np.ndarray, kernels_name: str) -> np.ndarray:
+def _move_mask(
+    records: list[Record], mask: np.ndarray, kernels_name: str, partners: Sequence[Targets] = ()
+) -> np.ndarray:
     """The mask through the fired geometric steps, grouped into resamplings exactly as the image
     is (``fusion.Applier``, with the image's kernels), with nearest sampling: it stays
-    pixel-aligned with the image."""
+    pixel-aligned with the image. A synthesis step lays it out with its partners' masks by its
+    mask kernel; one without (``mixup`` mixes every pixel) raises ``UnsupportedTransform``."""
     from augtool.media.image.transforms.fusion import Applier
 
     applier = Applier(mask[:, :, None], kernels_name)
     for record in fired_leaves(records):
-        if record["name"] in REGISTRY and REGISTRY[record["name"]].family == "geometric":
-            applier.feed(record["name"], _mask_params(record["params"]))
+        name, params = record["name"], record["params"]
+        if name in SYNTHESIS:
+            step = SYNTHESIS[name]
+            theirs = [partners[int(slot)].mask for slot in params["partners"]]
+            if not step.moves_masks or any(m is None for m in theirs):
+                raise UnsupportedTransform(name)
+            laid = step.blend_mask(applier.image()[:, :, 0], theirs, params)  # type: ignore[arg-type]
+            applier = Applier(laid[:, :, None], kernels_name)
+        elif name in REGISTRY and REGISTRY[name].family == "geometric":
+            applier.feed(name, _mask_params(params))
     return np.ascontiguousarray(applier.image()[:, :, 0])
 
 
@@ -341,12 +352,12 @@ def apply_targets(
     Points compose exactly, however the image pipeline groups its resamplings. The mask goes
     through the same fused resamplings as the image (warped by ``kernels_name``, the image's),
     with nearest sampling. ``partners``: the targets of the partners the synthesis steps
-    took, by the places their records name (a mask does not go through those steps yet).
+    took, by the places their records name (their masks go through the steps' mask kernels).
     """
     moved = _move_points(records, targets, partners)
     if targets.mask is None:
         return moved
-    mask = _move_mask(records, targets.mask, kernels_name)
+    mask = _move_mask(records, targets.mask, kernels_name, partners)
     if mask.shape != moved.size:
         # The kernels and the maps disagree on the output size: a bug here, not in the data.
         raise AssertionError(f"mask became {mask.shape}, points map to {moved.size}")
@@ -358,8 +369,6 @@ def _move_points(
 ) -> Targets:
     for record in fired_leaves(records):
         if record["name"] in SYNTHESIS:
-            if targets.mask is not None:
-                raise UnsupportedTransform(record["name"])
             from augtool.media.image.synthesis_targets import synthesised
 
             targets = synthesised(record["name"], record["params"], targets, partners)

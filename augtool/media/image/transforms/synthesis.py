@@ -66,8 +66,13 @@ class Synthesis(Transform):
 
     @classmethod
     def supported_targets(cls) -> tuple[str, ...]:
-        """Boxes, polygons and keypoints of every source are placed; masks are not yet."""
-        return ("boxes", "polygons", "keypoints")
+        """Boxes, polygons and keypoints of every source are placed; masks too when the step
+        has a mask kernel (:meth:`blend_mask`)."""
+        placed = ("boxes", "polygons", "keypoints")
+        return (*placed, "masks") if cls.moves_masks else placed
+
+    #: Whether :meth:`blend_mask` makes the output's class-id mask from the sources' masks.
+    moves_masks: ClassVar[bool] = False
 
     def sample(
         self, rng: np.random.Generator, shape: Shape, partner_shapes: Sequence[Shape] = ()
@@ -77,6 +82,13 @@ class Synthesis(Transform):
     @staticmethod
     def blend(image: np.ndarray, partners: Sequence[np.ndarray], params: Params) -> np.ndarray:
         """The output from the image and its partners (in ``params["partners"]`` order)."""
+        raise NotImplementedError
+
+    @staticmethod
+    def blend_mask(mask: np.ndarray, partners: Sequence[np.ndarray], params: Params) -> np.ndarray:
+        """The output's class-id mask (H, W) from the image's and its partners' masks, laid
+        out as :meth:`blend` lays out their pixels, sampled nearest (ids never blend); 0
+        (background) where no source shows. Only for a step that :attr:`moves_masks`."""
         raise NotImplementedError
 
     @staticmethod
@@ -178,6 +190,7 @@ class Mixup(Synthesis):
 @register
 class Cutmix(Synthesis):
     name = "cutmix"
+    moves_masks = True
     summary = (
         "Paste a box of a partner (resized to the image) over the image; the box covers "
         "1 - lam of it, lam ~ Beta(alpha, alpha), centred anywhere and clipped; a class-folder "
@@ -210,6 +223,16 @@ class Cutmix(Synthesis):
         other = fitted(partners[0], image.shape[:2], int(image.shape[2]))
         left, top, right, bottom = params["box"]
         out = image.copy()
+        out[top:bottom, left:right] = other[top:bottom, left:right]
+        return out
+
+    @staticmethod
+    def blend_mask(mask: np.ndarray, partners: Sequence[np.ndarray], params: Params) -> np.ndarray:
+        other = partners[0]
+        if other.shape != mask.shape:
+            other = resize_image(other[:, :, None], list(mask.shape), "nearest")[:, :, 0]
+        left, top, right, bottom = params["box"]
+        out = mask.copy()
         out[top:bottom, left:right] = other[top:bottom, left:right]
         return out
 
@@ -273,6 +296,7 @@ class Mosaic(Synthesis):
         "polygons and keypoints of all four land where their pixels went, clipped to it."
     )
     partner_count = 3
+    moves_masks = True
     params = (
         Param("size", Size(), [640, 640], "the output [height, width] (each source fits it)"),
         Param("fill", Fill(), 114, "the colour where no source shows"),
@@ -296,6 +320,12 @@ class Mosaic(Synthesis):
     @staticmethod
     def blend(image: np.ndarray, partners: Sequence[np.ndarray], params: Params) -> np.ndarray:
         return mosaic_pixels(image, partners, params, "bilinear")
+
+    @staticmethod
+    def blend_mask(mask: np.ndarray, partners: Sequence[np.ndarray], params: Params) -> np.ndarray:
+        planes = [p[:, :, None] for p in partners]
+        laid = mosaic_pixels(mask[:, :, None], planes, {**params, "fill": 0}, "nearest")
+        return np.ascontiguousarray(laid[:, :, 0])
 
     @staticmethod
     def shares(params: Params) -> list[float]:
