@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Iterator, Sequence
+from itertools import accumulate
 
 import numpy as np
 
@@ -56,18 +57,12 @@ class Places:
     """The (token, character) places a step may edit, as a sequence, kept as each token's
     offsets (a ``range`` for a plain ASCII word) rather than one pair per letter."""
 
-    def __init__(self) -> None:
-        self.tokens: list[int] = []
-        self.starts: list[int] = []
-        self.offsets: list[Sequence[int]] = []
-        self.total = 0
-
-    def add(self, token: int, offsets: Sequence[int]) -> None:
-        if offsets:
-            self.tokens.append(token)
-            self.starts.append(self.total)
-            self.offsets.append(offsets)
-            self.total += len(offsets)
+    def __init__(self, tokens: list[int], offsets: list[Sequence[int]]) -> None:
+        self.tokens = tokens
+        self.offsets = offsets
+        # Each token's first place; an empty token's is the next one's, and bisect passes it.
+        self.starts = list(accumulate(map(len, offsets), initial=0))
+        self.total = self.starts[-1]
 
     def __len__(self) -> int:
         return self.total
@@ -85,23 +80,22 @@ class Places:
 def _letters(tokens: Tokens, accept: frozenset[str] | None = None) -> Places:
     """(token, character) of every character of an unlocked word a step may edit: a letter,
     and with ``accept`` (a keyboard's keys) one whose lower case is a key."""
-    places = Places()
-    for t, token in enumerate(tokens):
-        if token[2] or not token[3]:
-            continue
-        text = token[0]
-        if text.isascii() and text.isalpha():  # every keyboard has the 26 letters
-            places.add(t, range(len(text)))
-            continue
-        places.add(
-            t,
-            [
-                c
-                for c, char in enumerate(text)
-                if (char.lower() in accept if accept is not None else char.isalpha())
-            ],
-        )
-    return places
+    found = [t for t, token in enumerate(tokens) if token[3] and not token[2]]
+    texts = [tokens[t][0] for t in found]
+    joined = "".join(texts)
+    # Every keyboard has the 26 letters and 10 digits: then each word is a range, and the
+    # words are checked in one call rather than a character at a time.
+    if joined.isascii() and (joined.isalpha() if accept is None else joined.isalnum()):
+        return Places(found, [range(len(text)) for text in texts])
+    return Places(found, [_accepted(text, accept) for text in texts])
+
+
+def _accepted(text: str, accept: frozenset[str] | None) -> Sequence[int]:
+    if text.isascii() and text.isalpha():
+        return range(len(text))
+    if accept is None:
+        return [c for c, char in enumerate(text) if char.isalpha()]
+    return [c for c, char in enumerate(text) if char.lower() in accept]
 
 
 def apply_edits(tokens: Tokens, edits: list[list]) -> Tokens:
