@@ -3,14 +3,17 @@
 Typer writes a required argument as ``{recipe}`` in the usage line and adds its type
 (``recipe <path>``, ``--jobs <int range>``) in the lists. The main group hands out every command
 (its own and those of groups added to it, by whichever module) with each argument and option
-shown by its metavar, upper case by default, as man pages and most tools show them.
+shown by its metavar, upper case by default, as man pages and most tools show them, and each
+value converted by :mod:`augtool.cli_values` (no pydantic for plain values).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from typer.core import TyperArgument, TyperGroup, TyperOption
+from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
+
+from augtool.cli_values import runtime_param
 
 
 class UsualArgument(TyperArgument):
@@ -27,6 +30,9 @@ class UsualArgument(TyperArgument):
     def display_type_rich(self, ctx: Any) -> str | None:
         return None
 
+    def get_runtime_param(self) -> Any:
+        return runtime_param(self)
+
 
 class UsualOption(TyperOption):
     """An option that takes a value shown as ``--jobs N`` (its metavar), never ``<int range>``."""
@@ -34,28 +40,39 @@ class UsualOption(TyperOption):
     def display_type_rich(self, ctx: Any) -> str | None:
         return self.metavar or (self.name or "").upper()
 
+    def get_runtime_param(self) -> Any:
+        return runtime_param(self)
 
-def usual_help(command: Any) -> Any:
-    """``command`` (and, for a group, every command in it) with its parameters shown as above."""
-    # The subclasses only change how a parameter is displayed (no state of their own), so the
-    # parameters Typer made are given their class in place.
-    for param in command.params:
+
+def usual_params(params: list[Any]) -> list[Any]:
+    """``params``, each given its usual class in place (the subclasses change how a parameter is
+    displayed and how its value is converted, and hold no state of their own)."""
+    for param in params:
         if type(param) is TyperArgument:
             param.__class__ = UsualArgument
         elif type(param) is TyperOption:
             param.__class__ = UsualOption
-    for sub in getattr(command, "commands", {}).values():  # a group: its commands too
-        usual_help(sub)
-    return command
+    return params
+
+
+class UsualCommand(TyperCommand):
+    """A command whose parameters, ``--help`` included, are the usual ones."""
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        return usual_params(super().get_params(ctx))
 
 
 class UsualHelpGroup(TyperGroup):
-    """The main group: hands out its commands with :func:`usual_help` applied."""
+    """A group whose parameters are the usual ones, and which hands out its commands (and
+    groups) as :class:`UsualCommand` (and :class:`UsualHelpGroup`)."""
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        return usual_params(super().get_params(ctx))
 
     def get_command(self, ctx: Any, cmd_name: str) -> Any | None:
         command = super().get_command(ctx, cmd_name)
-        return None if command is None else usual_help(command)
-
-    def format_help(self, ctx: Any, formatter: Any) -> None:
-        usual_help(self)
-        super().format_help(ctx, formatter)
+        if type(command) is TyperCommand:
+            command.__class__ = UsualCommand
+        elif type(command) is TyperGroup:
+            command.__class__ = UsualHelpGroup
+        return command
