@@ -194,7 +194,11 @@ class Medium(Protocol):
     #     fingerprints is keyed by), fingerprint_name (a pair's message) and fingerprint_bits
     #     (the distance within which two sources pair): a source's 64-bit fingerprint for the
     #     near-duplicate check across splits (augtool.run.leak); a medium without it is not
-    #     checked.
+    #     checked. A fingerprint is 64 bits unless the medium says fingerprint_width.
+    # example_fingerprints(path, settings) -> list[(row, fingerprint | None, split | None)] | None:
+    #     instead of fingerprint, for a medium whose sources hold many examples (a text table):
+    #     each example's 1-based row, fingerprint and own split (None: the source's), read with
+    #     the run's recipe_settings; the check then pairs examples, not files, and caches none.
 
 
 __all__ = ["DecodeError", "EncodeError", "Medium", "Record"]

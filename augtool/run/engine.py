@@ -188,8 +188,9 @@ def _plan_job(
     """The dataset (after the near-duplicate check), each source's variants and licence, and
     the plan (of the shard's sources only, with ``shard``: all of the above is decided over
     the whole dataset first); nothing is written."""
+    found = discover_dataset(recipe, input_root)
     leaks = check_leaks(
-        discover_dataset(recipe, input_root),
+        found,
         input_root,
         recipe.splits["on_leak"],
         set(recipe.splits["augment"]),
@@ -198,6 +199,7 @@ def _plan_job(
         # the hashes missing from the cache are computed on loky's processes, when the run's
         # own work goes there too
         jobs if backend == "loky" else 1,
+        recipe_settings(recipe.normalised, found.layout),
     )
     dataset = leaks.dataset
     check_layout(dataset, recipe.medium, bool(recipe.output.get("hf_metadata")))

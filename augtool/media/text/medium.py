@@ -21,6 +21,7 @@ from augtool.media.base import DecodeError, EncodeError
 from augtool.media.image.transforms.params import Choice, Float, Param
 from augtool.media.text import codecs, stream
 from augtool.media.text.codecs import FORMATS, Row, Table
+from augtool.media.text.fingerprint import WIDTH, fingerprint
 from augtool.media.text.rows import Rails, Written, replay_rows, run_rows
 from augtool.media.text.transforms import FAMILIES, REGISTRY
 
@@ -150,6 +151,13 @@ class TextMedium:
     recipe_section = SECTION
     default_kernels = "python"
     kernel_names = ("python",)
+    #: the near-duplicate check's fingerprint (augtool.media.text.fingerprint), one per
+    #: example: 256 bits, and a pair within 76 of them (a one-bit MinHash estimate of a
+    #: character 4-gram Jaccard similarity of about 0.4 or more; docs/governance.md)
+    fingerprint_kind = "text-minhash256-char4-v1"
+    fingerprint_name = "256-bit text MinHashes"
+    fingerprint_bits = 76
+    fingerprint_width = WIDTH
 
     def recipe_fields(self) -> tuple[tuple[Param, ...], tuple[Param, ...]]:
         """The medium's own ``input`` and ``output`` fields (docs/text.md)."""
@@ -225,6 +233,25 @@ class TextMedium:
         if kind == "document":
             return None
         return stream.open_packed(path, kind, _compiled(options))
+
+    def example_fingerprints(
+        self, path: Path, settings: str
+    ) -> list[tuple[int, int | None, str | None]] | None:
+        """Each usable row's (1-based data row, fingerprint, own split) in the source at
+        ``path``, read as expand reads it (a bad row passed over); None when the file cannot
+        be read."""
+        options = _options(settings)
+        try:
+            kind = _format(path.name, options["packed"])
+            if kind == "document":
+                text, _ = codecs.decode_text(path.read_bytes())
+                return [(1, fingerprint((text,)), None)]
+            with stream.lines_of(path, kind) as lines:
+                _, _, rows = stream.read_rows(kind, lines, options)
+                kept = stream.kept(rows, "skip", None)
+                return [(row.number, fingerprint(row.texts), row.split) for row in kept]
+        except (OSError, UnicodeDecodeError, DecodeError):
+            return None
 
     def packed_facts(self, packed: stream.Packed) -> dict[str, Any]:
         return {**self.decoded_facts(packed.table), "rows": packed.count}

@@ -89,7 +89,7 @@ class Packed:
 
 
 @contextlib.contextmanager
-def _lines(path: Path, kind: str) -> Iterator[IO[str]]:
+def lines_of(path: Path, kind: str) -> Iterator[IO[str]]:
     # The csv module wants newline=""; JSONL and lines split at \n alone, as str.split does.
     newline = "" if kind == "csv" else "\n"
     with open(path, encoding="utf-8-sig", newline=newline) as handle:
@@ -109,7 +109,7 @@ def open_packed(path: Path, kind: str, options: dict[str, Any]) -> Packed:
     skipped: list[codecs.Bad] = []
     seen = Seen()
     count = 0
-    with _lines(path, kind) as lines:
+    with lines_of(path, kind) as lines:
         header, text_columns, rows = read_rows(kind, lines, options)
         for row in kept(rows, options["bad_rows"], skipped):
             seen.add(texts_hash(row.texts))
@@ -143,7 +143,7 @@ def write_packed(
     with (
         atomic_open(targets[0]) as variant_file,
         atomic_open(targets[1]) as rows_file,
-        _lines(packed.path, table.format) as lines,
+        lines_of(packed.path, table.format) as lines,
     ):
         out, record = _Hashed(variant_file), _Hashed(rows_file)
         buffer, entries = io.StringIO(newline=""), io.StringIO()

@@ -112,6 +112,35 @@ def fingerprint_files(medium: str, root: Path, paths: list[str], jobs: int) -> l
     return found
 
 
+#: Each example of a source holding many: (its 1-based data row, its fingerprint or None, its own
+#: split or None); None for a source that cannot be read.
+Examples = list[tuple[int, int | None, str | None]] | None
+
+
+def _examples_batch(medium: str, root: str, paths: list[str], settings: str) -> list[Examples]:
+    from augtool.media import registry
+
+    hook = registry.get(medium).example_fingerprints  # type: ignore[attr-defined]
+    return [hook(Path(root, path), settings) for path in paths]
+
+
+def example_fingerprint_files(
+    medium: str, root: Path, paths: list[str], settings: str, jobs: int
+) -> list[Examples]:
+    """The near-duplicate fingerprints of the examples of each file at ``root / path``, for a
+    medium whose sources hold many (its ``example_fingerprints`` hook, told the run's
+    ``settings``), in order; batched as :func:`fingerprint_files` batches."""
+    per_batch = max(1, min(FINGERPRINT_BATCH, -(-len(paths) // (4 * max(jobs, 1)))))
+    tasks = [
+        (medium, str(root), paths[i : i + per_batch], settings)
+        for i in range(0, len(paths), per_batch)
+    ]
+    found: list[Examples] = []
+    for batch in map_in_order(_examples_batch, tasks, jobs, len(paths) >= FINGERPRINT_POOL_MIN):
+        found.extend(batch)
+    return found
+
+
 def _dihedral_batch(root: str, paths: list[str]) -> list[tuple[int, ...] | None]:
     from augtool.neardup import dihedral_phashes
 

@@ -27,6 +27,7 @@ class Provenance:
 
     def __init__(self, manifest: str, header: dict[str, Any], found: Findings) -> None:
         self.manifest = manifest
+        self.header = header
         self.found = found
         self.sources_seen: dict[str, SeenSource] = {}
         self.by_content: dict[str, tuple[Any, str]] = {}
@@ -34,6 +35,8 @@ class Provenance:
         self.image_sources: dict[str, tuple[Any, str | None]] = {}
         #: where each example key was first seen: (split, path, its 1-based place in the file)
         self.by_example: dict[str, tuple[Any, str, int]] = {}
+        #: the splits examples were seen in (an example may name its own: a split column)
+        self.example_splits: set[Any] = set()
         # The recipe's own list (covered by the recipe hash), not the header's copy of it.
         splits = mapping(mapping(header.get("recipe")).get("splits"))
         self.augment = set(splits.get("augment") or [])
@@ -89,23 +92,38 @@ class Provenance:
 
     @property
     def splits_to_compare(self) -> bool:
-        """Whether image sources were seen in two splits or more."""
-        return len({split for split, _ in self.image_sources.values()}) >= 2
+        """Whether sources, or the examples they hold, were seen in two splits or more."""
+        splits = {split for split, _ in self.image_sources.values()}
+        return len(splits) >= 2 or len(self.example_splits) >= 2
 
     def near_duplicates(self, source: Path | None, medium: str, jobs: int = 1) -> None:
         """Sources in two splits whose fingerprints (the medium's: an image's pHash) are near:
         the recorded ones, else (an older manifest) those of the ``source`` files, when given,
-        fingerprinted across ``jobs`` processes."""
+        fingerprinted across ``jobs`` processes. A medium whose sources hold many examples (a
+        text table) records none: its examples are compared only with ``source``."""
         if not self.splits_to_compare:
             return
         # Here, not at the top: numpy is loaded only for a manifest with splits to compare.
         from augtool.media import registry
-        from augtool.neardup import Hashed, cross_split_pairs
-        from augtool.run.executors.hashing import fingerprint_files
+        from augtool.neardup import cross_split_pairs
 
         found = registry.get(medium)
-        if not hasattr(found, "fingerprint"):
+        if hasattr(found, "example_fingerprints"):
+            items = self._example_items(source, medium, jobs)
+        elif hasattr(found, "fingerprint"):
+            items = self._source_items(source, medium, jobs)
+        else:
             return
+        what = found.fingerprint_name  # type: ignore[attr-defined]
+        width: int = getattr(found, "fingerprint_width", 64)
+        bits: int = found.fingerprint_bits  # type: ignore[attr-defined]
+        for pair in cross_split_pairs(items, bits, width):
+            self.found.add("leakage", pair.second.path, pair.describe(what))
+
+    def _source_items(self, source: Path | None, medium: str, jobs: int) -> list[Any]:
+        from augtool.neardup import Hashed
+        from augtool.run.executors.hashing import fingerprint_files
+
         values = {path: int(rec, 16) for path, (_, rec) in self.image_sources.items() if rec}
         if source is not None:
             unrecorded = [path for path in self.image_sources if path not in values]
@@ -117,9 +135,23 @@ class Provenance:
         for path, (split, _) in self.image_sources.items():
             if path in values:
                 items.append(Hashed(path, split, values[path]))
-        what = found.fingerprint_name  # type: ignore[attr-defined]
-        for pair in cross_split_pairs(items, found.fingerprint_bits):  # type: ignore[attr-defined]
-            self.found.add("leakage", pair.second.path, pair.describe(what))
+        return items
+
+    def _example_items(self, source: Path | None, medium: str, jobs: int) -> list[Any]:
+        from augtool.neardup import example_items
+        from augtool.run.derive import recipe_settings
+        from augtool.run.executors.hashing import example_fingerprint_files
+
+        if source is None:
+            return []
+        paths = list(self.image_sources)
+        settings = recipe_settings(mapping(self.header.get("recipe")), self.header.get("layout"))
+        items = []
+        found = example_fingerprint_files(medium, source, paths, settings, jobs)
+        for path, examples in zip(paths, found, strict=True):
+            if examples is not None:
+                items.extend(example_items(path, self.image_sources[path][0], examples))
+        return items
 
     def _under(self, path: str, split: Any) -> bool:
         if self.folders:
@@ -137,6 +169,7 @@ class Provenance:
             # "key split": an example of a file that holds several splits names its own
             key, _, own = str(entry).partition(" ")
             where = own or split
+            self.example_splits.add(where)
             first = self.by_example.setdefault(key, (where, path, place))
             if first[0] != where and (first[1], where) not in reported:
                 reported.add((first[1], where))
