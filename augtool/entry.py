@@ -13,6 +13,8 @@ import contextlib
 import os
 import signal
 import sys
+import threading
+import time
 from types import FrameType
 
 from augtool.errors import EXIT_INTERRUPTED, INTERRUPTED
@@ -38,6 +40,36 @@ def run() -> None:
     cli()
 
 
+#: How long an interrupted command waits for the threads a library left running (loky's pool
+#: manager) before it exits without them.
+STRAGGLER_SECONDS = 10.0
+
+
+def exit_without_stragglers(code: int, seconds: float = STRAGGLER_SECONDS) -> None:
+    """After an interrupt: exit ``code`` now if another thread is still running ``seconds``
+    later. Python joins such threads at exit, and loky's manager thread, whose workers were
+    just killed, can wait forever on a pipe no process reads any more; a user who pressed
+    Ctrl-C must get the prompt back. Everything augtool writes is closed by now."""
+    deadline = time.monotonic() + seconds
+    for thread in threading.enumerate():
+        if thread is not threading.current_thread() and not thread.daemon:
+            thread.join(max(0.0, deadline - time.monotonic()))
+    if any(
+        t.is_alive() and not t.daemon
+        for t in threading.enumerate()
+        if t is not threading.current_thread()
+    ):
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(OSError, ValueError):
+                stream.flush()
+        os._exit(code)
+
+
 def main() -> None:
     install()
-    run()
+    try:
+        run()
+    except SystemExit as exc:
+        if exc.code == EXIT_INTERRUPTED:
+            exit_without_stragglers(EXIT_INTERRUPTED, STRAGGLER_SECONDS)
+        raise

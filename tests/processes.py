@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import signal
+import subprocess
 import time
 import weakref
 from pathlib import Path
+
+#: Set in a child's environment so that :func:`ended` can have it print every thread's stack.
+FAULTHANDLER = {"PYTHONFAULTHANDLER": "1"}
 
 
 def children_of(pid: int) -> set[int]:
@@ -55,3 +61,23 @@ def drop_an_interrupt(signum: int = signal.SIGINT) -> None:
     ref = weakref.ref(thing, lambda _: signal.raise_signal(signum))
     del thing
     assert ref() is None
+
+
+def ended(proc: subprocess.Popen, seconds: float = 120.0) -> tuple[bytes, bytes]:
+    """``proc``'s output once it ends. A process that does not end within ``seconds`` fails the
+    test with the stack of every thread of it and its workers (started with
+    :data:`FAULTHANDLER`, SIGABRT makes Python print them), so a hang says where it hangs."""
+    try:
+        return proc.communicate(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        for pid in [*sorted(children_of(proc.pid)), proc.pid]:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGABRT)
+        try:
+            _, stderr = proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            _, stderr = proc.communicate()
+        raise AssertionError(
+            f"still running {seconds:.0f} s later; its stacks:\n{stderr.decode(errors='replace')}"
+        ) from None

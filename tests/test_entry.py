@@ -110,3 +110,25 @@ def test_ctrl_c_early_in_expand_is_one_line_and_130(tmp_path: Path, delay_ms: in
     assert (child.returncode, len(lines)) in ((130, 1), (0, 0)), stderr.decode()
     if child.returncode == 130:
         assert lines == [INTERRUPTED]
+
+
+# The command interrupted while a thread it does not own is stuck (as loky's manager thread,
+# writing to workers that were killed): Python would join that thread at exit, for ever.
+STUCK_THREAD = """\
+import sys, threading
+from augtool import entry
+
+def run():
+    threading.Thread(target=threading.Event().wait, name="stuck").start()
+    sys.exit(130)
+
+entry.run = run
+entry.STRAGGLER_SECONDS = 0.5
+entry.main()
+"""
+
+
+def test_an_interrupted_command_exits_without_a_stuck_thread() -> None:
+    # Without the exit, the child never ends and the timeout fails the test.
+    child = subprocess.run([sys.executable, "-c", STUCK_THREAD], capture_output=True, timeout=60)
+    assert child.returncode == 130, child.stderr

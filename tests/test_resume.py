@@ -20,7 +20,7 @@ import pytest
 from conftest import expand_argv, invoke, write_images
 from contract import tree
 from PIL import Image
-from processes import children_of, drop_an_interrupt, wait_gone
+from processes import FAULTHANDLER, children_of, drop_an_interrupt, ended, wait_gone
 
 from augtool.manifest import JOURNAL_NAME, LOCK_NAME, STAT_CACHE_NAME, STATE_DIR
 from augtool.run.journal import TaskResult
@@ -77,7 +77,7 @@ def start_and_wait_for_progress(
         command(recipe, source, out, "--jobs", "2"),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-        env=env,
+        env={**(os.environ if env is None else env), **FAULTHANDLER},
     )
     journal = out / JOURNAL_NAME
     deadline = time.monotonic() + 60
@@ -100,7 +100,7 @@ def test_an_interrupted_run_stops_cleanly_and_resumes_to_the_same_bytes(
     proc = start_and_wait_for_progress(recipe, source, out)
     workers = children_of(proc.pid)
     proc.send_signal(signum)
-    _, stderr = proc.communicate(timeout=60)
+    _, stderr = ended(proc)
     assert proc.returncode == 130, stderr
     assert b"Interrupted: finished work is kept" in stderr
     assert wait_gone(workers) == set(), "worker processes outlived the run"
@@ -156,7 +156,7 @@ def test_ctrl_c_while_the_workers_start_is_one_line_and_no_worker_traceback(
             time.sleep(0.005)
         everyone = children_of(proc.pid)
         os.killpg(proc.pid, signal.SIGINT)
-        _, stderr = proc.communicate(timeout=60)
+        _, stderr = ended(proc)
         assert proc.returncode == 130, stderr
         assert stderr.decode().splitlines() == [
             "Interrupted: finished work is kept; run the same command again to resume."
@@ -252,7 +252,7 @@ def test_kill_9_of_the_main_process_leaves_a_resumable_state(
     proc = start_and_wait_for_progress(recipe, source, out)
     workers = children_of(proc.pid)
     proc.kill()
-    proc.communicate(timeout=30)
+    ended(proc)
     assert wait_gone(workers, 30) == set(), "workers outlived a killed main process"
     summary = run_json(recipe, source, out, "--jobs", "2")
     assert summary["kept"] > 0
@@ -308,7 +308,7 @@ def test_a_rerun_interrupted_after_keeping_resumes_to_the_same_bytes(
     make_images(inp, 150, start=5000)  # new work, so the rerun can be stopped mid-way
     proc = start_and_wait_for_progress(recipe, inp, out, lines=240 + 10)  # the pool is running
     proc.send_signal(signal.SIGINT)
-    _, stderr = proc.communicate(timeout=60)
+    _, stderr = ended(proc)
     assert proc.returncode == 130, stderr
     journal = (out / JOURNAL_NAME).read_text().splitlines()
     entries = [json.loads(line) for line in journal]
@@ -341,7 +341,7 @@ def test_a_run_interrupted_under_other_versions_keeps_none_of_the_older_outputs(
     other = other_numpy(tmp_path / "site")
     proc = start_and_wait_for_progress(recipe, source, out, env=other)
     proc.send_signal(signal.SIGINT)
-    _, stderr = proc.communicate(timeout=60)
+    _, stderr = ended(proc)
     assert proc.returncode == 130, stderr
     journal = (out / JOURNAL_NAME).read_text().splitlines()
     made_then = sum(r["type"] == "file" for line in journal for r in json.loads(line)["records"])
@@ -633,7 +633,7 @@ def test_a_worker_killed_mid_run_is_exit_1_and_the_run_resumes_to_the_same_bytes
     ]
     assert workers, "no loky worker found"
     os.kill(workers[0], signal.SIGKILL)
-    _, stderr = proc.communicate(timeout=60)
+    _, stderr = ended(proc)
     assert proc.returncode == 1, stderr
     lines = stderr.decode().strip().splitlines()
     assert len(lines) == 1, lines

@@ -14,6 +14,8 @@ from augtool.run.executors.interrupts import interrupts_held
 
 #: Idle loky workers exit after this many seconds (joblib's own default is 300).
 IDLE_SECONDS = 300
+#: How long stopping the pool waits for loky's manager thread to wind it down.
+STOP_SECONDS = 10.0
 
 
 def stop_workers() -> None:
@@ -39,7 +41,12 @@ def stop_workers() -> None:
     for process in list(getattr(executor, "_processes", {}).values()):
         with contextlib.suppress(ProcessLookupError, OSError):
             kill_process_tree(process)
-    executor.shutdown(wait=True, kill_workers=True)
+    # Bounded: the manager thread can block for good writing a batch to workers now dead
+    # (see augtool.entry.exit_without_stragglers, which then exits without it).
+    manager = getattr(executor, "_executor_manager_thread", None)
+    executor.shutdown(wait=False, kill_workers=True)
+    if manager is not None:
+        manager.join(STOP_SECONDS)
 
 
 def _start_resource_tracker() -> None:
