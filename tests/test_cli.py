@@ -209,7 +209,8 @@ def test_transforms_shows_the_targets_table_of_every_image_transform() -> None:
     table = _table(result.stdout)
     assert set(table) == {*REGISTRY, *SYNTHESIS}
     assert table["rotate"] == ["✓"] * 5  # moved through its geometry
-    assert table["mosaic"] == ["✓", "-", "✓", "✓", "✓"]  # every source's objects placed
+    assert table["mosaic"] == ["✓"] * 5  # every source's objects and masks placed
+    assert table["mixup"] == ["✓", "-", "✓", "✓", "✓"]  # a mask cannot hold a blend
     assert table["to_sepia"] == ["✓"] * 5  # kept in place: it moves no pixel
     assert table["unmappable"] == ["✓", "-", "-", "-", "-"]
     assert table["keypoints_only"] == ["✓", "-", "-", "-", "✓"]
