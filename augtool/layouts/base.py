@@ -115,6 +115,8 @@ class Layout:
     #: The kind of target (a column of the targets table) its labels are when some steps
     #: cannot move that kind (``masks``); a recipe whose synthesis step cannot is refused.
     target_kind: ClassVar[str | None] = None
+    #: Whether its objects may have outlines (polygons), which ``copy_paste`` cuts them by.
+    outlines: ClassVar[bool] = False
 
     # --- discovery ------------------------------------------------------------------------
     def detect(self, root: Path, candidates: list[str], split_names: set[str]) -> bool:

@@ -53,6 +53,7 @@ class CocoLayout(Layout):
     min_box_side = 1.0
     recorded_words = ("the source's COCO JSON", "COCO annotations (or dropped ids)")
     takes_partners = True
+    outlines = True
 
     def detect(self, root: Path, candidates: list[str], split_names: set[str]) -> bool:
         return has_coco_files(root)

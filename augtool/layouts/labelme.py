@@ -214,6 +214,7 @@ class LabelMeLayout(Layout):
     object_labels = True
     min_box_side = 1.0
     takes_partners = True
+    outlines = True
 
     def detect(self, root: Path, candidates: list[str], split_names: set[str]) -> bool:
         """An image with a LabelMe JSON beside it (the first such JSON is read)."""

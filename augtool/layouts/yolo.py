@@ -159,6 +159,7 @@ class YoloLayout(LabelFileLayout):
     format = YoloFormat
     object_labels = True
     takes_partners = True
+    outlines = True
 
     def detect(self, root: Path, candidates: list[str], split_names: set[str]) -> bool:
         return find_yaml(root) is not None or has_label_folders(root, split_names)

@@ -187,8 +187,11 @@ def derive(
         image = medium.replay(records, decoded, opened.kernels, opened.reductions, **extra)
     elif steps:
         assert seed is not None
-        # Only a medium whose steps may read the source's targets is handed them.
+        # Only a medium whose steps may read the source's targets is handed them (and the
+        # partners', which a step may choose objects among).
         located = {} if opened.targets is None else {"targets": opened.targets}
+        if partners and opened.targets is not None:
+            located["partner_targets"] = _PartnerTargets(partners)
         image, records = medium.run(
             steps, decoded, seed, opened.kernels, opened.reductions, **located, **extra
         )
@@ -213,6 +216,19 @@ class _Decodes(Sequence[Any]):
 
     def __getitem__(self, index: Any) -> Any:
         return self._partners[index].decoded
+
+
+class _PartnerTargets(Sequence[Any]):
+    """The targets of each partner (an :class:`Opened`) as read, fetched when indexed."""
+
+    def __init__(self, partners: Sequence[Opened]) -> None:
+        self._partners = partners
+
+    def __len__(self) -> int:
+        return len(self._partners)
+
+    def __getitem__(self, index: Any) -> Any:
+        return self._partners[index].targets
 
 
 def pixels(opened: Opened, variant: Variant) -> Any:

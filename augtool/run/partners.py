@@ -82,26 +82,36 @@ def recipe_needs(steps: Iterable[object], medium: str, dataset: Dataset) -> tupl
             f"{dataset.root}: synthesis steps do not move {dataset.layout} labels yet; use them "
             f"on datasets in one of these layouts: {', '.join(_taking())}"
         )
-    if needs and layout.target_kind is not None:
-        _refuse_unmoved(list(steps), medium, layout.target_kind, dataset)
+    if needs:
+        _refuse_unmoved(list(steps), medium, layout, dataset)
     return needs
 
 
-def _refuse_unmoved(steps: list[object], medium: str, kind: str, dataset: Dataset) -> None:
-    """Refuse a synthesis step that cannot move the dataset's kind of target (``mixup`` blends
+def _refuse_unmoved(steps: list[object], medium: str, layout: Any, dataset: Dataset) -> None:
+    """Refuse a synthesis step the dataset's labels cannot follow: one that cuts objects by
+    outlines the layout has not, or one that cannot move its kind of target (``mixup`` blends
     every pixel of two images; a mask holds one class id a pixel)."""
     synthesis = {
         name: spec
         for name, spec in media.get(medium).transforms().items()
         if getattr(spec, "partner_count", 0)
     }
+    kind = layout.target_kind
     moving = sorted(n for n, s in synthesis.items() if kind in s.supported_targets())
     for step in steps:
         name = getattr(step, "name", None)
-        if name in synthesis and name not in moving:
+        if name not in synthesis:
+            continue
+        if getattr(synthesis[name], "cuts_outlines", False) and not layout.outlines:
+            outlined = sorted(n for n, found in registry.LAYOUTS.items() if found.outlines)
             raise InputError(
-                f"{dataset.root}: {name} cannot move {dataset.layout} labels ({kind}: "
-                f"its output pixels mix sources); use {' or '.join(moving)}"
+                f"{dataset.root}: {name} cuts objects by their outlines (polygons), which "
+                f"{dataset.layout} labels have not; use it on {', '.join(outlined)} datasets"
+            )
+        if kind is not None and name not in moving:
+            raise InputError(
+                f"{dataset.root}: {name} cannot move {dataset.layout} labels ({kind}); "
+                f"use {' or '.join(moving)}"
             )
 
 

@@ -187,14 +187,23 @@ class ImageMedium:
         cache: Any,
         targets: Targets | None = None,
         partners: Sequence[Decoded] = (),
+        partner_targets: Sequence[Targets | None] = (),
     ) -> tuple[np.ndarray | None, list[Record]]:
         """``targets``: the source's, which the steps that read them (``bbox_safe_random_crop``)
-        are shown as the steps before them moved them."""
+        are shown as the steps before them moved them; ``partner_targets``: the partners', as
+        read, which ``copy_paste`` chooses objects among."""
         rng = np.random.Generator(np.random.PCG64(seed))
         array = decoded.image
         located = None if targets is None else _locator(targets, kernels_name)
         image, records = run(
-            list(steps), array, rng, kernels_name, cache, located, _Images(partners)
+            list(steps),
+            array,
+            rng,
+            kernels_name,
+            cache,
+            located,
+            _Images(partners),
+            partner_targets,
         )
         return (None if image is array else image), records
 

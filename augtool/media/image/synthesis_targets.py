@@ -36,6 +36,10 @@ def synthesised(
     if any(slot >= len(partners) for slot in slots):
         raise PartnerTargetsMissing(f"{name} names partners {slots}, {len(partners)} given")
     theirs = [partners[slot] for slot in slots]
+    if step.cuts_outlines:
+        from augtool.media.image.paste_targets import copy_pasted
+
+        return copy_pasted(params, targets, theirs[0])
     size, placements = step.placements(params, targets.size, [t.size for t in theirs])
     parts = [placed(t, p) for t, p in zip([targets, *theirs], placements, strict=True)]
     return gathered(parts, size)

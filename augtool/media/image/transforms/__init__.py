@@ -10,6 +10,7 @@ from augtool.media.image.transforms import (  # noqa: F401
     blur,
     color,
     color_mix,
+    copy_paste,
     crops,
     dihedral,
     distort,

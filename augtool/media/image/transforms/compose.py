@@ -105,6 +105,7 @@ class _Running:
     applier: Applier
     rng: np.random.Generator
     located: Locator | None
+    partner_targets: Sequence[Any] = ()
     fired: list[Record] = field(default_factory=list)
 
     def sample(self, step: Transform) -> dict[str, Any]:
@@ -122,14 +123,17 @@ def run(
     reductions: Reductions | None = None,
     located: Locator | None = None,
     partners: Sequence[np.ndarray] = (),
+    partner_targets: Sequence[Any] = (),
 ) -> tuple[np.ndarray, list[Record]]:
     """Sample and apply ``steps`` in order; return the new image and one record per step.
     ``kernels_name`` and ``reductions`` are the :class:`~fusion.Applier`'s. ``located`` says
     where the image's targets are after a list of fired step records (None: no targets); it is
     asked only by the steps whose draw depends on them (``Transform.reads_targets``).
     ``partners``: the images the synthesis steps take, in the order of :func:`partner_needs`
-    (a sequence that may decode each one when it is first indexed)."""
-    running = _Running(Applier(image, kernels_name, reductions, partners), rng, located)
+    (a sequence that may decode each one when it is first indexed), and ``partner_targets``
+    their targets as read, for the steps that draw among a partner's objects."""
+    applier = Applier(image, kernels_name, reductions, partners)
+    running = _Running(applier, rng, located, partner_targets)
     records = []
     offset = 0
     for step in steps:
@@ -163,7 +167,12 @@ def _run_step(
                 raise ValueError(f"{step.name} is a synthesis step: it cannot be in a block")
             applier = running.applier
             shapes = [applier.partner(slot).shape for slot in slots]
-            params = {**step.sample(running.rng, applier.shape, shapes), "partners": slots}
+            if step.reads_partner_targets:
+                theirs = [running.partner_targets[slot] for slot in slots]
+                drawn = step.sample(running.rng, applier.shape, shapes, partner_targets=theirs)
+            else:
+                drawn = step.sample(running.rng, applier.shape, shapes)
+            params = {**drawn, "partners": slots}
         else:
             params = running.sample(step)
         running.applier.feed(step.name, params)

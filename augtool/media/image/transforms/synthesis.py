@@ -34,7 +34,7 @@ FAMILY = "synthesis"
 
 SYNTHESIS: dict[str, type[Synthesis]] = {}
 
-_SAME_CLASS = Param(
+SAME_CLASS = Param(
     "same_class",
     Bool(),
     False,
@@ -73,10 +73,22 @@ class Synthesis(Transform):
 
     #: Whether :meth:`blend_mask` makes the output's class-id mask from the sources' masks.
     moves_masks: ClassVar[bool] = False
+    #: Whether :meth:`sample` is shown the partners' targets (``partner_targets``): a step
+    #: that draws among a partner's objects.
+    reads_partner_targets: ClassVar[bool] = False
+    #: Whether the step cuts objects by their outlines, so that it needs a layout with them.
+    cuts_outlines: ClassVar[bool] = False
 
     def sample(
-        self, rng: np.random.Generator, shape: Shape, partner_shapes: Sequence[Shape] = ()
+        self,
+        rng: np.random.Generator,
+        shape: Shape,
+        partner_shapes: Sequence[Shape] = (),
+        partner_targets: Sequence[Any] = (),
     ) -> Params:
+        """Draw the parameters for an image of ``shape`` and partners of ``partner_shapes``;
+        ``partner_targets`` (their targets as read) is given to a step that
+        :attr:`reads_partner_targets` only."""
         raise NotImplementedError
 
     @staticmethod
@@ -154,7 +166,7 @@ class Mixup(Synthesis):
     )
     params = (
         Param("alpha", Float(0.0, None), 0.4, "Beta(alpha, alpha) shape of the image's weight"),
-        _SAME_CLASS,
+        SAME_CLASS,
     )
     example = "- mixup: {alpha: 0.4, p: 0.5}"
 
@@ -198,7 +210,7 @@ class Cutmix(Synthesis):
     )
     params = (
         Param("alpha", Float(0.0, None), 1.0, "Beta(alpha, alpha) shape of the kept fraction"),
-        _SAME_CLASS,
+        SAME_CLASS,
     )
     example = "- cutmix: {alpha: 1.0, p: 0.5}"
 
@@ -300,7 +312,7 @@ class Mosaic(Synthesis):
     params = (
         Param("size", Size(), [640, 640], "the output [height, width] (each source fits it)"),
         Param("fill", Fill(), 114, "the colour where no source shows"),
-        _SAME_CLASS,
+        SAME_CLASS,
     )
     example = "- mosaic: {size: [640, 640], p: 1.0}"
 
@@ -368,6 +380,7 @@ def mosaic_pixels(
 
 
 __all__ = [
+    "SAME_CLASS",
     "SYNTHESIS",
     "Cutmix",
     "Mixup",
