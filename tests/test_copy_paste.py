@@ -21,6 +21,7 @@ from synthesis_data import (
     recompute,
     source_object,
     write_coco,
+    write_labelme,
     write_yolo,
 )
 
@@ -154,6 +155,61 @@ def test_yolo_segmentation_lines_land_on_their_pixels(tmp_path: Path) -> None:
             assert not (mask & ~_grown(coloured(pixels, COLOURS[index], 100))).any(), line
             lines += 1
     assert lines > 15  # the partners' objects are written too
+    recompute(out, source)
+
+
+def test_labelme_polygons_are_pasted_and_rectangles_cut(tmp_path: Path) -> None:
+    source = write_labelme(tmp_path / "in")
+    out = expand(recipe(tmp_path / "r.yaml", LARGE), source, tmp_path / "out")
+    records = [r for r in file_records(out).values() if r.get("role") == "augmented"]
+    pasted = 0
+    for record in records:
+        path = record["path"]
+        if path.startswith("s4") or not path.endswith(".png"):
+            continue  # s4 has no JSON of its own
+        pixels = np.asarray(Image.open(out / path).convert("RGB"))
+        height, width = pixels.shape[:2]
+        document = json.loads((out / path.replace(".png", ".json")).read_text())
+        for shape in document["shapes"]:
+            index = int(shape["label"][1:])
+            points = np.array(shape["points"], dtype=np.float64)
+            if shape["shape_type"] == "rectangle":
+                (x0, y0), (x1, y1) = points
+                points = np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]])
+            mask = fill([points], (0, 0, width, height))
+            # A rectangle cut by a paste is the box around what shows of it.
+            assert not (coloured(pixels, COLOURS[index]) & ~_grown(mask)).any(), shape
+            if shape["shape_type"] == "polygon":
+                assert not (mask & ~_grown(coloured(pixels, COLOURS[index], 100))).any()
+            pasted += index != int(path[1])
+    assert pasted  # the partners' polygons (s0, s2) are pasted with their shapes
+    recompute(out, source)
+
+
+def test_keypoints_under_a_paste_are_hidden(tmp_path: Path) -> None:
+    source = write_coco(tmp_path / "in")
+    annotations = source / "annotations" / "instances_train.json"
+    data = json.loads(annotations.read_text())
+    for ann in data["annotations"]:
+        x, y, w, h = ann["bbox"]
+        ann["keypoints"] = [x + w / 4, y + h / 4, 2, x + 3 * w / 4, y + 3 * h / 4, 2]
+        ann["num_keypoints"] = 2
+    for category in data["categories"]:
+        category["keypoints"] = ["a", "b"]
+    annotations.write_text(json.dumps(data))
+    out = expand(recipe(tmp_path / "r.yaml", LARGE), source, tmp_path / "out")
+    written, by_image = _annotations(out)
+    hidden = 0
+    for image in written["images"]:
+        pixels = np.asarray(Image.open(out / "train" / image["file_name"]).convert("RGB"))
+        for ann in by_image.get(image["id"], []):
+            index = int(ann["category_id"]) - 1  # type: ignore[call-overload]
+            points = np.array(ann["keypoints"], dtype=np.float64).reshape(-1, 3)
+            for x, y, v in points:
+                if v > 0:
+                    assert coloured(pixels, COLOURS[index], 100)[int(y), int(x)], (ann, x, y)
+                hidden += v == 0
+    assert hidden  # a paste twice the image's size hides some keypoints
     recompute(out, source)
 
 

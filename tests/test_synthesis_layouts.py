@@ -19,6 +19,7 @@ from synthesis_data import (
     recipe,
     recompute,
     source_object,
+    write_labelme,
 )
 
 STATE = frozenset({".augtool-lock", ".augtool-stat-cache.jsonl", "run.json"})
@@ -52,32 +53,6 @@ def write_voc(root: Path) -> Path:
             f"    <bndbox><xmin>{x0}</xmin><ymin>{y0}</ymin><xmax>{x1}</xmax>"
             f"<ymax>{y1}</ymax></bndbox>\n  </object>\n</annotation>\n"
         )
-    return root
-
-
-def write_labelme(root: Path) -> Path:
-    """Five rectangles, each a LabelMe shape ``c<index>``: a polygon for even indices, a
-    rectangle for odd ones; ``s4`` has no JSON (an unlabelled image)."""
-    root.mkdir(parents=True)
-    for index in range(len(COLOURS)):
-        image, (x0, y0, x1, y1) = source_object(index)
-        height, width = SIZES[index]
-        Image.fromarray(image).save(root / f"s{index}.png")
-        if index == 4:
-            continue
-        if index % 2:
-            shape = {"shape_type": "rectangle", "points": [[x0, y0], [x1, y1]]}
-        else:
-            shape = {"shape_type": "polygon", "points": [[x0, y0], [x1, y0], [x1, y1], [x0, y1]]}
-        document = {
-            "version": "5.4.1",
-            "shapes": [{"label": f"c{index}", **shape, "flags": {}}],
-            "imagePath": f"s{index}.png",
-            "imageData": None,
-            "imageHeight": height,
-            "imageWidth": width,
-        }
-        (root / f"s{index}.json").write_text(json.dumps(document, indent=2))
     return root
 
 

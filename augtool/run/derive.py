@@ -187,10 +187,11 @@ def derive(
         image = medium.replay(records, decoded, opened.kernels, opened.reductions, **extra)
     elif steps:
         assert seed is not None
-        # Only a medium whose steps may read the source's targets is handed them (and the
-        # partners', which a step may choose objects among).
+        # Only a medium whose steps may read the source's targets is handed them; one with
+        # partners is handed theirs too (copy_paste chooses among a partner's objects, also
+        # for a source without labels of its own).
         located = {} if opened.targets is None else {"targets": opened.targets}
-        if partners and opened.targets is not None:
+        if partners:
             located["partner_targets"] = _PartnerTargets(partners)
         image, records = medium.run(
             steps, decoded, seed, opened.kernels, opened.reductions, **located, **extra

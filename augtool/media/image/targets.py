@@ -290,41 +290,6 @@ def _move_keypoints(keypoints: np.ndarray, mapping: PointMap, size: Size) -> np.
     return np.c_[xy, v]
 
 
-def _mask_params(params: Params) -> Params:
-    """The image's params with nearest interpolation (class ids must not blend) and a fill of
-    0 (background). Other border modes stay: reflected content gets its reflected class."""
-    out = dict(params)
-    if "interpolation" in out:
-        out["interpolation"] = "nearest"
-    if "fill" in out:
-        out["fill"] = 0
-    return out
-
-
-def _move_mask(
-    records: list[Record], mask: np.ndarray, kernels_name: str, partners: Sequence[Targets] = ()
-) -> np.ndarray:
-    """The mask through the fired geometric steps, grouped into resamplings exactly as the image
-    is (``fusion.Applier``, with the image's kernels), with nearest sampling: it stays
-    pixel-aligned with the image. A synthesis step lays it out with its partners' masks by its
-    mask kernel; one without (``mixup`` mixes every pixel) raises ``UnsupportedTransform``."""
-    from augtool.media.image.transforms.fusion import Applier
-
-    applier = Applier(mask[:, :, None], kernels_name)
-    for record in fired_leaves(records):
-        name, params = record["name"], record["params"]
-        if name in SYNTHESIS:
-            step = SYNTHESIS[name]
-            theirs = [partners[int(slot)].mask for slot in params["partners"]]
-            if not step.moves_masks or any(m is None for m in theirs):
-                raise UnsupportedTransform(name)
-            laid = step.blend_mask(applier.image()[:, :, 0], theirs, params)  # type: ignore[arg-type]
-            applier = Applier(laid[:, :, None], kernels_name)
-        elif name in REGISTRY and REGISTRY[name].family == "geometric":
-            applier.feed(name, _mask_params(params))
-    return np.ascontiguousarray(applier.image()[:, :, 0])
-
-
 def _apply_step(name: str, params: Params, targets: Targets) -> Targets:
     found = point_map(name, params, targets.size)
     if found is None:
@@ -357,7 +322,9 @@ def apply_targets(
     moved = _move_points(records, targets, partners)
     if targets.mask is None:
         return moved
-    mask = _move_mask(records, targets.mask, kernels_name, partners)
+    from augtool.media.image.mask_moves import moved_mask
+
+    mask = moved_mask(records, targets.mask, kernels_name, partners)
     if mask.shape != moved.size:
         # The kernels and the maps disagree on the output size: a bug here, not in the data.
         raise AssertionError(f"mask became {mask.shape}, points map to {moved.size}")
