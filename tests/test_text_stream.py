@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import augtool_peak_mib, invoke
@@ -29,22 +30,46 @@ def _table(path: Path, rows: int, words: int) -> None:
             handle.write(" ".join(f"w{i}x{j}" for j in range(words)) + ",a\n")
 
 
-@pytest.mark.slow
-def test_peak_memory_does_not_follow_the_table_size(tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def expanded_peaks(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """A table of 20 rows and one of 1,000 (55 MB), each expanded in a process of its own:
+    their folders and expand's peak memory (MiB)."""
     # Rows of ~60 KB: a file read whole (its bytes, its text, its rows, their variants and the
     # encoded variant file) would add several times the file's 55 MB to the small run's peak.
-    recipe = tmp_path / "recipe.yaml"
+    root = tmp_path_factory.mktemp("peaks")
+    recipe = root / "recipe.yaml"
     recipe.write_text(RECIPE, encoding="utf-8")
-    small, large = tmp_path / "small", tmp_path / "large"
+    small, large = root / "small", root / "large"
     _table(small / "train.csv", 20, 6000)
     _table(large / "train.csv", 1000, 6000)
     assert (large / "train.csv").stat().st_size > 50 * 2**20
     peaks = {}
     for data in (small, large):
-        out = tmp_path / f"out-{data.name}"
+        out = root / f"out-{data.name}"
         peaks[data.name] = augtool_peak_mib("expand", recipe, data, "-o", out, "--jobs", "1", "-q")
-    assert (tmp_path / "out-large" / "train__v00.csv").stat().st_size > 100 * 2**20
+    assert (root / "out-large" / "train__v00.csv").stat().st_size > 100 * 2**20
+    return {"root": root, "peaks": peaks}
+
+
+@pytest.mark.slow
+def test_peak_memory_does_not_follow_the_table_size(expanded_peaks: dict[str, Any]) -> None:
+    peaks = expanded_peaks["peaks"]
     assert peaks["large"] < peaks["small"] + 40, peaks
+
+
+@pytest.mark.slow
+def test_recompute_streams_the_table_within_expands_memory(expanded_peaks: dict[str, Any]) -> None:
+    # Re-deriving the 55 MB table whole (as images are) would hold its bytes, text and rows and
+    # the 110 MB variant file it makes: hundreds of MiB over the small table's peak.
+    root, peaks = expanded_peaks["root"], dict(expanded_peaks["peaks"])
+    for name in ("small", "large"):
+        manifest = root / f"out-{name}" / "manifest.jsonl"
+        peaks[f"validate-{name}"] = augtool_peak_mib(
+            "validate", "manifest", manifest, "--source", root / name, "--recompute", "all",
+            "--jobs", "1", "-q",
+        )  # fmt: skip
+    assert peaks["validate-large"] < peaks["validate-small"] + 40, peaks
+    assert peaks["validate-large"] < peaks["large"] + 20, peaks
 
 
 def _expand(tmp_path: Path, data: Path, *args: str) -> Path:
@@ -100,6 +125,27 @@ def test_recompute_catches_an_edited_row_table(tmp_path: Path) -> None:
     assert result.exit_code == 1
     problems = [line for line in result.output.splitlines() if line.startswith("train__v00.csv:")]
     assert problems and ("FAILED recompute" in problems[0] or "re-derive" in problems[0])
+
+
+@pytest.mark.parametrize(
+    ("edit", "said"),
+    [({"row": 31}, "row 31, not in the source"), ({"row": 0}, "row 0 out of order")],
+)
+def test_recompute_refuses_a_row_table_naming_rows_the_source_lacks(
+    tmp_path: Path, edit: dict[str, int], said: str
+) -> None:
+    data = tmp_path / "data"
+    _table(data / "train.csv", 30, 8)
+    out = _expand(tmp_path, data)
+    table = out / "train__v00.csv.rows.jsonl"
+    entries = [json.loads(x) for x in table.read_text("utf-8").splitlines()]
+    entries[-1].update(edit)  # the last variant of row 30
+    table.write_text("".join(json.dumps(e) + "\n" for e in entries), encoding="utf-8")
+    check = ("validate", "manifest", out / "manifest.jsonl", "--source", data, "--recompute", "all")
+    result = invoke(*check)
+    assert result.exit_code == 1
+    problems = [line for line in result.output.splitlines() if line.startswith("train__v00.csv:")]
+    assert any("cannot re-derive" in line and said in line for line in problems), result.output
 
 
 def _skip_reasons(out: Path) -> dict[str, str]:

@@ -12,7 +12,7 @@ import json
 import os
 import re
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -265,6 +265,11 @@ class TextMedium:
         return stream.write_packed(
             packed, steps, seed, options["variants"], self._rails(packed.table), targets
         )
+
+    def replay_packed(self, packed: stream.Packed, records: Iterable[Record]) -> tuple[str, int]:
+        """The variant file ``records`` (its row table's entries, in order) write, re-derived
+        as a stream: its (sha256, bytes) (see :func:`augtool.media.text.stream.replay_packed`)."""
+        return stream.replay_packed(packed, records, self._rails(packed.table))
 
     def rows_path(self, variant: str) -> str:
         return stream.rows_path(variant)

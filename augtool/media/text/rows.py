@@ -237,22 +237,31 @@ def replay_rows(records: Iterable[Record], table: Table, rails: Rails) -> list[W
         row = rows.get(entry.get("row"))  # type: ignore[arg-type]
         if row is None:
             raise ValueError(f"the row table names row {entry.get('row')!r}, not in the source")
-        done = entry.get("steps") or {}
-        texts = tuple(
-            replay_text(done.get(column, []), text, rails)
-            for column, text in zip(table.text_columns, row.texts, strict=True)
-        )
-        replayed: Record = {}
-        kept = _judged(judge, row, texts, replayed)
+        kept = replay_entry(judge, table.text_columns, row, entry)
         if kept is not None:
             written.append((row, int(entry.get("variant", 0)), kept))
-        for key in ("dropped", "flagged"):
-            if replayed.get(key) != entry.get(key):
-                raise ValueError(
-                    f"row {row.number} variant {entry.get('variant')}: recorded {key} "
-                    f"{entry.get(key)!r}, but the rails say {replayed.get(key)!r}"
-                )
     return written
+
+
+def replay_entry(
+    judge: Judge, columns: Sequence[str], row: Row, entry: Record
+) -> tuple[str, ...] | None:
+    """The texts one row-table entry of ``row`` writes (None: the rails drop them). Raises
+    ``ValueError`` when its recorded drop is not the rails' verdict."""
+    done = entry.get("steps") or {}
+    texts = tuple(
+        replay_text(done.get(column, []), text, judge.rails)
+        for column, text in zip(columns, row.texts, strict=True)
+    )
+    replayed: Record = {}
+    kept = _judged(judge, row, texts, replayed)
+    for key in ("dropped", "flagged"):
+        if replayed.get(key) != entry.get(key):
+            raise ValueError(
+                f"row {row.number} variant {entry.get('variant')}: recorded {key} "
+                f"{entry.get(key)!r}, but the rails say {replayed.get(key)!r}"
+            )
+    return kept
 
 
 __all__ = [
@@ -264,6 +273,7 @@ __all__ = [
     "Seen",
     "augment_text",
     "augment_tokens",
+    "replay_entry",
     "replay_rows",
     "replay_text",
     "row_seed",

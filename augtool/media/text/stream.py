@@ -28,7 +28,15 @@ from augtool.layouts.table import ROWS_ENDING
 from augtool.media.base import DecodeError
 from augtool.media.text import codecs
 from augtool.media.text.codecs import Row, Table
-from augtool.media.text.rows import Deriver, Judge, Rails, Seen, texts_hash
+from augtool.media.text.rows import (
+    Deriver,
+    Judge,
+    Rails,
+    Record,
+    Seen,
+    replay_entry,
+    texts_hash,
+)
 
 #: rows derived between two writes of the variant file and the row table (or fewer, once
 #: ``CHUNK_CHARS`` of either is waiting: rows may be long)
@@ -119,14 +127,16 @@ def open_packed(path: Path, kind: str, options: dict[str, Any]) -> Packed:
 
 
 class _Hashed:
-    """A binary file written through: its sha256 and size as it grows."""
+    """A binary file written through (or, with no handle, only hashed): its sha256 and size
+    as it grows."""
 
-    def __init__(self, handle: IO[bytes]) -> None:
+    def __init__(self, handle: IO[bytes] | None) -> None:
         self.handle, self.sha256, self.bytes = handle, hashlib.sha256(), 0
 
     def write(self, text: str) -> None:
         data = text.encode("utf-8")
-        self.handle.write(data)
+        if self.handle is not None:
+            self.handle.write(data)
         self.sha256.update(data)
         self.bytes += len(data)
 
@@ -170,6 +180,46 @@ def write_packed(
     }
 
 
+def replay_packed(packed: Packed, records: Iterable[Record], rails: Rails) -> tuple[str, int]:
+    """The variant file a row table's ``records`` (read in order) write from the source, made
+    again as a stream and hashed, not kept: its sha256 and bytes. Raises ``ValueError`` for an
+    entry naming a row the source does not have (or out of order), or whose recorded drop is
+    not the rails' verdict."""
+    table = packed.table
+    judge = Judge(rails, packed.seen)
+    out, buffer = _Hashed(None), io.StringIO(newline="")
+    writer = codecs.RowWriter(table, buffer)
+    with lines_of(packed.path, table.format) as lines:
+        rows = kept(read_rows(table.format, lines, table.options)[2], "skip", None)
+        row: Row | None = None
+        for entry in records:
+            if "seed" not in entry:
+                continue  # a source row's line: its example key is the leakage check's
+            row = _row_named(rows, row, entry.get("row"))
+            texts = replay_entry(judge, table.text_columns, row, entry)
+            if texts is not None:
+                writer.write(row, int(entry.get("variant", 0)), texts)
+            if buffer.tell() > CHUNK_CHARS:
+                _flush(buffer, out)
+    _flush(buffer, out)
+    return out.sha256.hexdigest(), out.bytes
+
+
+def _row_named(rows: Iterator[Row], current: Row | None, number: Any) -> Row:
+    """The source row numbered ``number``: ``current`` or one after it (the row table is in
+    row order)."""
+    if current is not None and current.number == number:
+        return current
+    if not isinstance(number, int) or (current is not None and number < current.number):
+        raise ValueError(f"the row table names row {number!r} out of order")
+    for row in rows:
+        if row.number == number:
+            return row
+        if row.number > number:
+            break
+    raise ValueError(f"the row table names row {number!r}, not in the source")
+
+
 def _flush(buffer: io.StringIO, out: _Hashed) -> None:
     out.write(buffer.getvalue())
     buffer.seek(0)
@@ -189,6 +239,7 @@ __all__ = [
     "kept",
     "open_packed",
     "read_rows",
+    "replay_packed",
     "rows_path",
     "write_packed",
 ]

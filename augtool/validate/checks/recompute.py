@@ -15,9 +15,7 @@ fast.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
 
@@ -27,6 +25,12 @@ from augtool.run.executors.hashing import OPEN_FLAGS
 from augtool.validate.checks.partners import PartnerSources, PartnerTrouble
 from augtool.validate.checks.paths import unsafe_reason
 from augtool.validate.checks.reading import ValidatingReader
+from augtool.validate.checks.recompute_streamed import (
+    Outcome,
+    compare_sha,
+    recompute_streamed,
+    row_table,
+)
 from augtool.validate.checks.sources import CheckedSources
 from augtool.validate.report import Findings
 
@@ -282,9 +286,6 @@ def _replay_fields(record: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-Outcome = tuple[str, str, str | None]  # (path, "ok" | "differs" | "error", what)
-
-
 def _recompute_group(
     source_file: str,
     limits: Any,
@@ -309,6 +310,11 @@ def _recompute_group(
         paths += [label["path"] for r in records for label in r.get("labels", [])]
         return [(path, "error", message) for path in paths]
 
+    if rules is None and not any(record["partners"] for record in records):
+        # A table of many rows: hashed, read and re-derived as a stream, never whole.
+        streamed = recompute_streamed(source_file, limits, name, records)
+        if streamed is not None:
+            return streamed
     try:
         data = read_no_follow(source_file)
     except OSError as exc:
@@ -343,15 +349,7 @@ def _recompute_group(
 
 
 def _compare_bytes(path: str, expected: str, made: bytes) -> Outcome:
-    found = hashlib.sha256(made).hexdigest()
-    if found == expected:
-        return path, "ok", None
-    return (
-        path,
-        "differs",
-        f"sha256 expected={expected} found={found}; re-deriving from the source and the "
-        "recorded steps gives other bytes",
-    )
+    return compare_sha(path, expected, hashlib.sha256(made).hexdigest())
 
 
 def _recompute_labels(
@@ -398,14 +396,6 @@ def _recompute_labels(
         if said != record["recorded"]:
             results.append((path, "differs", f"of its {record['words'][1]}"))
     return results
-
-
-def row_table(path: str) -> Iterator[dict[str, Any]]:
-    """The entries of a row table (a JSON object a line), read as they are replayed."""
-    fd = os.open(path, OPEN_FLAGS)
-    with os.fdopen(fd, "r", encoding="utf-8") as handle:
-        for line in handle:
-            yield json.loads(line)
 
 
 def read_no_follow(path: str) -> bytes:
