@@ -6,6 +6,7 @@ input without splits), at several sizes, to see what the plan holds per source (
 The tree is made once per size on tmpfs (``/dev/shm`` when there is one), in folders of 1,000.
 
     python benchmarks/plan_memory.py --sizes 10000,100000,1000000
+    python benchmarks/plan_memory.py --json /tmp/plan.json   # also write the figures
 """
 
 from __future__ import annotations
@@ -43,8 +44,8 @@ def make_tree(folder: Path, count: int) -> None:
     marker.touch()
 
 
-def dry_run(recipe: Path, source: Path, out: Path) -> tuple[float, float, dict[str, object]]:
-    """Wall seconds, the main process's peak memory (MiB) and the ``--json`` summary."""
+def dry_run(recipe: Path, source: Path, out: Path) -> tuple[float, float, float, dict[str, object]]:
+    """Wall and CPU seconds, the main process's peak memory (MiB) and the ``--json`` summary."""
     command = [sys.executable, "-m", "augtool", "expand", str(recipe), str(source)]
     command += ["-o", str(out), "--dry-run", "--json", "-j", "1"]
     with tempfile.TemporaryFile() as stdout:
@@ -56,7 +57,7 @@ def dry_run(recipe: Path, source: Path, out: Path) -> tuple[float, float, dict[s
             raise SystemExit(f"{' '.join(command)} failed")
         stdout.seek(0)
         summary = json.loads(stdout.read())
-    return wall, usage.ru_maxrss / 1024, summary
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, summary
 
 
 def main() -> None:
@@ -65,6 +66,7 @@ def main() -> None:
     shm = Path("/dev/shm")
     default = shm if shm.is_dir() else Path(tempfile.gettempdir())
     parser.add_argument("--root", type=Path, default=default)
+    parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
     base = args.root / "augtool-plan-memory"
     base.mkdir(parents=True, exist_ok=True)
@@ -74,14 +76,22 @@ def main() -> None:
     for count in (int(n) for n in args.sizes.split(",")):
         source = base / f"n{count}"
         make_tree(source, count)
-        wall, mib, summary = dry_run(recipe, source, base / f"out{count}")
+        wall, cpu, mib, summary = dry_run(recipe, source, base / f"out{count}")
         assert summary["sources"] == count, summary["sources"]
-        rows.append((count, wall, mib))
-        print(f"{count:>9} sources: {wall:6.1f} s, {mib:6.0f} MiB", flush=True)
+        rows.append((count, wall, cpu, mib))
+        print(f"{count:>9} sources: {wall:6.1f} s ({cpu:.1f} s CPU), {mib:6.0f} MiB", flush=True)
+    if args.json is not None:
+        found = [
+            {"sources": n, "wall_s": wall, "cpu_s": cpu, "peak_mib": mib}
+            for n, wall, cpu, mib in rows
+        ]
+        load = list(os.getloadavg())
+        figures = {"root": str(args.root), "sizes": found, "load_after": load}
+        args.json.write_text(json.dumps(figures, indent=2))
     first = rows[0]
-    for count, _, mib in rows[1:]:
-        per = (mib - first[2]) * 2**20 / (count - first[0])
-        print(f"{count} vs {first[0]}: {mib / first[2]:.2f}x the memory, {per:.0f} bytes a source")
+    for count, _, _, mib in rows[1:]:
+        per = (mib - first[3]) * 2**20 / (count - first[0])
+        print(f"{count} vs {first[0]}: {mib / first[3]:.2f}x the memory, {per:.0f} bytes a source")
 
 
 if __name__ == "__main__":

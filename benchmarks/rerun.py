@@ -19,6 +19,7 @@ can win by doing less. The main process's peak memory is the kernel's (``wait4``
     python benchmarks/rerun.py --sources 2000 --rounds 1
     python benchmarks/rerun.py --profile /tmp/noop.prof   # cProfile one no-op rerun
     python benchmarks/rerun.py --baseline /work/main      # alternate with another checkout
+    python benchmarks/rerun.py --json /tmp/rerun.json     # also write the figures
 """
 
 from __future__ import annotations
@@ -125,6 +126,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--profile", type=Path, help="cProfile one no-op rerun into this file")
     parser.add_argument("--keep", action="store_true", help="keep the output for another run")
+    parser.add_argument("--json", type=Path, help="also write the figures here")
     parser.add_argument(
         "--baseline",
         type=Path,
@@ -175,9 +177,32 @@ def main(argv: list[str] | None = None) -> None:
             shutil.rmtree(extra)
             check(run(expand).summary, 0, outputs, ADDED * VARIANTS)
         report(args, first, timings)
+        if args.json is not None:
+            args.json.write_text(json.dumps(figures(args, first, timings), indent=2))
     finally:
         if not args.keep:
             shutil.rmtree(out, ignore_errors=True)
+
+
+def figures(
+    args: argparse.Namespace, first: Timed | None, timings: dict[str, list[Timed]]
+) -> dict[str, object]:
+    """Every run's wall and CPU seconds and peak MiB (the ``--json`` file)."""
+
+    def runs(found: list[Timed]) -> list[dict[str, float]]:
+        return [{"wall_s": r.wall, "cpu_s": r.cpu, "mib": r.mib} for r in found]
+
+    return {
+        "sources": args.sources,
+        "outputs": args.sources * VARIANTS,
+        "added": ADDED,
+        "jobs": args.jobs,
+        "root": str(args.root),
+        "rounds": args.rounds,
+        "load_after": list(os.getloadavg()),
+        "first": None if first is None else runs([first])[0],
+        **{key: runs(found) for key, found in timings.items()},
+    }
 
 
 def report(args: argparse.Namespace, first: Timed | None, timings: dict[str, list[Timed]]) -> None:

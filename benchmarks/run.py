@@ -24,6 +24,7 @@ the kernel's high-water mark (VmHWM) of the main process and of each worker.
     python benchmarks/run.py --quick          # smoke run, about a minute on an idle machine
     python benchmarks/run.py                  # full: 400 x 640x480, 100 x 1920x1080, 3 rounds
     python benchmarks/run.py --linearity      # 20,000 vs 400 sources of 160x120 (slow)
+    python benchmarks/run.py --issue25 --quick   # issue 25's every figure, one table (issue25.py)
     python benchmarks/run.py --code HEAD --baseline HEAD~5 --contenders augtool,base,albu
 
 Datasets are generated on first use into ``--data`` (default /tmp/augtool-bench) and reused.
@@ -585,6 +586,39 @@ def report(
     return "\n".join(lines)
 
 
+def issue25_report(args: argparse.Namespace) -> None:
+    """``--issue25``: this script's throughput rounds, then the other scripts, in one table.
+    augtool runs byte-compiled (into ``--data``), as an installed package does."""
+    sys.path.insert(0, str(HERE))
+    import issue25
+
+    load = os.getloadavg()
+    for env in (os.environ, ENV, AUGTOOL_ENV):
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env["PYTHONPYCACHEPREFIX"] = str(args.data / "pycache")
+    compile_all = [PYTHON, "-m", "compileall", "-q", str(HERE.parent / "augtool")]
+    subprocess.run(compile_all, env=AUGTOOL_ENV, check=True, stdout=subprocess.DEVNULL)
+    sizes = issue25.QUICK if args.quick else issue25.FULL
+    shapes = {"640x480": (640, 480), "1920x1080": (1920, 1080)}
+    sources = {label: dataset(args.data, n, shapes[label]) for label, n in sizes.throughput.items()}
+    shm = Path("/dev/shm")
+    out = args.out or (shm if shm.is_dir() else Path(tempfile.gettempdir()))
+    rounds = args.rounds or sizes.throughput_rounds
+    contenders = ["augtool", "augtool_cv", "albu"]
+    results = throughput(sources, sizes.throughput, [1, 2], rounds, contenders, out)
+    figures = {
+        "throughput": issue25.throughput_figures(results, sizes.throughput, str(out), rounds)
+    }
+    scripts, commands = issue25.run_scripts(sizes)
+    figures.update(scripts)
+    quick = " --quick" if args.quick else ""
+    commands = {"throughput": f"python benchmarks/run.py --issue25{quick}", **commands}
+    print()
+    print(issue25.table(figures, issue25.machine(load), commands))
+    if args.json is not None:
+        args.json.write_text(json.dumps(figures, indent=2))
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="small datasets, 1 round (smoke)")
@@ -592,6 +626,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--data", type=Path, default=Path(tempfile.gettempdir()) / "augtool-bench")
     parser.add_argument("--jobs", default="1,2", help="comma-separated --jobs values")
     parser.add_argument("--linearity", action="store_true", help="only the linearity check")
+    parser.add_argument(
+        "--issue25",
+        action="store_true",
+        help="every figure of issue 25 in one table: throughput and jobs scaling (outputs on "
+        "tmpfs), reruns, planning memory, validate, scale-out (benchmarks/issue25.py)",
+    )
     parser.add_argument("--linearity-count", type=int, default=20_000)
     parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory runs")
     parser.add_argument(
@@ -632,6 +672,9 @@ def main(argv: list[str] | None = None) -> None:
     if args.baseline is not None:
         code += f"; baseline: {use_code(args.baseline, args.data, BASELINE_ENV)}"
         print(f"baseline: {code}", flush=True)
+    if args.issue25:
+        issue25_report(args)
+        return
     if args.linearity:
         lin = linearity(args.data, 400, args.linearity_count, max(jobs_list))
         print(json.dumps(lin, indent=2))

@@ -7,6 +7,7 @@ doing less or other work.
 
     python benchmarks/scale_out.py                       # 400 x 640x480, 3 rounds
     python benchmarks/scale_out.py --count 120 --rounds 2
+    python benchmarks/scale_out.py --json /tmp/scale.json   # also write the figures
 
 Contenders:
 
@@ -19,8 +20,10 @@ Contenders:
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
+import resource
 import shutil
 import statistics
 import subprocess
@@ -42,6 +45,13 @@ def timed(action: object) -> float:
     started = time.perf_counter()
     action()  # type: ignore[operator]
     return time.perf_counter() - started
+
+
+def children_cpu() -> float:
+    """User + system seconds of the processes waited for so far (Dask's workers included: the
+    command waits for its cluster's processes, and this script for the command)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def run(name: str, data: Path, out: Path) -> dict[str, float]:
@@ -71,6 +81,7 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=400)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--data", type=Path, default=Path("/tmp/augtool-bench"))
+    parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
     data = args.data / f"640x480-{args.count}"
     if not data.is_dir():
@@ -96,18 +107,25 @@ def main() -> None:
     augtool("expand", RECIPE, data, "-o", reference, "-j", "2")
     expected = (reference / "manifest.jsonl").read_bytes()
     times: dict[str, list[float]] = {}
+    cpus: dict[str, list[float]] = {}
     for round_ in range(args.rounds):
         order = CONTENDERS[round_ % len(CONTENDERS) :] + CONTENDERS[: round_ % len(CONTENDERS)]
         for name in order:
             out = work / name
+            before = children_cpu()
             for key, seconds in run(name, data, out).items():
                 times.setdefault(key, []).append(seconds)
+            cpus.setdefault(name, []).append(children_cpu() - before)
             assert (out / "manifest.jsonl").read_bytes() == expected, f"{name}: other bytes"
     load = os.getloadavg()[0]
     print(
         f"{platform.node()}: {os.cpu_count()} CPUs, Python {platform.python_version()}, "
         f"load {load:.1f} at the end; {args.count} x 640x480, {args.rounds} rounds"
     )
+    if args.json is not None:
+        found = {"count": args.count, "rounds": args.rounds, "load_after": list(os.getloadavg())}
+        found.update(walls=times, cpus=cpus, same_bytes=True)
+        args.json.write_text(json.dumps(found, indent=2))
     base = statistics.median(times["loky_1"])
     for key, values in times.items():
         median = statistics.median(values)
