@@ -167,17 +167,31 @@ def time_stretch(samples: np.ndarray, rate: float, sample_rate: int) -> np.ndarr
     magnitudes = np.abs(spectra)
     before, after = magnitudes[:, left], magnitudes[:, left + 1]
     magnitude = (1 - frac) * before + frac * after
-    advance = _unit(spectra[:, left + 1] * np.conj(spectra[:, left]), after * before)
-    start = _unit(spectra[:, :1], magnitudes[:, :1])
+    # The first output frame starts from the first input frame's phases; each later one turns
+    # the one before by the advance measured between the two input frames the one before read.
+    start = spectra[:, :1].copy()
+    to_unit(start, magnitudes[:, :1])
+    # Every frame's advance is computed, the last one too: numpy may compute a product of
+    # more than 256 KiB in place (it reuses the left temporary), and that loop rounds
+    # differently from the one it uses otherwise, so the array's size decides bits.
+    advance = spectra[:, left + 1] * np.conj(spectra[:, left])
+    to_unit(advance, after * before)
     turns = np.concatenate([start, advance[:, :-1]], axis=1)
     phasors = np.cumprod(turns, axis=1)
-    phasors = _unit(phasors, np.abs(phasors))  # renormalised: products drift off 1
-    return _istft(magnitude * phasors, n_fft, hop, length)
+    to_unit(phasors, np.abs(phasors))  # renormalised: products drift off 1
+    phasors *= magnitude
+    return _istft(phasors, n_fft, hop, length)
 
 
-def _unit(values: np.ndarray, size: np.ndarray) -> np.ndarray:
-    """Complex ``values`` of magnitude ``size`` scaled to 1 (a zero one becomes 1: no turn)."""
-    return np.where(size > 0, values / np.where(size > 0, size, 1.0), 1.0)
+def to_unit(values: np.ndarray, size: np.ndarray) -> None:
+    """Complex ``values`` of magnitude ``size`` scaled to 1, in place (a zero one becomes 1: no
+    turn). Multiplying both parts by 1 / ``size`` is how numpy divides a complex number by a
+    real one, so the bits are those of ``values / size``."""
+    nonzero = size > 0
+    scale = np.divide(1.0, size, out=np.ones_like(size), where=nonzero)
+    values.real *= scale
+    values.imag *= scale
+    values[~nonzero] = 1.0
 
 
 def pitch_shift(samples: np.ndarray, semitones: float, sample_rate: int) -> np.ndarray:
@@ -281,4 +295,5 @@ __all__ = [
     "resample",
     "stft_size",
     "time_stretch",
+    "to_unit",
 ]
