@@ -215,6 +215,12 @@ class Layout:
         :meth:`derived_line` keeps it); None when ``name`` is not one of this dataset's."""
         return None
 
+    def class_counts(self, data: bytes, where: str) -> dict[str, int] | None:
+        """How many objects of each class a label or annotations file holds, read from its bytes
+        (``output.class_counts``; :mod:`augtool.layouts.class_counts`); None when the layout's
+        files name no classes. Raises :class:`AnnotationError` naming ``where``."""
+        return None
+
     # --- validate -------------------------------------------------------------------------
     def in_split(self, path: str, split: Any) -> bool:
         """Whether an output or source ``path`` lies where files of ``split`` go: its top

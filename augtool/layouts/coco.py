@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from augtool.errors import InputError
+from augtool.layouts import class_counts as counters
 from augtool.layouts.base import (
     AnnotationError,
     LabelRules,
@@ -54,6 +55,9 @@ class CocoLayout(Layout):
     recorded_words = ("the source's COCO JSON", "COCO annotations (or dropped ids)")
     takes_partners = True
     outlines = True
+
+    def class_counts(self, data: bytes, where: str) -> dict[str, int] | None:
+        return counters.coco(data, where)
 
     def detect(self, root: Path, candidates: list[str], split_names: set[str]) -> bool:
         return has_coco_files(root)

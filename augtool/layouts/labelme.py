@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from augtool.layouts import class_counts as counters
 from augtool.layouts.base import (
     AnnotationError,
     EveryName,
@@ -215,6 +216,9 @@ class LabelMeLayout(Layout):
     min_box_side = 1.0
     takes_partners = True
     outlines = True
+
+    def class_counts(self, data: bytes, where: str) -> dict[str, int] | None:
+        return counters.labelme(data, where)
 
     def detect(self, root: Path, candidates: list[str], split_names: set[str]) -> bool:
         """An image with a LabelMe JSON beside it (the first such JSON is read)."""

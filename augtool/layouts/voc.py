@@ -18,6 +18,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from augtool.errors import InputError
+from augtool.layouts import class_counts as counters
 from augtool.layouts import voc_format
 from augtool.layouts.base import (
     EveryName,
@@ -56,6 +57,10 @@ class VocLayout(Layout):
     # A moved box under a pixel wide or high labels nothing a detector can use.
     min_box_side = 1.0
     takes_partners = True
+
+    def class_counts(self, data: bytes, where: str) -> dict[str, int] | None:
+        # the ImageSets lists are the layout's files too, and name no classes
+        return counters.voc(data, where) if where.lower().endswith(".xml") else None
 
     def detect(self, root: Path, candidates: list[str], split_names: set[str]) -> bool:
         return (root / IMAGES).is_dir() and (root / ANNOTATIONS).is_dir()

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from augtool.errors import InputError
+from augtool.layouts import class_counts as counters
 from augtool.layouts.base import AnnotationError, Record
 from augtool.layouts.labelfiles import (
     LabelFileLayout,
@@ -160,6 +161,9 @@ class YoloLayout(LabelFileLayout):
     object_labels = True
     takes_partners = True
     outlines = True
+
+    def class_counts(self, data: bytes, where: str) -> dict[str, int] | None:
+        return counters.yolo(data, where)
 
     def detect(self, root: Path, candidates: list[str], split_names: set[str]) -> bool:
         return find_yaml(root) is not None or has_label_folders(root, split_names)

@@ -122,6 +122,9 @@ class FileRecord:
     #: an image line: its source's 64-bit pHash (16 hex digits), recorded when the recipe names
     #: ``splits.on_leak``; validate compares sources across splits by it
     source_phash: str | None = None
+    #: a label file or COCO JSON of a recipe with ``output.class_counts``: how many objects of
+    #: each class it holds (:mod:`augtool.layouts.class_counts`); validate counts them again
+    classes: dict[str, int] | None = None
     #: an output of synthesis steps (mixup, cutmix …): each partner source its steps took, in
     #: the steps' order, as ``{"path", "sha256"}``; a step's ``partners`` parameter indexes it
     partners: list[dict[str, str]] | None = None

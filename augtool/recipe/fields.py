@@ -195,6 +195,13 @@ OUTPUT_FIELDS = (
         "with its source's sha256, the recipe's sha256 and the tool version",
     ),
     Param(
+        "class_counts",
+        Bool(),
+        False,
+        "record how many objects of each class every label file (YOLO, VOC, LabelMe) and COCO "
+        "JSON holds; validate manifest counts each again and names one that differs",
+    ),
+    Param(
         "bit_depth",
         BitDepth(),
         8,
@@ -203,7 +210,7 @@ OUTPUT_FIELDS = (
     ),
 )
 #: output keys written into the normalised recipe only when set
-OPT_IN = ("hf_metadata", "provenance_tag")
+OPT_IN = ("hf_metadata", "provenance_tag", "class_counts")
 SPLIT_FIELDS = (
     Param("augment", StrList(), ["train"], "splits that are augmented; others are copied"),
     Param("names", StrList(), ["train", "val", "test"], "folder names recognised as splits"),

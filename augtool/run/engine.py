@@ -50,6 +50,7 @@ from augtool.manifest import (
 from augtool.manifest.croissant import write_croissant
 from augtool.recipe import Recipe
 from augtool.run.balance import Balanced, plan_balance
+from augtool.run.class_counts import ClassCounter
 from augtool.run.derive import label_rules, recipe_settings
 from augtool.run.executors import WorkerLost, open_pool, stop_workers
 from augtool.run.executors.cluster import Needs
@@ -520,26 +521,36 @@ def _write_manifest(
     # One read of the journal feeds both the manifest and the stat cache; the cache is
     # committed after the manifest, and not at all if writing the manifest fails.
     with stat_cache_writer(job.output_root, job.input_abs) as note:
+        counter = None
+        if job.recipe.output.get("class_counts"):
+            counter = ClassCounter(job.output_root, registry.get(job.dataset.layout))
 
         def lines() -> Iterator[Line]:
             for result in journal.results():
                 note(result)
-                yield from _lines(result, job.licences, job.source_hashes)
+                yield from _lines(result, job.licences, job.source_hashes, counter)
 
         sorted_lines = sort_prepared(lines(), job.output_root)
         write_manifest(job.output_root, header, sorted_lines, dict(sorted(counts.items())))
         write_croissant(job.output_root)  # from the manifest and SHA256SUMS just written
 
 
-def _lines(result: TaskResult, licences: Licences, hashes: dict[str, str]) -> Iterator[Line]:
+def _lines(
+    result: TaskResult,
+    licences: Licences,
+    hashes: dict[str, str],
+    counter: ClassCounter | None = None,
+) -> Iterator[Line]:
     """A result's manifest lines: each image line with its source's licence and author as they
-    are now, and its source's hash when there are any."""
+    are now, and its source's hash when there are any; each label line with its class counts
+    when the recipe records them (``counter``)."""
     texts = result.lines or [None] * len(result.records)
     for record, text in zip(result.records, texts, strict=True):
         licensed = with_licence(record, licences)
         current = record if licensed is None else licensed
         hashed = _with_hash(current, hashes) if hashes else current
-        yield as_line(hashed, text if hashed is record else None)
+        counted = counter(hashed) if counter is not None else hashed
+        yield as_line(counted, text if counted is record else None)
 
 
 def _with_hash(record: dict[str, Any], hashes: dict[str, str]) -> dict[str, Any]:

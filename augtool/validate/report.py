@@ -28,6 +28,7 @@ KINDS = (
     "leakage",
     "source",
     "content",
+    "labels",
     "recompute",
 )
 

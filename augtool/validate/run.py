@@ -12,6 +12,7 @@ from augtool.validate.checks import mapping
 from augtool.validate.checks.completeness import Completeness, Tree, walk
 from augtool.validate.checks.content import Content
 from augtool.validate.checks.fixity import Fixity, SumsFile
+from augtool.validate.checks.labels import ClassCounts
 from augtool.validate.checks.leakage import Provenance
 from augtool.validate.checks.paths import listed_path_safe
 from augtool.validate.checks.reading import RecordForm, ValidatingReader
@@ -52,6 +53,7 @@ def validate(
     found.problems.extend(reader.problems)
     stream.completeness.finish()
     stream.fixity.run(root, jobs)
+    stream.labels.run(root)
     check_recipe_hash(found, str(manifest), header)
     recipe = mapping(header.get("recipe"))
     # (The medium is looked up only when there are splits to compare: it loads every medium.)
@@ -92,6 +94,7 @@ class _Stream:
         self.completeness = Completeness(tree, found)
         self.fixity = Fixity(found)
         self.provenance = Provenance(manifest, header, found)
+        self.labels = ClassCounts(header, found)
         self.recomputation: Recomputation | None = None
         self.content: Content | None = None
 
@@ -106,6 +109,7 @@ class _Stream:
         if size is not None:
             self.fixity.take(path, record["bytes"], size, record["sha256"])
         self.provenance.take(number, record)
+        self.labels.take(path, record)
         if self.recomputation is not None:
             self.recomputation.take(number, record)
         if self.content is not None:
