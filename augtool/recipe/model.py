@@ -97,26 +97,8 @@ def parse_recipe(doc: Located) -> Recipe:
     output = _section(doc, "output", top.get("output"), output_fields)
     splits = _section(doc, "splits", top.get("splits"), SPLIT_FIELDS)
     targets = _section(doc, "targets", top.get("targets"), TARGET_FIELDS)
-    unknown_splits = [s for s in splits["augment"] if s not in splits["names"]]
-    if unknown_splits:
-        raise doc.error(
-            ("splits", "augment"),
-            f"split {unknown_splits[0]!r} is not among splits.names {splits['names']}",
-        )
     kernels = _kernels(doc, top, medium)
-    if output.get("bit_depth", 8) != 8:
-        _check_bit_depth(doc, output, kernels, steps)
-    if output["originals"] == "normalize" and not _normalizes(medium):
-        raise doc.error(
-            ("output", "originals"),
-            f"output.originals: normalize: a {medium} recipe's originals cannot be re-encoded; "
-            "use copy, link or skip",
-        )
-    if output.get("provenance_tag") and medium not in ("image", "audio"):
-        raise doc.error(
-            ("output", "provenance_tag"),
-            f"output.provenance_tag: a {medium} file has no metadata to carry the tag",
-        )
+    _check_sections(doc, medium, splits, output, kernels, steps)
     normalised = {
         "version": RECIPE_VERSION,
         "seed": seed,
@@ -169,6 +151,36 @@ def parse_recipe(doc: Located) -> Recipe:
         medium=medium,
         balance=balance,
     )
+
+
+def _check_sections(
+    doc: Located,
+    medium: str,
+    splits: dict[str, Any],
+    output: dict[str, Any],
+    kernels: str,
+    steps: list[Any],
+) -> None:
+    """Refuse the combinations of sections that each field alone cannot see."""
+    unknown_splits = [s for s in splits["augment"] if s not in splits["names"]]
+    if unknown_splits:
+        raise doc.error(
+            ("splits", "augment"),
+            f"split {unknown_splits[0]!r} is not among splits.names {splits['names']}",
+        )
+    if output.get("bit_depth", 8) != 8:
+        _check_bit_depth(doc, output, kernels, steps)
+    if output["originals"] == "normalize" and not _normalizes(medium):
+        raise doc.error(
+            ("output", "originals"),
+            f"output.originals: normalize: a {medium} recipe's originals cannot be re-encoded; "
+            "use copy, link or skip",
+        )
+    if output.get("provenance_tag") and medium not in ("image", "audio"):
+        raise doc.error(
+            ("output", "provenance_tag"),
+            f"output.provenance_tag: a {medium} file has no metadata to carry the tag",
+        )
 
 
 def _strip_originals(doc: Located, output: dict[str, Any], medium: str) -> None:
