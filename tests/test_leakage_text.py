@@ -11,6 +11,7 @@ import random
 import re
 from pathlib import Path
 
+import pytest
 from conftest import ROOT, invoke
 
 from augtool.media import registry
@@ -181,3 +182,24 @@ def test_a_one_example_file_is_dropped_from_train_as_an_image_is(tmp_path: Path)
     )
     written = {p.relative_to(out).as_posix() for p in out.rglob("*.txt")}
     assert "train/billing/a.txt" not in written and "train/billing/b.txt" in written
+
+
+def test_a_dataset_of_one_split_is_not_fingerprinted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    read: list[str] = []
+    real = MEDIUM.example_fingerprints  # type: ignore[attr-defined]
+
+    def noted(path: Path, settings: str) -> object:
+        read.append(path.name)
+        return real(path, settings)
+
+    monkeypatch.setattr(MEDIUM, "example_fingerprints", noted)
+    source, header = tmp_path / "data", ("id", "text", "label")
+    _csv(source / "train.csv", [("1", "The courier threw my parcel over the fence.", "s")], header)
+    recipe = _recipe(tmp_path, "warn")
+    assert invoke("expand", recipe, source, "-o", tmp_path / "one", "--dry-run").exit_code == 0
+    assert read == []  # nothing to compare it with: no row is read for the check
+    _csv(source / "val.csv", [("2", "My invoice shows the wrong company address.", "b")], header)
+    assert invoke("expand", recipe, source, "-o", tmp_path / "two", "--dry-run").exit_code == 0
+    assert sorted(read) == ["train.csv", "val.csv"]

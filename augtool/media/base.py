@@ -199,6 +199,8 @@ class Medium(Protocol):
     #     instead of fingerprint, for a medium whose sources hold many examples (a text table):
     #     each example's 1-based row, fingerprint and own split (None: the source's), read with
     #     the run's recipe_settings; the check then pairs examples, not files, and caches none.
+    #     With it, examples_name_splits(settings) -> bool: whether an example may name its own
+    #     split (else a dataset of one split is not fingerprinted).
 
 
 __all__ = ["DecodeError", "EncodeError", "Medium", "Record"]

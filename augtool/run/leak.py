@@ -60,10 +60,11 @@ def check_leaks(
     example, without the cache."""
     found = registry.get(medium)
     per_example = hasattr(found, "example_fingerprints")
-    # (the examples of one source may name their own splits: a split column)
-    if on_leak == "ignore" or (len(dataset.splits) < 2 and not per_example):
-        return Leaks(dataset)
     if not per_example and not hasattr(found, "fingerprint"):
+        return Leaks(dataset)
+    # the examples of one source may name their own splits (a text table's split column)
+    own_splits = per_example and found.examples_name_splits(settings)  # type: ignore[attr-defined]
+    if on_leak == "ignore" or (len(dataset.splits) < 2 and not own_splits):
         return Leaks(dataset)
     kind: str = found.fingerprint_kind  # type: ignore[attr-defined]
     if per_example:

@@ -234,6 +234,11 @@ class TextMedium:
             return None
         return stream.open_packed(path, kind, _compiled(options))
 
+    def examples_name_splits(self, settings: str) -> bool:
+        """Whether a row names its own split (``input.split``), so that one file's rows may be
+        in two splits."""
+        return bool(_options(settings)["split"])
+
     def example_fingerprints(
         self, path: Path, settings: str
     ) -> list[tuple[int, int | None, str | None]] | None:
