@@ -134,6 +134,9 @@ def test_expand_and_validate_name_the_planted_row(tmp_path: Path) -> None:
     assert any(r.get("path") == "train__v00.csv" for r in lines)
     checked = invoke("validate", "manifest", out / "manifest.jsonl", "--source", source)
     assert checked.exit_code == 1 and f"val.csv: {named}" in checked.output
+    # without --source, the copied originals are read instead
+    copies = invoke("validate", "manifest", out / "manifest.jsonl")
+    assert copies.exit_code == 1 and f"val.csv: {named}" in copies.output
     clean = invoke("expand", _recipe(tmp_path, "fail"), TEXT, "-o", tmp_path / "clean")
     assert clean.exit_code == 0, clean.output
     again = invoke("validate", "manifest", tmp_path / "clean/manifest.jsonl", "--source", TEXT)

@@ -81,7 +81,7 @@ def check_leaks(
     what = found.fingerprint_name  # type: ignore[attr-defined]
     named = "; ".join(pair.describe(what) for pair in pairs[:NAMED])
     if len(pairs) > NAMED:
-        named += f"; and {len(pairs) - NAMED} more (validate manifest --source names each)"
+        named += f"; and {len(pairs) - NAMED} more (validate manifest names each)"
     message = f"{len(pairs)} near-duplicate pair(s) across splits: {named}"
     if on_leak == "fail":
         raise LeakError(message)

@@ -35,6 +35,8 @@ class Provenance:
         self.image_sources: dict[str, tuple[Any, str | None]] = {}
         #: where each example key was first seen: (split, path, its 1-based place in the file)
         self.by_example: dict[str, tuple[Any, str, int]] = {}
+        #: each source copied as it is into the output (an original): the copy's path
+        self.copies: dict[str, str] = {}
         #: the splits examples were seen in (an example may name its own: a split column)
         self.example_splits: set[Any] = set()
         # The recipe's own list (covered by the recipe hash), not the header's copy of it.
@@ -73,6 +75,8 @@ class Provenance:
             and str(record["sha256"]).lower() != str(source_sha).lower()
         ):
             self.found.add("source", path, "an original whose sha256 differs from its source's")
+        elif role == "original" and verbatim and isinstance(source_path, str):
+            self.copies[source_path] = path
         if isinstance(record.get("examples"), list):
             self._examples(path, split, record["examples"])
         elif record.get("kind") == "rows" and isinstance(record.get("image"), str):
@@ -100,7 +104,8 @@ class Provenance:
         """Sources in two splits whose fingerprints (the medium's: an image's pHash) are near:
         the recorded ones, else (an older manifest) those of the ``source`` files, when given,
         fingerprinted across ``jobs`` processes. A medium whose sources hold many examples (a
-        text table) records none: its examples are compared only with ``source``."""
+        text table) records none: its examples are read from the ``source`` files, else from the
+        originals the output holds as copies."""
         if not self.splits_to_compare:
             return
         # Here, not at the top: numpy is loaded only for a manifest with splits to compare.
@@ -142,13 +147,16 @@ class Provenance:
         from augtool.run.derive import recipe_settings
         from augtool.run.executors.hashing import example_fingerprint_files
 
-        if source is None:
-            return []
+        # Without --source, the originals copied as they are (their sha256 is their source's,
+        # which the other checks vouch for) are read instead.
         paths = list(self.image_sources)
+        read = paths if source is not None else [self.copies.get(p) for p in paths]
+        root = source if source is not None else Path(self.manifest).parent
+        taken = [(path, at) for path, at in zip(paths, read, strict=True) if at is not None]
         settings = recipe_settings(mapping(self.header.get("recipe")), self.header.get("layout"))
+        found = example_fingerprint_files(medium, root, [at for _, at in taken], settings, jobs)
         items = []
-        found = example_fingerprint_files(medium, source, paths, settings, jobs)
-        for path, examples in zip(paths, found, strict=True):
+        for (path, _), examples in zip(taken, found, strict=True):
             if examples is not None:
                 items.extend(example_items(path, self.image_sources[path][0], examples))
         return items
