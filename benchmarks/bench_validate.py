@@ -17,8 +17,9 @@ sources give 2,500 files. It is built on first use under ``--data`` and reused.
     python benchmarks/bench_validate.py --count 500 --size 160x120 --rounds 7   # small files
     python benchmarks/bench_validate.py --baseline /work/main  # alternate with another checkout
 
-augtool runs as ``python -m augtool`` from the root of its checkout (this one, or
-``--baseline``'s), so the same interpreter and packages run both codes, byte-compiled as an
+augtool runs as ``python -m augtool`` in the current folder (from a checkout's root, that
+checkout's augtool) or in ``--baseline``'s, so the same interpreter and packages run both codes,
+byte-compiled as an
 installed package is (into a cache under ``--data``, written by the warm-up run): with
 ``PYTHONDONTWRITEBYTECODE`` set, every run would compile augtool's modules again.
 """
@@ -41,7 +42,6 @@ import numpy as np
 from PIL import Image
 
 PYTHON = sys.executable
-ROOT = Path(__file__).resolve().parents[1]
 AUGTOOL = [PYTHON, "-m", "augtool"]
 RECIPE = """\
 version: 1
@@ -86,7 +86,7 @@ def build(data: Path, count: int, size: tuple[int, int]) -> Path:
     make_sources(base / "input", count, size)
     (base / "recipe.yaml").write_text(RECIPE)
     command = [*AUGTOOL, "expand", str(base / "recipe.yaml"), str(base / "input"), "-o", str(out)]
-    subprocess.run([*command, "--quiet"], check=True, cwd=ROOT)
+    subprocess.run([*command, "--quiet"], check=True)
     return out
 
 
@@ -117,7 +117,8 @@ def contenders(out: Path, cores: int, baseline: Path | None) -> dict[str, tuple[
     """Each contender's command and the folder it runs in."""
     manifest = str(out / "manifest.jsonl")
     found = {"sha256sum -c": (["sha256sum", "--quiet", "-c", "SHA256SUMS"], out)}
-    codes = {"validate": ROOT} if baseline is None else {"validate": ROOT, "baseline": baseline}
+    here = Path.cwd()
+    codes = {"validate": here} if baseline is None else {"validate": here, "baseline": baseline}
     for label, root in codes.items():
         for jobs in sorted({1, cores}):
             command = [*AUGTOOL, "validate", "manifest", manifest, "--jobs", str(jobs)]

@@ -308,8 +308,9 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
-def machine(load_before: tuple[float, float, float]) -> dict[str, str]:
-    """The CPU, cores, load averages and the versions the figures depend on."""
+def machine(load_before: tuple[float, float, float], code: str) -> dict[str, str]:
+    """The CPU, cores, load averages, the augtool ``code`` measured and the versions of what the
+    figures depend on."""
 
     def version(name: str) -> str:
         try:
@@ -317,15 +318,13 @@ def machine(load_before: tuple[float, float, float]) -> dict[str, str]:
         except metadata.PackageNotFoundError:
             return "not installed"
 
-    git = ["git", "-C", str(HERE.parent), "describe", "--always", "--dirty"]
-    code = subprocess.run(git, capture_output=True, text=True).stdout.strip()
     load = os.getloadavg()
     found = {
         "CPU": f"{cpu_model()} ({platform.machine()})",
         "cores": str(os.cpu_count()),
         "load average at start": "/".join(f"{v:.2f}" for v in load_before),
         "at end": "/".join(f"{v:.2f}" for v in load),
-        "augtool": code or "not a git checkout",
+        "augtool": code,
         "Python": platform.python_version(),
     }
     for name in ("numpy", "pillow", "opencv-python-headless", "albumentations", "dask", "typer"):
@@ -368,8 +367,10 @@ def script_commands(sizes: Sizes, scratch: Path) -> dict[str, list[str]]:
     }
 
 
-def run_scripts(sizes: Sizes) -> tuple[dict[str, Any], dict[str, str]]:
-    """Run each script; its figures (or the error it ended with) and the commands, as typed."""
+def run_scripts(sizes: Sizes, code: Path) -> tuple[dict[str, Any], dict[str, str]]:
+    """Run each script in ``code``, the folder whose ``augtool`` they measure (their
+    ``python -m augtool`` finds it there): the figures of each (or the error it ended with) and
+    the commands, as typed."""
     figures: dict[str, Any] = {}
     commands: dict[str, str] = {}
     with tempfile.TemporaryDirectory(prefix="augtool-issue25-") as scratch:
@@ -378,7 +379,7 @@ def run_scripts(sizes: Sizes) -> tuple[dict[str, Any], dict[str, str]]:
             commands[key] = " ".join(["python", *shown])
             out = Path(scratch) / f"{key}.json"
             print(f"== {commands[key]}", flush=True)
-            done = subprocess.run([*command, "--json", str(out)])
+            done = subprocess.run([*command, "--json", str(out)], cwd=code)
             if done.returncode != 0 or not out.is_file():
                 figures[key] = {"error": f"exit status {done.returncode}"}
                 continue

@@ -586,17 +586,22 @@ def report(
     return "\n".join(lines)
 
 
-def issue25_report(args: argparse.Namespace) -> None:
-    """``--issue25``: this script's throughput rounds, then the other scripts, in one table.
-    augtool runs byte-compiled (into ``--data``), as an installed package does."""
+def issue25_report(args: argparse.Namespace, code: str) -> None:
+    """``--issue25``: this script's throughput rounds, then the other scripts, in one table,
+    all running the augtool ``code`` describes (``--code``'s snapshot goes to the scripts too),
+    byte-compiled (into ``--data``) as an installed package is."""
     sys.path.insert(0, str(HERE))
     import issue25
 
     load = os.getloadavg()
+    snapshot = AUGTOOL_ENV.get("PYTHONPATH")
     for env in (os.environ, ENV, AUGTOOL_ENV):
         env.pop("PYTHONDONTWRITEBYTECODE", None)
         env["PYTHONPYCACHEPREFIX"] = str(args.data / "pycache")
-    compile_all = [PYTHON, "-m", "compileall", "-q", str(HERE.parent / "augtool")]
+        if snapshot is not None:
+            env["PYTHONPATH"] = snapshot
+    package = Path(snapshot or HERE.parent) / "augtool"
+    compile_all = [PYTHON, "-m", "compileall", "-q", str(package)]
     subprocess.run(compile_all, env=AUGTOOL_ENV, check=True, stdout=subprocess.DEVNULL)
     sizes = issue25.QUICK if args.quick else issue25.FULL
     shapes = {"640x480": (640, 480), "1920x1080": (1920, 1080)}
@@ -609,12 +614,12 @@ def issue25_report(args: argparse.Namespace) -> None:
     figures = {
         "throughput": issue25.throughput_figures(results, sizes.throughput, str(out), rounds)
     }
-    scripts, commands = issue25.run_scripts(sizes)
+    scripts, commands = issue25.run_scripts(sizes, package.parent)
     figures.update(scripts)
     quick = " --quick" if args.quick else ""
     commands = {"throughput": f"python benchmarks/run.py --issue25{quick}", **commands}
     print()
-    print(issue25.table(figures, issue25.machine(load), commands))
+    print(issue25.table(figures, issue25.machine(load, code), commands))
     if args.json is not None:
         args.json.write_text(json.dumps(figures, indent=2))
 
@@ -673,7 +678,7 @@ def main(argv: list[str] | None = None) -> None:
         code += f"; baseline: {use_code(args.baseline, args.data, BASELINE_ENV)}"
         print(f"baseline: {code}", flush=True)
     if args.issue25:
-        issue25_report(args)
+        issue25_report(args, code)
         return
     if args.linearity:
         lin = linearity(args.data, 400, args.linearity_count, max(jobs_list))
