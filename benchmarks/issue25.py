@@ -165,7 +165,7 @@ def rerun_rows(found: Figures) -> list[Row]:
         Row(
             f"rerun adding {found['added']} sources, over the no-op rerun",
             "the no-op time plus those sources",
-            f"+{add_wall - noop_wall:.2f} s (+{add_cpu - noop_cpu:.2f} s CPU)",
+            f"{add_wall - noop_wall:+.2f} s ({add_cpu - noop_cpu:+.2f} s CPU)",
             "—",
             load,
         ),
