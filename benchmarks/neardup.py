@@ -83,7 +83,7 @@ def timed_check(root: Path, out: Path, jobs: int, warm: bool) -> tuple[float, in
     leaks = check_leaks(dataset, root, "warn", {"train"}, "image", out, jobs)
     seconds = time.perf_counter() - started
     assert leaks.cache is not None
-    write_phashes(out, root, leaks.cache)
+    write_phashes(out, root, leaks.cache, leaks.kind)
     pairs = sum(w.count(" is a near-duplicate of ") for w in leaks.warnings)
     return seconds, pairs
 
