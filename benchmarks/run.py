@@ -616,8 +616,7 @@ def issue25_report(args: argparse.Namespace, code: str) -> None:
     }
     scripts, commands = issue25.run_scripts(sizes, package.parent)
     figures.update(scripts)
-    quick = " --quick" if args.quick else ""
-    commands = {"throughput": f"python benchmarks/run.py --issue25{quick}", **commands}
+    commands = {"throughput": " ".join(["python", "benchmarks/run.py", *sys.argv[1:]]), **commands}
     print()
     print(issue25.table(figures, issue25.machine(load, code), commands))
     if args.json is not None:
