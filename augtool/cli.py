@@ -4,8 +4,9 @@ Heavy modules (numpy, Pillow, joblib, the transform families) are imported insid
 so that ``augtool --help`` starts fast.
 """
 
-from __future__ import annotations
-
+# No ``from __future__ import annotations``: Typer reads every command's annotations at each
+# start-up, and evaluating them from strings costs about 8 ms of CPU more than making them once
+# at import (22 ms against 5, with 9 more at import).
 import json
 from pathlib import Path
 from typing import Annotated
