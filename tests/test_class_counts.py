@@ -35,7 +35,7 @@ def reference_counts(path: Path) -> dict[str, int]:
     return dict(sorted(found.items()))
 
 
-def recipe(tmp_path: Path, layout: str, counts: bool | None = True) -> Path:
+def recipe(tmp_path: Path, layout: str, counts: bool | None = True, variants: int = 2) -> Path:
     output: dict[str, object] = {"format": "png"}
     if counts is not None:
         output["class_counts"] = counts
@@ -45,7 +45,7 @@ def recipe(tmp_path: Path, layout: str, counts: bool | None = True) -> Path:
         "input": {"layout": layout},
         "output": output,
         "splits": {"augment": ["train"]},
-        "variants": 2,
+        "variants": variants,
         "pipeline": [{"hflip": {"p": 0.5}}, {"random_brightness_contrast": {"p": 0.5}}],
     }
     path = tmp_path / f"{layout}-{counts}.yaml"
@@ -180,3 +180,14 @@ def test_a_text_recipe_is_refused_naming_the_key(tmp_path: Path) -> None:
     result = invoke("expand", path, ROOT / "samples" / "text", "-o", tmp_path / "out")
     assert result.exit_code == 2
     assert "class_counts" in result.output and len(result.output.strip().splitlines()) == 1
+
+
+def test_jobs_1_and_2_write_the_same_counted_manifest(tmp_path: Path) -> None:
+    # enough outputs (over 48) for a pool of processes
+    source, path = ROOT / "samples" / "detection-coco", recipe(tmp_path, "coco", variants=8)
+    for jobs in ("1", "2"):
+        result = invoke("expand", path, source, "-o", tmp_path / jobs, "--jobs", jobs, "--quiet")
+        assert result.exit_code == 0, result.output
+    one, two = (tmp_path / "1" / "manifest.jsonl", tmp_path / "2" / "manifest.jsonl")
+    assert b'"classes"' in one.read_bytes() and one.read_bytes() == two.read_bytes()
+    assert len(file_records(tmp_path / "1")) > 48
