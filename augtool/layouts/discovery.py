@@ -20,12 +20,14 @@ from __future__ import annotations
 import heapq
 import os
 import stat
-from collections.abc import Iterable
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import cached_property, partial
 from pathlib import Path
 from typing import Any
 
 from augtool.errors import InputError
+from augtool.layouts.spill import Paths, Spill, merged
 from augtool.manifest import CONTRACT_FILES, STATE_DIR, STATE_FILES
 
 #: Top-level names the output folder keeps for itself: an input file below one of them would be
@@ -53,12 +55,52 @@ class Skip:
     reason: str
 
 
+class StreamedSources(Collection[Source]):
+    """A dataset's sources in path order, made again from the walk's spill at each loop (a
+    dataset of a million images holds none of them): ``make`` turns a walked file into its
+    source, or None when it is not one; ``count`` is how many are."""
+
+    def __init__(
+        self, files: Spill, make: Callable[[str, bool], Source | None], count: int
+    ) -> None:
+        self._files, self._make, self._count = files, make, count
+
+    def __iter__(self) -> Iterator[Source]:
+        for rel, link in self._files:
+            source = self._make(rel, link)
+            if source is not None:
+                yield source
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __contains__(self, item: object) -> bool:
+        return any(source == item for source in self)
+
+    def where(self, keep: Callable[[Source], bool]) -> StreamedSources:
+        """The sources ``keep`` keeps, streamed alike (counted in one pass)."""
+
+        def make(rel: str, link: bool) -> Source | None:
+            source = self._make(rel, link)
+            return source if source is not None and keep(source) else None
+
+        return StreamedSources(self._files, make, sum(1 for s in self if keep(s)))
+
+
+def kept_sources(sources: Collection[Source], keep: Callable[[Source], bool]) -> Collection[Source]:
+    """The sources ``keep`` keeps, in path order: streamed when ``sources`` are."""
+    if isinstance(sources, StreamedSources):
+        return sources.where(keep)
+    return tuple(source for source in sources if keep(source))
+
+
 @dataclass(frozen=True)
 class Dataset:
     root: Path
     layout: str
     splits: tuple[str, ...]  # the split folders found, in name order; empty when unsplit
-    sources: tuple[Source, ...]
+    #: in path order; a tuple, or streamed from the walk (:class:`StreamedSources`)
+    sources: Collection[Source]
     skipped: tuple[Skip, ...]
     #: files of the dataset itself that are copied as they are (``data.yaml``)
     extra_files: tuple[str, ...] = ()
@@ -73,15 +115,24 @@ class Dataset:
 
 @dataclass(frozen=True)
 class Walk:
-    """What the common walk found: candidate files in path order, those that are links to
-    files, and the files skipped outright."""
+    """What the common walk found: candidate files in path order (with whether each is a link
+    to a file), and the files skipped outright."""
 
-    candidates: list[str]
-    links: set[str]
+    files: Spill
     skipped: list[Skip]
     #: files named like labels (``.txt``, ``.xml``, ``.json``), which no image ending matches:
     #: a layout that does not read them leaves them out of the output, which the run says
     label_like: list[str] = field(default_factory=list)
+
+    @property
+    def candidates(self) -> Paths:
+        """The candidate paths, in path order (read again at each loop, never held)."""
+        return self.files.paths
+
+    @cached_property
+    def links(self) -> set[str]:
+        """The candidates that are links to files (for the layouts that hold their sources)."""
+        return {path for path, link in self.files if link}
 
 
 def discover(
@@ -102,7 +153,7 @@ def discover(
         raise InputError(f"{root}: input is not a folder")
     allowed = {e.lower() for e in extensions}
     names = with_aliases(split_names)
-    walk = Walk(*_walk(root, allowed, follow_links))
+    walk = _walk(root, allowed, follow_links)
     chosen = (
         registry.detect(root, walk.candidates, names) if layout == "auto" else registry.get(layout)
     )
@@ -128,27 +179,43 @@ def split_folder_sources(
     """A dataset of images without label files: when folders are named like splits (at the top,
     or below ``images/`` or ``labels/``), each is a split and images outside them are skipped;
     with ``classes``, the first folder below the split is each image's class
-    (``train/cat/x.jpg``)."""
+    (``train/cat/x.jpg``). Its sources are streamed from the walk (two passes find the splits
+    and count the sources); nothing is held per source."""
     skipped = list(walk.skipped)
     found_splits = found_split_folders(walk.candidates, names)
-    sources: list[Source] = []
-    for rel in walk.candidates:
-        split, parts = split_parts(rel, names)
-        if found_splits and split is None:
-            shown = (n for n in names if n not in VAL_ALIASES or n in found_splits)
-            folders = ", ".join(sorted(shown))
-            skipped.append(Skip(rel, f"outside the split folders ({folders})"))
-            continue
-        label = parts[0] if classes and len(parts) > 1 else None
-        augment = split is None or split in augmented
-        sources.append(Source(rel, split, label, augment, rel in walk.links))
+    make = partial(_split_source, names, frozenset(found_splits), frozenset(augmented), classes)
+    shown = (n for n in names if n not in VAL_ALIASES or n in found_splits)
+    outside = f"outside the split folders ({', '.join(sorted(shown))})"
+    count = 0
+    for rel, link in walk.files:
+        if make(rel, link) is None:
+            skipped.append(Skip(rel, outside))
+        else:
+            count += 1
     return Dataset(
         root=root,
         layout=layout,
         splits=tuple(found_splits),
-        sources=tuple(sources),
+        sources=StreamedSources(walk.files, make, count),
         skipped=sorted_skips(skipped),
     )
+
+
+def _split_source(
+    names: set[str],
+    found_splits: frozenset[str],
+    augmented: frozenset[str],
+    classes: bool,
+    rel: str,
+    link: bool,
+) -> Source | None:
+    """The source at ``rel`` of a dataset of split (and class) folders, or None when it lies
+    outside the split folders the dataset has."""
+    split, parts = split_parts(rel, names)
+    if found_splits and split is None:
+        return None
+    label = parts[0] if classes and len(parts) > 1 else None
+    return Source(rel, split, label, split is None or split in augmented, link)
 
 
 #: Folders that hold a dataset's images or labels, below which split folders may sit
@@ -167,7 +234,7 @@ def split_parts(rel: str, names: set[str]) -> tuple[str | None, list[str]]:
     return None, parts
 
 
-def found_split_folders(candidates: list[str], names: set[str]) -> list[str]:
+def found_split_folders(candidates: Iterable[str], names: set[str]) -> list[str]:
     """The split folders holding candidates (:func:`split_parts`), in name order."""
     return sorted({split for rel in candidates if (split := split_parts(rel, names)[0])})
 
@@ -176,82 +243,97 @@ def sorted_skips(skipped: list[Skip]) -> tuple[Skip, ...]:
     return tuple(sorted(skipped, key=lambda s: s.path))
 
 
-def _walk(
-    root: Path, allowed: set[str], follow_links: bool
-) -> tuple[list[str], set[str], list[Skip], list[str]]:
-    """Candidate files, the subset of them that are links, the files skipped outright, and the
-    files named like labels (:data:`LABEL_ENDINGS`).
+def _walk(root: Path, allowed: set[str], follow_links: bool) -> Walk:
+    """Candidate files in path order (spilled, :mod:`augtool.layouts.spill`), the files skipped
+    outright, and the files named like labels (:data:`LABEL_ENDINGS`).
+
+    Each folder's entries are sorted, a folder's by its name and a ``/``, so that a depth-first
+    walk meets the files in the order of their paths as strings: the candidates are never
+    sorted as a whole, nor held.
 
     The input's own folders are walked first, never through a link. A link to a folder is
     skipped with a reason; with ``follow_links`` it is walked after them instead, links in path
     order (a heap: the same choice whatever the file system's order), each real folder once: a
     link to a folder already walked, or to one that holds the input (a loop), is skipped with a
-    reason. A link to a file is read when its target is a regular file inside the input, or
-    anywhere with ``follow_links``.
+    reason; each linked folder's files are spilled apart and merged in. A link to a file is read
+    when its target is a regular file inside the input, or anywhere with ``follow_links``.
     """
-    candidates: list[str] = []
-    links: set[str] = set()
     skipped: list[Skip] = []
     label_like: list[str] = []
     real_root = root.resolve()
     walked: dict[Path, str] = {}  # the real path of each folder walked: where it was read
     linked: list[str] = []  # folder links met, to walk next (with follow_links)
 
-    def unlisted(error: OSError) -> None:
-        # A folder that cannot be listed: its files are not silently left out.
-        rel = Path(str(error.filename)).relative_to(root).as_posix()
-        skipped.append(Skip(rel, f"a folder that cannot be listed: {error.strerror or error}"))
+    def entries(rel_folder: str) -> list[tuple[str, os.DirEntry[str]]]:
+        """A folder's entries by path order (a folder's name sorts with its ``/``)."""
+        try:
+            with os.scandir(root / rel_folder if rel_folder else root) as listing:
+                found = [(e.name + "/" if _is_dir(e) else e.name, e) for e in listing]
+        except OSError as error:
+            # A folder that cannot be listed: its files are not silently left out.
+            why = f"a folder that cannot be listed: {error.strerror or error}"
+            skipped.append(Skip(rel_folder or ".", why))
+            return []
+        return sorted(found, key=lambda pair: pair[0])
 
-    def walk(top: str, real_top: Path) -> None:
-        for folder, dirs, files in os.walk(root / top, onerror=unlisted, followlinks=False):
-            below = Path(folder).relative_to(root / top).as_posix()
-            rel_folder = "/".join(part for part in (top, below) if part and part != ".")
-            prefix = rel_folder + "/" if rel_folder else ""
-            real_folder = real_top if below == "." else real_top / below
-            walked[real_folder] = rel_folder or "."
-            kept = []
-            for name in sorted(dirs):
-                rel = prefix + name
-                if os.path.islink(os.path.join(folder, name)):
-                    refusal = _name_refusal(rel)
-                    if refusal is not None:
-                        skipped.append(refusal)
-                    elif follow_links:
-                        heapq.heappush(linked, rel)
-                    else:
-                        skipped.append(Skip(rel, f"a symbolic link to a folder ({FOLLOW_HINT})"))
-                elif real_folder / name in walked:
-                    # Only below a linked folder: its target overlaps a folder already walked.
-                    where = walked[real_folder / name]
-                    skipped.append(Skip(rel, f"the same folder as {where}, already read"))
-                else:
-                    kept.append(name)
-            dirs[:] = kept
-            for name in sorted(files):
-                ending = os.path.splitext(name)[1].lower()
-                if ending in allowed:
-                    add_file(prefix + name, os.path.join(folder, name))
-                elif ending in LABEL_ENDINGS and _name_refusal(prefix + name) is None:
-                    label_like.append(prefix + name)
+    def walk(top: str, real_top: Path) -> Spill:
+        spill = Spill()
+        walked[real_top] = top or "."
+        stack = [(top, real_top, iter(entries(top)))]
+        while stack:
+            rel_folder, real_folder, listing = stack[-1]
+            item = next(listing, None)
+            if item is None:
+                stack.pop()
+                continue
+            key, entry = item
+            rel = f"{rel_folder}/{entry.name}" if rel_folder else entry.name
+            if key.endswith("/"):
+                if _folder_kept(rel, entry, real_folder / entry.name):
+                    walked[real_folder / entry.name] = rel
+                    stack.append((rel, real_folder / entry.name, iter(entries(rel))))
+                continue
+            ending = os.path.splitext(entry.name)[1].lower()
+            if ending in allowed:
+                add_file(spill, rel, entry.path)
+            elif ending in LABEL_ENDINGS and _name_refusal(rel) is None:
+                label_like.append(rel)
+        return spill
 
-    def add_file(rel: str, full: str) -> None:
+    def _folder_kept(rel: str, entry: os.DirEntry[str], real: Path) -> bool:
+        if entry.is_symlink():
+            refusal = _name_refusal(rel)
+            if refusal is not None:
+                skipped.append(refusal)
+            elif follow_links:
+                heapq.heappush(linked, rel)
+            else:
+                skipped.append(Skip(rel, f"a symbolic link to a folder ({FOLLOW_HINT})"))
+            return False
+        if real in walked:
+            # Only below a linked folder: its target overlaps a folder already walked.
+            skipped.append(Skip(rel, f"the same folder as {walked[real]}, already read"))
+            return False
+        return True
+
+    def add_file(spill: Spill, rel: str, full: str) -> None:
         refusal = _name_refusal(rel)
         if refusal is not None:
             skipped.append(refusal)
             return
         mode = os.lstat(full).st_mode
-        if stat.S_ISLNK(mode):
+        link = stat.S_ISLNK(mode)
+        if link:
             reason = _link_refusal(Path(full), real_root, follow_links)
             if reason:
                 skipped.append(Skip(rel, reason))
                 return
-            links.add(rel)
         elif not stat.S_ISREG(mode):
             skipped.append(Skip(rel, "not a regular file (FIFO, socket or device)"))
             return
-        candidates.append(rel)
+        spill.add(rel, link)
 
-    walk("", real_root)
+    spills = [walk("", real_root)]
     while linked:
         rel = heapq.heappop(linked)
         try:
@@ -264,9 +346,16 @@ def _walk(
         elif real in walked:
             skipped.append(Skip(rel, f"the same folder as {walked[real]}, already read"))
         else:
-            walk(rel, real)
-    candidates.sort()
-    return candidates, links, skipped, sorted(label_like)
+            spills.append(walk(rel, real))
+    return Walk(merged(spills), skipped, sorted(label_like))
+
+
+def _is_dir(entry: os.DirEntry[str]) -> bool:
+    """Whether an entry is a folder or a link to one (as ``os.walk`` tells them)."""
+    try:
+        return entry.is_dir()
+    except OSError:
+        return False
 
 
 def _name_refusal(rel: str) -> Skip | None:

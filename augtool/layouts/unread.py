@@ -38,6 +38,8 @@ def with_unread_labels(dataset: Dataset, walk: Walk, layout: Layout) -> Dataset:
 
 def unread_label_files(dataset: Dataset, walk: Walk, layout: Layout) -> list[str]:
     """The label-like files of the walk that the layout does not read, in path order."""
+    if not walk.label_like:
+        return []  # without a loop over the sources (streamed ones are read again)
     read = {s.annotation for s in dataset.sources if s.annotation is not None}
     read.update(dataset.extra_files)
     read.update(layout.derived_names(dataset.state))

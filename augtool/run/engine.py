@@ -37,7 +37,7 @@ from augtool.atomic import TEMP_PREFIX
 from augtool.errors import InputError, OutputError, WriteError
 from augtool.layouts import registry
 from augtool.layouts.base import LabelRules
-from augtool.layouts.discovery import Dataset, discover
+from augtool.layouts.discovery import Dataset, discover, kept_sources
 from augtool.manifest import (
     Line,
     RecordDict,
@@ -205,10 +205,12 @@ def _plan_job(
     dataset = leaks.dataset
     check_layout(dataset, recipe.medium, bool(recipe.output.get("hf_metadata")))
     balanced = plan_balance(dataset, recipe)
-    paths = [source.path for source in dataset.sources]
     layout = registry.get(dataset.layout)
     licences = recipe_licences(
-        input_root, paths, recipe.input, lambda: layout.source_licences(dataset.state)
+        input_root,
+        (source.path for source in dataset.sources),
+        recipe.input,
+        lambda: layout.source_licences(dataset.state),
     )
     tasks = make_plan(
         dataset,
@@ -223,7 +225,7 @@ def _plan_job(
     if shard is not None:
         dataset = dataclasses.replace(
             dataset,
-            sources=tuple(s for s in dataset.sources if shard.holds(s.path)),
+            sources=kept_sources(dataset.sources, lambda s: shard.holds(s.path)),
             skipped=tuple(s for s in dataset.skipped if shard.holds(s.path)),
         )
         tasks = dataclasses.replace(tasks, sources=dataset.sources)
@@ -373,7 +375,10 @@ def _run(job: _Job, previous: Previous, summary: Summary, temp_files: list[str] 
     libraries = library_versions(job.recipe.kernels, job.recipe.medium)
     previous.trust_only(libraries, job.input_abs, job.resource_files)
     if previous.tasks:
-        planned = {s.path for s in job.dataset.sources} | set(_dataset_files(job.dataset))
+        # The planned sources an earlier run made (not all of them: a set of every path would
+        # be the one thing held per source).
+        planned = {s.path for s in job.dataset.sources if s.path in previous.tasks}
+        planned |= set(_dataset_files(job.dataset))
         planned |= {*notice_names(job.licences), *job.hf_names}
         # Whoever made them, the outputs of sources that are gone would be left unlisted.
         summary.activity["removed"] = remove_vanished(output_root, previous, planned)

@@ -36,10 +36,12 @@ def forecast(
     ``removed``), for a run that reads ``previous`` (empty for a fresh or forced run)."""
     activity: Counter[str] = Counter(made=0, kept=0, removed=0)
     extra = list(planned_extra)
-    planned_sources = {task.source.path for task in tasks} | set(extra)
-    for source, earlier in previous.tasks.items():
-        if source not in planned_sources:
-            activity["removed"] += len(_files(earlier.records))
+    if previous.tasks:
+        # Only the planned sources an earlier run made: nothing is held per planned source.
+        planned = {s.path for s in tasks.sources if s.path in previous.tasks} | set(extra)
+        for source, earlier in previous.tasks.items():
+            if source not in planned:
+                activity["removed"] += len(_files(earlier.records))
     for task in tasks:
         earlier = previous.tasks.get(task.source.path)
         names = task.names

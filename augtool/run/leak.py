@@ -13,7 +13,7 @@ from pathlib import Path
 
 from augtool.errors import EXIT_FAILED, AugtoolError
 from augtool.layouts.base import split_augmented
-from augtool.layouts.discovery import Dataset, Skip
+from augtool.layouts.discovery import Dataset, Skip, kept_sources
 from augtool.media import registry
 from augtool.neardup import Hashed, Pair, cross_split_pairs, example_items, hex_hash
 from augtool.run.executors.hashing import example_fingerprint_files
@@ -135,6 +135,6 @@ def _dropped(dataset: Dataset, pairs: list[Pair], augmented: set[str]) -> Datase
                 drop.setdefault(
                     mine.path, f"near-duplicate of {other.named()} in split {other.split!r}"
                 )
-    kept = tuple(s for s in dataset.sources if s.path not in drop)
+    kept = kept_sources(dataset.sources, lambda s: s.path not in drop)
     skipped = (*dataset.skipped, *(Skip(path, reason) for path, reason in sorted(drop.items())))
     return dataclasses.replace(dataset, sources=kept, skipped=skipped)

@@ -127,7 +127,7 @@ def _matches(pattern: str, path: str) -> bool:
 
 def source_licences(
     root: Path,
-    paths: list[str],
+    paths: Iterable[str],
     default: str | None,
     required: bool,
     allowed: list[str] | None,
@@ -139,12 +139,15 @@ def source_licences(
     about at all: a sidecar, or any of the recipe's licence keys."""
     rules = read_sidecar(root)
     asked = bool(rules) or default is not None or required or allowed is not None
-    by_source = resolve(paths, rules, default, own() if asked and own else None)
+    if not asked:
+        return Licences()  # without reading ``paths``: a streamed dataset's stay unheld
+    listed = list(paths)
+    by_source = resolve(listed, rules, default, own() if own else None)
     if required:
-        refuse(root, [p for p in paths if p not in by_source], "have no licence")
+        refuse(root, [p for p in listed if p not in by_source], "have no licence")
     if allowed is not None:
         ok = set(allowed)
-        outside = [p for p in paths if p in by_source and by_source[p][0] not in ok]
+        outside = [p for p in listed if p in by_source and by_source[p][0] not in ok]
         named = [f"{p} ({by_source[p][0]})" for p in outside]
         refuse(root, named, f"have a licence not in input.allow_licences ({', '.join(allowed)})")
     return Licences(by_source)
@@ -206,7 +209,7 @@ def with_licence(record: dict[str, Any], licences: Licences) -> dict[str, Any] |
 
 def recipe_licences(
     root: Path,
-    paths: list[str],
+    paths: Iterable[str],
     input_section: dict[str, Any],
     own: Callable[[], dict[str, tuple[str, str | None]]] | None = None,
 ) -> Licences:

@@ -12,13 +12,13 @@ import dataclasses
 import hashlib
 import itertools
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, overload
 
 from augtool.errors import InputError
 from augtool.layouts import registry
-from augtool.layouts.discovery import Dataset, Source
+from augtool.layouts.discovery import Dataset, Source, StreamedSources
 from augtool.media import registry as media
 from augtool.run.partners import Partner, Pools, choose_partners
 
@@ -146,9 +146,9 @@ def variant_paths(
 @dataclass(frozen=True)
 class Plan(Sequence[Task]):
     """The tasks of a run, in path order, made on demand from the dataset's sources: a plan of a
-    million sources holds the sources and nothing more."""
+    million sources holds what they hold (nothing, when they are streamed from the walk)."""
 
-    sources: tuple[Source, ...]  # in path order
+    sources: Collection[Source]  # in path order
     naming: Naming
     originals: str  # the recipe's output.originals setting
     layout: str | None = None  # the dataset's, for the registry
@@ -167,9 +167,13 @@ class Plan(Sequence[Task]):
     @overload
     def __getitem__(self, index: slice) -> list[Task]: ...
     def __getitem__(self, index: int | slice) -> Task | list[Task]:
+        sources = self.sources
+        if not isinstance(sources, Sequence):
+            # Streamed: the run only loops over its plan, so reading it whole here is rare.
+            sources = tuple(sources)
         if isinstance(index, slice):
-            return [self._task(source) for source in self.sources[index]]
-        return self._task(self.sources[index])
+            return [self._task(source) for source in sources[index]]
+        return self._task(sources[index])
 
     def __iter__(self) -> Iterator[Task]:
         return map(self._task, self.sources)
@@ -239,7 +243,10 @@ def make_plan(
         partner_needs,
     )
     sources = dataset.sources
-    if any(a.path > b.path for a, b in itertools.pairwise(sources)):
+    # Streamed sources are in path order as walked; a layout's own may not be.
+    if not isinstance(sources, StreamedSources) and any(
+        a.path > b.path for a, b in itertools.pairwise(sources)
+    ):
         sources = tuple(sorted(sources, key=lambda s: s.path))
     pools = None
     if partner_needs:
