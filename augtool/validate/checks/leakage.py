@@ -5,6 +5,7 @@ and an original hashes as its source does."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,8 +34,9 @@ class Provenance:
         self.by_content: dict[str, tuple[Any, str]] = {}
         #: each image source's split and recorded pHash (None when the manifest has none)
         self.image_sources: dict[str, tuple[Any, str | None]] = {}
-        #: where each example key was first seen: (split, path, its 1-based place in the file)
-        self.by_example: dict[str, tuple[Any, str, int]] = {}
+        #: where each example key was first seen (split, path, its 1-based place in the file):
+        #: an ``ExampleKeys``, made when a line first lists examples
+        self.by_example: Any = None
         #: each source copied as it is into the output (an original): the copy's path
         self.copies: dict[str, str] = {}
         #: the splits examples were seen in (an example may name its own: a split column)
@@ -169,41 +171,40 @@ class Provenance:
             )
         return bool(self.layout.in_split(path, split))
 
-    def _examples(self, path: str, split: Any, keys: list[Any]) -> None:
+    def _examples(self, path: str, split: Any, keys: Iterable[Any]) -> None:
         """An example (a row of a text file) whose content is one in another split: reported
         once for each pair of files."""
+        if self.by_example is None:
+            # Here, not at the top: NumPy is loaded only for a manifest that lists examples.
+            from augtool.validate.checks.examples import ExampleKeys
+
+            self.by_example = ExampleKeys()
         reported: set[tuple[str, Any]] = set()
-        for place, entry in enumerate(keys, start=1):
-            # "key split": an example of a file that holds several splits names its own
-            key, _, own = str(entry).partition(" ")
-            where = own or split
-            self.example_splits.add(where)
-            first = self.by_example.setdefault(key, (where, path, place))
-            if first[0] != where and (first[1], where) not in reported:
-                reported.add((first[1], where))
+        for place, where, first_path, first_place, first_split in self.by_example.add(
+            path, split, keys
+        ):
+            if (first_path, where) not in reported:
+                reported.add((first_path, where))
                 self.found.add(
                     "leakage",
                     path,
                     f"example {place} (split {where!r}) has the same content as example "
-                    f"{first[2]} of {first[1]} in split {first[0]!r}",
+                    f"{first_place} of {first_path} in split {first_split!r}",
                 )
+        self.example_splits |= self.by_example.seen_splits()
 
     def _row_table(self, path: str, split: Any, record: dict[str, Any]) -> None:
         """The examples a row table lists: its source rows' (of the source file) and its
-        written variants' (of the file it describes)."""
+        written variants' (of the file it describes). Read twice, a line at a time (a
+        variant's line has a seed), so that no list of its keys is held."""
         if unsafe_reason(path) is not None:
             return
-        source, variant = [], []
+        full = Path(self.manifest).parent / path
         try:
-            with open(Path(self.manifest).parent / path, encoding="utf-8") as handle:
-                for line in handle:
-                    entry = json.loads(line)
-                    if isinstance(entry, dict) and "example" in entry:
-                        (variant if "seed" in entry else source).append(entry["example"])
+            self._examples(str(record["source"].get("path")), split, _keys_of(full, False))
+            self._examples(record["image"], split, _keys_of(full, True))
         except (OSError, ValueError):
             return  # a missing or edited row table is fixity's finding
-        self._examples(str(record["source"].get("path")), split, source)
-        self._examples(record["image"], split, variant)
 
     def _augmentable(self, split: Any) -> bool:
         # An unsplit dataset (split null) is one split, and it is augmented.
@@ -234,3 +235,14 @@ class Provenance:
 
     def _at(self, number: int, message: str) -> None:
         self.found.add("manifest", f"{self.manifest}:{number}", message)
+
+
+def _keys_of(table: Path, variants: bool) -> Iterator[Any]:
+    """The example keys of a row table's variant lines, or of its source rows' lines."""
+    with open(table, encoding="utf-8") as handle:
+        for line in handle:
+            if ('"seed":' in line) != variants:
+                continue  # a cheap test first: each line is parsed in one of the two passes
+            entry = json.loads(line)
+            if isinstance(entry, dict) and "example" in entry and ("seed" in entry) == variants:
+                yield entry["example"]
