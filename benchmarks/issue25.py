@@ -284,7 +284,8 @@ def table(figures: Figures, machine: Mapping[str, str], commands: Mapping[str, s
             lines.append(f"| {heading} | not measured in this run | | | | |")
             continue
         if "error" in found:
-            lines.append(f"| {heading} | failed: {found['error']} | | | | |")
+            error = (str(found["error"]).strip().splitlines() or ["?"])[-1].replace("|", "/")
+            lines.append(f"| {heading} | failed: {error} | | | | |")
             continue
         for row in rows_of(found):
             lines.append(f"| {heading} | " + " | ".join(row) + " |")

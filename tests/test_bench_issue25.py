@@ -148,9 +148,11 @@ def test_a_missing_or_failed_part_says_so(issue25: ModuleType) -> None:
     partial = figures()
     del partial["scale_out"]
     partial["validate"] = {"error": "exit status 1"}
+    partial["throughput"] = {"error": "python -m augtool failed (1):\nTraceback\nError: a | b\n"}
     text = issue25.table(partial, MACHINE, {})
     assert "| scale-out (scale_out.py) | not measured in this run | | | | |" in text
     assert "| validate (bench_validate.py) | failed: exit status 1 | | | | |" in text
+    assert "| throughput (run.py) | failed: Error: a / b | | | | |" in text
     assert "sha256sum" not in text
 
 
