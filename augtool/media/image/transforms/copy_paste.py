@@ -75,7 +75,7 @@ class CopyPaste(Synthesis):
     reads_partner_targets: ClassVar[bool] = True
     cuts_outlines: ClassVar[bool] = True
     params = (
-        Param("fraction", Float(0.0, 1.0), 0.5, "share of the partner's outlined objects pasted"),
+        Param("fraction", Float(0.0, 1.0), 0.5, "share of its outlined objects, one at least"),
         Param("scale", Range(0.01, 10.0), [0.1, 2.0], "jitter of the partner's fitted size"),
         Param("flip", Bool(), True, "mirror the partner left-right half of the time"),
         SAME_CLASS,

@@ -305,7 +305,7 @@ class Mosaic(Synthesis):
     summary = (
         "Ultralytics' 2x2 mosaic: the image and three partners, each scaled to fit size, "
         "meet at a random centre of a (2h, 2w) canvas whose middle (h, w) is the output; boxes, "
-        "polygons and keypoints of all four land where their pixels went, clipped to it."
+        "polygons, keypoints and masks of all four land where their pixels went, clipped to it."
     )
     partner_count = 3
     moves_masks = True
