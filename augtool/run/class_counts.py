@@ -1,4 +1,4 @@
-"""``output.class_counts: true``: each label file's and COCO JSON's manifest line records how
+"""``output.class_counts: true``: each label file's and annotations file's manifest line records how
 many objects of each class the file holds, counted by its layout from the file as written
 (:meth:`augtool.layouts.base.Layout.class_counts`), so that ``validate manifest`` can name a
 label file edited to change its classes (docs/governance.md, "Class counts of label files")."""

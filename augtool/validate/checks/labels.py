@@ -1,4 +1,4 @@
-"""Class counts of label files (``output.class_counts``): each label file's and COCO JSON's
+"""Class counts of label files (``output.class_counts``): each label file's and annotations file's
 objects per class, counted again by the layout from the file as it is, against the counts its
 manifest line records. A label file rewritten to add, drop or rename objects, with its line's
 sha256 and SHA256SUMS rewritten to match, passes fixity; its counts no longer match."""
@@ -50,7 +50,7 @@ class ClassCounts:
                 self.found.add("labels", path, f"its classes cannot be counted: {exc}")
                 continue
             if counts is None:
-                continue  # a file of the layout that names no classes (VOC's lists)
+                continue  # a file of the layout that names no classes (a list of images)
             checked += 1
             if not _counts(recorded):
                 message = "no class counts recorded (the recipe records them: output.class_counts)"
