@@ -14,7 +14,6 @@ from __future__ import annotations
 import struct
 import zlib
 from typing import Any
-from xml.sax.saxutils import quoteattr
 
 from augtool.media.base import EncodeError
 
@@ -42,6 +41,8 @@ def xmp_packet(tag: dict[str, str]) -> bytes:
         "dc:source": f"sha256:{tag['source_sha256']}",
         "xmp:CreatorTool": tag["tool"],
     }
+    from xml.sax.saxutils import quoteattr  # here: it imports urllib, which a run rarely needs
+
     described = " ".join(f"{k}={quoteattr(v)}" for k, v in attributes.items())
     text = (
         '<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>'
