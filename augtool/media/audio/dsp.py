@@ -6,7 +6,7 @@ Every function is pure: float64 samples of shape (frames, channels) in, a new ar
 
 from __future__ import annotations
 
-from functools import cache
+from functools import cache, lru_cache
 
 import numpy as np
 
@@ -14,6 +14,7 @@ import numpy as np
 ORDERS = (1, 2, 3, 4, 5, 6, 7, 8)
 
 
+@lru_cache(maxsize=1024)
 def fast_length(n: int) -> int:
     """The next length >= ``n`` whose only prime factors are 2, 3 and 5 (a quick FFT)."""
     best = 1 << max(0, (n - 1).bit_length())
@@ -105,7 +106,9 @@ def _window(n_fft: int) -> np.ndarray:
 
 def _stft(samples: np.ndarray, n_fft: int, hop: int) -> np.ndarray:
     """(channels, frames, bins) of the Hann-windowed, centre-padded clip."""
-    padded = np.pad(samples, ((n_fft // 2, n_fft // 2 + hop), (0, 0))).T
+    frames, channels = samples.shape
+    padded = np.zeros((frames + n_fft + hop, channels)).T  # the layout np.pad gave
+    padded[:, n_fft // 2 : n_fft // 2 + frames] = samples.T
     windows = np.lib.stride_tricks.sliding_window_view(padded, n_fft, axis=1)[:, ::hop]
     frames = windows * _window(n_fft)
     return np.fft.rfft(frames, axis=-1)
@@ -127,9 +130,10 @@ def overlap_add(frames: np.ndarray, hop: int) -> np.ndarray:
     return blocks.reshape(channels, -1)
 
 
-@cache
+@lru_cache(maxsize=32)
 def _window_norm(n_fft: int, hop: int, count: int) -> np.ndarray:
-    """The summed squared windows of ``count`` frames (never zero: 1.0 where they vanish)."""
+    """The summed squared windows of ``count`` frames (never zero: 1.0 where they vanish;
+    shared, read-only; the last 32 kept, not one per clip length a dataset has)."""
     squared = np.broadcast_to(_window(n_fft) ** 2, (1, count, n_fft))
     norm = overlap_add(squared, hop)[0]
     norm = np.where(norm > 1e-8, norm, 1.0)
@@ -200,8 +204,13 @@ def pitch_shift(samples: np.ndarray, semitones: float, sample_rate: int) -> np.n
     return resample(longer, samples.shape[0])
 
 
+@lru_cache(maxsize=32)
 def _frequencies(n: int, sample_rate: int) -> np.ndarray:
-    return np.fft.rfftfreq(n, 1.0 / sample_rate)
+    """The bins' frequencies of an ``n``-point real FFT (shared, read-only; the last 32 kept,
+    not one per clip length a dataset has)."""
+    freqs = np.fft.rfftfreq(n, 1.0 / sample_rate)
+    freqs.flags.writeable = False
+    return freqs
 
 
 def butterworth_gain(freqs: np.ndarray, cutoff: float, order: int, high: bool) -> np.ndarray:
