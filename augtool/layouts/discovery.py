@@ -295,7 +295,7 @@ def _walk(root: Path, allowed: set[str], follow_links: bool) -> Walk:
                 continue
             ending = os.path.splitext(entry.name)[1].lower()
             if ending in allowed:
-                add_file(spill, rel, entry.path)
+                add_file(spill, rel, entry)
             elif ending in LABEL_ENDINGS and _name_refusal(rel) is None:
                 label_like.append(rel)
         return spill
@@ -316,19 +316,19 @@ def _walk(root: Path, allowed: set[str], follow_links: bool) -> Walk:
             return False
         return True
 
-    def add_file(spill: Spill, rel: str, full: str) -> None:
+    def add_file(spill: Spill, rel: str, entry: os.DirEntry[str]) -> None:
         refusal = _name_refusal(rel)
         if refusal is not None:
             skipped.append(refusal)
             return
-        mode = os.lstat(full).st_mode
-        link = stat.S_ISLNK(mode)
+        # The listing's file types (an lstat only where the file system gives none).
+        link = entry.is_symlink()
         if link:
-            reason = _link_refusal(Path(full), real_root, follow_links)
+            reason = _link_refusal(Path(entry.path), real_root, follow_links)
             if reason:
                 skipped.append(Skip(rel, reason))
                 return
-        elif not stat.S_ISREG(mode):
+        elif not entry.is_file(follow_symlinks=False):
             skipped.append(Skip(rel, "not a regular file (FIFO, socket or device)"))
             return
         spill.add(rel, link)
