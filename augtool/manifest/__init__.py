@@ -47,6 +47,8 @@ from augtool.manifest.records import (
 )
 from augtool.manifest.writer import (
     Line,
+    LineSorter,
+    OwnedLine,
     as_line,
     dump_line,
     sort_lines,
@@ -76,8 +78,10 @@ __all__ = [
     "Footer",
     "Header",
     "Line",
+    "LineSorter",
     "ManifestDamaged",
     "ManifestReader",
+    "OwnedLine",
     "Record",
     "RecordDict",
     "RecordError",

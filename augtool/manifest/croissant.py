@@ -110,21 +110,44 @@ def _glob(path: str, split: str | None) -> str:
     return "/".join([*folders, f"**/*{suffix}"]) if folders else f"*{suffix}"
 
 
+class ContentFiles:
+    """The patterns of the content files (images: not labels, not dataset files) by (split,
+    media type), taken line by line as a manifest is written or read. A file's pattern and
+    type depend only on its folder, ending and split, so each is worked out once a folder."""
+
+    def __init__(self) -> None:
+        self.groups: dict[tuple[str, str], set[str]] = {}
+        self._known: dict[tuple[str, str, Any], tuple[set[str], str]] = {}
+
+    def take(self, record: dict[str, Any]) -> None:
+        if record.get("type") != "file" or "kind" in record:
+            return
+        path, split = record["path"], record.get("split")
+        folder, _, name = path.rpartition("/")
+        dot = name.rfind(".")
+        key = (folder, name[dot:] if 0 < dot < len(name) - 1 else "", split)  # (as pathlib)
+        known = self._known.get(key)
+        if known is None:
+            group = self.groups.setdefault((split or "", media_type(path)), set())
+            known = self._known[key] = (group, _glob(path, split))
+        known[0].add(known[1])
+
+
 def _content_files(manifest: Path) -> tuple[dict[str, Any], dict[tuple[str, str], set[str]]]:
-    """The header, and the patterns of the content files (images: not labels, not dataset
-    files) by (split, media type)."""
+    """The header, and the patterns of the content files by (split, media type)."""
     header: dict[str, Any] = {}
-    groups: dict[tuple[str, str], set[str]] = {}
+    contents = ContentFiles()
     for line in _lines(manifest):
         if line.get("type") == "header":
             header = line
-        if line.get("type") != "file" or "kind" in line:
-            continue
-        kind = media_type(line["path"])
-        groups.setdefault((line.get("split") or "", kind), set()).add(
-            _glob(line["path"], line.get("split"))
-        )
-    return header, groups
+        contents.take(line)
+    return header, contents.groups
+
+
+def _header(manifest: Path) -> dict[str, Any]:
+    with open(manifest, encoding="utf-8") as handle:
+        header: dict[str, Any] = json.loads(handle.readline())
+    return header
 
 
 def _file_object(name: str, path: Path, kind: str, description: str) -> dict[str, Any]:
@@ -212,9 +235,13 @@ def _content_records(identity: str, kind: str) -> dict[str, Any]:
     }
 
 
-def croissant(out_dir: Path) -> dict[str, Any]:
-    """The Croissant description of the output in ``out_dir``, from its manifest and sums."""
-    header, groups = _content_files(out_dir / MANIFEST_NAME)
+def croissant(out_dir: Path, contents: ContentFiles | None = None) -> dict[str, Any]:
+    """The Croissant description of the output in ``out_dir``, from its manifest and sums
+    (``contents``: its content files, when they were taken as the manifest was written)."""
+    if contents is None:
+        header, groups = _content_files(out_dir / MANIFEST_NAME)
+    else:
+        header, groups = _header(out_dir / MANIFEST_NAME), contents.groups
     counts = header.get("counts", {})
     recipe_sha256 = str(header.get("recipe_sha256", ""))
     distribution = [
@@ -257,7 +284,7 @@ def croissant(out_dir: Path) -> dict[str, Any]:
     }
 
 
-def write_croissant(out_dir: Path) -> None:
+def write_croissant(out_dir: Path, contents: ContentFiles | None = None) -> None:
     """Write ``croissant.json`` beside the manifest (atomically, after it)."""
-    text = json.dumps(croissant(out_dir), indent=2, ensure_ascii=False) + "\n"
+    text = json.dumps(croissant(out_dir, contents), indent=2, ensure_ascii=False) + "\n"
     write_atomic(out_dir / CROISSANT_NAME, text.encode("utf-8"))

@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import heapq
-import itertools
 import json
 import os
 import tempfile
@@ -44,6 +43,9 @@ def sums_line(sha256: str, path: str) -> str:
 #: A record ready to write: its path (the sort key), its canonical line, and its SHA256SUMS
 #: line ("" for records that are not files).
 Line = tuple[str, str, str]
+#: A :data:`Line` and the source whose task wrote the record (its owner in the stat cache's
+#: index of the manifest, :mod:`augtool.run.statcache`).
+OwnedLine = tuple[str, str, str, str]
 
 
 def as_line(record: dict[str, Any], text: str | None = None) -> Line:
@@ -54,10 +56,15 @@ def as_line(record: dict[str, Any], text: str | None = None) -> Line:
 
 
 def write_manifest(
-    out_dir: Path, header: Header | dict[str, Any], lines: Iterable[Line], counts: dict[str, int]
+    out_dir: Path,
+    header: Header | dict[str, Any],
+    lines: Iterable[Line] | Iterable[OwnedLine],
+    counts: dict[str, int],
+    placed: Callable[[int, int, OwnedLine], None] | None = None,
 ) -> str:
     """Stream ``lines`` (already sorted by path, see :func:`sort_lines`) into ``manifest.jsonl``
-    and ``SHA256SUMS``, each atomically; return the footer's digest."""
+    and ``SHA256SUMS``, each atomically; return the footer's digest. ``placed`` is told the
+    byte offset and length of each owned line as it is written."""
     digest = hashlib.sha256()
     with (
         atomic_open(out_dir / MANIFEST_NAME, fsync=True) as manifest,
@@ -67,12 +74,16 @@ def write_manifest(
         first = dump_line(head).encode("utf-8")
         digest.update(first)
         manifest.write(first)
-        for _, line, sums_text in lines:
-            data = line.encode("utf-8")
+        offset = len(first)
+        for item in lines:
+            data = item[1].encode("utf-8")
             digest.update(data)
             manifest.write(data)
-            if sums_text:
-                sums.write(sums_text.encode("utf-8"))
+            if item[2]:
+                sums.write(item[2].encode("utf-8"))
+            if placed is not None:
+                placed(offset, len(data), item)  # type: ignore[arg-type]
+            offset += len(data)
         footer = Footer(counts=counts, sha256=digest.hexdigest())
         manifest.write(dump_line(footer.to_json()).encode("utf-8"))
     return digest.hexdigest()
@@ -85,85 +96,146 @@ def sort_lines(records: Iterable[dict[str, Any]], workdir: Path | None = None) -
 
 
 def sort_prepared(lines: Iterable[Line], workdir: Path | None = None) -> Iterator[Line]:
-    """``lines`` sorted by path, with bounded memory: sorted runs of ``_SORT_RUN_LINES`` (kept
-    in memory when there is only one), then a k-way merge from disk that opens at most
-    ``_MERGE_FAN_IN`` runs at once (more runs are first merged in groups, so a dataset of any
-    size neither holds a buffer per run nor runs out of file descriptors). A run file line is
-    ``[path, sums]`` in JSON, a tab (which JSON never leaves raw), then the record's line.
-
-    Run files are temp files right in ``workdir`` (an output's root: no folder that a loader
-    would take for a class), removed at the end; one a kill left is a temp file the next run
-    removes."""
-    iterator = iter(lines)
-    chunk = sorted(itertools.islice(iterator, _SORT_RUN_LINES))
-    following = list(itertools.islice(iterator, 1))
-    if not following:
-        yield from chunk
-        return
-    with _run_files(workdir) as new_file:
-        runs: list[Path] = []
-        rest = itertools.chain(following, iterator)
-        while chunk:
-            runs.append(_write_run(new_file(), chunk))
-            chunk = []  # let the written run go before the next is read: one run in memory
-            chunk = sorted(itertools.islice(rest, _SORT_RUN_LINES))
-        while len(runs) > _MERGE_FAN_IN:
-            merged = []
-            for start in range(0, len(runs), _MERGE_FAN_IN):
-                group = runs[start : start + _MERGE_FAN_IN]
-                with _merged(group) as lines:
-                    merged.append(_write_run(new_file(), lines))
-                for run in group:
-                    run.unlink()
-            runs = merged
-        with _merged(runs) as lines:
-            yield from lines
+    """``lines`` sorted by path, with the bounded memory of :class:`LineSorter`."""
+    with LineSorter(workdir) as sorter:
+        for key, text, sums in lines:
+            sorter.add((key, text, sums, ""))
+        for key, text, sums, _ in sorter.sorted():
+            yield (key, text, sums)
 
 
 #: The names of the sort's run files: temp files, which a run that finds them removes.
 SORT_PREFIX = f"{TEMP_PREFIX}sort-"
 
 
-@contextlib.contextmanager
-def _run_files(workdir: Path | None) -> Iterator[Callable[[], Path]]:
-    """A maker of new, empty temp files in ``workdir``; every one it made is gone after."""
-    made: list[Path] = []
+class LineSorter:
+    """Lines taken one at a time, given back sorted by path, with bounded memory: sorted runs
+    of ``_SORT_RUN_LINES`` (kept in memory when there is only one), then a k-way merge from
+    disk that opens at most ``_MERGE_FAN_IN`` runs at once (more runs are first merged in
+    groups, so a dataset of any size neither holds a buffer per run nor runs out of file
+    descriptors). Lines can be added as a run goes, so they are never read back from a journal.
 
-    def new_file() -> Path:
-        handle, name = tempfile.mkstemp(prefix=SORT_PREFIX, suffix=".jsonl", dir=workdir)
-        os.close(handle)
-        made.append(Path(name))
-        return made[-1]
+    Run files are temp files right in ``workdir`` (an output's root: no folder that a loader
+    would take for a class), removed when the sorter is closed; one a kill left is a temp file
+    the next run removes."""
 
-    try:
-        yield new_file
-    finally:
-        for path in made:
+    def __init__(self, workdir: Path | None = None) -> None:
+        self._workdir = workdir
+        self._chunk: list[OwnedLine] = []
+        self._runs: list[Path] = []
+        self._made: list[Path] = []
+        self._tail: OwnedLine | None = None  # the last line of the last run
+
+    def __enter__(self) -> LineSorter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def add(self, line: OwnedLine) -> None:
+        self._chunk.append(line)
+        if len(self._chunk) >= _SORT_RUN_LINES:
+            self._spill()
+
+    def sorted(self) -> Iterator[OwnedLine]:
+        """Every line added, in path order (once)."""
+        if not self._runs:
+            self._chunk.sort()
+            yield from self._chunk
+            return
+        if self._chunk:
+            self._spill()
+        runs = self._runs
+        while len(runs) > _MERGE_FAN_IN:
+            merged = []
+            for start in range(0, len(runs), _MERGE_FAN_IN):
+                group = runs[start : start + _MERGE_FAN_IN]
+                with _merged(group) as lines:
+                    merged.append(_write_run(self._new_file(), lines))
+                for run in group:
+                    run.unlink()
+            runs = merged
+        with _merged(runs) as lines:
+            yield from lines
+
+    def _spill(self) -> None:
+        """The chunk, sorted, to disk: appended to the last run when it sorts after it (lines
+        that come in path order, as a rerun's kept ones mostly do, make one run, which is read
+        back without a merge), else as a new run."""
+        chunk = self._chunk
+        chunk.sort()
+        if self._runs and self._tail is not None and chunk[0] >= self._tail:
+            _write_run(self._runs[-1], chunk, append=True)
+        else:
+            self._runs.append(_write_run(self._new_file(), chunk))
+        self._tail = chunk[-1]
+        self._chunk = []
+
+    def close(self) -> None:
+        for path in self._made:
             path.unlink(missing_ok=True)
+        self._made.clear()
+
+    def _new_file(self) -> Path:
+        handle, name = tempfile.mkstemp(prefix=SORT_PREFIX, suffix=".jsonl", dir=self._workdir)
+        os.close(handle)
+        self._made.append(Path(name))
+        return self._made[-1]
 
 
-def _write_run(path: Path, lines: Iterable[Line]) -> Path:
-    with open(path, "w", encoding="utf-8") as handle:
-        for key, line, sums in lines:
-            handle.write(f"{json.dumps([key, sums])}\t{line}")
+def _write_run(path: Path, lines: Iterable[OwnedLine], append: bool = False) -> Path:
+    """A run file line: the path, the SHA256SUMS line without its newline and the owner, each
+    followed by a tab, then the record's line. The path, sums line and owner are written as
+    they are when plain (in JSON when they hold a control character or a backslash, or begin
+    with a quote), so most lines go to disk and back without JSON."""
+    with open(path, "a" if append else "w", encoding="utf-8") as handle:
+        handle.writelines(
+            f"{_field(key)}\t{_sums_field(sums)}\t{_field(owner)}\t{line}"
+            for key, line, sums, owner in lines
+        )
     return path
 
 
+def _plain(text: str) -> bool:
+    return text.isprintable() and "\\" not in text and not text.startswith('"')
+
+
+def _field(text: str) -> str:
+    return text if _plain(text) else json.dumps(text)
+
+
+def _sums_field(sums: str) -> str:
+    if not sums:
+        return ""
+    body = sums[:-1]
+    return body if sums.endswith("\n") and body and _plain(body) else json.dumps(sums)
+
+
 @contextlib.contextmanager
-def _merged(runs: list[Path]) -> Iterator[Iterator[Line]]:
+def _merged(runs: list[Path]) -> Iterator[Iterator[OwnedLine]]:
     """The lines of sorted run files, merged in path order."""
     files = [open(run, encoding="utf-8") for run in runs]  # noqa: SIM115
     try:
-        yield heapq.merge(*(map(_parse_run_line, f) for f in files))
+        if len(files) == 1:
+            yield map(_parse_run_line, files[0])
+        else:
+            yield heapq.merge(*(map(_parse_run_line, f) for f in files))
     finally:
         for file in files:
             file.close()
 
 
-def _parse_run_line(text: str) -> Line:
-    prefix, line = text.split("\t", 1)
-    path, sums = json.loads(prefix)
-    return (path, line, sums)
+def _parse_run_line(text: str) -> OwnedLine:
+    key, sums, owner, line = text.split("\t", 3)
+    if key.startswith('"'):
+        key = json.loads(key)
+    if sums.startswith('"'):
+        sums = json.loads(sums)
+    elif sums:
+        sums += "\n"
+    if owner.startswith('"'):
+        owner = json.loads(owner)
+    return (key, line, sums, owner)
 
 
 def sort_records(

@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 from augtool import __version__
 from augtool.atomic import TEMP_PREFIX
@@ -38,15 +38,7 @@ from augtool.errors import InputError, OutputError, WriteError
 from augtool.layouts import registry
 from augtool.layouts.base import LabelRules
 from augtool.layouts.discovery import Dataset, discover, kept_sources
-from augtool.manifest import (
-    Line,
-    RecordDict,
-    Skipped,
-    as_line,
-    sort_prepared,
-    sort_records,
-    write_manifest,
-)
+from augtool.manifest import LineSorter, RecordDict, Skipped, write_manifest
 from augtool.manifest.croissant import write_croissant
 from augtool.recipe import Recipe
 from augtool.run.balance import Balanced, plan_balance
@@ -58,8 +50,8 @@ from augtool.run.executors.interrupts import raise_if_interrupted
 from augtool.run.forecast import forced_removals, forecast
 from augtool.run.header import make_header
 from augtool.run.hf_metadata import (
+    MetadataRows,
     check_layout,
-    metadata_files,
     metadata_names,
     write_metadata_files,
 )
@@ -74,13 +66,7 @@ from augtool.run.incremental import (
 )
 from augtool.run.journal import Journal, TaskResult, finish_run, write_run_state
 from augtool.run.leak import Leaks, check_leaks
-from augtool.run.licences import (
-    Licences,
-    notice_names,
-    recipe_licences,
-    with_licence,
-    write_notice,
-)
+from augtool.run.licences import Licences, notice_names, recipe_licences, write_notice
 from augtool.run.output import (
     check_output,
     check_writable,
@@ -97,10 +83,11 @@ from augtool.run.phashcache import write_phashes
 from augtool.run.plan import Plan, Task, make_plan
 from augtool.run.resources import Resources, for_recipe
 from augtool.run.shards import Part, Shard, adopt_parts
-from augtool.run.statcache import stat_cache_writer
+from augtool.run.sink import Results
+from augtool.run.statcache import StatCacheWriter, stat_cache_writer
 from augtool.run.state import adopt_legacy_state
 from augtool.run.summary import Summary, write_run_json
-from augtool.run.tree import remove_temp_files, scan, unlisted_files
+from augtool.run.tree import Scan, remove_temp_files, scan, unlisted_files
 from augtool.run.warnings import dataset_warnings
 from augtool.run.worker import JobContext, library_versions, process_tasks
 
@@ -274,35 +261,34 @@ def expand(
     job, leaks = _plan_job(recipe, input_root, output_root, jobs, backend, progress, shard)
     dataset, tasks, balanced = job.dataset, job.tasks, job.balanced
     check_output(input_root, output_root)
-    found = scan(output_root)
-    refuse_folder_links(output_root, found.folder_links, job.planned_names())
-    summary = Summary(
-        input=str(input_root),
-        output=str(output_root),
-        layout=dataset.layout,
-        sources=len(tasks),
-        planned_outputs=sum(t.image_count for t in tasks),
-        dry_run=dry_run,
-        inputs=len(tasks) + len(dataset.skipped),
-        warnings=dataset_warnings(recipe, dataset, balanced, leaks),
-        balance=None if balanced is None else balanced.as_json(),
-    )
     stamp = run_files_stamp(output_root)
     # --force reads nothing of the earlier run: what it recorded is removed under the lock.
     previous = Previous() if force else _earlier_run(job, resume)
     with contextlib.ExitStack() as stack:
         stack.callback(lambda: previous.close())  # the one in use at the end (see below)
+        found = _scan(output_root, previous)
+        refuse_folder_links(output_root, found.folder_links, job.planned_names())
+        summary = Summary(
+            input=str(input_root),
+            output=str(output_root),
+            layout=dataset.layout,
+            sources=len(tasks),
+            planned_outputs=sum(t.image_count for t in tasks),
+            dry_run=dry_run,
+            inputs=len(tasks) + len(dataset.skipped),
+            warnings=dataset_warnings(recipe, dataset, balanced, leaks),
+            balance=None if balanced is None else balanced.as_json(),
+        )
         if dry_run:
             _dry_run(job, previous, force, summary)
             summary.seconds = time.perf_counter() - started
             return summary
         stack.push(locked_output(output_root))
-        temp_files: list[str] | None = found.temp_files
         if not force and run_files_stamp(output_root) != stamp:
             # Another run wrote here between the read and the lock: read what it left.
             previous.close()
             previous = earlier_run(recipe, input_root, output_root, resume)
-            temp_files = None  # and walk again for the temp files it may have left
+            found = _scan(output_root, previous)
         removed: IO[str] | None = None
         try:
             if force:
@@ -316,7 +302,8 @@ def expand(
                 adopt_parts(previous, list(parts), output_root, job.input_abs)
             if leaks.cache is not None:
                 write_phashes(output_root, input_root, leaks.cache, leaks.kind)
-            _run(job, previous, summary, temp_files)
+            # What --force cleared is no longer as the scan saw it: walked again after the run.
+            _run(job, previous, summary, None if force else found)
         except (KeyboardInterrupt, WorkerLost):
             stop_workers()
             remove_temp_files(output_root)
@@ -351,6 +338,25 @@ def _earlier_run(job: _Job, resume: bool) -> Previous:
     return previous
 
 
+def _scan(output_root: Path, previous: Previous) -> Scan:
+    """The one walk of the output before a run; after it, the stat cache vouches only for the
+    outputs found as it saw them."""
+    found = scan(output_root, previous.output_stats)
+    previous.output_stats = found.current
+    return found
+
+
+def _unlisted(output_root: Path, summary: Summary, found: Scan | None) -> list[str]:
+    """The files in the output its manifest does not list. A run that made and removed
+    nothing left the tree as the scan found it (less the temp files it removed): no walk."""
+    listed = summary.counts["files"]
+    activity = summary.activity
+    unchanged = found is not None and not activity["made"] and not activity["removed"]
+    if unchanged and found is not None and found.files - len(found.temp_files) == listed:
+        return []
+    return unlisted_files(output_root, listed)
+
+
 def _dry_run(job: _Job, previous: Previous, force: bool, summary: Summary) -> None:
     """--dry-run: the real run's refusals, and the made, kept and removed counts it would
     report, with its rules for what an earlier run left (its versions, its input's stats)."""
@@ -367,11 +373,12 @@ def _dry_run(job: _Job, previous: Previous, force: bool, summary: Summary) -> No
         summary.activity["removed"] = forced_removals(recorded_files(job.output_root), planned)
 
 
-def _run(job: _Job, previous: Previous, summary: Summary, temp_files: list[str] | None) -> None:
-    """The run under the lock: earlier work kept, the rest made, the manifest written last."""
+def _run(job: _Job, previous: Previous, summary: Summary, found: Scan | None) -> None:
+    """The run under the lock: earlier work kept, the rest made, the manifest written last.
+    ``found`` is the scan of the output as it still is (None: walk it again)."""
     output_root = job.output_root
     adopt_legacy_state(output_root)
-    remove_temp_files(output_root, temp_files)
+    remove_temp_files(output_root, None if found is None else found.temp_files)
     libraries = library_versions(job.recipe.kernels, job.recipe.medium)
     previous.trust_only(libraries, job.input_abs, job.resource_files)
     if previous.tasks:
@@ -395,47 +402,63 @@ def _run(job: _Job, previous: Previous, summary: Summary, temp_files: list[str] 
         job.shard_json,
         job.resource_files,
     )
-    done = 0
+    layout = registry.get(job.dataset.layout)
+    derives = layout if layout.derived_names(job.dataset.state) else None
+    with contextlib.ExitStack() as stack:
+        # The stat cache is committed after the manifest, and not at all if the run fails.
+        cache = stack.enter_context(stat_cache_writer(output_root, job.input_abs))
+        sorter = stack.enter_context(LineSorter(output_root))
+        metadata = None
+        if job.hf_names:
+            metadata = MetadataRows(job.hf_names, set(job.dataset.splits), recipe.sha256)
+        counter = None
+        if recipe.output.get("class_counts"):
+            counter = ClassCounter(output_root, layout)
+        sink = Results(
+            summary, cache, sorter, job.licences, job.source_hashes, derives, metadata, counter
+        )
+        done = 0
 
-    def counted(results: Iterable[TaskResult]) -> Iterator[TaskResult]:
-        nonlocal done
-        for result in results:
-            summary.add(result)
-            done += result.kept
-            yield result
+        def journaled(items: Iterable[tuple[TaskResult, bool]]) -> Iterator[TaskResult]:
+            nonlocal done
+            for result, again in items:
+                sink.take(result)
+                done += result.kept
+                if again:
+                    yield result
 
-    journal = Journal.start(output_root, counted(earlier_work))
-    try:
+        journal = Journal.start(output_root, journaled(earlier_work))
+        stack.callback(journal.close)
         work: Sequence[Task] = todo if previous.tasks else job.tasks  # fresh: all, on demand
-        _make(job, work, previous, journal, summary, done)
-        if registry.get(job.dataset.layout).derived_names(job.dataset.state):
-            for result in _write_derived(
-                job.dataset, journal, job.input_root, output_root, previous
-            ):
+        _make(job, work, previous, journal, sink, done)
+        if derives is not None:
+            for result in _write_derived(job, sink.derived_lines(), previous):
                 journal.add(result)
-                summary.add(result)
+                sink.take(result)
         if notice_names(job.licences):
             notice = write_notice(output_root, job.licences, previous)
             journal.add(notice)
-            summary.add(notice)
-        for result in _write_hf_metadata(job, journal, previous):
+            sink.take(notice)
+        for result in _write_hf_metadata(job, sink, previous):
             journal.add(result)
-            summary.add(result)
+            sink.take(result)
         raise_if_interrupted()  # not a manifest for a run that was interrupted
-        _write_manifest(job, journal, summary, libraries)
-    finally:
-        journal.close()
+        _write_manifest(job, sorter, sink, cache, libraries)
     finish_run(output_root)
     # Files someone else put in the output are never removed (nothing is lost), but they make
     # the output fail validation, so the run names them (and removes a lost worker's temp files).
-    summary.unlisted = unlisted_files(output_root, summary.counts["files"])
+    summary.unlisted = _unlisted(output_root, summary, found)
 
 
-def _earlier_work(job: _Job, previous: Previous, todo: list[Task]) -> Iterator[TaskResult]:
-    """What goes into the journal before any task runs: the inputs discovery skipped, the
-    dataset's own files (copied now), then the tasks whose outputs the stat cache vouches for,
-    streamed (a rerun over many sources never holds their records); the others go to
-    ``todo``."""
+def _earlier_work(
+    job: _Job, previous: Previous, todo: list[Task]
+) -> Iterator[tuple[TaskResult, bool]]:
+    """What is done before any task runs, each with whether the new journal must hold it: the
+    inputs discovery skipped, the dataset's own files (copied now), then the tasks whose
+    outputs the stat cache vouches for, streamed (a rerun over many sources never holds their
+    records); the others go to ``todo``. A task kept from the manifest is not journaled: the
+    manifest stays until this run writes its own, so a run interrupted before then keeps it
+    again from there."""
     discovery_skips = [
         TaskResult(s.path, [Skipped(path=s.path, reason=s.reason, sha256=None).to_json()])
         for s in job.dataset.skipped
@@ -445,18 +468,19 @@ def _earlier_work(job: _Job, previous: Previous, todo: list[Task]) -> Iterator[T
         for name in job.dataset.extra_files
     ]
 
-    def kept() -> Iterator[TaskResult]:
+    def kept() -> Iterator[tuple[TaskResult, bool]]:
         for task in job.tasks:
             earlier = previous.tasks.get(task.source.path)
             quick = None
             if earlier is not None and earlier.keepable:
-                quick = kept_by_stat(task, earlier, previous, job.input_root, job.output_root)
+                quick = kept_by_stat(task, earlier, previous, job.input_root)
             if quick is not None:
-                yield quick
+                yield quick, earlier is not None and earlier.journaled
             else:
                 todo.append(task)
 
-    return itertools.chain(discovery_skips, extras, kept() if previous.tasks else ())
+    own = ((result, True) for result in itertools.chain(discovery_skips, extras))
+    return itertools.chain(own, kept() if previous.tasks else ())
 
 
 def _make(
@@ -464,7 +488,7 @@ def _make(
     work: Sequence[Task],
     previous: Previous,
     journal: Journal,
-    summary: Summary,
+    sink: Results,
     done: int,
 ) -> None:
     """Run ``work`` (``done`` tasks are already kept), journaling each result as it comes."""
@@ -473,10 +497,11 @@ def _make(
         progress(done, len(job.tasks))
     ctx = _job_context(job)
     outputs = sum(t.image_count for t in work)
+    summary = sink.summary
     for result in _execute(work, previous, ctx, job.jobs, job.backend, outputs, summary):
         summary.activity["removed"] += remove_stale(job.output_root, previous, result)
         journal.add(result)
-        summary.add(result)
+        sink.take(result)
         done += 1
         if progress is not None:
             progress(done, len(job.tasks))
@@ -512,10 +537,15 @@ def _job_context(job: _Job) -> JobContext:
 
 
 def _write_manifest(
-    job: _Job, journal: Journal, summary: Summary, libraries: dict[str, str]
+    job: _Job,
+    sorter: LineSorter,
+    sink: Results,
+    cache: StatCacheWriter,
+    libraries: dict[str, str],
 ) -> None:
-    """The manifest, sorted from the journal, and the stat cache beside it."""
-    counts = summary.counts
+    """The manifest, from the lines the sorter took as results came, and the stat cache's
+    index of it."""
+    counts = sink.summary.counts
     counts["sources"] = len(job.tasks)
     balance = None if job.balanced is None else job.balanced.as_json()
     licences = job.licences.counts() or None
@@ -523,58 +553,18 @@ def _write_manifest(
     header = make_header(
         job.recipe, job.dataset, counts, libraries, balance, licences, job.shard_json, resources
     )
-    # One read of the journal feeds both the manifest and the stat cache; the cache is
-    # committed after the manifest, and not at all if writing the manifest fails.
-    with stat_cache_writer(job.output_root, job.input_abs) as note:
-        counter = None
-        if job.recipe.output.get("class_counts"):
-            counter = ClassCounter(job.output_root, registry.get(job.dataset.layout))
-
-        def lines() -> Iterator[Line]:
-            for result in journal.results():
-                note(result)
-                yield from _lines(result, job.licences, job.source_hashes, counter)
-
-        sorted_lines = sort_prepared(lines(), job.output_root)
-        write_manifest(job.output_root, header, sorted_lines, dict(sorted(counts.items())))
-        write_croissant(job.output_root)  # from the manifest and SHA256SUMS just written
+    counts = dict(sorted(counts.items()))
+    digest = write_manifest(job.output_root, header, sorter.sorted(), counts, cache.place)
+    cache.seal(digest)
+    # from the manifest and SHA256SUMS just written
+    write_croissant(job.output_root, sink.contents)
 
 
-def _lines(
-    result: TaskResult,
-    licences: Licences,
-    hashes: dict[str, str],
-    counter: ClassCounter | None = None,
-) -> Iterator[Line]:
-    """A result's manifest lines: each image line with its source's licence and author as they
-    are now, and its source's hash when there are any; each label line with its class counts
-    when the recipe records them (``counter``)."""
-    texts = result.lines or [None] * len(result.records)
-    for record, text in zip(result.records, texts, strict=True):
-        licensed = with_licence(record, licences)
-        current = record if licensed is None else licensed
-        hashed = _with_hash(current, hashes) if hashes else current
-        counted = counter(hashed) if counter is not None else hashed
-        yield as_line(counted, text if counted is record else None)
-
-
-def _with_hash(record: dict[str, Any], hashes: dict[str, str]) -> dict[str, Any]:
-    """An image line with its source's pHash (any other record as it is)."""
-    if record.get("type") != "file" or record.get("kind") is not None:
-        return record
-    value = hashes.get(record["source"]["path"])
-    return record if value is None else {**record, "source_phash": value}
-
-
-def _write_hf_metadata(job: _Job, journal: Journal, previous: Previous) -> list[TaskResult]:
-    """The Hugging Face metadata files, from one sorted pass over the journal's lines."""
-    names = job.hf_names
-    if not names:
+def _write_hf_metadata(job: _Job, sink: Results, previous: Previous) -> list[TaskResult]:
+    """The Hugging Face metadata files, from the rows the sink took as results came."""
+    if sink.metadata is None:
         return []
-    records = (r for result in journal.results() for r in result.records)
-    lines = sort_records(records, job.output_root)
-    files = metadata_files(lines, names, set(job.dataset.splits), job.recipe.sha256)
-    return write_metadata_files(job.output_root, files, previous)
+    return write_metadata_files(job.output_root, sink.metadata.files(), previous)
 
 
 def _dataset_files(dataset: Dataset) -> list[str]:
@@ -591,25 +581,20 @@ def _label_rules(recipe: Recipe, dataset: Dataset) -> LabelRules | None:
 
 
 def _write_derived(
-    dataset: Dataset, journal: Journal, input_root: Path, output_root: Path, previous: Previous
+    job: _Job, images: dict[str, list[RecordDict]], previous: Previous
 ) -> list[TaskResult]:
     """The dataset files its layout derives from the image lines (each split's, in path
     order); each is recorded with the hash of the input file of the same name."""
+    dataset = job.dataset
     layout = registry.get(dataset.layout)
-    # One sorted pass over the journal: each split's image records, already in path order
-    # (keyed as validate keys them: an unsplit dataset's under "None").
-    images: dict[str, list[RecordDict]] = {}
-    records = (r for result in journal.results() for r in result.records)
-    for record in sort_records(records, output_root):
-        kept = layout.derived_line(record) if record["type"] == "file" else None
-        if kept is not None:
-            images.setdefault(str(record.get("split")), []).append(kept)
     results = []
     for name in layout.derived_names(dataset.state):
         data = layout.derived_file(dataset.state, name, images)
         assert data is not None
-        source = hashlib.sha256((input_root / name).read_bytes()).hexdigest()
-        results.append(write_dataset_file(output_root, name, data, source, previous, "annotations"))
+        source = hashlib.sha256((job.input_root / name).read_bytes()).hexdigest()
+        results.append(
+            write_dataset_file(job.output_root, name, data, source, previous, "annotations")
+        )
     return results
 
 

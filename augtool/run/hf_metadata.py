@@ -15,7 +15,6 @@ describes media files only and leaves it out.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
 from pathlib import Path
 
 from augtool.canonical import canonical_json
@@ -88,22 +87,40 @@ def metadata_row(record: RecordDict, folder: str, recipe_sha256: str) -> str:
     return canonical_json(row) + "\n"
 
 
-def metadata_files(
-    records: Iterable[RecordDict], names: list[str], splits: set[str], recipe_sha256: str
-) -> dict[str, bytes]:
-    """Each metadata file's bytes from the output lines (in path order): every original and
-    augmented media file, in the metadata file of its split folder."""
-    rows: dict[str, list[str]] = {name: [] for name in names}
-    for record in records:
-        if record.get("type") != "file" or record.get("kind") is not None:
-            continue
-        if record.get("role") not in ("original", "augmented"):
-            continue
-        folder = _split_folder(record["path"], splits)
-        name = _in(folder, HF_METADATA_NAME)
-        if name in rows:
-            rows[name].append(metadata_row(record, folder, recipe_sha256))
-    return {name: "".join(lines).encode("utf-8") for name, lines in rows.items()}
+def metadata_place(record: RecordDict, splits: set[str]) -> tuple[str, str] | None:
+    """The metadata file an output line goes into and the folder it is relative to: every
+    original and augmented media file, in the metadata file of its split folder (None for
+    any other line)."""
+    if record.get("type") != "file" or record.get("kind") is not None:
+        return None
+    if record.get("role") not in ("original", "augmented"):
+        return None
+    folder = _split_folder(record["path"], splits)
+    return _in(folder, HF_METADATA_NAME), folder
+
+
+class MetadataRows:
+    """Each metadata file's rows, taken from the output lines in any order (the lines of a
+    rerun's kept sources come before those it makes), written in path order."""
+
+    def __init__(self, names: list[str], splits: set[str], recipe_sha256: str) -> None:
+        self._splits = splits
+        self._recipe_sha256 = recipe_sha256
+        #: each file's rows, with the path of the output line each describes
+        self._rows: dict[str, list[tuple[str, str]]] = {name: [] for name in names}
+
+    def take(self, record: RecordDict) -> None:
+        place = metadata_place(record, self._splits)
+        if place is not None and place[0] in self._rows:
+            row = metadata_row(record, place[1], self._recipe_sha256)
+            self._rows[place[0]].append((record["path"], row))
+
+    def files(self) -> dict[str, bytes]:
+        """Each metadata file's bytes."""
+        return {
+            name: "".join(row for _, row in sorted(rows)).encode("utf-8")
+            for name, rows in self._rows.items()
+        }
 
 
 def write_metadata_files(

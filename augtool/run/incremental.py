@@ -38,7 +38,7 @@ from augtool.manifest import (
 )
 from augtool.run.journal import TaskResult, journal_entries
 from augtool.run.plan import Task
-from augtool.run.statcache import Stat, load_stat_cache, source_shas, stat_of
+from augtool.run.statcache import ManifestIndex, Stat, load_stat_cache, source_shas, stat_of
 from augtool.run.state import state_file
 
 #: The augtool version, the medium's library versions (the header's ``libraries``) and the
@@ -54,7 +54,10 @@ class _Spans:
 
     def __init__(self, path: Path, journal: bool) -> None:
         self._handle = open(path, "rb")  # noqa: SIM115  (closed by Previous.close)
-        self._journal = journal
+        self.journal = journal
+        #: whether it is the output's own manifest, which stays in place until this run writes
+        #: its own (set by :func:`load_previous`)
+        self.in_place = False
         #: the augtool and library versions its outputs were made with
         self.made_with: MadeWith = (None, None, None)
         #: whether its outputs can be kept (see :meth:`Previous.keep_only_made_with`)
@@ -67,7 +70,7 @@ class _Spans:
         lines: list[str] | None = []
         for i in range(0, len(spans), 2):
             raw = os.pread(self._handle.fileno(), spans[i + 1], spans[i])
-            if self._journal:
+            if self.journal:
                 result = TaskResult.from_line(json.loads(raw))
                 records.extend(result.records)
                 if lines is not None and result.lines is not None:
@@ -75,10 +78,12 @@ class _Spans:
                 else:
                     lines = None
             else:
-                text = raw.decode("utf-8")
-                records.append(json.loads(text))
+                # A span may hold several lines (the index joins an owner's adjacent lines):
+                # they are parsed as one JSON array, one call for the lot.
+                parts = raw.split(b"\n")[:-1]
+                records.extend(json.loads(b"[" + b",".join(parts) + b"]"))
                 if lines is not None:
-                    lines.append(text)
+                    lines.extend(part.decode("utf-8") + "\n" for part in parts)
         return records, lines
 
     def close(self) -> None:
@@ -91,10 +96,10 @@ class Earlier:
 
     __slots__ = ("_file", "_spans", "source")
 
-    def __init__(self, source: str, file: _Spans) -> None:
+    def __init__(self, source: str, file: _Spans, spans: array[int] | None = None) -> None:
         self.source = source
         self._file = file
-        self._spans = array("q")  # offset, length, offset, length, ...
+        self._spans = array("q") if spans is None else spans  # offset, length, offset, ...
 
     def add(self, offset: int, length: int) -> None:
         self._spans.extend((offset, length))
@@ -111,6 +116,13 @@ class Earlier:
     def keepable(self) -> bool:
         """Whether these outputs were made with this run's versions, so may be kept."""
         return self._file.keepable
+
+    @property
+    def journaled(self) -> bool:
+        """Whether a run that keeps these records journals them again: all but those read from
+        the output's own manifest, which stays in place until this run writes its own (a part's
+        manifest, merged in, is not the output's)."""
+        return not self._file.in_place
 
 
 @dataclass
@@ -173,8 +185,8 @@ def load_previous(output_root: Path) -> Previous:
 def _load(output_root: Path, previous: Previous) -> None:
     manifest = output_root / MANIFEST_NAME
     if manifest.is_file():
-        load_manifest_tasks(manifest, previous)
-        load_stat_cache(state_file(output_root, STAT_CACHE_NAME), previous)
+        index = load_stat_cache(state_file(output_root, STAT_CACHE_NAME), previous)
+        load_manifest_tasks(manifest, previous, index).in_place = True
     run_state = state_file(output_root, RUN_STATE_NAME)
     if run_state.is_file():
         try:
@@ -212,13 +224,72 @@ def _load_journal(path: Path, previous: Previous, made_with: MadeWith) -> None:
 def load_manifest_tasks(
     path: Path,
     previous: Previous,
+    index: ManifestIndex | None = None,
     damaged: str = "the manifest of the previous run is damaged (use --force to rebuild)",
-) -> None:
-    """A finished run's records by source, as byte spans of its manifest (read strictly: a
-    manifest that is truncated or edited is refused, with ``damaged`` as the reason)."""
-    header: dict[str, Any] | None = None
+) -> _Spans:
+    """A finished run's records by source, as byte spans of its manifest: from the stat
+    cache's ``index`` when the manifest is still the one it describes (its digest checked, no
+    line parsed), else by reading every line (strictly: a manifest that is truncated or edited
+    is refused, with ``damaged`` as the reason). Returns the open manifest."""
     file = _Spans(path, journal=False)
     previous.files.append(file)
+    sealed = _sealed(path) if index is not None and index.usable else None
+    if sealed is not None and index is not None and sealed[1] == index.manifest_sha256:
+        header = sealed[0]
+        tasks = {owner: Earlier(owner, file, spans) for owner, spans in index.spans.items()}
+    else:
+        header, tasks = _parse_manifest(path, file, damaged)
+    previous.recipe_sha256 = header["recipe_sha256"]
+    recorded = header.get("resources")
+    files = recorded.get("files") if isinstance(recorded, dict) else None
+    file.made_with = (header["tool"]["version"], header.get("libraries"), files)
+    previous.recipe = header["recipe"]
+    previous.shard = header.get("shard")
+    previous.tasks.update(tasks)
+    return file
+
+
+def _sealed(path: Path) -> tuple[dict[str, Any], str] | None:
+    """The header and footer digest of a manifest whose footer's digest is that of every byte
+    before it, checked without reading the lines between one by one; None when it is not (the
+    strict reading then says what is wrong)."""
+    with open(path, "rb") as handle:
+        first = handle.readline()
+        size = os.fstat(handle.fileno()).st_size
+        tail_start = max(0, size - _FOOTER_LIMIT)
+        handle.seek(tail_start)
+        tail = handle.read()
+        cut = tail.rfind(b"\n", 0, len(tail) - 1) + 1
+        if not cut or not tail.endswith(b"\n"):
+            return None
+        end = tail_start + cut
+        digest = hashlib.sha256()
+        handle.seek(0)
+        while end > handle.tell():
+            digest.update(handle.read(min(_CHUNK, end - handle.tell())))
+    try:
+        header, footer = json.loads(first), json.loads(tail[cut:])
+    except ValueError:
+        return None
+    if not (isinstance(header, dict) and isinstance(footer, dict)):
+        return None
+    if header.get("type") != "header" or footer.get("type") != "footer":
+        return None
+    if footer.get("sha256") != digest.hexdigest():
+        return None
+    return header, digest.hexdigest()
+
+
+#: The bytes at the end of a manifest searched for its footer line (a small object).
+_FOOTER_LIMIT = 1 << 16
+_CHUNK = 1 << 20
+
+
+def _parse_manifest(
+    path: Path, file: _Spans, damaged: str
+) -> tuple[dict[str, Any], dict[str, Earlier]]:
+    """The header and the records by source, each line parsed."""
+    header: dict[str, Any] | None = None
     tasks: dict[str, Earlier] = {}
     # A label file belongs to the task of the image it labels, not to a task of its own.
     labels: list[tuple[int, int, str, str]] = []  # offset, length, image, its source
@@ -247,13 +318,7 @@ def load_manifest_tasks(
     for offset, length, image, source in labels:
         owner = image_source.get(image, source)
         _earlier(tasks, owner, file).add(offset, length)
-    previous.recipe_sha256 = header["recipe_sha256"]
-    recorded = header.get("resources")
-    files = recorded.get("files") if isinstance(recorded, dict) else None
-    file.made_with = (header["tool"]["version"], header.get("libraries"), files)
-    previous.recipe = header["recipe"]
-    previous.shard = header.get("shard")
-    previous.tasks.update(tasks)
+    return header, tasks
 
 
 def _earlier(tasks: dict[str, Earlier], owner: str, file: _Spans) -> Earlier:
@@ -295,7 +360,7 @@ def _diff(old: Any, new: Any, where: str, out: list[str]) -> None:
 
 
 def kept_by_stat(
-    task: Task, earlier: Earlier, previous: Previous, input_root: Path, output_root: Path
+    task: Task, earlier: Earlier, previous: Previous, input_root: Path
 ) -> TaskResult | None:
     """The earlier result, when the stat cache vouches for every input (the image, its labels)
     and every output. A task whose variants take partners is never vouched for here: their
@@ -308,12 +373,14 @@ def kept_by_stat(
         inputs.append((task.source.annotation, False))
     records, lines = earlier.read()
     shas = source_shas(records)
-    if set(shas) != {path for path, _ in inputs}:
+    if len(shas) != len(inputs) or any(path not in shas for path, _ in inputs):
         return None
+    # Paths as strings, not Path objects: a rerun checks every source and output this way.
+    in_root = os.fspath(input_root)
     stats = {}
     for path, link in inputs:
         cached = previous.source_stats.get(path)
-        stat = stat_of(input_root / path, follow=link)
+        stat = stat_of(f"{in_root}/{path}", follow=link)
         if cached is None or stat is None or stat != cached[0] or cached[1] != shas[path]:
             return None
         stats[path] = stat
@@ -324,12 +391,15 @@ def kept_by_stat(
             return None
     if files and {r["path"] for r in files} != set(task.names):
         return None
+    # The scan of the output (augtool.run.tree) kept only the outputs it found as cached.
+    current = previous.output_stats
     outputs = {}
     for record in files:
-        out_stat = stat_of(output_root / record["path"])
-        if out_stat is None or out_stat != previous.output_stats.get(record["path"]):
+        name = record["path"]
+        out_stat = current.get(name)
+        if out_stat is None:
             return None
-        outputs[record["path"]] = out_stat
+        outputs[name] = out_stat
     return TaskResult(task.source.path, records, stats, outputs, kept=True, lines=lines)
 
 

@@ -252,17 +252,22 @@ def make_plan(
     if partner_needs:
         pools = Pools.of(sources)
     plan = Plan(sources, naming, originals, dataset.layout, dataset.state, counts, pools)
-    window: list[tuple[str, str, frozenset[str]]] = []  # (stem, source path, its names)
+    # (stem, source path, its task, its names once asked for): a task's names are made only
+    # when a later path begins with its stem, which most datasets never have
+    window: list[tuple[str, str, Task, list[frozenset[str]]]] = []
     clashes: list[str] = []
     for task in plan:
         path = task.source.path
-        names = task.names
         window = [entry for entry in window if path.startswith(entry[0])]
-        for _, owner, taken in window:
-            shared = sorted(n for n in names if n in taken)
-            if shared:
-                clashes.append(f"{owner!r} and {path!r} would both write {shared[0]!r}")
-        window.append((os.path.splitext(path)[0], path, frozenset(names)))
+        if window:
+            names = task.names
+            for _, owner, earlier, known in window:
+                if not known:
+                    known.append(frozenset(earlier.names))
+                shared = sorted(n for n in names if n in known[0])
+                if shared:
+                    clashes.append(f"{owner!r} and {path!r} would both write {shared[0]!r}")
+        window.append((os.path.splitext(path)[0], path, task, []))
     if clashes:
         raise InputError(clash_message(str(dataset.root), clashes))
     return plan

@@ -139,8 +139,10 @@ def adopt_parts(previous: Previous, parts: list[Part], output_root: Path, input_
     placed = 0
     for part in parts:
         found = Previous()
-        load_manifest_tasks(part.root / MANIFEST_NAME, found, "damaged: run that shard again")
-        load_stat_cache(part.root / STAT_CACHE_NAME, found)
+        index = load_stat_cache(part.root / STAT_CACHE_NAME, found)
+        load_manifest_tasks(
+            part.root / MANIFEST_NAME, found, index, "damaged: run that shard again"
+        )
         same_input = found.input_root == input_abs
         for owner, earlier in found.tasks.items():
             files = [r for r in earlier.records if r["type"] == "file"]

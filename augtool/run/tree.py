@@ -21,6 +21,7 @@ from typing import NamedTuple
 
 from augtool.atomic import TEMP_PREFIX
 from augtool.manifest import CONTRACT_FILES, STATE_DIR, STATE_FILES, listed_paths
+from augtool.run.statcache import Stat, stat_key
 
 
 class Entry(NamedTuple):
@@ -31,6 +32,8 @@ class Entry(NamedTuple):
     #: its ``st_mode`` (links not followed), or ``None`` when it could not be read
     mode: int | None
     size: int
+    #: its whole ``lstat`` (``None`` when it could not be read)
+    info: os.stat_result | None = None
 
     @property
     def is_file(self) -> bool:
@@ -71,7 +74,7 @@ def walk(root: Path, skip: Iterable[str] = ()) -> Iterator[Entry]:
             if stat.S_ISDIR(info.st_mode):
                 stack.append(rel)
             else:
-                yield Entry(rel, info.st_mode, info.st_size)
+                yield Entry(rel, info.st_mode, info.st_size, info)
 
 
 def kind_of(mode: int) -> str:
@@ -93,23 +96,34 @@ def _augtools_own(path: str) -> bool:
 @dataclass
 class Scan:
     """What a run needs to know of its output before writing: the links to folders someone put
-    there (never written through) and the temp files a killed run left (removed)."""
+    there (never written through), the temp files a killed run left (removed), the files that
+    are as the stat cache last saw them, and how many entries :func:`tree_files` counts."""
 
     folder_links: list[str] = field(default_factory=list)
     temp_files: list[str] = field(default_factory=list)
+    #: the stat of each file the stat cache knows that is still there with that stat
+    current: dict[str, Stat] = field(default_factory=dict)
+    files: int = 0
 
 
-def scan(root: Path) -> Scan:
-    """One walk of the output before a run; holds only links and temp files, however large the
-    tree."""
+def scan(root: Path, known: dict[str, Stat] | None = None) -> Scan:
+    """One walk of the output before a run; holds only links, temp files and the files of
+    ``known`` (the stat cache's) found unchanged, however large the tree. It is the one pass
+    over the output a rerun makes: the stat cache is checked here, not file by file later."""
     found = Scan()
     for entry in walk(root):
         if entry.mode is None:
             continue
+        if not _augtools_own(entry.path):
+            found.files += 1
         if entry.is_link and os.path.isdir(root / entry.path):
             found.folder_links.append(entry.path)
         elif entry.path.rpartition("/")[2].startswith(TEMP_PREFIX):
             found.temp_files.append(entry.path)
+        elif known is not None and entry.info is not None:
+            seen = known.get(entry.path)
+            if seen is not None and seen == stat_key(entry.info) and entry.is_file:
+                found.current[entry.path] = seen
     return found
 
 
@@ -138,15 +152,41 @@ def unlisted_files(root: Path, listed: int) -> list[str]:
     someone else), in path order; empty when the tree holds just the ``listed`` files besides
     augtool's own. The same walk removes temp files a lost worker left (a Dask worker killed
     mid-write, whose batch ran again elsewhere): nothing writes into the output any more. One
-    walk counts; the manifest's paths are read only when the count is off."""
-    count = 0
-    for path in tree_files(root):
-        if path.rpartition("/")[2].startswith(TEMP_PREFIX):
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(root / path)
-        else:
-            count += 1
-    if count == listed:
+    walk that reads folders but no file's stat counts; the manifest's paths are read only when
+    the count is off."""
+    if _count_entries(root) == listed:
         return []
     paths = listed_paths(root)
     return sorted(path for path in tree_files(root) if path not in paths)
+
+
+def _count_entries(root: Path) -> int:
+    """How many non-folder entries :func:`tree_files` would give, or more, removing temp files
+    on the way: each folder's entries are told apart by their type as the folder lists it,
+    without a stat (one that cannot be read is counted, where :func:`tree_files` leaves it
+    out)."""
+    skipped = {STATE_DIR, *STATE_FILES, *CONTRACT_FILES}
+    count = 0
+    top = os.fspath(root)
+    stack = [top]
+    while stack:
+        folder = stack.pop()
+        try:
+            with os.scandir(folder) as entries:
+                for item in entries:
+                    if folder == top and item.name in skipped:
+                        continue
+                    try:
+                        is_dir = item.is_dir(follow_symlinks=False)
+                    except OSError:
+                        is_dir = False
+                    if is_dir:
+                        stack.append(item.path)
+                    elif item.name.startswith(TEMP_PREFIX):
+                        with contextlib.suppress(FileNotFoundError):
+                            os.unlink(item.path)
+                    else:
+                        count += 1
+        except OSError:
+            count += 1
+    return count

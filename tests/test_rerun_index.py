@@ -1,0 +1,141 @@
+"""A rerun's bookkeeping: the stat cache's index of the manifest (records found without parsing
+every line), the stat cache's own lines, and the sorter's run files."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import ROOT
+
+from augtool.manifest import STAT_CACHE_NAME, LineSorter, dump_line
+from augtool.manifest import writer as manifest_writer
+from augtool.run import incremental
+from augtool.run.incremental import Previous, load_previous
+from augtool.run.statcache import entry_line, load_stat_cache
+
+WEIRD = ["plain.jpg", "tab\there.jpg", "new\nline.jpg", 'quo"te.jpg', "back\\slash.jpg",
+         '"leading.jpg', "ünï/cödé.jpg", "sep\u2028arator.jpg", "del\x7f.jpg"]  # fmt: skip
+
+
+def expand_config(name: str, out: Path) -> None:
+    recipe = yaml.safe_load((ROOT / "configs" / f"{name}.yaml").read_text())
+    recipe["input"]["path"] = str((ROOT / "configs" / recipe["input"]["path"]).resolve())
+    recipe["output"]["path"] = str(out)
+    recipe_file = out.parent / f"{out.name}.yaml"
+    recipe_file.write_text(yaml.safe_dump(recipe, sort_keys=False))
+    command = [sys.executable, "-m", "augtool", "expand", str(recipe_file), "-q", "-j", "1"]
+    subprocess.run(command, check=True, cwd=out.parent)
+
+
+def by_owner(previous: Previous) -> dict[str, list[str]]:
+    return {
+        owner: sorted(dump_line(record) for record in earlier.records)
+        for owner, earlier in previous.tasks.items()
+    }
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["classification", "detection-yolo", "detection-coco", "segmentation", "detection-voc",
+     "detection-labelme", "classification-list"],
+)  # fmt: skip
+def test_the_index_places_each_record_with_the_task_a_parse_gives_it(
+    tmp_path: Path, name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "out"
+    expand_config(name, out)
+
+    class Unread:
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            raise AssertionError("the manifest's lines were parsed to find their owners")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(incremental, "ManifestReader", Unread)
+        indexed = load_previous(out)
+    try:
+        found = by_owner(indexed)
+    finally:
+        indexed.close()
+    (out / STAT_CACHE_NAME).unlink()  # no index: every line is parsed
+    parsed = load_previous(out)
+    try:
+        assert found == by_owner(parsed)
+        assert found  # (every sample has records)
+    finally:
+        parsed.close()
+
+
+def test_an_edited_manifest_is_not_taken_from_the_index(tmp_path: Path) -> None:
+    """The index is used only while the manifest has the digest it was written with: an edit
+    that keeps the manifest well formed (a line and its footer changed together) is read line
+    by line."""
+    out = tmp_path / "out"
+    expand_config("classification", out)
+    lines = (out / "manifest.jsonl").read_text().splitlines(keepends=True)
+    body = lines[:-1]
+    record = json.loads(body[1])
+    body[1] = json.dumps(record, indent=None) + "\n"  # the same object, other bytes (spaces)
+    digest = hashlib.sha256("".join(body).encode()).hexdigest()
+    footer = json.loads(lines[-1])
+    footer["sha256"] = digest
+    (out / "manifest.jsonl").write_text("".join(body) + dump_line(footer))
+    previous = load_previous(out)
+    try:
+        index = load_stat_cache(out / STAT_CACHE_NAME, Previous())
+        assert index.usable and index.manifest_sha256 != digest
+        owner = record["source"]["path"]
+        assert record in previous.tasks[owner].records  # read from the edited line
+    finally:
+        previous.close()
+
+
+def test_stat_cache_lines_are_canonical_and_read_back(tmp_path: Path) -> None:
+    cache = tmp_path / STAT_CACHE_NAME
+    lines = [dump_line({"input_root": "/in"})]
+    for i, name in enumerate(WEIRD):
+        seen = (i + 1, 10**18 + i, 100 + i, 2 * 10**18 + i)
+        entry = {"root": "in", "path": name, "ino": seen[0], "mtime_ns": seen[1],
+                 "size": seen[2], "ctime_ns": seen[3], "sha256": f"{i:064x}"}  # fmt: skip
+        assert entry_line("in", name, seen, f"{i:064x}") == dump_line(entry)
+        out_entry = {k: v for k, v in entry.items() if k != "sha256"} | {"root": "out"}
+        assert entry_line("out", name, seen) == dump_line(out_entry)
+        lines += [dump_line(entry), dump_line(out_entry)]
+    cache.write_text("".join(lines), encoding="utf-8")
+    previous = Previous()
+    load_stat_cache(cache, previous)
+    assert sorted(previous.source_stats) == sorted(WEIRD)
+    assert sorted(previous.output_stats) == sorted(WEIRD)
+    assert previous.source_stats["tab\there.jpg"] == ((2, 10**18 + 1, 101, 2 * 10**18 + 1),
+                                                      (f"{1:064x}"))  # fmt: skip
+
+
+def test_the_sorter_carries_any_name_through_its_run_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(manifest_writer, "_SORT_RUN_LINES", 2)
+    lines = [(name, f'{{"path":{json.dumps(name)}}}\n', f"sum {name}\n" if i % 2 else "", name)
+             for i, name in enumerate(WEIRD)]  # fmt: skip
+    with LineSorter(tmp_path) as sorter:
+        for line in reversed(lines):
+            sorter.add(line)
+        assert list(sorter.sorted()) == sorted(lines)
+
+
+def test_lines_in_path_order_make_one_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Lines that arrive sorted (a rerun's kept lines) are spilled to one run file, read back
+    without a merge."""
+    monkeypatch.setattr(manifest_writer, "_SORT_RUN_LINES", 3)
+    lines = [(f"{i:03d}.jpg", f"{i}\n", "", "") for i in range(20)]
+    with LineSorter(tmp_path) as sorter:
+        for line in lines:
+            sorter.add(line)
+        assert list(sorter.sorted()) == lines
+        runs = [p for p in tmp_path.iterdir() if p.name.startswith(manifest_writer.SORT_PREFIX)]
+        assert len(runs) == 1
+    assert not any(tmp_path.iterdir())
