@@ -2,13 +2,14 @@
 
 This module only orchestrates; each step's rules live beside it: output-folder safety and the
 lock (``output.py``), the one walk of the output (``tree.py``), incremental reuse
-(``incremental.py``, ``journal.py``, ``statcache.py``), where tasks run (``executors/``) and
-what the run reports (``summary.py``).
+(``incremental.py``, ``journal.py``, ``statcache.py``), where tasks run (``executors/``), where
+each result goes (``sink.py``), the writes after the tasks (``closing.py``: the dataset's own
+files, the manifest) and what the run reports (``summary.py``).
 
 Results stream back as batches finish (a bounded window of batches, so the main process never
-holds more than a few) and are journaled as they arrive; nothing but counters is kept in memory.
-The manifest is written last, sorted from the journal, so a run that stops early never leaves a
-manifest that looks complete.
+holds more than a few) and are journaled as they arrive, and their lines go to the manifest's
+sorter (on disk past a bound). The manifest is written last, so a run that stops early never
+leaves a manifest that looks complete.
 
 A run into a folder that holds an earlier run of the same recipe is incremental: a source whose
 bytes and outputs are unchanged is kept (recognised by the stat cache, or by hashing), a new or
@@ -21,13 +22,11 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import hashlib
 import itertools
 import os
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Sequence
 from functools import partial
 from pathlib import Path
 from typing import IO
@@ -38,23 +37,16 @@ from augtool.errors import InputError, OutputError, WriteError
 from augtool.layouts import registry
 from augtool.layouts.base import LabelRules
 from augtool.layouts.discovery import Dataset, discover, kept_sources
-from augtool.manifest import LineSorter, RecordDict, Skipped, write_manifest
-from augtool.manifest.croissant import write_croissant
+from augtool.manifest import Skipped
 from augtool.recipe import Recipe
-from augtool.run.balance import Balanced, plan_balance
-from augtool.run.class_counts import ClassCounter
+from augtool.run.balance import plan_balance
+from augtool.run.closing import open_sink, write_closing
 from augtool.run.derive import label_rules, recipe_settings
 from augtool.run.executors import WorkerLost, open_pool, stop_workers
 from augtool.run.executors.cluster import Needs
 from augtool.run.executors.interrupts import raise_if_interrupted
 from augtool.run.forecast import forced_removals, forecast
-from augtool.run.header import make_header
-from augtool.run.hf_metadata import (
-    MetadataRows,
-    check_layout,
-    metadata_names,
-    write_metadata_files,
-)
+from augtool.run.hf_metadata import check_layout
 from augtool.run.incremental import (
     Previous,
     copy_extra,
@@ -62,11 +54,11 @@ from augtool.run.incremental import (
     kept_by_stat,
     remove_stale,
     remove_vanished,
-    write_dataset_file,
 )
+from augtool.run.job import Job, Progress, dataset_files
 from augtool.run.journal import Journal, TaskResult, finish_run, write_run_state
 from augtool.run.leak import Leaks, check_leaks
-from augtool.run.licences import Licences, notice_names, recipe_licences, write_notice
+from augtool.run.licences import notice_names, recipe_licences
 from augtool.run.output import (
     check_output,
     check_writable,
@@ -80,11 +72,10 @@ from augtool.run.output import (
 )
 from augtool.run.partners import recipe_needs
 from augtool.run.phashcache import write_phashes
-from augtool.run.plan import Plan, Task, make_plan
-from augtool.run.resources import Resources, for_recipe
+from augtool.run.plan import Task, make_plan
+from augtool.run.resources import for_recipe
 from augtool.run.shards import Part, Shard, adopt_parts
 from augtool.run.sink import Results
-from augtool.run.statcache import StatCacheWriter, stat_cache_writer
 from augtool.run.state import adopt_legacy_state
 from augtool.run.summary import Summary, write_run_json
 from augtool.run.tree import Scan, remove_temp_files, scan, unlisted_files
@@ -95,8 +86,6 @@ BACKENDS = ("loky", "threading", "sequential", "dask")
 #: Below this many outputs a pool costs more to start than it saves: run in-process.
 SMALL_JOB_OUTPUTS = 48
 TASKS_PER_BATCH = 4
-
-Progress = Callable[[int, int], None]
 
 
 def discover_dataset(recipe: Recipe, input_root: Path) -> Dataset:
@@ -116,54 +105,6 @@ def discover_dataset(recipe: Recipe, input_root: Path) -> Dataset:
     return dataset
 
 
-@dataclass(frozen=True)
-class _Job:
-    """What a run was asked to do, as the steps of :func:`expand` share it."""
-
-    recipe: Recipe
-    dataset: Dataset
-    tasks: Plan
-    input_root: Path
-    output_root: Path
-    jobs: int
-    backend: str
-    progress: Progress | None
-    balanced: Balanced | None = None  # each source's variants, when the recipe balances
-    licences: Licences = dataclasses.field(
-        default_factory=Licences
-    )  # each source's licence and author, where known
-    #: each image source's pHash (16 hex digits), written into its image lines
-    source_hashes: dict[str, str] = dataclasses.field(default_factory=dict)
-    shard: Shard | None = None  # the slice of the sources this run makes (None: all)
-    resources: Resources | None = None  # the files the steps read besides the sources
-
-    @property
-    def resource_files(self) -> dict[str, str] | None:
-        """The resource files' hashes: outputs made with others are not kept."""
-        return None if self.resources is None else self.resources.files
-
-    @property
-    def shard_json(self) -> dict[str, int] | None:
-        return None if self.shard is None else self.shard.as_json()
-
-    @property
-    def input_abs(self) -> str:
-        return str(self.input_root.resolve())
-
-    @property
-    def hf_names(self) -> list[str]:
-        """The Hugging Face metadata files the run writes (``output.hf_metadata``)."""
-        return metadata_names(self.dataset, bool(self.recipe.output.get("hf_metadata")))
-
-    def planned_names(self) -> Iterator[str]:
-        """Every file the run writes: the dataset's own, then each task's."""
-        yield from _dataset_files(self.dataset)
-        yield from notice_names(self.licences)
-        yield from self.hf_names
-        for task in self.tasks:
-            yield from task.names
-
-
 def _plan_job(
     recipe: Recipe,
     input_root: Path,
@@ -172,7 +113,7 @@ def _plan_job(
     backend: str,
     progress: Progress | None,
     shard: Shard | None = None,
-) -> tuple[_Job, Leaks]:
+) -> tuple[Job, Leaks]:
     """The dataset (after the near-duplicate check), each source's variants and licence, and
     the plan (of the shard's sources only, with ``shard``: all of the above is decided over
     the whole dataset first); nothing is written."""
@@ -219,7 +160,7 @@ def _plan_job(
     # The hashes are recorded only when the recipe names on_leak, so that a recipe written
     # before the check existed gives the same manifest bytes.
     recorded = leaks.hashes if "on_leak" in recipe.normalised["splits"] else {}
-    return _Job(
+    return Job(
         recipe,
         dataset,
         tasks,
@@ -321,7 +262,7 @@ def expand(
     return summary
 
 
-def _earlier_run(job: _Job, resume: bool) -> Previous:
+def _earlier_run(job: Job, resume: bool) -> Previous:
     """What an earlier run left in the output (see :func:`earlier_run`), refused when it is
     another slice of the sources than this run's: another shard's, or a whole run's."""
     previous = earlier_run(job.recipe, job.input_root, job.output_root, resume)
@@ -357,7 +298,7 @@ def _unlisted(output_root: Path, summary: Summary, found: Scan | None) -> list[s
     return unlisted_files(output_root, listed)
 
 
-def _dry_run(job: _Job, previous: Previous, force: bool, summary: Summary) -> None:
+def _dry_run(job: Job, previous: Previous, force: bool, summary: Summary) -> None:
     """--dry-run: the real run's refusals, and the made, kept and removed counts it would
     report, with its rules for what an earlier run left (its versions, its input's stats)."""
     check_writable(job.output_root)
@@ -366,14 +307,14 @@ def _dry_run(job: _Job, previous: Previous, force: bool, summary: Summary) -> No
     summary.counts["skipped"] = len(skipped)
     libraries = library_versions(job.recipe.kernels, job.recipe.medium)
     previous.trust_only(libraries, job.input_abs, job.resource_files)
-    extra = [*_dataset_files(job.dataset), *notice_names(job.licences), *job.hf_names]
+    extra = [*dataset_files(job.dataset), *notice_names(job.licences), *job.hf_names]
     summary.activity = forecast(job.tasks, extra, previous, job.input_root, job.output_root)
     if force:
         planned = set(job.planned_names())
         summary.activity["removed"] = forced_removals(recorded_files(job.output_root), planned)
 
 
-def _run(job: _Job, previous: Previous, summary: Summary, found: Scan | None) -> None:
+def _run(job: Job, previous: Previous, summary: Summary, found: Scan | None) -> None:
     """The run under the lock: earlier work kept, the rest made, the manifest written last.
     ``found`` is the scan of the output as it still is (None: walk it again)."""
     output_root = job.output_root
@@ -385,7 +326,7 @@ def _run(job: _Job, previous: Previous, summary: Summary, found: Scan | None) ->
         # The planned sources an earlier run made (not all of them: a set of every path would
         # be the one thing held per source).
         planned = {s.path for s in job.dataset.sources if s.path in previous.tasks}
-        planned |= set(_dataset_files(job.dataset))
+        planned |= set(dataset_files(job.dataset))
         planned |= {*notice_names(job.licences), *job.hf_names}
         # Whoever made them, the outputs of sources that are gone would be left unlisted.
         summary.activity["removed"] = remove_vanished(output_root, previous, planned)
@@ -402,21 +343,8 @@ def _run(job: _Job, previous: Previous, summary: Summary, found: Scan | None) ->
         job.shard_json,
         job.resource_files,
     )
-    layout = registry.get(job.dataset.layout)
-    derives = layout if layout.derived_names(job.dataset.state) else None
     with contextlib.ExitStack() as stack:
-        # The stat cache is committed after the manifest, and not at all if the run fails.
-        cache = stack.enter_context(stat_cache_writer(output_root, job.input_abs))
-        sorter = stack.enter_context(LineSorter(output_root))
-        metadata = None
-        if job.hf_names:
-            metadata = MetadataRows(job.hf_names, set(job.dataset.splits), recipe.sha256)
-        counter = None
-        if recipe.output.get("class_counts"):
-            counter = ClassCounter(output_root, layout)
-        sink = Results(
-            summary, cache, sorter, job.licences, job.source_hashes, derives, metadata, counter
-        )
+        sink = stack.enter_context(open_sink(job, summary))
         done = 0
 
         def journaled(items: Iterable[tuple[TaskResult, bool]]) -> Iterator[TaskResult]:
@@ -431,19 +359,7 @@ def _run(job: _Job, previous: Previous, summary: Summary, found: Scan | None) ->
         stack.callback(journal.close)
         work: Sequence[Task] = todo if previous.tasks else job.tasks  # fresh: all, on demand
         _make(job, work, previous, journal, sink, done)
-        if derives is not None:
-            for result in _write_derived(job, sink.derived_lines(), previous):
-                journal.add(result)
-                sink.take(result)
-        if notice_names(job.licences):
-            notice = write_notice(output_root, job.licences, previous)
-            journal.add(notice)
-            sink.take(notice)
-        for result in _write_hf_metadata(job, sink, previous):
-            journal.add(result)
-            sink.take(result)
-        raise_if_interrupted()  # not a manifest for a run that was interrupted
-        _write_manifest(job, sorter, sink, cache, libraries)
+        write_closing(job, sink, journal, previous, libraries)
     finish_run(output_root)
     # Files someone else put in the output are never removed (nothing is lost), but they make
     # the output fail validation, so the run names them (and removes a lost worker's temp files).
@@ -451,7 +367,7 @@ def _run(job: _Job, previous: Previous, summary: Summary, found: Scan | None) ->
 
 
 def _earlier_work(
-    job: _Job, previous: Previous, todo: list[Task]
+    job: Job, previous: Previous, todo: list[Task]
 ) -> Iterator[tuple[TaskResult, bool]]:
     """What is done before any task runs, each with whether the new journal must hold it: the
     inputs discovery skipped, the dataset's own files (copied now), then the tasks whose
@@ -484,7 +400,7 @@ def _earlier_work(
 
 
 def _make(
-    job: _Job,
+    job: Job,
     work: Sequence[Task],
     previous: Previous,
     journal: Journal,
@@ -508,7 +424,7 @@ def _make(
         raise_if_interrupted()  # an interrupt whose exception Python dropped (executors)
 
 
-def _job_context(job: _Job) -> JobContext:
+def _job_context(job: Job) -> JobContext:
     """What every worker needs to make a task's outputs."""
     recipe, dataset = job.recipe, job.dataset
     return JobContext(
@@ -536,66 +452,10 @@ def _job_context(job: _Job) -> JobContext:
     )
 
 
-def _write_manifest(
-    job: _Job,
-    sorter: LineSorter,
-    sink: Results,
-    cache: StatCacheWriter,
-    libraries: dict[str, str],
-) -> None:
-    """The manifest, from the lines the sorter took as results came, and the stat cache's
-    index of it."""
-    counts = sink.summary.counts
-    counts["sources"] = len(job.tasks)
-    balance = None if job.balanced is None else job.balanced.as_json()
-    licences = job.licences.counts() or None
-    resources = None if job.resources is None else job.resources.header(job.input_root)
-    header = make_header(
-        job.recipe, job.dataset, counts, libraries, balance, licences, job.shard_json, resources
-    )
-    counts = dict(sorted(counts.items()))
-    digest = write_manifest(job.output_root, header, sorter.sorted(), counts, cache.place)
-    cache.seal(digest)
-    # from the manifest and SHA256SUMS just written
-    write_croissant(job.output_root, sink.contents)
-
-
-def _write_hf_metadata(job: _Job, sink: Results, previous: Previous) -> list[TaskResult]:
-    """The Hugging Face metadata files, from the rows the sink took as results came."""
-    if sink.metadata is None:
-        return []
-    return write_metadata_files(job.output_root, sink.metadata.files(), previous)
-
-
-def _dataset_files(dataset: Dataset) -> list[str]:
-    """The files of the dataset as a whole that the run writes: those copied as they are, and
-    those its layout derives from the image lines."""
-    derived = registry.get(dataset.layout).derived_names(dataset.state)
-    return [*dataset.extra_files, *derived]
-
-
 def _label_rules(recipe: Recipe, dataset: Dataset) -> LabelRules | None:
     """How the workers move the dataset's labels (None for a layout without labels)."""
     vocabulary = registry.get(dataset.layout).vocabulary(dataset)
     return label_rules(dataset.layout, vocabulary, recipe.targets)
-
-
-def _write_derived(
-    job: _Job, images: dict[str, list[RecordDict]], previous: Previous
-) -> list[TaskResult]:
-    """The dataset files its layout derives from the image lines (each split's, in path
-    order); each is recorded with the hash of the input file of the same name."""
-    dataset = job.dataset
-    layout = registry.get(dataset.layout)
-    results = []
-    for name in layout.derived_names(dataset.state):
-        data = layout.derived_file(dataset.state, name, images)
-        assert data is not None
-        source = hashlib.sha256((job.input_root / name).read_bytes()).hexdigest()
-        results.append(
-            write_dataset_file(job.output_root, name, data, source, previous, "annotations")
-        )
-    return results
 
 
 def _execute(

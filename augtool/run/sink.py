@@ -39,8 +39,8 @@ class Results:
         counter: ClassCounter | None = None,
     ) -> None:
         self.summary = summary
-        self._cache = cache
-        self._sorter = sorter
+        self.cache = cache
+        self.sorter = sorter
         self._licences = licences
         self._hashes = hashes
         self._derives = derives
@@ -55,7 +55,7 @@ class Results:
 
     def take(self, result: TaskResult) -> None:
         self.summary.add(result)
-        self._cache.note(result)
+        self.cache.note(result)
         texts = result.lines or [None] * len(result.records)
         for record, text in zip(result.records, texts, strict=True):
             licensed = with_licence(record, self._licences)
@@ -64,7 +64,7 @@ class Results:
             if self._counter is not None:
                 hashed = self._counter(hashed)
             key, line, sums = as_line(hashed, text if hashed is record else None)
-            self._sorter.add((key, line, sums, result.source))
+            self.sorter.add((key, line, sums, result.source))
             self.contents.take(hashed)
             if self.metadata is not None:
                 self.metadata.take(record)
