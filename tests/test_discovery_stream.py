@@ -5,11 +5,13 @@ its sources (they are read back from the walk's spill at each loop)."""
 from __future__ import annotations
 
 import os
+import tempfile
 import tracemalloc
 from pathlib import Path
 
 import pytest
 
+from augtool.errors import WriteError
 from augtool.layouts import spill
 from augtool.layouts.discovery import discover
 from augtool.run.plan import make_plan
@@ -123,3 +125,13 @@ def test_a_spill_reads_back_what_was_written_in_every_iterator_at_once() -> None
     assert list(second) == written
     assert list(first) == written[10:]
     assert list(kept.paths) == [path for path, _ in written]
+
+
+@pytest.mark.usefixtures("small_spill")
+def test_a_temporary_folder_without_room_is_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _touch(tmp_path / "data", TRICKY)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "missing"))
+    with pytest.raises(WriteError, match="missing: cannot keep the list of input files there"):
+        discover(tmp_path / "data", "flat", [".jpg"], (), ())

@@ -16,6 +16,8 @@ import tempfile
 import weakref
 from collections.abc import Iterable, Iterator
 
+from augtool.errors import WriteError
+
 #: Bytes kept in memory before the records go to a temporary file.
 HELD = 1 << 20
 #: Bytes read at a time: a read's records are split at once, so this bounds what a loop holds.
@@ -41,14 +43,20 @@ class Spill:
             self._flush()
 
     def _flush(self) -> None:
-        if self._fd is None:
-            fd, name = tempfile.mkstemp(prefix="augtool-walk-")
-            os.unlink(name)
-            self._fd = fd
-            weakref.finalize(self, os.close, fd)
-        data, done = bytes(self._buffer), 0
-        while done < len(data):
-            done += os.pwrite(self._fd, data[done:], self._size + done)
+        try:
+            if self._fd is None:
+                fd, name = tempfile.mkstemp(prefix="augtool-walk-")
+                os.unlink(name)
+                self._fd = fd
+                weakref.finalize(self, os.close, fd)
+            data, done = bytes(self._buffer), 0
+            while done < len(data):
+                done += os.pwrite(self._fd, data[done:], self._size + done)
+        except OSError as exc:
+            raise WriteError(
+                f"{tempfile.gettempdir()}: cannot keep the list of input files there "
+                f"({exc.strerror or exc}); set TMPDIR to a folder with room"
+            ) from exc
         self._size += done
         self._buffer.clear()
 
