@@ -117,7 +117,7 @@ class ContentFiles:
 
     def __init__(self) -> None:
         self.groups: dict[tuple[str, str], set[str]] = {}
-        self._known: dict[tuple[str, str, Any], tuple[set[str], str]] = {}
+        self._known: set[tuple[str, str, Any]] = set()  # (folder, ending, split) seen
 
     def take(self, record: dict[str, Any]) -> None:
         if record.get("type") != "file" or "kind" in record:
@@ -126,11 +126,10 @@ class ContentFiles:
         folder, _, name = path.rpartition("/")
         dot = name.rfind(".")
         key = (folder, name[dot:] if 0 < dot < len(name) - 1 else "", split)  # (as pathlib)
-        known = self._known.get(key)
-        if known is None:
+        if key not in self._known:
+            self._known.add(key)
             group = self.groups.setdefault((split or "", media_type(path)), set())
-            known = self._known[key] = (group, _glob(path, split))
-        known[0].add(known[1])
+            group.add(_glob(path, split))
 
 
 def _content_files(manifest: Path) -> tuple[dict[str, Any], dict[tuple[str, str], set[str]]]:

@@ -32,8 +32,6 @@ class Entry(NamedTuple):
     #: its ``st_mode`` (links not followed), or ``None`` when it could not be read
     mode: int | None
     size: int
-    #: its whole ``lstat`` (``None`` when it could not be read)
-    info: os.stat_result | None = None
 
     @property
     def is_file(self) -> bool:
@@ -74,7 +72,7 @@ def walk(root: Path, skip: Iterable[str] = ()) -> Iterator[Entry]:
             if stat.S_ISDIR(info.st_mode):
                 stack.append(rel)
             else:
-                yield Entry(rel, info.st_mode, info.st_size, info)
+                yield Entry(rel, info.st_mode, info.st_size)
 
 
 def kind_of(mode: int) -> str:
@@ -109,22 +107,56 @@ class Scan:
 def scan(root: Path, known: dict[str, Stat] | None = None) -> Scan:
     """One walk of the output before a run; holds only links, temp files and the files of
     ``known`` (the stat cache's) found unchanged, however large the tree. It is the one pass
-    over the output a rerun makes: the stat cache is checked here, not file by file later."""
+    over the output a rerun makes: the stat cache is checked here, not file by file later.
+    Entries are told apart by their type as the folder lists it; only a file the stat cache
+    knows is stat'ed (to compare)."""
     found = Scan()
-    for entry in walk(root):
-        if entry.mode is None:
-            continue
-        if not _augtools_own(entry.path):
+    for rel, item in _listed(root):
+        if not _augtools_own(rel):
             found.files += 1
-        if entry.is_link and os.path.isdir(root / entry.path):
-            found.folder_links.append(entry.path)
-        elif entry.path.rpartition("/")[2].startswith(TEMP_PREFIX):
-            found.temp_files.append(entry.path)
-        elif known is not None and entry.info is not None:
-            seen = known.get(entry.path)
-            if seen is not None and seen == stat_key(entry.info) and entry.is_file:
-                found.current[entry.path] = seen
+        try:
+            link = item.is_symlink()
+            if link and os.path.isdir(item.path):
+                found.folder_links.append(rel)
+            elif item.name.startswith(TEMP_PREFIX):
+                found.temp_files.append(rel)
+            elif known is not None and not link:
+                seen = known.get(rel)
+                if seen is not None:
+                    info = item.stat(follow_symlinks=False)
+                    if stat.S_ISREG(info.st_mode) and seen == stat_key(info):
+                        found.current[rel] = seen
+        except OSError:
+            continue  # gone or unreadable: nothing to vouch for
     return found
+
+
+def _listed(root: Path) -> Iterator[tuple[str, os.DirEntry[str]]]:
+    """Each non-folder entry below ``root`` with its path relative to it, as :func:`walk`
+    finds them (links not followed, augtool's state at the root skipped), but told from
+    folders by the type the folder lists, without a stat; a folder that cannot be read is
+    left out."""
+    skipped = {STATE_DIR, *STATE_FILES}
+    stack = [""]
+    while stack:
+        folder = stack.pop()
+        try:
+            with os.scandir(os.path.join(root, folder) if folder else root) as entries:
+                items = list(entries)
+        except OSError:
+            continue
+        for item in items:
+            if not folder and item.name in skipped:
+                continue
+            rel = f"{folder}/{item.name}" if folder else item.name
+            try:
+                is_dir = item.is_dir(follow_symlinks=False)
+            except OSError:
+                continue
+            if is_dir:
+                stack.append(rel)
+            else:
+                yield rel, item
 
 
 def remove_temp_files(root: Path, paths: Iterable[str] | None = None) -> int:
