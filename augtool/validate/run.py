@@ -50,6 +50,7 @@ def validate(
         stream.content = Content(found)
     for number, record in reader.records():
         stream.record(number, record)
+    stream.provenance.examples_seen()
     found.problems.extend(reader.problems)
     stream.completeness.finish()
     stream.fixity.run(root, jobs)

@@ -193,6 +193,11 @@ class Provenance:
                 )
         self.example_splits |= self.by_example.seen_splits()
 
+    def examples_seen(self) -> None:
+        """Every line has been taken: the example keys (tens of MiB for a table of a million
+        rows) are let go before fixity and recompute run."""
+        self.by_example = None
+
     def _row_table(self, path: str, split: Any, record: dict[str, Any]) -> None:
         """The examples a row table lists: its source rows' (of the source file) and its
         written variants' (of the file it describes). Read twice, a line at a time (a
