@@ -133,6 +133,17 @@ def coloured(image: np.ndarray, colour: tuple[int, int, int], tolerance: int = 4
     return np.all(np.abs(image[:, :, :3].astype(int) - colour) < tolerance, axis=2)
 
 
+def grown(found: np.ndarray) -> np.ndarray:
+    """``found`` (H, W bool) grown by a pixel in each of the eight directions."""
+    padded = np.pad(found, 1)
+    height, width = found.shape
+    result = np.zeros_like(found)
+    for dy in range(3):
+        for dx in range(3):
+            result |= padded[dy : dy + height, dx : dx + width]
+    return result
+
+
 def random_image(seed: int = 0, size: tuple[int, int] = SIZE) -> Image.Image:
     """An RGB image of noise, ``size`` = (width, height)."""
     return Image.fromarray(random_pixels((size[1], size[0], 3), seed), "RGB")
@@ -160,6 +171,11 @@ def write_images(root: Path, images: Mapping[str, int], size: tuple[int, int] = 
 
 def sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+#: An output's run files outside the determinism contract (the lock, the stat cache of
+#: times, the run's log): left out when two outputs' trees are compared.
+RUN_STATE = frozenset({".augtool-lock", ".augtool-stat-cache.jsonl", "run.json"})
 
 
 def tree_digest(root: Path, exclude: frozenset[str] = frozenset()) -> dict[str, str]:

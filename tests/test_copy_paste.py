@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import coloured, expand, file_records, invoke, tree_digest
+from conftest import RUN_STATE, coloured, expand, file_records, grown, invoke, tree_digest
 from PIL import Image
 from synthesis_data import (
     COLOURS,
@@ -27,21 +27,9 @@ from synthesis_data import (
 
 from augtool.media.image.transforms.outline import fill, outline
 
-STATE = frozenset({".augtool-lock", ".augtool-stat-cache.jsonl", "run.json"})
 PASTE = "  - copy_paste: {fraction: 1.0, scale: [0.7, 1.3]}\n"
 #: Pasted at twice the image's size: the partner's object covers much of the image.
 LARGE = "  - copy_paste: {fraction: 1.0, scale: [2.0, 2.5]}\n"
-
-
-def _grown(found: np.ndarray) -> np.ndarray:
-    """``found`` (H, W bool) grown by a pixel in each of the eight directions."""
-    padded = np.pad(found, 1)
-    height, width = found.shape
-    grown = np.zeros_like(found)
-    for dy in range(3):
-        for dx in range(3):
-            grown |= padded[dy : dy + height, dx : dx + width]
-    return grown
 
 
 def _annotations(out: Path) -> tuple[dict[str, object], dict[int, list[dict[str, object]]]]:
@@ -70,8 +58,8 @@ def test_each_coco_mask_is_its_object_s_pixels(tmp_path: Path, steps: str) -> No
             mask = _coco_mask(ann["segmentation"], height, width)
             # The object's colour shows where its mask is and nowhere else (bilinear
             # resampling blends a pasted object's edge with what was around it).
-            assert not (coloured(pixels, COLOURS[index]) & ~_grown(mask)).any(), ann
-            assert not (mask & ~_grown(coloured(pixels, COLOURS[index], 100))).any(), ann
+            assert not (coloured(pixels, COLOURS[index]) & ~grown(mask)).any(), ann
+            assert not (mask & ~grown(coloured(pixels, COLOURS[index], 100))).any(), ann
             x0, y0, x1, y1 = source_object(index)[1]
             cut += float(ann["area"]) < (x1 - x0) * (y1 - y0) * 0.99  # type: ignore[arg-type]
         boxes = [(int(a["category_id"]) - 1, _corners(a)) for a in anns]  # type: ignore[call-overload]
@@ -119,7 +107,7 @@ def test_copy_paste_outputs_are_the_same_with_two_jobs(tmp_path: Path) -> None:
     path = recipe(tmp_path / "r.yaml", PASTE + "  - rotate: {limit: 10, p: 0.5}\n")
     one = expand(path, source, tmp_path / "one", "--jobs", "1")
     two = expand(path, source, tmp_path / "two", "--jobs", "2")
-    assert tree_digest(one, STATE) == tree_digest(two, STATE)
+    assert tree_digest(one, RUN_STATE) == tree_digest(two, RUN_STATE)
 
 
 def _segmentation_lines(root: Path) -> None:
@@ -151,8 +139,8 @@ def test_yolo_segmentation_lines_land_on_their_pixels(tmp_path: Path) -> None:
             points = np.array(values, dtype=np.float64).reshape(-1, 2) * (width, height)
             mask = fill([points], (0, 0, width, height))
             index = int(cls)
-            assert not (coloured(pixels, COLOURS[index]) & ~_grown(mask)).any(), line
-            assert not (mask & ~_grown(coloured(pixels, COLOURS[index], 100))).any(), line
+            assert not (coloured(pixels, COLOURS[index]) & ~grown(mask)).any(), line
+            assert not (mask & ~grown(coloured(pixels, COLOURS[index], 100))).any(), line
             lines += 1
     assert lines > 15  # the partners' objects are written too
     recompute(out, source)
@@ -178,9 +166,9 @@ def test_labelme_polygons_are_pasted_and_rectangles_cut(tmp_path: Path) -> None:
                 points = np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]])
             mask = fill([points], (0, 0, width, height))
             # A rectangle cut by a paste is the box around what shows of it.
-            assert not (coloured(pixels, COLOURS[index]) & ~_grown(mask)).any(), shape
+            assert not (coloured(pixels, COLOURS[index]) & ~grown(mask)).any(), shape
             if shape["shape_type"] == "polygon":
-                assert not (mask & ~_grown(coloured(pixels, COLOURS[index], 100))).any()
+                assert not (mask & ~grown(coloured(pixels, COLOURS[index], 100))).any()
             pasted += index != int(path[1])
     assert pasted  # the partners' polygons (s0, s2) are pasted with their shapes
     recompute(out, source)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import coloured, expand, file_records, invoke, tree_digest
+from conftest import RUN_STATE, coloured, expand, file_records, grown, invoke, tree_digest
 from PIL import Image
 from synthesis_data import (
     COLOURS,
@@ -21,8 +21,6 @@ from synthesis_data import (
     source_object,
     write_labelme,
 )
-
-STATE = frozenset({".augtool-lock", ".augtool-stat-cache.jsonl", "run.json"})
 
 
 def write_masks(root: Path) -> Path:
@@ -81,23 +79,12 @@ def test_a_mask_holds_every_source_s_classes_where_its_pixels_went(
             # Nearest (the mask) and bilinear (the image) sampling disagree at an edge only,
             # where the image blends the object's colour with what is next to it.
             blended = coloured(pixels, colour, tolerance=100)
-            assert not (painted & ~_grown(labelled)).any(), (path, index)
-            assert not (labelled & ~_grown(blended)).any(), (path, index)
+            assert not (painted & ~grown(labelled)).any(), (path, index)
+            assert not (labelled & ~grown(blended)).any(), (path, index)
             brought += bool(index != own and labelled.any())
         assert set(np.unique(mask)) <= set(range(len(COLOURS) + 1))
     assert brought > 5  # partners' classes are in the masks, not only the sources' own
     recompute(out, source)
-
-
-def _grown(found: np.ndarray) -> np.ndarray:
-    """``found`` (H, W bool) grown by a pixel in each of the eight directions."""
-    padded = np.pad(found, 1)
-    height, width = found.shape
-    grown = np.zeros_like(found)
-    for dy in range(3):
-        for dx in range(3):
-            grown |= padded[dy : dy + height, dx : dx + width]
-    return grown
 
 
 def test_masks_mosaic_outputs_are_the_same_with_two_jobs(tmp_path: Path) -> None:
@@ -105,7 +92,7 @@ def test_masks_mosaic_outputs_are_the_same_with_two_jobs(tmp_path: Path) -> None
     path = recipe(tmp_path / "r.yaml", MOSAIC + "  - rotate: {limit: 10, p: 0.5}\n")
     one = expand(path, source, tmp_path / "one", "--jobs", "1")
     two = expand(path, source, tmp_path / "two", "--jobs", "2")
-    assert tree_digest(one, STATE) == tree_digest(two, STATE)
+    assert tree_digest(one, RUN_STATE) == tree_digest(two, RUN_STATE)
 
 
 def test_mixup_is_refused_on_masks_with_the_steps_that_move_them(tmp_path: Path) -> None:
