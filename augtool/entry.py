@@ -51,14 +51,12 @@ def exit_without_stragglers(code: int, seconds: float = STRAGGLER_SECONDS) -> No
     just killed, can wait forever on a pipe no process reads any more; a user who pressed
     Ctrl-C must get the prompt back. Everything augtool writes is closed by now."""
     deadline = time.monotonic() + seconds
-    for thread in threading.enumerate():
-        if thread is not threading.current_thread() and not thread.daemon:
-            thread.join(max(0.0, deadline - time.monotonic()))
-    if any(
-        t.is_alive() and not t.daemon
-        for t in threading.enumerate()
-        if t is not threading.current_thread()
-    ):
+    others = [
+        t for t in threading.enumerate() if t is not threading.current_thread() and not t.daemon
+    ]
+    for thread in others:
+        thread.join(max(0.0, deadline - time.monotonic()))
+    if any(thread.is_alive() for thread in others):
         for stream in (sys.stdout, sys.stderr):
             with contextlib.suppress(OSError, ValueError):
                 stream.flush()
@@ -71,5 +69,5 @@ def main() -> None:
         run()
     except SystemExit as exc:
         if exc.code == EXIT_INTERRUPTED:
-            exit_without_stragglers(EXIT_INTERRUPTED, STRAGGLER_SECONDS)
+            exit_without_stragglers(EXIT_INTERRUPTED)
         raise
