@@ -125,3 +125,34 @@ def test_coco_mosaic_lands_on_pixels_validates_and_scores_ap_1(tmp_path: Path) -
     gt = out / "annotations" / "instances_train.json"
     assert coco_eval(gt, "bbox") == pytest.approx(1.0)
     assert coco_eval(gt, "segm") == pytest.approx(1.0)
+
+
+def _image_of(label: Path) -> np.ndarray:
+    with Image.open(str(label).replace("labels", "images")[:-4] + ".png") as image:
+        return np.asarray(image.convert("RGB"))
+
+
+def _sides(boxes: list[tuple[int, list[float]]]) -> list[tuple[int, float, float]]:
+    return sorted((i, round(b[2] - b[0], 3), round(b[3] - b[1], 3)) for i, b in boxes)
+
+
+def test_a_safe_crop_after_mosaic_keeps_every_source_s_objects_whole(tmp_path: Path) -> None:
+    # The crop places itself by the objects the mosaic brought in too: each object of the
+    # mosaic-only output comes out of the crop with the same width and height, only shifted.
+    source = write_yolo(tmp_path / "in")
+    mosaic = expand(recipe(tmp_path / "m.yaml", MOSAIC), source, tmp_path / "m")
+    steps = MOSAIC + "  - bbox_safe_random_crop: {}\n"
+    cropped = expand(recipe(tmp_path / "c.yaml", steps), source, tmp_path / "c")
+    labels = sorted((cropped / "labels" / "train").glob("*__v*.txt"))
+    assert len(labels) == 15
+    shrunk = 0
+    for path in labels:
+        pixels = _image_of(path)
+        boxes = yolo_boxes(path.read_text(), pixels.shape[:2])
+        assert_on_pixels(pixels, boxes)
+        before = mosaic / "labels" / "train" / path.name
+        size = _image_of(before).shape[:2]
+        assert _sides(boxes) == _sides(yolo_boxes(before.read_text(), size))
+        shrunk += pixels.shape[:2] != size
+    assert shrunk  # the crops did cut something away
+    recompute(cropped, source)

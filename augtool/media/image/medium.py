@@ -194,7 +194,9 @@ class ImageMedium:
         read, which ``copy_paste`` chooses objects among."""
         rng = np.random.Generator(np.random.PCG64(seed))
         array = decoded.image
-        located = None if targets is None else _locator(targets, kernels_name)
+        located = None
+        if targets is not None:
+            located = _locator(targets, kernels_name, _Located(partners, partner_targets))
         image, records = run(
             list(steps),
             array,
@@ -292,9 +294,28 @@ class ImageMedium:
         return mirrored(records)
 
 
-def _locator(targets: Targets, kernels_name: str) -> Callable[[list[Record]], Targets]:
-    """Where ``targets`` are after the fired steps given."""
-    return lambda records: apply_targets(records, targets, kernels_name)
+def _locator(
+    targets: Targets, kernels_name: str, partners: Sequence[Targets]
+) -> Callable[[list[Record]], Targets]:
+    """Where ``targets`` are after the fired steps given, joined by the objects of the
+    partners the synthesis steps among them took."""
+    return lambda records: apply_targets(records, targets, kernels_name, partners)
+
+
+class _Located(Sequence[Targets]):
+    """The partners' targets as read; a partner without labels brings no object (an empty
+    ``Targets`` of its size, so a synthesis step still places its pixels)."""
+
+    def __init__(self, partners: Sequence[Decoded], targets: Sequence[Targets | None]) -> None:
+        self._partners = partners
+        self._targets = targets
+
+    def __len__(self) -> int:
+        return len(self._partners)
+
+    def __getitem__(self, index: Any) -> Any:
+        found = self._targets[index] if index < len(self._targets) else None
+        return found if found is not None else Targets(self._partners[index].image.shape[:2])
 
 
 class _Images(Sequence[np.ndarray]):
