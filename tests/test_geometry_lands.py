@@ -1,6 +1,7 @@
-"""Boxes and keypoints moved through a geometric step land on their object's pixels: a coloured
-rectangle on grey, its box and its centre as a keypoint, one step, and the moved labels checked
-against where the colour went in the output image (not against the step's own map)."""
+"""Boxes, polygons, keypoints and masks moved through a geometric step land on their object's
+pixels: a coloured rectangle on grey, its box, its outline as a polygon, its centre as a
+keypoint and its pixels as mask class 3, one step, and the moved labels checked against where
+the colour went in the output image (not against the step's own map)."""
 
 from __future__ import annotations
 
@@ -42,8 +43,15 @@ def _lit_box(lit: np.ndarray) -> np.ndarray:
 def _moved(name: str, config: dict, seed: int) -> tuple[np.ndarray, Targets]:
     image = painted(SIZE, OBJECT, RED)
     x0, y0, x1, y1 = OBJECT
+    mask = np.zeros(SIZE, dtype=np.uint8)
+    mask[y0:y1, x0:x1] = 3
     targets = Targets(
-        SIZE, boxes=[OBJECT], box_labels=[0], keypoints=[[[(x0 + x1) / 2, (y0 + y1) / 2, 2]]]
+        SIZE,
+        boxes=[OBJECT],
+        box_labels=[0],
+        polygons=[[(x0, y0), (x1, y0), (x1, y1), (x0, y1)]],
+        keypoints=[[[(x0 + x1) / 2, (y0 + y1) / 2, 2]]],
+        mask=mask,
     )
     step = REGISTRY[name](**config, p=1.0)
     located = lambda records: apply_targets(records, targets)  # noqa: E731
@@ -59,12 +67,17 @@ def test_the_box_and_keypoint_land_on_the_object(name: str, config: dict, seed: 
     out, moved = _moved(name, config, seed)
     assert moved.size == out.shape[:2]
     lit = coloured(out, RED)
+    # Sampled nearest like the image, the mask is the object's pixels exactly.
+    assert moved.mask is not None and np.array_equal(moved.mask == 3, lit)
     box = moved.boxes[0]
     ((kx, ky, visible),) = moved.keypoints[0]
     if not lit.any():
         assert visible == 0 or box[2] - box[0] < 1 or box[3] - box[1] < 1
         return
     found = _lit_box(lit)
+    (polygon,) = moved.polygons
+    outline = np.r_[polygon.min(axis=0), polygon.max(axis=0)]
+    assert np.abs(found - outline).max() <= 1.0, (found, outline)
     if name in TURNING:
         assert np.all(found[:2] >= box[:2] - 1) and np.all(found[2:] <= box[2:] + 1)
     else:
