@@ -12,9 +12,26 @@ import pytest
 import yaml
 from conftest import ROOT, invoke, read_manifest, tree_digest, write_images
 
+from augtool.layouts.registry import LAYOUTS
 from augtool.run.shards import Shard
 
 CONFIGS = sorted((ROOT / "configs").glob("*.yaml"))
+#: The layout each bundled config's input is read as (checked against its run's header); the
+#: one layout no config uses, ``flat``, has a test of its own below.
+CONFIG_LAYOUTS = {
+    "audio": "imagefolder",
+    "classification": "imagefolder",
+    "classification-list": "imagelist",
+    "detection-coco": "coco",
+    "detection-labelme": "labelme",
+    "detection-roboflow-coco": "coco",
+    "detection-roboflow-yolo": "yolo",
+    "detection-voc": "voc",
+    "detection-yolo": "yolo",
+    "quickstart": "imagefolder",
+    "segmentation": "masks",
+    "text": "table",
+}
 #: files that are not part of the determinism contract: the run's own log and state
 RUN_FILES = frozenset({"run.json", ".augtool-lock", ".augtool-stat-cache.jsonl"})
 
@@ -29,30 +46,79 @@ def _run(*args: str | Path) -> None:
     assert result.exit_code == 0, result.output
 
 
-def _shards(config: Path, tmp: Path, count: int) -> list[Path]:
+def _shards(config: Path, tmp: Path, count: int, data: Path | None = None) -> list[Path]:
+    data = data or _input(config)
     parts = [tmp / f"part-{k}" for k in range(1, count + 1)]
     for k, part in enumerate(parts, 1):
-        _run(
-            "expand", config, _input(config), "-o", part, "--shard", f"{k}/{count}", "-j", "1", "-q"
-        )
+        _run("expand", config, data, "-o", part, "--shard", f"{k}/{count}", "-j", "1", "-q")
     return parts
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("config", CONFIGS, ids=lambda c: c.stem)
-def test_three_shards_merged_are_the_single_run(config: Path, tmp_path: Path) -> None:
-    whole, merged = tmp_path / "whole", tmp_path / "merged"
-    _run("expand", config, _input(config), "-o", whole, "-j", "1", "-q")
-    parts = _shards(config, tmp_path, 3)
+def _one_and_three_shards_are_the_single_run(recipe: Path, data: Path, tmp: Path) -> list[Path]:
+    """1 shard merged, 3 shards merged and one run: the same bytes. The 3 parts."""
+    whole = tmp / "whole"
+    _run("expand", recipe, data, "-o", whole, "-j", "1", "-q")
+    expected = tree_digest(whole, RUN_FILES)
+    (one,) = _shards(recipe, tmp / "one", 1, data)
+    _run("merge", recipe, one, "--input", data, "-o", tmp / "merged-1", "-q")
+    assert tree_digest(tmp / "merged-1", RUN_FILES) == expected
+    parts = _shards(recipe, tmp / "three", 3, data)
     # Given in any order, the parts merge into the same bytes as the single run.
-    _run("merge", config, *reversed(parts), "--input", _input(config), "-o", merged, "-q")
-    assert tree_digest(merged, RUN_FILES) == tree_digest(whole, RUN_FILES)
+    _run("merge", recipe, *reversed(parts), "--input", data, "-o", tmp / "merged-3", "-q")
+    assert tree_digest(tmp / "merged-3", RUN_FILES) == expected
     # Each part is a slice: together they hold each source's outputs exactly once.
     records = [r for p in parts for r in read_manifest(p) if r["type"] == "file"]
     sourced = [r["path"] for r in records if r["role"] != "dataset"]
     assert len(sourced) == len(set(sourced))
     assert all(read_manifest(p)[0]["shard"]["count"] == 3 for p in parts)
-    assert "shard" not in read_manifest(merged)[0]
+    assert "shard" not in read_manifest(tmp / "merged-3")[0]
+    return parts
+
+
+def test_every_registered_layout_is_sharded() -> None:
+    assert set(CONFIG_LAYOUTS) == {config.stem for config in CONFIGS}
+    assert {*CONFIG_LAYOUTS.values(), "flat"} == set(LAYOUTS)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("config", CONFIGS, ids=lambda c: c.stem)
+def test_one_and_three_shards_merged_are_the_single_run(config: Path, tmp_path: Path) -> None:
+    parts = _one_and_three_shards_are_the_single_run(config, _input(config), tmp_path)
+    assert read_manifest(parts[0])[0]["layout"] == CONFIG_LAYOUTS[config.stem]
+
+
+def _shard_of_each_source(parts: list[Path]) -> dict[str, int]:
+    return {
+        r["source"]["path"]: read_manifest(part)[0]["shard"]["index"]
+        for part in parts
+        for r in read_manifest(part)[1:-1]
+        if r["type"] == "file" and r.get("source")
+    }
+
+
+@pytest.mark.slow
+def test_a_flat_dataset_shards_alike_and_added_files_move_no_source(tmp_path: Path) -> None:
+    folders = ["a/", "a/deep/", "b/", ""] * 4  # flat: images anywhere below a split folder
+    images = {f"{split}/{d}img_{i:03d}.png": i for split in ("train", "val") for i, d in
+              enumerate(folders)}  # fmt: skip
+    data = write_images(tmp_path / "in", images, (40, 30))
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text(
+        "version: 1\nseed: 5\ninput: {layout: flat}\nvariants: 2\npipeline:\n"
+        "  - hflip: {p: 0.5}\n  - rotate: {limit: 10}\n",
+        encoding="utf-8",
+    )
+    before = _one_and_three_shards_are_the_single_run(recipe, data, tmp_path / "before")
+    assert read_manifest(before[0])[0]["layout"] == "flat"
+    owners = _shard_of_each_source(before)
+    assert set(owners) == set(images) and set(owners.values()) == {1, 2, 3}
+    added = {f"train/new/img_{i:03d}.png": 100 + i for i in range(12)}
+    write_images(data, added, (40, 30))
+    again = _shard_of_each_source(
+        _one_and_three_shards_are_the_single_run(recipe, data, tmp_path / "after")
+    )
+    assert set(again) == set(images) | set(added)
+    assert {path: again[path] for path in owners} == owners
 
 
 def test_one_shard_is_the_single_run_and_merge_reads_no_output(tmp_path: Path) -> None:
