@@ -139,3 +139,27 @@ def test_lines_in_path_order_make_one_run(tmp_path: Path, monkeypatch: pytest.Mo
         runs = [p for p in tmp_path.iterdir() if p.name.startswith(manifest_writer.SORT_PREFIX)]
         assert len(runs) == 1
     assert not any(tmp_path.iterdir())
+
+
+def test_stat_cache_lines_in_another_form_read_as_their_json(tmp_path: Path) -> None:
+    """Lines another writer formatted otherwise (spaces, leading zeros, keys in another order)
+    give the stats their JSON says; a source's line without a digest vouches for nothing."""
+    seen = (7, 10**18, 42, 2 * 10**18)
+    entry = {"ctime_ns": seen[3], "ino": seen[0], "mtime_ns": seen[1], "path": "a.jpg",
+             "root": "in", "sha256": "ab" * 32, "size": seen[2]}  # fmt: skip
+    out_entry = {**entry, "root": "out", "path": "a__v0.jpg"}
+    del out_entry["sha256"]
+    canonical = entry_line("out", "b__v0.jpg", seen)
+    lines = [
+        dump_line({"input_root": "/in"}),
+        json.dumps(entry) + "\n",  # spaces
+        json.dumps(dict(reversed(out_entry.items())), separators=(",", ":")) + "\n",
+        canonical.replace('"ino":7', '"ino":07'),  # not JSON: the pattern reads it
+        entry_line("in", "c.jpg", seen, "cd" * 32).replace(f'"sha256":"{"cd" * 32}",', ""),
+    ]
+    cache = tmp_path / STAT_CACHE_NAME
+    cache.write_text("".join(lines), encoding="utf-8")
+    previous = Previous()
+    load_stat_cache(cache, previous)
+    assert previous.source_stats == {"a.jpg": (seen, "ab" * 32)}
+    assert previous.output_stats == {"a__v0.jpg": seen, "b__v0.jpg": seen}

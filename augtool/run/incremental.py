@@ -79,11 +79,11 @@ class _Spans:
                     lines = None
             else:
                 # A span may hold several lines (the index joins an owner's adjacent lines):
-                # they are parsed as one JSON array, one call for the lot.
-                parts = raw.split(b"\n")[:-1]
-                records.extend(json.loads(b"[" + b",".join(parts) + b"]"))
+                # they are decoded once and parsed as one JSON array, one call for the lot.
+                parts = raw.decode("utf-8").split("\n")[:-1]
+                records.extend(json.loads(f"[{','.join(parts)}]"))
                 if lines is not None:
-                    lines.extend(part.decode("utf-8") + "\n" for part in parts)
+                    lines.extend(part + "\n" for part in parts)
         return records, lines
 
     def close(self) -> None:
