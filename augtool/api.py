@@ -18,7 +18,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from augtool.errors import InputError, UsageError
+from augtool.errors import UsageError
 
 if TYPE_CHECKING:
     from typing import TypeAlias
@@ -202,19 +202,6 @@ def validate_manifest(
     return validate(Path(manifest), source=folder, recompute=count, jobs=workers, content=content)
 
 
-def _no_partners(recipe: Recipe) -> None:
-    """Preview draws each source alone: a recipe whose steps take partner sources is refused
-    rather than drawn without them."""
-    from augtool.media import registry
-
-    needs = getattr(registry.get(recipe.medium), "partner_needs", None)
-    if needs is not None and needs(recipe.steps):
-        raise InputError(
-            f"{recipe.file}: preview does not draw synthesis steps (they take partner "
-            "sources) yet; expand a few sources and look at the outputs"
-        )
-
-
 def preview_recipe(
     recipe: RecipeLike,
     input: PathLike | None = None,
@@ -243,7 +230,6 @@ def preview_recipe(
     from augtool.preview import check_output_path, preview_paths, render_preview
 
     loaded = _recipe(recipe, seed)
-    _no_partners(loaded)
     input_root, expand_output = preview_paths(loaded, _text(input))
     own = _medium_preview(loaded)
     if own is not None:

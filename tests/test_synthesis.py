@@ -221,7 +221,7 @@ def test_a_synthesis_step_inside_a_block_is_refused(classes: Path, tmp_path: Pat
     assert "mixup takes partner images and must be a step of the pipeline itself" in result.output
 
 
-def test_labels_that_move_and_preview_are_refused_by_name(tmp_path: Path) -> None:
+def test_labels_that_cannot_take_partners_are_refused_by_name(tmp_path: Path) -> None:
     recipe = write_recipe(tmp_path / "r.yaml", "  - mixup: {}\n")
     listed = tmp_path / "listed"
     listed.mkdir()
@@ -230,9 +230,11 @@ def test_labels_that_move_and_preview_are_refused_by_name(tmp_path: Path) -> Non
     result = invoke("expand", recipe, listed, "-o", tmp_path / "out")
     assert result.exit_code == 2, result.output
     assert "synthesis steps do not move imagelist labels yet" in result.output
-    shown = invoke("preview", recipe, write_classes(tmp_path / "in", {"red": RED}))
-    assert shown.exit_code == 2
-    assert "preview does not draw synthesis steps" in shown.output
+    # preview refuses them as expand does
+    shown = invoke("preview", recipe, listed, "-o", tmp_path / "sheet.png")
+    assert shown.exit_code == 2, shown.output
+    assert "synthesis steps do not move imagelist labels yet" in shown.output
+    assert not (tmp_path / "sheet.png").exists()
 
 
 def test_a_dry_run_forecasts_the_outputs_a_changed_partner_redoes(

@@ -20,7 +20,7 @@ from augtool.media.image.transforms.blur import (
 )
 from augtool.media.image.transforms.hls import hls_to_rgb, rgb_to_hls
 from augtool.media.image.transforms.sensor_noise import IsoNoise, MultiplicativeNoise
-from augtool.preview.rows import sweep_points
+from augtool.preview import sweep_points
 
 NEW = ["defocus", "glass_blur", "iso_noise", "median_blur", "multiplicative_noise", "zoom_blur"]
 #: Configs whose sweep has a range to move (glass_blur's defaults are single numbers).

@@ -23,7 +23,7 @@ from augtool.media.image.transforms.filters import (
     clahe_plane,
     emboss_kernel,
 )
-from augtool.preview.rows import sweep_points
+from augtool.preview import sweep_points
 
 NEW = ["clahe", "emboss", "fancy_pca", "hue_saturation_value", "rgb_shift", "unsharp_mask"]
 #: Configs whose sweep has a range to move (fancy_pca's default alpha is one number).

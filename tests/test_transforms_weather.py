@@ -19,7 +19,7 @@ from augtool.media.image.transforms.weather import (
     RandomRain,
     RandomSnow,
 )
-from augtool.preview.rows import sweep_points
+from augtool.preview import sweep_points
 
 WEATHER = sorted(name for name, cls in REGISTRY.items() if cls.family == "weather")
 

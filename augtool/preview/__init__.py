@@ -13,7 +13,8 @@ are rendered one at a time and scaled at once: memory holds one source's full-si
 the sheet's.
 
 :mod:`.rows` chooses what to show (sources, variants derived through :mod:`augtool.run.derive`,
-sweep points), :mod:`.captions` says it in words, :mod:`.sheet` draws it, and :mod:`.render`
+with the partners :mod:`.partners` gives their synthesis steps), :mod:`.sweep` the sweep
+points, :mod:`.captions` says it in words, :mod:`.sheet` draws it, and :mod:`.render`
 puts them together into a :class:`Preview`.
 """
 
@@ -21,16 +22,9 @@ from __future__ import annotations
 
 from augtool.preview.captions import NOTHING_FIRED, caption
 from augtool.preview.render import Preview, check_output_path, preview_paths, render_preview
-from augtool.preview.rows import (
-    Row,
-    Tile,
-    choose_sources,
-    leaf_steps,
-    sweep_points,
-    sweep_rows,
-    variant_rows,
-)
+from augtool.preview.rows import Row, Tile, choose_sources, variant_rows
 from augtool.preview.sheet import BACKGROUND, Layout, compose
+from augtool.preview.sweep import leaf_steps, sweep_points, sweep_rows
 
 __all__ = [
     "BACKGROUND",

@@ -13,8 +13,9 @@ NOTHING_FIRED = "(no step fired)"
 
 Record = dict[str, Any]
 
-# Parameters a caption leaves out: configuration echoed back (border, size), or long draws
-# (noise seeds, kernel taps, corner lists) that a reader cannot judge at a glance.
+# Parameters a caption leaves out: configuration echoed back (border, size), long draws
+# (noise seeds, kernel taps, corner lists) that a reader cannot judge at a glance, or the
+# places of a synthesis step's partners (the caption names their files instead).
 _HIDDEN = {
     "border",
     "corners",
@@ -22,6 +23,7 @@ _HIDDEN = {
     "holes",
     "interpolation",
     "order",
+    "partners",
     "per_channel",
     "permutation",
     "seed",

@@ -14,8 +14,9 @@ from augtool.atomic import write_atomic
 from augtool.errors import InputError, OutputError, WriteError
 from augtool.layouts.discovery import Dataset
 from augtool.preview.captions import caption, params_text
-from augtool.preview.rows import SOURCES, TILE, VARIANTS, Row, sweep_rows, variant_rows
+from augtool.preview.rows import SOURCES, TILE, VARIANTS, Row, Tile, variant_rows
 from augtool.preview.sheet import Layout, compose, scaled
+from augtool.preview.sweep import sweep_rows
 from augtool.recipe import Recipe
 from augtool.recipe.paths import input_folder, recipe_output
 
@@ -75,7 +76,7 @@ class Preview:
             return headers, lines
         headers = ["source", "variant", "steps that fired"]
         lines = [
-            [row.source.path, str(tile.info["variant"]), caption(tile.info["steps"])]
+            [row.source.path, str(tile.info["variant"]), _fired_text(tile)]
             for row in self.rows
             for tile in row.tiles[1:]
         ]
@@ -94,6 +95,15 @@ class Preview:
             "rows" if self.mode == "sweep" else "sources": rows,
             "skipped": self.skipped,
         }
+
+
+def _fired_text(tile: Tile) -> str:
+    """What the table says of a variant: its caption (the steps that fired, and the partners
+    they took) without the variant's number."""
+    prefix = f"v{tile.info['variant']}: "
+    if tile.caption.startswith(prefix):
+        return tile.caption[len(prefix) :]
+    return caption(tile.info["steps"])
 
 
 def render_preview(

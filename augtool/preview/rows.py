@@ -1,5 +1,6 @@
 """What the sheet shows: the sources chosen, each with variants derived through
-:mod:`augtool.run.derive` exactly as expand derives them, or each step swept over its ranges.
+:mod:`augtool.run.derive` exactly as expand derives them (with the partners expand gives them,
+:mod:`.partners`); :mod:`.sweep` rows each step over its ranges.
 
 Sources are chosen from the discovered paths before anything is decoded, and only the chosen ones
 are read. Rows come out one at a time at full size; the sheet scales each as it arrives.
@@ -7,7 +8,6 @@ are read. Rows come out one at a time at full size; the sheet scales each as it 
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -16,23 +16,22 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from augtool.errors import ParamError
 from augtool.layouts import registry
 from augtool.layouts.base import AnnotationError
 from augtool.layouts.discovery import Dataset, Source
 from augtool.media import registry as media
+from augtool.media.base import DecodeError as MediumDecodeError
+from augtool.media.base import EncodeError as MediumEncodeError
 from augtool.media.image.codecs import (
     DecodeError,
-    EncodeError,
     error_text,
     open_limited,
     orientation_of,
     quiet_metadata_warnings,
     upright,
 )
-from augtool.media.image.transforms import Block, Step, Transform, replay
-from augtool.media.image.transforms.params import Param, Range
-from augtool.preview.captions import caption, params_text
+from augtool.preview.captions import caption
+from augtool.preview.partners import Partnering, PartnerUnreadable, partner_names
 from augtool.recipe import Recipe
 from augtool.run.derive import (
     InputLimits,
@@ -42,7 +41,6 @@ from augtool.run.derive import (
     SourceLabels,
     derive,
     label_rules,
-    move_targets,
     open_source,
     targets_of,
 )
@@ -52,7 +50,6 @@ from augtool.run.resources import for_recipe
 TILE = 192
 SOURCES = 4
 VARIANTS = 4
-SWEEP_POINTS = ("low", "mid", "high")
 
 
 @dataclass(frozen=True)
@@ -99,7 +96,7 @@ def choose_sources(dataset: Dataset) -> Iterator[Source]:
 
 
 @dataclass(frozen=True)
-class _Loaded:
+class Loaded:
     """A chosen source as preview shows it: the image (full size, or a display-only draft),
     its displayed [height, width], its annotations, and the opened source variants derive
     from (None for a draft)."""
@@ -109,23 +106,24 @@ class _Loaded:
     size: list[int]
     targets: Any
     opened: Opened | None
+    data: bytes = b""  # the source file's bytes (a synthesis step may take it as a partner)
 
 
-def _loaded_sources(
+def loaded_sources(
     recipe: Recipe,
     input_root: Path,
     dataset: Dataset,
     candidates: Iterable[Source],
     count: int,
     draft: int | None = None,
-) -> Iterator[_Loaded | dict[str, str]]:
+) -> Iterator[Loaded | dict[str, str]]:
     """Read, decode and read the labels of candidates as expand does, until ``count`` loaded;
     a failure is yielded as a skip record (with the reason expand would give) and the next
     candidate is tried. With ``draft`` (a tile size) the image is for display only."""
     if count <= 0:
         return
-    limits = InputLimits(tuple(recipe.input["formats"]), recipe.input["max_pixels"], recipe.medium)
-    rules = _rules(recipe, dataset)
+    limits = input_limits(recipe)
+    rules = label_rules_of(recipe, dataset)
     resources = for_recipe(recipe.steps, recipe.base_dir)
     loaded = 0
     for source in candidates:
@@ -146,13 +144,13 @@ def _loaded_sources(
                     data, limits, recipe.kernels, labels, rules, resources=resources
                 )
                 size = list(opened.decoded.size)
-                item = _Loaded(source, tile_of(opened), size, opened.targets, opened)
+                item = Loaded(source, tile_of(opened), size, opened.targets, opened, data)
             else:
                 image, size = draft_decode(data, limits, draft)
                 targets = None
                 if labels is not None and rules is not None:
                     targets = targets_of(labels, rules, size)
-                item = _Loaded(source, image, size, targets, None)
+                item = Loaded(source, image, size, targets, None)
         except (DecodeError, AnnotationError) as exc:
             yield {"path": source.path, "reason": str(exc)}
             continue
@@ -162,7 +160,18 @@ def _loaded_sources(
             return
 
 
-def _rules(recipe: Recipe, dataset: Dataset) -> LabelRules | None:
+def input_limits(recipe: Recipe) -> InputLimits:
+    """What the recipe allows a source to be, as preview decodes its sources and partners."""
+    return InputLimits(tuple(recipe.input["formats"]), recipe.input["max_pixels"], recipe.medium)
+
+
+def partnering(recipe: Recipe, input_root: Path, dataset: Dataset) -> Partnering | None:
+    """How the recipe's synthesis steps take partners in ``dataset`` (None: it has none)."""
+    limits, rules = input_limits(recipe), label_rules_of(recipe, dataset)
+    return Partnering.of(recipe, input_root, dataset, limits, rules)
+
+
+def label_rules_of(recipe: Recipe, dataset: Dataset) -> LabelRules | None:
     """How expand moves this dataset's labels (None for a layout without labels)."""
     vocabulary = registry.get(dataset.layout).vocabulary(dataset)
     return label_rules(dataset.layout, vocabulary, recipe.targets)
@@ -223,86 +232,63 @@ def variant_rows(
     tile: int = TILE,
 ) -> Iterator[Row]:
     """One row per chosen source: the original, then ``variants`` variants at full size, each
-    derived as expand derives (source, variant), with the annotations expand writes. Skipped
-    candidates go to ``skipped``. Without variants the originals alone are decoded for display
-    only (``tile`` sized)."""
+    derived as expand derives (source, variant), with the partners and annotations expand
+    gives it. Skipped candidates go to ``skipped``. Without variants the originals alone are
+    decoded for display only (``tile`` sized)."""
+    taking = partnering(recipe, input_root, dataset)
     chosen = choose_sources(dataset)
     # Display-only drafts are Pillow's; a medium that draws its own tiles decodes in full.
-    draft = None if variants or _draws_tiles(recipe.medium) else tile
-    for item in _loaded_sources(recipe, input_root, dataset, chosen, sources, draft):
+    draft = None if variants or draws_tiles(recipe.medium) else tile
+    for item in loaded_sources(recipe, input_root, dataset, chosen, sources, draft):
         if isinstance(item, dict):
             if skipped is not None:
                 skipped.append(item)
             continue
         source, size = item.source, item.size
-        tiles = [_original_tile(item.image, size, item)]
         try:
-            for index in range(variants):
-                assert item.opened is not None
-                seed = variant_seed(recipe.seed, source.path, index)
-                variant = derive(item.opened, recipe.steps, seed)
-                records = variant.steps
-                info = {"variant": index, "seed": seed, "size": variant.size, "steps": records}
-                image = tile_of(item.opened, variant.image)
-                text = f"v{index}: {caption(records)}"
-                tiles.append(_with_targets(Tile(image, text, info), item, variant.moved))
-        except EncodeError as exc:  # a step that encodes (jpeg_compression), as expand skips
+            tiles = [original_tile(item.image, size, item)]
+            tiles += _variant_tiles(recipe, item, variants, taking)
+        # A step that encodes (jpeg_compression), or a partner that cannot be read or decoded
+        # (the message names it): the source is skipped, as expand skips it.
+        except (MediumEncodeError, MediumDecodeError, PartnerUnreadable) as exc:
             if skipped is not None:
                 skipped.append({"path": source.path, "reason": str(exc)})
             continue
-        yield Row(_source_label(source), source, tiles, _source_info(source, size))
+        yield Row(_source_label(source), source, tiles, source_info(source, size))
 
 
-def sweep_rows(
-    recipe: Recipe,
-    input_root: Path,
-    dataset: Dataset,
-    skipped: list[dict[str, str]] | None = None,
-) -> Iterator[Row]:
-    """One row per leaf step of the pipeline, on the first chosen source that every step can
-    render (one ``jpeg_compression`` cannot encode is passed over, as expand skips it): the
-    original, then the step alone (p ignored) with every range collapsed to its low end, middle
-    and high end. The three tiles draw from the same generator, so only the range moves."""
-    candidates = choose_sources(dataset)
-    count = len(dataset.sources)
-    for item in _loaded_sources(recipe, input_root, dataset, candidates, count):
-        if isinstance(item, dict):
-            if skipped is not None:
-                skipped.append(item)
-            continue
-        try:
-            rows = list(_sweep_source(recipe, item))
-        except EncodeError as exc:  # jpeg_compression on an image JPEG cannot hold
-            if skipped is not None:
-                skipped.append({"path": item.source.path, "reason": str(exc)})
-            continue
-        yield from rows
-        return
+def _variant_tiles(
+    recipe: Recipe, item: Loaded, variants: int, taking: Partnering | None
+) -> list[Tile]:
+    """The source's first ``variants`` variants, each captioned with the steps that fired and
+    the partners they took."""
+    source, opened = item.source, item.opened
+    assert opened is not None or not variants
+    read = None if taking is None or not variants else taking.read(source, item.data, variants)
+    tiles = []
+    for index in range(variants):
+        assert opened is not None
+        seed = variant_seed(recipe.seed, source.path, index)
+        taken = None if read is None else read.of(index)
+        variant = derive(opened, recipe.steps, seed, partners=() if taken is None else taken.opened)
+        records = variant.steps
+        info: dict[str, Any] = {
+            "variant": index,
+            "seed": seed,
+            "size": variant.size,
+            "steps": records,
+        }
+        text = f"v{index}: {caption(records)}"
+        if taken is not None:
+            info["partners"] = [ref["path"] for ref in taken.refs]
+            names = partner_names(taken, records, recipe.medium)
+            text += f" with {', '.join(names)}" if names else ""
+        image = tile_of(opened, variant.image)
+        tiles.append(with_targets(Tile(image, text, info), item, variant.moved))
+    return tiles
 
 
-def _sweep_source(recipe: Recipe, item: _Loaded) -> Iterator[Row]:
-    source, image, size = item.source, item.image, item.size
-    seed = variant_seed(recipe.seed, source.path, 0)
-    for path, step in leaf_steps(recipe.steps):
-        tiles = [_original_tile(image, size, item)]
-        for at, point in sweep_points(step):
-            rng = np.random.Generator(np.random.PCG64(seed))
-            opened = item.opened
-            params = _sample_point(opened, point, rng, image, item.targets)
-            fired = [{"name": point.name, "fired": True, "params": params}]
-            out, out_size = _swept(opened, fired, image, recipe.kernels)
-            name = step.name if at is None else f"{step.name} {at}"
-            text = f"{name}: {params_text(step.name, params)}".rstrip(": ")
-            tile = Tile(out, text, {"at": at, "size": out_size, "params": params})
-            moved = None
-            if opened is not None and opened.targets is not None:
-                moved = move_targets(opened, fired)
-            tiles.append(_with_targets(tile, item, moved))
-        info = {"step": step.name, "path": path, "source": _source_info(source, size)}
-        yield Row(step.name, source, tiles, info)
-
-
-def _draws_tiles(medium: str) -> bool:
+def draws_tiles(medium: str) -> bool:
     """Whether ``medium`` draws its own tiles (a picture of a clip) rather than being one."""
     return hasattr(media.get(medium), "tile")
 
@@ -316,80 +302,7 @@ def tile_of(opened: Opened, content: Any = None) -> np.ndarray:
     return draw(opened.decoded, content)
 
 
-def _sample_point(
-    opened: Opened | None,
-    point: Transform,
-    rng: np.random.Generator,
-    image: np.ndarray,
-    targets: Any = None,
-) -> dict[str, Any]:
-    """A swept step's parameters, drawn as the medium draws them (``Medium.sample_step``; an
-    image step is told its image's shape, and the source's ``targets`` if it reads them)."""
-    sample = None if opened is None else getattr(opened.medium, "sample_step", None)
-    if sample is None:
-        if getattr(point, "reads_targets", False):
-            return point.sample(rng, image.shape, targets=targets)
-        return point.sample(rng, image.shape)
-    extra = {} if opened.resources is None else {"resources": opened.resources}
-    return sample(point, rng, opened.decoded, **extra)
-
-
-def _swept(
-    opened: Opened | None, fired: list[dict[str, Any]], image: np.ndarray, kernels: str
-) -> tuple[np.ndarray, list[int]]:
-    """The tile and size of one swept step applied to the source."""
-    if opened is None or not _draws_tiles(opened.medium.name):
-        out = replay(fired, image, kernels)
-        return out, _size(out)
-    extra = {} if opened.resources is None else {"resources": opened.resources}
-    content = opened.medium.replay(
-        fired, opened.decoded, opened.kernels, opened.reductions, **extra
-    )
-    return tile_of(opened, content), opened.medium.size(opened.decoded, content)
-
-
-def leaf_steps(steps: list[Step], prefix: str = "pipeline") -> list[tuple[str, Transform]]:
-    """Every transform of the pipeline with its place in the recipe, blocks opened."""
-    leaves: list[tuple[str, Transform]] = []
-    for index, step in enumerate(steps):
-        path = f"{prefix}[{index}]"
-        if isinstance(step, Block):
-            leaves.extend(leaf_steps(step.children, f"{path}.{step.kind}.transforms"))
-        else:
-            leaves.append((path, step))
-    return leaves
-
-
-def sweep_points(step: Transform) -> list[tuple[str | None, Transform]]:
-    """The step configured with every range collapsed to one point: its low end, middle and high
-    end. Rebuilt through the transform's own constructor, so every point is a valid config and
-    sampling stays the transform's own. A step without ranges gives one point, as configured."""
-    ranges = [param for param in type(step).all_params() if isinstance(param.kind, Range)]
-    if not ranges:
-        return [(None, step)]
-    return [(at, _collapsed(step, ranges, at)) for at in SWEEP_POINTS]
-
-
-def _collapsed(step: Transform, ranges: list[Param], at: str) -> Transform:
-    """``step`` with each range collapsed to its ``at`` point. A whole-number point the
-    transform refuses (an even kernel size where only odd ones exist) is nudged inward, one
-    step at a time; if none is accepted, the step is shown as configured."""
-    for nudge in {"low": (0, 1, 2), "mid": (0, 1, -1), "high": (0, -1, -2)}[at]:
-        config = dict(step.config)
-        for param in ranges:
-            lo, hi = config[param.name]
-            value = {"low": lo, "mid": (lo + hi) / 2, "high": hi}[at]
-            if param.kind.integer:
-                value = min(max(math.floor(value + 0.5) + nudge, lo), hi)
-            config[param.name] = [value, value]
-        try:
-            return type(step)(**config)
-        except ParamError:
-            continue
-    return step
-
-
-def _original_tile(image: np.ndarray, size: list[int], item: _Loaded | None = None) -> Tile:
+def original_tile(image: np.ndarray, size: list[int], item: Loaded | None = None) -> Tile:
     """The source's tile, captioned with its [height, width] (the order recipes give sizes in),
     with its annotations when ``item`` has them."""
     height, width = size
@@ -400,7 +313,7 @@ def _original_tile(image: np.ndarray, size: list[int], item: _Loaded | None = No
     return replace(tile, targets=item.targets, names=box_names(item.targets, item, anns))
 
 
-def _with_targets(tile: Tile, item: _Loaded, moved: Moved | None) -> Tile:
+def with_targets(tile: Tile, item: Loaded, moved: Moved | None) -> Tile:
     """``tile`` with the moved annotations expand writes, and the class names of their boxes."""
     if moved is None:
         return tile
@@ -412,13 +325,13 @@ def _with_targets(tile: Tile, item: _Loaded, moved: Moved | None) -> Tile:
     return replace(tile, targets=moved.targets, names=box_names(moved.targets, item, anns))
 
 
-def _source_annotations(item: _Loaded) -> list[Any] | None:
+def _source_annotations(item: Loaded) -> list[Any] | None:
     labels = None if item.opened is None else item.opened.labels
     payload = None if labels is None else labels.payload
     return payload[1] if isinstance(payload, tuple) and len(payload) == 2 else None
 
 
-def box_names(targets: Any, item: _Loaded, anns: list[Any] | None) -> tuple[str, ...]:
+def box_names(targets: Any, item: Loaded, anns: list[Any] | None) -> tuple[str, ...]:
     """The class name of each box, from the layout's vocabulary: a label file's class id by
     its name, an annotation's category (``anns``: the annotations the boxes' labels index)."""
     rules = None if item.opened is None else item.opened.rules
@@ -444,9 +357,5 @@ def _source_label(source: Source) -> str:
     return source.path
 
 
-def _source_info(source: Source, size: list[int]) -> dict[str, Any]:
+def source_info(source: Source, size: list[int]) -> dict[str, Any]:
     return {"path": source.path, "split": source.split, "label": source.label, "size": size}
-
-
-def _size(image: np.ndarray) -> list[int]:
-    return [int(image.shape[0]), int(image.shape[1])]

@@ -124,6 +124,15 @@ def _taking() -> list[str]:
     )
 
 
+def payload_reader(layout: str | None, state: Any) -> Callable[[str], Any]:
+    """What the task of the source at a path carries of its labels (the layout's payload,
+    made from the dataset's ``state``): each partner's labels, as its own task reads them."""
+    if layout is None or state is None:
+        return lambda path: None
+    found = registry.get(layout)
+    return lambda path: found.payload(state, path)
+
+
 def partner_seed(recipe_seed: int, source_path: str, variant: int) -> int:
     """The seed of a variant's partner draws, from its identity alone (not the seed its steps
     are sampled from: choosing partners never shifts a step's parameters)."""
@@ -168,4 +177,11 @@ def _draw(
     return [candidates[int(i) + (own and int(i) >= at)] for i in drawn]
 
 
-__all__ = ["Partner", "Pools", "choose_partners", "partner_seed", "recipe_needs"]
+__all__ = [
+    "Partner",
+    "Pools",
+    "choose_partners",
+    "partner_seed",
+    "payload_reader",
+    "recipe_needs",
+]

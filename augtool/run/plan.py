@@ -20,7 +20,7 @@ from augtool.errors import InputError
 from augtool.layouts import registry
 from augtool.layouts.discovery import Dataset, Source, StreamedSources
 from augtool.media import registry as media
-from augtool.run.partners import Partner, Pools, choose_partners
+from augtool.run.partners import Partner, Pools, choose_partners, payload_reader
 
 VARIANT_MARK = "__v"
 
@@ -188,14 +188,13 @@ class Plan(Sequence[Task]):
         task = Task(source, self.naming, original, encoder, payload, count)
         if self.pools is None or not task.variant_count:
             return task
-        state, layout = self.state, self.layout
         partners = choose_partners(
             self.pools,
             source,
             self.naming.seed,
             self.naming.partner_needs,
             task.variant_count,
-            lambda path: None if state is None else registry.get(layout).payload(state, path),
+            payload_reader(self.layout, self.state),
         )
         return dataclasses.replace(task, partners=partners)
 

@@ -1,0 +1,211 @@
+"""Sweep rows: each leaf step of the pipeline alone, with every range collapsed to its low end,
+middle and high end, on one source.
+
+A synthesis step is swept with the partners expand gives the source's first variant (the slots
+of that step among them, :mod:`.partners`), the same in each of its tiles, so only the range
+moves along the row; it is derived through :func:`augtool.run.derive.derive` as expand derives
+it, and its partners' objects are drawn where their pixels went.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import numpy as np
+
+from augtool.errors import ParamError
+from augtool.layouts.discovery import Dataset
+from augtool.media.base import DecodeError, EncodeError
+from augtool.media.image.transforms import Block, Step, Transform, replay
+from augtool.media.image.transforms.params import Param, Range
+from augtool.preview.captions import params_text
+from augtool.preview.partners import Partnering, PartnerUnreadable
+from augtool.preview.rows import (
+    Loaded,
+    Row,
+    Tile,
+    choose_sources,
+    draws_tiles,
+    loaded_sources,
+    original_tile,
+    partnering,
+    source_info,
+    tile_of,
+    with_targets,
+)
+from augtool.recipe import Recipe
+from augtool.run.derive import Opened, derive, move_targets
+from augtool.run.partner_reads import Taken
+from augtool.run.plan import variant_seed
+
+__all__ = ["SWEEP_POINTS", "leaf_steps", "sweep_points", "sweep_rows"]
+
+SWEEP_POINTS = ("low", "mid", "high")
+
+
+def sweep_rows(
+    recipe: Recipe,
+    input_root: Path,
+    dataset: Dataset,
+    skipped: list[dict[str, str]] | None = None,
+) -> Iterator[Row]:
+    """One row per leaf step of the pipeline, on the first chosen source that every step can
+    render (one ``jpeg_compression`` cannot encode, or one whose partner cannot be read, is
+    passed over, as expand skips it): the original, then the step alone (p ignored) with every
+    range collapsed to its low end, middle and high end. The three tiles draw from the same
+    generator (and take the same partners), so only the range moves."""
+    taking = partnering(recipe, input_root, dataset)
+    candidates = choose_sources(dataset)
+    count = len(dataset.sources)
+    for item in loaded_sources(recipe, input_root, dataset, candidates, count):
+        if isinstance(item, dict):
+            if skipped is not None:
+                skipped.append(item)
+            continue
+        try:
+            taken = None
+            if taking is not None:
+                taken = taking.read(item.source, item.data, 1).of(0)
+            rows = list(_sweep_source(recipe, item, taking, taken))
+        except (EncodeError, DecodeError, PartnerUnreadable) as exc:
+            if skipped is not None:
+                skipped.append({"path": item.source.path, "reason": str(exc)})
+            continue
+        yield from rows
+        return
+
+
+def _sweep_source(
+    recipe: Recipe, item: Loaded, taking: Partnering | None, taken: Taken | None
+) -> Iterator[Row]:
+    source, image, size = item.source, item.image, item.size
+    seed = variant_seed(recipe.seed, source.path, 0)
+    synthesis = 0  # synthesis steps so far: the next one's place in the partners' order
+    for path, step in leaf_steps(recipe.steps):
+        tiles = [original_tile(image, size, item)]
+        takes = _takes_partners(step)
+        for at, point in sweep_points(step):
+            if takes and taking is not None and taken is not None:
+                slots = taking.slots(synthesis)
+                tiles.append(_synthesised(item, point, at, seed, taken, slots))
+                continue
+            rng = np.random.Generator(np.random.PCG64(seed))
+            opened = item.opened
+            params = _sample_point(opened, point, rng, image, item.targets)
+            fired = [{"name": point.name, "fired": True, "params": params}]
+            out, out_size = _swept(opened, fired, image, recipe.kernels)
+            name = step.name if at is None else f"{step.name} {at}"
+            text = f"{name}: {params_text(step.name, params)}".rstrip(": ")
+            tile = Tile(out, text, {"at": at, "size": out_size, "params": params})
+            moved = None
+            if opened is not None and opened.targets is not None:
+                moved = move_targets(opened, fired)
+            tiles.append(with_targets(tile, item, moved))
+        synthesis += takes
+        info = {"step": step.name, "path": path, "source": source_info(source, size)}
+        yield Row(step.name, source, tiles, info)
+
+
+def _takes_partners(step: Transform) -> bool:
+    """Whether ``step`` is a synthesis step (it takes partner sources)."""
+    return bool(getattr(step, "partner_count", 0))
+
+
+def _synthesised(
+    item: Loaded, point: Transform, at: str | None, seed: int, taken: Taken, slots: range
+) -> Tile:
+    """A synthesis step alone (forced to fire) on the source with the partners of ``slots``
+    among ``taken``, derived as expand derives a variant (the partners' objects join the
+    targets), captioned with its parameters and the partners' file names."""
+    opened = item.opened
+    assert opened is not None
+    forced = type(point)(**{**point.config, "p": 1.0})
+    partners = [taken.opened[slot] for slot in slots]
+    variant = derive(opened, [forced], seed, partners=partners)
+    params = variant.steps[0]["params"]
+    paths = [taken.refs[slot]["path"] for slot in slots]
+    name = point.name if at is None else f"{point.name} {at}"
+    text = f"{name}: {params_text(point.name, params)}".rstrip(": ")
+    text += f" with {', '.join(PurePosixPath(path).name for path in paths)}"
+    info = {"at": at, "size": variant.size, "params": params, "partners": paths}
+    return with_targets(Tile(tile_of(opened, variant.image), text, info), item, variant.moved)
+
+
+def _sample_point(
+    opened: Opened | None,
+    point: Transform,
+    rng: np.random.Generator,
+    image: np.ndarray,
+    targets: Any = None,
+) -> dict[str, Any]:
+    """A swept step's parameters, drawn as the medium draws them (``Medium.sample_step``; an
+    image step is told its image's shape, and the source's ``targets`` if it reads them)."""
+    sample = None if opened is None else getattr(opened.medium, "sample_step", None)
+    if sample is None:
+        if getattr(point, "reads_targets", False):
+            return point.sample(rng, image.shape, targets=targets)
+        return point.sample(rng, image.shape)
+    extra = {} if opened.resources is None else {"resources": opened.resources}
+    return sample(point, rng, opened.decoded, **extra)
+
+
+def _swept(
+    opened: Opened | None, fired: list[dict[str, Any]], image: np.ndarray, kernels: str
+) -> tuple[np.ndarray, list[int]]:
+    """The tile and size of one swept step applied to the source."""
+    if opened is None or not draws_tiles(opened.medium.name):
+        out = replay(fired, image, kernels)
+        return out, _size(out)
+    extra = {} if opened.resources is None else {"resources": opened.resources}
+    content = opened.medium.replay(
+        fired, opened.decoded, opened.kernels, opened.reductions, **extra
+    )
+    return tile_of(opened, content), opened.medium.size(opened.decoded, content)
+
+
+def leaf_steps(steps: list[Step], prefix: str = "pipeline") -> list[tuple[str, Transform]]:
+    """Every transform of the pipeline with its place in the recipe, blocks opened."""
+    leaves: list[tuple[str, Transform]] = []
+    for index, step in enumerate(steps):
+        path = f"{prefix}[{index}]"
+        if isinstance(step, Block):
+            leaves.extend(leaf_steps(step.children, f"{path}.{step.kind}.transforms"))
+        else:
+            leaves.append((path, step))
+    return leaves
+
+
+def sweep_points(step: Transform) -> list[tuple[str | None, Transform]]:
+    """The step configured with every range collapsed to one point: its low end, middle and high
+    end. Rebuilt through the transform's own constructor, so every point is a valid config and
+    sampling stays the transform's own. A step without ranges gives one point, as configured."""
+    ranges = [param for param in type(step).all_params() if isinstance(param.kind, Range)]
+    if not ranges:
+        return [(None, step)]
+    return [(at, _collapsed(step, ranges, at)) for at in SWEEP_POINTS]
+
+
+def _collapsed(step: Transform, ranges: list[Param], at: str) -> Transform:
+    """``step`` with each range collapsed to its ``at`` point. A whole-number point the
+    transform refuses (an even kernel size where only odd ones exist) is nudged inward, one
+    step at a time; if none is accepted, the step is shown as configured."""
+    for nudge in {"low": (0, 1, 2), "mid": (0, 1, -1), "high": (0, -1, -2)}[at]:
+        config = dict(step.config)
+        for param in ranges:
+            lo, hi = config[param.name]
+            value = {"low": lo, "mid": (lo + hi) / 2, "high": hi}[at]
+            if param.kind.integer:
+                value = min(max(math.floor(value + 0.5) + nudge, lo), hi)
+            config[param.name] = [value, value]
+        try:
+            return type(step)(**config)
+        except ParamError:
+            continue
+    return step
+
+
+def _size(image: np.ndarray) -> list[int]:
+    return [int(image.shape[0]), int(image.shape[1])]
