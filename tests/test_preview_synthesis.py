@@ -15,7 +15,7 @@ from synthesis_data import COLOURS, MOSAIC, write_coco, write_yolo, yolo_boxes
 
 from augtool.layouts.discovery import discover
 from augtool.media.image.transforms import SYNTHESIS
-from augtool.preview import Layout, variant_rows
+from augtool.preview import Layout, render_preview, variant_rows
 from augtool.recipe import load_recipe
 
 FLAT_STEPS = {
@@ -202,15 +202,27 @@ def test_every_synthesis_step_has_a_sweep_row(tmp_path: Path, name: str) -> None
     (row,) = plan["rows"]
     assert row["step"] == name
     tiles = row["tiles"][1:]
-    ranged = name == "copy_paste"
-    assert [t["at"] for t in tiles] == (["low", "mid", "high"] if ranged else [None])
+    assert [t["at"] for t in tiles] == ["low", "mid", "high"]
     partners = tiles[0]["partners"]
     assert len(partners) == SYNTHESIS[name].partner_count
     assert all(t["partners"] == partners for t in tiles)  # fixed along the row
-    if ranged:
+    if name == "copy_paste":
         # the same partner pasted at the low, middle and high end of its scale jitter
         heights = [t["params"]["size"][0] for t in tiles]
         assert heights[0] < heights[1] < heights[2]
+    else:
+        # no range: the draws where the source's own share of the output is low, mid, high
+        own = [SYNTHESIS[name].shares(t["params"])[0] for t in tiles]
+        assert own[0] < own[1] < own[2]
+        # and the tiles show it: the source's colour takes more of each tile along the row
+        made = render_preview(load_recipe(recipe), data, sweep=True)
+        (drawn,) = made.rows
+        mine = COLOURS[int(Path(drawn.source.path).stem[1:])]
+        shown = []
+        for tile in drawn.tiles[1:]:
+            every = sum(int(coloured(tile.image, c, 12).sum()) for c in COLOURS)
+            shown.append(int(coloured(tile.image, mine, 12).sum()) / max(every, 1))
+        assert shown[0] <= shown[1] <= shown[2] and shown[0] < shown[2], shown
 
 
 def test_a_sweep_row_takes_the_partners_of_its_step_in_the_first_variant(tmp_path: Path) -> None:

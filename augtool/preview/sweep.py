@@ -19,7 +19,7 @@ import numpy as np
 from augtool.errors import ParamError
 from augtool.layouts.discovery import Dataset
 from augtool.media.base import DecodeError, EncodeError
-from augtool.media.image.transforms import Block, Step, Transform, replay
+from augtool.media.image.transforms import Block, Step, Synthesis, Transform, replay
 from augtool.media.image.transforms.params import Param, Range
 from augtool.preview.captions import params_text
 from augtool.preview.partners import Partnering, PartnerUnreadable
@@ -37,7 +37,7 @@ from augtool.preview.rows import (
     with_targets,
 )
 from augtool.recipe import Recipe
-from augtool.run.derive import Opened, derive, move_targets
+from augtool.run.derive import Opened, Variant, derive, move_targets
 from augtool.run.partner_reads import Taken
 from augtool.run.plan import variant_seed
 
@@ -81,32 +81,37 @@ def sweep_rows(
 def _sweep_source(
     recipe: Recipe, item: Loaded, taking: Partnering | None, taken: Taken | None
 ) -> Iterator[Row]:
-    source, image, size = item.source, item.image, item.size
+    source, size = item.source, item.size
     seed = variant_seed(recipe.seed, source.path, 0)
     synthesis = 0  # synthesis steps so far: the next one's place in the partners' order
     for path, step in leaf_steps(recipe.steps):
-        tiles = [original_tile(image, size, item)]
-        takes = _takes_partners(step)
-        for at, point in sweep_points(step):
-            if takes and taking is not None and taken is not None:
-                slots = taking.slots(synthesis)
-                tiles.append(_synthesised(item, point, at, seed, taken, slots))
-                continue
-            rng = np.random.Generator(np.random.PCG64(seed))
-            opened = item.opened
-            params = _sample_point(opened, point, rng, image, item.targets)
-            fired = [{"name": point.name, "fired": True, "params": params}]
-            out, out_size = _swept(opened, fired, image, recipe.kernels)
-            name = step.name if at is None else f"{step.name} {at}"
-            text = f"{name}: {params_text(step.name, params)}".rstrip(": ")
-            tile = Tile(out, text, {"at": at, "size": out_size, "params": params})
-            moved = None
-            if opened is not None and opened.targets is not None:
-                moved = move_targets(opened, fired)
-            tiles.append(with_targets(tile, item, moved))
-        synthesis += takes
+        tiles = [original_tile(item.image, size, item)]
+        if _takes_partners(step) and taking is not None and taken is not None:
+            tiles += _synthesis_tiles(item, step, seed, taken, taking.slots(synthesis))
+            synthesis += 1
+        else:
+            tiles += _point_tiles(recipe, item, step, seed)
         info = {"step": step.name, "path": path, "source": source_info(source, size)}
         yield Row(step.name, source, tiles, info)
+
+
+def _point_tiles(recipe: Recipe, item: Loaded, step: Transform, seed: int) -> list[Tile]:
+    """The step alone at each of its :func:`sweep_points`, drawn from one generator."""
+    image, opened = item.image, item.opened
+    tiles = []
+    for at, point in sweep_points(step):
+        rng = np.random.Generator(np.random.PCG64(seed))
+        params = _sample_point(opened, point, rng, image, item.targets)
+        fired = [{"name": point.name, "fired": True, "params": params}]
+        out, out_size = _swept(opened, fired, image, recipe.kernels)
+        name = step.name if at is None else f"{step.name} {at}"
+        text = f"{name}: {params_text(step.name, params)}".rstrip(": ")
+        tile = Tile(out, text, {"at": at, "size": out_size, "params": params})
+        moved = None
+        if opened is not None and opened.targets is not None:
+            moved = move_targets(opened, fired)
+        tiles.append(with_targets(tile, item, moved))
+    return tiles
 
 
 def _takes_partners(step: Transform) -> bool:
@@ -114,24 +119,71 @@ def _takes_partners(step: Transform) -> bool:
     return bool(getattr(step, "partner_count", 0))
 
 
-def _synthesised(
-    item: Loaded, point: Transform, at: str | None, seed: int, taken: Taken, slots: range
-) -> Tile:
-    """A synthesis step alone (forced to fire) on the source with the partners of ``slots``
-    among ``taken``, derived as expand derives a variant (the partners' objects join the
-    targets), captioned with its parameters and the partners' file names."""
+def _synthesis_tiles(
+    item: Loaded, step: Transform, seed: int, taken: Taken, slots: range
+) -> list[Tile]:
+    """A synthesis step alone on the source with the partners of ``slots`` among ``taken``
+    (the same in every tile), each tile derived as expand derives a variant (the partners'
+    objects join the targets) and captioned with its parameters and the partners' names.
+
+    A step with ranges (``copy_paste``'s ``scale``) is shown at their low end, middle and high
+    end, forced to fire; one without (``mixup``, ``cutmix``, ``mosaic``) at the draws where
+    the source's own share of the output is lowest, median and highest among
+    :data:`SPREAD_DRAWS` of its own draws: the spread its configuration (``alpha``) gives."""
     opened = item.opened
     assert opened is not None
-    forced = type(point)(**{**point.config, "p": 1.0})
     partners = [taken.opened[slot] for slot in slots]
-    variant = derive(opened, [forced], seed, partners=partners)
-    params = variant.steps[0]["params"]
+    points = sweep_points(step)
+    if len(points) == 1:
+        made = _spread(opened, step, seed, partners)
+    else:
+        made = []
+        for at, point in points:
+            forced = type(point)(**{**point.config, "p": 1.0})
+            made.append((at, derive(opened, [forced], seed, partners=partners)))
     paths = [taken.refs[slot]["path"] for slot in slots]
-    name = point.name if at is None else f"{point.name} {at}"
-    text = f"{name}: {params_text(point.name, params)}".rstrip(": ")
-    text += f" with {', '.join(PurePosixPath(path).name for path in paths)}"
-    info = {"at": at, "size": variant.size, "params": params, "partners": paths}
-    return with_targets(Tile(tile_of(opened, variant.image), text, info), item, variant.moved)
+    named = ", ".join(PurePosixPath(path).name for path in paths)
+    tiles = []
+    for at, variant in made:
+        params = variant.steps[0]["params"]
+        text = f"{step.name} {at}: {params_text(step.name, params)} with {named}"
+        info = {"at": at, "size": variant.size, "params": params, "partners": paths}
+        tile = Tile(tile_of(opened, variant.image), text, info)
+        tiles.append(with_targets(tile, item, variant.moved))
+    return tiles
+
+
+#: How many draws a synthesis step without ranges is swept over (see :func:`_spread`).
+SPREAD_DRAWS = 32
+
+
+def _spread(
+    opened: Opened, step: Transform, seed: int, partners: list[Opened]
+) -> list[tuple[str, Variant]]:
+    """The step's draws (from generators seeded by ``seed`` and the draw's number) where the
+    source's share of the output is lowest, median and highest, each replayed as expand
+    replays a recorded step."""
+    assert isinstance(step, Synthesis)
+    shape = opened.decoded.image.shape
+    shapes = [partner.decoded.image.shape for partner in partners]
+    places = list(range(len(partners)))
+    drawn = []
+    for number in range(SPREAD_DRAWS):
+        rng = np.random.Generator(np.random.PCG64([seed, number]))
+        if step.reads_partner_targets:
+            theirs = [partner.targets for partner in partners]
+            params = step.sample(rng, shape, shapes, partner_targets=theirs)
+        else:
+            params = step.sample(rng, shape, shapes)
+        params = {**params, "partners": places}
+        drawn.append((float(step.shares(params)[0]), number, params))
+    drawn.sort(key=lambda draw: draw[:2])
+    chosen = zip(SWEEP_POINTS, (drawn[0], drawn[len(drawn) // 2], drawn[-1]), strict=True)
+    return [
+        (at, derive(opened, records=[{"name": step.name, "fired": True, "params": params}],
+                    partners=partners))
+        for at, (_, _, params) in chosen
+    ]  # fmt: skip
 
 
 def _sample_point(
