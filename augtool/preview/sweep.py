@@ -2,9 +2,11 @@
 middle and high end, on one source.
 
 A synthesis step is swept with the partners expand gives the source's first variant (the slots
-of that step among them, :mod:`.partners`), the same in each of its tiles, so only the range
-moves along the row; it is derived through :func:`augtool.run.derive.derive` as expand derives
-it, and its partners' objects are drawn where their pixels went.
+of that step among them, :mod:`.partners`), the same in each of its tiles; one without ranges
+(``mixup``, ``cutmix``, ``mosaic``) is shown at the lowest, median and highest share of the
+output its source takes among draws of its own. Its tiles are derived through
+:func:`augtool.run.derive.derive` as expand derives a variant, and its partners' objects are
+drawn where their pixels went.
 """
 
 from __future__ import annotations
