@@ -158,6 +158,11 @@ CASES: list[tuple[str, str, dict[str, Any]]] = [
         {"ratio": 0.3, "unit_size_range": [10, 20], "random_offset": True},
     ),
     (
+        "A.MaskDropout(max_objects=3, fill=255, fill_mask=7)",
+        "mask_dropout",
+        {"max_objects": [1, 3], "fill": 255, "fill_mask": 7},
+    ),
+    (
         "A.PixelDropout(dropout_prob=0.05, per_channel=True, drop_value=None)",
         "pixel_dropout",
         {"dropout_prob": 0.05, "per_channel": True, "drop_value": "random"},

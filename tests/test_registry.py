@@ -12,7 +12,7 @@ from conftest import random_pixels
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from augtool.media.image.transforms import BLOCKS, REGISTRY, replay, run
+from augtool.media.image.transforms import BLOCKS, REGISTRY, SYNTHESIS, replay, run
 from augtool.recipe.model import parse_recipe
 from augtool.recipe.yaml_source import load
 
@@ -31,6 +31,21 @@ def test_the_issue_s_transforms_are_all_there() -> None:
     }  # fmt: skip
     assert required <= set(REGISTRY)
     assert {"sequence", "one_of", "some_of"} == set(BLOCKS)
+
+
+def test_the_breadth_issue_s_transforms_are_all_there() -> None:
+    required = {
+        "elastic", "grid_distortion", "optical_distortion", "piecewise_affine", "clahe",
+        "hue_saturation_value", "rgb_shift", "to_sepia", "fancy_pca", "iso_noise",
+        "multiplicative_noise", "median_blur", "defocus", "zoom_blur", "glass_blur",
+        "unsharp_mask", "emboss", "random_fog", "random_rain", "random_snow", "random_shadow",
+        "random_sun_flare", "random_gravel", "grid_dropout", "mask_dropout", "pixel_dropout",
+        "random_scale", "longest_max_size", "smallest_max_size", "pad_if_needed",
+        "crop_non_empty_mask", "bbox_safe_random_crop", "random_sized_bbox_safe_crop",
+        "shift_scale_rotate", "transpose", "d4",
+    }  # fmt: skip
+    assert required <= set(REGISTRY)
+    assert len(REGISTRY) + len(SYNTHESIS) >= 60
 
 
 @pytest.mark.parametrize("name", [*NAMES, *BLOCKS])

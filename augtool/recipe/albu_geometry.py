@@ -145,6 +145,18 @@ def pixel_dropout(params: Params) -> Step:
     return "pixel_dropout", config
 
 
+def mask_dropout(params: Params) -> Step:
+    count = params.get("max_objects", (1, 1))
+    config = {
+        "max_objects": [1, int(count)]
+        if isinstance(count, (int, float))
+        else [int(v) for v in count],
+        "fill": fill(params, alpha=False),
+        "fill_mask": round(params.get("fill_mask", 0)),
+    }
+    return "mask_dropout", config
+
+
 def elastic(params: Params) -> Step:
     alpha = float(params.get("alpha", 1.0))
     if params.get("noise_distribution", "gaussian") == "gaussian":
@@ -199,6 +211,7 @@ GEOMETRY_CONVERTERS: dict[str, Callable[[Params], Step]] = {
     "CropNonEmptyMaskIfExists": crop_non_empty_mask,
     "GridDropout": grid_dropout,
     "PixelDropout": pixel_dropout,
+    "MaskDropout": mask_dropout,
     "ElasticTransform": elastic,
     "GridDistortion": grid_distortion,
     "OpticalDistortion": optical_distortion,

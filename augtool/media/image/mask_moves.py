@@ -33,7 +33,8 @@ def moved_mask(
     """The mask through the fired geometric steps, grouped into resamplings exactly as the image
     is (``fusion.Applier``, with the image's kernels), with nearest sampling: it stays
     pixel-aligned with the image. A synthesis step lays it out with its partners' masks by its
-    mask kernel; one without (``mixup`` mixes every pixel) raises ``UnsupportedTransform``."""
+    mask kernel; one without (``mixup`` mixes every pixel) raises ``UnsupportedTransform``. A
+    step with an ``apply_mask`` kernel (``mask_dropout``) edits the ids where it stands."""
     applier = Applier(mask[:, :, None], kernels_name)
     for record in fired_leaves(records):
         name, params = record["name"], record["params"]
@@ -46,6 +47,9 @@ def moved_mask(
             applier = Applier(laid[:, :, None], kernels_name)
         elif name in REGISTRY and REGISTRY[name].family == "geometric":
             applier.feed(name, mask_params(params))
+        elif hasattr(REGISTRY.get(name), "apply_mask"):  # a step that edits the mask's ids
+            edited = REGISTRY[name].apply_mask(applier.image()[:, :, 0], params)  # type: ignore[attr-defined]
+            applier = Applier(edited[:, :, None], kernels_name)
     return np.ascontiguousarray(applier.image()[:, :, 0])
 
 

@@ -17,6 +17,7 @@ from augtool.media.image.transforms import (  # noqa: F401
     dropout,
     filters,
     geometric,
+    mask_dropout,
     noise,
     occlusion,
     safe_crops,
