@@ -100,6 +100,27 @@ def test_output_keeps_the_source_format_unless_told() -> None:
     assert output_format("a/b.wav", "flac") == ("FLAC", ".flac")
 
 
+def test_eight_bit_sources_stay_eight_bit_in_either_container() -> None:
+    """8-bit WAV is unsigned and 8-bit FLAC signed (libsndfile writes no other): under
+    ``subtype: same`` each becomes the other's 8 bits, sample for sample."""
+    same = {"subtype": "same", "sample_rate": "same"}
+    for source, container, written in (
+        ("PCM_S8", "FLAC", "PCM_S8"),
+        ("PCM_S8", "WAV", "PCM_U8"),
+        ("PCM_U8", "FLAC", "PCM_S8"),
+        ("PCM_U8", "WAV", "PCM_U8"),
+    ):
+        fmt = "FLAC" if source == "PCM_S8" else "WAV"
+        decoded = codecs.decode(_soundfile_bytes(_noise(), source, fmt), codecs.FORMATS, None)
+        assert decoded.subtype == source
+        settings = encoder_settings(container, same, decoded)
+        assert settings["subtype"] == written
+        data = MEDIUM.encode(decoded, None, settings, None)
+        assert soundfile.info(io.BytesIO(data)).subtype == written
+        again = codecs.decode(data, codecs.FORMATS, None)
+        np.testing.assert_array_equal(again.samples, decoded.samples)
+
+
 def test_a_new_sample_rate_is_written_with_the_length_scaled() -> None:
     decoded = codecs.decode(pcm16_wav(tone(440.0, 0.5)), codecs.FORMATS, None)
     settings = {"format": "WAV", "subtype": "PCM_16", "sample_rate": 8000}

@@ -155,6 +155,37 @@ def test_output_format_subtype_and_rate_follow_the_recipe(tmp_path: Path) -> Non
     assert report.ok, report.problems
 
 
+def test_an_8_bit_source_expands_to_flac_and_a_subtype_flac_cannot_hold_is_refused(
+    tmp_path: Path,
+) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    soundfile.write(str(data / "a.wav"), tone(440.0, 0.3), RATE, subtype="PCM_U8")
+    recipe = _recipe(
+        tmp_path,
+        "version: 1\nvariants: 1\ninput: {layout: flat}\noutput: {format: flac}\n"
+        "pipeline:\n  - gain: {gain_db: [-3, -3]}\n",
+    )
+    out = tmp_path / "out"
+    summary = augtool.expand(recipe, data, out, jobs=1)
+    assert not summary.skipped
+    assert soundfile.info(str(out / "a__v00.flac")).subtype == "PCM_S8"
+    report = augtool.validate_manifest(out / "manifest.jsonl", source=data, recompute="all")
+    assert report.ok, report.problems
+    for subtype in ("PCM_U8", "PCM_32", "FLOAT"):
+        bad = _recipe(
+            tmp_path,
+            f"version: 1\noutput: {{format: flac, subtype: {subtype}}}\n"
+            "pipeline:\n  - gain: {}\n",
+        )
+        with pytest.raises(augtool.RecipeError, match=f"FLAC cannot hold {subtype}"):
+            augtool.load_recipe(bad)
+    wav = _recipe(tmp_path, "version: 1\noutput: {format: wav, subtype: PCM_S8}\n"
+                  "pipeline:\n  - gain: {}\n")  # fmt: skip
+    with pytest.raises(augtool.RecipeError, match="WAV cannot hold PCM_S8"):
+        augtool.load_recipe(wav)
+
+
 def test_audio_recipe_fields_are_checked_by_name(tmp_path: Path) -> None:
     bad = _recipe(tmp_path, "version: 1\noutput: {format: jpeg}\npipeline:\n  - gain: {}\n")
     with pytest.raises(augtool.RecipeError, match="same, wav, flac"):

@@ -133,7 +133,10 @@ def parse_recipe(doc: Located) -> Recipe:
     balance = parse_balance(doc, top.get("balance"))
     if balance is not None:
         normalised["balance"] = balance  # only when given, for the same reason
-    core_input, core_output = to_core(input_, output)
+    try:
+        core_input, core_output = to_core(input_, output)
+    except ParamError as exc:  # a combination of the medium's fields it refuses
+        raise doc.error(("output", "subtype"), str(exc)) from None
     if output.get("strip_metadata") == "originals_too":
         _strip_originals(doc, output, medium)
     return Recipe(

@@ -32,10 +32,10 @@ WAV_SUBTYPES = {
 BITS = {name: bits for (_, bits), name in WAV_SUBTYPES.items()}
 FORMATS = ("WAV", "FLAC", "OGG")
 INSTALL_HINT = "pip install 'augtool[audio]'"
-#: subtypes each output format can hold
+#: subtypes each output format can hold (8-bit WAV is unsigned, 8-bit FLAC signed)
 WRITABLE = {
     "WAV": tuple(WAV_SUBTYPES.values()),
-    "FLAC": ("PCM_16", "PCM_24", "PCM_U8"),
+    "FLAC": ("PCM_S8", "PCM_16", "PCM_24"),
     "OGG": ("VORBIS",),
 }
 

@@ -29,7 +29,12 @@ OUTPUT_FORMATS = {"wav": ("WAV", ".wav"), "flac": ("FLAC", ".flac")}
 # written as FLAC (lossless, and libsndfile gives each Ogg stream a random serial number, so
 # Vorbis bytes would differ from run to run).
 SAME_FORMATS = {".wav": "WAV", ".wave": "WAV", ".flac": "FLAC"}
-SUBTYPES = ("same", "PCM_U8", "PCM_16", "PCM_24", "PCM_32", "FLOAT", "DOUBLE")
+SUBTYPES = ("same", "PCM_U8", "PCM_S8", "PCM_16", "PCM_24", "PCM_32", "FLOAT", "DOUBLE")
+#: under ``subtype: same``, what a container writes for a source's sample format it cannot
+#: hold: 8-bit stays 8-bit (WAV's is unsigned, FLAC's signed), anything else is written as
+#: FLAC's widest or WAV's float
+NEAREST = {("WAV", "PCM_S8"): "PCM_U8", ("FLAC", "PCM_U8"): "PCM_S8"}
+WIDEST = {"WAV": "FLOAT", "FLAC": "PCM_24"}
 
 
 @dataclass(frozen=True)
@@ -127,15 +132,26 @@ def output_format(source_path: str, setting: str) -> tuple[str, str]:
     return "FLAC", ".flac"
 
 
+def check_subtype(setting: str, subtype: str) -> None:
+    """Raise :class:`ParamError` when ``output.format`` names a container that cannot hold
+    ``output.subtype`` (under ``format: same`` each source's container decides, per file)."""
+    if setting == "same" or subtype == "same":
+        return
+    container = OUTPUT_FORMATS[setting][0]
+    if subtype not in codecs.WRITABLE[container]:
+        held = ", ".join(codecs.WRITABLE[container])
+        raise ParamError(f"output.subtype: {container} cannot hold {subtype} (it holds {held})")
+
+
 def encoder_settings(container: str, output: dict[str, Any], decoded: Decoded) -> dict[str, Any]:
     """The container, sample format and rate a variant is written with: the source's unless
     the recipe's ``output`` names them (a source's format the container cannot hold becomes
-    the nearest it can: FLOAT in FLAC is PCM_24)."""
+    the nearest it can: 8-bit stays 8-bit, FLOAT in FLAC is PCM_24)."""
     subtype = output.get("subtype", "same")
     if subtype == "same":
         subtype = decoded.subtype
         if subtype not in codecs.WRITABLE[container]:
-            subtype = "PCM_24" if container == "FLAC" else "FLOAT"
+            subtype = NEAREST.get((container, subtype), WIDEST[container])
     elif subtype not in codecs.WRITABLE[container]:
         raise EncodeError(f"{container} cannot hold {subtype} samples")
     rate = output.get("sample_rate", "same")
@@ -200,7 +216,9 @@ class AudioMedium:
     ) -> tuple[dict[str, Any], dict[str, Any]]:
         """What the core hands back to this medium, by the names it passes on: the decode
         limit (``max_pixels``: here seconds) and the encoder settings (``quality``: here the
-        subtype and rate). Not part of the normalised recipe."""
+        subtype and rate). Not part of the normalised recipe. A ``subtype`` the named
+        ``format`` cannot hold is refused here, before anything is written."""
+        check_subtype(output["format"], output["subtype"])
         quality = {"subtype": output["subtype"], "sample_rate": output["sample_rate"]}
         return {"max_pixels": input_["max_seconds"]}, {"quality": quality}
 
