@@ -146,6 +146,20 @@ def test_yolo_segmentation_lines_land_on_their_pixels(tmp_path: Path) -> None:
     recompute(out, source)
 
 
+def test_pasting_from_box_only_labels_says_nothing_was_pasted(tmp_path: Path) -> None:
+    source = write_yolo(tmp_path / "in")  # box lines: no object has an outline
+    path = recipe(tmp_path / "r.yaml", PASTE)
+    boxes = invoke("expand", path, source, "-o", tmp_path / "boxes", "--json")
+    assert boxes.exit_code == 0, boxes.output
+    warning = "copy_paste pasted nothing in 15 of the 15 outputs it fired in"
+    assert any(w.startswith(warning) for w in json.loads(boxes.stdout)["warnings"])
+    assert f"warning: {warning}" in boxes.output
+    _segmentation_lines(source)
+    outlined = invoke("expand", path, source, "-o", tmp_path / "outlined", "--json")
+    assert outlined.exit_code == 0, outlined.output
+    assert "copy_paste" not in outlined.output
+
+
 def test_labelme_polygons_are_pasted_and_rectangles_cut(tmp_path: Path) -> None:
     source = write_labelme(tmp_path / "in")
     out = expand(recipe(tmp_path / "r.yaml", LARGE), source, tmp_path / "out")

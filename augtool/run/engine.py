@@ -257,6 +257,7 @@ def expand(
             summary.activity["removed"] += not_written_again(output_root, removed)
     summary.warn_of_ranges()
     summary.warn_of_loaders()
+    summary.warn_of_empty_pastes()
     summary.seconds = time.perf_counter() - started
     write_run_json(output_root, summary, jobs, backend)
     return summary

@@ -46,6 +46,8 @@ class Summary:
     troubles: dict[str, str] = field(default_factory=dict)
     #: per-class counts before and after, when the recipe balances classes
     balance: dict[str, Any] | None = None
+    #: outputs a ``copy_paste`` fired in ("fired") and those it pasted nothing in ("empty")
+    pastes: Counter[str] = field(default_factory=Counter)
 
     def failure(self, strict: bool = False) -> str | None:
         """Why the run counts as failed though it ran (exit 1), or ``None``: every input was
@@ -102,7 +104,27 @@ class Summary:
                 scaled = (record.get("decoded") or {}).get("range")
                 if scaled is not None:
                     self.ranges[record["source"]["path"]] = scaled
+                self._count_pastes(record.get("steps") or ())
         self.troubles.update(result.troubles)
+
+    def _count_pastes(self, steps: Any) -> None:
+        for step in steps:
+            if step.get("name") == "copy_paste" and step.get("fired"):
+                self.pastes["fired"] += 1
+                self.pastes["empty"] += not step["params"].get("objects")
+
+    def warn_of_empty_pastes(self) -> None:
+        """One warning when ``copy_paste`` fired but found no object to paste: the partners'
+        labels have no outlines (box-only labels are never pasted), so those outputs hold
+        only their source's objects."""
+        empty, fired = self.pastes["empty"], self.pastes["fired"]
+        if not empty:
+            return
+        self.warnings.append(
+            f"copy_paste pasted nothing in {empty} of the {fired} outputs it fired in: their "
+            "partners have no object with an outline (a polygon); box-only labels are never "
+            "pasted"
+        )
 
     def warn_of_ranges(self) -> None:
         """One warning naming the sources whose black and white came from their data."""
