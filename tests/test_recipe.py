@@ -275,6 +275,11 @@ ERRORS = {
         "version: 1\npipeline:\n  - one_of: {transforms: []}\n",
         "3:13: one_of: expected 'transforms:' with a non-empty list of steps",
     ),
+    "one_of given its steps as a list, as A.OneOf takes them": (
+        "version: 1\npipeline:\n  - one_of:\n      - hflip: {}\n      - vflip: {}\n",
+        "4:7: one_of: expected its steps under 'transforms:' (with p beside it), got a list; "
+        "write 'one_of: {p: 0.5, transforms: [...]}'",
+    ),
     "some_of n above the children": (
         "version: 1\npipeline:\n  - some_of:\n      n: 3\n      transforms:\n"
         "        - hflip: {}\n        - vflip: {}\n",

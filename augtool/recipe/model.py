@@ -404,6 +404,13 @@ def _step(
     known = sorted([*REGISTRY, *BLOCKS])
     if name not in REGISTRY and name not in BLOCKS:
         raise doc.error(name_path, f"unknown transform {name!r}{_suggest(name, known)}", at_key)
+    if name in BLOCKS and isinstance(config, list):
+        # Albumentations' A.OneOf([...]) takes the list itself: say where it goes here.
+        raise doc.error(
+            name_path,
+            f"{name}: expected its steps under 'transforms:' (with p beside it), got a list; "
+            f"write '{name}: {{p: 0.5, transforms: [...]}}'",
+        )
     if not isinstance(config, dict):
         raise doc.error(name_path, f"{name}: expected a mapping of parameters, got {config!r}")
     if name in BLOCKS:
