@@ -174,6 +174,24 @@ def test_bad_input_is_refused_with_a_one_line_reason(case: str) -> None:
     assert "\n" not in str(raised.value)
 
 
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        (b"OggS" + bytes(50), "unreadable OGG: File contains data in an unimplemented format."),
+        (b"fLaC" + bytes(60), "unreadable FLAC: File contains data in an unimplemented format."),
+    ],
+    ids=["ogg", "flac"],
+)
+def test_an_unreadable_flac_or_ogg_gives_the_same_reason_every_time(
+    data: bytes, reason: str
+) -> None:
+    """The reason goes into the manifest's skip line: it must not name an object's address."""
+    for _ in range(2):
+        with pytest.raises(DecodeError) as raised:
+            codecs.decode(data, codecs.FORMATS, None)
+        assert str(raised.value) == reason
+
+
 def test_a_clip_longer_than_max_seconds_is_refused_before_its_samples_are_read() -> None:
     data = pcm16_wav(tone(440.0, 2.0))
     assert codecs.decode(data, ["WAV"], 2.0).frames == 2 * RATE

@@ -171,7 +171,10 @@ def _read_soundfile(data: bytes, kind: str) -> Decoded:
             samples = f.read(dtype="float64", always_2d=True)
             return Decoded(samples, int(f.samplerate), kind, str(f.subtype))
     except (RuntimeError, soundfile.LibsndfileError) as exc:  # type: ignore[attr-defined]
-        raise DecodeError(f"unreadable {kind}: {str(exc).splitlines()[0]}") from None
+        # libsndfile's own words: soundfile's message names the BytesIO by its address,
+        # which would change the manifest's skip line from run to run.
+        reason = getattr(exc, "error_string", None) or str(exc)
+        raise DecodeError(f"unreadable {kind}: {reason.splitlines()[0]}") from None
 
 
 def _soundfile(kind: str, error: type[Exception] = DecodeError) -> Any:
