@@ -26,6 +26,7 @@ STEPS = {
     "crop_non_empty_mask": {"size": [100, 120]},
     "grid_dropout": {"unit_size_range": [20, 40], "ratio": 0.3},
     "pixel_dropout": {"dropout_prob": 0.05, "drop_value": "random"},
+    "mask_dropout": {"max_objects": 2, "fill": [255, 0, 255]},
     "elastic": {"alpha": 100, "sigma": 10},
     "grid_distortion": {"distort_limit": 0.3},
     "optical_distortion": {"distort_limit": 0.3},
