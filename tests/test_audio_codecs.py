@@ -150,17 +150,27 @@ def _bad_inputs() -> dict[str, tuple[bytes, str]]:
     wrong_size[4:8] = struct.pack("<I", len(good) - 8)
     odd = bytearray(good)
     odd[data_at + 4 : data_at + 8] = struct.pack("<I", len(good) - data_at - 9)
+    # a data size of an odd number of bytes well short of what follows: the rest is not
+    # a chunk, and the reason is still the data size
+    short = bytearray(good)
+    short[data_at + 4 : data_at + 8] = struct.pack("<I", 1001)
     return {
         "truncated": (good[: len(good) // 2], "truncated WAV"),
         "header only": (good[:10], "truncated WAV header"),
         "no fmt": (_riff(good[8:12] + good[data_at:]), "no 'fmt ' chunk"),
         "wrong data size": (bytes(wrong_size), "wrong WAV data size"),
         "part of a frame": (bytes(odd), "not a whole number of frames"),
+        "short data size": (bytes(short), "1001 bytes is not a whole number of frames"),
         "zero length": (pcm16_wav(np.zeros((0, 1))), "zero-length audio"),
+        "empty file": (b"", "empty file (0 bytes)"),
         "mu-law": (_soundfile_bytes(_noise(100, 1), "ULAW"), "μ-law"),
         "a-law": (_soundfile_bytes(_noise(100, 1), "ALAW"), "A-law"),
-        "ima adpcm": (_soundfile_bytes(_noise(2000, 1), "IMA_ADPCM"), "ADPCM"),
-        "ms adpcm": (_with_fmt(2, 4), "ADPCM"),
+        "ima adpcm": (_soundfile_bytes(_noise(2000, 1), "IMA_ADPCM"), "IMA ADPCM"),
+        "ms adpcm": (_with_fmt(2, 4), "Microsoft ADPCM"),
+        "gsm": (_with_fmt(0x31, 0), "GSM 6.10"),
+        "other codec": (_with_fmt(0x1234, 4), "format tag 0x1234"),
+        "12-bit pcm": (_with_fmt(1, 12), "PCM of 12 bits"),
+        "16-bit float": (_with_fmt(3, 16), "float of 16 bits"),
         "not audio": (b"\x89PNG\r\n\x1a\n" + b"\0" * 40, "unknown signature"),
     }
 
@@ -172,6 +182,18 @@ def test_bad_input_is_refused_with_a_one_line_reason(case: str) -> None:
         codecs.decode(data, codecs.FORMATS, None)
     assert reason in str(raised.value)
     assert "\n" not in str(raised.value)
+
+
+def test_a_broken_chunk_after_the_samples_is_left_unread() -> None:
+    """Trailing bytes inside the RIFF that are no whole chunk (a cut LIST, padding junk):
+    the samples are whole, and soundfile reads them too."""
+    good = pcm16_wav(_noise(1000, 2))
+    junk = good + b"LIST" + struct.pack("<I", 4000) + b"INFO"
+    junk = junk[:4] + struct.pack("<I", len(junk) - 8) + junk[8:]
+    decoded = codecs.decode(junk, codecs.FORMATS, None)
+    expected = soundfile.read(io.BytesIO(junk), dtype="float64", always_2d=True)[0]
+    np.testing.assert_array_equal(decoded.samples, expected)
+    assert decoded.size == (1000, 2)
 
 
 @pytest.mark.parametrize(

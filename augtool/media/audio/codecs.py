@@ -20,6 +20,16 @@ import numpy as np
 from augtool.media.base import DecodeError, EncodeError
 
 PCM, IEEE_FLOAT, ALAW, MULAW, EXTENSIBLE = 1, 3, 6, 7, 0xFFFE
+#: the codecs a refused WAV most often holds, named in the reason
+CODEC_NAMES = {
+    ALAW: "A-law",
+    MULAW: "μ-law",
+    0x0002: "Microsoft ADPCM",
+    0x0011: "IMA ADPCM",
+    0x0031: "GSM 6.10",
+    0x0050: "MPEG",
+    0x0055: "MP3",
+}
 #: WAV subtypes by (format tag, bits per sample); names are soundfile's
 WAV_SUBTYPES = {
     (PCM, 8): "PCM_U8",
@@ -77,6 +87,8 @@ def decode(data: bytes, formats: Sequence[str], max_seconds: float | None) -> De
     """``data`` decoded when its container is among ``formats`` and it lasts at most
     ``max_seconds``; raises :class:`DecodeError` with a one-line reason."""
     kind = sniff(data)
+    if not data:
+        raise DecodeError("empty file (0 bytes)")
     if kind is None:
         raise DecodeError("not a WAV, FLAC or OGG file (unknown signature)")
     if kind not in formats:
@@ -106,6 +118,8 @@ def _chunks(data: bytes) -> dict[bytes, tuple[int, int]]:
             raise DecodeError(
                 f"wrong WAV data size: 'data' says {size} bytes, {end - pos - 8} follow"
             )
+        if pos + 8 + size > end and b"fmt " in found and b"data" in found:
+            break  # a broken chunk after the samples: none is read (no metadata travels)
         if pos + 8 + size > end:
             raise DecodeError(
                 f"malformed WAV: chunk {cid.decode('latin-1')!r} of {size} bytes runs past the end"
@@ -129,11 +143,9 @@ def read_wav(data: bytes, max_seconds: float | None = None) -> Decoded:
     if tag == EXTENSIBLE and fmt_size >= 40:
         # The real format is the first two bytes of the sub-format GUID.
         tag = struct.unpack_from("<H", data, at + 24)[0]
-    if tag in (ALAW, MULAW):
-        raise DecodeError(f"unsupported WAV codec: {'A-law' if tag == ALAW else 'μ-law'}")
     subtype = WAV_SUBTYPES.get((tag, bits))
     if subtype is None:
-        raise DecodeError(f"unsupported WAV codec: format tag {tag:#06x}, {bits} bits (e.g. ADPCM)")
+        raise DecodeError(_unsupported(tag, bits))
     if channels < 1 or rate < 1 or align != channels * bits // 8:
         raise DecodeError(
             f"malformed WAV header: {channels} channels, {rate} Hz, block align {align}"
@@ -145,6 +157,16 @@ def read_wav(data: bytes, max_seconds: float | None = None) -> Decoded:
     _check_length(frames, rate, max_seconds)
     raw = data[start : start + size]
     return Decoded(_samples(raw, subtype, channels), rate, "WAV", subtype)
+
+
+def _unsupported(tag: int, bits: int) -> str:
+    """Why a WAV's format tag and sample width are not read, in one line."""
+    if tag in CODEC_NAMES:
+        return f"unsupported WAV codec: {CODEC_NAMES[tag]}"
+    if tag in (PCM, IEEE_FLOAT):
+        kind, read = ("PCM", "8, 16, 24 or 32") if tag == PCM else ("float", "32 or 64")
+        return f"unsupported WAV sample width: {kind} of {bits} bits (only {read} are read)"
+    return f"unsupported WAV codec: format tag {tag:#06x}"
 
 
 def _samples(raw: bytes, subtype: str, channels: int) -> np.ndarray:
