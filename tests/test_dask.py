@@ -25,6 +25,8 @@ from processes import children_of, wait_gone
 
 pytest.importorskip("distributed")
 
+from distributed import Client
+
 from augtool.errors import EXIT_FAILED
 from augtool.manifest import JOURNAL_NAME
 from augtool.run.executors import WorkerLost
@@ -228,6 +230,43 @@ def test_an_interrupted_dask_run_leaves_no_process_and_resumes(tmp_path: Path) -
     assert tree(out) == tree(clean)
 
 
+def batches_of_dead_workers(client: Client) -> list[object]:
+    """The batches that workers which left without being asked to (killed) were running or
+    holding when they went, from the scheduler's ``remove-worker`` events: the work Dask had to
+    run again elsewhere."""
+    return [
+        key
+        for _, event in client.get_events("all")
+        if event.get("action") == "remove-worker" and not event.get("expected")
+        for key in event.get("processing-tasks", ())
+    ]
+
+
+def kill_while_busy(client: Client, nanny: int, proc: subprocess.Popen) -> None:
+    """SIGKILL the worker process under ``nanny`` (as the kernel's OOM killer would: no warning,
+    no cleanup) once the scheduler has given it a batch. Stopped first, so that it cannot finish
+    the batch between the look and the kill; let go again when it holds none yet."""
+    deadline = time.monotonic() + 120
+    address = None
+    while True:
+        assert proc.poll() is None, "the run ended before a worker could be killed"
+        assert time.monotonic() < deadline, "the worker got no batch within 120 s"
+        victims = children_of(nanny)
+        if address is None:
+            pids = client.run(os.getpid)
+            address = next((a for a, pid in pids.items() if pid in victims), None)
+        if address is not None:
+            for pid in victims:
+                os.kill(pid, signal.SIGSTOP)
+            if client.processing([address]).get(address):
+                for pid in victims:
+                    os.kill(pid, signal.SIGKILL)
+                return
+            for pid in victims:
+                os.kill(pid, signal.SIGCONT)
+        time.sleep(0.02)
+
+
 @pytest.mark.slow
 def test_a_worker_killed_mid_run_loses_no_work_and_changes_no_byte(tmp_path: Path) -> None:
     source = tmp_path / "in"
@@ -243,20 +282,21 @@ def test_a_worker_killed_mid_run_loses_no_work_and_changes_no_byte(tmp_path: Pat
     with cluster(tmp_path / "dask", workers=2, nannies=nannies) as address:
         env = environment(DASK_SCHEDULER_ADDRESS=address)
         command = expand_argv(recipe, source, out, "--quiet", "--backend", "dask")
-        proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
-        journal = out / JOURNAL_NAME
-        deadline = time.monotonic() + 120
-        while not (journal.exists() and journal.read_bytes().count(b"\n") >= 5):
-            assert proc.poll() is None, "the run ended before a worker could be killed"
-            assert time.monotonic() < deadline, "no progress within 120 s"
-            time.sleep(0.02)
-        victims = children_of(nannies[0])
-        assert victims, "the first nanny has no worker process"
-        for pid in victims:  # as the kernel's OOM killer would: no warning, no cleanup
-            os.kill(pid, signal.SIGKILL)
-        assert proc.poll() is None, "the run ended before the worker was killed"
-        _, stderr = proc.communicate(timeout=300)
+        with Client(address, timeout="60s") as client:
+            proc = subprocess.Popen(
+                command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
+            )
+            journal = out / JOURNAL_NAME
+            deadline = time.monotonic() + 120
+            while not (journal.exists() and journal.read_bytes().count(b"\n") >= 5):
+                assert proc.poll() is None, "the run ended before a worker could be killed"
+                assert time.monotonic() < deadline, "no progress within 120 s"
+                time.sleep(0.02)
+            kill_while_busy(client, nannies[0], proc)
+            _, stderr = proc.communicate(timeout=300)
+            lost = batches_of_dead_workers(client)
     assert proc.returncode == 0, stderr
+    assert lost, "the killed worker held no batch: nothing was run again"
     clean = tmp_path / "clean"
     sequential = [*command[:-1], "sequential"]
     sequential[sequential.index(str(out))] = str(clean)
