@@ -25,6 +25,7 @@ the kernel's high-water mark (VmHWM) of the main process and of each worker.
     python benchmarks/run.py                  # full: 400 x 640x480, 100 x 1920x1080, 3 rounds
     python benchmarks/run.py --linearity      # 20,000 vs 400 sources of 160x120 (slow)
     python benchmarks/run.py --issue25 --quick   # issue 25's every figure, one table (issue25.py)
+    python benchmarks/run.py --issue25           # the same at the issue's sizes: 20-25 min idle
     python benchmarks/run.py --code HEAD --baseline HEAD~5 --contenders augtool,base,albu
 
 Datasets are generated on first use into ``--data`` (default /tmp/augtool-bench) and reused.
@@ -587,7 +588,8 @@ def report(
 
 
 def issue25_report(args: argparse.Namespace, code: str) -> None:
-    """``--issue25``: this script's throughput rounds, then the other scripts, in one table,
+    """``--issue25``: this script's throughput rounds (against the Albumentations loop) and
+    jobs scaling rounds (augtool and the codec floor), then the other scripts, in one table,
     all running the augtool ``code`` describes (``--code``'s snapshot goes to the scripts too),
     byte-compiled (into ``--data``) as an installed package is."""
     sys.path.insert(0, str(HERE))
@@ -604,23 +606,29 @@ def issue25_report(args: argparse.Namespace, code: str) -> None:
     compile_all = [PYTHON, "-m", "compileall", "-q", str(package)]
     subprocess.run(compile_all, env=AUGTOOL_ENV, check=True, stdout=subprocess.DEVNULL)
     sizes = issue25.QUICK if args.quick else issue25.FULL
-    shapes = {"640x480": (640, 480), "1920x1080": (1920, 1080)}
-    sources = {label: dataset(args.data, n, shapes[label]) for label, n in sizes.throughput.items()}
     shm = Path("/dev/shm")
     out = args.out or (shm if shm.is_dir() else Path(tempfile.gettempdir()))
-    rounds = args.rounds or sizes.throughput_rounds
-    contenders = ["augtool", "augtool_cv", "albu"]
-    figures: dict[str, Any]
-    try:
-        results = throughput(sources, sizes.throughput, [1, 2], rounds, contenders, out)
-    except RuntimeError as error:  # a contender failed: the other parts still run
-        figures = {"throughput": {"error": str(error)}}
-    else:
-        figure = issue25.throughput_figures(results, sizes.throughput, str(out), rounds)
-        figures = {"throughput": figure}
+
+    def measured(counts: dict[str, int], rounds: int, contenders: Sequence[str]) -> Any:
+        shapes = {"640x480": (640, 480), "1920x1080": (1920, 1080)}
+        sources = {label: dataset(args.data, n, shapes[label]) for label, n in counts.items()}
+        rounds = args.rounds or rounds
+        try:
+            results = throughput(sources, counts, [1, 2], rounds, contenders, out)
+        except RuntimeError as error:  # a contender failed: the other parts still run
+            return {"error": str(error)}
+        return issue25.throughput_figures(results, counts, str(out), rounds)
+
+    figures = {
+        "throughput": measured(
+            sizes.throughput, sizes.throughput_rounds, ["augtool", "augtool_cv", "albu"]
+        ),
+        "scaling": measured(sizes.scaling, sizes.scaling_rounds, issue25.SCALING_CONTENDERS),
+    }
     scripts, commands = issue25.run_scripts(sizes, package.parent)
     figures.update(scripts)
-    commands = {"throughput": " ".join(["python", "benchmarks/run.py", *sys.argv[1:]]), **commands}
+    ours = " ".join(["python", "benchmarks/run.py", *sys.argv[1:]])
+    commands = {"throughput, jobs scaling": ours, **commands}
     print()
     print(issue25.table(figures, issue25.machine(load, code), commands))
     if args.json is not None:

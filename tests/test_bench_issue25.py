@@ -15,23 +15,29 @@ import pytest
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
 
-@pytest.fixture(scope="module")
-def issue25() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("issue25", BENCHMARKS / "issue25.py")
+def load(name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(name, BENCHMARKS / f"{name}.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
-    sys.modules["issue25"] = module  # dataclasses look their module up
+    sys.modules[name] = module  # dataclasses look their module up
     try:
         spec.loader.exec_module(module)
     finally:
-        del sys.modules["issue25"]
+        del sys.modules[name]
     return module
+
+
+@pytest.fixture(scope="module")
+def issue25() -> ModuleType:
+    return load("issue25")
 
 
 MACHINE = {"CPU": "Test CPU (x86_64)", "cores": "2", "Python": "3.11.7"}
 
 
-def figures(rerun_sources: int = 20_000, plan_largest: int = 1_000_000) -> dict[str, Any]:
+def figures(
+    rerun_sources: int = 20_000, plan_largest: int = 1_000_000, scaling_sources: int = 2_000
+) -> dict[str, Any]:
     rates = {
         "1": {"augtool": 72.0, "augtool_cv": 160.0, "albu": 80.0},
         "2": {"augtool": 140.0, "augtool_cv": 300.0, "albu": 150.0},
@@ -46,6 +52,24 @@ def figures(rerun_sources: int = 20_000, plan_largest: int = 1_000_000) -> dict[
             "rounds": 3,
             "load_after": [1.5, 1.0, 1.0],
             "sizes": {"640x480": {"count": 200, "rates": rates, "cpu_ms": cpu_ms}},
+        },
+        "scaling": {
+            "out": "/dev/shm",
+            "rounds": 3,
+            "load_after": [1.2, 1.0, 1.0],
+            "sizes": {
+                "640x480": {
+                    "count": scaling_sources,
+                    "rates": {
+                        "1": {"augtool": 100.0, "augtool_cv": 200.0, "floor": 300.0},
+                        "2": {"augtool": 190.0, "augtool_cv": 340.0, "floor": 570.0},
+                    },
+                    "cpu_ms": {
+                        "1": {"augtool": 9.6, "augtool_cv": 4.64, "floor": 3.0},
+                        "2": {"augtool": 9.8, "augtool_cv": 4.94, "floor": 3.1},
+                    },
+                }
+            },
         },
         "rerun": {
             "sources": rerun_sources,
@@ -113,8 +137,19 @@ def test_every_figure_is_computed_and_judged(issue25: ModuleType) -> None:
     assert opencv == ["≥ 1.5×", "2.00× wall, 2.00× CPU (160 vs 80 out/s)", "yes", "1.5"]
     pillow = found["Pillow kernels / Albumentations loop, 200 × 640x480, jobs 1"]
     assert pillow[1:3] == ["0.90× wall, 0.83× CPU (72 vs 80 out/s)", "**no**"]
-    scaling = found["jobs 2 / jobs 1, OpenCV kernels, 200 × 640x480, outputs on /dev/shm"]
-    assert scaling[1:3] == ["1.88× (Albumentations 1.88×)", "— (200 sources)"]
+    # Jobs scaling is measured apart, on the sources the target is set on, not on 200.
+    assert not any(figure.startswith("jobs 2 / jobs 1") and "200 ×" in figure for figure in found)
+    pillow_scaling = found["jobs 2 / jobs 1, Pillow kernels, 2,000 × 640x480, outputs on /dev/shm"]
+    assert pillow_scaling == [
+        "≥ 1.8× on 2,000 sources",
+        "1.90× wall; CPU 9.60 → 9.80 ms an output",
+        "yes",
+        "1.2",
+    ]
+    opencv_scaling = found["jobs 2 / jobs 1, OpenCV kernels, 2,000 × 640x480, outputs on /dev/shm"]
+    assert opencv_scaling[1:3] == ["1.70× wall; CPU 4.64 → 4.94 ms an output", "**no**"]
+    floor = found["jobs 2 / jobs 1, codec floor, 2,000 × 640x480, outputs on /dev/shm"]
+    assert floor == ["", "1.90× wall; CPU 3.00 → 3.10 ms an output", "", "1.2"]
     noop = found["no-op rerun, 20,000 sources / 80,000 outputs kept"]
     assert noop[1:3] == ["2.50 s (2.10 s CPU)", "yes"]
     assert found["rerun adding 10 sources, over the no-op rerun"][1] == "+0.50 s (+0.40 s CPU)"
@@ -134,7 +169,7 @@ def test_every_figure_is_computed_and_judged(issue25: ModuleType) -> None:
 
 
 def test_a_part_measured_below_its_target_size_is_not_judged(issue25: ModuleType) -> None:
-    small = figures(1_000, 100_000)
+    small = figures(1_000, 100_000, 24)
     small["rerun"]["add"] = [{"wall_s": 2.3, "cpu_s": 2.2}]  # faster than the no-op: load
     found = rows(issue25.table(small, MACHINE, {}))
     assert found["rerun adding 10 sources, over the no-op rerun"][1] == "-0.20 s (+0.10 s CPU)"
@@ -142,6 +177,18 @@ def test_a_part_measured_below_its_target_size_is_not_judged(issue25: ModuleType
     assert noop[2] == "— (1,000 sources)"
     memory = found["planning peak memory, 100,000 / 10,000 sources"]
     assert memory[2] == "— (up to 100,000)"
+    scaling = found["jobs 2 / jobs 1, OpenCV kernels, 24 × 640x480, outputs on /dev/shm"]
+    assert scaling[2] == "— (24 sources)"
+
+
+def test_the_full_run_measures_scaling_where_the_target_is_set(issue25: ModuleType) -> None:
+    run = load("run")
+    assert set(issue25.SCALING_CONTENDERS) <= set(run.CONTENDERS)
+    assert {"augtool", "augtool_cv", "floor"} <= set(issue25.SCALING_CONTENDERS)
+    assert issue25.FULL.scaling == {"640x480": issue25.SCALING_SOURCES}
+    # The quick run stays a smoke run: a few sources, above the in-process threshold.
+    assert all(run.VARIANTS * n > 48 for n in issue25.QUICK.scaling.values())
+    assert sum(issue25.QUICK.scaling.values()) < 100
 
 
 def test_a_missing_or_failed_part_says_so(issue25: ModuleType) -> None:
