@@ -207,6 +207,12 @@ def test_a_name_two_media_share_is_built_as_the_recipes_medium(tmp_path: Path) -
     assert crop.config == {"seconds": 0.5, "p": 1.0}
     image = _recipe(tmp_path, "version: 1\npipeline:\n  - random_crop: {size: [8, 8]}\n")
     assert augtool.load_recipe(image).medium == "image"
+    # alone, its parameters say whose it is; with none, it is the image one
+    alone = _recipe(tmp_path, "version: 1\npipeline:\n  - random_crop: {seconds: 0.5, p: 1}\n")
+    loaded = augtool.load_recipe(alone)
+    assert loaded.medium == "audio" and loaded.steps[0].config == {"seconds": 0.5, "p": 1.0}
+    bare = _recipe(tmp_path, "version: 1\npipeline:\n  - random_crop: {p: 1}\n")
+    assert augtool.load_recipe(bare).medium == "image"
 
 
 def test_a_rerun_keeps_every_output_and_a_changed_clip_is_redone(tmp_path: Path) -> None:

@@ -7,8 +7,9 @@ numpy). An installed plug-in names its medium the same way, as an entry point in
 time (a test double) calls :func:`register`; only in-process backends then know it.
 
 A recipe names its medium by the transforms it uses: every step of one recipe belongs to one
-medium; a recipe without steps is an image recipe (:data:`DEFAULT`). The medium is never
-written into the normalised recipe, so recipes and their hashes stay as they were.
+medium; a recipe without steps is an image recipe (:data:`DEFAULT`), and so is one whose steps
+are all names two media share, unless their parameters are one medium's alone. The medium is
+never written into the normalised recipe, so recipes and their hashes stay as they were.
 """
 
 from __future__ import annotations
@@ -88,8 +89,9 @@ def owners(name: str) -> list[str]:
     return [m.name for m in media() if name in m.transforms() or name in m.blocks()]
 
 
-def _leaves(pipeline: Iterable[Any]) -> Iterator[str]:
-    """The transform names of a normalised pipeline (``[{name: config}, …]``), blocks opened."""
+def _leaves(pipeline: Iterable[Any]) -> Iterator[tuple[str, Any]]:
+    """The transforms of a normalised pipeline (``[{name: config}, …]``), blocks opened: each
+    one's name and configuration."""
     for step in pipeline:
         if not isinstance(step, dict):
             continue
@@ -98,7 +100,22 @@ def _leaves(pipeline: Iterable[Any]) -> Iterator[str]:
             if isinstance(children, list):
                 yield from _leaves(children)
             else:
-                yield name
+                yield name, config
+
+
+def _taking(name: str, config: Any, owned: list[str]) -> list[str]:
+    """Of the media ``owned`` that share the transform ``name``, those whose transform takes
+    every parameter ``config`` names (all of them when it names none, or none fits)."""
+    given = set(config) - {"p"} if isinstance(config, dict) else set()
+    if not given:
+        return owned
+    fits = []
+    for medium in owned:
+        transform = get(medium).transforms().get(name)
+        taken = {param.name for param in getattr(transform, "all_params", tuple)()}
+        if given <= taken:
+            fits.append(medium)
+    return fits or owned
 
 
 def medium_of(pipeline: Iterable[Any]) -> str:
@@ -108,10 +125,13 @@ def medium_of(pipeline: Iterable[Any]) -> str:
     if len(names()) == 1 or not steps:
         return DEFAULT if DEFAULT in names() else names()[0]
     found: set[str] = set()
-    for leaf in _leaves(steps):
+    for leaf, config in _leaves(steps):
         owned = owners(leaf)
         if not owned:
             raise ValueError(f"unknown transform {leaf!r}")
+        if len(owned) > 1:
+            # a shared name (random_crop) with parameters only one medium's takes is that one's
+            owned = _taking(leaf, config, owned)
         if DEFAULT not in owned:
             found.add(owned[0])
         elif len(owned) == 1:

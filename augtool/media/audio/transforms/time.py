@@ -124,7 +124,8 @@ class RandomCrop(AudioTransform):
     name = "random_crop"
     family = "time"
     summary = "Cut a window of the given duration from a random place (a shorter clip is kept)."
-    # With no other audio step beside it, random_crop is the image one (one recipe, one medium).
+    # Alone, random_crop is the audio one when its parameters say so (seconds), else the image
+    # one (one recipe, one medium): the example puts an audio step beside it.
     example = "- pad_to: {seconds: 1.0}\n- random_crop: {seconds: 1.0}"
     params = (Param("seconds", Float(0.001, None), 1.0, "the window's duration"),)
 
