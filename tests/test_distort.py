@@ -1,15 +1,17 @@
 """The curved warps (elastic, grid_distortion, optical_distortion, piecewise_affine): a small
-coloured square's keypoint, box and mask follow its pixels through the same map the kernel
-samples, and each warp's own promises (identity at zero, edges, lens direction, spread)."""
+coloured square's keypoint, box and mask, and a large one's polygon (its edges bent too),
+follow its pixels through the same map the kernel samples, and each warp's own promises
+(identity at zero, edges, lens direction, spread)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import coloured, painted, random_pixels
+from conftest import coloured, grown, painted, random_pixels
 
 from augtool.media.image.targets import Targets, apply_targets, point_map
 from augtool.media.image.transforms import REGISTRY
+from augtool.media.image.transforms.outline import fill
 from augtool.media.image.transforms.remap import remap
 
 RED = (220, 30, 40)
@@ -69,6 +71,21 @@ def test_a_square_s_keypoint_box_and_mask_follow_its_pixels(
         if interpolation == "nearest":
             # The mask is the same kernel with nearest sampling: the same pixels, exactly.
             assert np.array_equal(moved.mask == 3, coloured(out, RED, tolerance=1))
+
+
+@pytest.mark.parametrize("name", WARPS)
+@pytest.mark.parametrize("seed", range(4))
+def test_a_large_polygon_s_edges_bend_with_its_pixels(name: str, seed: int) -> None:
+    # A rectangle over most of the image: a warp bows its edges by pixels between the corners.
+    x0, y0, x1, y1 = square = (12, 10, 84, 62)
+    step = REGISTRY[name](**STRONG[name], interpolation="nearest")
+    params = step.sample(np.random.default_rng(seed), (*SIZE, 3))
+    targets = Targets(SIZE, polygons=[[(x0, y0), (x1, y0), (x1, y1), (x0, y1)]])
+    record = {"name": name, "fired": True, "params": params}
+    (polygon,) = apply_targets([record], targets).polygons
+    lit = coloured(step.apply(painted(SIZE, square, RED), params), RED, tolerance=1)
+    filled = fill([polygon], (0, 0, SIZE[1], SIZE[0]))
+    assert not (lit & ~grown(filled)).any() and not (filled & ~grown(lit)).any()
 
 
 @pytest.mark.parametrize("name", WARPS)
