@@ -86,6 +86,31 @@ def test_a_missing_or_empty_noise_folder_is_an_error_naming_it(tmp_path: Path) -
         for_recipe([step], tmp_path)
 
 
+def test_only_the_audio_files_of_a_noise_folder_are_mixed_in(tmp_path: Path) -> None:
+    """A noise collection's README and LICENSE are hashed with it but never drawn (one drawn
+    stopped the run half way); a folder with no audio file at all is an error naming it."""
+    data, recipe, noise = _setup(tmp_path)
+    (noise / "README.txt").write_text("three synthesised noises\n")
+    (noise / "LICENSE").write_text("CC0\n")
+    out = tmp_path / "out"
+    summary = augtool.expand(recipe, data, out, jobs=1)
+    assert not summary.skipped
+    lines = read_manifest(out)
+    assert "../sounds/noise/README.txt" in lines[0]["resources"]["files"]
+    drawn = {
+        step["params"]["file"]
+        for r in lines
+        if r.get("role") == "augmented"
+        for step in r["steps"]
+        if step["name"] == "background_noise"
+    }
+    assert drawn == {f"../sounds/noise/{n}" for n in ("brown.wav", "hum.wav", "white.wav")}
+    for clip in noise.glob("*.wav"):
+        clip.unlink()
+    with pytest.raises(InputError, match=r"sounds/noise: no \.wav, \.wave, \.flac, \.ogg file"):
+        augtool.expand(recipe, data, tmp_path / "out-2", jobs=1)
+
+
 def _setup(tmp_path: Path) -> tuple[Path, Path, Path]:
     """A dataset, a noise folder beside it, and a recipe in a folder of its own that names
     the noise folder from there."""

@@ -98,6 +98,16 @@ def noise_track(resources: Any, name: str, rate: int) -> np.ndarray:
     return resources.remember(("audio noise", name, rate), decode)  # type: ignore[no-any-return]
 
 
+#: the files of a noise folder that are drawn from: its README or LICENSE is hashed into the
+#: header with the rest, but never mixed in
+NOISE_ENDINGS = (".wav", ".wave", ".flac", ".ogg")
+
+
+def noise_files(names: list[str]) -> list[str]:
+    """The audio files among a noise folder's ``names``, by their endings (any case)."""
+    return [name for name in names if name.lower().endswith(NOISE_ENDINGS)]
+
+
 def looped(track: np.ndarray, offset: int, frames: int) -> np.ndarray:
     """``frames`` of ``track`` from ``offset``, wrapping round to its start."""
     return track[(offset + np.arange(frames)) % track.shape[0]]
@@ -122,7 +132,10 @@ class BackgroundNoise(AudioTransform):
     def sample(self, rng: np.random.Generator, clip: Clip, resources: Any = None) -> Params:  # type: ignore[override]
         if resources is None:
             raise ParamError("background_noise: no resource folder was given to read from")
-        names = resources.names(self.config["folder"])
+        names = noise_files(resources.names(self.config["folder"]))
+        if not names:
+            folder = f"{resources.root}/{self.config['folder']}"
+            raise InputError(f"{folder}: no {', '.join(NOISE_ENDINGS)} file to mix in")
         name = names[int(rng.integers(len(names)))]
         track = noise_track(resources, name, clip.rate)
         return {
@@ -142,4 +155,12 @@ class BackgroundNoise(AudioTransform):
         return mix_at_snr(samples, np.broadcast_to(noise, samples.shape), params["snr_db"])
 
 
-__all__ = ["AddNoise", "BackgroundNoise", "looped", "mix_at_snr", "noise_track"]
+__all__ = [
+    "NOISE_ENDINGS",
+    "AddNoise",
+    "BackgroundNoise",
+    "looped",
+    "mix_at_snr",
+    "noise_files",
+    "noise_track",
+]
