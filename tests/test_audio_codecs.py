@@ -196,6 +196,21 @@ def test_a_broken_chunk_after_the_samples_is_left_unread() -> None:
     assert decoded.size == (1000, 2)
 
 
+@pytest.mark.parametrize("fmt", ["FLAC", "OGG"])
+def test_a_flac_or_ogg_longer_than_max_seconds_is_refused_before_it_is_decoded(
+    fmt: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = _soundfile_bytes(tone(440.0, 2.0), "VORBIS" if fmt == "OGG" else "PCM_16", fmt)
+    assert codecs.decode(data, codecs.FORMATS, 2.0).frames == 2 * RATE
+
+    def never(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the samples were decoded")
+
+    monkeypatch.setattr(soundfile.SoundFile, "read", never)
+    with pytest.raises(DecodeError, match=r"2\.000 s is longer than input.max_seconds 1\.5"):
+        codecs.decode(data, codecs.FORMATS, 1.5)
+
+
 @pytest.mark.parametrize(
     ("data", "reason"),
     [

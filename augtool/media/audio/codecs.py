@@ -93,7 +93,10 @@ def decode(data: bytes, formats: Sequence[str], max_seconds: float | None) -> De
         raise DecodeError("not a WAV, FLAC or OGG file (unknown signature)")
     if kind not in formats:
         raise DecodeError(f"{kind} is not among input.formats {list(formats)}")
-    decoded = read_wav(data, max_seconds) if kind == "WAV" else _read_soundfile(data, kind)
+    if kind == "WAV":
+        decoded = read_wav(data, max_seconds)
+    else:
+        decoded = _read_soundfile(data, kind, max_seconds)
     if decoded.frames == 0:
         raise DecodeError("zero-length audio (no sample frames)")
     _check_length(decoded.frames, decoded.rate, max_seconds)
@@ -186,10 +189,12 @@ def _samples(raw: bytes, subtype: str, channels: int) -> np.ndarray:
     return (ints / float(1 << (BITS[subtype] - 1))).reshape(-1, channels)
 
 
-def _read_soundfile(data: bytes, kind: str) -> Decoded:
+def _read_soundfile(data: bytes, kind: str, max_seconds: float | None = None) -> Decoded:
     soundfile = _soundfile(kind)
     try:
         with soundfile.SoundFile(io.BytesIO(data)) as f:
+            # refused from the stream's header: an hour of FLAC is gigabytes as float64
+            _check_length(int(f.frames), int(f.samplerate), max_seconds)
             samples = f.read(dtype="float64", always_2d=True)
             return Decoded(samples, int(f.samplerate), kind, str(f.subtype))
     except (RuntimeError, soundfile.LibsndfileError) as exc:  # type: ignore[attr-defined]
