@@ -110,6 +110,56 @@ def test_mosaic_puts_each_source_in_its_window_and_boxes_on_their_pixels(seed: i
     assert replay(records, images[0], partners=images[1:]).tobytes() == out.tobytes()
 
 
+@pytest.mark.parametrize("name", ["mosaic", "cutmix"])
+@pytest.mark.parametrize("seed", range(6))
+def test_polygons_and_keypoints_of_every_source_land_on_their_pixels(name: str, seed: int) -> None:
+    # Each source: a rectangle of its colour, its outline as a polygon, a keypoint in each
+    # corner cell of it. A keypoint still visible sits on its colour; a polygon's vertices
+    # bound its colour's pixels (what covers part of it is not cut out of it).
+    from augtool.media.image.synthesis_targets import synthesised
+    from augtool.media.image.targets import Targets
+
+    colours = [RED, BLUE, GREEN, YELLOW]
+    sizes = [(30, 40), (44, 30), (40, 40), (20, 50)]
+    images = [np.full((*size, 3), 90, np.uint8) for size in sizes]
+    targets = []
+    for image, colour, (h, w) in zip(images, colours, sizes, strict=True):
+        x0, y0, x1, y1 = w // 4, h // 4, w // 4 + w // 2, h // 4 + h // 2
+        image[y0:y1, x0:x1] = colour
+        inset = [(x0 + 1.5, y0 + 1.5), (x1 - 1.5, y0 + 1.5), (x1 - 1.5, y1 - 1.5)]
+        targets.append(
+            Targets(
+                (h, w),
+                polygons=[[(x0, y0), (x1, y0), (x1, y1), (x0, y1)]],
+                polygon_labels=[colour],
+                keypoints=[[(x, y, 2) for x, y in inset]],
+            )
+        )
+    count = SYNTHESIS[name].partner_count
+    step = SYNTHESIS[name](**({"size": [64, 80]} if name == "mosaic" else {}))
+    partners = images[1 : 1 + count]
+    out, records = run([step], images[0], np.random.default_rng(seed), partners=partners)
+    moved = synthesised(name, records[0]["params"], targets[0], targets[1 : 1 + count])
+    shown = 0
+    for polygon, colour, points in zip(
+        moved.polygons, moved.polygon_labels, moved.keypoints, strict=True
+    ):
+        for x, y, v in points:
+            if v:
+                assert coloured(out, colour)[int(y), int(x)], (colour, x, y)
+                shown += 1
+        painted = coloured(out, colour)
+        if painted.sum() > 4 and len(polygon):
+            rows, cols = np.nonzero(painted)
+            assert (
+                cols.min() >= polygon[:, 0].min() - 1 and cols.max() + 1 <= polygon[:, 0].max() + 1
+            )
+            assert (
+                rows.min() >= polygon[:, 1].min() - 1 and rows.max() + 1 <= polygon[:, 1].max() + 1
+            )
+    assert shown
+
+
 # --- the plan's choice ---------------------------------------------------------------------------
 
 
