@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from audio_data import make_speech_like
+from audio_data import make_speech_like, pcm16_wav, tone
 from PIL import Image
 
 import augtool
@@ -64,3 +64,16 @@ def test_preview_sweep_has_a_row_per_step(dataset: tuple[Path, Path]) -> None:
     sizes = [tile.info["size"][0] for tile in stretch.tiles[1:]]
     assert sizes[0] > sizes[1] > sizes[2]  # rate 0.8, 1.0, 1.2: longer to shorter
     assert [tile.info["at"] for tile in stretch.tiles[1:]] == ["low", "mid", "high"]
+
+
+def test_preview_skips_a_clip_expand_would_skip_and_shows_the_next(
+    tmp_path: Path, dataset: tuple[Path, Path]
+) -> None:
+    recipe, data = dataset
+    broken = data / "train" / "high" / "aa_broken.wav"  # the first source in path order
+    broken.write_bytes(pcm16_wav(tone(440.0, 0.2))[:30])
+    made = augtool.preview_recipe(recipe, data, sources=2, variants=1)
+    assert len(made.rows) == 2
+    assert "train/high/aa_broken.wav" not in {row.source.path for row in made.rows}
+    assert [s["path"] for s in made.skipped] == ["train/high/aa_broken.wav"]
+    assert "truncated WAV" in made.skipped[0]["reason"]

@@ -151,7 +151,7 @@ def loaded_sources(
                 if labels is not None and rules is not None:
                     targets = targets_of(labels, rules, size)
                 item = Loaded(source, image, size, targets, None)
-        except (DecodeError, AnnotationError) as exc:
+        except (MediumDecodeError, AnnotationError) as exc:  # any medium's, as expand skips
             yield {"path": source.path, "reason": str(exc)}
             continue
         yield item
