@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import RUN_STATE, coloured, expand, file_records, tree_digest
+from conftest import RUN_STATE, coloured, expand, file_records, invoke, tree_digest
 from PIL import Image
 from synthesis_data import (
     COLOURS,
@@ -156,3 +156,13 @@ def test_a_safe_crop_after_mosaic_keeps_every_source_s_objects_whole(tmp_path: P
         shrunk += pixels.shape[:2] != size
     assert shrunk  # the crops did cut something away
     recompute(cropped, source)
+
+
+def test_same_class_is_refused_where_images_have_no_class(tmp_path: Path) -> None:
+    source = write_yolo(tmp_path / "in")
+    path = recipe(tmp_path / "r.yaml", "  - mixup: {same_class: true}\n")
+    result = invoke("expand", path, source, "-o", tmp_path / "out")
+    assert result.exit_code == 2, result.output
+    assert "same_class picks partners of the image's class, and yolo images have none" in (
+        result.output
+    )

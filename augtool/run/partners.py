@@ -82,6 +82,13 @@ def recipe_needs(steps: Iterable[object], medium: str, dataset: Dataset) -> tupl
             f"{dataset.root}: synthesis steps do not move {dataset.layout} labels yet; use them "
             f"on datasets in one of these layouts: {', '.join(_taking())}"
         )
+    if any(same_class for _, same_class in needs) and not layout.class_folders:
+        # Every source of such a dataset has no class: same_class would quietly mean "any".
+        raise InputError(
+            f"{dataset.root}: same_class picks partners of the image's class, and "
+            f"{dataset.layout} images have none (their classes are their objects'); drop "
+            "same_class, or use it on class-folder (imagefolder) datasets"
+        )
     if needs:
         _refuse_unmoved(list(steps), medium, layout, dataset)
     return needs
