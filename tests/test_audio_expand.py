@@ -155,7 +155,7 @@ def test_output_format_subtype_and_rate_follow_the_recipe(tmp_path: Path) -> Non
     assert report.ok, report.problems
 
 
-def test_an_8_bit_source_expands_to_flac_and_a_subtype_flac_cannot_hold_is_refused(
+def test_an_8_bit_source_expands_to_flac_and_what_flac_cannot_hold_is_refused(
     tmp_path: Path,
 ) -> None:
     data = tmp_path / "data"
@@ -184,6 +184,10 @@ def test_an_8_bit_source_expands_to_flac_and_a_subtype_flac_cannot_hold_is_refus
                   "pipeline:\n  - gain: {}\n")  # fmt: skip
     with pytest.raises(augtool.RecipeError, match="WAV cannot hold PCM_S8"):
         augtool.load_recipe(wav)
+    tagged = _recipe(tmp_path, "version: 1\noutput: {format: flac, provenance_tag: true}\n"
+                     "pipeline:\n  - gain: {}\n")  # fmt: skip
+    with pytest.raises(augtool.RecipeError, match="a FLAC output cannot carry the tag"):
+        augtool.load_recipe(tagged)
 
 
 def test_audio_recipe_fields_are_checked_by_name(tmp_path: Path) -> None:

@@ -136,7 +136,7 @@ def parse_recipe(doc: Located) -> Recipe:
     try:
         core_input, core_output = to_core(input_, output)
     except ParamError as exc:  # a combination of the medium's fields it refuses
-        raise doc.error(("output", "subtype"), str(exc)) from None
+        raise doc.error(("output",), str(exc)) from None
     if output.get("strip_metadata") == "originals_too":
         _strip_originals(doc, output, medium)
     return Recipe(

@@ -217,8 +217,11 @@ class AudioMedium:
         """What the core hands back to this medium, by the names it passes on: the decode
         limit (``max_pixels``: here seconds) and the encoder settings (``quality``: here the
         subtype and rate). Not part of the normalised recipe. A ``subtype`` the named
-        ``format`` cannot hold is refused here, before anything is written."""
+        ``format`` cannot hold, or a provenance tag asked of FLAC, is refused here, before
+        anything is written."""
         check_subtype(output["format"], output["subtype"])
+        if output.get("provenance_tag") and output["format"] == "flac":
+            raise ParamError("output.provenance_tag: a FLAC output cannot carry the tag (WAV can)")
         quality = {"subtype": output["subtype"], "sample_rate": output["sample_rate"]}
         return {"max_pixels": input_["max_seconds"]}, {"quality": quality}
 
