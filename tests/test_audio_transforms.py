@@ -244,3 +244,53 @@ def test_time_stretch_at_rate_one_gives_the_clip_back(silence: float) -> None:
     stereo = np.concatenate([samples, -0.5 * samples], axis=1)
     out = REGISTRY["time_stretch"].apply(stereo, RATE, {"rate": 1.0})
     assert np.abs(out - stereo).max() < 1e-9
+
+
+def _level_db(samples: np.ndarray, seconds: float) -> float:
+    """The mean power of ``samples`` (1-D) in the 10 ms round ``seconds``, in dB."""
+    at = round(seconds * RATE)
+    return _db(float(np.mean(samples[at - 80 : at + 80] ** 2)))
+
+
+def test_room_decays_by_60_db_over_its_rt60_and_mixes_at_its_wet_share() -> None:
+    """The response to a click: its energy falls 30 dB over half its rt60 (60 dB over rt60),
+    measured between 10 ms windows; wet 0.5 is half the click and half the reverberation."""
+    click = np.zeros((RATE, 1))
+    click[0] = 1.0
+    for rt60 in (0.2, 0.5):
+        params = {"rt60": rt60, "wet": 1.0, "seed": 3}
+        response = REGISTRY["room"].apply(click, RATE, params)[:, 0]
+        assert abs(_level_db(response, 0.02) - _level_db(response, 0.02 + rt60 / 2) - 30) < 2
+        half = REGISTRY["room"].apply(click, RATE, {**params, "wet": 0.5})[:, 0]
+        np.testing.assert_allclose(half, 0.5 * response + 0.5 * click[:, 0], atol=1e-15)
+
+
+@pytest.mark.parametrize("percentile", [5.0, 20.0, 40.0])
+def test_clipping_distortion_clips_its_percentage_of_samples(percentile: float) -> None:
+    samples = np.random.default_rng(0).uniform(-1, 1, (10_000, 2))
+    out = REGISTRY["clipping_distortion"].apply(samples, RATE, {"percentile": percentile})
+    clipped = out != samples
+    assert abs(100 * np.mean(clipped) - percentile) < 0.05
+    levels = np.abs(out[clipped])
+    assert levels.max() - levels.min() < 1e-12  # all cut to one level, above every kept one
+    assert levels.min() >= np.abs(samples[~clipped]).max()
+
+
+def test_fade_mask_reverse_and_polarity_change_the_samples_as_recorded() -> None:
+    samples = _clip(2)
+    frames = samples.shape[0]
+    params = {"fade_in": 800, "fade_out": 1600, "shape": "linear"}
+    faded = REGISTRY["fade"].apply(samples, RATE, params)
+    ramp_in = np.arange(800) / 800
+    ramp_out = (np.arange(1600) / 1600)[::-1]
+    np.testing.assert_allclose(faded[:800], samples[:800] * ramp_in[:, None], atol=1e-15)
+    tail = samples[frames - 1600 :] * ramp_out[:, None]
+    np.testing.assert_allclose(faded[frames - 1600 :], tail, atol=1e-15)
+    np.testing.assert_array_equal(faded[800 : frames - 1600], samples[800 : frames - 1600])
+    masked = REGISTRY["time_mask"].apply(samples, RATE, {"start": 1000, "frames": 500})
+    assert not masked[1000:1500].any()
+    outside = np.r_[0:1000, 1500:frames]
+    np.testing.assert_array_equal(masked[outside], samples[outside])
+    np.testing.assert_array_equal(REGISTRY["reverse"].apply(samples, RATE, {}), samples[::-1])
+    flipped = REGISTRY["polarity_inversion"].apply(samples, RATE, {})
+    np.testing.assert_array_equal(flipped, -samples)
