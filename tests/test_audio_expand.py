@@ -311,3 +311,18 @@ def test_a_clip_list_with_labels_expands_and_rederives(tmp_path: Path, table: st
     report = augtool.validate_manifest(out / "manifest.jsonl", source=data, recompute="all")
     assert report.ok, report.problems
     assert report.recomputed == len(augmented) + 1  # the variants and the table
+
+
+def test_a_clip_list_without_a_file_name_column_says_which_columns_it_has(
+    tmp_path: Path,
+) -> None:
+    """A list written as path,label (the usual spelling elsewhere) is refused naming the
+    column augtool reads and the ones the header has."""
+    data = _listed(tmp_path / "data", "metadata.csv")
+    table = data / "metadata.csv"
+    table.write_text(table.read_text().replace("file_name,label", "path,label", 1))
+    recipe = _recipe(tmp_path, RECIPE.replace("layout: imagefolder", "layout: auto"))
+    with pytest.raises(augtool.InputError) as raised:
+        augtool.expand(recipe, data, tmp_path / "out", jobs=1)
+    message = str(raised.value)
+    assert "no 'file_name' column (the file of each row; the header has path, label)" in message

@@ -97,7 +97,10 @@ def read_tables(root: Path) -> Tables:
             table = Table(folder, "jsonl")
             rows = list(_jsonl_rows(text, rel))
         if table.kind == "csv" and FILE_COLUMN not in table.columns:
-            raise AnnotationError(f"{rel}: no {FILE_COLUMN!r} column (the image of each row)")
+            found = ", ".join(table.columns) or "nothing"
+            raise AnnotationError(
+                f"{rel}: no {FILE_COLUMN!r} column (the file of each row; the header has {found})"
+            )
         tables.tables[rel] = table
         for number, row in rows:
             _add_row(tables, rel, number, row)
@@ -122,7 +125,7 @@ def _add_row(tables: Tables, rel: str, number: int, row: dict[Any, Any]) -> None
         raise AnnotationError(f"{rel}:{number}: more fields than the header names")
     name = row.get(FILE_COLUMN)
     if not isinstance(name, str) or not name:
-        raise AnnotationError(f"{rel}:{number}: no {FILE_COLUMN!r} (the image of the row)")
+        raise AnnotationError(f"{rel}:{number}: no {FILE_COLUMN!r} (the file of the row)")
     pure = PurePosixPath(name.replace("\\", "/"))
     if pure.is_absolute() or ".." in pure.parts or ":" in name[:2] or name.startswith("~"):
         raise AnnotationError(
@@ -168,7 +171,7 @@ class ImageListLayout(Layout):
         except AnnotationError as exc:
             raise InputError(str(exc)) from None
         if not tables.tables:
-            raise InputError(f"{root}: no {' or '.join(TABLE_NAMES)} (the table of the images)")
+            raise InputError(f"{root}: no {' or '.join(TABLE_NAMES)} (the table of the files)")
         found = split_folder_sources(root, self.name, walk, split_names, augmented, False)
         skipped = list(found.skipped)
         sources = []
@@ -183,7 +186,7 @@ class ImageListLayout(Layout):
         on_disk = set(walk.candidates)
         for path, (table, _) in sorted(tables.rows.items()):
             if path not in on_disk:
-                skipped.append(Skip(path, f"listed in {table} but not a readable image here"))
+                skipped.append(Skip(path, f"listed in {table} but not a readable file here"))
         return replace(found, sources=tuple(sources), skipped=sorted_skips(skipped), state=tables)
 
     def vocabulary(self, dataset: Dataset) -> tuple[Any, ...]:
