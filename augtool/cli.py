@@ -307,8 +307,8 @@ def transforms(
         if as_json:
             typer.echo(json.dumps(docs.as_json(name, target), indent=2))
         elif verbose and name is None:
-            chosen = docs.as_json(target=target)
-            typer.echo("\n\n".join(docs.describe(n["name"]) for n in chosen))
+            names = dict.fromkeys(n["name"] for n in docs.as_json(target=target))
+            typer.echo("\n\n".join(docs.describe(n) for n in names))
         else:
             typer.echo(api.describe_transforms(name, target))
 

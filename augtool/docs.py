@@ -157,21 +157,25 @@ def _described(name: str, spec: Any, owner: str) -> str:
 
 def as_json(name: str | None = None, target: str | None = None) -> list[dict[str, Any]]:
     """Every transform and block (or the one called ``name``, or those that handle ``target``)
-    as plain JSON: what ``augtool transforms --json`` prints. A transform of a labelled medium
-    lists the label kinds it handles under ``targets``."""
-    specs = _specs()
-    if name is not None and name not in specs:
+    as plain JSON: what ``augtool transforms --json`` prints, each with its ``medium`` (a name
+    two media share is one entry per medium). A transform of a labelled medium lists the label
+    kinds it handles under ``targets``."""
+    if name is not None and name not in _specs():
         describe(name)  # raises UnknownTransform with its suggestion
     if target is not None:
         listing(target)  # raises UnknownTarget
-        specs = {n: s for n, s in specs.items() if target in _handled(s)}
-    chosen = [name] if name is not None else sorted(specs)
+    chosen = [
+        (n, owner, spec)
+        for n, owner, spec in _owned()
+        if (name is None or n == name) and (target is None or target in _handled(spec))
+    ]
     return [
         {
             "name": n,
-            "family": specs[n].family,
-            **({"targets": list(_handled(specs[n]))} if _labelled(specs[n]) else {}),
-            "summary": specs[n].summary,
+            "medium": owner,
+            "family": spec.family,
+            **({"targets": list(_handled(spec))} if _labelled(spec) else {}),
+            "summary": spec.summary,
             "params": [
                 {
                     "name": p.name,
@@ -179,12 +183,26 @@ def as_json(name: str | None = None, target: str | None = None) -> list[dict[str
                     "help": p.help,
                     "form": getattr(p.kind, "form", ""),
                 }
-                for p in specs[n].all_params()
+                for p in spec.all_params()
             ],
-            "example": specs[n].example,
+            "example": spec.example,
         }
-        for n in chosen
+        for n, owner, spec in chosen
     ]
+
+
+def _owned() -> list[tuple[str, str, Any]]:
+    """(name, medium, spec) of every transform and block, by name, then in the media's order:
+    a name two media share (random_crop) once per medium, a block they share once."""
+    seen: set[int] = set()
+    owned = []
+    for medium in registry.media():
+        for n, spec in {**medium.transforms(), **medium.blocks()}.items():
+            if id(spec) not in seen:
+                seen.add(id(spec))
+                owned.append((n, medium.name, spec))
+    order = {name: i for i, name in enumerate(registry.names())}
+    return sorted(owned, key=lambda item: (item[0], order.get(item[1], len(order))))
 
 
 def markdown() -> str:

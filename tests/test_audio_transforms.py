@@ -294,3 +294,18 @@ def test_fade_mask_reverse_and_polarity_change_the_samples_as_recorded() -> None
     np.testing.assert_array_equal(REGISTRY["reverse"].apply(samples, RATE, {}), samples[::-1])
     flipped = REGISTRY["polarity_inversion"].apply(samples, RATE, {})
     np.testing.assert_array_equal(flipped, -samples)
+
+
+def test_transforms_json_names_each_transform_s_medium() -> None:
+    """``augtool transforms --json`` lists the audio transforms under their medium, the audio
+    random_crop beside the image one (the name two media share)."""
+    from augtool import docs
+
+    listed = docs.as_json()
+    assert all(item["medium"] in ("image", "audio", "text") for item in listed)
+    assert {item["name"] for item in listed if item["medium"] == "audio"} == set(NAMES)
+    crops = docs.as_json("random_crop")
+    assert [(c["medium"], [p["name"] for p in c["params"]]) for c in crops] == [
+        ("image", ["size", "fill", "p"]),
+        ("audio", ["seconds", "p"]),
+    ]
