@@ -40,7 +40,13 @@ def _annotations(out: Path) -> tuple[dict[str, object], dict[int, list[dict[str,
     return data, by_image
 
 
-@pytest.mark.parametrize("steps", [PASTE, LARGE, PASTE + "  - hflip: {}\n"])
+#: cutmix takes away what its box covers as copy_paste takes away what it pastes over.
+CUTMIX = "  - cutmix: {alpha: 2.0}\n"
+
+
+@pytest.mark.parametrize(
+    "steps", [PASTE, LARGE, PASTE + "  - hflip: {}\n", CUTMIX, CUTMIX + "  - hflip: {}\n"]
+)
 def test_each_coco_mask_is_its_object_s_pixels(tmp_path: Path, steps: str) -> None:
     source = write_coco(tmp_path / "in")
     out = expand(recipe(tmp_path / "r.yaml", steps), source, tmp_path / "out")

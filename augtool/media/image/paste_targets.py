@@ -36,7 +36,7 @@ def copy_pasted(params: dict[str, Any], targets: Targets, partner: Targets) -> T
     output's) after the ``copy_paste`` of ``params``."""
     size = targets.size
     region = paste_region(params, size)
-    own = _uncovered(targets, region)
+    own = uncovered(targets, region)
     theirs = _pasted(params, partner, region)
     return gathered([own, theirs], size)
 
@@ -53,7 +53,9 @@ def _objects(targets: Targets) -> dict[str, tuple[list[int], list[int]]]:
     return found
 
 
-def _uncovered(targets: Targets, region: Region) -> Targets:
+def uncovered(targets: Targets, region: Region) -> Targets:
+    """``targets`` with what the pixels of ``region`` cover taken away (see the module's
+    rules); ``cutmix``'s box takes it away as the pasted objects do."""
     boxes, visibility = targets.boxes.copy(), targets.box_visibility.copy()
     polygons: list[np.ndarray | None] = list(targets.polygons)
     for box_ids, polygon_ids in _objects(targets).values():
@@ -158,4 +160,4 @@ def _on_region(
     return np.c_[xy, np.where(_pixel_at(xy, region), keypoints[:, 2], 0.0)]
 
 
-__all__ = ["copy_pasted"]
+__all__ = ["copy_pasted", "uncovered"]

@@ -3,10 +3,13 @@ its pixels went, then gathered into the output's.
 
 A synthesis step says, for the image and each partner, a :class:`Placement`: a scale and shift
 of the source's pixel-edge coordinates, the window of the output where that source shows, and
-the rectangles later sources were drawn over (``cutmix``'s box over the image). A box is mapped,
-clipped to its window (its visibility scaled by the area left, as a crop does) and, when a
-covering rectangle hides all that is left of it, emptied so the filter drops it; a polygon is
-clipped to its window; a keypoint outside its window, or under a cover, gets v = 0.
+the rectangles later sources were drawn over (``cutmix``'s box over the image). A box is mapped
+and clipped to its window (its visibility scaled by the area left, as a crop does), a polygon
+is clipped to its window, and a keypoint outside its window gets v = 0. What a covering
+rectangle hides is taken away pixel by pixel as ``copy_paste`` takes away what it pastes over
+(:func:`~augtool.media.image.paste_targets.uncovered`): an object keeps the pixels still shown
+(its box and polygon redrawn around them), one hidden entirely is emptied so the filter drops
+it, and a keypoint under the cover gets v = 0.
 """
 
 from __future__ import annotations
@@ -55,9 +58,22 @@ def placed(targets: Targets, placement: Placement) -> Targets:
     boxes, visibility = _boxes(targets, mapping, placement)
     polygons = [_clipped(mapping(p), placement.window) if len(p) else p for p in targets.polygons]
     keypoints = [_keypoints(k, mapping, placement) for k in targets.keypoints]
-    return targets.replace(
+    moved = targets.replace(
         boxes=boxes, box_visibility=visibility, polygons=polygons, keypoints=keypoints, mask=None
     )
+    if not placement.covered:
+        return moved
+    from augtool.media.image.paste_targets import uncovered
+
+    return uncovered(moved, _covered_pixels(placement.covered, moved.size))
+
+
+def _covered_pixels(covers: Sequence[Rect], size: tuple[int, int]) -> np.ndarray:
+    """(H, W) bool: the pixels of the covering rectangles (whole pixels, as the kernels draw)."""
+    region = np.zeros(size, dtype=bool)
+    for left, top, right, bottom in covers:
+        region[round(top) : round(bottom), round(left) : round(right)] = True
+    return region
 
 
 def gathered(parts: list[Targets], size: tuple[int, int]) -> Targets:
@@ -82,22 +98,9 @@ def _boxes(targets: Targets, mapping: Any, placement: Placement) -> tuple[np.nda
     left, top, right, bottom = placement.window
     clipped = np.clip(moved, [left, top, left, top], [right, bottom, right, bottom])
     before, after = box_areas(moved), box_areas(clipped)
-    hidden = np.zeros(len(boxes))
-    for cover in placement.covered:
-        hidden += box_areas(_intersection(clipped, cover))
-    left_over = np.clip(after - hidden, 0.0, None)
     with np.errstate(divide="ignore", invalid="ignore"):
-        fraction = np.where(before > 0, left_over / before, 1.0)
-    gone = (after > 0) & (left_over <= 1e-9)
-    # An object a later source hides entirely has nothing left: an empty box, dropped.
-    clipped[gone] = np.c_[clipped[gone][:, :2], clipped[gone][:, :2]]
+        fraction = np.where(before > 0, after / before, 1.0)
     return clipped, targets.box_visibility * fraction
-
-
-def _intersection(boxes: np.ndarray, rect: Rect) -> np.ndarray:
-    lo = np.maximum(boxes[:, :2], rect[:2])
-    hi = np.minimum(boxes[:, 2:], rect[2:])
-    return np.c_[lo, np.maximum(hi, lo)]
 
 
 def _clipped(points: np.ndarray, window: Rect) -> np.ndarray:
@@ -113,9 +116,6 @@ def _keypoints(keypoints: np.ndarray, mapping: Any, placement: Placement) -> np.
     xy = mapping(keypoints[:, :2])
     left, top, right, bottom = placement.window
     shown = (xy[:, 0] >= left) & (xy[:, 0] <= right) & (xy[:, 1] >= top) & (xy[:, 1] <= bottom)
-    for c_left, c_top, c_right, c_bottom in placement.covered:
-        under = (xy[:, 0] > c_left) & (xy[:, 0] < c_right)
-        shown &= ~(under & (xy[:, 1] > c_top) & (xy[:, 1] < c_bottom))
     return np.c_[xy, np.where(shown, keypoints[:, 2], 0.0)]
 
 
