@@ -190,6 +190,29 @@ def test_an_8_bit_source_expands_to_flac_and_what_flac_cannot_hold_is_refused(
         augtool.load_recipe(tagged)
 
 
+def test_a_run_that_clips_says_so_in_one_warning(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    for name, amp in (("loud", 0.5), ("quiet", 0.05)):
+        (data / f"{name}.wav").write_bytes(pcm16_wav(tone(440.0, 0.3, amp=amp)))
+    recipe = _recipe(
+        tmp_path,
+        "version: 1\nvariants: 2\ninput: {layout: flat}\n"
+        "pipeline:\n  - gain: {gain_db: [12, 12]}\n",
+    )
+    summary = augtool.expand(recipe, data, tmp_path / "out", jobs=1)
+    clipped = [w for w in summary.warnings if "clipped at full scale" in w]
+    peak = 0.5 * 10 ** (12 / 20)
+    assert clipped == [
+        f"2 of the 4 augmented outputs were clipped at full scale (peak {peak:.3g}, "
+        f"{20 * np.log10(peak):+.1f} dBFS); their 'clip' records count the samples cut: "
+        "lower the gain or add a normalize step"
+    ]
+    quiet = _recipe(tmp_path, recipe.read_text().replace("[12, 12]", "[3, 3]"))
+    calm = augtool.expand(quiet, data, tmp_path / "calm", jobs=1)
+    assert not [w for w in calm.warnings if "clipped" in w]
+
+
 def test_audio_recipe_fields_are_checked_by_name(tmp_path: Path) -> None:
     bad = _recipe(tmp_path, "version: 1\noutput: {format: jpeg}\npipeline:\n  - gain: {}\n")
     with pytest.raises(augtool.RecipeError, match="same, wav, flac"):

@@ -258,6 +258,7 @@ def expand(
     summary.warn_of_ranges()
     summary.warn_of_loaders()
     summary.warn_of_empty_pastes()
+    summary.warn_of_clipping()
     summary.seconds = time.perf_counter() - started
     write_run_json(output_root, summary, jobs, backend)
     return summary

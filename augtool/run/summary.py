@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 from collections import Counter
 from dataclasses import dataclass, field
@@ -48,6 +49,8 @@ class Summary:
     balance: dict[str, Any] | None = None
     #: outputs a ``copy_paste`` fired in ("fired") and those it pasted nothing in ("empty")
     pastes: Counter[str] = field(default_factory=Counter)
+    #: the audio outputs clipped at full scale ("outputs") and the highest peak among them
+    clips: dict[str, float] = field(default_factory=dict)
 
     def failure(self, strict: bool = False) -> str | None:
         """Why the run counts as failed though it ran (exit 1), or ``None``: every input was
@@ -105,7 +108,28 @@ class Summary:
                 if scaled is not None:
                     self.ranges[record["source"]["path"]] = scaled
                 self._count_pastes(record.get("steps") or ())
+                self._count_clips(record.get("steps") or ())
         self.troubles.update(result.troubles)
+
+    def _count_clips(self, steps: Any) -> None:
+        """An audio variant's last record, ``clip``, fired: samples beyond full scale were
+        clipped when it was written."""
+        last = steps[-1] if steps else {}
+        if last.get("name") == "clip" and last.get("fired"):
+            self.clips["outputs"] = self.clips.get("outputs", 0) + 1
+            self.clips["peak"] = max(self.clips.get("peak", 0.0), float(last["params"]["peak"]))
+
+    def warn_of_clipping(self) -> None:
+        """One warning counting the audio outputs clipped at full scale, so that clipping is
+        never silent (each one's ``clip`` record counts its samples)."""
+        if not self.clips:
+            return
+        outputs, peak = int(self.clips["outputs"]), self.clips["peak"]
+        self.warnings.append(
+            f"{outputs} of the {self.counts['augmented']} augmented outputs were clipped at full "
+            f"scale (peak {peak:.3g}, {20 * math.log10(peak):+.1f} dBFS); their 'clip' records "
+            "count the samples cut: lower the gain or add a normalize step"
+        )
 
     def _count_pastes(self, steps: Any) -> None:
         for step in steps:
