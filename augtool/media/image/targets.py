@@ -29,6 +29,7 @@ import numpy as np
 
 from augtool.media.image.transforms import REGISTRY, SYNTHESIS, fired_leaves, kernels
 from augtool.media.image.transforms.base import Params
+from augtool.media.image.transforms.remap import densified
 
 __all__ = [
     "PointMap",
@@ -217,27 +218,6 @@ def _outlines(boxes: np.ndarray, per_edge: int) -> np.ndarray:
     return np.stack([xs, ys], axis=-1)
 
 
-#: Longest step, in pixels, between the points a polygon edge is followed at through a curved
-#: map, and the most points an edge gets.
-POLYGON_STEP = 4.0
-POLYGON_EDGE_POINTS = 64
-
-
-def _densified(polygon: np.ndarray) -> np.ndarray:
-    """``polygon`` with points added along each edge, at most :data:`POLYGON_STEP` apart (up to
-    :data:`POLYGON_EDGE_POINTS` an edge): a curved map bends the edges, not only the corners."""
-    if len(polygon) < 2:
-        return polygon
-    ends = np.roll(polygon, -1, axis=0)
-    lengths = np.hypot(*(ends - polygon).T)
-    counts = np.clip(np.ceil(lengths / POLYGON_STEP), 1, POLYGON_EDGE_POINTS).astype(int)
-    pieces = [
-        start + (end - start) * (np.arange(count)[:, None] / count)
-        for start, end, count in zip(polygon, ends, counts, strict=True)
-    ]
-    return np.concatenate(pieces)
-
-
 def _move_boxes(
     boxes: np.ndarray,
     visibility: np.ndarray,
@@ -318,7 +298,7 @@ def _apply_step(name: str, params: Params, targets: Targets) -> Targets:
     mapping, size = found
     per_edge = OUTLINE_POINTS if curved(name) else 1
     boxes, visibility = _move_boxes(targets.boxes, targets.box_visibility, mapping, size, per_edge)
-    bent = [_densified(p) for p in targets.polygons] if per_edge > 1 else targets.polygons
+    bent = [densified(p) for p in targets.polygons] if per_edge > 1 else targets.polygons
     polygons = [clip_polygon(mapping(p) if len(p) else p, size) for p in bent]
     keypoints = [_move_keypoints(k, mapping, size) for k in targets.keypoints]
     return targets.replace(

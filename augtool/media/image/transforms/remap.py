@@ -126,3 +126,24 @@ def invert(source: SourceMap, points: np.ndarray, size: tuple[int, int]) -> np.n
         if np.abs(error).max() < INVERT_TOLERANCE:
             break
     return found
+
+
+#: Longest step, in pixels, between the points a polygon edge is followed at through a curved
+#: map, and the most points an edge gets.
+POLYGON_STEP = 4.0
+POLYGON_EDGE_POINTS = 64
+
+
+def densified(polygon: np.ndarray) -> np.ndarray:
+    """``polygon`` with points added along each edge, at most :data:`POLYGON_STEP` apart (up to
+    :data:`POLYGON_EDGE_POINTS` an edge): a curved map bends the edges, not only the corners."""
+    if len(polygon) < 2:
+        return polygon
+    ends = np.roll(polygon, -1, axis=0)
+    lengths = np.hypot(*(ends - polygon).T)
+    counts = np.clip(np.ceil(lengths / POLYGON_STEP), 1, POLYGON_EDGE_POINTS).astype(int)
+    pieces = [
+        start + (end - start) * (np.arange(count)[:, None] / count)
+        for start, end, count in zip(polygon, ends, counts, strict=True)
+    ]
+    return np.concatenate(pieces)
