@@ -28,7 +28,8 @@ from augtool.errors import (
 app = typer.Typer(
     cls=UsualHelpGroup,
     name="augtool",
-    help="Expand image datasets offline from a YAML recipe, reproducibly, with a manifest.\n\n"
+    help="Expand image, audio and text datasets offline from a YAML recipe, reproducibly, "
+    "with a manifest.\n\n"
     "Example: augtool expand configs/quickstart.yaml",
     add_completion=True,
     no_args_is_help=True,
@@ -87,7 +88,8 @@ def main_callback(
         ),
     ] = False,
 ) -> None:
-    """Expand image datasets offline from a YAML recipe, reproducibly, with a manifest."""
+    """Expand image, audio and text datasets offline from a YAML recipe, reproducibly, with a
+    manifest."""
 
 
 @app.command()
@@ -145,7 +147,7 @@ def expand(
         ),
     ] = None,
 ) -> None:
-    """Expand a dataset: N augmented variants per training image, plus a manifest.
+    """Expand a dataset: N augmented variants per training file, plus a manifest.
 
     Example: augtool expand configs/quickstart.yaml -o out/photos --jobs 2
     """

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 import soundfile
 from audio_data import RATE, make_speech_like, pcm16_wav, tone
+from conftest import invoke
 
 import augtool
 
@@ -349,3 +350,9 @@ def test_a_clip_list_without_a_file_name_column_says_which_columns_it_has(
         augtool.expand(recipe, data, tmp_path / "out", jobs=1)
     message = str(raised.value)
     assert "no 'file_name' column (the file of each row; the header has path, label)" in message
+
+
+def test_the_help_says_audio_is_expanded_too() -> None:
+    top = invoke("--help").stdout
+    assert "Expand image, audio and text datasets" in " ".join(top.split())
+    assert "variants per training file" in invoke("expand", "--help").stdout
