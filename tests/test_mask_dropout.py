@@ -50,19 +50,25 @@ def test_objects_are_regions_of_one_id_joined_by_any_of_eight_neighbours() -> No
 
 
 @pytest.mark.parametrize("seed", range(8))
-@pytest.mark.parametrize("before", [[], ["transpose"], ["hflip", "vflip"]])
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [([], []), (["transpose"], []), (["hflip", "vflip"], []), ([], ["transpose", "rot90"])],
+)
 def test_the_removed_objects_go_from_the_image_and_the_mask_together(
-    seed: int, before: list[str]
+    seed: int, before: list[str], after: list[str]
 ) -> None:
     image, mask = _scene()
     targets = Targets(SIZE, mask=mask)
-    steps = [REGISTRY[name](p=1.0) for name in before]
-    steps.append(REGISTRY["mask_dropout"](max_objects=[1, 2], fill=list(FILL), p=1.0))
+    dropout = REGISTRY["mask_dropout"](max_objects=[1, 2], fill=list(FILL), p=1.0)
+    steps = [REGISTRY[name](p=1.0) for name in before] + [dropout]
+    steps += [REGISTRY[name](p=1.0) for name in after]
     located = lambda records: apply_targets(records, targets)  # noqa: E731
     out, records = run(steps, image, np.random.default_rng(seed), located=located)
-    kept_only, _ = run(steps[:-1], image, np.random.default_rng(seed), located=located)
+    # The same steps with the dropout's record taken out: what it changed is the difference.
+    without = [r for r in records if r["name"] != "mask_dropout"]
+    kept_only = replay(without, image)
     moved = apply_targets(records, targets).mask
-    unmoved = apply_targets(records[:-1], targets).mask
+    unmoved = apply_targets(without, targets).mask
     assert moved is not None and unmoved is not None
     removed = (unmoved != 0) & (moved == 0)
     assert np.array_equal(np.all(out == FILL, axis=2), removed)
