@@ -13,7 +13,7 @@ import pytest
 import yaml
 from conftest import ROOT
 
-from augtool.manifest import STAT_CACHE_NAME, LineSorter, dump_line
+from augtool.manifest import STAT_CACHE_NAME, LineSorter, dump_line, write_manifest
 from augtool.manifest import writer as manifest_writer
 from augtool.run import incremental
 from augtool.run.incremental import Previous, load_previous
@@ -128,12 +128,12 @@ def test_the_sorter_carries_any_name_through_its_run_files(
 
 
 def test_lines_in_path_order_make_one_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Lines that arrive sorted (a rerun's kept lines) are spilled to one run file, read back
+    """Lines that arrive sorted after two that did not are spilled to one run file, read back
     without a merge."""
     monkeypatch.setattr(manifest_writer, "_SORT_RUN_LINES", 3)
     lines = [(f"{i:03d}.jpg", f"{i}\n", "", "") for i in range(20)]
     with LineSorter(tmp_path) as sorter:
-        for line in lines:
+        for line in [lines[1], lines[0], *lines[2:]]:
             sorter.add(line)
         assert list(sorter.sorted()) == lines
         runs = [p for p in tmp_path.iterdir() if p.name.startswith(manifest_writer.SORT_PREFIX)]
@@ -163,3 +163,68 @@ def test_stat_cache_lines_in_another_form_read_as_their_json(tmp_path: Path) -> 
     load_stat_cache(cache, previous)
     assert previous.source_stats == {"a.jpg": (seen, "ab" * 32)}
     assert previous.output_stats == {"a__v0.jpg": seen, "b__v0.jpg": seen}
+
+
+def owned_lines(names: list[str]) -> list[tuple[str, str, str, str]]:
+    """Sorter lines of ``names`` (sorted): every third one without a SHA256SUMS line, owners
+    of two lines each, some of them weird."""
+    lines = []
+    for i, name in enumerate(sorted(names)):
+        text = dump_line({"path": name, "i": i, "ü": "é"})
+        sums = "" if i % 3 == 2 else f"{i:064x}  {name}\n".replace("\n", "\\n", name.count("\n"))
+        lines.append((name, text, sums, WEIRD[(i // 2) % len(WEIRD)]))
+    return lines
+
+
+def written(out: Path, lines: object) -> tuple[bytes, bytes, list[tuple[int, int, str]]]:
+    places: list[tuple[int, int, str]] = []
+
+    def placed(offset: int, length: int, owner: str) -> None:
+        if places and places[-1][2] == owner and sum(places[-1][:2]) == offset:
+            offset, length = places[-1][0], places.pop()[1] + length
+        places.append((offset, length, owner))
+
+    out.mkdir()
+    write_manifest(out, {"type": "header"}, lines, {}, placed)  # type: ignore[arg-type]
+    return (out / "manifest.jsonl").read_bytes(), (out / "SHA256SUMS").read_bytes(), places
+
+
+def test_lines_in_path_order_are_copied_as_they_are(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Lines that all arrive sorted go to disk in the form they are written in: no run file
+    line is formatted or parsed, and the manifest, SHA256SUMS and the index's places are those
+    of the lines written one by one."""
+    monkeypatch.setattr(manifest_writer, "_SORT_RUN_LINES", 4)
+    names = [f"{i:02d}{WEIRD[i % len(WEIRD)]}" for i in range(23)]
+    lines = owned_lines(names)
+    expected = written(tmp_path / "one-by-one", iter(lines))
+
+    def unused(*args: object) -> str:
+        raise AssertionError("a line went through a run file")
+
+    monkeypatch.setattr(manifest_writer, "_run_line", unused)
+    monkeypatch.setattr(manifest_writer, "_parse_run_line", unused)
+    with LineSorter(tmp_path) as sorter:
+        for line in lines:
+            sorter.add(line)
+        assert written(tmp_path / "straight", sorter) == expected
+
+
+@pytest.mark.parametrize("late", [0, 5, 13, 22])
+def test_a_line_out_of_order_after_sorted_ones_is_merged_in(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, late: int
+) -> None:
+    monkeypatch.setattr(manifest_writer, "_SORT_RUN_LINES", 4)
+    monkeypatch.setattr(manifest_writer, "_MERGE_FAN_IN", 2)
+    names = [f"{i:02d}{WEIRD[i % len(WEIRD)]}" for i in range(23)]
+    lines = owned_lines(names)
+    arrived = [*lines[:late], *lines[late + 1 :], lines[late]]
+    if late < 3:
+        arrived = [*arrived[8:], *arrived[:8]]  # (then the first ones come late too)
+    expected = written(tmp_path / "sorted", iter(lines))
+    with LineSorter(tmp_path) as sorter:
+        for line in arrived:
+            sorter.add(line)
+        assert written(tmp_path / "merged", sorter) == expected
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(manifest_writer.SORT_PREFIX)]

@@ -23,6 +23,7 @@ from augtool.atomic import TEMP_PREFIX, atomic_open
 from augtool.canonical import canonical_json
 from augtool.manifest.names import MANIFEST_NAME, SUMS_NAME
 from augtool.manifest.records import Footer, Header
+from augtool.manifest.straight import Straight
 
 _SORT_RUN_LINES = 2_048
 _MERGE_FAN_IN = 64
@@ -61,13 +62,14 @@ def as_line(record: dict[str, Any], text: str | None = None) -> Line:
 def write_manifest(
     out_dir: Path,
     header: Header | dict[str, Any],
-    lines: Iterable[Line] | Iterable[OwnedLine],
+    lines: Iterable[Line] | Iterable[OwnedLine] | LineSorter,
     counts: dict[str, int],
-    placed: Callable[[int, int, OwnedLine], None] | None = None,
+    placed: Callable[[int, int, str], None] | None = None,
 ) -> str:
-    """Stream ``lines`` (already sorted by path, see :func:`sort_lines`) into ``manifest.jsonl``
-    and ``SHA256SUMS``, each atomically; return the footer's digest. ``placed`` is told the
-    byte offset and length of each owned line as it is written."""
+    """Stream ``lines`` (already sorted by path, see :func:`sort_lines`, or a sorter's) into
+    ``manifest.jsonl`` and ``SHA256SUMS``, each atomically; return the footer's digest.
+    ``placed`` is told the byte offset, length and owner of owned lines as they are written
+    (adjacent lines of one owner may come as one)."""
     digest = hashlib.sha256()
     with (
         atomic_open(out_dir / MANIFEST_NAME, fsync=True) as manifest,
@@ -78,8 +80,11 @@ def write_manifest(
         digest.update(first)
         manifest.write(first)
         offset = len(first)
+        straight = lines.straight() if isinstance(lines, LineSorter) else None
+        if straight is not None:
+            straight.copy_into(manifest, sums, digest, offset, placed)
         # Written a batch of lines at a time: one write and one digest update for many lines.
-        iterator = iter(lines)
+        iterator = iter(() if straight is not None else _sorted(lines))
         while batch := list(itertools.islice(iterator, _WRITE_BATCH)):
             data = [item[1].encode("utf-8") for item in batch]
             chunk = b"".join(data)
@@ -88,11 +93,15 @@ def write_manifest(
             sums.write("".join(item[2] for item in batch).encode("utf-8"))
             if placed is not None:
                 for item, line in zip(batch, data, strict=True):
-                    placed(offset, len(line), item)  # type: ignore[arg-type]
+                    placed(offset, len(line), item[3])  # type: ignore[misc]
                     offset += len(line)
         footer = Footer(counts=counts, sha256=digest.hexdigest())
         manifest.write(dump_line(footer.to_json()).encode("utf-8"))
     return digest.hexdigest()
+
+
+def _sorted(lines: Iterable[Line] | Iterable[OwnedLine] | LineSorter) -> Iterator[Any]:
+    return lines.sorted() if isinstance(lines, LineSorter) else iter(lines)
 
 
 def sort_lines(records: Iterable[dict[str, Any]], workdir: Path | None = None) -> Iterator[Line]:
@@ -120,6 +129,8 @@ class LineSorter:
     disk that opens at most ``_MERGE_FAN_IN`` runs at once (more runs are first merged in
     groups, so a dataset of any size neither holds a buffer per run nor runs out of file
     descriptors). Lines can be added as a run goes, so they are never read back from a journal.
+    Lines that come in path order, as a rerun's kept ones do, go to disk in the form they are
+    written in until one does not (:mod:`augtool.manifest.straight`).
 
     Run files are temp files right in ``workdir`` (an output's root: no folder that a loader
     would take for a class), removed when the sorter is closed; one a kill left is a temp file
@@ -131,6 +142,10 @@ class LineSorter:
         self._runs: list[Path] = []
         self._made: list[Path] = []
         self._tail: OwnedLine | None = None  # the last line of the last run
+        #: the lines that came in order, once there were more than a chunk of them
+        self._straight: Straight | None = None
+        self._in_order = True  # whether every line so far came in order
+        self._last: OwnedLine | None = None  # the last line taken
 
     def __enter__(self) -> LineSorter:
         return self
@@ -139,20 +154,48 @@ class LineSorter:
         self.close()
 
     def add(self, line: OwnedLine) -> None:
+        if self._in_order:
+            if self._last is None or line >= self._last:
+                self._last = line
+                self._chunk.append(line)
+                if len(self._chunk) >= _SORT_RUN_LINES:
+                    if self._straight is None:
+                        self._straight = Straight(self._new_file)
+                    self._straight.write(self._chunk)
+                    self._chunk = []
+                return
+            self._in_order = False
+            if self._straight is not None and self._chunk:
+                self._straight.write(self._chunk)
+                self._chunk = []
         self._chunk.append(line)
         if len(self._chunk) >= _SORT_RUN_LINES:
             self._spill()
 
+    def straight(self) -> Straight | None:
+        """Every line, when all came in order and more than a chunk of them (then the chunk
+        still held is written to the others)."""
+        if not self._in_order or self._straight is None:
+            return None
+        if self._chunk:
+            self._straight.write(self._chunk)
+            self._chunk = []
+        return self._straight
+
     def sorted(self) -> Iterator[OwnedLine]:
         """Every line added, in path order (once)."""
-        if not self._runs:
+        if self.straight() is not None:
+            assert self._straight is not None
+            yield from self._straight.lines()
+            return
+        if not self._runs and self._straight is None:
             self._chunk.sort()
             yield from self._chunk
             return
         if self._chunk:
             self._spill()
         runs = self._runs
-        while len(runs) > _MERGE_FAN_IN:
+        while len(runs) > _MERGE_FAN_IN - (self._straight is not None):
             merged = []
             for start in range(0, len(runs), _MERGE_FAN_IN):
                 group = runs[start : start + _MERGE_FAN_IN]
@@ -161,13 +204,14 @@ class LineSorter:
                 for run in group:
                     run.unlink()
             runs = merged
-        with _merged(runs) as lines:
+        first = () if self._straight is None else (self._straight.lines(),)
+        with _merged(runs, *first) as lines:
             yield from lines
 
     def _spill(self) -> None:
         """The chunk, sorted, to disk: appended to the last run when it sorts after it (lines
-        that come in path order, as a rerun's kept ones mostly do, make one run, which is read
-        back without a merge), else as a new run."""
+        that come in path order mostly make one run, which is read back without a merge),
+        else as a new run."""
         chunk = self._chunk
         chunk.sort()
         if self._runs and self._tail is not None and chunk[0] >= self._tail:
@@ -178,6 +222,8 @@ class LineSorter:
         self._chunk = []
 
     def close(self) -> None:
+        if self._straight is not None:
+            self._straight.close()
         for path in self._made:
             path.unlink(missing_ok=True)
         self._made.clear()
@@ -230,14 +276,15 @@ def _sums_field(sums: str) -> str:
 
 
 @contextlib.contextmanager
-def _merged(runs: list[Path]) -> Iterator[Iterator[OwnedLine]]:
-    """The lines of sorted run files, merged in path order."""
+def _merged(runs: list[Path], *sorted_lines: Iterator[OwnedLine]) -> Iterator[Iterator[OwnedLine]]:
+    """The lines of sorted run files (and of other sorted lines), merged in path order."""
     files = [open(run, encoding="utf-8") for run in runs]  # noqa: SIM115
     try:
-        if len(files) == 1:
-            yield map(_parse_run_line, files[0])
+        inputs = [*sorted_lines, *(map(_parse_run_line, f) for f in files)]
+        if len(inputs) == 1:
+            yield inputs[0]
         else:
-            yield heapq.merge(*(map(_parse_run_line, f) for f in files))
+            yield heapq.merge(*inputs)
     finally:
         for file in files:
             file.close()

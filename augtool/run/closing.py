@@ -94,6 +94,6 @@ def _write_manifest(job: Job, sink: Results, libraries: dict[str, str]) -> None:
         job.recipe, job.dataset, counts, libraries, balance, licences, job.shard_json, resources
     )
     counts = dict(sorted(counts.items()))
-    digest = write_manifest(job.output_root, header, sink.sorter.sorted(), counts, sink.cache.place)
+    digest = write_manifest(job.output_root, header, sink.sorter, counts, sink.cache.place)
     sink.cache.seal(digest)
     write_croissant(job.output_root, sink.contents)  # after the manifest and SHA256SUMS

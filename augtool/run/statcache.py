@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from augtool.atomic import atomic_open
-from augtool.manifest import STAT_CACHE_NAME, OwnedLine, RecordDict, dump_line
+from augtool.manifest import STAT_CACHE_NAME, RecordDict, dump_line
 
 if TYPE_CHECKING:
     from augtool.run.incremental import Previous
@@ -253,10 +253,10 @@ class StatCacheWriter:
         lines += [entry_line("out", path, seen) for path, seen in result.outputs.items()]
         self._handle.write("".join(lines).encode("utf-8"))
 
-    def place(self, offset: int, length: int, line: OwnedLine) -> None:
-        """Where a record line of the manifest was written, and its owner. Adjacent lines of
+    def place(self, offset: int, length: int, owner: str) -> None:
+        """Where record lines of the manifest were written, and their owner. Adjacent lines of
         one owner (a source's variants, most often) make one entry."""
-        owner, pending = line[3], self._pending
+        pending = self._pending
         if pending is not None and pending[0] == owner and pending[2] == offset:
             self._pending = (owner, pending[1], offset + length)
             return
