@@ -389,17 +389,11 @@ def kept_by_stat(
         wanted = canonical_sha256(task.payload)
         if any(registry.payload_from(r) != wanted for r in files):
             return None
-    if files and {r["path"] for r in files} != set(task.names):
-        return None
     # The scan of the output (augtool.run.tree) kept only the outputs it found as cached.
     current = previous.output_stats
-    outputs = {}
-    for record in files:
-        name = record["path"]
-        out_stat = current.get(name)
-        if out_stat is None:
-            return None
-        outputs[name] = out_stat
+    outputs = {r["path"]: current.get(r["path"]) for r in files}
+    if files and (None in outputs.values() or outputs.keys() != set(task.names)):
+        return None
     return TaskResult(task.source.path, records, stats, outputs, kept=True, lines=lines)
 
 

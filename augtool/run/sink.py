@@ -57,8 +57,11 @@ class Results:
         self.summary.add(result)
         self.cache.note(result)
         texts = result.lines or [None] * len(result.records)
+        licensing = bool(self._licences.by_source)
         for record, text in zip(result.records, texts, strict=True):
-            licensed = with_licence(record, self._licences)
+            # Without licences, only a record that names one can need a change.
+            named = licensing or "licence" in record or "author" in record
+            licensed = with_licence(record, self._licences) if named else None
             current = record if licensed is None else licensed
             hashed = _with_hash(current, self._hashes) if self._hashes else current
             if self._counter is not None:

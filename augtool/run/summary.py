@@ -96,19 +96,26 @@ class Summary:
     def add(self, result: TaskResult) -> None:
         """Count a finished task's records: written files by role, skipped inputs with their
         reasons, and whether its files were made or kept."""
+        files = 0
+        roles: list[str] = []
         for record in result.records:
             if record["type"] == "skipped":
                 self.counts["skipped"] += 1
                 self.skipped.append({"path": record["path"], "reason": record["reason"]})
             else:
-                self.counts["files"] += 1
-                self.counts[record["role"]] += 1
-                self.activity["kept" if result.kept else "made"] += 1
+                files += 1
+                roles.append(record["role"])
                 scaled = (record.get("decoded") or {}).get("range")
                 if scaled is not None:
                     self.ranges[record["source"]["path"]] = scaled
-                self._count_pastes(record.get("steps") or ())
-                self._count_clips(record.get("steps") or ())
+                steps = record.get("steps")
+                if steps:
+                    self._count_pastes(steps)
+                    self._count_clips(steps)
+        if files:  # counted once a task (a rerun adds up every source's)
+            self.counts["files"] += files
+            self.counts.update(roles)
+            self.activity["kept" if result.kept else "made"] += files
         self.troubles.update(result.troubles)
 
     def _count_clips(self, steps: Any) -> None:
