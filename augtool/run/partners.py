@@ -87,7 +87,7 @@ def recipe_needs(steps: Iterable[object], medium: str, dataset: Dataset) -> tupl
         raise InputError(
             f"{dataset.root}: same_class picks partners of the image's class, and "
             f"{dataset.layout} images have none (their classes are their objects'); drop "
-            "same_class, or use it on class-folder (imagefolder) datasets"
+            f"same_class, or use it on class-folder datasets ({', '.join(_class_folders())})"
         )
     if needs:
         _refuse_unmoved(list(steps), medium, layout, dataset)
@@ -120,6 +120,11 @@ def _refuse_unmoved(steps: list[object], medium: str, layout: Any, dataset: Data
                 f"{dataset.root}: {name} cannot move {dataset.layout} labels ({kind}); "
                 f"use {' or '.join(moving)}"
             )
+
+
+def _class_folders() -> list[str]:
+    """The layouts whose sources have a class (the folder they sit in)."""
+    return sorted(name for name, layout in registry.LAYOUTS.items() if layout.class_folders)
 
 
 def _taking() -> list[str]:
