@@ -23,7 +23,7 @@ import augtool
 from augtool.errors import ParamError, RecipeError
 from augtool.media import registry
 from augtool.media.base import DecodeError, EncodeError, Medium
-from augtool.media.image.transforms.params import PROBABILITY, Param
+from augtool.media.params import PROBABILITY, Param
 
 Record = dict[str, Any]
 

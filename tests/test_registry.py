@@ -184,7 +184,7 @@ def _plain(value: object) -> bool:
 
 def test_a_single_number_whose_low_end_is_raised_says_so() -> None:
     """``contrast_limit: 5`` becomes [-1, 5]: the help said "[-x, x]" and nothing more."""
-    from augtool.media.image.transforms.params import Range
+    from augtool.media.params import Range
 
     contrast = Range(-1, None, around=0)
     assert contrast(5) == [-1.0, 5.0]

@@ -22,7 +22,7 @@ from augtool.errors import ParamError
 from augtool.layouts.discovery import Dataset
 from augtool.media.base import DecodeError, EncodeError
 from augtool.media.image.transforms import Block, Step, Synthesis, Transform, replay
-from augtool.media.image.transforms.params import Param, Range
+from augtool.media.params import Param, Range
 from augtool.preview.captions import params_text
 from augtool.preview.partners import Partnering, PartnerUnreadable
 from augtool.preview.rows import (

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from augtool.media.image.transforms.params import Param
+from augtool.media.params import Param
 
 Sections = tuple[dict[str, Any], dict[str, Any]]
 ToCore = Callable[[dict[str, Any], dict[str, Any]], Sections]

@@ -10,7 +10,7 @@ from typing import Any
 
 from augtool.errors import ParamError
 from augtool.layouts import registry
-from augtool.media.image.transforms.params import Bool, Choice, Float, Int, Param
+from augtool.media.params import Bool, Choice, Float, Int, Param
 from augtool.recipe.licences import LICENCE_FIELDS
 
 RECIPE_VERSION = 1

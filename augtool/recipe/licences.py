@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from augtool.errors import ParamError
-from augtool.media.image.transforms.params import Bool, Param
+from augtool.media.params import Bool, Param
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from augtool.errors import ParamError, RecipeError
 from augtool.media.image.transforms.kernels import CHOICES as KERNEL_CHOICES
 from augtool.media.image.transforms.kernels import DEFAULT as DEFAULT_KERNELS
 from augtool.media.image.transforms.kernels import INSTALL_HINT, opencv_installed
-from augtool.media.image.transforms.params import Choice, Int, Param
+from augtool.media.params import Choice, Int, Param
 from augtool.recipe.balance import parse_balance
 from augtool.recipe.by_medium import fields_of, named_medium
 from augtool.recipe.fields import (
@@ -383,7 +383,7 @@ def _step(
     doc: Located, path: tuple[Any, ...], item: Any, medium: str
 ) -> tuple[Any, dict[str, Any]]:
     # Imported here: the transform families pull in Pillow and numpy, which `--help` never needs.
-    from augtool.media.image.transforms.base import BadParam, UnknownParam
+    from augtool.media.transform import BadParam, UnknownParam
 
     REGISTRY, BLOCKS = _known_steps(medium)
 

@@ -75,7 +75,8 @@ def _fill(alpha: bool) -> Schema:
 
 def _kinds() -> dict[type, Callable[[Any], Schema]]:
     """Each parameter kind's schema, by class (the image transforms' own kinds included)."""
-    from augtool.media.image.transforms import crops, occlusion, params
+    from augtool.media import params
+    from augtool.media.image.transforms import crops, occlusion
 
     size = _bounded("integer", 1, None)
     return {

@@ -18,7 +18,7 @@ from augtool.media.audio import codecs, dsp
 from augtool.media.audio.codecs import Decoded
 from augtool.media.audio.transforms import FAMILIES, REGISTRY, Clip, replay, run
 from augtool.media.base import DecodeError, EncodeError
-from augtool.media.image.transforms.params import Choice, Float, Param
+from augtool.media.params import Choice, Float, Param
 from augtool.provenance import split_tag, tag_wav
 
 Record = dict[str, Any]

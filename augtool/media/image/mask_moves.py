@@ -10,8 +10,8 @@ import numpy as np
 
 from augtool.media.image.targets import Targets, UnsupportedTransform
 from augtool.media.image.transforms import REGISTRY, SYNTHESIS, fired_leaves
-from augtool.media.image.transforms.base import Params
 from augtool.media.image.transforms.fusion import Applier
+from augtool.media.transform import Params
 
 Record = dict[str, Any]
 

@@ -33,9 +33,9 @@ from augtool.media.image.transforms import (
     replay,
     run,
 )
-from augtool.media.image.transforms.base import TARGET_KINDS
 from augtool.media.image.transforms.compose import copying_border_steps
 from augtool.media.image.transforms.fusion import Reductions
+from augtool.media.transform import TARGET_KINDS
 
 Record = dict[str, Any]
 

@@ -28,8 +28,8 @@ from typing import Any
 import numpy as np
 
 from augtool.media.image.transforms import REGISTRY, SYNTHESIS, fired_leaves, kernels
-from augtool.media.image.transforms.base import Params
 from augtool.media.image.transforms.remap import densified
+from augtool.media.transform import Params
 
 __all__ = [
     "PointMap",

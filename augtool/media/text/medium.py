@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 
 from augtool.errors import ParamError
 from augtool.media.base import DecodeError, EncodeError
-from augtool.media.image.transforms.params import Choice, Float, Param
+from augtool.media.params import Choice, Float, Param
 from augtool.media.text import codecs, stream
 from augtool.media.text.codecs import FORMATS, Row, Table
 from augtool.media.text.fingerprint import WIDTH, fingerprint

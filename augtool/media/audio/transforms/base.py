@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from augtool.errors import ParamError
-from augtool.media.image.transforms.base import Transform
+from augtool.media.transform import Transform
 
 Params = dict[str, Any]
 

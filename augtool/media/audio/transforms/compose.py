@@ -13,8 +13,7 @@ from typing import Any
 import numpy as np
 
 from augtool.media.audio.transforms.base import AudioTransform, Clip
-from augtool.media.image.transforms.compose import _choose as choose
-from augtool.media.image.transforms.compose import fired_leaves
+from augtool.media.blocks import choose, fired_leaves
 
 Record = dict[str, Any]
 CLIP = "clip"

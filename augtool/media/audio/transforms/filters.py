@@ -11,8 +11,8 @@ import numpy as np
 
 from augtool.media.audio import dsp
 from augtool.media.audio.transforms.base import AudioTransform, Clip, Params, register, seed
-from augtool.media.image.transforms.base import integers, uniform
-from augtool.media.image.transforms.params import Int, Param, Range
+from augtool.media.params import Int, Param, Range
+from augtool.media.transform import integers, uniform
 
 _ORDER = Param("order", Int(1, 8), 4, "Butterworth order (6 dB per octave each)")
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from augtool.media.audio.transforms.base import AudioTransform, Clip, Params, register
-from augtool.media.image.transforms.base import uniform
-from augtool.media.image.transforms.params import Choice, Param, Range
+from augtool.media.params import Choice, Param, Range
+from augtool.media.transform import uniform
 
 
 def db_to_amplitude(db: float) -> float:

@@ -20,8 +20,8 @@ from augtool.media.audio.transforms.base import (
     seed,
 )
 from augtool.media.base import DecodeError
-from augtool.media.image.transforms.base import uniform
-from augtool.media.image.transforms.params import Param, Range
+from augtool.media.params import Param, Range
+from augtool.media.transform import uniform
 
 
 def mix_at_snr(samples: np.ndarray, noise: np.ndarray, snr_db: float) -> np.ndarray:

@@ -12,8 +12,8 @@ import numpy as np
 
 from augtool.media.audio import dsp
 from augtool.media.audio.transforms.base import AudioTransform, Clip, Params, register
-from augtool.media.image.transforms.base import integers, uniform
-from augtool.media.image.transforms.params import Bool, Choice, Float, Param, Range
+from augtool.media.params import Bool, Choice, Float, Param, Range
+from augtool.media.transform import integers, uniform
 
 
 @register

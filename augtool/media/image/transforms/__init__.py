@@ -27,7 +27,6 @@ from augtool.media.image.transforms import (  # noqa: F401
     synthesis,
     weather,
 )
-from augtool.media.image.transforms.base import REGISTRY, Transform
 from augtool.media.image.transforms.compose import (
     BLOCKS,
     Block,
@@ -39,6 +38,7 @@ from augtool.media.image.transforms.compose import (
     run,
 )
 from augtool.media.image.transforms.synthesis import SYNTHESIS, Synthesis
+from augtool.media.transform import REGISTRY, Transform
 
 FAMILIES = ("geometric", "color", "noise", "occlusion", "weather", "synthesis", "composition")
 

@@ -12,7 +12,11 @@ from PIL import Image, ImageFilter
 
 from augtool.errors import ParamError
 from augtool.media.image.transforms import kernels
-from augtool.media.image.transforms.base import (
+from augtool.media.image.transforms.color import row_tiles
+from augtool.media.image.transforms.imaging import from_pil, join_alpha, split_alpha
+from augtool.media.image.transforms.noise import new_seed, odd_values, seeded, to_pil, to_uint8
+from augtool.media.params import Param, Range
+from augtool.media.transform import (
     Params,
     Shape,
     Transform,
@@ -20,10 +24,6 @@ from augtool.media.image.transforms.base import (
     register,
     uniform,
 )
-from augtool.media.image.transforms.color import row_tiles
-from augtool.media.image.transforms.imaging import from_pil, join_alpha, split_alpha
-from augtool.media.image.transforms.noise import new_seed, odd_values, seeded, to_pil, to_uint8
-from augtool.media.image.transforms.params import Param, Range
 
 FAMILY = "noise"
 

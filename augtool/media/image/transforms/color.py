@@ -10,14 +10,6 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image, ImageOps
 
-from augtool.media.image.transforms.base import (
-    Params,
-    Shape,
-    Transform,
-    integers,
-    register,
-    uniform,
-)
 from augtool.media.image.transforms.imaging import (
     from_pil,
     join_alpha,
@@ -25,7 +17,15 @@ from augtool.media.image.transforms.imaging import (
     split_alpha,
     to_pil,
 )
-from augtool.media.image.transforms.params import Param, Range
+from augtool.media.params import Param, Range
+from augtool.media.transform import (
+    Params,
+    Shape,
+    Transform,
+    integers,
+    register,
+    uniform,
+)
 
 FAMILY = "color"
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
-from augtool.media.image.transforms.base import Params, Shape, Transform, register, uniform
 from augtool.media.image.transforms.imaging import join_alpha, lut_apply, split_alpha
 from augtool.media.image.transforms.noise import to_uint8
-from augtool.media.image.transforms.params import Param, Range
+from augtool.media.params import Param, Range
+from augtool.media.transform import Params, Shape, Transform, register, uniform
 
 FAMILY = "color"
 

@@ -15,17 +15,18 @@ child whose ``p`` is 0 is never picked.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import numpy as np
 
+from augtool.media.blocks import choose, fired_leaves
 from augtool.media.image.transforms import kernels
-from augtool.media.image.transforms.base import Transform, integers
 from augtool.media.image.transforms.fusion import Applier, Reductions
-from augtool.media.image.transforms.params import PROBABILITY, Param, Range
 from augtool.media.image.transforms.synthesis import Synthesis
+from augtool.media.params import PROBABILITY, Param, Range
+from augtool.media.transform import Transform
 
 Record = dict[str, Any]
 
@@ -181,30 +182,11 @@ def _run_step(
         return record
     if not fired:
         return {"name": step.kind, "fired": False, "params": {}, "steps": []}
-    chosen = _choose(step, running.rng)
+    chosen = choose(step, running.rng)
     forced_children = step.kind != "sequence"
     child_records = [_run_step(step.children[index], running, forced_children) for index in chosen]
     params = {} if step.kind == "sequence" else {"chosen": chosen}
     return {"name": step.kind, "fired": True, "params": params, "steps": child_records}
-
-
-def _choose(block: Block, rng: np.random.Generator) -> list[int]:
-    count = len(block.children)
-    if block.kind == "sequence" or count == 0:
-        return list(range(count))
-    weights = np.array([child.p for child in block.children], dtype=np.float64)
-    if weights.sum() <= 0:
-        # A child of p 0 never fires; the recipe loader refuses such a block, this guards the
-        # blocks built in code.
-        return []
-    weights = weights / weights.sum()
-    if block.kind == "one_of":
-        return [int(rng.choice(count, p=weights))]
-    assert block.n is not None
-    lo, hi = block.n
-    n = min(integers(rng, [lo, hi]), int(np.count_nonzero(weights)))
-    picked = rng.choice(count, size=n, replace=False, p=weights)
-    return sorted(int(i) for i in picked)
 
 
 def replay(
@@ -242,16 +224,3 @@ def copying_border_steps(steps: list[Step]) -> list[tuple[str, str]]:
         elif not isinstance(step, Synthesis) and step.config.get("border") in COPYING_BORDERS:
             found.append((step.name, step.config["border"]))
     return found
-
-
-def fired_leaves(records: list[Record]) -> Iterator[Record]:
-    """The records of the transforms that fired, in the order they were applied: blocks are
-    opened (their children in recorded order), steps that did not fire are passed over. Every
-    walk of a variant's steps (replay, moving targets, captions) goes through here."""
-    for record in records:
-        if not record["fired"]:
-            continue
-        if "steps" in record:
-            yield from fired_leaves(record["steps"])
-        else:
-            yield record

@@ -20,10 +20,10 @@ from typing import Any, ClassVar
 import numpy as np
 
 from augtool.errors import ParamError
-from augtool.media.image.transforms.base import Params, Shape, uniform
 from augtool.media.image.transforms.outline import fill
-from augtool.media.image.transforms.params import Bool, Float, Param, Range
 from augtool.media.image.transforms.synthesis import SAME_CLASS, Synthesis, fitted, register
+from augtool.media.params import Bool, Float, Param, Range
+from augtool.media.transform import Params, Shape, uniform
 
 
 def outlined_objects(targets: Any) -> list[tuple[Any, list[np.ndarray]]]:

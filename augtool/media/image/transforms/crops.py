@@ -9,21 +9,18 @@ from typing import Any
 import numpy as np
 
 from augtool.errors import ParamError
-from augtool.media.image.transforms.base import (
-    Params,
-    Shape,
-    Transform,
-    integers,
-    register,
-    uniform,
-)
 from augtool.media.image.transforms.geometric import BORDER, FILL
 from augtool.media.image.transforms.imaging import (
     INTERPOLATIONS,
     resize_image,
     sample_fill,
 )
-from augtool.media.image.transforms.params import (
+from augtool.media.image.transforms.warp import (
+    Geometry,
+    scaling,
+    translation,
+)
+from augtool.media.params import (
     Choice,
     Fill,
     Param,
@@ -32,10 +29,13 @@ from augtool.media.image.transforms.params import (
     check_finite,
     is_whole,
 )
-from augtool.media.image.transforms.warp import (
-    Geometry,
-    scaling,
-    translation,
+from augtool.media.transform import (
+    Params,
+    Shape,
+    Transform,
+    integers,
+    register,
+    uniform,
 )
 
 FAMILY = "geometric"

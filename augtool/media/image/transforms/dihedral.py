@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from augtool.media.image.transforms.base import Params, Shape, Transform, register
 from augtool.media.image.transforms.geometric import Rot90
 from augtool.media.image.transforms.warp import Geometry
+from augtool.media.transform import Params, Shape, Transform, register
 
 FAMILY = "geometric"
 

@@ -17,21 +17,21 @@ from typing import Any
 import numpy as np
 
 from augtool.errors import ParamError
-from augtool.media.image.transforms.base import (
-    Params,
-    Shape,
-    Transform,
-    register,
-    uniform,
-)
 from augtool.media.image.transforms.geometric import BORDER, FILL
-from augtool.media.image.transforms.params import Choice, Float, Int, Param, Range
 from augtool.media.image.transforms.remap import (
     REMAP_INTERPOLATIONS,
     SourceMap,
     invert,
     pixel_centres,
     remap,
+)
+from augtool.media.params import Choice, Float, Int, Param, Range
+from augtool.media.transform import (
+    Params,
+    Shape,
+    Transform,
+    register,
+    uniform,
 )
 
 FAMILY = "geometric"

@@ -14,21 +14,21 @@ from typing import Any
 import numpy as np
 
 from augtool.errors import ParamError
-from augtool.media.image.transforms.base import (
-    Params,
-    Shape,
-    Transform,
-    integers,
-    register,
-)
 from augtool.media.image.transforms.occlusion import EraseValue, colour_fill
-from augtool.media.image.transforms.params import (
+from augtool.media.params import (
     Bool,
     Fill,
     Float,
     Param,
     check_finite,
     is_whole,
+)
+from augtool.media.transform import (
+    Params,
+    Shape,
+    Transform,
+    integers,
+    register,
 )
 
 FAMILY = "occlusion"

@@ -36,10 +36,10 @@ from typing import Any
 import numpy as np
 
 from augtool.media.image.transforms import kernels
-from augtool.media.image.transforms.base import REGISTRY
 from augtool.media.image.transforms.imaging import from_pil, resize_image, to_pil, wide_planes
 from augtool.media.image.transforms.synthesis import SYNTHESIS
 from augtool.media.image.transforms.warp import Geometry, is_affine, scaling, warp
+from augtool.media.transform import REGISTRY
 
 
 class Applier:

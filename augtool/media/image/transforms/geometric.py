@@ -4,22 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from augtool.media.image.transforms.base import (
-    Params,
-    Shape,
-    Transform,
-    register,
-    uniform,
-)
 from augtool.media.image.transforms.imaging import (
     BORDERS,
-)
-from augtool.media.image.transforms.params import (
-    Choice,
-    Fill,
-    IntSet,
-    Param,
-    Range,
 )
 from augtool.media.image.transforms.warp import (
     WARP_INTERPOLATIONS,
@@ -27,6 +13,20 @@ from augtool.media.image.transforms.warp import (
     affine_matrix,
     perspective_matrix,
     warp,
+)
+from augtool.media.params import (
+    Choice,
+    Fill,
+    IntSet,
+    Param,
+    Range,
+)
+from augtool.media.transform import (
+    Params,
+    Shape,
+    Transform,
+    register,
+    uniform,
 )
 
 FAMILY = "geometric"

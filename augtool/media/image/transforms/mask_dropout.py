@@ -15,9 +15,9 @@ from typing import Any
 import numpy as np
 
 from augtool.errors import ParamError
-from augtool.media.image.transforms.base import Params, Shape, Transform, integers, register
 from augtool.media.image.transforms.occlusion import colour_fill
-from augtool.media.image.transforms.params import Fill, Int, Param, check_finite, is_whole
+from augtool.media.params import Fill, Int, Param, check_finite, is_whole
+from augtool.media.transform import Params, Shape, Transform, integers, register
 
 #: (K, 3) int64 rows of ``[row, start, end]``: the pixels ``mask[row, start:end]``.
 Runs = np.ndarray

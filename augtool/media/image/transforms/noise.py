@@ -19,14 +19,6 @@ from PIL import Image, ImageFilter
 from augtool.errors import ParamError
 from augtool.media.image.codecs import EncodeError, check_encodable
 from augtool.media.image.transforms import kernels
-from augtool.media.image.transforms.base import (
-    Params,
-    Shape,
-    Transform,
-    integers,
-    register,
-    uniform,
-)
 from augtool.media.image.transforms.imaging import (
     INTERPOLATIONS,
     RESAMPLE,
@@ -36,7 +28,15 @@ from augtool.media.image.transforms.imaging import (
     split_alpha,
 )
 from augtool.media.image.transforms.imaging import to_pil as _to_pil
-from augtool.media.image.transforms.params import Bool, Choice, Param, Range
+from augtool.media.params import Bool, Choice, Param, Range
+from augtool.media.transform import (
+    Params,
+    Shape,
+    Transform,
+    integers,
+    register,
+    uniform,
+)
 
 FAMILY = "noise"
 

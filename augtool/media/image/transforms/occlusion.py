@@ -14,7 +14,9 @@ from typing import Any
 import numpy as np
 
 from augtool.errors import ParamError
-from augtool.media.image.transforms.base import (
+from augtool.media.image.transforms.imaging import fill_value
+from augtool.media.params import Fill, Param, Range, check_finite
+from augtool.media.transform import (
     Params,
     Shape,
     Transform,
@@ -22,8 +24,6 @@ from augtool.media.image.transforms.base import (
     register,
     uniform,
 )
-from augtool.media.image.transforms.imaging import fill_value
-from augtool.media.image.transforms.params import Fill, Param, Range, check_finite
 
 FAMILY = "occlusion"
 

@@ -16,13 +16,6 @@ from typing import Any
 import numpy as np
 
 from augtool.errors import ParamError
-from augtool.media.image.transforms.base import (
-    Params,
-    Shape,
-    Transform,
-    integers,
-    register,
-)
 from augtool.media.image.transforms.crops import (
     CROP_FILL,
     CROP_SIZE,
@@ -30,7 +23,14 @@ from augtool.media.image.transforms.crops import (
     RandomCrop,
     RandomResizedCrop,
 )
-from augtool.media.image.transforms.params import Float, Param, Size, check_finite, is_whole
+from augtool.media.params import Float, Param, Size, check_finite, is_whole
+from augtool.media.transform import (
+    Params,
+    Shape,
+    Transform,
+    integers,
+    register,
+)
 
 FAMILY = "geometric"
 

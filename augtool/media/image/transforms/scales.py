@@ -13,7 +13,10 @@ from typing import Any
 import numpy as np
 
 from augtool.errors import ParamError
-from augtool.media.image.transforms.base import (
+from augtool.media.image.transforms.crops import RESIZE_INTERPOLATION, Pad, Resize
+from augtool.media.image.transforms.geometric import BORDER, FILL
+from augtool.media.params import Choice, Param, Range, check_finite, is_whole
+from augtool.media.transform import (
     Params,
     Shape,
     Transform,
@@ -21,9 +24,6 @@ from augtool.media.image.transforms.base import (
     register,
     uniform,
 )
-from augtool.media.image.transforms.crops import RESIZE_INTERPOLATION, Pad, Resize
-from augtool.media.image.transforms.geometric import BORDER, FILL
-from augtool.media.image.transforms.params import Choice, Param, Range, check_finite, is_whole
 
 FAMILY = "geometric"
 

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from augtool.media.image.transforms.base import Params, Shape, Transform, register, uniform
 from augtool.media.image.transforms.hls import hls_to_rgb, rgb_to_hls
 from augtool.media.image.transforms.imaging import join_alpha, split_alpha
 from augtool.media.image.transforms.noise import new_seed, seeded, to_uint8
-from augtool.media.image.transforms.params import Bool, Param, Range
+from augtool.media.params import Bool, Param, Range
+from augtool.media.transform import Params, Shape, Transform, register, uniform
 
 FAMILY = "noise"
 

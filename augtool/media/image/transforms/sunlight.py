@@ -11,7 +11,11 @@ import math
 import numpy as np
 from PIL import Image, ImageDraw
 
-from augtool.media.image.transforms.base import (
+from augtool.media.image.transforms.imaging import join_alpha, split_alpha
+from augtool.media.image.transforms.noise import to_uint8
+from augtool.media.image.transforms.weather import Roi, blend, roi_pixels
+from augtool.media.params import Fill, Param, Range
+from augtool.media.transform import (
     Params,
     Shape,
     Transform,
@@ -19,10 +23,6 @@ from augtool.media.image.transforms.base import (
     register,
     uniform,
 )
-from augtool.media.image.transforms.imaging import join_alpha, split_alpha
-from augtool.media.image.transforms.noise import to_uint8
-from augtool.media.image.transforms.params import Fill, Param, Range
-from augtool.media.image.transforms.weather import Roi, blend, roi_pixels
 
 FAMILY = "weather"
 

@@ -13,7 +13,7 @@ classification soft label), and :meth:`Synthesis.placements` where each source's
 (the targets).
 
 These steps live in their own registry (:data:`SYNTHESIS`): their kernels take partners, which
-the single-image contract of :data:`~augtool.media.image.transforms.base.REGISTRY` has not.
+the single-image contract of :data:`~augtool.media.transform.REGISTRY` has not.
 """
 
 from __future__ import annotations
@@ -26,9 +26,9 @@ from typing import Any, ClassVar
 import numpy as np
 
 from augtool.errors import ParamError
-from augtool.media.image.transforms.base import Params, Shape, Transform
 from augtool.media.image.transforms.imaging import fill_value, resize_image
-from augtool.media.image.transforms.params import Bool, Fill, Float, Param, Size
+from augtool.media.params import Bool, Fill, Float, Param, Size
+from augtool.media.transform import Params, Shape, Transform
 
 FAMILY = "synthesis"
 

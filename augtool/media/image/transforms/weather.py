@@ -14,7 +14,11 @@ import numpy as np
 from PIL import ImageDraw, ImageFilter
 
 from augtool.errors import ParamError
-from augtool.media.image.transforms.base import (
+from augtool.media.image.transforms.hls import map_lightness
+from augtool.media.image.transforms.imaging import fill_value, from_pil, join_alpha, split_alpha
+from augtool.media.image.transforms.noise import new_seed, seeded, to_pil, to_uint8
+from augtool.media.params import Choice, Fill, Param, Range, check_finite
+from augtool.media.transform import (
     Params,
     Shape,
     Transform,
@@ -22,10 +26,6 @@ from augtool.media.image.transforms.base import (
     register,
     uniform,
 )
-from augtool.media.image.transforms.hls import map_lightness
-from augtool.media.image.transforms.imaging import fill_value, from_pil, join_alpha, split_alpha
-from augtool.media.image.transforms.noise import new_seed, seeded, to_pil, to_uint8
-from augtool.media.image.transforms.params import Choice, Fill, Param, Range, check_finite
 
 FAMILY = "weather"
 

@@ -16,9 +16,9 @@ from typing import Any, ClassVar
 import numpy as np
 
 from augtool.errors import ParamError
-from augtool.media.image.transforms.base import BadParam, UnknownParam
-from augtool.media.image.transforms.params import PROBABILITY, Param, Range
+from augtool.media.params import PROBABILITY, Param, Range
 from augtool.media.text.tokens import Token, Tokens, make
+from augtool.media.transform import BadParam, UnknownParam
 
 Params = dict[str, Any]
 

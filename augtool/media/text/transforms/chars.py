@@ -13,7 +13,7 @@ from itertools import accumulate
 
 import numpy as np
 
-from augtool.media.image.transforms.params import Choice, Param
+from augtool.media.params import Choice, Param
 from augtool.media.text.tokens import Tokens, is_word, make, respace
 from augtool.media.text.transforms.base import (
     RATE,

@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from augtool.errors import ParamError
-from augtool.media.image.transforms.params import Choice, Param, Range
+from augtool.media.params import Choice, Param, Range
 from augtool.media.text.synonyms import SynonymTable, table_of
 from augtool.media.text.tokens import Tokens, is_word, make, respace, tokenise
 from augtool.media.text.transforms.base import (

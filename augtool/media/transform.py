@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from augtool.errors import ParamError
-from augtool.media.image.transforms.params import PROBABILITY, Param
+from augtool.media.params import PROBABILITY, Param
 
 Params = dict[str, Any]
 Shape = tuple[int, int, int]
