@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from audio_data import RATE, make_speech_like, tone, write_noises
-from conftest import read_manifest
+from conftest import invoke, read_manifest
 
 import augtool
 from augtool.errors import InputError
@@ -176,3 +176,17 @@ def test_a_rerun_after_a_noise_file_changed_redoes_its_outputs(tmp_path: Path) -
     assert (out / "manifest.jsonl").read_bytes() == (fresh / "manifest.jsonl").read_bytes()
     report = augtool.validate_manifest(out / "manifest.jsonl", source=data, recompute="all")
     assert report.ok, report.problems
+
+
+def test_a_noise_that_does_not_decode_stops_the_run_before_any_output(tmp_path: Path) -> None:
+    """A truncated noise file is named in one line when the run starts (exit 2), rather
+    than when a variant first draws it, half way through the outputs."""
+    data, recipe, noise = _setup(tmp_path)
+    hum = noise / "hum.wav"
+    hum.write_bytes(hum.read_bytes()[:30])
+    out = tmp_path / "out"
+    result = invoke("expand", recipe, data, "-o", out, "-j", "1")
+    assert result.exit_code == 2, result.output
+    assert f"{hum.name}: cannot decode the noise" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert not out.exists() or not any(p.suffix == ".wav" for p in out.rglob("*"))

@@ -54,6 +54,11 @@ class Transform:
     #: Its ``sample`` and ``apply`` then take a ``resources`` keyword.
     resources: ClassVar[tuple[str, ...]] = ()
 
+    def check_resources(self, resources: Any) -> None:
+        """Refuse, before a run writes anything, resource files this step could not use
+        (raising :class:`~augtool.errors.InputError` naming the file): a run that met them
+        half way would stop with some outputs written. Nothing to check by default."""
+
     def __init__(self, **config: Any) -> None:
         self.config = self.normalise(config)
         self.p: float = self.config["p"]

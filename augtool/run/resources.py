@@ -131,11 +131,16 @@ class Resources:
 
 
 def for_recipe(steps: Iterable[Any], recipe_dir: Path) -> Resources | None:
-    """The resources of a recipe's ``steps``, hashed now; None when they read none."""
+    """The resources of a recipe's ``steps``, hashed now and checked by the steps that read
+    them; None when they read none."""
     folders = declared(steps)
     if not folders:
         return None
-    return Resources(str(recipe_dir.resolve()), hash_folders(recipe_dir, folders))
+    resources = Resources(str(recipe_dir.resolve()), hash_folders(recipe_dir, folders))
+    for step in _leaves(steps):
+        if getattr(type(step), "resources", ()):
+            step.check_resources(resources)
+    return resources
 
 
 def from_header(recorded: Any, source_root: Path) -> Resources | None:

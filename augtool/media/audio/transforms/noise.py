@@ -81,15 +81,20 @@ class Folder:
         return value
 
 
+def decoded_noise(resources: Any, name: str) -> codecs.Decoded:
+    """Resource file ``name`` decoded; an :class:`InputError` naming it when it does not."""
+    try:
+        return codecs.decode(resources.read(name), codecs.FORMATS, None)
+    except DecodeError as exc:
+        raise InputError(f"{resources.root}/{name}: cannot decode the noise: {exc}") from None
+
+
 def noise_track(resources: Any, name: str, rate: int) -> np.ndarray:
     """Resource file ``name`` as one mono track (channels averaged) at ``rate`` (resampled
     as ``output.sample_rate`` is), decoded once per :class:`~augtool.run.resources.Resources`."""
 
     def decode() -> np.ndarray:
-        try:
-            decoded = codecs.decode(resources.read(name), codecs.FORMATS, None)
-        except DecodeError as exc:
-            raise InputError(f"{resources.root}/{name}: cannot decode the noise: {exc}") from None
+        decoded = decoded_noise(resources, name)
         mono = decoded.samples.mean(axis=1, keepdims=True)
         if decoded.rate != rate:
             mono = dsp.resample(mono, max(1, round(mono.shape[0] * rate / decoded.rate)))
@@ -129,13 +134,23 @@ class BackgroundNoise(AudioTransform):
     )
     resources = ("folder",)
 
-    def sample(self, rng: np.random.Generator, clip: Clip, resources: Any = None) -> Params:  # type: ignore[override]
-        if resources is None:
-            raise ParamError("background_noise: no resource folder was given to read from")
+    def check_resources(self, resources: Any) -> None:
+        """Every noise decodes: one that does not is named before the run, not when a
+        variant first draws it."""
+        for name in self._names(resources):
+            decoded_noise(resources, name)
+
+    def _names(self, resources: Any) -> list[str]:
         names = noise_files(resources.names(self.config["folder"]))
         if not names:
             folder = f"{resources.root}/{self.config['folder']}"
             raise InputError(f"{folder}: no {', '.join(NOISE_ENDINGS)} file to mix in")
+        return names
+
+    def sample(self, rng: np.random.Generator, clip: Clip, resources: Any = None) -> Params:  # type: ignore[override]
+        if resources is None:
+            raise ParamError("background_noise: no resource folder was given to read from")
+        names = self._names(resources)
         name = names[int(rng.integers(len(names)))]
         track = noise_track(resources, name, clip.rate)
         return {
