@@ -60,6 +60,7 @@ def test_one_folder_reports_the_media_statistics(medium: str) -> None:
         assert -60 < side["statistics"]["rms_dbfs"]["median"] < 0
     result = invoke("report", SAMPLES / medium, "--no-cache")
     assert result.exit_code == 0, result.output
+    assert "files" in result.output and "images" not in result.output  # no image words
 
 
 def test_audio_with_6_db_gain_drifts_on_level_not_on_duration(tmp_path: Path) -> None:

@@ -79,7 +79,7 @@ def _overview(report: DatasetReport) -> str:
     rows = [
         ("folder", [s.root for s in sides]),
         ("layout", [s.layout for s in sides]),
-        ("images", [s.count for s in sides]),
+        ("files", [s.count for s in sides]),
         ("unreadable", [len(s.unreadable) for s in sides]),
         ("splits", [_counts(s.categories["split"]) for s in sides]),
         ("classes", [_counts(s.categories["class"]) for s in sides]),

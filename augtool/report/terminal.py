@@ -18,7 +18,7 @@ def render(report: DatasetReport, console: Any) -> None:
     overview = Table("", *(s.name for s in sides), title=f"augtool report ({report.mode})")
     overview.add_row("folder", *(s.root for s in sides))
     overview.add_row("layout", *(s.layout for s in sides))
-    overview.add_row("images", *(str(s.count) for s in sides))
+    overview.add_row("files", *(str(s.count) for s in sides))
     overview.add_row("unreadable", *(str(len(s.unreadable)) for s in sides))
     for key in ("split", "class", "format"):
         overview.add_row(key, *(_counts(s.categories[key]) for s in sides))
