@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import ctypes
+import itertools
 import json
 import os
 import resource
@@ -32,6 +33,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -99,9 +101,18 @@ def cpu_seconds() -> float:
     return used.ru_utime + used.ru_stime
 
 
+def fresh_outputs(parent: Path) -> Iterator[Path]:
+    """A new output folder for every run, all deleted at the end, none before: on ext4,
+    creating inodes soon after thousands were freed makes the kernel search past the
+    recently freed ones (``recently_deleted``), which charged seconds of system time to
+    whichever contender ran right after a deleted output, not to its own work."""
+    shutil.rmtree(parent, ignore_errors=True)
+    for index in itertools.count():
+        yield parent / f"run-{index:03d}"
+
+
 def timed(contender: str, data: Path, out: Path, jobs: int) -> tuple[float, float]:
     """Wall seconds of the run, and CPU seconds of all its processes."""
-    shutil.rmtree(out, ignore_errors=True)
     cpu_before = cpu_seconds()
     started = time.perf_counter()
     subprocess.run(command(contender, data, out, jobs), check=True, stdout=subprocess.DEVNULL)
@@ -119,7 +130,6 @@ def peak_memory(contender: str, data: Path, out: Path, jobs: int) -> dict[str, f
     """The highest VmHWM (MiB) of the main process and of any one of its children."""
     import psutil
 
-    shutil.rmtree(out, ignore_errors=True)
     process = subprocess.Popen(command(contender, data, out, jobs), stdout=subprocess.DEVNULL)
     main = psutil.Process(process.pid)
     peaks = {"main": 0.0, "worker": 0.0}
@@ -156,8 +166,9 @@ def main() -> None:
     become_subreaper()
     compile_augtool()
     contenders = ("augtool", "audiomentations")
+    outputs = fresh_outputs(args.data / "outputs")
     for contender in contenders:
-        timed(contender, data, args.data / f"out-{contender}", 1)
+        timed(contender, data, next(outputs), 1)
     results = {}
     for jobs in args.jobs:
         load_before = os.getloadavg()[0]
@@ -166,15 +177,14 @@ def main() -> None:
         for round_index in range(args.rounds):
             order = contenders if round_index % 2 == 0 else contenders[::-1]
             for contender in order:
-                out = args.data / f"out-{contender}"
-                wall, cpu = timed(contender, data, out, jobs)
+                wall, cpu = timed(contender, data, next(outputs), jobs)
                 walls[contender].append(wall)
                 cpus[contender].append(cpu)
         wall = {c: round(statistics.median(v), 2) for c, v in walls.items()}
         cpu = {c: round(statistics.median(v), 2) for c, v in cpus.items()}
         memory = {}
         if args.memory:
-            memory = {c: peak_memory(c, data, args.data / f"out-{c}", jobs) for c in contenders}
+            memory = {c: peak_memory(c, data, next(outputs), jobs) for c in contenders}
         results[f"jobs={jobs}"] = {
             "wall_seconds": wall,
             "wall_ratio": round(wall["audiomentations"] / wall["augtool"], 2),
@@ -183,6 +193,7 @@ def main() -> None:
             "load_average": [round(load_before, 1), round(os.getloadavg()[0], 1)],
             "peak_mib": memory,
         }
+    shutil.rmtree(args.data / "outputs", ignore_errors=True)
     info = {"clips": args.clips, "variants": 4, "cores": os.cpu_count(), "results": results}
     print(json.dumps(info, indent=2))
 
