@@ -82,7 +82,9 @@ class InterruptedSubmit(ThreadPoolExecutor):
         self.submitted = 0
 
     def submit(self, fn, /, *args, **kwargs):  # type: ignore[no-untyped-def, override]
-        os.kill(os.getpid(), signal.SIGINT)
+        # To the main thread itself: sent to the process, the signal can be taken by another
+        # thread (one an earlier test left), whose handler may run only after the block.
+        signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
         time.sleep(0.01)  # where the interrupt would land without the hold
         future = super().submit(fn, *args, **kwargs)
         self.submitted += 1
