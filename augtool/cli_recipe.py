@@ -51,13 +51,19 @@ def new(
         Path, typer.Argument(metavar="FILE", help="The recipe to write (default: recipe.yaml).")
     ] = Path("recipe.yaml"),
     layout: Annotated[
-        str,
+        str | None,
         typer.Option(
             "--layout",
             metavar="LAYOUT",
-            help="yolo, coco, masks, imagefolder or flat: the dataset the recipe reads.",
+            help="yolo, coco, masks, imagefolder or flat (audio: imagefolder or flat; text: "
+            "table): the dataset the recipe reads. Default: imagefolder, for text table.",
+            show_default=False,
         ),
-    ] = "imagefolder",
+    ] = None,
+    medium: Annotated[
+        str,
+        typer.Option("--medium", metavar="MEDIUM", help="image, audio or text."),
+    ] = "image",
     force: Annotated[bool, typer.Option("--force", help="Replace FILE if it exists.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
@@ -67,15 +73,17 @@ def new(
     Example: augtool recipe new --layout yolo
     """
     from augtool.cli_errors import errors_to_exit
-    from augtool.recipe.starter import write_starter
+    from augtool.recipe.starter import MEDIA, write_starter
 
     with errors_to_exit(as_json):
-        write_starter(file, layout, force)
+        write_starter(file, layout, force, medium)
+    chosen = layout or MEDIA[medium].layouts[0]
     if as_json:
-        typer.echo(json.dumps({"file": str(file), "layout": layout}, indent=2))
+        typer.echo(json.dumps({"file": str(file), "layout": chosen, "medium": medium}, indent=2))
     else:
+        kind = "" if medium == "image" else f"{medium} "
         typer.echo(
-            f"{file}: a starter recipe for the {layout} layout; next: augtool preview {file}"
+            f"{file}: a starter {kind}recipe for the {chosen} layout; next: augtool preview {file}"
         )
 
 

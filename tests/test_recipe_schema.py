@@ -132,22 +132,32 @@ SAMPLES = {
 }
 
 
+#: Starters of the other media: (medium, layout) and the bundled sample each runs on.
+MEDIA_SAMPLES = {("audio", "imagefolder"): "audio", ("text", "table"): "text"}
+STARTERS = [("image", layout, sample) for layout, sample in sorted(SAMPLES.items())] + [
+    (medium, layout, sample) for (medium, layout), sample in MEDIA_SAMPLES.items()
+]
+
+
 def test_every_layout_has_a_starter_and_a_sample() -> None:
     assert set(starter.LAYOUTS) == set(SAMPLES)
+    assert {m for m, _ in MEDIA_SAMPLES} | {"image"} == set(starter.MEDIA)
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("layout", sorted(SAMPLES))
-def test_a_starter_recipe_runs_as_written(layout: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize(("medium", "layout", "sample"), STARTERS)
+def test_a_starter_recipe_runs_as_written(
+    medium: str, layout: str, sample: str, tmp_path: Path
+) -> None:
     """Written, put beside its data, expanded and validated, with no edit."""
     recipe = tmp_path / "recipe.yaml"
-    result = invoke("recipe", "new", str(recipe), "--layout", layout)
+    result = invoke("recipe", "new", str(recipe), "--layout", layout, "--medium", medium)
     assert result.exit_code == 0, result.output
     text = recipe.read_text(encoding="utf-8")
     assert text.startswith("# yaml-language-server: $schema=recipe.schema.json\n")
     assert f"layout: {layout}" in text
     assert _errors(yaml.safe_load(text)) == []
-    shutil.copytree(ROOT / "samples" / SAMPLES[layout], tmp_path / "data")
+    shutil.copytree(ROOT / "samples" / sample, tmp_path / "data")
     result = invoke("expand", str(recipe), "--jobs", "1", "--strict", "--quiet")
     assert result.exit_code == 0, result.output
     manifest = tmp_path / "out" / "manifest.jsonl"
@@ -155,6 +165,22 @@ def test_a_starter_recipe_runs_as_written(layout: str, tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     header = json.loads(manifest.read_text(encoding="utf-8").splitlines()[0])
     assert header["layout"] == layout and header["counts"]["augmented"] > 0
+    made = {
+        Path(json.loads(line).get("path", "")).suffix for line in manifest.read_text().splitlines()
+    }
+    assert made & {"image": {".jpg", ".png"}, "audio": {".wav"}, "text": {".csv"}}[medium]
+
+
+def test_a_starter_of_another_medium_names_its_layouts(tmp_path: Path) -> None:
+    result = invoke(
+        "recipe", "new", str(tmp_path / "r.yaml"), "--medium", "text", "--layout", "yolo"
+    )
+    assert result.exit_code == 2
+    assert "Error: --layout: expected one of table for text, got 'yolo'" in result.output
+    assert not (tmp_path / "r.yaml").exists()
+    result = invoke("recipe", "new", str(tmp_path / "r.yaml"), "--medium", "audio")
+    assert result.exit_code == 0, result.output
+    assert "# <split>/<label>/x.wav" in (tmp_path / "r.yaml").read_text(encoding="utf-8")
 
 
 def test_a_starter_never_replaces_a_file_unasked(tmp_path: Path) -> None:
