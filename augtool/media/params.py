@@ -40,6 +40,25 @@ def check_finite(value: Any, what: str = "value") -> None:
             raise ParamError(f"{what} is too large, got a number of {len(str(abs(item)))} digits")
 
 
+def whole_pair(
+    value: Any, lo: int, form: str, one_means_upto: bool = False, ordered: bool = True
+) -> list[int]:
+    """Two whole numbers >= ``lo`` from ``[a, b]`` or one number n: ``[n, n]``, or ``[lo, n]``
+    when ``one_means_upto`` (Albumentations' meaning of a lone count); ``ordered`` refuses
+    a > b. A value of another shape is refused in the words of ``form``."""
+    check_finite(value)
+    if isinstance(value, (list, tuple)):
+        items = value
+    else:
+        items = [lo, value] if one_means_upto else [value, value]
+    if len(items) != 2 or not all(is_whole(v) and v >= lo for v in items):
+        raise ParamError(f"expected {form}, got {value!r}")
+    low, high = int(items[0]), int(items[1])
+    if ordered and low > high:
+        raise ParamError(f"min must be <= max, got [{low}, {high}]")
+    return [low, high]
+
+
 def _check_bounds(value: float, lo: float | None, hi: float | None, what: str) -> None:
     check_finite(value, what)
     _check_range(value, lo, hi, what)

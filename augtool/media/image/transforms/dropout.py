@@ -20,8 +20,7 @@ from augtool.media.params import (
     Fill,
     Float,
     Param,
-    check_finite,
-    is_whole,
+    whole_pair,
 )
 from augtool.media.transform import (
     Params,
@@ -51,16 +50,7 @@ class OptionalRange:
         return {"anyOf": [{"type": "null"}, whole, pair]}
 
     def __call__(self, value: Any) -> list[int] | None:
-        if value is None:
-            return None
-        check_finite(value)
-        items = value if isinstance(value, (list, tuple)) else [value, value]
-        if len(items) != 2 or not all(is_whole(v) and v >= self.lo for v in items):
-            raise ParamError(f"expected {self.form}, got {value!r}")
-        low, high = int(items[0]), int(items[1])
-        if low > high:
-            raise ParamError(f"min must be <= max, got [{low}, {high}]")
-        return [low, high]
+        return None if value is None else whole_pair(value, self.lo, self.form)
 
 
 @dataclass(frozen=True)
@@ -77,11 +67,7 @@ class CountsXY:
         return {"anyOf": [whole, {"type": "array", "items": whole, "minItems": 2, "maxItems": 2}]}
 
     def __call__(self, value: Any) -> list[int]:
-        check_finite(value)
-        items = value if isinstance(value, (list, tuple)) else [value, value]
-        if len(items) != 2 or not all(is_whole(v) and v >= 1 for v in items):
-            raise ParamError(f"expected {self.form}, got {value!r}")
-        return [int(items[0]), int(items[1])]
+        return whole_pair(value, 1, self.form, ordered=False)
 
 
 @register

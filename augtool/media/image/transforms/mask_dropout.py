@@ -14,9 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from augtool.errors import ParamError
 from augtool.media.image.transforms.occlusion import colour_fill
-from augtool.media.params import Fill, Int, Param, check_finite, is_whole
+from augtool.media.params import Fill, Int, Param, whole_pair
 from augtool.media.transform import Params, Shape, Transform, integers, register
 
 #: (K, 3) int64 rows of ``[row, start, end]``: the pixels ``mask[row, start:end]``.
@@ -38,14 +37,7 @@ class ObjectCount:
         return {"anyOf": [whole, {"type": "array", "items": whole, "minItems": 2, "maxItems": 2}]}
 
     def __call__(self, value: Any) -> list[int]:
-        check_finite(value)
-        items = value if isinstance(value, (list, tuple)) else [1, value]
-        if len(items) != 2 or not all(is_whole(v) and v >= 1 for v in items):
-            raise ParamError(f"expected {self.form}, got {value!r}")
-        low, high = int(items[0]), int(items[1])
-        if low > high:
-            raise ParamError(f"min must be <= max, got [{low}, {high}]")
-        return [low, high]
+        return whole_pair(value, 1, self.form, one_means_upto=True)
 
 
 @register

@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 
-from augtool.errors import ParamError
-from augtool.media.params import PROBABILITY, Param, Range
+from augtool.media.params import Range
 from augtool.media.text.tokens import Token, Tokens, make
-from augtool.media.transform import BadParam, UnknownParam
+from augtool.media.transform import Transform
 
 Params = dict[str, Any]
 
@@ -26,51 +25,18 @@ REGISTRY: dict[str, type[TextTransform]] = {}
 RATE = Range(0.0, 1.0)
 
 
-class TextTransform:
+class TextTransform(Transform):
     """Base class of the text transforms: set the class attributes, implement ``sample`` and
-    ``apply``."""
+    ``apply``. Parameters are normalised and checked as every medium's are (:class:`Transform`)."""
 
-    name: ClassVar[str]
-    summary: ClassVar[str]
-    family: ClassVar[str]
-    params: ClassVar[tuple[Param, ...]] = ()
-    example: ClassVar[str]
-    default_p: ClassVar[float] = 1.0
-
-    def __init__(self, **config: Any) -> None:
-        self.config = self.normalise(config)
-        self.p: float = self.config["p"]
-
-    @classmethod
-    def normalise(cls, config: dict[str, Any]) -> dict[str, Any]:
-        known = {param.name: param for param in cls.all_params()}
-        unknown = sorted(set(config) - set(known))
-        if unknown:
-            raise UnknownParam(unknown[0], sorted(known))
-        out: dict[str, Any] = {}
-        for name, param in known.items():
-            try:
-                out[name] = param.normalise(config.get(name, param.default))
-            except ParamError as exc:
-                raise BadParam(name, str(exc)) from None
-        return out
-
-    @classmethod
-    def all_params(cls) -> tuple[Param, ...]:
-        p = Param("p", PROBABILITY, cls.default_p, "probability that the step fires")
-        return (*cls.params, p)
-
-    def sample(self, rng: np.random.Generator, tokens: Tokens) -> Params:
+    def sample(self, rng: np.random.Generator, tokens: Tokens) -> Params:  # type: ignore[override]
         """This step's parameters for a row of ``tokens``."""
         raise NotImplementedError
 
     @staticmethod
-    def apply(tokens: Tokens, params: Params) -> Tokens:
+    def apply(tokens: Tokens, params: Params) -> Tokens:  # type: ignore[override]
         """The tokens with the sampled ``params`` applied: a new list, the input untouched."""
         raise NotImplementedError
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.config})"
 
 
 def register(cls: type[TextTransform]) -> type[TextTransform]:
