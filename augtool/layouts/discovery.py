@@ -258,28 +258,59 @@ def _walk(root: Path, allowed: set[str], follow_links: bool) -> Walk:
     reason; each linked folder's files are spilled apart and merged in. A link to a file is read
     when its target is a regular file inside the input, or anywhere with ``follow_links``.
     """
-    skipped: list[Skip] = []
-    label_like: list[str] = []
-    real_root = root.resolve()
-    walked: dict[Path, str] = {}  # the real path of each folder walked: where it was read
-    linked: list[str] = []  # folder links met, to walk next (with follow_links)
+    return _Walker(root, allowed, follow_links).run()
 
-    def entries(rel_folder: str) -> list[tuple[str, os.DirEntry[str]]]:
+
+class _Walker:
+    """One walk of the input (:func:`_walk`): what it has met so far."""
+
+    def __init__(self, root: Path, allowed: set[str], follow_links: bool) -> None:
+        self.root = root
+        self.allowed = allowed
+        self.follow_links = follow_links
+        self.real_root = root.resolve()
+        self.skipped: list[Skip] = []
+        self.label_like: list[str] = []
+        self.walked: dict[Path, str] = {}  # the real path of each folder walked: where it was read
+        self.linked: list[str] = []  # folder links met, to walk next (with follow_links)
+
+    def run(self) -> Walk:
+        spills = [self.walk("", self.real_root)]
+        while self.linked:
+            rel = heapq.heappop(self.linked)
+            try:
+                real = (self.root / rel).resolve(strict=True)
+            except (OSError, RuntimeError):
+                self.skipped.append(Skip(rel, "a broken symbolic link (or a link loop)"))
+                continue
+            if real == self.real_root or real in self.real_root.parents:
+                why = "a symbolic link to a folder that holds the input (a loop)"
+                self.skipped.append(Skip(rel, why))
+            elif real in self.walked:
+                self.skipped.append(
+                    Skip(rel, f"the same folder as {self.walked[real]}, already read")
+                )
+            else:
+                spills.append(self.walk(rel, real))
+        return Walk(merged(spills), self.skipped, sorted(self.label_like))
+
+    def entries(self, rel_folder: str) -> list[tuple[str, os.DirEntry[str]]]:
         """A folder's entries by path order (a folder's name sorts with its ``/``)."""
         try:
-            with os.scandir(root / rel_folder if rel_folder else root) as listing:
+            with os.scandir(self.root / rel_folder if rel_folder else self.root) as listing:
                 found = [(e.name + "/" if _is_dir(e) else e.name, e) for e in listing]
         except OSError as error:
             # A folder that cannot be listed: its files are not silently left out.
             why = f"a folder that cannot be listed: {error.strerror or error}"
-            skipped.append(Skip(rel_folder or ".", why))
+            self.skipped.append(Skip(rel_folder or ".", why))
             return []
         return sorted(found, key=lambda pair: pair[0])
 
-    def walk(top: str, real_top: Path) -> Spill:
+    def walk(self, top: str, real_top: Path) -> Spill:
+        """The files below one folder, depth first in path order."""
         spill = Spill()
-        walked[real_top] = top or "."
-        stack = [(top, real_top, iter(entries(top)))]
+        self.walked[real_top] = top or "."
+        stack = [(top, real_top, iter(self.entries(top)))]
         while stack:
             rel_folder, real_folder, listing = stack[-1]
             item = next(listing, None)
@@ -289,65 +320,51 @@ def _walk(root: Path, allowed: set[str], follow_links: bool) -> Walk:
             key, entry = item
             rel = f"{rel_folder}/{entry.name}" if rel_folder else entry.name
             if key.endswith("/"):
-                if _folder_kept(rel, entry, real_folder / entry.name):
-                    walked[real_folder / entry.name] = rel
-                    stack.append((rel, real_folder / entry.name, iter(entries(rel))))
+                if self.folder_kept(rel, entry, real_folder / entry.name):
+                    self.walked[real_folder / entry.name] = rel
+                    stack.append((rel, real_folder / entry.name, iter(self.entries(rel))))
                 continue
             ending = os.path.splitext(entry.name)[1].lower()
-            if ending in allowed:
-                add_file(spill, rel, entry)
+            if ending in self.allowed:
+                self.add_file(spill, rel, entry)
             elif ending in LABEL_ENDINGS and _name_refusal(rel) is None:
-                label_like.append(rel)
+                self.label_like.append(rel)
         return spill
 
-    def _folder_kept(rel: str, entry: os.DirEntry[str], real: Path) -> bool:
+    def folder_kept(self, rel: str, entry: os.DirEntry[str], real: Path) -> bool:
+        """Whether to walk a folder met in a listing (a link is walked later, or skipped)."""
         if entry.is_symlink():
             refusal = _name_refusal(rel)
             if refusal is not None:
-                skipped.append(refusal)
-            elif follow_links:
-                heapq.heappush(linked, rel)
+                self.skipped.append(refusal)
+            elif self.follow_links:
+                heapq.heappush(self.linked, rel)
             else:
-                skipped.append(Skip(rel, f"a symbolic link to a folder ({FOLLOW_HINT})"))
+                self.skipped.append(Skip(rel, f"a symbolic link to a folder ({FOLLOW_HINT})"))
             return False
-        if real in walked:
+        if real in self.walked:
             # Only below a linked folder: its target overlaps a folder already walked.
-            skipped.append(Skip(rel, f"the same folder as {walked[real]}, already read"))
+            self.skipped.append(Skip(rel, f"the same folder as {self.walked[real]}, already read"))
             return False
         return True
 
-    def add_file(spill: Spill, rel: str, entry: os.DirEntry[str]) -> None:
+    def add_file(self, spill: Spill, rel: str, entry: os.DirEntry[str]) -> None:
+        """Add a file met in a listing to the candidates, or skip it with a reason."""
         refusal = _name_refusal(rel)
         if refusal is not None:
-            skipped.append(refusal)
+            self.skipped.append(refusal)
             return
         # The listing's file types (an lstat only where the file system gives none).
         link = entry.is_symlink()
         if link:
-            reason = _link_refusal(Path(entry.path), real_root, follow_links)
+            reason = _link_refusal(Path(entry.path), self.real_root, self.follow_links)
             if reason:
-                skipped.append(Skip(rel, reason))
+                self.skipped.append(Skip(rel, reason))
                 return
         elif not entry.is_file(follow_symlinks=False):
-            skipped.append(Skip(rel, "not a regular file (FIFO, socket or device)"))
+            self.skipped.append(Skip(rel, "not a regular file (FIFO, socket or device)"))
             return
         spill.add(rel, link)
-
-    spills = [walk("", real_root)]
-    while linked:
-        rel = heapq.heappop(linked)
-        try:
-            real = (root / rel).resolve(strict=True)
-        except (OSError, RuntimeError):
-            skipped.append(Skip(rel, "a broken symbolic link (or a link loop)"))
-            continue
-        if real == real_root or real in real_root.parents:
-            skipped.append(Skip(rel, "a symbolic link to a folder that holds the input (a loop)"))
-        elif real in walked:
-            skipped.append(Skip(rel, f"the same folder as {walked[real]}, already read"))
-        else:
-            spills.append(walk(rel, real))
-    return Walk(merged(spills), skipped, sorted(label_like))
 
 
 def _is_dir(entry: os.DirEntry[str]) -> bool:
