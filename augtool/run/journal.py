@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from augtool.atomic import atomic_open
+from augtool.canonical import canonical_json
 from augtool.manifest import JOURNAL_NAME, RUN_STATE_NAME, RecordDict, dump_line
 from augtool.run.statcache import Stat, stats_by_path
 
@@ -41,19 +42,36 @@ class TaskResult:
     #: originals copied as they are that common loaders mishandle: path -> what (a warning;
     #: not journalled)
     troubles: dict[str, str] = field(default_factory=dict)
+    #: the records' lines once dumped (see :meth:`record_lines`); never sent by a worker
+    _dumped: list[str] | None = field(default=None, repr=False, compare=False)
+
+    def record_lines(self) -> list[str]:
+        """The records' manifest lines: as an earlier run wrote them, or dumped once here, so
+        that the journal and the manifest share one dump of each record (the main process's
+        CPU is taken from the workers' cores)."""
+        if self.lines is not None:
+            return self.lines
+        if self._dumped is None:
+            self._dumped = [dump_line(record) for record in self.records]
+        return self._dumped
 
     def as_line(self) -> str:
-        entry: dict[str, Any] = {
-            "source": self.source,
-            "sources": self.sources,
-            "outputs": self.outputs,
-            "kept": self.kept,
-        }
-        if self.lines is None:
-            entry["records"] = self.records
-        else:
-            entry["lines"] = self.lines
-        return dump_line(entry)
+        """The journal line: the canonical JSON of the task's entry (the same bytes as
+        ``dump_line`` of it), its records spliced in from :meth:`record_lines`."""
+        if self.lines is not None:
+            entry = {
+                "kept": self.kept,
+                "lines": self.lines,
+                "outputs": self.outputs,
+                "source": self.source,
+                "sources": self.sources,
+            }
+            return dump_line(entry)
+        # Canonical JSON sorts the keys: kept, outputs, then records, then source, sources.
+        head = canonical_json({"kept": self.kept, "outputs": self.outputs})
+        tail = canonical_json({"source": self.source, "sources": self.sources})
+        records = ",".join(line[:-1] for line in self.record_lines())
+        return f'{head[:-1]},"records":[{records}],{tail[1:]}\n'
 
     @classmethod
     def from_line(cls, line: dict[str, Any]) -> TaskResult:

@@ -14,7 +14,7 @@ import json
 from typing import Any
 
 from augtool.layouts.base import Layout
-from augtool.manifest import LineSorter, RecordDict, as_line, dump_line
+from augtool.manifest import LineSorter, RecordDict, as_line
 from augtool.manifest.croissant import ContentFiles
 from augtool.run.class_counts import ClassCounter
 from augtool.run.hf_metadata import MetadataRows
@@ -56,7 +56,7 @@ class Results:
     def take(self, result: TaskResult) -> None:
         self.summary.add(result)
         self.cache.note(result)
-        texts = result.lines or [None] * len(result.records)
+        texts = result.record_lines()
         licensing = bool(self._licences.by_source)
         for record, text in zip(result.records, texts, strict=True):
             # Without licences, only a record that names one can need a change.
@@ -73,7 +73,7 @@ class Results:
                 self.metadata.take(record)
             if self._derives is not None and record["type"] == "file":
                 # As written: keys sorted (a layout's files follow the manifest's key order).
-                line = self._derives.derived_line(json.loads(text or dump_line(record)))
+                line = self._derives.derived_line(json.loads(text))
                 if line is not None:
                     split = str(record.get("split"))
                     self._derived.setdefault(split, []).append((record["path"], line))
