@@ -29,6 +29,16 @@ from augtool.run.statcache import stat_cache_writer
 from augtool.run.summary import Summary
 
 
+def kept_lines_as_written(job: Job) -> bool:
+    """Whether the sink (:func:`open_sink`) writes a kept line's text as it is and reads of
+    it only what :mod:`augtool.run.kept_lines` gives: no licence, pHash or class count is
+    added to the line and no Hugging Face metadata row is made of it."""
+    output = job.recipe.output
+    return not (
+        job.licences.by_source or job.source_hashes or job.hf_names or output.get("class_counts")
+    )
+
+
 @contextlib.contextmanager
 def open_sink(job: Job, summary: Summary) -> Iterator[Results]:
     """The sink of a run's results, with the new stat cache and the manifest's sorter it

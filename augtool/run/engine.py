@@ -40,7 +40,7 @@ from augtool.layouts.discovery import Dataset, discover, kept_sources
 from augtool.manifest import Skipped
 from augtool.recipe import Recipe
 from augtool.run.balance import plan_balance
-from augtool.run.closing import open_sink, write_closing
+from augtool.run.closing import kept_lines_as_written, open_sink, write_closing
 from augtool.run.derive import label_rules, recipe_settings
 from augtool.run.executors import WorkerLost, open_pool, stop_workers
 from augtool.run.executors.cluster import Needs
@@ -386,12 +386,14 @@ def _earlier_work(
         for name in job.dataset.extra_files
     ]
 
+    fields_only = kept_lines_as_written(job)
+
     def kept() -> Iterator[tuple[TaskResult, bool]]:
         for task in job.tasks:
             earlier = previous.tasks.get(task.source.path)
             quick = None
             if earlier is not None and earlier.keepable:
-                quick = kept_by_stat(task, earlier, previous, job.input_root)
+                quick = kept_by_stat(task, earlier, previous, job.input_root, fields_only)
             if quick is not None:
                 yield quick, earlier is not None and earlier.journaled
             else:

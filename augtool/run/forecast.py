@@ -92,7 +92,7 @@ def _files(records: list[dict]) -> list[str]:
 def _kept(
     task: Task, earlier: Earlier, previous: Previous, input_root: Path, output_root: Path
 ) -> bool:
-    if kept_by_stat(task, earlier, previous, input_root) is not None:
+    if kept_by_stat(task, earlier, previous, input_root, fields_only=True) is not None:
         return True
     records = earlier.records
     if _files(records) and set(_files(records)) != set(task.names):

@@ -37,6 +37,7 @@ from augtool.manifest import (
     SourceRef,
 )
 from augtool.run.journal import TaskResult, journal_entries
+from augtool.run.kept_lines import image_line_fields
 from augtool.run.plan import Task
 from augtool.run.statcache import ManifestIndex, Stat, load_stat_cache, source_shas, stat_of
 from augtool.run.state import state_file
@@ -63,9 +64,12 @@ class _Spans:
         #: whether its outputs can be kept (see :meth:`Previous.keep_only_made_with`)
         self.keepable = True
 
-    def read(self, spans: array[int]) -> tuple[list[RecordDict], list[str] | None]:
+    def read(
+        self, spans: array[int], fields_only: bool = False
+    ) -> tuple[list[RecordDict], list[str] | None]:
         """The records in these spans, and their manifest lines when the file holds them as
-        written (``None`` when some are known only as records)."""
+        written (``None`` when some are known only as records). With ``fields_only``, plain
+        image lines of a manifest give only the fields :mod:`augtool.run.kept_lines` reads."""
         records: list[RecordDict] = []
         lines: list[str] | None = []
         for i in range(0, len(spans), 2):
@@ -81,9 +85,11 @@ class _Spans:
                 # A span may hold several lines (the index joins an owner's adjacent lines):
                 # they are decoded once and parsed as one JSON array, one call for the lot.
                 parts = raw.decode("utf-8").split("\n")[:-1]
-                records.extend(json.loads(f"[{','.join(parts)}]"))
+                texts = [part + "\n" for part in parts]
+                fields = image_line_fields(texts) if fields_only else None
+                records.extend(json.loads(f"[{','.join(parts)}]") if fields is None else fields)
                 if lines is not None:
-                    lines.extend(part + "\n" for part in parts)
+                    lines.extend(texts)
         return records, lines
 
     def close(self) -> None:
@@ -108,9 +114,10 @@ class Earlier:
     def records(self) -> list[RecordDict]:
         return self._file.read(self._spans)[0]
 
-    def read(self) -> tuple[list[RecordDict], list[str] | None]:
-        """The records and, when known, their manifest lines as written."""
-        return self._file.read(self._spans)
+    def read(self, fields_only: bool = False) -> tuple[list[RecordDict], list[str] | None]:
+        """The records and, when known, their manifest lines as written (see
+        :meth:`_Spans.read` for ``fields_only``)."""
+        return self._file.read(self._spans, fields_only)
 
     @property
     def keepable(self) -> bool:
@@ -360,18 +367,19 @@ def _diff(old: Any, new: Any, where: str, out: list[str]) -> None:
 
 
 def kept_by_stat(
-    task: Task, earlier: Earlier, previous: Previous, input_root: Path
+    task: Task, earlier: Earlier, previous: Previous, input_root: Path, fields_only: bool = False
 ) -> TaskResult | None:
     """The earlier result, when the stat cache vouches for every input (the image, its labels)
     and every output. A task whose variants take partners is never vouched for here: their
-    hashes are checked by the worker."""
+    hashes are checked by the worker. With ``fields_only`` (the sink writes kept lines as they
+    are), a plain image line's record holds only what :mod:`augtool.run.kept_lines` reads."""
     if task.partners:
         return None
     inputs = [(task.source.path, task.source.link)]
     if task.source.annotation is not None and task.payload is None:
         # (A task's payload is vouched for by its hash, checked below.)
         inputs.append((task.source.annotation, False))
-    records, lines = earlier.read()
+    records, lines = earlier.read(fields_only and task.payload is None)
     shas = source_shas(records)
     if len(shas) != len(inputs) or any(path not in shas for path, _ in inputs):
         return None
