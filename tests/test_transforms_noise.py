@@ -161,6 +161,29 @@ def test_table_noise_equals_the_clipped_wide_sum(seed, shape, shared, std, mean)
     assert np.array_equal(add_table_noise(colour, drawn, table), expected)
 
 
+@settings(max_examples=60, deadline=None)
+@given(
+    seed=st.integers(0, 2**32),
+    shape=st.tuples(st.integers(1, 9), st.integers(1, 40), st.sampled_from([1, 3])),
+    shared=st.booleans(),
+    reach=st.sampled_from([1, 127, 128, 129, 255, 600]),
+)
+def test_pillow_table_noise_equals_the_clipped_wide_sum_on_either_side_of_a_byte(
+    seed, shape, shared, reach
+):
+    """Pillow's path, whatever is loaded: a table within -128..127 takes one lookup (biased by
+    128), a wider one two; both must give the wide sum, the extremes of the table included."""
+    rng = np.random.default_rng(seed)
+    colour = rng.integers(0, 256, shape, dtype=np.uint8)
+    planes = 1 if shared else shape[2]
+    drawn = rng.integers(0, 256, (*shape[:2], planes), dtype=np.uint8)
+    table = rng.integers(-reach, reach, 256)
+    table[drawn.flat[0]] = -reach  # the most negative value is met
+    table[drawn.flat[-1]] = reach - 1
+    expected = np.clip(colour.astype(np.int64) + table[drawn], 0, 255)
+    assert np.array_equal(add_table_noise(colour, drawn, table, "pillow"), expected)
+
+
 def test_gaussian_noise_one_plane_is_the_table_of_one_byte_per_pixel():
     image = random_pixels((6, 5, 3), 8)
     params = {"std": 30.0, "mean": 2.0, "per_channel": False, "seed": 21}
