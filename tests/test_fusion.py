@@ -162,3 +162,34 @@ def test_a_kept_reduction_is_served_only_for_the_very_same_source() -> None:
     np.testing.assert_array_equal(other, fusion._box_reduce(image, 2))
     reductions = fusion.Reductions()  # the next source's: nothing of the last one is kept
     assert reductions.reduce(image, 3) is not first
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+def test_variants_warp_one_kept_pillow_copy_and_give_fresh_warps_bytes(channels: int) -> None:
+    """The variants of a source share its Pillow copy (:meth:`Reductions.pillow`): each one's
+    bytes are those of a warp that makes its own copy, and a padded source is never kept."""
+    from augtool.media.image.transforms import fusion
+    from augtool.media.image.transforms.warp import warp
+
+    rng = np.random.default_rng(11)
+    image = rng.integers(0, 256, (48, 64, channels), dtype=np.uint8)
+    image.flags.writeable = False
+    reductions = fusion.Reductions()
+    steps = [
+        REGISTRY["rotate"](limit=20, border="constant"),
+        REGISTRY["random_resized_crop"](size=[40, 52]),
+    ]
+    for seed in range(4):
+        shared, records = run(steps, image, np.random.default_rng(seed), reductions=reductions)
+        assert shared.shape == (40, 52, channels)
+        np.testing.assert_array_equal(shared, replay(records, image))  # a fresh Reductions
+    assert len(reductions.pillows) == 1
+    kept_source, kept = reductions.pillows[0]
+    assert kept_source is image and kept.mode == ("L" if channels == 1 else "RGB")
+    np.testing.assert_array_equal(np.asarray(kept).reshape(image.shape), image)
+    matrix = np.array([[0.9, 0.2, -3.0], [-0.2, 0.9, 5.0], [0.0, 0.0, 1.0]])
+    reflected = warp(image, matrix, (30, 30), "reflect", 0, "bilinear", "pillow", reductions.pillow)
+    np.testing.assert_array_equal(
+        reflected, warp(image, matrix, (30, 30), "reflect", 0, "bilinear")
+    )
+    assert len(reductions.pillows) == 1  # the padded copy the reflection read was not kept

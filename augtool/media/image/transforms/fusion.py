@@ -34,6 +34,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+from PIL import Image
 
 from augtool.media.image.transforms import kernels
 from augtool.media.image.transforms.imaging import from_pil, resize_image, to_pil, wide_planes
@@ -121,6 +122,7 @@ class Applier:
                 geometry.fill,
                 geometry.interpolation,
                 self._kernels,
+                self._reductions.pillow,
             )
         return REGISTRY[name].apply(self._image, params)
 
@@ -154,7 +156,7 @@ def _fused(
     border = "constant" if reader is None else reader.border
     fill = 0 if reader is None else reader.fill
     assert border is not None
-    return warp(source, matrix, size, border, fill, interpolation, kernels_name)
+    return warp(source, matrix, size, border, fill, interpolation, kernels_name, reductions.pillow)
 
 
 def _axis_aligned_window(
@@ -190,19 +192,33 @@ def _reduction(matrix: np.ndarray) -> int:
 
 
 class Reductions:
-    """The last few box reductions made, with the very arrays they came from.
+    """The last few box reductions made, and the last few Pillow images warped, with the very
+    arrays they came from.
 
     A source's variants are rendered one after another from the same decoded array, and most
-    shrink it by the same whole factor: the reduction is made once and served again. Whoever
-    renders a source's variants holds one of these for that source (:mod:`augtool.run.derive`)
-    and lets it go with the source. An entry holds its source array, so an identity check
-    cannot be fooled by a reused ``id``; the bytes are those of a fresh reduction, so this is
-    invisible but for time."""
+    shrink it by the same whole factor, or warp it as it is: the reduction, or the Pillow copy
+    a warp reads (:func:`to_pil`, a tenth of the warp's time at 640x480), is made once and
+    served again. Whoever renders a source's variants holds one of these for that source
+    (:mod:`augtool.run.derive`) and lets it go with the source. An entry holds its source array,
+    so an identity check cannot be fooled by a reused ``id``; the bytes are those of a fresh
+    reduction or copy (kernels never write into their input), so this is invisible but for
+    time."""
 
     KEPT = 2
 
     def __init__(self) -> None:
         self.entries: list[tuple[np.ndarray, int, np.ndarray]] = []
+        self.pillows: list[tuple[np.ndarray, Image.Image]] = []
+
+    def pillow(self, image: np.ndarray) -> Image.Image:
+        """:func:`to_pil` of an L or RGB ``image``, served from the recent ones when it can be."""
+        for source, made in self.pillows:
+            if source is image:
+                return made
+        made = to_pil(image)
+        self.pillows.insert(0, (image, made))
+        del self.pillows[self.KEPT :]
+        return made
 
     def reduce(self, image: np.ndarray, factor: int) -> np.ndarray:
         """:func:`_box_reduce`, served from the recent reductions when it can be."""

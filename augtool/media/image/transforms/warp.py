@@ -8,7 +8,7 @@ map reaches, and shift the map by that margin: one interpolation, whatever the b
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -107,9 +107,12 @@ def warp(
     fill: int | list[int],
     interpolation: str,
     kernels_name: str = kernels.DEFAULT,
+    pillow: Callable[[np.ndarray], Image.Image] = to_pil,
 ) -> np.ndarray:
     """Resample ``image`` under the forward 3x3 ``matrix`` into ``out_size`` = (height, width),
-    with ``kernels_name``'s code (see :mod:`augtool.media.image.transforms.kernels`)."""
+    with ``kernels_name``'s code (see :mod:`augtool.media.image.transforms.kernels`).
+    ``pillow`` makes the Pillow image of an L or RGB ``image`` (the same pixels, so the same
+    bytes): a caller that warps one array several times passes one that keeps it."""
     out_h, out_w = out_size
     height, width, channels = image.shape
     inverse = np.linalg.inv(matrix)
@@ -145,8 +148,12 @@ def warp(
         )
     fillcolor = fill_value(fill, channels)
 
-    def transform(array: np.ndarray, colour: int | tuple[int, ...]) -> np.ndarray:
-        result = to_pil(array).transform(
+    def transform(
+        array: np.ndarray,
+        colour: int | tuple[int, ...],
+        convert: Callable[[np.ndarray], Image.Image] = to_pil,
+    ) -> np.ndarray:
+        result = convert(array).transform(
             (out_w, out_h), method, data, resample=RESAMPLE[interpolation], fillcolor=colour
         )
         return from_pil(result)
@@ -159,7 +166,8 @@ def warp(
         colour = transform(np.ascontiguousarray(source[:, :, :3]), fillcolor[:3])
         alpha = transform(np.ascontiguousarray(source[:, :, 3:]), fillcolor[3])
         return np.concatenate([colour, alpha], axis=2)
-    return transform(source, fillcolor)
+    # A padded source is made for this warp alone: only ``image`` itself is worth keeping.
+    return transform(source, fillcolor, pillow if source is image else to_pil)
 
 
 def is_affine(matrix: np.ndarray) -> bool:
