@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import random_pixels
+from conftest import jpeg_bytes, random_pixels
 
 from augtool.media.image.transforms import REGISTRY, replay, run
 from augtool.media.image.transforms.fusion import Applier
@@ -193,3 +193,21 @@ def test_variants_warp_one_kept_pillow_copy_and_give_fresh_warps_bytes(channels:
         reflected, warp(image, matrix, (30, 30), "reflect", 0, "bilinear")
     )
     assert len(reductions.pillows) == 1  # the padded copy the reflection read was not kept
+
+
+def test_a_decoded_picture_is_the_copy_its_variants_warp() -> None:
+    """The medium hands the decoded picture to the warps (no copy made at all); every variant
+    gives the bytes of a warp that makes its own copy of the decoded array."""
+    from augtool.media.image import codecs
+    from augtool.media.image.medium import ImageMedium
+
+    decoded = codecs.decode(jpeg_bytes(3, (80, 60)), ["JPEG"])
+    medium = ImageMedium()
+    cache = medium.new_cache()
+    steps = [REGISTRY["rotate"](limit=20), REGISTRY["random_resized_crop"](size=[48, 64])]
+    for seed in range(3):
+        image, records = medium.run(steps, decoded, seed, "pillow", cache)
+        assert image is not None
+        np.testing.assert_array_equal(image, replay(records, np.array(decoded.image)))
+        np.testing.assert_array_equal(medium.replay(records, decoded, "pillow", cache), image)
+    assert len(cache.pillows) == 1 and cache.pillows[0][1] is decoded.picture

@@ -62,6 +62,15 @@ def output_format(source_path: str, setting: str) -> tuple[str, str]:
     return "PNG", ".png"
 
 
+def _kept(decoded: Decoded, cache: Reductions | None) -> np.ndarray:
+    """The decoded array, with its decoded picture kept in ``cache`` as the Pillow image a warp
+    of it reads (the same pixels: no copy to make)."""
+    array = decoded.image
+    if cache is not None and decoded.picture is not None:
+        cache.keep_pillow(array, decoded.picture)
+    return array
+
+
 class ImageMedium:
     """:class:`augtool.media.base.Medium` for images. Decoded content is a
     :class:`~augtool.media.image.codecs.Decoded`; a variant's content is its kernel array."""
@@ -193,7 +202,7 @@ class ImageMedium:
         are shown as the steps before them moved them; ``partner_targets``: the partners', as
         read, which ``copy_paste`` chooses objects among."""
         rng = np.random.Generator(np.random.PCG64(seed))
-        array = decoded.image
+        array = _kept(decoded, cache)
         located = None
         if targets is not None:
             located = _locator(targets, kernels_name, _Located(partners, partner_targets))
@@ -217,7 +226,7 @@ class ImageMedium:
         cache: Any,
         partners: Sequence[Decoded] = (),
     ) -> np.ndarray | None:
-        array = decoded.image
+        array = _kept(decoded, cache)
         image = replay(records, array, kernels_name, cache, _Images(partners))
         return None if image is array else image
 

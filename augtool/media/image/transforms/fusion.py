@@ -216,9 +216,14 @@ class Reductions:
             if source is image:
                 return made
         made = to_pil(image)
-        self.pillows.insert(0, (image, made))
-        del self.pillows[self.KEPT :]
+        self.keep_pillow(image, made)
         return made
+
+    def keep_pillow(self, image: np.ndarray, picture: Image.Image) -> None:
+        """Serve ``picture``, a Pillow image of exactly ``image``'s pixels, as its copy."""
+        if not any(source is image for source, _ in self.pillows):
+            self.pillows.insert(0, (image, picture))
+            del self.pillows[self.KEPT :]
 
     def reduce(self, image: np.ndarray, factor: int) -> np.ndarray:
         """:func:`_box_reduce`, served from the recent reductions when it can be."""
