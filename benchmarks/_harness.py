@@ -9,8 +9,9 @@ measure scheduling instead of image work. So, like augtool's engine and worker:
   encode, sha256 and write (a plain write here; augtool writes atomically, which is part of what
   the ratio measures);
 - jobs == 1, or <= 48 planned outputs, runs in-process with no pool; otherwise joblib's loky
-  executor over batches of 4 tasks, at most ``2 * jobs`` batches ahead of the main process,
-  taken as they finish (``augtool.run.executors``);
+  executor over batches of up to 16 tasks that shrink to single tasks at the end (guided, as
+  ``augtool.run.executors.base.batch_sizes``), at most ``2 * jobs`` batches ahead of the main
+  process, taken as they finish (``augtool.run.executors``);
 - the main process streams the small records it gets back into ``manifest.jsonl``.
 
 Each script prints one JSON line: outputs, seconds (inside the process), sources.
@@ -30,7 +31,8 @@ from typing import Any
 
 VARIANTS = 4
 SMALL_JOB_OUTPUTS = 48  # augtool.run.engine.SMALL_JOB_OUTPUTS
-TASKS_PER_BATCH = 4  # augtool.run.engine.TASKS_PER_BATCH
+MAX_TASKS_PER_BATCH = 16  # augtool.run.executors.base.MAX_TASKS_PER_BATCH
+BATCH_SHARE = 4  # augtool.run.executors.base.BATCH_SHARE
 EXTENSIONS = (".jpg", ".jpeg")
 SEED = 0
 
@@ -97,11 +99,15 @@ def execute(
 
     executor = get_reusable_executor(max_workers=jobs, timeout=300)
     pending: set[Any] = set()
-    for start in range(0, len(tasks), TASKS_PER_BATCH):
+    start = 0
+    while start < len(tasks):
         if len(pending) >= 2 * jobs:
             done, pending = wait(pending, return_when=FIRST_COMPLETED)
             yield from (records for future in done for records in future.result())
-        batch = tasks[start : start + TASKS_PER_BATCH]
+        left = len(tasks) - start
+        size = max(1, min(MAX_TASKS_PER_BATCH, left // (BATCH_SHARE * jobs)))
+        batch = tasks[start : start + size]
+        start += size
         pending.add(executor.submit(_run_batch, worker, batch, inp, out, options))
     while pending:
         done, pending = wait(pending, return_when=FIRST_COMPLETED)

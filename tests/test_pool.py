@@ -10,11 +10,14 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
+from conftest import expand, write_images
 
 from augtool.errors import EXIT_FAILED
 from augtool.run.executors import WorkerLost, stop_workers
+from augtool.run.executors.base import MAX_TASKS_PER_BATCH, batch_sizes, guided_batches
 from augtool.run.executors.local import run_batches
 
 
@@ -164,3 +167,47 @@ def test_an_interrupt_python_drops_is_noted_once_and_not_printed(
             raise_if_interrupted()
     assert capsys.readouterr().err == ""
     assert {n: signal.getsignal(n) for n in before} == before
+
+
+@pytest.mark.parametrize(("tasks", "workers"), [(1, 2), (7, 2), (200, 2), (2000, 2), (5000, 8)])
+def test_batches_are_large_while_much_is_left_and_single_at_the_end(
+    tasks: int, workers: int
+) -> None:
+    sizes = list(batch_sizes(tasks, workers))
+    assert sum(sizes) == tasks
+    assert all(1 <= size <= MAX_TASKS_PER_BATCH for size in sizes)
+    assert sizes == sorted(sizes, reverse=True)
+    # The last batch of each worker is one task: the workers finish together.
+    assert sizes[-min(workers, len(sizes)) :] == [1] * min(workers, len(sizes))
+    if tasks >= 2000:
+        # A large run: most of it in the largest batches, a few round trips.
+        assert sizes[0] == MAX_TASKS_PER_BATCH
+        assert len(sizes) < tasks / 10
+
+
+def test_guided_batches_hand_out_every_item_once_in_order() -> None:
+    batches = list(guided_batches(iter(range(500)), 500, 2))
+    assert [x for batch in batches for x in batch] == list(range(500))
+    assert [len(batch) for batch in batches] == list(batch_sizes(500, 2))
+
+
+def test_a_pool_run_sends_few_large_batches(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import augtool.run.engine
+
+    source = write_images(tmp_path / "in", {f"img_{i:03d}.jpg": i for i in range(400)}, (16, 16))
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text("version: 1\nseed: 1\nvariants: 1\npipeline:\n  - hflip: {p: 0.5}\n")
+    real = augtool.run.engine.process_tasks
+    sizes: list[int] = []
+
+    def counting(batch: list[Any], shared: Any) -> Any:
+        sizes.append(len(batch))
+        return real(batch, shared)
+
+    monkeypatch.setattr(augtool.run.engine, "process_tasks", counting)
+    out = expand(recipe, source, tmp_path / "out", "--jobs", "2", "--backend", "threading")
+    assert sorted(sizes, reverse=True) == list(batch_sizes(400, 2))
+    assert len(sizes) < 400 / 4 / 2  # half the round trips of batches of 4, or fewer
+    assert len(list(out.glob("img_*"))) == 400 * 2  # each source's variant and original

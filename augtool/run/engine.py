@@ -43,6 +43,7 @@ from augtool.run.balance import plan_balance
 from augtool.run.closing import kept_lines_as_written, open_sink, write_closing
 from augtool.run.derive import label_rules, recipe_settings
 from augtool.run.executors import WorkerLost, open_pool, stop_workers
+from augtool.run.executors.base import guided_batches
 from augtool.run.executors.cluster import Needs
 from augtool.run.executors.interrupts import raise_if_interrupted
 from augtool.run.forecast import forced_removals, forecast
@@ -85,7 +86,6 @@ from augtool.run.worker import JobContext, library_versions, process_tasks
 BACKENDS = ("loky", "threading", "sequential", "dask")
 #: Below this many outputs a pool costs more to start than it saves: run in-process.
 SMALL_JOB_OUTPUTS = 48
-TASKS_PER_BATCH = 4
 
 
 def discover_dataset(recipe: Recipe, input_root: Path) -> Dataset:
@@ -477,10 +477,7 @@ def _execute(
     # With Dask, --jobs sizes a local cluster only: a scheduler's workers are what they are.
     one_worker = jobs == 1 and backend != "dask"
     if backend == "sequential" or one_worker or outputs <= SMALL_JOB_OUTPUTS or len(todo) < 2:
-        backend, batch = "sequential", 1
-    else:
-        batch = TASKS_PER_BATCH
-    batches = (list(itertools.islice(items, batch)) for _ in range(0, len(todo), batch))
+        backend = "sequential"
     needs = None
     if backend == "dask":
         needs = Needs(_versions(ctx.kernels, ctx.medium), ctx.input_root, ctx.output_root)
@@ -489,6 +486,12 @@ def _execute(
         # No parent watchdog where a worker's parent is not this process (a Dask nanny).
         shared = ctx if pool.children else dataclasses.replace(ctx, main_pid=0)
         summary.cluster = pool.facts
+        # In this process, one task at a time: each result is journaled as soon as it is made.
+        batches = (
+            ([item] for item in items)
+            if backend == "sequential"
+            else guided_batches(items, len(todo), pool.slots)
+        )
         # process_tasks is looked up here, so that tests can stand in for it.
         yield from pool.map_unordered(process_tasks, batches, shared)
 

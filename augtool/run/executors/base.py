@@ -18,6 +18,7 @@ from __future__ import annotations
 import abc
 import collections
 import contextlib
+import itertools
 import re
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import (
@@ -129,6 +130,34 @@ class ExecutorPool(Pool):
                 yield _result(pending.popleft())
         finally:
             _let_go(self.executor, pending)
+
+
+#: A batch takes at most this many tasks, and ...
+MAX_TASKS_PER_BATCH = 16
+#: ... a 1 / (BATCH_SHARE * workers) share of the tasks not yet batched.
+BATCH_SHARE = 4
+
+
+def batch_sizes(tasks: int, workers: int) -> Iterator[int]:
+    """How many tasks each batch takes, in order: guided scheduling. Every batch costs the main
+    process a submission and an unpickling, and the workers a round trip, all on the cores the
+    work shares, so a large run goes in batches of :data:`MAX_TASKS_PER_BATCH`; they shrink as
+    the tasks left do, down to single tasks, so that the workers finish together."""
+    left = tasks
+    while left > 0:
+        size = max(1, min(MAX_TASKS_PER_BATCH, left // (BATCH_SHARE * workers)))
+        yield size
+        left -= size
+
+
+def guided_batches(items: Iterable[Item], count: int, workers: int) -> Iterator[list[Item]]:
+    """``items`` (``count`` of them) in batches of :func:`batch_sizes`, taken as needed."""
+    stream = iter(items)
+    for size in batch_sizes(count, workers):
+        batch = list(itertools.islice(stream, size))
+        if not batch:
+            return
+        yield batch
 
 
 def submit_in_window(
