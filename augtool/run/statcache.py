@@ -79,6 +79,14 @@ _ENTRY = re.compile(
 )
 
 
+#: The same line for a path without a quote or backslash (nothing to unescape), an output's
+#: or a source's with its sha256: a rerun reads one per source and output, and this narrower
+#: pattern reads them in three quarters of the time the general one takes.
+_PLAIN_ENTRY = re.compile(
+    r'\{"ctime_ns":(\d+),"ino":(\d+),"mtime_ns":(\d+),"path":"([^"\\]*)",'
+    r'"root":"(?:out|in","sha256":"([0-9a-f]{64}))","size":(\d+)\}\n'
+)
+
 _PLACE = re.compile(r'\{"at":(\d+),"len":(\d+),"owner":"((?:[^"\\]|\\.)*)"\}\n')
 
 
@@ -111,11 +119,11 @@ def load_stat_cache(path: Path, previous: Previous) -> ManifestIndex:
             return index
         previous.input_root = header.get("input_root")
         sources, outputs, spans = previous.source_stats, previous.output_stats, index.spans
-        entry, place = _ENTRY.fullmatch, _PLACE.fullmatch
+        plain, entry, place = _PLAIN_ENTRY.fullmatch, _ENTRY.fullmatch, _PLACE.fullmatch
         for line in handle:
-            plain = _plain_entry(line)
-            if plain is not None:
-                name, seen, sha = plain
+            if (found := plain(line)) is not None:
+                ctime, ino, mtime, name, sha, size = found.groups()
+                seen = (int(ino), int(mtime), int(size), int(ctime))
                 if sha is None:
                     outputs[name] = seen
                 else:
@@ -137,37 +145,6 @@ def load_stat_cache(path: Path, previous: Previous) -> ManifestIndex:
         for owner, owned in escaped.items():
             _place(index.spans, _unescape(owner), *owned)
     return index
-
-
-def _plain_entry(line: str) -> tuple[str, Stat, str | None] | None:
-    """The path, stat and (for a source) sha256 of an entry line exactly as :func:`entry_line`
-    writes it for a path without a quote or backslash, or None. Split at its quotes and checked
-    by writing it again, it is read in two thirds of the pattern's time (a rerun reads one
-    line per source and output)."""
-    if "\\" in line:
-        return None
-    fields = line.split('"')
-    count = len(fields)
-    if count not in (_OUT_FIELDS, _IN_FIELDS):
-        return None
-    try:
-        ctime, ino, mtime = int(fields[2][1:-1]), int(fields[4][1:-1]), int(fields[6][1:-1])
-        size = int(fields[-1][1:-2])
-    except ValueError:
-        return None
-    name = fields[9]
-    sha = None if count == _OUT_FIELDS else fields[17]
-    digest = "" if sha is None else f'"sha256":"{sha}",'
-    root = "out" if sha is None else "in"
-    again = (
-        f'{{"ctime_ns":{ctime},"ino":{ino},"mtime_ns":{mtime},"path":"{name}",'
-        f'"root":"{root}",{digest}"size":{size}}}\n'
-    )
-    return (name, (ino, mtime, size, ctime), sha) if again == line else None
-
-
-#: The parts of an output's and a source's entry line split at its quotes (see _plain_entry).
-_OUT_FIELDS, _IN_FIELDS = 17, 21
 
 
 def _unescape(name: str) -> str:
