@@ -26,6 +26,7 @@ from functools import cached_property, partial
 from pathlib import Path
 from typing import Any
 
+from augtool.endings import split_ending
 from augtool.errors import InputError
 from augtool.layouts.spill import Paths, Spill, merged
 from augtool.manifest import CONTRACT_FILES, STATE_DIR, STATE_FILES
@@ -324,7 +325,7 @@ class _Walker:
                     self.walked[real_folder / entry.name] = rel
                     stack.append((rel, real_folder / entry.name, iter(self.entries(rel))))
                 continue
-            ending = os.path.splitext(entry.name)[1].lower()
+            ending = split_ending(entry.name)[1].lower()
             if ending in self.allowed:
                 self.add_file(spill, rel, entry)
             elif ending in LABEL_ENDINGS and _name_refusal(rel) is None:

@@ -11,11 +11,11 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import itertools
-import os
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, overload
 
+from augtool.endings import split_ending
 from augtool.errors import InputError
 from augtool.layouts import registry
 from augtool.layouts.discovery import Dataset, Source, StreamedSources
@@ -138,7 +138,7 @@ def variant_paths(
     """The output paths of variants 0 to ``count - 1`` (the stem and ending found once)."""
     if not count:
         return ()
-    stem = os.path.splitext(source_path)[0]
+    stem = split_ending(source_path)[0]
     ext = output_format(source_path, output_format_setting, medium)[1]
     return tuple(f"{stem}{VARIANT_MARK}{i:0{width}d}{ext}" for i in range(count))
 
@@ -172,13 +172,14 @@ class Plan(Sequence[Task]):
             # Streamed: the run only loops over its plan, so reading it whole here is rare.
             sources = tuple(sources)
         if isinstance(index, slice):
-            return [self._task(source) for source in sources[index]]
-        return self._task(sources[index])
+            return [self.task_of(source) for source in sources[index]]
+        return self.task_of(sources[index])
 
     def __iter__(self) -> Iterator[Task]:
-        return map(self._task, self.sources)
+        return map(self.task_of, self.sources)
 
-    def _task(self, source: Source) -> Task:
+    def task_of(self, source: Source) -> Task:
+        """The task of one of the plan's sources."""
         original = None if self.originals == "skip" else source.path
         encoder = output_format(source.path, self.naming.output_format, self.naming.medium)[0]
         payload = None
@@ -251,22 +252,22 @@ def make_plan(
     if partner_needs:
         pools = Pools.of(sources)
     plan = Plan(sources, naming, originals, dataset.layout, dataset.state, counts, pools)
-    # (stem, source path, its task, its names once asked for): a task's names are made only
-    # when a later path begins with its stem, which most datasets never have
-    window: list[tuple[str, str, Task, list[frozenset[str]]]] = []
+    # (stem, source path, the source, its task's names once asked for): a task and its names
+    # are made only when a later path begins with its stem, which most datasets never have
+    window: list[tuple[str, str, Source, list[frozenset[str]]]] = []
     clashes: list[str] = []
-    for task in plan:
-        path = task.source.path
+    for source in plan.sources:
+        path = source.path
         window = [entry for entry in window if path.startswith(entry[0])]
         if window:
-            names = task.names
+            names = plan.task_of(source).names
             for _, owner, earlier, known in window:
                 if not known:
-                    known.append(frozenset(earlier.names))
+                    known.append(frozenset(plan.task_of(earlier).names))
                 shared = sorted(n for n in names if n in known[0])
                 if shared:
                     clashes.append(f"{owner!r} and {path!r} would both write {shared[0]!r}")
-        window.append((os.path.splitext(path)[0], path, task, []))
+        window.append((split_ending(path)[0], path, source, []))
     if clashes:
         raise InputError(clash_message(str(dataset.root), clashes))
     return plan
