@@ -7,6 +7,7 @@ import hashlib
 import json
 import subprocess
 import sys
+from array import array
 from pathlib import Path
 
 import pytest
@@ -228,3 +229,28 @@ def test_a_line_out_of_order_after_sorted_ones_is_merged_in(
             sorter.add(line)
         assert written(tmp_path / "merged", sorter) == expected
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(manifest_writer.SORT_PREFIX)]
+
+
+def test_spans_read_in_any_order_across_read_ahead_blocks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Spans are served from a block read ahead: in file order, out of it, across a block's
+    end and longer than a block, each reads the bytes at its place."""
+    monkeypatch.setattr(incremental, "_READ_AHEAD", 64)
+    lines = [dump_line({"n": i, "pad": "x" * (i * 7 % 90)}) for i in range(40)]
+    path = tmp_path / "lines.jsonl"
+    path.write_text("".join(lines))
+    places, offset = [], 0
+    for line in lines:
+        places.append((offset, len(line)))
+        offset += len(line)
+    order = [*range(40), *range(39, -1, -3), 5, 5, 0]
+    file = incremental._Spans(path, journal=False)
+    try:
+        for i in order:
+            records, texts = file.read(array("q", places[i]))
+            assert (records, texts) == ([json.loads(lines[i])], [lines[i]])
+        both = array("q", [*places[3], *places[30]])
+        assert file.read(both)[1] == [lines[3], lines[30]]
+    finally:
+        file.close()

@@ -63,6 +63,20 @@ class _Spans:
         self.made_with: MadeWith = (None, None, None)
         #: whether its outputs can be kept (see :meth:`Previous.keep_only_made_with`)
         self.keepable = True
+        #: the last block read ahead, and its offset in the file
+        self._ahead: tuple[int, bytes] = (0, b"")
+
+    def _bytes(self, offset: int, length: int) -> bytes:
+        """``length`` bytes at ``offset``. A rerun asks for its sources' spans in the order
+        they are in the file, so they are served from a block read ahead: one read a block,
+        not one a source."""
+        start, block = self._ahead
+        if start <= offset and offset + length <= start + len(block):
+            return block[offset - start : offset - start + length]
+        if length >= _READ_AHEAD:
+            return os.pread(self._handle.fileno(), length, offset)
+        self._ahead = (offset, os.pread(self._handle.fileno(), _READ_AHEAD, offset))
+        return self._ahead[1][:length]
 
     def read(
         self, spans: array[int], fields_only: bool = False
@@ -73,7 +87,7 @@ class _Spans:
         records: list[RecordDict] = []
         lines: list[str] | None = []
         for i in range(0, len(spans), 2):
-            raw = os.pread(self._handle.fileno(), spans[i + 1], spans[i])
+            raw = self._bytes(spans[i], spans[i + 1])
             if self.journal:
                 result = TaskResult.from_line(json.loads(raw))
                 records.extend(result.records)
@@ -94,6 +108,10 @@ class _Spans:
 
     def close(self) -> None:
         self._handle.close()
+
+
+#: How much of an earlier run's file is read at once to serve the spans that follow.
+_READ_AHEAD = 1 << 20
 
 
 class Earlier:

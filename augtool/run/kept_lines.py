@@ -27,15 +27,16 @@ from augtool.manifest import RecordDict
 # runs to the fixed end of the line. A string holds no bare quote, so a
 # [^"\\]* field is the whole string and has no escape to undo.
 _IMAGE_LINE = re.compile(
-    r'\{"bytes":\d+,(?:"decoded":(\{[^{}]*\}),"encoder":\{[^{}]*\},"image_size":\[\d+,\d+\]'
+    r'\{"bytes":\d+,(?:"decoded":\{[^{}]*\},"encoder":\{[^{}]*\},"image_size":\[\d+,\d+\]'
     r'|"how":"[a-z_]+"),"label":(?:null|"[^"\\]*"),(?:"metadata":"[a-z_]+",)?'
     r'"path":"([^"\\]*)","role":"([a-z_]+)","seed":(?:\d+|null),"sha256":"([0-9a-f]{64})",'
     r'"source":\{"path":"([^"\\]*)","sha256":"([0-9a-f]{64})"\},"split":(null|"[^"\\]*"),'
-    r'"steps":(\[.*\]),"type":"file","variant":(?:\d+|null)\}\n'
+    r'"steps":\[.*\],"type":"file","variant":(?:\d+|null)\}\n'
 )
 #: What :class:`~augtool.run.summary.Summary` counts of a line beyond its role: a range
-#: inferred at decode, a ``copy_paste`` or ``clip`` step (such lines are parsed whole).
-_COUNTED = ('"range":', '"name":"copy_paste"', '"name":"clip"')
+#: inferred at decode, a ``copy_paste`` or ``clip`` step. A line that holds any of these
+#: anywhere is parsed whole.
+_RANGE, _PASTE, _CLIP = '"range":', '"name":"copy_paste"', '"name":"clip"'
 
 
 def image_line_fields(lines: list[str]) -> list[RecordDict] | None:
@@ -47,9 +48,9 @@ def image_line_fields(lines: list[str]) -> list[RecordDict] | None:
         found = match(line)
         if found is None:
             return None
-        decoded, path, role, sha256, source, source_sha256, split, steps = found.groups()
-        if any(mark in (decoded or "") or mark in steps for mark in _COUNTED):
+        if _RANGE in line or _PASTE in line or _CLIP in line:
             return None
+        path, role, sha256, source, source_sha256, split = found.groups()
         records.append(
             {
                 "path": path,
