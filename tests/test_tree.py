@@ -13,6 +13,7 @@ from conftest import invoke, write_images
 from augtool.atomic import TEMP_PREFIX
 from augtool.manifest import STATE_FILES
 from augtool.run.executors import WorkerLost, map_in_order
+from augtool.run.statcache import stat_of
 from augtool.run.tree import scan, tree_files, walk
 
 RECIPE = """\
@@ -70,6 +71,29 @@ def test_links_are_entries_and_never_followed(tmp_path: Path) -> None:
     assert sorted(e.path for e in walk(out)) == sorted(["linked", f"{TEMP_PREFIX}x"])
 
 
+def test_the_scan_vouches_for_exactly_the_known_files_as_they_are(tmp_path: Path) -> None:
+    """Each known file is compared with its stat in its own folder, at any depth: one left as
+    it was is vouched for, one rewritten, replaced by a link or a folder, or gone is not."""
+    out = tmp_path / "out"
+    names = ["top.txt", "a/one.txt", "a/b/two.txt", "a/b/c/three.txt", "d/four.txt"]
+    for name in names:
+        (out / name).parent.mkdir(parents=True, exist_ok=True)
+        (out / name).write_text(name)
+    (out / "manifest.jsonl").write_text("")
+    (out / "a" / "b" / f"{TEMP_PREFIX}t").write_text("")
+    (out / "d" / "link.txt").symlink_to(out / "top.txt")
+    known = {name: stat_of(out / name) for name in names}
+    known["d/link.txt"] = known["top.txt"]
+    known["gone.txt"] = known["top.txt"]
+    (out / "a" / "b" / "two.txt").write_text("changed")
+    (out / "d" / "four.txt").unlink()
+    (out / "d" / "four.txt").mkdir()
+    found = scan(out, {k: v for k, v in known.items() if v is not None})
+    assert found.current == {n: known[n] for n in ["top.txt", "a/one.txt", "a/b/c/three.txt"]}
+    assert found.temp_files == [f"a/b/{TEMP_PREFIX}t"]
+    assert found.files == len(list(tree_files(out)))
+
+
 def test_a_temp_file_below_a_nested_state_folder_is_removed(tmp_path: Path, recipe: Path) -> None:
     """Every reader now agrees a ``.augtool`` below the root is an ordinary folder: the temp
     file a killed run left there is removed, not reported as a file augtool did not make."""
@@ -94,8 +118,13 @@ def test_a_clean_run_walks_the_output_twice(
     walks = []
     real = os.scandir
 
-    def counting(path: str | os.PathLike[str] = ".") -> os.ScandirIterator[str]:
-        if os.path.abspath(path) == str(out):
+    def counting(path: int | str | os.PathLike[str] = ".") -> os.ScandirIterator[str]:
+        # (The scan lists a folder through an open descriptor.)
+        if isinstance(path, int):
+            root = os.path.samestat(os.fstat(path), os.stat(out))
+        else:
+            root = os.path.abspath(path) == str(out)
+        if root:
             walks.append(path)
         return real(path)
 

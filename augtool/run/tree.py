@@ -109,54 +109,74 @@ def scan(root: Path, known: dict[str, Stat] | None = None) -> Scan:
     ``known`` (the stat cache's) found unchanged, however large the tree. It is the one pass
     over the output a rerun makes: the stat cache is checked here, not file by file later.
     Entries are told apart by their type as the folder lists it; only a file the stat cache
-    knows is stat'ed (to compare)."""
+    knows is stat'ed (to compare), by its name in its folder (no path to resolve again)."""
     found = Scan()
-    for rel, item in _listed(root):
-        if not _augtools_own(rel):
-            found.files += 1
-        try:
-            link = item.is_symlink()
-            if link and os.path.isdir(item.path):
-                found.folder_links.append(rel)
-            elif item.name.startswith(TEMP_PREFIX):
-                found.temp_files.append(rel)
-            elif known is not None and not link:
-                seen = known.get(rel)
-                if seen is not None:
-                    info = item.stat(follow_symlinks=False)
-                    if stat.S_ISREG(info.st_mode) and seen == stat_key(info):
-                        found.current[rel] = seen
-        except OSError:
-            continue  # gone or unreadable: nothing to vouch for
+    current = found.current
+    for folder, items in _listed(root):
+        prefix = f"{folder}/" if folder else ""
+        for item in items:
+            name = item.name
+            rel = prefix + name
+            if folder or rel not in CONTRACT_FILES:
+                found.files += 1
+            try:
+                link = item.is_symlink()
+                if link and os.path.isdir(os.path.join(root, rel)):
+                    found.folder_links.append(rel)
+                elif name.startswith(TEMP_PREFIX):
+                    found.temp_files.append(rel)
+                elif known is not None and not link:
+                    seen = known.get(rel)
+                    if seen is not None:
+                        info = item.stat(follow_symlinks=False)
+                        if stat.S_ISREG(info.st_mode) and seen == stat_key(info):
+                            current[rel] = seen
+            except OSError:
+                continue  # gone or unreadable: nothing to vouch for
     return found
 
 
-def _listed(root: Path) -> Iterator[tuple[str, os.DirEntry[str]]]:
-    """Each non-folder entry below ``root`` with its path relative to it, as :func:`walk`
-    finds them (links not followed, augtool's state at the root skipped), but told from
-    folders by the type the folder lists, without a stat; a folder that cannot be read is
-    left out."""
+def _listed(root: Path) -> Iterator[tuple[str, list[os.DirEntry[str]]]]:
+    """Each folder below ``root`` (its path relative to it, ``""`` for ``root``) with its
+    non-folder entries, as :func:`walk` finds them (links not followed, augtool's state at the
+    root skipped), told from folders by the type the folder lists, without a stat; a folder
+    that cannot be read is left out. The folder is listed through an open descriptor, which
+    stays open until the next folder is asked for: an entry's ``stat`` then looks its name up
+    in that folder rather than resolving its whole path again."""
     skipped = {STATE_DIR, *STATE_FILES}
     stack = [""]
     while stack:
         folder = stack.pop()
         try:
-            with os.scandir(os.path.join(root, folder) if folder else root) as entries:
-                items = list(entries)
+            fd = os.open(os.path.join(root, folder) if folder else root, _FOLDER_FLAGS)
         except OSError:
             continue
-        for item in items:
-            if not folder and item.name in skipped:
-                continue
-            rel = f"{folder}/{item.name}" if folder else item.name
+        try:
             try:
-                is_dir = item.is_dir(follow_symlinks=False)
+                with os.scandir(fd) as entries:
+                    items = list(entries)
             except OSError:
                 continue
-            if is_dir:
-                stack.append(rel)
-            else:
-                yield rel, item
+            files = []
+            for item in items:
+                if not folder and item.name in skipped:
+                    continue
+                try:
+                    is_dir = item.is_dir(follow_symlinks=False)
+                except OSError:
+                    continue
+                if is_dir:
+                    stack.append(f"{folder}/{item.name}" if folder else item.name)
+                else:
+                    files.append(item)
+            yield folder, files
+        finally:
+            os.close(fd)
+
+
+#: How :func:`_listed` opens a folder to list it (a folder in the output is never a link: a
+#: link is an entry, not walked; the output itself may be one).
+_FOLDER_FLAGS = os.O_RDONLY | os.O_DIRECTORY | getattr(os, "O_CLOEXEC", 0)
 
 
 def remove_temp_files(root: Path, paths: Iterable[str] | None = None) -> int:
