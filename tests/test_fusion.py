@@ -165,34 +165,53 @@ def test_a_kept_reduction_is_served_only_for_the_very_same_source() -> None:
 
 
 @pytest.mark.parametrize("channels", [1, 3])
-def test_variants_warp_one_kept_pillow_copy_and_give_fresh_warps_bytes(channels: int) -> None:
-    """The variants of a source share its Pillow copy (:meth:`Reductions.pillow`): each one's
-    bytes are those of a warp that makes its own copy, and a padded source is never kept."""
+def test_variants_warp_one_kept_copy_of_a_reduction_and_give_fresh_warps_bytes(
+    channels: int,
+) -> None:
+    """The variants of a source that shrink it share the reduction's Pillow copy
+    (:meth:`Reductions.pillow`): each one's bytes are those of a warp that makes its own."""
     from augtool.media.image.transforms import fusion
-    from augtool.media.image.transforms.warp import warp
 
     rng = np.random.default_rng(11)
-    image = rng.integers(0, 256, (48, 64, channels), dtype=np.uint8)
+    image = rng.integers(0, 256, (120, 160, channels), dtype=np.uint8)
     image.flags.writeable = False
     reductions = fusion.Reductions()
     steps = [
         REGISTRY["rotate"](limit=20, border="constant"),
-        REGISTRY["random_resized_crop"](size=[40, 52]),
+        REGISTRY["random_resized_crop"](size=[30, 40], scale=[0.8, 1.0]),
     ]
     for seed in range(4):
         shared, records = run(steps, image, np.random.default_rng(seed), reductions=reductions)
-        assert shared.shape == (40, 52, channels)
+        assert shared.shape == (30, 40, channels)
         np.testing.assert_array_equal(shared, replay(records, image))  # a fresh Reductions
-    assert len(reductions.pillows) == 1
-    kept_source, kept = reductions.pillows[0]
-    assert kept_source is image and kept.mode == ("L" if channels == 1 else "RGB")
-    np.testing.assert_array_equal(np.asarray(kept).reshape(image.shape), image)
+    [(_, factor, reduced)] = reductions.entries
+    assert factor >= 2
+    [(kept_source, kept)] = reductions.pillows
+    assert kept_source is reduced and kept.mode == ("L" if channels == 1 else "RGB")
+    np.testing.assert_array_equal(np.asarray(kept).reshape(reduced.shape), reduced)
+
+
+def test_only_copies_of_arrays_the_variants_share_are_kept() -> None:
+    """The source itself (unless the medium hands over its decoded picture), a step's result and
+    a padded source are copied for one warp: a large image's copies do not outlive it."""
+    from augtool.media.image.transforms import fusion
+    from augtool.media.image.transforms.warp import warp
+
+    image = random_pixels((48, 64, 3), 2)
+    reductions = fusion.Reductions()
+    steps = [
+        REGISTRY["random_brightness_contrast"](),
+        REGISTRY["rotate"](limit=20),
+        REGISTRY["random_resized_crop"](size=[40, 52]),
+    ]
+    for seed in range(3):
+        out, records = run(steps, image, np.random.default_rng(seed), reductions=reductions)
+        np.testing.assert_array_equal(out, replay(records, image))
     matrix = np.array([[0.9, 0.2, -3.0], [-0.2, 0.9, 5.0], [0.0, 0.0, 1.0]])
-    reflected = warp(image, matrix, (30, 30), "reflect", 0, "bilinear", "pillow", reductions.pillow)
-    np.testing.assert_array_equal(
-        reflected, warp(image, matrix, (30, 30), "reflect", 0, "bilinear")
-    )
-    assert len(reductions.pillows) == 1  # the padded copy the reflection read was not kept
+    for border in ("constant", "reflect"):
+        kept = warp(image, matrix, (30, 30), border, 0, "bilinear", "pillow", reductions.pillow)
+        np.testing.assert_array_equal(kept, warp(image, matrix, (30, 30), border, 0, "bilinear"))
+    assert reductions.pillows == []
 
 
 def test_a_decoded_picture_is_the_copy_its_variants_warp() -> None:

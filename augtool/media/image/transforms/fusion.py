@@ -192,17 +192,20 @@ def _reduction(matrix: np.ndarray) -> int:
 
 
 class Reductions:
-    """The last few box reductions made, and the last few Pillow images warped, with the very
-    arrays they came from.
+    """The last few box reductions made, and the Pillow copies of the arrays a source's variants
+    share, with the very arrays they came from.
 
     A source's variants are rendered one after another from the same decoded array, and most
     shrink it by the same whole factor, or warp it as it is: the reduction, or the Pillow copy
     a warp reads (:func:`to_pil`, a tenth of the warp's time at 640x480), is made once and
-    served again. Whoever renders a source's variants holds one of these for that source
-    (:mod:`augtool.run.derive`) and lets it go with the source. An entry holds its source array,
-    so an identity check cannot be fooled by a reused ``id``; the bytes are those of a fresh
-    reduction or copy (kernels never write into their input), so this is invisible but for
-    time."""
+    served again. Only arrays the variants share have their copy kept: the decoded source
+    (whose decoded picture the medium hands over, :meth:`keep_pillow`) and the reductions; a
+    copy of any other array (the result of an earlier step, a padded source) serves one warp
+    and goes, so a large image's copies do not outlive their warp. Whoever renders a source's
+    variants holds one of these for that source (:mod:`augtool.run.derive`) and lets it go
+    with the source. An entry holds its source array, so an identity check cannot be fooled by
+    a reused ``id``; the bytes are those of a fresh reduction or copy (kernels never write into
+    their input), so this is invisible but for time."""
 
     KEPT = 2
 
@@ -211,12 +214,14 @@ class Reductions:
         self.pillows: list[tuple[np.ndarray, Image.Image]] = []
 
     def pillow(self, image: np.ndarray) -> Image.Image:
-        """:func:`to_pil` of an L or RGB ``image``, served from the recent ones when it can be."""
+        """:func:`to_pil` of an L or RGB ``image``, served from the kept copies when it can be,
+        and kept when ``image`` is a reduction."""
         for source, made in self.pillows:
             if source is image:
                 return made
         made = to_pil(image)
-        self.keep_pillow(image, made)
+        if any(reduced is image for _, _, reduced in self.entries):
+            self.keep_pillow(image, made)
         return made
 
     def keep_pillow(self, image: np.ndarray, picture: Image.Image) -> None:
