@@ -3,13 +3,14 @@
 A no-op rerun keeps every line of the manifest as it was written, and of each it reads only
 what its checks and its sink use: the output's path and digest, its role and split, and its
 source's path and digest. Parsing every line whole was the largest part of such a rerun's
-time. A line of a manifest whose digest the stat cache's index vouches for is exactly what
-:func:`~augtool.manifest.dump_line` wrote: canonical JSON, keys sorted, no spaces, and no
-``"`` inside a string but as ``\\"``. For the common image line (no labels moved, no licence,
-no class counts), one anchored pattern then finds those fields where they must be, and a key of
-a nested object can never be taken for a top-level one. Any other line (another shape, an
-escaped character in a path, a step or decode the summary counts) is not matched, and its
-task's lines are parsed as JSON as before.
+time. A line read back is JSON (its manifest's digest is the one the stat cache's index was
+written with, or every line was parsed when it was read), so no string in it holds a bare
+``"``. For the common image line as :func:`~augtool.manifest.dump_line` writes it (keys
+sorted, no spaces; no labels moved, no licence, no class counts), one pattern anchored at both
+ends then finds those fields where they must be, and a key of a nested object can never be
+taken for a top-level one. Any other line (another shape or key order, an escaped character in
+a path, a step or decode the summary counts) is not matched, and its task's lines are parsed
+as JSON as before.
 
 The fields read this way are a part of the record only: they are used where the line's text is
 what goes to the new manifest (:meth:`augtool.run.sink.Results.take` with nothing to add to a
