@@ -240,12 +240,18 @@ def _move_boxes(
     height, width = size
     clipped = np.clip(moved, 0.0, [width, height, width, height])
     before, after = box_areas(moved), box_areas(clipped)
-    # A degenerate (zero-area) box counts as visible while clipping has not cut it.
+    # A box that clipping moves by no more than a mapping's rounding (a corner mapped to
+    # 24.000000000000004 on a 24-wide image) is whole: a visibility of 0.9999999 would fail a
+    # min_visibility of 1. A degenerate (zero-area) box that clipping cuts is gone.
+    whole = np.all(np.abs(clipped - moved) <= EDGE_ROUNDING, axis=1)
     with np.errstate(divide="ignore", invalid="ignore"):
-        fraction = np.where(
-            before > 0, after / before, np.all(clipped == moved, axis=1).astype(float)
-        )
+        fraction = np.where(whole, 1.0, np.where(before > 0, after / before, 0.0))
     return clipped, visibility * fraction
+
+
+#: How far past the image's edge (in pixels) a mapped coordinate may land from floating-point
+#: rounding alone: far below any real overhang, far above the rounding of images under 10^6 px.
+EDGE_ROUNDING = 1e-6
 
 
 def clip_polygon(polygon: np.ndarray, size: Size) -> np.ndarray:
