@@ -48,7 +48,7 @@ if TYPE_CHECKING:
     from augtool.run.summary import Summary
     from augtool.validate import Report
 
-__version__ = "0.2.0.dev1"
+__version__ = "0.2.0.dev2"
 
 #: Public name -> the module that defines it, imported when the name is first looked up.
 _LAZY = {
