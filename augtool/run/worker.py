@@ -92,6 +92,8 @@ def process_task(task: Task, ctx: JobContext, previous: list[Record] | None = No
     """Read and hash the source; keep the previous outputs when the source and every output still
     hash as recorded; otherwise decode once and write every output."""
     result = TaskResult(task.source.path, [])
+    if previous is not None and not _writes_the_same(previous, task):
+        previous = None  # (a background image that got a label file now writes its labels)
     try:
         _process(task, ctx, previous, result)
     except _Skip as skip:
@@ -408,6 +410,13 @@ def _label_record(
         seed=seed,
         steps=[],
     )
+
+
+def _writes_the_same(previous: list[Record], task: Task) -> bool:
+    """Whether the previous records name the files the task writes now (as
+    :func:`~augtool.run.incremental.kept_by_stat` asks): a source that was skipped names none."""
+    files = {record["path"] for record in previous if record["type"] == "file"}
+    return not files or files == set(task.names)
 
 
 def still_valid(
