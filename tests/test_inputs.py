@@ -454,6 +454,20 @@ def test_input_folder_named_like_the_state_folder_is_skipped(tmp_path: Path) -> 
     assert validated.exit_code == 0, validated.output
 
 
+def test_input_file_named_like_a_temp_file_is_skipped(tmp_path: Path) -> None:
+    """Its outputs would bear augtool's temp file prefix, and every run removes such files as
+    a killed run's leftovers: listed in the manifest, they would be missing."""
+    root = tmp_path / "data"
+    (root / "sub").mkdir(parents=True)
+    (root / "sub" / f"{TEMP_PREFIX}x.jpg").write_bytes(jpeg_bytes(0, SIZE))
+    (root / "ok.jpg").write_bytes(jpeg_bytes(1, SIZE))
+    out = expand(write_recipe(tmp_path), root, tmp_path / "out")
+    reason = f"named like augtool's temp files ({TEMP_PREFIX!r}), which a run removes; rename it"
+    assert skipped(out) == {f"sub/{TEMP_PREFIX}x.jpg": reason}
+    validated = invoke("validate", "manifest", out / "manifest.jsonl", "--source", root)
+    assert validated.exit_code == 0, validated.output
+
+
 # --- an unchanged variant is encoded from the decoded picture -------------------------------
 
 

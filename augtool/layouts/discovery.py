@@ -26,6 +26,7 @@ from functools import cached_property, partial
 from pathlib import Path
 from typing import Any
 
+from augtool.atomic import TEMP_PREFIX
 from augtool.endings import split_ending
 from augtool.errors import InputError
 from augtool.layouts.spill import Paths, Spill, merged
@@ -385,6 +386,10 @@ def _name_refusal(rel: str) -> Skip | None:
     top = rel.split("/", 1)[0]
     if top in RESERVED:
         return Skip(rel, f"inside {top!r}, a name augtool keeps for its own files")
+    if rel.rpartition("/")[2].startswith(TEMP_PREFIX):
+        # Its outputs would bear the prefix too, and every run removes such files.
+        why = f"named like augtool's temp files ({TEMP_PREFIX!r}), which a run removes; rename it"
+        return Skip(rel, why)
     return None
 
 
