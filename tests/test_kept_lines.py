@@ -35,7 +35,7 @@ NAMES = {
     "train/dog/back\\slash.jpg": 5,
     "train/dog/tab\there.jpg": 6,
 }
-FIELDS = ("path", "role", "sha256", "source", "split", "type")
+FIELDS = ("label", "path", "role", "sha256", "source", "split", "type")
 
 
 @pytest.fixture

@@ -3,9 +3,13 @@ fresh run writes."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
-from conftest import RUN_STATE, expand, tree_digest, write_images
+import pytest
+from conftest import RUN_STATE, expand, invoke, tree_digest, write_images
+
+from augtool.manifest import STAT_CACHE_NAME
 
 RECIPE = """\
 version: 1
@@ -34,3 +38,39 @@ def test_a_label_given_to_a_background_image_is_written_by_the_rerun(tmp_path: P
 
     assert "labels/train/b__v00.txt" in tree_digest(fresh)
     assert tree_digest(out, RUN_STATE) == tree_digest(fresh, RUN_STATE)
+
+
+LIST_RECIPE = """\
+version: 1
+seed: 5
+input: {layout: imagelist}
+variants: 2
+pipeline:
+  - hflip: {p: 0.5}
+"""
+
+
+@pytest.mark.parametrize("cached", [True, False])
+def test_a_class_changed_in_the_list_is_written_by_the_rerun(tmp_path: Path, cached: bool) -> None:
+    """An ``imagelist`` source whose row now gives another class (in a split that is augmented
+    and in one that is copied): its lines carry the new class, though no file changed, whether
+    the stat cache vouches for its files or the worker hashes them."""
+    data = write_images(tmp_path / "data", {"train/a.jpg": 1, "train/b.jpg": 2, "val/c.jpg": 3})
+    table = data / "metadata.csv"
+    table.write_text("file_name,label\ntrain/a.jpg,cat\ntrain/b.jpg,dog\nval/c.jpg,cat\n")
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text(LIST_RECIPE)
+    out = expand(recipe, data, tmp_path / "out")
+
+    table.write_text("file_name,label\ntrain/a.jpg,dog\ntrain/b.jpg,dog\nval/c.jpg,dog\n")
+    if not cached:
+        (out / STAT_CACHE_NAME).unlink()
+    forecast = invoke("expand", recipe, data, "-o", out, "--dry-run", "--json")
+    done = invoke("expand", recipe, data, "-o", out, "--json")
+    assert done.exit_code == 0, done.output
+    fresh = expand(recipe, data, tmp_path / "fresh")
+
+    assert tree_digest(out, RUN_STATE) == tree_digest(fresh, RUN_STATE)
+    made = json.loads(done.stdout)["made"]
+    assert made == 5  # a's three files, c's copy, the table
+    assert json.loads(forecast.stdout)["made"] == made

@@ -22,7 +22,7 @@ from augtool.run.journal import TaskResult
 from augtool.run.partner_reads import Partners, PartnerUnreadable
 from augtool.run.plan import Plan, Task
 from augtool.run.reading import SourceChanged, read_partner, read_stable
-from augtool.run.worker import still_valid
+from augtool.run.worker import still_valid, writes_the_same
 
 
 def forecast(
@@ -95,7 +95,7 @@ def _kept(
     if kept_by_stat(task, earlier, previous, input_root, fields_only=True) is not None:
         return True
     records = earlier.records
-    if _files(records) and set(_files(records)) != set(task.names):
+    if not writes_the_same(records, task):
         return False
     shas = {}
     inputs = [(task.source.path, task.source.link)]

@@ -420,6 +420,8 @@ def kept_by_stat(
     outputs = {r["path"]: current.get(r["path"]) for r in files}
     if files and (None in outputs.values() or outputs.keys() != set(task.names)):
         return None
+    if any(r.get("label") != task.source.label for r in files):
+        return None  # (a row of a table of classes that now gives another one)
     return TaskResult(task.source.path, records, stats, outputs, kept=True, lines=lines)
 
 

@@ -1,8 +1,8 @@
 """The few fields a rerun reads of a kept image line, taken from its text without JSON.
 
 A no-op rerun keeps every line of the manifest as it was written, and of each it reads only
-what its checks and its sink use: the output's path and digest, its role and split, and its
-source's path and digest. Parsing every line whole was the largest part of such a rerun's
+what its checks and its sink use: the output's path and digest, its role, split and label,
+and its source's path and digest. Parsing every line whole was the largest part of such a rerun's
 time. A line read back is JSON (its manifest's digest is the one the stat cache's index was
 written with, or every line was parsed when it was read), so no string in it holds a bare
 ``"``. For the common image line as :func:`~augtool.manifest.dump_line` writes it (keys
@@ -29,7 +29,7 @@ from augtool.manifest import RecordDict
 # [^"\\]* field is the whole string and has no escape to undo.
 _IMAGE_LINE = re.compile(
     r'\{"bytes":\d+,(?:"decoded":\{[^{}]*\},"encoder":\{[^{}]*\},"image_size":\[\d+,\d+\]'
-    r'|"how":"[a-z_]+"),"label":(?:null|"[^"\\]*"),(?:"metadata":"[a-z_]+",)?'
+    r'|"how":"[a-z_]+"),"label":(null|"[^"\\]*"),(?:"metadata":"[a-z_]+",)?'
     r'"path":"([^"\\]*)","role":"([a-z_]+)","seed":(?:\d+|null),"sha256":"([0-9a-f]{64})",'
     r'"source":\{"path":"([^"\\]*)","sha256":"([0-9a-f]{64})"\},"split":(null|"[^"\\]*"),'
     r'"steps":\[.*\],"type":"file","variant":(?:\d+|null)\}\n'
@@ -41,8 +41,8 @@ _RANGE, _PASTE, _CLIP = '"range":', '"name":"copy_paste"', '"name":"clip"'
 
 
 def image_line_fields(lines: list[str]) -> list[RecordDict] | None:
-    """For each line (with its newline), its type, path, sha256, role, split and source, or
-    None when any line is not a plain image line as augtool writes it."""
+    """For each line (with its newline), its type, label, path, sha256, role, split and
+    source, or None when any line is not a plain image line as augtool writes it."""
     records: list[RecordDict] = []
     match = _IMAGE_LINE.fullmatch
     for line in lines:
@@ -51,9 +51,10 @@ def image_line_fields(lines: list[str]) -> list[RecordDict] | None:
             return None
         if _RANGE in line or _PASTE in line or _CLIP in line:
             return None
-        path, role, sha256, source, source_sha256, split = found.groups()
+        label, path, role, sha256, source, source_sha256, split = found.groups()
         records.append(
             {
+                "label": None if label == "null" else label[1:-1],
                 "path": path,
                 "role": role,
                 "sha256": sha256,

@@ -92,8 +92,8 @@ def process_task(task: Task, ctx: JobContext, previous: list[Record] | None = No
     """Read and hash the source; keep the previous outputs when the source and every output still
     hash as recorded; otherwise decode once and write every output."""
     result = TaskResult(task.source.path, [])
-    if previous is not None and not _writes_the_same(previous, task):
-        previous = None  # (a background image that got a label file now writes its labels)
+    if previous is not None and not writes_the_same(previous, task):
+        previous = None  # (a label file or a class it did not have when they were made)
     try:
         _process(task, ctx, previous, result)
     except _Skip as skip:
@@ -412,11 +412,16 @@ def _label_record(
     )
 
 
-def _writes_the_same(previous: list[Record], task: Task) -> bool:
-    """Whether the previous records name the files the task writes now (as
-    :func:`~augtool.run.incremental.kept_by_stat` asks): a source that was skipped names none."""
-    files = {record["path"] for record in previous if record["type"] == "file"}
-    return not files or files == set(task.names)
+def writes_the_same(previous: list[Record], task: Task) -> bool:
+    """Whether the previous records name the files the task writes now, with the class it
+    gives them now (as :func:`~augtool.run.incremental.kept_by_stat` asks): a source that was
+    skipped names none."""
+    files = [record for record in previous if record["type"] == "file"]
+    label = task.source.label
+    return not files or (
+        {record["path"] for record in files} == set(task.names)
+        and all(record.get("label") == label for record in files)
+    )
 
 
 def still_valid(
