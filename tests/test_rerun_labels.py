@@ -1,5 +1,5 @@
-"""Reruns of a labelled dataset whose label files change between runs: the rerun writes what a
-fresh run writes."""
+"""Reruns of a labelled dataset whose labels (label files, a table's classes, the splits
+``data.yaml`` names) change between runs: the rerun writes what a fresh run writes."""
 
 from __future__ import annotations
 
@@ -74,3 +74,24 @@ def test_a_class_changed_in_the_list_is_written_by_the_rerun(tmp_path: Path, cac
     made = json.loads(done.stdout)["made"]
     assert made == 5  # a's three files, c's copy, the table
     assert json.loads(forecast.stdout)["made"] == made
+
+
+def test_a_split_renamed_in_data_yaml_is_written_by_the_rerun(tmp_path: Path) -> None:
+    """A folder that ``data.yaml`` now names as another split that is not augmented either:
+    its copies are the same files, but their lines name the new split."""
+    data = write_images(tmp_path / "data", {"images/train/a.jpg": 1, "images/hold/b.jpg": 2})
+    for name in ("train/a", "hold/b"):
+        (data / f"labels/{name}.txt").parent.mkdir(parents=True, exist_ok=True)
+        (data / f"labels/{name}.txt").write_text("0 0.5 0.5 0.4 0.4\n")
+    (data / "data.yaml").write_text("train: images/train\nval: images/hold\nnames: [thing]\n")
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text(RECIPE)
+    out = expand(recipe, data, tmp_path / "out")
+
+    (data / "data.yaml").write_text("train: images/train\ntest: images/hold\nnames: [thing]\n")
+    expand(recipe, data, out)
+    fresh = expand(recipe, data, tmp_path / "fresh")
+
+    assert tree_digest(out, RUN_STATE) == tree_digest(fresh, RUN_STATE)
+    validated = invoke("validate", "manifest", out / "manifest.jsonl", "--source", data)
+    assert validated.exit_code == 0, validated.output

@@ -420,8 +420,9 @@ def kept_by_stat(
     outputs = {r["path"]: current.get(r["path"]) for r in files}
     if files and (None in outputs.values() or outputs.keys() != set(task.names)):
         return None
-    if any(r.get("label") != task.source.label for r in files):
-        return None  # (a row of a table of classes that now gives another one)
+    label, split = task.source.label, task.source.split
+    if any(r.get("label") != label or r.get("split") != split for r in files):
+        return None  # (a row of a table of classes, or a split's folder, that names another)
     return TaskResult(task.source.path, records, stats, outputs, kept=True, lines=lines)
 
 

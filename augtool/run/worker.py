@@ -93,7 +93,7 @@ def process_task(task: Task, ctx: JobContext, previous: list[Record] | None = No
     hash as recorded; otherwise decode once and write every output."""
     result = TaskResult(task.source.path, [])
     if previous is not None and not writes_the_same(previous, task):
-        previous = None  # (a label file or a class it did not have when they were made)
+        previous = None  # (a label file, a class or a split it did not have then)
     try:
         _process(task, ctx, previous, result)
     except _Skip as skip:
@@ -413,14 +413,14 @@ def _label_record(
 
 
 def writes_the_same(previous: list[Record], task: Task) -> bool:
-    """Whether the previous records name the files the task writes now, with the class it
-    gives them now (as :func:`~augtool.run.incremental.kept_by_stat` asks): a source that was
-    skipped names none."""
+    """Whether the previous records name the files the task writes now, with the class and
+    split it gives them now (as :func:`~augtool.run.incremental.kept_by_stat` asks): a source
+    that was skipped names none."""
     files = [record for record in previous if record["type"] == "file"]
-    label = task.source.label
+    label, split = task.source.label, task.source.split
     return not files or (
         {record["path"] for record in files} == set(task.names)
-        and all(record.get("label") == label for record in files)
+        and all(r.get("label") == label and r.get("split") == split for r in files)
     )
 
 
