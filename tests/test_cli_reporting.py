@@ -75,6 +75,24 @@ def test_many_name_clashes_are_listed_up_to_20(tmp_path: Path, recipe: Path) -> 
     assert lines[-1] == "  … and 3 more"
 
 
+def test_an_output_name_too_long_for_the_file_system_is_refused_before_any_write(
+    tmp_path: Path, recipe: Path
+) -> None:
+    """A 250-character source name fits, its variant's does not: every run would fail on it
+    alike, so the first one refuses it, naming it, and writes nothing."""
+    long = "é" + "a" * 245 + ".jpg"  # 251 bytes; its variant's name, 257
+    image(tmp_path / "data" / long)
+    image(tmp_path / "data" / "short.jpg")
+    result = invoke("expand", recipe, tmp_path / "data", "-o", tmp_path / "out", "-j", 1)
+    assert result.exit_code == 2
+    variant = long[:-4] + "__v00.jpg"
+    assert result.stderr.splitlines() == [
+        f"Error: {tmp_path / 'data'}: {long!r} would write {variant!r}, a file name longer "
+        "than file systems take (255 bytes); rename the source"
+    ]
+    assert not (tmp_path / "out").exists()
+
+
 # --- validate manifest caps its problem lines ------------------------------------------------
 
 

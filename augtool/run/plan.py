@@ -202,6 +202,13 @@ class Plan(Sequence[Task]):
 
 #: Pairs of clashing sources listed by name; the count says how many more there are.
 CLASHES_SHOWN = 20
+#: The longest file name, in bytes, that common file systems take (ext4, XFS, Btrfs, tmpfs,
+#: APFS). A longer output name fails at every run alike, so it is refused before any write.
+NAME_MAX = 255
+#: A source's file name this short (in characters) cannot give an output name over
+#: :data:`NAME_MAX` bytes: at most 4 bytes a character, and the variant mark, its number and
+#: an ending add far less than 32.
+_SURELY_SHORT = (NAME_MAX - 32) // 4
 
 
 def make_plan(
@@ -256,8 +263,11 @@ def make_plan(
     # are made only when a later path begins with its stem, which most datasets never have
     window: list[tuple[str, str, Source, list[frozenset[str]]]] = []
     clashes: list[str] = []
+    overlong: list[str] = []
     for source in plan.sources:
         path = source.path
+        if len(path) - path.rfind("/") > _SURELY_SHORT and (name := _overlong(plan, source)):
+            overlong.append(f"{path!r} would write {name!r}")
         window = [entry for entry in window if path.startswith(entry[0])]
         if window:
             names = plan.task_of(source).names
@@ -270,7 +280,21 @@ def make_plan(
         window.append((split_ending(path)[0], path, source, []))
     if clashes:
         raise InputError(clash_message(str(dataset.root), clashes))
+    if overlong:
+        more = f" (and {len(overlong) - 1} more)" if len(overlong) > 1 else ""
+        raise InputError(
+            f"{dataset.root}: {overlong[0]}, a file name longer than file systems take "
+            f"({NAME_MAX} bytes){more}; rename the source"
+        )
     return plan
+
+
+def _overlong(plan: Plan, source: Source) -> str | None:
+    """The first file the source's task writes whose name no common file system takes."""
+    for name in plan.task_of(source).names:
+        if len(name[name.rfind("/") + 1 :].encode("utf-8", "surrogateescape")) > NAME_MAX:
+            return name
+    return None
 
 
 def clash_message(root: str, clashes: list[str]) -> str:
