@@ -166,9 +166,24 @@ def test_p_zero_never_fires_and_records_that() -> None:
     assert np.array_equal(out, image)
 
 
+#: Output sizes for the steps that set one, so that the pipeline's image stays near its input's
+#: few dozen pixels (at their defaults, up to 1024 px a side: the later steps took seconds).
+SMALL_SIZES: dict[str, dict[str, object]] = {
+    "center_crop": {"size": [32, 32]},
+    "crop_non_empty_mask": {"size": [32, 32]},
+    "longest_max_size": {"max_size": 48},
+    "pad_if_needed": {"min_height": 48, "min_width": 48},
+    "random_crop": {"size": [32, 32]},
+    "random_resized_crop": {"size": [32, 32]},
+    "random_sized_bbox_safe_crop": {"size": [32, 32]},
+    "resize": {"size": 32},
+    "smallest_max_size": {"max_size": 40},
+}
+
+
 def _pipeline_of_everything() -> list:
     """Every transform once, with p 0.5, so fired and unfired steps both get replayed."""
-    items = [{name: {"p": 0.5}} for name in NAMES]
+    items = [{name: {"p": 0.5, **SMALL_SIZES.get(name, {})}} for name in NAMES]
     items.append({"one_of": {"transforms": [{"invert": {}}, {"hflip": {}}]}})
     text = yaml.safe_dump({"version": 1, "pipeline": items})
     return parse_recipe(load(text, "all.yaml")).steps
