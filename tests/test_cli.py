@@ -650,6 +650,25 @@ def test_a_folder_link_put_where_outputs_go_is_refused_not_written_through(
     assert tree_digest(out) == before
 
 
+@pytest.mark.parametrize("options", [(), ("--force",), ("--dry-run",)])
+def test_a_folder_put_where_an_output_goes_is_refused_before_any_write(
+    tmp_path: Path, dataset: Path, recipe: Path, options: tuple[str, ...]
+) -> None:
+    """Writing the file would fail at every run alike (it said "run again to resume")."""
+    out = tmp_path / "out"
+    assert invoke("expand", recipe, dataset, "-o", out, "--quiet").exit_code == 0
+    (out / "train" / "cat" / "cat_0__v01.jpg").unlink()
+    (out / "train" / "cat" / "cat_0__v01.jpg" / "inside").mkdir(parents=True)
+    before = tree_digest(out)
+    result = invoke("expand", recipe, dataset, "-o", out, *options)
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"Error: {out}: train/cat/cat_0__v01.jpg is a folder where the run writes a file; "
+        "remove or rename it\n"
+    )
+    assert tree_digest(out) == before
+
+
 def test_dry_run_refuses_another_recipes_output_as_the_run_does(
     tmp_path: Path, dataset: Path, recipe: Path
 ) -> None:

@@ -69,6 +69,7 @@ from augtool.run.output import (
     not_written_again,
     recorded_files,
     refuse_folder_links,
+    refuse_folders_at_files,
     run_files_stamp,
 )
 from augtool.run.partners import recipe_needs
@@ -209,6 +210,7 @@ def expand(
         stack.callback(lambda: previous.close())  # the one in use at the end (see below)
         found = _scan(output_root, previous)
         refuse_folder_links(output_root, found.folder_links, job.planned_names())
+        refuse_folders_at_files(output_root, found.folders, job.own_names(), job.planned_names)
         summary = Summary(
             input=str(input_root),
             output=str(output_root),

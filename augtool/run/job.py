@@ -60,11 +60,13 @@ class Job:
         """The Hugging Face metadata files the run writes (``output.hf_metadata``)."""
         return metadata_names(self.dataset, bool(self.recipe.output.get("hf_metadata")))
 
+    def own_names(self) -> list[str]:
+        """The files the run writes of the dataset as a whole (few, whatever its size)."""
+        return [*dataset_files(self.dataset), *notice_names(self.licences), *self.hf_names]
+
     def planned_names(self) -> Iterator[str]:
         """Every file the run writes: the dataset's own, then each task's."""
-        yield from dataset_files(self.dataset)
-        yield from notice_names(self.licences)
-        yield from self.hf_names
+        yield from self.own_names()
         for task in self.tasks:
             yield from task.names
 

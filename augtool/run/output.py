@@ -13,11 +13,12 @@ import contextlib
 import errno
 import json
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
 from augtool.atomic import TEMP_PREFIX
+from augtool.endings import split_ending
 from augtool.errors import OutputError
 from augtool.manifest import (
     CONTRACT_FILES,
@@ -74,6 +75,24 @@ def refuse_folder_links(output_root: Path, links: list[str], planned: Iterable[s
             raise OutputError(
                 f"{output_root}: {link} is a symbolic link to a folder, and {name} would be "
                 "written through it, outside the output; remove the link"
+            )
+
+
+def refuse_folders_at_files(
+    output_root: Path, folders: list[str], own: list[str], planned: Callable[[], Iterable[str]]
+) -> None:
+    """Refuse to run when someone put a folder where the run writes a file: writing it fails
+    at every run alike. ``own`` are the dataset's own files (few); every ``planned`` name is
+    looked at only when a folder is named with a file ending, as an output is."""
+    if not folders:
+        return
+    at = set(folders)
+    names = planned() if any(split_ending(folder)[1] for folder in at) else own
+    for name in names:
+        if name in at:
+            raise OutputError(
+                f"{output_root}: {name} is a folder where the run writes a file; remove or "
+                "rename it"
             )
 
 

@@ -98,6 +98,8 @@ class Scan:
     are as the stat cache last saw them, and how many entries :func:`tree_files` counts."""
 
     folder_links: list[str] = field(default_factory=list)
+    #: every folder below the root (a few, however many files they hold)
+    folders: list[str] = field(default_factory=list)
     temp_files: list[str] = field(default_factory=list)
     #: the stat of each file the stat cache knows that is still there with that stat
     current: dict[str, Stat] = field(default_factory=dict)
@@ -113,6 +115,8 @@ def scan(root: Path, known: dict[str, Stat] | None = None) -> Scan:
     found = Scan()
     current = found.current
     for folder, items in _listed(root):
+        if folder:
+            found.folders.append(folder)
         prefix = f"{folder}/" if folder else ""
         for item in items:
             name = item.name
