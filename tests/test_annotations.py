@@ -306,6 +306,25 @@ def test_a_label_line_that_does_not_parse_skips_its_image(tmp_path: Path) -> Non
     assert skip["reason"].startswith("labels/train/obj.txt:2: expected 'class cx cy w h'")
 
 
+@pytest.mark.parametrize("step", ["hflip: {p: 1}", "random_brightness_contrast: {p: 1}"])
+@pytest.mark.parametrize("size", ["-0.2 0.2", "0.2 -0.2"])
+def test_a_yolo_box_of_negative_size_skips_its_image(tmp_path: Path, step: str, size: str) -> None:
+    """A negative width was once dropped by a pixel step but turned positive by a geometric one
+    (the box around its corners): the output depended on the steps. Ultralytics refuses it, and
+    COCO's reader refuses a negative bbox size."""
+    source = make_yolo(tmp_path / "in")
+    (source / "labels/train/obj.txt").write_text(f"0 0.5 0.5 0.2 0.2\n0 0.5 0.5 {size}\n")
+    recipe = f"version: 1\nseed: 1\nvariants: 1\npipeline:\n  - {step}\n"
+    out, records = expand_records(tmp_path, source, recipe)
+    (skip,) = [r for r in records if r["type"] == "skipped"]
+    assert skip["path"] == "images/train/obj.png"
+    assert skip["reason"] == (
+        "labels/train/obj.txt:2: expected 'class cx cy w h' or 'class x1 y1 x2 y2 x3 y3 ...' "
+        "(normalised numbers); a box's width and height cannot be negative"
+    )
+    assert not (out / "labels/train/obj.txt").exists()
+
+
 @pytest.mark.parametrize("value", ["../elsewhere", "/etc", "~/images"])
 def test_data_yaml_paths_outside_the_dataset_are_refused(tmp_path: Path, value: str) -> None:
     source = make_yolo(tmp_path / "in")

@@ -141,6 +141,12 @@ def _parse_line(parts: list[str], path: str, number: int) -> tuple[int, list[flo
         raise AnnotationError(f"{path}:{number}: expected {expected}")
     if len(values) != 4 and (len(values) < 6 or len(values) % 2):
         raise AnnotationError(f"{path}:{number}: expected {expected}; got {len(values)} numbers")
+    if len(values) == 4 and min(values[2:]) < 0:
+        # Refused, as Ultralytics and the COCO reader do: the box around its corners would
+        # turn it positive after a geometric step, while a pixel step dropped it.
+        raise AnnotationError(
+            f"{path}:{number}: expected {expected}; a box's width and height cannot be negative"
+        )
     return cls, values
 
 
