@@ -136,6 +136,31 @@ def test_roboflow_export(tmp_path: Path) -> None:
     assert all(len(rows) == 1 for rows in read["train"].labels.values())
 
 
+def test_roboflow_export_without_a_test_split(tmp_path: Path) -> None:
+    """Roboflow writes ``test: ../test/images`` when the version has no test images and no
+    ``test/`` folder; Ultralytics trains on it (it maps a missing ``../X`` to ``X`` and never
+    opens test). It was refused whole (exit 2) as a path outside the dataset."""
+    source = roboflow(tmp_path / "in")
+    for path in sorted((source / "test").rglob("*"), reverse=True):
+        path.rmdir() if path.is_dir() else path.unlink()
+    (source / "test").rmdir()
+    out, records = _expand(tmp_path, source)
+    assert records[0]["splits"]["found"] == ["train", "val"]
+    assert _augmented_splits(records) == {"train"}
+    assert (out / "data.yaml").read_bytes() == (source / "data.yaml").read_bytes()
+    validated = invoke("validate", "manifest", out / "manifest.jsonl", "--source", source)
+    assert validated.exit_code == 0, validated.output
+
+
+def test_a_missing_roboflow_train_folder_is_still_refused(tmp_path: Path) -> None:
+    source = roboflow(tmp_path / "in")
+    (source / "data.yaml").write_text(ROBOFLOW_YAML.replace("../train/", "../trian/"))
+    (tmp_path / "r.yaml").write_text("version: 1\npipeline: []\n")
+    result = invoke("expand", tmp_path / "r.yaml", source, "-o", tmp_path / "out")
+    assert result.exit_code == 2
+    assert "train: '../trian/images' points outside the dataset" in result.stderr
+
+
 def test_roboflow_folders_without_data_yaml_know_valid(tmp_path: Path) -> None:
     _, records = _expand(tmp_path, roboflow(tmp_path / "in", data_yaml=False))
     assert records[0]["splits"]["found"] == ["test", "train", "valid"]

@@ -7,7 +7,8 @@
   input folder is the root here, so ``path`` only counts when it names a folder inside it.
 - Roboflow writes ``train: ../train/images``. Ultralytics takes a ``../X`` that does not exist as
   ``X`` below the root, and so does augtool (a ``../X`` whose ``X`` is not there is refused: it
-  points outside the dataset).
+  points outside the dataset; but for ``test`` and ``minival``, which Roboflow names even when
+  it exports no such folder, it is ``X``, a split with no images).
 - ``names``: a list, or a mapping of class id to name; without it, ``nc`` names the classes
   ``class_0``... as Ultralytics does.
 
@@ -27,6 +28,8 @@ from augtool.layouts.base import AnnotationError
 
 #: The keys of ``data.yaml`` that name split folders (``minival``: Ultralytics' COCO files).
 SPLIT_KEYS = ("train", "val", "test", "minival")
+#: The split keys Ultralytics does not need a folder for while training.
+OPTIONAL_KEYS = ("test", "minival")
 YAML_NAMES = ("data.yaml", "dataset.yaml")
 IMAGES, LABELS = "images", "labels"
 
@@ -248,5 +251,10 @@ def _folder(root: Path, base: str, value: str, path: Path, key: str) -> str:
         except ValueError:
             raise refusal from None
         if stripped and (root / stripped).is_dir():
+            return stripped
+        if stripped and key in OPTIONAL_KEYS:
+            # Roboflow writes ``test: ../test/images`` for a version without test images and
+            # no ``test/`` folder; Ultralytics maps it to ``test/images`` and never opens it
+            # while training: a split with no images here, not a path out of the dataset.
             return stripped
     raise refusal
