@@ -351,3 +351,16 @@ def test_preview_sweep_shows_each_step_alone_at_its_rates(tmp_path: Path) -> Non
     points = [(r["steps"], r["at"].split()[0]) for r in made["rows"] if r.get("at")]
     names = ["synonym_replace", "random_swap", "char_typo"]
     assert points == [([n], at) for n in names for at in ("low", "mid", "high")]
+
+
+def test_a_csv_cell_longer_than_the_csv_module_s_default_limit_is_read(tmp_path: Path) -> None:
+    # Python's csv refuses a field over 131,072 characters unless told otherwise; a long
+    # document in one cell is valid CSV, read as JSONL would read it.
+    data, out = tmp_path / "data", tmp_path / "out"
+    _csv(data / "train.csv", [*ROWS, ("t6", "a" * 140_000 + " long cell", "long")])
+    _expand(_recipe(tmp_path), data, out, "--strict")
+    rows = _read_csv(out / "train__v00.csv")
+    assert {r["source_row"] for r in rows} >= {"6"}
+    result = invoke("validate", "manifest", out / "manifest.jsonl", "--source", data,
+                    "--recompute", "all")  # fmt: skip
+    assert result.exit_code == 0, result.output

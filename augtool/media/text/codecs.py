@@ -24,6 +24,11 @@ ADDED = ("source_row", "variant")
 BOM = "\ufeff"
 FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".txt": "lines"}
 
+# Python's csv refuses a field over 131,072 characters by default, so a long document in one
+# cell (valid CSV, read whole from JSONL) made its file "malformed". 2**31 - 1 fits a C long
+# everywhere (Windows' is 32-bit).
+csv.field_size_limit(max(csv.field_size_limit(), 2**31 - 1))
+
 
 @dataclass(frozen=True)
 class Row:
