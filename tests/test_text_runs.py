@@ -364,3 +364,18 @@ def test_a_csv_cell_longer_than_the_csv_module_s_default_limit_is_read(tmp_path:
     result = invoke("validate", "manifest", out / "manifest.jsonl", "--source", data,
                     "--recompute", "all")  # fmt: skip
     assert result.exit_code == 0, result.output
+
+
+def test_a_jsonl_line_nested_too_deeply_is_a_bad_row_not_a_crash(tmp_path: Path) -> None:
+    data, out = tmp_path / "data", tmp_path / "out"
+    data.mkdir()
+    good = json.dumps({"text": "the price is good", "label": "a"})
+    deep = '{"text": "deep", "label": "a", "v": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    (data / "rows.jsonl").write_text(f"{good}\n{deep}\n", encoding="utf-8")
+    _expand(_recipe(tmp_path, ext=".jsonl"), data, out)
+    line = next(r for r in _manifest(out) if r.get("role") == "augmented")
+    reason = "not JSON (nested too deeply)"
+    assert line["decoded"]["skipped_rows"] == [{"line": 2, "reason": reason}]
+    result = invoke("validate", "manifest", out / "manifest.jsonl", "--source", data,
+                    "--recompute", "all")  # fmt: skip
+    assert result.exit_code == 0, result.output

@@ -124,6 +124,9 @@ def iter_jsonl(
         except json.JSONDecodeError as exc:
             yield line, f"not JSON ({exc.msg})"
             continue
+        except RecursionError:  # json's decoder recurses once per nested array or object
+            yield line, "not JSON (nested too deeply)"
+            continue
         if not isinstance(value, dict):
             yield line, f"a JSON {type(value).__name__}, not an object"
             continue
