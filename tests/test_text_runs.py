@@ -379,3 +379,19 @@ def test_a_jsonl_line_nested_too_deeply_is_a_bad_row_not_a_crash(tmp_path: Path)
     result = invoke("validate", "manifest", out / "manifest.jsonl", "--source", data,
                     "--recompute", "all")  # fmt: skip
     assert result.exit_code == 0, result.output
+
+
+def test_a_jsonl_line_with_a_lone_surrogate_escape_is_a_bad_row(tmp_path: Path) -> None:
+    # JSON allows "\ud800" alone; UTF-8 cannot encode it, so expand crashed writing the row.
+    data, out = tmp_path / "data", tmp_path / "out"
+    data.mkdir()
+    good = json.dumps({"text": "the price is good \ud83d\ude00", "label": "a"})  # a pair
+    lone = '{"text": "a lone \\ud800 here", "label": "a"}'
+    (data / "rows.jsonl").write_text(f"{good}\n{lone}\n", encoding="utf-8")
+    _expand(_recipe(tmp_path, ext=".jsonl"), data, out)
+    line = next(r for r in _manifest(out) if r.get("role") == "augmented")
+    assert [s["line"] for s in line["decoded"]["skipped_rows"]] == [2]
+    assert "lone surrogate" in line["decoded"]["skipped_rows"][0]["reason"]
+    result = invoke("validate", "manifest", out / "manifest.jsonl", "--source", data,
+                    "--recompute", "all")  # fmt: skip
+    assert result.exit_code == 0, result.output

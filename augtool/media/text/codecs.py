@@ -111,6 +111,16 @@ def _csv_rows(reader: Any, width: int, where: list[int]) -> Iterator[Any]:
         line = reader.line_num + 1
 
 
+def _lone_surrogate(value: Any) -> bool:
+    """Whether a decoded JSON value holds a lone UTF-16 surrogate (an escape such as
+    ``"\\ud800"``), which JSON allows but UTF-8 cannot encode."""
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
 def iter_jsonl(
     lines: Iterable[str], columns: tuple[str, ...], required: tuple[str, ...]
 ) -> Iterator[Any]:
@@ -129,6 +139,9 @@ def iter_jsonl(
             continue
         if not isinstance(value, dict):
             yield line, f"a JSON {type(value).__name__}, not an object"
+            continue
+        if "\\u" in raw and _lone_surrogate(value):
+            yield line, "a lone surrogate escape (\\ud800-\\udfff), which is not UTF-8 text"
             continue
         missing = [c for c in (*columns, *required) if c not in value]
         if missing:
