@@ -177,6 +177,35 @@ def test_the_ascii_fast_path_tokenises_as_the_general_one(text: str) -> None:
     assert tokenise(text) == tokenise(text, (never,))
 
 
+def _table_distance(a: list[str], b: list[str]) -> int:
+    previous = list(range(len(b) + 1))
+    for i, x in enumerate(a, start=1):
+        current = [i]
+        for j, y in enumerate(b, start=1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (x != y)))
+        previous = current
+    return previous[-1]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.sampled_from("abcd"), max_size=90), st.lists(st.sampled_from("abcd"), max_size=90)
+)
+def test_token_distance_matches_the_textbook_table(a: list[str], b: list[str]) -> None:
+    assert distance(a, b) == _table_distance(a, b)
+
+
+def test_token_distance_of_a_long_row_is_quick() -> None:
+    # max_token_distance measures every variant; a row of 40,000 words took minutes a variant.
+    import time
+
+    words = [f"w{i % 997}" for i in range(40_000)]
+    edited = words[:100] + words[101:20_000] + ["new"] + words[20_000:]
+    start = time.process_time()
+    assert distance(words, edited) == 2
+    assert time.process_time() - start < 10
+
+
 def test_token_distance_is_levenshtein() -> None:
     assert distance(["a", "b", "c"], ["a", "c"]) == 1
     assert distance(["x"], []) == 1

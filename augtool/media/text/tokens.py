@@ -124,16 +124,38 @@ def is_word(token: Token) -> bool:
 
 
 def distance(a: Sequence[str], b: Sequence[str]) -> int:
-    """The token edit distance (Levenshtein) between two token lists."""
+    """The token edit distance (Levenshtein) between two token lists.
+
+    Bit-parallel (Myers 1999, in Hyyrö's formulation): one column of the dynamic programme is
+    a pair of bit vectors (Python ints) over the shorter list, so a long row costs a few big-int
+    operations per token of the longer one rather than a Python step per pair of tokens (a
+    4,000-token row took seconds, a 40,000-token one minutes). Exact: the same distance as the
+    textbook table."""
     if len(a) < len(b):
         a, b = b, a
-    previous = list(range(len(b) + 1))
-    for i, x in enumerate(a, start=1):
-        current = [i]
-        for j, y in enumerate(b, start=1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (x != y)))
-        previous = current
-    return previous[-1]
+    m = len(b)
+    if m == 0:
+        return len(a)
+    match: dict[str, int] = {}
+    for i, token in enumerate(b):
+        match[token] = match.get(token, 0) | (1 << i)
+    mask, last = (1 << m) - 1, 1 << (m - 1)
+    plus, minus, score = mask, 0, m  # vertical +1 / -1 deltas of the current column
+    for token in a:
+        eq = match.get(token, 0)
+        xv = eq | minus
+        xh = (((eq & plus) + plus) ^ plus) | eq
+        hplus = minus | ~(xh | plus)
+        hminus = plus & xh
+        if hplus & last:
+            score += 1
+        elif hminus & last:
+            score -= 1
+        hplus = (hplus << 1) | 1
+        hminus <<= 1
+        plus = (hminus | ~(xv | hplus)) & mask
+        minus = hplus & xv & mask
+    return score
 
 
 __all__ = [
