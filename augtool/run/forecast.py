@@ -20,9 +20,9 @@ from augtool.canonical import canonical_sha256
 from augtool.run.incremental import Earlier, Previous, kept_by_stat
 from augtool.run.journal import TaskResult
 from augtool.run.partner_reads import Partners, PartnerUnreadable
-from augtool.run.plan import Plan, Task
+from augtool.run.plan import Plan, Task, writes_the_same
 from augtool.run.reading import SourceChanged, read_partner, read_stable
-from augtool.run.worker import still_valid, writes_the_same
+from augtool.run.worker import still_valid
 
 
 def forecast(

@@ -38,7 +38,7 @@ from augtool.manifest import (
 )
 from augtool.run.journal import TaskResult, journal_entries
 from augtool.run.kept_lines import image_line_fields
-from augtool.run.plan import Task
+from augtool.run.plan import Task, writes_the_same
 from augtool.run.statcache import ManifestIndex, Stat, load_stat_cache, source_shas, stat_of
 from augtool.run.state import state_file
 
@@ -415,14 +415,13 @@ def kept_by_stat(
         wanted = canonical_sha256(task.payload)
         if any(registry.payload_from(r) != wanted for r in files):
             return None
+    if not writes_the_same(files, task):
+        return None
     # The scan of the output (augtool.run.tree) kept only the outputs it found as cached.
     current = previous.output_stats
     outputs = {r["path"]: current.get(r["path"]) for r in files}
-    if files and (None in outputs.values() or outputs.keys() != set(task.names)):
+    if None in outputs.values():
         return None
-    label, split = task.source.label, task.source.split
-    if any(r.get("label") != label or r.get("split") != split for r in files):
-        return None  # (a row of a table of classes, or a split's folder, that names another)
     return TaskResult(task.source.path, records, stats, outputs, kept=True, lines=lines)
 
 

@@ -116,6 +116,19 @@ class Task:
         return tuple(str(label_path(image)) for image in images)
 
 
+def writes_the_same(records: Sequence[dict[str, Any]], task: Task) -> bool:
+    """Whether an earlier run's records of the task's source name the files the task writes
+    now, with the class and split it gives them now: what the stat cache's check, the worker
+    and the dry run's forecast each ask before keeping them. A source that was skipped names
+    none."""
+    files = [record for record in records if record["type"] == "file"]
+    label, split = task.source.label, task.source.split
+    return not files or (
+        {record["path"] for record in files} == set(task.names)
+        and all(r.get("label") == label and r.get("split") == split for r in files)
+    )
+
+
 def variant_seed(recipe_seed: int, source_path: str, variant: int) -> int:
     """A 63-bit seed from the variant's identity alone."""
     key = f"augtool-variant\0{recipe_seed}\0{source_path}\0{variant}".encode()

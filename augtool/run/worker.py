@@ -36,7 +36,7 @@ from augtool.run.derive import (
 )
 from augtool.run.journal import TaskResult
 from augtool.run.partner_reads import Partners, PartnerUnreadable
-from augtool.run.plan import Task
+from augtool.run.plan import Task, writes_the_same
 from augtool.run.reading import SourceChanged, read_partner, read_stable
 from augtool.run.resources import Resources
 from augtool.run.statcache import stat_of
@@ -409,18 +409,6 @@ def _label_record(
         variant=variant,
         seed=seed,
         steps=[],
-    )
-
-
-def writes_the_same(previous: list[Record], task: Task) -> bool:
-    """Whether the previous records name the files the task writes now, with the class and
-    split it gives them now (as :func:`~augtool.run.incremental.kept_by_stat` asks): a source
-    that was skipped names none."""
-    files = [record for record in previous if record["type"] == "file"]
-    label, split = task.source.label, task.source.split
-    return not files or (
-        {record["path"] for record in files} == set(task.names)
-        and all(r.get("label") == label and r.get("split") == split for r in files)
     )
 
 
