@@ -117,3 +117,17 @@ def test_the_window_refuses_exactly_what_a_check_of_every_name_refuses(
             for s in data.sources
         ]
         assert clash_by_every_name(tasks)
+
+
+@pytest.mark.parametrize("originals", ["copy", "skip"])
+@pytest.mark.parametrize("counts", [None, {"a.jpg": 3, "c.jpg": 0}])
+@pytest.mark.parametrize("layout", ["flat", "table"])
+def test_the_image_total_is_the_tasks_image_counts_summed(
+    originals: str, counts: dict[str, int] | None, layout: str
+) -> None:
+    """Counted from the sources (a source not augmented, a balanced count, a packed layout's
+    one file of variants), it is what the tasks say."""
+    sources = tuple(Source(p, None, None, p != "b.jpg") for p in ["a.jpg", "b.jpg", "c.jpg"])
+    data = Dataset(Path("data"), layout, (), sources, ())
+    plan = make_plan(data, 4, 0, "same", originals, counts=counts)
+    assert plan.image_total() == sum(task.image_count for task in plan)

@@ -16,9 +16,9 @@ from conftest import ROOT
 
 from augtool.manifest import STAT_CACHE_NAME, LineSorter, dump_line, write_manifest
 from augtool.manifest import writer as manifest_writer
-from augtool.run import incremental
+from augtool.run import incremental, spans
 from augtool.run.incremental import Previous, load_previous
-from augtool.run.statcache import entry_line, load_stat_cache
+from augtool.run.statcache import entry_line, load_stat_cache, task_entries
 
 WEIRD = ["plain.jpg", "tab\there.jpg", "new\nline.jpg", 'quo"te.jpg', "back\\slash.jpg",
          '"leading.jpg', "ünï/cödé.jpg", "sep\u2028arator.jpg", "del\x7f.jpg"]  # fmt: skip
@@ -177,13 +177,21 @@ def owned_lines(names: list[str]) -> list[tuple[str, str, str, str]]:
     return lines
 
 
-def written(out: Path, lines: object) -> tuple[bytes, bytes, list[tuple[int, int, str]]]:
-    places: list[tuple[int, int, str]] = []
+Place = tuple[int, int, str, int, int]
 
-    def placed(offset: int, length: int, owner: str) -> None:
-        if places and places[-1][2] == owner and sum(places[-1][:2]) == offset:
-            offset, length = places[-1][0], places.pop()[1] + length
-        places.append((offset, length, owner))
+
+def written(out: Path, lines: object) -> tuple[bytes, bytes, list[Place]]:
+    """The manifest, SHA256SUMS and each owner's places in both, adjacent ones joined."""
+    places: list[Place] = []
+
+    def placed(offset: int, length: int, owner: str, sums_at: int, sums_len: int) -> None:
+        if places:
+            at, size, last, last_sums_at, last_sums_len = places[-1]
+            if (last, at + size, last_sums_at + last_sums_len) == (owner, offset, sums_at):
+                places.pop()
+                offset, length = at, size + length
+                sums_at, sums_len = last_sums_at, last_sums_len + sums_len
+        places.append((offset, length, owner, sums_at, sums_len))
 
     out.mkdir()
     write_manifest(out, {"type": "header"}, lines, {}, placed)  # type: ignore[arg-type]
@@ -236,7 +244,7 @@ def test_spans_read_in_any_order_across_read_ahead_blocks(
 ) -> None:
     """Spans are served from a block read ahead: in file order, out of it, across a block's
     end and longer than a block, each reads the bytes at its place."""
-    monkeypatch.setattr(incremental, "_READ_AHEAD", 64)
+    monkeypatch.setattr(spans, "_READ_AHEAD", 64)
     lines = [dump_line({"n": i, "pad": "x" * (i * 7 % 90)}) for i in range(40)]
     path = tmp_path / "lines.jsonl"
     path.write_text("".join(lines))
@@ -245,7 +253,7 @@ def test_spans_read_in_any_order_across_read_ahead_blocks(
         places.append((offset, len(line)))
         offset += len(line)
     order = [*range(40), *range(39, -1, -3), 5, 5, 0]
-    file = incremental._Spans(path, journal=False)
+    file = spans.SpanFile(path, journal=False)
     try:
         for i in order:
             records, texts = file.read(array("q", places[i]))
@@ -254,3 +262,14 @@ def test_spans_read_in_any_order_across_read_ahead_blocks(
         assert file.read(both)[1] == [lines[3], lines[30]]
     finally:
         file.close()
+
+
+@pytest.mark.parametrize("names", [["a__v00.jpg", "a__v01.jpg"], WEIRD, ["b.jpg", *WEIRD]])
+def test_a_tasks_entries_are_its_entry_lines(names: list[str]) -> None:
+    """Formatted at once (as a rerun formats every kept source's to compare them), a plain
+    task's entries are the lines :func:`entry_line` gives one by one."""
+    seen = (3, 10**18, 40, 2 * 10**18)
+    outputs = [(name, (i, 10**18 + i, 50 + i, 2 * 10**18 - i)) for i, name in enumerate(names)]
+    expected = entry_line("in", "a.jpg", seen, "ab" * 32)
+    expected += "".join(entry_line("out", name, stat) for name, stat in outputs)
+    assert task_entries("a.jpg", seen, "ab" * 32, outputs) == expected

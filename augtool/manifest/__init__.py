@@ -45,6 +45,7 @@ from augtool.manifest.records import (
     SourceRef,
     parse_record,
 )
+from augtool.manifest.straight import Block
 from augtool.manifest.writer import (
     Line,
     LineSorter,
@@ -73,6 +74,7 @@ __all__ = [
     "STATE_FILES",
     "STAT_CACHE_NAME",
     "SUMS_NAME",
+    "Block",
     "Entry",
     "FileRecord",
     "Footer",

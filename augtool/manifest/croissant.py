@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import mimetypes
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -122,14 +122,18 @@ class ContentFiles:
     def take(self, record: dict[str, Any]) -> None:
         if record.get("type") != "file" or "kind" in record:
             return
-        path, split = record["path"], record.get("split")
-        folder, _, name = path.rpartition("/")
-        dot = name.rfind(".")
-        key = (folder, name[dot:] if 0 < dot < len(name) - 1 else "", split)  # (as pathlib)
-        if key not in self._known:
-            self._known.add(key)
-            group = self.groups.setdefault((split or "", media_type(path)), set())
-            group.add(_glob(path, split))
+        self.take_paths((record["path"],), record.get("split"))
+
+    def take_paths(self, paths: Iterable[str], split: str | None) -> None:
+        """Content files of one split."""
+        known, groups = self._known, self.groups
+        for path in paths:
+            folder, _, name = path.rpartition("/")
+            dot = name.rfind(".")
+            key = (folder, name[dot:] if 0 < dot < len(name) - 1 else "", split)  # (as pathlib)
+            if key not in known:
+                known.add(key)
+                groups.setdefault((split or "", media_type(path)), set()).add(_glob(path, split))
 
 
 def _content_files(manifest: Path) -> tuple[dict[str, Any], dict[tuple[str, str], set[str]]]:

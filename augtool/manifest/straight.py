@@ -14,10 +14,30 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 
 #: (key, manifest line, SHA256SUMS line, owner): writer.OwnedLine
 _Owned = tuple[str, str, str, str]
+
+
+class Block(NamedTuple):
+    """The lines of one owner that are together in path order, as an earlier manifest and
+    SHA256SUMS hold them: a rerun copies a kept source's lines without reading them. Every
+    line is a file's, so each has its line in SHA256SUMS."""
+
+    keys: tuple[str, ...]  # each line's path, in order
+    body: bytes  # the manifest's lines
+    sums: bytes  # their SHA256SUMS lines
+    owner: str
+
+    def lines(self) -> Iterator[_Owned]:
+        """The lines one at a time, as the sorter takes them."""
+        texts = self.body.decode("utf-8").split("\n")
+        sums = self.sums.decode("utf-8").split("\n")
+        for key, text, line in zip(self.keys, texts, sums, strict=False):
+            yield (key, f"{text}\n", f"{line}\n", self.owner)
+
+
 #: Bytes copied at once (a whole number of lines: a block is read up to its line's end).
 _BLOCK = 1 << 20
 
@@ -31,23 +51,39 @@ class Straight:
             open(new_file(), "w+b")  # noqa: SIM115  (closed by close)
             for _ in range(4)
         )
-        #: the owner of the last lines taken, how many they are and their bytes
-        self._run: tuple[str, int, int] | None = None
+        #: the owner of the last lines taken, how many they are, their bytes and their
+        #: SHA256SUMS lines' bytes
+        self._run: _Run | None = None
 
-    def write(self, chunk: list[_Owned]) -> None:
-        """Lines that sort after every line written before them."""
-        self._body.write("".join(line[1] for line in chunk).encode("utf-8"))
-        self._sums.write("".join(line[2] or "\n" for line in chunk).encode("utf-8"))
-        self._keys.write(_joined([line[0] for line in chunk]))
+    def write(self, chunk: list[_Owned | Block]) -> None:
+        """Lines (and blocks of lines) that sort after every line written before them."""
+        body: list[bytes] = []
+        sums: list[bytes] = []
+        keys: list[str] = []
         runs, run = [], self._run
-        for _, text, _, owner in chunk:
-            size = len(text) if text.isascii() else len(text.encode("utf-8"))
+        for item in chunk:
+            if type(item) is Block:
+                body.append(item.body)
+                sums.append(item.sums)
+                keys.extend(item.keys)
+                owner, count = item.owner, len(item.keys)
+                size, sums_size = len(item.body), len(item.sums)
+            else:
+                key, text, line, owner = item
+                data, summed = text.encode("utf-8"), line.encode("utf-8")
+                body.append(data)
+                sums.append(summed or b"\n")
+                keys.append(key)
+                count, size, sums_size = 1, len(data), len(summed)
             if run is not None and run[0] == owner:
-                run = (owner, run[1] + 1, run[2] + size)
+                run = (owner, run[1] + count, run[2] + size, run[3] + sums_size)
             else:
                 if run is not None:
                     runs.append(run)
-                run = (owner, 1, size)
+                run = (owner, count, size, sums_size)
+        self._body.write(b"".join(body))
+        self._sums.write(b"".join(sums))
+        self._keys.write(_joined(keys))
         self._run = run
         self._owners.write(_joined_runs(runs))
 
@@ -66,26 +102,32 @@ class Straight:
         sums: IO[bytes],
         digest: Any,
         offset: int,
-        placed: Callable[[int, int, str], None] | None,
-    ) -> None:
+        placed: Callable[[int, int, str, int, int], None] | None,
+    ) -> int:
         """Every line into the manifest (and ``digest``) and SHA256SUMS; ``placed`` is told
         the offset and length of each owner's run, the manifest's lines starting at
-        ``offset``."""
+        ``offset``, and of its lines in SHA256SUMS. Returns the bytes written to SHA256SUMS."""
         self._finish()
         while block := self._body.read(_BLOCK):
             digest.update(block)
             manifest.write(block)
+        written = 0
         while block := self._sums.read(_BLOCK):
-            sums.write(_without_blank_lines(block + self._sums.readline()))
+            data = _without_blank_lines(block + self._sums.readline())
+            sums.write(data)
+            written += len(data)
         if placed is not None:
-            for owner, _, size in _runs(self._owners):
-                placed(offset, size, owner)
+            sums_at = 0
+            for owner, _, size, sums_size in _runs(self._owners):
+                placed(offset, size, owner, sums_at, sums_size)
                 offset += size
+                sums_at += sums_size
+        return written
 
     def lines(self) -> Iterator[_Owned]:
         """Every line, in order (a run of the merge)."""
         self._finish()
-        owners = (owner for owner, count, _ in _runs(self._owners) for _ in range(count))
+        owners = (owner for owner, count, _, _ in _runs(self._owners) for _ in range(count))
         for key, text, sums, owner in zip(self._keys, self._body, self._sums, owners, strict=True):
             name = key[:-1].decode("utf-8")
             yield (
@@ -118,17 +160,23 @@ def _joined(keys: list[str]) -> bytes:
     return "".join(f"{_field(key)}\n" for key in keys).encode("utf-8")
 
 
-def _joined_runs(runs: Iterable[tuple[str, int, int]]) -> bytes:
-    """Owner runs a line each: their line count, bytes and owner, tab-separated."""
-    return "".join(f"{count}\t{size}\t{_field(owner)}\n" for owner, count, size in runs).encode(
-        "utf-8"
-    )
+#: An owner's run of lines: the owner, their count, their bytes and their SHA256SUMS bytes.
+_Run = tuple[str, int, int, int]
 
 
-def _runs(handle: IO[bytes]) -> Iterator[tuple[str, int, int]]:
+def _joined_runs(runs: Iterable[_Run]) -> bytes:
+    """Owner runs a line each: their line count, bytes, SHA256SUMS bytes and owner,
+    tab-separated."""
+    return "".join(
+        f"{count}\t{size}\t{sums}\t{_field(owner)}\n" for owner, count, size, sums in runs
+    ).encode("utf-8")
+
+
+def _runs(handle: IO[bytes]) -> Iterator[_Run]:
     for line in handle:
-        count, size, owner = line[:-1].decode("utf-8").split("\t", 2)
-        yield (json.loads(owner) if owner.startswith('"') else owner, int(count), int(size))
+        count, size, sums, owner = line[:-1].decode("utf-8").split("\t", 3)
+        name = json.loads(owner) if owner.startswith('"') else owner
+        yield (name, int(count), int(size), int(sums))
 
 
 def _field(text: str) -> str:

@@ -23,7 +23,7 @@ from augtool.atomic import TEMP_PREFIX, atomic_open
 from augtool.canonical import canonical_json
 from augtool.manifest.names import MANIFEST_NAME, SUMS_NAME
 from augtool.manifest.records import Footer, Header
-from augtool.manifest.straight import Straight
+from augtool.manifest.straight import Block, Straight
 
 _SORT_RUN_LINES = 2_048
 _MERGE_FAN_IN = 64
@@ -64,12 +64,13 @@ def write_manifest(
     header: Header | dict[str, Any],
     lines: Iterable[Line] | Iterable[OwnedLine] | LineSorter,
     counts: dict[str, int],
-    placed: Callable[[int, int, str], None] | None = None,
+    placed: Callable[[int, int, str, int, int], None] | None = None,
 ) -> str:
     """Stream ``lines`` (already sorted by path, see :func:`sort_lines`, or a sorter's) into
     ``manifest.jsonl`` and ``SHA256SUMS``, each atomically; return the footer's digest.
-    ``placed`` is told the byte offset, length and owner of owned lines as they are written
-    (adjacent lines of one owner may come as one)."""
+    ``placed`` is told the byte offset, length and owner of owned lines as they are written,
+    and the offset and length of their lines in SHA256SUMS (adjacent lines of one owner may
+    come as one)."""
     digest = hashlib.sha256()
     with (
         atomic_open(out_dir / MANIFEST_NAME, fsync=True) as manifest,
@@ -79,7 +80,7 @@ def write_manifest(
         first = dump_line(head).encode("utf-8")
         digest.update(first)
         manifest.write(first)
-        offset = len(first)
+        offset, sums_at = len(first), 0
         straight = lines.straight() if isinstance(lines, LineSorter) else None
         if straight is not None:
             straight.copy_into(manifest, sums, digest, offset, placed)
@@ -90,11 +91,13 @@ def write_manifest(
             chunk = b"".join(data)
             digest.update(chunk)
             manifest.write(chunk)
-            sums.write("".join(item[2] for item in batch).encode("utf-8"))
+            summed = [item[2].encode("utf-8") for item in batch]
+            sums.write(b"".join(summed))
             if placed is not None:
-                for item, line in zip(batch, data, strict=True):
-                    placed(offset, len(line), item[3])  # type: ignore[misc]
+                for item, line, sum_line in zip(batch, data, summed, strict=True):
+                    placed(offset, len(line), item[3], sums_at, len(sum_line))  # type: ignore[misc]
                     offset += len(line)
+                    sums_at += len(sum_line)
         footer = Footer(counts=counts, sha256=digest.hexdigest())
         manifest.write(dump_line(footer.to_json()).encode("utf-8"))
     return digest.hexdigest()
@@ -153,6 +156,22 @@ class LineSorter:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def add_block(self, block: Block) -> None:
+        """A kept source's lines as an earlier manifest holds them (see :class:`Block`): kept
+        as they are while every line comes in order, else taken one at a time."""
+        last = self._last
+        if self._in_order and (last is None or block.keys[0] > last[0]):
+            self._last = (block.keys[-1], "", "", "")
+            self._chunk.append(block)  # type: ignore[arg-type]
+            if len(self._chunk) >= _SORT_RUN_LINES:
+                if self._straight is None:
+                    self._straight = Straight(self._new_file)
+                self._straight.write(self._chunk)  # type: ignore[arg-type]
+                self._chunk = []
+            return
+        for line in block.lines():
+            self.add(line)
+
     def add(self, line: OwnedLine) -> None:
         if self._in_order:
             if self._last is None or line >= self._last:
@@ -166,8 +185,9 @@ class LineSorter:
                 return
             self._in_order = False
             if self._straight is not None and self._chunk:
-                self._straight.write(self._chunk)
+                self._straight.write(self._chunk)  # type: ignore[arg-type]
                 self._chunk = []
+            self._chunk = _unblocked(self._chunk)
         self._chunk.append(line)
         if len(self._chunk) >= _SORT_RUN_LINES:
             self._spill()
@@ -189,6 +209,7 @@ class LineSorter:
             yield from self._straight.lines()
             return
         if not self._runs and self._straight is None:
+            self._chunk = _unblocked(self._chunk)
             self._chunk.sort()
             yield from self._chunk
             return
@@ -233,6 +254,13 @@ class LineSorter:
         os.close(handle)
         self._made.append(Path(name))
         return self._made[-1]
+
+
+def _unblocked(chunk: list[Any]) -> list[OwnedLine]:
+    """The chunk's lines, each block's taken one at a time."""
+    if not any(type(item) is Block for item in chunk):
+        return chunk
+    return [line for item in chunk for line in (item.lines() if type(item) is Block else (item,))]
 
 
 def _write_run(path: Path, lines: Iterable[OwnedLine], append: bool = False) -> Path:

@@ -14,7 +14,7 @@ import hashlib
 from collections.abc import Iterator
 
 from augtool.layouts import registry
-from augtool.manifest import LineSorter, write_manifest
+from augtool.manifest import SUMS_NAME, LineSorter, write_manifest
 from augtool.manifest.croissant import write_croissant
 from augtool.run.class_counts import ClassCounter
 from augtool.run.executors.interrupts import raise_if_interrupted
@@ -25,7 +25,7 @@ from augtool.run.job import Job
 from augtool.run.journal import Journal, TaskResult
 from augtool.run.licences import notice_names, write_notice
 from augtool.run.sink import Results
-from augtool.run.statcache import stat_cache_writer
+from augtool.run.statcache import sha256_file, stat_cache_writer
 from augtool.run.summary import Summary
 
 
@@ -37,6 +37,14 @@ def kept_lines_as_written(job: Job) -> bool:
     return not (
         job.licences.by_source or job.source_hashes or job.hf_names or output.get("class_counts")
     )
+
+
+def kept_as_blocks(job: Job) -> bool:
+    """Whether the sink can take a kept source's lines as the last run wrote them, unread
+    (:mod:`augtool.run.kept_blocks`): nothing is added to a line (:func:`kept_lines_as_written`)
+    and the layout derives no file from the image lines."""
+    layout = registry.get(job.dataset.layout)
+    return kept_lines_as_written(job) and not layout.derived_names(job.dataset.state)
 
 
 @contextlib.contextmanager
@@ -105,5 +113,5 @@ def _write_manifest(job: Job, sink: Results, libraries: dict[str, str]) -> None:
     )
     counts = dict(sorted(counts.items()))
     digest = write_manifest(job.output_root, header, sink.sorter, counts, sink.cache.place)
-    sink.cache.seal(digest)
+    sink.cache.seal(digest, sha256_file(job.output_root / SUMS_NAME))
     write_croissant(job.output_root, sink.contents)  # after the manifest and SHA256SUMS

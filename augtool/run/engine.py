@@ -40,7 +40,7 @@ from augtool.layouts.discovery import Dataset, discover, kept_sources
 from augtool.manifest import Skipped
 from augtool.recipe import Recipe
 from augtool.run.balance import plan_balance
-from augtool.run.closing import kept_lines_as_written, open_sink, write_closing
+from augtool.run.closing import kept_as_blocks, kept_lines_as_written, open_sink, write_closing
 from augtool.run.derive import label_rules, recipe_settings
 from augtool.run.executors import WorkerLost, open_pool, stop_workers
 from augtool.run.executors.base import guided_batches
@@ -58,6 +58,7 @@ from augtool.run.incremental import (
 )
 from augtool.run.job import Job, Progress, dataset_files
 from augtool.run.journal import Journal, TaskResult, finish_run, write_run_state
+from augtool.run.kept_blocks import KeptBlock, kept_block
 from augtool.run.leak import Leaks, check_leaks
 from augtool.run.licences import notice_names, recipe_licences
 from augtool.run.output import (
@@ -216,7 +217,7 @@ def expand(
             output=str(output_root),
             layout=dataset.layout,
             sources=len(tasks),
-            planned_outputs=sum(t.image_count for t in tasks),
+            planned_outputs=tasks.image_total(),
             dry_run=dry_run,
             inputs=len(tasks) + len(dataset.skipped),
             warnings=dataset_warnings(recipe, dataset, balanced, leaks),
@@ -286,8 +287,11 @@ def _earlier_run(job: Job, resume: bool) -> Previous:
 def _scan(output_root: Path, previous: Previous) -> Scan:
     """The one walk of the output before a run; after it, the stat cache vouches only for the
     outputs found as it saw them."""
-    found = scan(output_root, previous.output_stats)
+    blocks = previous.blocks
+    found = scan(output_root, previous.output_stats, others=blocks is not None)
     previous.output_stats = found.current
+    if blocks is not None:
+        blocks.found = found.others  # (the outputs of the entries passed over)
     return found
 
 
@@ -311,6 +315,8 @@ def _dry_run(job: Job, previous: Previous, force: bool, summary: Summary) -> Non
     summary.counts["skipped"] = len(skipped)
     libraries = library_versions(job.recipe.kernels, job.recipe.medium)
     previous.trust_only(libraries, job.input_abs, job.resource_files)
+    if previous.blocks is not None:
+        previous.blocks.read_all(previous)  # (the forecast checks every task line by line)
     extra = [*dataset_files(job.dataset), *notice_names(job.licences), *job.hf_names]
     summary.activity = forecast(job.tasks, extra, previous, job.input_root, job.output_root)
     if force:
@@ -326,16 +332,11 @@ def _run(job: Job, previous: Previous, summary: Summary, found: Scan | None) -> 
     remove_temp_files(output_root, None if found is None else found.temp_files)
     libraries = library_versions(job.recipe.kernels, job.recipe.medium)
     previous.trust_only(libraries, job.input_abs, job.resource_files)
-    if previous.tasks:
-        # The planned sources an earlier run made (not all of them: a set of every path would
-        # be the one thing held per source).
-        planned = {s.path for s in job.dataset.sources if s.path in previous.tasks}
-        planned |= set(dataset_files(job.dataset))
-        planned |= {*notice_names(job.licences), *job.hf_names}
-        # Whoever made them, the outputs of sources that are gone would be left unlisted.
-        summary.activity["removed"] = remove_vanished(output_root, previous, planned)
     todo: list[Task] = []
-    earlier_work = _earlier_work(job, previous, todo)
+    # The planned sources an earlier run made (not all of them: a set of every path would be
+    # the one thing held per source), found as the earlier work is.
+    planned: set[str] = set()
+    earlier_work = _earlier_work(job, previous, todo, planned)
     recipe = job.recipe
     write_run_state(
         output_root,
@@ -351,16 +352,23 @@ def _run(job: Job, previous: Previous, summary: Summary, found: Scan | None) -> 
         sink = stack.enter_context(open_sink(job, summary))
         done = 0
 
-        def journaled(items: Iterable[tuple[TaskResult, bool]]) -> Iterator[TaskResult]:
+        def journaled(
+            items: Iterable[tuple[TaskResult | KeptBlock, bool]],
+        ) -> Iterator[TaskResult]:
             nonlocal done
             for result, again in items:
                 sink.take(result)
                 done += result.kept
-                if again:
+                if again and isinstance(result, TaskResult):
                     yield result
 
         journal = Journal.start(output_root, journaled(earlier_work))
         stack.callback(journal.close)
+        if previous.tasks:
+            planned |= {*dataset_files(job.dataset), *notice_names(job.licences), *job.hf_names}
+            # Whoever made them, the outputs of sources that are gone would be left unlisted
+            # (removed before any task runs: a new source may write their names).
+            summary.activity["removed"] = remove_vanished(output_root, previous, planned)
         work: Sequence[Task] = todo if previous.tasks else job.tasks  # fresh: all, on demand
         _make(job, work, previous, journal, sink, done)
         write_closing(job, sink, journal, previous, libraries)
@@ -371,14 +379,15 @@ def _run(job: Job, previous: Previous, summary: Summary, found: Scan | None) -> 
 
 
 def _earlier_work(
-    job: Job, previous: Previous, todo: list[Task]
-) -> Iterator[tuple[TaskResult, bool]]:
+    job: Job, previous: Previous, todo: list[Task], planned: set[str]
+) -> Iterator[tuple[TaskResult | KeptBlock, bool]]:
     """What is done before any task runs, each with whether the new journal must hold it: the
     inputs discovery skipped, the dataset's own files (copied now), then the tasks whose
     outputs the stat cache vouches for, streamed (a rerun over many sources never holds their
-    records); the others go to ``todo``. A task kept from the manifest is not journaled: the
-    manifest stays until this run writes its own, so a run interrupted before then keeps it
-    again from there."""
+    records); the others go to ``todo``. Each task an earlier run made is noted in ``planned``
+    as it is looked at. A task kept from the manifest is not journaled: the manifest stays
+    until this run writes its own, so a run interrupted before then keeps it again from
+    there."""
     discovery_skips = [
         TaskResult(s.path, [Skipped(path=s.path, reason=s.reason, sha256=None).to_json()])
         for s in job.dataset.skipped
@@ -389,15 +398,29 @@ def _earlier_work(
     ]
 
     fields_only = kept_lines_as_written(job)
+    blocks = previous.blocks
+    copied = blocks is not None and kept_as_blocks(job)
+    in_root = os.fspath(job.input_root)
 
-    def kept() -> Iterator[tuple[TaskResult, bool]]:
+    def kept() -> Iterator[tuple[TaskResult | KeptBlock, bool]]:
         for task in job.tasks:
             earlier = previous.tasks.get(task.source.path)
-            quick = None
-            if earlier is not None and earlier.keepable:
-                quick = kept_by_stat(task, earlier, previous, job.input_root, fields_only)
+            if earlier is None:
+                todo.append(task)
+                continue
+            planned.add(task.source.path)
+            if not earlier.keepable:
+                todo.append(task)
+                continue
+            if blocks is not None:
+                block = kept_block(task, earlier, blocks, in_root) if copied else None
+                if block is not None:
+                    yield block, False  # (from the output's own manifest: not journaled)
+                    continue
+                blocks.read_entries_of(task.source.path, previous)
+            quick = kept_by_stat(task, earlier, previous, job.input_root, fields_only)
             if quick is not None:
-                yield quick, earlier is not None and earlier.journaled
+                yield quick, earlier.journaled
             else:
                 todo.append(task)
 

@@ -30,6 +30,7 @@ from augtool.manifest import (
     MANIFEST_NAME,
     RUN_STATE_NAME,
     STAT_CACHE_NAME,
+    SUMS_NAME,
     FileRecord,
     ManifestDamaged,
     ManifestReader,
@@ -37,9 +38,16 @@ from augtool.manifest import (
     SourceRef,
 )
 from augtool.run.journal import TaskResult, journal_entries
-from augtool.run.kept_lines import image_line_fields
 from augtool.run.plan import Task, writes_the_same
-from augtool.run.statcache import ManifestIndex, Stat, load_stat_cache, source_shas, stat_of
+from augtool.run.spans import BlockFiles, SpanFile
+from augtool.run.statcache import (
+    ManifestIndex,
+    Stat,
+    load_stat_cache,
+    source_shas,
+    stat_key,
+    stat_of,
+)
 from augtool.run.state import state_file
 
 #: The augtool version, the medium's library versions (the header's ``libraries``) and the
@@ -48,79 +56,13 @@ from augtool.run.state import state_file
 MadeWith = tuple[str | None, dict[str, str] | None, dict[str, str] | None]
 
 
-class _Spans:
-    """An open file of an earlier run (its manifest or journal) and how to read records back
-    from byte spans of it. The file stays open, so a journal replaced by this run's is still
-    read as it was."""
-
-    def __init__(self, path: Path, journal: bool) -> None:
-        self._handle = open(path, "rb")  # noqa: SIM115  (closed by Previous.close)
-        self.journal = journal
-        #: whether it is the output's own manifest, which stays in place until this run writes
-        #: its own (set by :func:`load_previous`)
-        self.in_place = False
-        #: the augtool and library versions its outputs were made with
-        self.made_with: MadeWith = (None, None, None)
-        #: whether its outputs can be kept (see :meth:`Previous.keep_only_made_with`)
-        self.keepable = True
-        #: the last block read ahead, and its offset in the file
-        self._ahead: tuple[int, bytes] = (0, b"")
-
-    def _bytes(self, offset: int, length: int) -> bytes:
-        """``length`` bytes at ``offset``. A rerun asks for its sources' spans in the order
-        they are in the file, so they are served from a block read ahead: one read a block,
-        not one a source."""
-        start, block = self._ahead
-        if start <= offset and offset + length <= start + len(block):
-            return block[offset - start : offset - start + length]
-        if length >= _READ_AHEAD:
-            return os.pread(self._handle.fileno(), length, offset)
-        self._ahead = (offset, os.pread(self._handle.fileno(), _READ_AHEAD, offset))
-        return self._ahead[1][:length]
-
-    def read(
-        self, spans: array[int], fields_only: bool = False
-    ) -> tuple[list[RecordDict], list[str] | None]:
-        """The records in these spans, and their manifest lines when the file holds them as
-        written (``None`` when some are known only as records). With ``fields_only``, plain
-        image lines of a manifest give only the fields :mod:`augtool.run.kept_lines` reads."""
-        records: list[RecordDict] = []
-        lines: list[str] | None = []
-        for i in range(0, len(spans), 2):
-            raw = self._bytes(spans[i], spans[i + 1])
-            if self.journal:
-                result = TaskResult.from_line(json.loads(raw))
-                records.extend(result.records)
-                if lines is not None and result.lines is not None:
-                    lines.extend(result.lines)
-                else:
-                    lines = None
-            else:
-                # A span may hold several lines (the index joins an owner's adjacent lines):
-                # they are decoded once and parsed as one JSON array, one call for the lot.
-                parts = raw.decode("utf-8").split("\n")[:-1]
-                texts = [part + "\n" for part in parts]
-                fields = image_line_fields(texts) if fields_only else None
-                records.extend(json.loads(f"[{','.join(parts)}]") if fields is None else fields)
-                if lines is not None:
-                    lines.extend(texts)
-        return records, lines
-
-    def close(self) -> None:
-        self._handle.close()
-
-
-#: How much of an earlier run's file is read at once to serve the spans that follow.
-_READ_AHEAD = 1 << 20
-
-
 class Earlier:
     """An earlier run's records of one source, read back from disk each time they are asked
     for: a rerun over a million sources holds their byte offsets, not their parsed records."""
 
     __slots__ = ("_file", "_spans", "source")
 
-    def __init__(self, source: str, file: _Spans, spans: array[int] | None = None) -> None:
+    def __init__(self, source: str, file: SpanFile, spans: array[int] | None = None) -> None:
         self.source = source
         self._file = file
         self._spans = array("q") if spans is None else spans  # offset, length, offset, ...
@@ -129,12 +71,22 @@ class Earlier:
         self._spans.extend((offset, length))
 
     @property
+    def file(self) -> SpanFile:
+        return self._file
+
+    @property
+    def span(self) -> tuple[int, int] | None:
+        """The (offset, length) of its lines when they are one span of the file."""
+        spans = self._spans
+        return (spans[0], spans[1]) if len(spans) == 2 else None
+
+    @property
     def records(self) -> list[RecordDict]:
         return self._file.read(self._spans)[0]
 
     def read(self, fields_only: bool = False) -> tuple[list[RecordDict], list[str] | None]:
         """The records and, when known, their manifest lines as written (see
-        :meth:`_Spans.read` for ``fields_only``)."""
+        :meth:`SpanFile.read` for ``fields_only``)."""
         return self._file.read(self._spans, fields_only)
 
     @property
@@ -160,9 +112,11 @@ class Previous:
     tasks: dict[str, Earlier] = field(default_factory=dict)
     source_stats: dict[str, tuple[Stat, str]] = field(default_factory=dict)  # stat, sha256
     output_stats: dict[str, Stat] = field(default_factory=dict)
-    files: list[_Spans] = field(default_factory=list)  # the files the records are read from
+    files: list[SpanFile] = field(default_factory=list)  # the files the records are read from
     #: the shard (index, count) the earlier run made, when it made one (``expand --shard``)
     shard: dict[str, int] | None = None
+    #: what kept sources' lines are copied from, when the last run's files allow it
+    blocks: BlockFiles | None = None
 
     @property
     def empty(self) -> bool:
@@ -188,11 +142,17 @@ class Previous:
         if self.input_root != input_abs:
             self.source_stats.clear()
             self.output_stats.clear()
+            if self.blocks is not None:
+                self.blocks.close()
+                self.blocks = None
 
     def close(self) -> None:
         for file in self.files:
             file.close()
         self.files.clear()
+        if self.blocks is not None:
+            self.blocks.close()
+            self.blocks = None
 
 
 def load_previous(output_root: Path) -> Previous:
@@ -210,8 +170,12 @@ def load_previous(output_root: Path) -> Previous:
 def _load(output_root: Path, previous: Previous) -> None:
     manifest = output_root / MANIFEST_NAME
     if manifest.is_file():
-        index = load_stat_cache(state_file(output_root, STAT_CACHE_NAME), previous)
-        load_manifest_tasks(manifest, previous, index).in_place = True
+        cache = state_file(output_root, STAT_CACHE_NAME)
+        index = load_stat_cache(cache, previous, lazy=True)
+        file = load_manifest_tasks(manifest, previous, index)
+        file.in_place = True
+        if index.owned:
+            previous.blocks = _block_files(output_root / SUMS_NAME, cache, file, index)
     run_state = state_file(output_root, RUN_STATE_NAME)
     if run_state.is_file():
         try:
@@ -228,11 +192,38 @@ def _load(output_root: Path, previous: Previous) -> None:
             _load_journal(state_file(output_root, JOURNAL_NAME), previous, made_with)
 
 
+def _block_files(
+    sums: Path, cache: Path, manifest: SpanFile, index: ManifestIndex
+) -> BlockFiles | None:
+    """The stat cache as it was read (None when it was replaced since: its entries passed over
+    are not known), with the files kept sources' lines are copied from when SHA256SUMS is the
+    one the stat cache's index describes."""
+    try:
+        cache_file = SpanFile(cache, journal=False)
+    except OSError:
+        return None
+    if stat_key(cache_file.stat()) != index.cache:
+        cache_file.close()
+        return None
+    files = BlockFiles(cache_file, index.owned)
+    if not manifest.indexed or index.sums_sha256 is None:
+        return files
+    try:
+        sums_file = SpanFile(sums, journal=False)
+    except OSError:
+        return files
+    if sums_file.sha256() != index.sums_sha256:
+        sums_file.close()
+        return files
+    files.manifest, files.sums, files.sums_spans = manifest, sums_file, index.sums
+    return files
+
+
 def _load_journal(path: Path, previous: Previous, made_with: MadeWith) -> None:
     """The finished tasks of an interrupted run: their stats now, their records by span."""
     if not path.is_file():
         return
-    file = _Spans(path, journal=True)
+    file = SpanFile(path, journal=True)
     file.made_with = made_with
     previous.files.append(file)
     for offset, length, result in journal_entries(path):
@@ -251,17 +242,18 @@ def load_manifest_tasks(
     previous: Previous,
     index: ManifestIndex | None = None,
     damaged: str = "the manifest of the previous run is damaged (use --force to rebuild)",
-) -> _Spans:
+) -> SpanFile:
     """A finished run's records by source, as byte spans of its manifest: from the stat
     cache's ``index`` when the manifest is still the one it describes (its digest checked, no
     line parsed), else by reading every line (strictly: a manifest that is truncated or edited
     is refused, with ``damaged`` as the reason). Returns the open manifest."""
-    file = _Spans(path, journal=False)
+    file = SpanFile(path, journal=False)
     previous.files.append(file)
     sealed = _sealed(path) if index is not None and index.usable else None
     if sealed is not None and index is not None and sealed[1] == index.manifest_sha256:
         header = sealed[0]
         tasks = {owner: Earlier(owner, file, spans) for owner, spans in index.spans.items()}
+        file.indexed = True
     else:
         header, tasks = _parse_manifest(path, file, damaged)
     previous.recipe_sha256 = header["recipe_sha256"]
@@ -311,7 +303,7 @@ _CHUNK = 1 << 20
 
 
 def _parse_manifest(
-    path: Path, file: _Spans, damaged: str
+    path: Path, file: SpanFile, damaged: str
 ) -> tuple[dict[str, Any], dict[str, Earlier]]:
     """The header and the records by source, each line parsed."""
     header: dict[str, Any] | None = None
@@ -346,7 +338,7 @@ def _parse_manifest(
     return header, tasks
 
 
-def _earlier(tasks: dict[str, Earlier], owner: str, file: _Spans) -> Earlier:
+def _earlier(tasks: dict[str, Earlier], owner: str, file: SpanFile) -> Earlier:
     earlier = tasks.get(owner)
     if earlier is None:
         earlier = tasks[owner] = Earlier(owner, file)

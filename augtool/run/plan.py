@@ -9,6 +9,7 @@ order, which is what keeps ``--jobs 1`` and ``--jobs 8`` byte-identical.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import itertools
 from collections.abc import Collection, Iterator, Mapping, Sequence
@@ -153,7 +154,14 @@ def variant_paths(
         return ()
     stem = split_ending(source_path)[0]
     ext = output_format(source_path, output_format_setting, medium)[1]
-    return tuple(f"{stem}{VARIANT_MARK}{i:0{width}d}{ext}" for i in range(count))
+    return tuple([stem + suffix for suffix in _variant_suffixes(count, width, ext)])
+
+
+@functools.lru_cache(maxsize=64)
+def _variant_suffixes(count: int, width: int, ext: str) -> tuple[str, ...]:
+    """What follows the stem in the names of variants 0 to ``count - 1`` (the same for every
+    source with this ending: a rerun names every kept source's outputs)."""
+    return tuple(f"{VARIANT_MARK}{i:0{width}d}{ext}" for i in range(count))
 
 
 @dataclass(frozen=True)
@@ -190,6 +198,17 @@ class Plan(Sequence[Task]):
 
     def __iter__(self) -> Iterator[Task]:
         return map(self.task_of, self.sources)
+
+    def image_total(self) -> int:
+        """The images the tasks write (their :attr:`Task.image_count` summed), counted from the
+        sources without making the tasks (a rerun over many sources counts them first)."""
+        naming, counts = self.naming, self.counts
+        each = min(naming.variants, 1) if naming.packed else naming.variants
+        total = 0
+        for source in self.sources:
+            if source.augment:
+                total += each if counts is None else counts.get(source.path, 0)
+        return total + (0 if self.originals == "skip" else len(self))
 
     def task_of(self, source: Source) -> Task:
         """The task of one of the plan's sources."""

@@ -14,11 +14,12 @@ import json
 from typing import Any
 
 from augtool.layouts.base import Layout
-from augtool.manifest import LineSorter, RecordDict, as_line
+from augtool.manifest import Block, LineSorter, RecordDict, as_line
 from augtool.manifest.croissant import ContentFiles
 from augtool.run.class_counts import ClassCounter
 from augtool.run.hf_metadata import MetadataRows
 from augtool.run.journal import TaskResult
+from augtool.run.kept_blocks import KeptBlock
 from augtool.run.licences import Licences, with_licence
 from augtool.run.statcache import StatCacheWriter
 from augtool.run.summary import Summary
@@ -53,7 +54,10 @@ class Results:
         #: "None") with the path of the image line they come from
         self._derived: dict[str, list[tuple[str, RecordDict]]] = {}
 
-    def take(self, result: TaskResult) -> None:
+    def take(self, result: TaskResult | KeptBlock) -> None:
+        if isinstance(result, KeptBlock):
+            self._take_block(result)
+            return
         self.summary.add(result)
         self.cache.note(result)
         texts = result.record_lines()
@@ -77,6 +81,15 @@ class Results:
                 if line is not None:
                     split = str(record.get("split"))
                     self._derived.setdefault(split, []).append((record["path"], line))
+
+    def _take_block(self, block: KeptBlock) -> None:
+        """A kept source's lines as the last run wrote them: only a run that adds nothing to
+        a line and derives nothing from it is given these (see
+        :func:`~augtool.run.closing.kept_as_blocks`)."""
+        self.summary.add_kept(len(block.names), block.roles)
+        self.cache.copy(block.cache)
+        self.sorter.add_block(Block(block.names, block.body, block.sums, block.source))
+        self.contents.take_paths(block.names, block.split)
 
     def derived_lines(self) -> dict[str, list[RecordDict]]:
         """Each split's derived lines, in the path order of the image lines they come from."""

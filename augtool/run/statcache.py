@@ -5,15 +5,22 @@ and mtime were put back (``touch -r``, ``os.utime``): only the kernel sets it. A
 that an earlier augtool wrote without it vouches for nothing, so the first rerun hashes
 everything once. Not part of the determinism contract or the manifest.
 
-After the entries comes an index of the manifest written beside the cache: each record line's
-byte offset, length and owner (the source whose task wrote it), then the manifest's digest.
-A rerun whose manifest still has that digest takes its records' places from the index instead
-of parsing every line to find their owners (:mod:`augtool.run.incremental`).
+A plain task's entries (:mod:`augtool.run.owned`) follow a line of its own: the bytes of its
+entries (its source's, then its outputs' in path order), a fingerprint of its records, their
+count by role and its source's digest; a rerun passes over them unread. After the entries comes
+an index of the manifest written beside the cache: the byte offset, length and owner (the
+source whose task wrote them) of each owner's run of record lines, and the offset and length of
+their lines in SHA256SUMS, then both files' digests. A rerun whose manifest still has that
+digest takes its records' places from the index instead of parsing every line to find their
+owners (:mod:`augtool.run.incremental`), and one whose SHA256SUMS has its digest too keeps a
+plain task by copying its lines from the three files without reading them
+(:mod:`augtool.run.kept_blocks`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import re
@@ -26,6 +33,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from augtool.atomic import atomic_open
 from augtool.manifest import STAT_CACHE_NAME, RecordDict, dump_line
+from augtool.run.owned import Owned, fingerprint, plain_records
 
 if TYPE_CHECKING:
     from augtool.run.incremental import Previous
@@ -46,6 +54,15 @@ def stat_of(path: str | Path, follow: bool = False) -> Stat | None:
     if not stat.S_ISREG(st.st_mode):
         return None
     return stat_key(st)
+
+
+def sha256_file(path: str | Path) -> str:
+    """The sha256 of a file's bytes, read a block at a time."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def stat_key(st: os.stat_result) -> Stat:
@@ -87,16 +104,34 @@ _PLAIN_ENTRY = re.compile(
     r'"root":"(?:out|in","sha256":"([0-9a-f]{64}))","size":(\d+)\}\n'
 )
 
-_PLACE = re.compile(r'\{"at":(\d+),"len":(\d+),"owner":"((?:[^"\\]|\\.)*)"\}\n')
+_PLACE = re.compile(
+    r'\{"at":(\d+),"len":(\d+),"owner":"((?:[^"\\]|\\.)*)"(?:,"sums_at":(\d+),"sums_len":(\d+))?\}\n'
+)
+#: A plain task's line before its entries (:class:`~augtool.run.owned.Owned`).
+_OWNED = re.compile(
+    r'\{"entries":(\d+),"fingerprint":"([0-9a-f]{32})","owner":"((?:[^"\\]|\\.)*)",'
+    r'"roles":"([a-z_]+:\d+(?:,[a-z_]+:\d+)*)","sha256":"([0-9a-f]{64})"\}\n'
+)
 
 
 @dataclass
 class ManifestIndex:
     """Where each owner's record lines are in the manifest a stat cache was written beside
-    (offset, length, offset, length, ...), and that manifest's digest."""
+    (offset, length, offset, length, ...), and that manifest's digest; where its lines are in
+    ``SHA256SUMS`` when they are one span there, and that file's digest; and what the cache
+    notes of each plain task (:mod:`augtool.run.owned`)."""
 
     spans: dict[str, array[int]] = field(default_factory=dict)
     manifest_sha256: str | None = None
+    #: each owner's offset and length in SHA256SUMS (:func:`unpacked`); None for one whose
+    #: lines are not together
+    sums: dict[str, int | None] = field(default_factory=dict)
+    sums_sha256: str | None = None
+    #: the offset and length of each plain task's line (:func:`unpacked`; see
+    #: :func:`owned_line`): one number a source, whatever the dataset's size
+    owned: dict[str, int] = field(default_factory=dict)
+    #: the cache file's stat as it was read
+    cache: Stat | None = None
     #: whether every line of the cache was read (else the index may lack some)
     complete: bool = True
 
@@ -105,46 +140,110 @@ class ManifestIndex:
         return self.complete and self.manifest_sha256 is not None
 
 
-def load_stat_cache(path: Path, previous: Previous) -> ManifestIndex:
+def load_stat_cache(path: Path, previous: Previous, lazy: bool = False) -> ManifestIndex:
     """The cached stats, into ``previous``, and the index of the manifest, in one pass; a line
-    that does not parse vouches for nothing."""
+    that does not parse vouches for nothing. With ``lazy``, the entries of a plain task (after
+    its line, :mod:`augtool.run.owned`) are passed over, not read: its line in the index says
+    where they are (:func:`read_entries` reads them when asked)."""
     index = ManifestIndex()
     try:
-        handle = open(path, encoding="utf-8")  # noqa: SIM115
+        handle = open(path, "rb", buffering=_BUFFER)  # noqa: SIM115
     except FileNotFoundError:
         return index
     with handle:
-        header = _first_json(handle)
+        index.cache = stat_key(os.fstat(handle.fileno()))
+        raw = handle.readline()
+        header = _json_object(raw.decode("utf-8", _BYTES))
         if header is None:
             return index
         previous.input_root = header.get("input_root")
-        sources, outputs, spans = previous.source_stats, previous.output_stats, index.spans
-        plain, entry, place = _PLAIN_ENTRY.fullmatch, _ENTRY.fullmatch, _PLACE.fullmatch
-        for line in handle:
-            if (found := plain(line)) is not None:
-                ctime, ino, mtime, name, sha, size = found.groups()
-                seen = (int(ino), int(mtime), int(size), int(ctime))
+        offset = len(raw)
+        outputs, sources, plain = previous.output_stats, previous.source_stats, _PLAIN_ENTRY
+        readline, seek, owned = handle.readline, handle.seek, index.owned
+        while raw := readline():
+            line = raw.decode("utf-8", _BYTES)
+            # The common line inline: a rerun reads one for every source and output.
+            if (found := plain.fullmatch(line)) is not None:
+                ctime, ino, mtime, name, sha, length = found.groups()
+                seen = (int(ino), int(mtime), int(length), int(ctime))
                 if sha is None:
                     outputs[name] = seen
                 else:
                     sources[name] = (seen, sha)
-            elif (found := entry(line)) is not None:
-                ctime, ino, mtime, name, root, sha, size = found.groups()
-                seen = (int(ino), int(mtime), int(size), int(ctime))
-                if root == "out":
-                    outputs[_unescape(name)] = seen
-                elif sha is not None:
-                    sources[_unescape(name)] = (seen, sha)
-            elif (found := place(line)) is not None:
-                offset, length, owner = found.groups()
-                _place(spans, owner, int(offset), int(length))
+            elif line.startswith('{"entries":') and (found := _OWNED.fullmatch(line)):
+                owner, size = _unescape(found.group(3)), int(found.group(1))
+                owned[owner] = offset * _PACK + len(raw)
+                if lazy:
+                    seek(size, os.SEEK_CUR)  # (within the buffer: no read)
+                    offset += size
             else:
-                _load_json_entry(line, previous, index)
-    if any("\\" in owner for owner in index.spans):
-        escaped, index.spans = index.spans, {}
-        for owner, owned in escaped.items():
-            _place(index.spans, _unescape(owner), *owned)
+                _read_line(line, previous, index)
+            offset += len(raw)
     return index
+
+
+def unpacked(number: int) -> tuple[int, int]:
+    """The (offset, length) packed in one number of a :class:`ManifestIndex`."""
+    return divmod(number, _PACK)
+
+
+#: A length packed with an offset is below this.
+_PACK = 1 << 32
+
+
+def owned_line(data: bytes, at: int) -> Owned:
+    """The plain task's line ``data`` at offset ``at`` of the stat cache, as the read that
+    placed it there matched it (:data:`_OWNED`; the cache file checked unchanged since): its
+    fields are where that pattern has them."""
+    line = data.decode("utf-8", _BYTES)
+    comma = line.index(",", 11)  # after '{"entries":'
+    roles = line.rindex('"roles":"') + 9
+    # ends with '","sha256":"<64 hex>"}\n'
+    print_, sha = line[comma + 16 : comma + 48], line[-67:-3]
+    return Owned(print_, line[roles:-79], sha, at, len(data) + int(line[11:comma]), len(data))
+
+
+def read_entries(data: bytes, previous: Previous, found: dict[str, Stat]) -> None:
+    """A plain task's entries that a lazy :func:`load_stat_cache` passed over, into
+    ``previous``: its source's stat and digest, and the stat of each output that the scan of
+    the output ``found`` as the cache has it (what ``previous`` already has of a file, from an
+    interrupted run's journal, stays)."""
+    for line in data.decode("utf-8", _BYTES).split("\n")[:-1]:
+        matched = _ENTRY.fullmatch(line + "\n")
+        if matched is None:
+            continue
+        ctime, ino, mtime, name, root, sha, size = matched.groups()
+        seen = (int(ino), int(mtime), int(size), int(ctime))
+        if root == "out" and found.get(name := _unescape(name)) == seen:
+            previous.output_stats.setdefault(name, seen)
+        elif root == "in" and sha is not None:
+            previous.source_stats.setdefault(_unescape(name), (seen, sha))
+
+
+def _read_line(line: str, previous: Previous, index: ManifestIndex) -> None:
+    """One line of the cache but a plain entry or a task's line into ``previous`` and
+    ``index``."""
+    if (found := _ENTRY.fullmatch(line)) is not None:
+        ctime, ino, mtime, name, root, sha, size = found.groups()
+        seen = (int(ino), int(mtime), int(size), int(ctime))
+        if root == "out":
+            previous.output_stats[_unescape(name)] = seen
+        elif sha is not None:
+            previous.source_stats[_unescape(name)] = (seen, sha)
+    elif (found := _PLACE.fullmatch(line)) is not None:
+        at, length, owner, sums_at, sums_len = found.groups()
+        owner = _unescape(owner)
+        _place(index.spans, owner, int(at), int(length))
+        first = owner not in index.sums
+        index.sums[owner] = int(sums_at) * _PACK + int(sums_len) if first and sums_at else None
+    else:
+        _load_json_entry(line, previous, index)
+
+
+#: How the cache is decoded: a byte that is not UTF-8 is kept (its line then matches nothing).
+_BYTES = "surrogateescape"
+#: The buffer the cache is read through: a plain task's entries are passed over within it.
+_BUFFER = 1 << 20
 
 
 def _unescape(name: str) -> str:
@@ -179,13 +278,12 @@ def _load_json_entry(line: str, previous: Previous, index: ManifestIndex) -> Non
                 previous.source_stats[entry["path"]] = (seen, entry["sha256"])
             else:
                 previous.output_stats[entry["path"]] = seen
-        elif "owner" in entry:
-            owner = json.dumps(entry["owner"], ensure_ascii=False)[
-                1:-1
-            ]  # (as the pattern reads it)
-            _place(index.spans, owner, entry["at"], entry["len"])
+        elif "at" in entry:
+            _place(index.spans, entry["owner"], entry["at"], entry["len"])
+            index.sums[entry["owner"]] = None  # (its span in SHA256SUMS unknown)
         elif "manifest_sha256" in entry:
             index.manifest_sha256 = entry["manifest_sha256"]
+            index.sums_sha256 = entry.get("sums_sha256")
     except (KeyError, TypeError):
         index.complete = False
 
@@ -202,12 +300,16 @@ def entry_line(root: str, path: str, seen: Stat, sha256: str | None = None) -> s
     )
 
 
-def _first_json(handle: IO[str]) -> dict[str, Any] | None:
+def _json_object(line: str) -> dict[str, Any] | None:
     try:
-        value = json.loads(handle.readline())
+        value = json.loads(line)
     except ValueError:
         return None
     return value if isinstance(value, dict) else None
+
+
+#: Bytes of lines :class:`StatCacheWriter` holds before writing them.
+_HELD_BYTES = 1 << 16
 
 
 class StatCacheWriter:
@@ -216,40 +318,87 @@ class StatCacheWriter:
 
     def __init__(self, handle: IO[bytes]) -> None:
         self._handle = handle
-        #: the owner, offset and end of the index entry not written yet
-        self._pending: tuple[str, int, int] | None = None
+        #: lines not written yet (a rerun notes every source: one write for many)
+        self._held: list[bytes] = []
+        self._held_bytes = 0
+        #: the owner, offset and end of the index entry not written yet, and its span's start
+        #: and end in SHA256SUMS
+        self._pending: tuple[str, int, int, int, int] | None = None
 
     def note(self, result: TaskResult) -> None:
-        """A task's sources (with their sha256) and outputs."""
+        """A task's sources (with their sha256) and outputs; a plain task's after a line that
+        says what a rerun needs to keep them unread (:mod:`augtool.run.owned`), with its
+        outputs in path order."""
         shas = source_shas(result.records)
+        plain = plain_records(result.source, result.records)
+        source, outputs = result.source, result.outputs
+        if (
+            plain is not None
+            and len(shas) == 1
+            and source in result.sources
+            and sorted(outputs) == plain.paths
+        ):
+            entries = [(path, tuple(outputs[path])) for path in plain.paths]
+            seen = tuple(result.sources[source])
+            stats = (seen, *(stat for _, stat in entries))
+            print_ = fingerprint(plain.paths, plain.label, plain.split, plain.sha256, stats)
+            data = task_entries(source, seen, plain.sha256, entries).encode("utf-8")
+            head = (
+                f'{{"entries":{len(data)},"fingerprint":"{print_}",'
+                f'"owner":{_json_text(source)},"roles":"{plain.roles}",'
+                f'"sha256":"{plain.sha256}"}}\n'
+            )
+            self._write(head.encode("utf-8") + data)
+            return
         lines = [
             entry_line("in", path, seen, shas[path])
             for path, seen in result.sources.items()
             if path in shas
         ]
         lines += [entry_line("out", path, seen) for path, seen in result.outputs.items()]
-        self._handle.write("".join(lines).encode("utf-8"))
+        self._write("".join(lines).encode("utf-8"))
 
-    def place(self, offset: int, length: int, owner: str) -> None:
-        """Where record lines of the manifest were written, and their owner. Adjacent lines of
-        one owner (a source's variants, most often) make one entry."""
+    def copy(self, lines: bytes) -> None:
+        """A kept task's lines as the earlier cache holds them (its files unchanged)."""
+        self._write(lines)
+
+    def _write(self, data: bytes) -> None:
+        self._held.append(data)
+        self._held_bytes += len(data)
+        if self._held_bytes >= _HELD_BYTES:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write the lines held."""
+        self._handle.write(b"".join(self._held))
+        self._held, self._held_bytes = [], 0
+
+    def place(self, offset: int, length: int, owner: str, sums_at: int, sums_len: int) -> None:
+        """Where record lines of the manifest were written, their owner, and where their lines
+        in SHA256SUMS were. Adjacent lines of one owner (a source's variants, most often) make
+        one entry."""
         pending = self._pending
-        if pending is not None and pending[0] == owner and pending[2] == offset:
-            self._pending = (owner, pending[1], offset + length)
+        if pending is not None and (pending[0], pending[2], pending[4]) == (owner, offset, sums_at):
+            self._pending = (owner, pending[1], offset + length, pending[3], sums_at + sums_len)
             return
         self._flush()
-        self._pending = (owner, offset, offset + length)
+        self._pending = (owner, offset, offset + length, sums_at, sums_at + sums_len)
 
-    def seal(self, manifest_sha256: str) -> None:
-        """The digest of the manifest the index describes (its footer's)."""
+    def seal(self, manifest_sha256: str, sums_sha256: str) -> None:
+        """The digests of the manifest the index describes (its footer's) and of SHA256SUMS."""
         self._flush()
-        self._handle.write(dump_line({"manifest_sha256": manifest_sha256}).encode("utf-8"))
+        seal = {"manifest_sha256": manifest_sha256, "sums_sha256": sums_sha256}
+        self._write(dump_line(seal).encode("utf-8"))
+        self.flush()
 
     def _flush(self) -> None:
         if self._pending is not None:
-            owner, start, end = self._pending
-            entry = f'{{"at":{start},"len":{end - start},"owner":{_json_text(owner)}}}\n'
-            self._handle.write(entry.encode("utf-8"))
+            owner, start, end, sums_start, sums_end = self._pending
+            entry = (
+                f'{{"at":{start},"len":{end - start},"owner":{_json_text(owner)},'
+                f'"sums_at":{sums_start},"sums_len":{sums_end - sums_start}}}\n'
+            )
+            self._write(entry.encode("utf-8"))
             self._pending = None
 
 
@@ -258,7 +407,25 @@ def stat_cache_writer(output_root: Path, input_root: str) -> Iterator[StatCacheW
     """A new stat cache (see :class:`StatCacheWriter`)."""
     with atomic_open(output_root / STAT_CACHE_NAME) as handle:
         handle.write(dump_line({"input_root": input_root}).encode("utf-8"))
-        yield StatCacheWriter(handle)
+        writer = StatCacheWriter(handle)
+        yield writer
+        writer.flush()
+
+
+def task_entries(source: str, seen: Stat, sha256: str, outputs: list[tuple[str, Stat]]) -> str:
+    """A plain task's entries as the stat cache holds them (:func:`entry_line` each): its
+    source's, then each output's in the order given. A rerun formats every kept source's to
+    compare them, so names without anything to escape (all of them, most often) are formatted
+    directly."""
+    first = entry_line("in", source, seen, sha256)
+    names = "".join(path for path, _ in outputs)
+    if not (names.isprintable() and '"' not in names and "\\" not in names):
+        return first + "".join(entry_line("out", path, stat) for path, stat in outputs)
+    return first + "".join(
+        f'{{"ctime_ns":{ctime},"ino":{ino},"mtime_ns":{mtime},"path":"{path}",'
+        f'"root":"out","size":{size}}}\n'
+        for path, (ino, mtime, size, ctime) in outputs
+    )
 
 
 def _json_text(text: str) -> str:

@@ -15,6 +15,7 @@ from typing import Any
 from augtool.atomic import write_atomic
 from augtool.manifest import RUN_NAME
 from augtool.run.journal import TaskResult
+from augtool.run.owned import roles_of
 
 
 @dataclass
@@ -117,6 +118,13 @@ class Summary:
             self.counts.update(roles)
             self.activity["kept" if result.kept else "made"] += files
         self.troubles.update(result.troubles)
+
+    def add_kept(self, files: int, roles: str) -> None:
+        """Count a kept task's files, known by role only (:mod:`augtool.run.owned`)."""
+        self.counts["files"] += files
+        for role, count in roles_of(roles):
+            self.counts[role] += count
+        self.activity["kept"] += files
 
     def _count_clips(self, steps: Any) -> None:
         """An audio variant's last record, ``clip``, fired: samples beyond full scale were

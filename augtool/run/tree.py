@@ -21,7 +21,7 @@ from typing import NamedTuple
 
 from augtool.atomic import TEMP_PREFIX
 from augtool.manifest import CONTRACT_FILES, STATE_DIR, STATE_FILES, listed_paths
-from augtool.run.statcache import Stat, stat_key
+from augtool.run.statcache import Stat
 
 
 class Entry(NamedTuple):
@@ -103,40 +103,50 @@ class Scan:
     temp_files: list[str] = field(default_factory=list)
     #: the stat of each file the stat cache knows that is still there with that stat
     current: dict[str, Stat] = field(default_factory=dict)
+    #: the stat of each other regular file, when asked for
+    others: dict[str, Stat] = field(default_factory=dict)
     files: int = 0
 
 
-def scan(root: Path, known: dict[str, Stat] | None = None) -> Scan:
+def scan(root: Path, known: dict[str, Stat] | None = None, others: bool = False) -> Scan:
     """One walk of the output before a run; holds only links, temp files and the files of
     ``known`` (the stat cache's) found unchanged, however large the tree. It is the one pass
     over the output a rerun makes: the stat cache is checked here, not file by file later.
     Entries are told apart by their type as the folder lists it; only a file the stat cache
-    knows is stat'ed (to compare), by its name in its folder (no path to resolve again)."""
+    knows is stat'ed (to compare), by its name in its folder (no path to resolve again), and
+    with ``others`` every other file too (its stat kept in :attr:`Scan.others`)."""
     found = Scan()
-    current = found.current
+    current, other, known = found.current, found.others, {} if known is None else known
+    files, regular = 0, stat.S_ISREG
     for folder, items in _listed(root):
         if folder:
             found.folders.append(folder)
         prefix = f"{folder}/" if folder else ""
+        files += len(items) - (0 if folder else sum(i.name in CONTRACT_FILES for i in items))
         for item in items:
             name = item.name
             rel = prefix + name
-            if folder or rel not in CONTRACT_FILES:
-                found.files += 1
             try:
                 link = item.is_symlink()
                 if link and os.path.isdir(os.path.join(root, rel)):
                     found.folder_links.append(rel)
                 elif name.startswith(TEMP_PREFIX):
                     found.temp_files.append(rel)
-                elif known is not None and not link:
-                    seen = known.get(rel)
-                    if seen is not None:
-                        info = item.stat(follow_symlinks=False)
-                        if stat.S_ISREG(info.st_mode) and seen == stat_key(info):
-                            current[rel] = seen
+                elif link:
+                    continue
+                elif (seen := known.get(rel)) is not None or others:
+                    info = item.stat(follow_symlinks=False)
+                    if not regular(info.st_mode):
+                        continue
+                    # (what stat_key gives, inline: a rerun compares every output's)
+                    now = (info.st_ino, info.st_mtime_ns, info.st_size, info.st_ctime_ns)
+                    if seen is None:
+                        other[rel] = now
+                    elif seen == now:
+                        current[rel] = seen
             except OSError:
                 continue  # gone or unreadable: nothing to vouch for
+    found.files = files
     return found
 
 

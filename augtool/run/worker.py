@@ -39,7 +39,7 @@ from augtool.run.partner_reads import Partners, PartnerUnreadable
 from augtool.run.plan import Task, writes_the_same
 from augtool.run.reading import SourceChanged, read_partner, read_stable
 from augtool.run.resources import Resources
-from augtool.run.statcache import stat_of
+from augtool.run.statcache import sha256_file, stat_of
 
 Record = dict[str, Any]
 Step = Any  # a configured step of the run's medium
@@ -446,14 +446,6 @@ def still_valid(
             return False
         result.outputs[record["path"]] = stat
     return True
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 _watching: bool = False
