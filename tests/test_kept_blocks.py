@@ -18,7 +18,7 @@ from test_rerun_index import WEIRD, written
 
 from augtool.manifest import STAT_CACHE_NAME, SUMS_NAME, Block, LineSorter, dump_line
 from augtool.manifest import writer as manifest_writer
-from augtool.run import engine, worker
+from augtool.run import engine, kept_work, worker
 from augtool.run.incremental import Previous
 from augtool.run.owned import fingerprint, plain_records
 from augtool.run.statcache import _OWNED, load_stat_cache, owned_line, unpacked
@@ -56,7 +56,7 @@ def made(tmp_path: Path) -> tuple[Path, Path, Path]:
 def kept(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
     """How many sources the runs keep as blocks and how many line by line."""
     counts = {"blocks": 0, "lines": 0}
-    as_block, by_stat = engine.kept_block, engine.kept_by_stat
+    as_block, by_stat = kept_work.kept_block, kept_work.kept_by_stat
 
     def kept_block(*args: Any) -> Any:
         found = as_block(*args)
@@ -68,8 +68,8 @@ def kept(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
         counts["lines"] += found is not None
         return found
 
-    monkeypatch.setattr(engine, "kept_block", kept_block)
-    monkeypatch.setattr(engine, "kept_by_stat", kept_by_stat)
+    monkeypatch.setattr(kept_work, "kept_block", kept_block)
+    monkeypatch.setattr(kept_work, "kept_by_stat", kept_by_stat)
     return counts
 
 
@@ -157,8 +157,9 @@ def test_a_file_whose_stat_moved_keeps_its_source_only_after_hashing(
     recipe, source, out = made
     path = source / "train/cat/a.jpg" if touched == "in:" else out / touched
     info = path.stat()
-    time.sleep(0.01)
-    os.utime(path, ns=(info.st_atime_ns, info.st_mtime_ns))
+    while path.stat().st_ctime_ns == info.st_ctime_ns:  # (the kernel's clock ticks coarsely)
+        time.sleep(0.005)
+        os.utime(path, ns=(info.st_atime_ns, info.st_mtime_ns))
     hashed: list[str] = []
 
     def process_tasks(batch: list[tuple[Any, Any]], ctx: Any) -> Any:

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import itertools
 import os
 import tempfile
 import time
@@ -37,10 +36,9 @@ from augtool.errors import InputError, OutputError, WriteError
 from augtool.layouts import registry
 from augtool.layouts.base import LabelRules
 from augtool.layouts.discovery import Dataset, discover, kept_sources
-from augtool.manifest import Skipped
 from augtool.recipe import Recipe
 from augtool.run.balance import plan_balance
-from augtool.run.closing import kept_as_blocks, kept_lines_as_written, open_sink, write_closing
+from augtool.run.closing import open_sink, write_closing
 from augtool.run.derive import label_rules, recipe_settings
 from augtool.run.executors import WorkerLost, open_pool, stop_workers
 from augtool.run.executors.base import guided_batches
@@ -50,15 +48,14 @@ from augtool.run.forecast import forced_removals, forecast
 from augtool.run.hf_metadata import check_layout
 from augtool.run.incremental import (
     Previous,
-    copy_extra,
     earlier_records,
-    kept_by_stat,
     remove_stale,
     remove_vanished,
 )
 from augtool.run.job import Job, Progress, dataset_files
 from augtool.run.journal import Journal, TaskResult, finish_run, write_run_state
-from augtool.run.kept_blocks import KeptBlock, kept_block
+from augtool.run.kept_blocks import KeptBlock
+from augtool.run.kept_work import kept_work
 from augtool.run.leak import Leaks, check_leaks
 from augtool.run.licences import notice_names, recipe_licences
 from augtool.run.output import (
@@ -336,7 +333,7 @@ def _run(job: Job, previous: Previous, summary: Summary, found: Scan | None) -> 
     # The planned sources an earlier run made (not all of them: a set of every path would be
     # the one thing held per source), found as the earlier work is.
     planned: set[str] = set()
-    earlier_work = _earlier_work(job, previous, todo, planned)
+    earlier_work = kept_work(job, previous, todo, planned)
     recipe = job.recipe
     write_run_state(
         output_root,
@@ -376,56 +373,6 @@ def _run(job: Job, previous: Previous, summary: Summary, found: Scan | None) -> 
     # Files someone else put in the output are never removed (nothing is lost), but they make
     # the output fail validation, so the run names them (and removes a lost worker's temp files).
     summary.unlisted = _unlisted(output_root, summary, found)
-
-
-def _earlier_work(
-    job: Job, previous: Previous, todo: list[Task], planned: set[str]
-) -> Iterator[tuple[TaskResult | KeptBlock, bool]]:
-    """What is done before any task runs, each with whether the new journal must hold it: the
-    inputs discovery skipped, the dataset's own files (copied now), then the tasks whose
-    outputs the stat cache vouches for, streamed (a rerun over many sources never holds their
-    records); the others go to ``todo``. Each task an earlier run made is noted in ``planned``
-    as it is looked at. A task kept from the manifest is not journaled: the manifest stays
-    until this run writes its own, so a run interrupted before then keeps it again from
-    there."""
-    discovery_skips = [
-        TaskResult(s.path, [Skipped(path=s.path, reason=s.reason, sha256=None).to_json()])
-        for s in job.dataset.skipped
-    ]
-    extras = [
-        copy_extra(job.input_root, job.output_root, name, previous)
-        for name in job.dataset.extra_files
-    ]
-
-    fields_only = kept_lines_as_written(job)
-    blocks = previous.blocks
-    copied = blocks is not None and kept_as_blocks(job)
-    in_root = os.fspath(job.input_root)
-
-    def kept() -> Iterator[tuple[TaskResult | KeptBlock, bool]]:
-        for task in job.tasks:
-            earlier = previous.tasks.get(task.source.path)
-            if earlier is None:
-                todo.append(task)
-                continue
-            planned.add(task.source.path)
-            if not earlier.keepable:
-                todo.append(task)
-                continue
-            if blocks is not None:
-                block = kept_block(task, earlier, blocks, in_root) if copied else None
-                if block is not None:
-                    yield block, False  # (from the output's own manifest: not journaled)
-                    continue
-                blocks.read_entries_of(task.source.path, previous)
-            quick = kept_by_stat(task, earlier, previous, job.input_root, fields_only)
-            if quick is not None:
-                yield quick, earlier.journaled
-            else:
-                todo.append(task)
-
-    own = ((result, True) for result in itertools.chain(discovery_skips, extras))
-    return itertools.chain(own, kept() if previous.tasks else ())
 
 
 def _make(

@@ -39,13 +39,12 @@ from augtool.manifest import (
 )
 from augtool.run.journal import TaskResult, journal_entries
 from augtool.run.plan import Task, writes_the_same
-from augtool.run.spans import BlockFiles, SpanFile
+from augtool.run.spans import BlockFiles, SpanFile, open_block_files
 from augtool.run.statcache import (
     ManifestIndex,
     Stat,
     load_stat_cache,
     source_shas,
-    stat_key,
     stat_of,
 )
 from augtool.run.state import state_file
@@ -175,7 +174,7 @@ def _load(output_root: Path, previous: Previous) -> None:
         file = load_manifest_tasks(manifest, previous, index)
         file.in_place = True
         if index.owned:
-            previous.blocks = _block_files(output_root / SUMS_NAME, cache, file, index)
+            previous.blocks = open_block_files(output_root / SUMS_NAME, cache, file, index)
     run_state = state_file(output_root, RUN_STATE_NAME)
     if run_state.is_file():
         try:
@@ -190,33 +189,6 @@ def _load(output_root: Path, previous: Previous) -> None:
             # "libraries" is absent from run states written before 2026-11-29: unknown.
             made_with = (state["tool_version"], state.get("libraries"), state.get("resources"))
             _load_journal(state_file(output_root, JOURNAL_NAME), previous, made_with)
-
-
-def _block_files(
-    sums: Path, cache: Path, manifest: SpanFile, index: ManifestIndex
-) -> BlockFiles | None:
-    """The stat cache as it was read (None when it was replaced since: its entries passed over
-    are not known), with the files kept sources' lines are copied from when SHA256SUMS is the
-    one the stat cache's index describes."""
-    try:
-        cache_file = SpanFile(cache, journal=False)
-    except OSError:
-        return None
-    if stat_key(cache_file.stat()) != index.cache:
-        cache_file.close()
-        return None
-    files = BlockFiles(cache_file, index.owned)
-    if not manifest.indexed or index.sums_sha256 is None:
-        return files
-    try:
-        sums_file = SpanFile(sums, journal=False)
-    except OSError:
-        return files
-    if sums_file.sha256() != index.sums_sha256:
-        sums_file.close()
-        return files
-    files.manifest, files.sums, files.sums_spans = manifest, sums_file, index.sums
-    return files
 
 
 def _load_journal(path: Path, previous: Previous, made_with: MadeWith) -> None:

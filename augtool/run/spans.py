@@ -20,7 +20,14 @@ from augtool.manifest import RecordDict
 from augtool.run.journal import TaskResult
 from augtool.run.kept_lines import image_line_fields
 from augtool.run.owned import Owned
-from augtool.run.statcache import Stat, owned_line, read_entries, unpacked
+from augtool.run.statcache import (
+    ManifestIndex,
+    Stat,
+    owned_line,
+    read_entries,
+    stat_key,
+    unpacked,
+)
 
 if TYPE_CHECKING:
     from augtool.run.incremental import Previous
@@ -153,3 +160,30 @@ class BlockFiles:
         self.cache.close()
         if self.sums is not None:
             self.sums.close()
+
+
+def open_block_files(
+    sums: Path, cache: Path, manifest: SpanFile, index: ManifestIndex
+) -> BlockFiles | None:
+    """The stat cache as it was read (None when it was replaced since: its entries passed over
+    are not known), with the files kept sources' lines are copied from when SHA256SUMS is the
+    one the stat cache's index describes."""
+    try:
+        cache_file = SpanFile(cache, journal=False)
+    except OSError:
+        return None
+    if stat_key(cache_file.stat()) != index.cache:
+        cache_file.close()
+        return None
+    files = BlockFiles(cache_file, index.owned)
+    if not manifest.indexed or index.sums_sha256 is None:
+        return files
+    try:
+        sums_file = SpanFile(sums, journal=False)
+    except OSError:
+        return files
+    if sums_file.sha256() != index.sums_sha256:
+        sums_file.close()
+        return files
+    files.manifest, files.sums, files.sums_spans = manifest, sums_file, index.sums
+    return files
