@@ -21,7 +21,7 @@ from augtool.manifest import writer as manifest_writer
 from augtool.run import engine, kept_work, worker
 from augtool.run.incremental import Previous
 from augtool.run.owned import fingerprint, plain_records
-from augtool.run.statcache import _OWNED, load_stat_cache, owned_line, unpacked
+from augtool.run.statcache import _OWNED, load_stat_cache, owned_lines, unpacked
 
 RECIPE = """\
 version: 1
@@ -298,6 +298,10 @@ def test_a_task_line_is_read_where_its_pattern_has_its_fields(
     assert sorted(index.owned) == sorted(NAMES)
     for packed in index.owned.values():
         at, length = unpacked(packed)
-        line = data[at : at + length]
-        entries, print_, _, roles, sha = _OWNED.fullmatch(line.decode()).groups()  # type: ignore[union-attr]
-        assert owned_line(line, at) == (print_, roles, sha, at, length + int(entries), length)
+        lines = data[at : at + length]
+        head = lines.index(b"\n") + 1
+        found = _OWNED.fullmatch(lines[:head].decode())
+        assert found is not None
+        entries, print_, _, roles, sha = found.groups()
+        assert owned_lines(lines) == (print_, roles, sha, lines, head)
+        assert length == head + int(entries)

@@ -3,6 +3,7 @@ write the same file (checked in a sliding window, against a check of every name)
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -131,3 +132,4 @@ def test_the_image_total_is_the_tasks_image_counts_summed(
     data = Dataset(Path("data"), layout, (), sources, ())
     plan = make_plan(data, 4, 0, "same", originals, counts=counts)
     assert plan.image_total() == sum(task.image_count for task in plan)
+    assert dataclasses.replace(plan, images=None).image_total() == plan.image_total()

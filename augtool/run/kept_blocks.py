@@ -72,8 +72,7 @@ def kept_block(task: Task, earlier: Earlier, blocks: BlockFiles, in_root: str) -
     wanted = fingerprint(names, source.label, source.split, owned.sha256, tuple(stats))
     if owned.fingerprint != wanted:
         return None
-    cache = blocks.cache.bytes_at(owned.at, owned.length)
     body, sums = manifest.bytes_at(*span), sums_file.bytes_at(*unpacked(sums_span))
     if body.count(b"\n") != len(names) or sums.count(b"\n") != len(names):
         return None
-    return KeptBlock(path, names, source.split, owned.roles, body, sums, cache)
+    return KeptBlock(path, names, source.split, owned.roles, body, sums, owned.lines)

@@ -34,16 +34,15 @@ _SINK_FIELDS = ("kind", "licence", "author", "source_phash", "classes")
 
 
 class Owned(NamedTuple):
-    """A plain task's line in the stat cache: its fingerprint, its files by role (``"role:count"``,
-    comma-separated), its source's digest, and where its lines are in the cache: this line and
-    its entries after it (the source's, then each output's in path order)."""
+    """A plain task's lines in the stat cache: its line (its fingerprint, its files by role as
+    ``"role:count"``, comma-separated, and its source's digest) and its entries after it (the
+    source's, then each output's in path order)."""
 
     fingerprint: str
     roles: str
     sha256: str
-    at: int  # the byte offset of this line
-    length: int  # the bytes of this line and its entries
-    head: int  # the bytes of this line
+    lines: bytes  # its line and its entries, as the cache holds them
+    head: int  # the bytes of its line
 
 
 class Plain(NamedTuple):

@@ -179,6 +179,8 @@ class Plan(Sequence[Task]):
     #: the sources synthesis steps pick partners among (the whole dataset's, also in a
     #: shard's plan); None when the recipe has no synthesis step
     pools: Pools | None = None
+    #: the images the tasks write, counted as the plan was made (None: not yet)
+    images: int | None = None
 
     def __len__(self) -> int:
         return len(self.sources)
@@ -201,14 +203,20 @@ class Plan(Sequence[Task]):
 
     def image_total(self) -> int:
         """The images the tasks write (their :attr:`Task.image_count` summed), counted from the
-        sources without making the tasks (a rerun over many sources counts them first)."""
+        sources without making the tasks, once."""
+        if self.images is not None:
+            return self.images
+        return sum(map(self.images_of, self.sources))
+
+    def images_of(self, source: Source) -> int:
+        """The images the source's task writes (:attr:`Task.image_count`)."""
         naming, counts = self.naming, self.counts
-        each = min(naming.variants, 1) if naming.packed else naming.variants
-        total = 0
-        for source in self.sources:
-            if source.augment:
-                total += each if counts is None else counts.get(source.path, 0)
-        return total + (0 if self.originals == "skip" else len(self))
+        images = 0 if self.originals == "skip" else 1
+        if not source.augment:
+            return images
+        if counts is not None:
+            return images + counts.get(source.path, 0)
+        return images + (min(naming.variants, 1) if naming.packed else naming.variants)
 
     def task_of(self, source: Source) -> Task:
         """The task of one of the plan's sources."""
@@ -296,7 +304,9 @@ def make_plan(
     window: list[tuple[str, str, Source, list[frozenset[str]]]] = []
     clashes: list[str] = []
     overlong: list[str] = []
+    images, images_of = 0, plan.images_of
     for source in plan.sources:
+        images += images_of(source)
         path = source.path
         if len(path) - path.rfind("/") > _SURELY_SHORT and (name := _overlong(plan, source)):
             overlong.append(f"{path!r} would write {name!r}")
@@ -318,7 +328,7 @@ def make_plan(
             f"{dataset.root}: {overlong[0]}, a file name longer than file systems take "
             f"({NAME_MAX} bytes){more}; rename the source"
         )
-    return plan
+    return dataclasses.replace(plan, images=images)
 
 
 def _overlong(plan: Plan, source: Source) -> str | None:

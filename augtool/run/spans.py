@@ -23,7 +23,7 @@ from augtool.run.owned import Owned
 from augtool.run.statcache import (
     ManifestIndex,
     Stat,
-    owned_line,
+    owned_lines,
     read_entries,
     stat_key,
     unpacked,
@@ -135,13 +135,10 @@ class BlockFiles:
     found: dict[str, Stat] = field(default_factory=dict)
 
     def owned_of(self, source: str) -> Owned | None:
-        """The source's task line, when it has one (read again from the cache: a number a
+        """The source's lines, when it is a plain task (read again from the cache: a number a
         source is held, not its fields)."""
         packed = self.owned.get(source)
-        if packed is None:
-            return None
-        at, length = unpacked(packed)
-        return owned_line(self.cache.bytes_at(at, length), at)
+        return None if packed is None else owned_lines(self.cache.bytes_at(*unpacked(packed)))
 
     def read_entries_of(self, source: str, previous: Previous) -> None:
         """The source's entries, when they were passed over, into ``previous`` (what an
@@ -149,8 +146,7 @@ class BlockFiles:
         owned = self.owned_of(source)
         if owned is not None:
             self.owned.pop(source)
-            data = self.cache.bytes_at(owned.at + owned.head, owned.length - owned.head)
-            read_entries(data, previous, self.found)
+            read_entries(owned.lines[owned.head :], previous, self.found)
 
     def read_all(self, previous: Previous) -> None:
         for source in list(self.owned):

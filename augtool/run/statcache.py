@@ -127,8 +127,8 @@ class ManifestIndex:
     #: lines are not together
     sums: dict[str, int | None] = field(default_factory=dict)
     sums_sha256: str | None = None
-    #: the offset and length of each plain task's line (:func:`unpacked`; see
-    #: :func:`owned_line`): one number a source, whatever the dataset's size
+    #: the offset and length of each plain task's lines (:func:`unpacked`; see
+    #: :func:`owned_lines`): one number a source, whatever the dataset's size
     owned: dict[str, int] = field(default_factory=dict)
     #: the cache file's stat as it was read
     cache: Stat | None = None
@@ -172,7 +172,7 @@ def load_stat_cache(path: Path, previous: Previous, lazy: bool = False) -> Manif
                     sources[name] = (seen, sha)
             elif line.startswith('{"entries":') and (found := _OWNED.fullmatch(line)):
                 owner, size = _unescape(found.group(3)), int(found.group(1))
-                owned[owner] = offset * _PACK + len(raw)
+                owned[owner] = offset * _PACK + len(raw) + size
                 if lazy:
                     seek(size, os.SEEK_CUR)  # (within the buffer: no read)
                     offset += size
@@ -191,16 +191,17 @@ def unpacked(number: int) -> tuple[int, int]:
 _PACK = 1 << 32
 
 
-def owned_line(data: bytes, at: int) -> Owned:
-    """The plain task's line ``data`` at offset ``at`` of the stat cache, as the read that
-    placed it there matched it (:data:`_OWNED`; the cache file checked unchanged since): its
+def owned_lines(data: bytes) -> Owned:
+    """A plain task's lines (its line, then its entries) as a read of the cache found them
+    (:data:`_OWNED` matched its line; the cache file checked unchanged since): its line's
     fields are where that pattern has them."""
-    line = data.decode("utf-8", _BYTES)
+    head = data.index(b"\n") + 1
+    line = data[:head].decode("utf-8", _BYTES)
     comma = line.index(",", 11)  # after '{"entries":'
     roles = line.rindex('"roles":"') + 9
     # ends with '","sha256":"<64 hex>"}\n'
     print_, sha = line[comma + 16 : comma + 48], line[-67:-3]
-    return Owned(print_, line[roles:-79], sha, at, len(data) + int(line[11:comma]), len(data))
+    return Owned(print_, line[roles:-79], sha, data, head)
 
 
 def read_entries(data: bytes, previous: Previous, found: dict[str, Stat]) -> None:
