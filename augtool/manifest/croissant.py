@@ -128,9 +128,10 @@ class ContentFiles:
         """Content files of one split."""
         known, groups = self._known, self.groups
         for path in paths:
-            folder, _, name = path.rpartition("/")
-            dot = name.rfind(".")
-            key = (folder, name[dot:] if 0 < dot < len(name) - 1 else "", split)  # (as pathlib)
+            slash, dot = path.rfind("/"), path.rfind(".")
+            # The folder and the ending (as pathlib's suffix: not a leading or trailing dot).
+            ending = path[dot:] if slash + 1 < dot < len(path) - 1 else ""
+            key = (path[:slash] if slash > 0 else "", ending, split)
             if key not in known:
                 known.add(key)
                 groups.setdefault((split or "", media_type(path)), set()).add(_glob(path, split))
