@@ -305,3 +305,61 @@ def test_a_task_line_is_read_where_its_pattern_has_its_fields(
         entries, print_, _, roles, sha = found.groups()
         assert owned_lines(lines) == (print_, roles, sha, lines, head)
         assert length == head + int(entries)
+
+
+def _swap_index_fields(text: str, fields: tuple[str, ...]) -> str:
+    """The first two index lines with these fields' values swapped."""
+    lines = text.splitlines(keepends=True)
+    at = [i for i, line in enumerate(lines) if line.startswith('{"at":')][:2]
+    first, second = (json.loads(lines[i]) for i in at)
+    for name in fields:
+        first[name], second[name] = second[name], first[name]
+    lines[at[0]], lines[at[1]] = dump_line(first), dump_line(second)
+    return "".join(lines)
+
+
+def _shift_at(text: str) -> str:
+    lines = text.splitlines(keepends=True)
+    for i in [i for i, line in enumerate(lines) if line.startswith('{"at":')][:2]:
+        entry = json.loads(lines[i])
+        lines[i] = dump_line({**entry, "at": entry["at"] + 1})
+    return "".join(lines)
+
+
+EDITS = {
+    "roles": lambda text: text.replace('"roles":"augmented:2,original:1"', '"roles":"bogus:9"', 1),
+    "manifest spans swapped": lambda text: _swap_index_fields(text, ("at", "len")),
+    "sums spans swapped": lambda text: _swap_index_fields(text, ("sums_at", "sums_len")),
+    "index shifted": _shift_at,
+}
+
+
+@pytest.mark.parametrize("edit", list(EDITS))
+def test_a_stat_cache_edited_since_it_was_written_steers_no_copy(
+    made: tuple[Path, Path, Path], kept: dict[str, int], edit: str
+) -> None:
+    """The cache's last line gives the digest of every line before it: a task line or an
+    index line edited since (its digest left as it was) is not used, so no count, span or
+    line comes from it; its entries still vouch for their files."""
+    recipe, source, out = made
+    cache = out / STAT_CACHE_NAME
+    text = cache.read_text(encoding="utf-8")
+    edited = EDITS[edit](text)
+    assert edited != text
+    cache.write_text(edited, encoding="utf-8")
+    before = contract(out)
+    expand(recipe, source, out, "-j", "1")
+    assert kept == {"blocks": 0, "lines": len(NAMES)}
+    assert contract(out) == before
+    assert invoke("validate", "manifest", out / "manifest.jsonl").exit_code == 0
+
+
+def test_a_folder_at_the_stat_caches_name_vouches_for_nothing(
+    made: tuple[Path, Path, Path],
+) -> None:
+    recipe, source, out = made
+    (out / STAT_CACHE_NAME).unlink()
+    (out / STAT_CACHE_NAME).mkdir()
+    result = invoke("expand", recipe, source, "-o", out, "-j", "1")
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output and STAT_CACHE_NAME in result.output

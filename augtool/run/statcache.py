@@ -10,10 +10,12 @@ entries (its source's, then its outputs' in path order), a fingerprint of its re
 count by role and its source's digest; a rerun passes over them unread. After the entries comes
 an index of the manifest written beside the cache: the byte offset, length and owner (the
 source whose task wrote them) of each owner's run of record lines, and the offset and length of
-their lines in SHA256SUMS, then both files' digests. A rerun whose manifest still has that
-digest takes its records' places from the index instead of parsing every line to find their
-owners (:mod:`augtool.run.incremental`), and one whose SHA256SUMS has its digest too keeps a
-plain task by copying its lines from the three files without reading them
+their lines in SHA256SUMS, then both files' digests and the digest of the cache's own lines
+before that last one (a cache edited since it was written vouches for its files' stats, one
+entry at a time, but its index and its tasks' lines are not used). A rerun whose manifest
+still has that digest takes its records' places from the index instead of parsing every line
+to find their owners (:mod:`augtool.run.incremental`), and one whose SHA256SUMS has its digest
+too keeps a plain task by copying its lines from the three files without reading them
 (:mod:`augtool.run.kept_blocks`).
 """
 
@@ -132,6 +134,9 @@ class ManifestIndex:
     owned: dict[str, int] = field(default_factory=dict)
     #: the cache file's stat as it was read
     cache: Stat | None = None
+    #: the digest the cache's last line gives of every byte before it, and where it begins
+    cache_sha256: str | None = None
+    seal_at: int | None = None
     #: whether every line of the cache was read (else the index may lack some)
     complete: bool = True
 
@@ -148,7 +153,7 @@ def load_stat_cache(path: Path, previous: Previous, lazy: bool = False) -> Manif
     index = ManifestIndex()
     try:
         handle = open(path, "rb", buffering=_BUFFER)  # noqa: SIM115
-    except FileNotFoundError:
+    except OSError:  # (none, or not a file: it vouches for nothing)
         return index
     with handle:
         index.cache = stat_key(os.fstat(handle.fileno()))
@@ -177,9 +182,33 @@ def load_stat_cache(path: Path, previous: Previous, lazy: bool = False) -> Manif
                     seek(size, os.SEEK_CUR)  # (within the buffer: no read)
                     offset += size
             else:
+                if line.startswith('{"cache_sha256":'):
+                    index.seal_at = offset
                 _read_line(line, previous, index)
             offset += len(raw)
+        if _sealed_cache(handle.fileno(), index):
+            return index
+    # Edited since it was written (or written before caches were sealed): its entries still
+    # vouch for their files each, but not its index or its tasks' lines.
+    if lazy:
+        return load_stat_cache(path, previous, lazy=False)
+    index.complete = False
+    index.owned.clear()
     return index
+
+
+def _sealed_cache(fd: int, index: ManifestIndex) -> bool:
+    """Whether the cache's bytes before its last line have the digest that line gives."""
+    if index.cache_sha256 is None or index.seal_at is None:
+        return False
+    digest, offset = hashlib.sha256(), 0
+    while offset < index.seal_at:
+        chunk = os.pread(fd, min(_BUFFER, index.seal_at - offset), offset)
+        if not chunk:
+            return False
+        digest.update(chunk)
+        offset += len(chunk)
+    return digest.hexdigest() == index.cache_sha256
 
 
 def unpacked(number: int) -> tuple[int, int]:
@@ -285,6 +314,7 @@ def _load_json_entry(line: str, previous: Previous, index: ManifestIndex) -> Non
         elif "manifest_sha256" in entry:
             index.manifest_sha256 = entry["manifest_sha256"]
             index.sums_sha256 = entry.get("sums_sha256")
+            index.cache_sha256 = entry.get("cache_sha256")
     except (KeyError, TypeError):
         index.complete = False
 
@@ -319,6 +349,8 @@ class StatCacheWriter:
 
     def __init__(self, handle: IO[bytes]) -> None:
         self._handle = handle
+        #: of every byte written (the seal gives it, so a rerun knows the cache unedited)
+        self._digest = hashlib.sha256()
         #: lines not written yet (a rerun notes every source: one write for many)
         self._held: list[bytes] = []
         self._held_bytes = 0
@@ -371,7 +403,9 @@ class StatCacheWriter:
 
     def flush(self) -> None:
         """Write the lines held."""
-        self._handle.write(b"".join(self._held))
+        data = b"".join(self._held)
+        self._digest.update(data)
+        self._handle.write(data)
         self._held, self._held_bytes = [], 0
 
     def place(self, offset: int, length: int, owner: str, sums_at: int, sums_len: int) -> None:
@@ -386,9 +420,15 @@ class StatCacheWriter:
         self._pending = (owner, offset, offset + length, sums_at, sums_at + sums_len)
 
     def seal(self, manifest_sha256: str, sums_sha256: str) -> None:
-        """The digests of the manifest the index describes (its footer's) and of SHA256SUMS."""
+        """The digests of the manifest the index describes (its footer's), of SHA256SUMS and
+        of the cache's own lines before this last one."""
         self._flush()
-        seal = {"manifest_sha256": manifest_sha256, "sums_sha256": sums_sha256}
+        self.flush()
+        seal = {
+            "cache_sha256": self._digest.hexdigest(),
+            "manifest_sha256": manifest_sha256,
+            "sums_sha256": sums_sha256,
+        }
         self._write(dump_line(seal).encode("utf-8"))
         self.flush()
 
@@ -407,8 +447,8 @@ class StatCacheWriter:
 def stat_cache_writer(output_root: Path, input_root: str) -> Iterator[StatCacheWriter]:
     """A new stat cache (see :class:`StatCacheWriter`)."""
     with atomic_open(output_root / STAT_CACHE_NAME) as handle:
-        handle.write(dump_line({"input_root": input_root}).encode("utf-8"))
         writer = StatCacheWriter(handle)
+        writer.copy(dump_line({"input_root": input_root}).encode("utf-8"))
         yield writer
         writer.flush()
 
