@@ -555,6 +555,29 @@ def test_coco_rle_masks_are_refused_not_corrupted(tmp_path: Path) -> None:
     assert "annotation 1 (annotations[0]): it is an RLE mask (iscrowd)" in skip["reason"]
 
 
+@pytest.mark.parametrize("category", [5, "7"])
+def test_coco_annotation_of_an_unlisted_category_skips_its_image(
+    tmp_path: Path, category: object
+) -> None:
+    """A category id its JSON does not list (pycocotools' loadCats and Detectron2's id mapping
+    fail on it) skips the image with its reason; the other images are augmented."""
+    import shutil
+
+    source = tmp_path / "in"
+    shutil.copytree(COCO_SAMPLE, source)
+    path = source / "annotations/instances_train.json"
+    data = json.loads(path.read_text())
+    data["annotations"][0]["category_id"] = category
+    path.write_text(json.dumps(data))
+    image = next(i for i in data["images"] if i["id"] == data["annotations"][0]["image_id"])
+    _, records = expand_records(tmp_path, source, coco_recipe("  - hflip: {}\n"))
+    (skip,) = [r for r in records if r["type"] == "skipped"]
+    assert skip["path"] == f"train/{image['file_name']}"
+    expected = f"annotations[0]): category_id {category!r} is not among the JSON's categories"
+    assert expected in skip["reason"]
+    assert any(r["type"] == "file" and r["role"] == "augmented" for r in records)
+
+
 def test_coco_file_names_outside_the_dataset_are_refused(tmp_path: Path) -> None:
     import shutil
 

@@ -81,7 +81,9 @@ def read_coco_dataset(root: Path) -> CocoDataset:
             raise AnnotationError(f"{rel}: expected a COCO object with 'images' and 'annotations'")
         images = _objects(data, "images", rel)
         annotations = _objects(data, "annotations", rel)
-        keypoint_counts = _keypoint_counts(rel, _objects(data, "categories", rel))
+        categories = _objects(data, "categories", rel)
+        keypoint_counts = _keypoint_counts(rel, categories)
+        category_ids = {category["id"] for category in categories}
         names = [e["file_name"] for e in images if isinstance(e.get("file_name"), str)]
         folder = image_folder(root, file, names)
         head = {k: v for k, v in data.items() if k not in ("images", "annotations")}
@@ -106,7 +108,7 @@ def read_coco_dataset(root: Path) -> CocoDataset:
             anns = by_image[entry["id"]]
             dataset.images[path_in_root] = (split, entry, anns)
             for ann in anns:
-                problem = annotation_problem(ann, keypoint_counts)
+                problem = annotation_problem(ann, keypoint_counts, category_ids)
                 if problem is not None:
                     index = next(i for i, a in enumerate(annotations) if a is ann)
                     name = _annotation_name(ann, index)
@@ -197,10 +199,15 @@ def _keypoint_counts(rel: str, categories: list[dict[str, Any]]) -> dict[Any, in
 
 
 def annotation_problem(
-    ann: dict[str, Any], keypoint_counts: dict[Any, int] | None = None
+    ann: dict[str, Any],
+    keypoint_counts: dict[Any, int] | None = None,
+    category_ids: set[Any] | None = None,
 ) -> str | None:
     """Why this annotation cannot be moved with its image, or None when it can. With
-    ``keypoint_counts`` (per category id), its keypoints must be as many as its category names."""
+    ``keypoint_counts`` (per category id), its keypoints must be as many as its category names;
+    with ``category_ids`` (of a JSON that lists categories), its category must be one of them:
+    written out as it is, an unknown category makes the loaders that look it up fail
+    (pycocotools' ``loadCats``, Detectron2's id mapping)."""
     segmentation = ann.get("segmentation")
     if ann.get("iscrowd") or isinstance(segmentation, dict):
         return (
@@ -235,6 +242,8 @@ def annotation_problem(
                 )
     if "category_id" in ann and not _is_id(ann["category_id"]):
         return f"category_id {_kind(ann['category_id'])} is not an id (a number or a string)"
+    if category_ids and "category_id" in ann and ann["category_id"] not in category_ids:
+        return f"category_id {ann['category_id']!r} is not among the JSON's categories"
     if "keypoints" in ann:
         keypoints = ann["keypoints"]
         if not _numbers_ok(keypoints) or len(keypoints) % 3:
