@@ -44,6 +44,7 @@ from augtool.run.statcache import (
     ManifestIndex,
     Stat,
     load_stat_cache,
+    sha256_of,
     source_shas,
     stat_of,
 )
@@ -251,11 +252,7 @@ def _sealed(path: Path) -> tuple[dict[str, Any], str] | None:
         cut = tail.rfind(b"\n", 0, len(tail) - 1) + 1
         if not cut or not tail.endswith(b"\n"):
             return None
-        end = tail_start + cut
-        digest = hashlib.sha256()
-        handle.seek(0)
-        while end > handle.tell():
-            digest.update(handle.read(min(_CHUNK, end - handle.tell())))
+        sealed_sha256 = sha256_of(handle.fileno(), tail_start + cut)
     try:
         header, footer = json.loads(first), json.loads(tail[cut:])
     except ValueError:
@@ -264,14 +261,13 @@ def _sealed(path: Path) -> tuple[dict[str, Any], str] | None:
         return None
     if header.get("type") != "header" or footer.get("type") != "footer":
         return None
-    if footer.get("sha256") != digest.hexdigest():
+    if footer.get("sha256") != sealed_sha256:
         return None
-    return header, digest.hexdigest()
+    return header, sealed_sha256
 
 
 #: The bytes at the end of a manifest searched for its footer line (a small object).
 _FOOTER_LIMIT = 1 << 16
-_CHUNK = 1 << 20
 
 
 def _parse_manifest(

@@ -8,7 +8,6 @@ stat cache) is still read as it was.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from array import array
@@ -25,6 +24,7 @@ from augtool.run.statcache import (
     Stat,
     owned_lines,
     read_entries,
+    sha256_of,
     stat_key,
     unpacked,
 )
@@ -75,11 +75,7 @@ class SpanFile:
 
     def sha256(self) -> str:
         """The digest of the file's bytes (as open, whatever its name holds now)."""
-        digest, offset = hashlib.sha256(), 0
-        while chunk := os.pread(self._handle.fileno(), _READ_AHEAD, offset):
-            digest.update(chunk)
-            offset += len(chunk)
-        return digest.hexdigest()
+        return sha256_of(self._handle.fileno())
 
     def stat(self) -> os.stat_result:
         return os.fstat(self._handle.fileno())

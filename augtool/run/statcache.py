@@ -60,10 +60,20 @@ def stat_of(path: str | Path, follow: bool = False) -> Stat | None:
 
 def sha256_file(path: str | Path) -> str:
     """The sha256 of a file's bytes, read a block at a time."""
-    digest = hashlib.sha256()
     with open(path, "rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
+        return sha256_of(handle.fileno())
+
+
+def sha256_of(fd: int, end: int | None = None) -> str:
+    """The sha256 of an open file's bytes up to ``end`` (all of them: None), read a block at a
+    time by offset; a file that ends sooner gives the digest of what it holds."""
+    digest, offset = hashlib.sha256(), 0
+    while end is None or offset < end:
+        chunk = os.pread(fd, _BUFFER if end is None else min(_BUFFER, end - offset), offset)
+        if not chunk:
+            break
+        digest.update(chunk)
+        offset += len(chunk)
     return digest.hexdigest()
 
 
@@ -201,14 +211,7 @@ def _sealed_cache(fd: int, index: ManifestIndex) -> bool:
     """Whether the cache's bytes before its last line have the digest that line gives."""
     if index.cache_sha256 is None or index.seal_at is None:
         return False
-    digest, offset = hashlib.sha256(), 0
-    while offset < index.seal_at:
-        chunk = os.pread(fd, min(_BUFFER, index.seal_at - offset), offset)
-        if not chunk:
-            return False
-        digest.update(chunk)
-        offset += len(chunk)
-    return digest.hexdigest() == index.cache_sha256
+    return sha256_of(fd, index.seal_at) == index.cache_sha256
 
 
 def unpacked(number: int) -> tuple[int, int]:
@@ -448,7 +451,7 @@ def stat_cache_writer(output_root: Path, input_root: str) -> Iterator[StatCacheW
     """A new stat cache (see :class:`StatCacheWriter`)."""
     with atomic_open(output_root / STAT_CACHE_NAME) as handle:
         writer = StatCacheWriter(handle)
-        writer.copy(dump_line({"input_root": input_root}).encode("utf-8"))
+        writer._write(dump_line({"input_root": input_root}).encode("utf-8"))
         yield writer
         writer.flush()
 
